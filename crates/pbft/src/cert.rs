@@ -1,0 +1,222 @@
+//! The validator set and every certificate check: single signatures, quorums, prepared certificates (§4.4),
+//! stable-checkpoint proofs (§4.3), commit certificates (finality evidence) and view-change messages.
+//!
+//! These functions are pure and independent of any replica state, so auditors and lagging nodes use the same code
+//! as the core: [`verify_committed`] is what a node runs on a block it did not see being agreed.
+
+use std::collections::BTreeSet;
+
+use ctchain_codec::Hash32;
+
+use crate::crypto::Verifier;
+use crate::types::{
+    genesis_digest, signing_digest, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock,
+    PreparedCert, Prepare, PublicKey, QuorumSignatures, ReplicaId, Seq, Signable, Signed, View, ViewChange,
+};
+
+/// Why a signature, certificate or proof does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    /// The signer index is not in the validator set.
+    #[error("signer {0} is not a validator")]
+    NotValidator(ReplicaId),
+    /// A signature does not verify.
+    #[error("bad signature from validator {0}")]
+    BadSignature(ReplicaId),
+    /// Signers are not strictly increasing (a repeat, or a non-canonical order).
+    #[error("signers are repeated or not sorted")]
+    NotCanonical,
+    /// Fewer distinct valid signers than the quorum requires.
+    #[error("{have} signatures, {need} needed")]
+    TooFewSignatures {
+        /// Distinct valid signers.
+        have: usize,
+        /// Required.
+        need: usize,
+    },
+    /// A signer who may not sign this kind of statement (the primary cannot prepare its own pre-prepare).
+    #[error("validator {0} may not sign this")]
+    UnexpectedSigner(ReplicaId),
+    /// The certificate's fields are inconsistent with what it claims to certify.
+    #[error("inconsistent certificate: {0}")]
+    Inconsistent(&'static str),
+}
+
+/// The validators of one chain: their public keys in index order, and the chain id every signature binds to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatorSet {
+    chain_id: String,
+    keys: Vec<PublicKey>,
+}
+
+impl ValidatorSet {
+    /// A validator set. `n = keys.len()` tolerates `f = (n - 1) / 3` faults.
+    pub fn new(chain_id: impl Into<String>, keys: Vec<PublicKey>) -> Self {
+        Self { chain_id: chain_id.into(), keys }
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// Number of validators.
+    pub fn n(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Faults tolerated: `f = ⌊(n − 1) / 3⌋`.
+    pub fn f(&self) -> usize {
+        self.n().saturating_sub(1) / 3
+    }
+
+    /// Quorum size `n − f` (equal to `2f + 1` when `n = 3f + 1`): any two quorums share an honest replica.
+    pub fn quorum(&self) -> usize {
+        self.n() - self.f()
+    }
+
+    /// The primary of `view` (§4.1: `p = v mod |R|`).
+    pub fn primary(&self, view: View) -> ReplicaId {
+        let n = self.n().max(1) as u64;
+        (view % n) as ReplicaId
+    }
+
+    /// The key of validator `id`.
+    pub fn key(&self, id: ReplicaId) -> Option<&PublicKey> {
+        self.keys.get(id as usize)
+    }
+
+    /// Verifies one signature of `signer` over `body`.
+    pub fn verify_sig<T: Signable>(
+        &self,
+        verifier: &dyn Verifier,
+        signer: ReplicaId,
+        body: &T,
+        sig: &crate::types::Signature,
+    ) -> Result<(), CertError> {
+        let key = self.key(signer).ok_or(CertError::NotValidator(signer))?;
+        let digest = signing_digest(&self.chain_id, signer, body);
+        if verifier.verify(key, digest.as_bytes(), sig) {
+            Ok(())
+        } else {
+            Err(CertError::BadSignature(signer))
+        }
+    }
+
+    /// Verifies a signed message.
+    pub fn verify_signed<T: Signable>(&self, verifier: &dyn Verifier, m: &Signed<T>) -> Result<(), CertError> {
+        self.verify_sig(verifier, m.signer, &m.body, &m.signature)
+    }
+
+    /// Verifies that `sigs` holds at least `need` valid signatures over `body` from distinct validators, listed in
+    /// strictly increasing order, none of them `exclude`.
+    pub fn verify_quorum<T: Signable>(
+        &self,
+        verifier: &dyn Verifier,
+        body: &T,
+        sigs: &QuorumSignatures,
+        need: usize,
+        exclude: Option<ReplicaId>,
+    ) -> Result<(), CertError> {
+        let mut previous: Option<ReplicaId> = None;
+        for (id, sig) in sigs {
+            if previous.is_some_and(|p| p >= *id) {
+                return Err(CertError::NotCanonical);
+            }
+            previous = Some(*id);
+            if exclude == Some(*id) {
+                return Err(CertError::UnexpectedSigner(*id));
+            }
+            self.verify_sig(verifier, *id, body, sig)?;
+        }
+        if sigs.len() < need {
+            return Err(CertError::TooFewSignatures { have: sigs.len(), need });
+        }
+        Ok(())
+    }
+
+    /// Verifies a commit certificate: a quorum of commits for `(view, seq, digest)`.
+    pub fn verify_commit_certificate(
+        &self,
+        verifier: &dyn Verifier,
+        cert: &CommitCertificate,
+    ) -> Result<(), CertError> {
+        let body = Commit { view: cert.view, seq: cert.seq, digest: cert.digest };
+        self.verify_quorum(verifier, &body, &cert.signatures, self.quorum(), None)
+    }
+
+    /// Verifies a stable-checkpoint proof; the genesis checkpoint is valid without signatures.
+    pub fn verify_checkpoint_proof(
+        &self,
+        verifier: &dyn Verifier,
+        proof: &CheckpointProof,
+    ) -> Result<(), CertError> {
+        if proof.seq == 0 {
+            if proof.digest == genesis_digest(&self.chain_id) && proof.signatures.is_empty() {
+                return Ok(());
+            }
+            return Err(CertError::Inconsistent("genesis checkpoint"));
+        }
+        let body = Checkpoint { seq: proof.seq, digest: proof.digest };
+        self.verify_quorum(verifier, &body, &proof.signatures, self.quorum(), None)
+    }
+
+    /// Verifies a prepared certificate: a pre-prepare signed by the primary of its view and `quorum − 1` matching
+    /// prepares from other validators.
+    pub fn verify_prepared_cert(&self, verifier: &dyn Verifier, cert: &PreparedCert) -> Result<(), CertError> {
+        let pp = &cert.pre_prepare;
+        let primary = self.primary(pp.body.view);
+        if pp.signer != primary {
+            return Err(CertError::UnexpectedSigner(pp.signer));
+        }
+        self.verify_signed(verifier, pp)?;
+        let digest = pp.body.block.digest(&self.chain_id, pp.body.seq);
+        let body = Prepare { view: pp.body.view, seq: pp.body.seq, digest };
+        self.verify_quorum(verifier, &body, &cert.prepares, self.quorum() - 1, Some(primary))
+    }
+
+    /// Verifies the content of a view-change message (not its outer signature): its checkpoint proof, and that each
+    /// prepared certificate is valid, from an earlier view, above the checkpoint and inside the window, and unique
+    /// per sequence number.
+    pub fn verify_view_change(
+        &self,
+        verifier: &dyn Verifier,
+        vc: &ViewChange,
+        window: u64,
+    ) -> Result<(), CertError> {
+        self.verify_checkpoint_proof(verifier, &vc.stable)?;
+        let mut seqs: BTreeSet<Seq> = BTreeSet::new();
+        for cert in &vc.prepared {
+            let b = &cert.pre_prepare.body;
+            if b.view >= vc.new_view {
+                return Err(CertError::Inconsistent("prepared certificate from a view not before the new view"));
+            }
+            if b.seq <= vc.stable.seq || b.seq > vc.stable.seq.saturating_add(window) {
+                return Err(CertError::Inconsistent("prepared certificate outside the window"));
+            }
+            if !seqs.insert(b.seq) {
+                return Err(CertError::Inconsistent("two prepared certificates for one sequence number"));
+            }
+            self.verify_prepared_cert(verifier, cert)?;
+        }
+        Ok(())
+    }
+}
+
+/// Verifies a committed block against a validator set: the certificate is a quorum of valid commit signatures from
+/// distinct validators, and it certifies exactly this block at exactly this height. This is the check auditors and
+/// lagging nodes run; no single peer has to be trusted.
+pub fn verify_committed(
+    validators: &ValidatorSet,
+    verifier: &dyn Verifier,
+    block: &CommittedBlock,
+) -> Result<(), CertError> {
+    if block.cert.seq != block.seq {
+        return Err(CertError::Inconsistent("certificate is for another height"));
+    }
+    let digest: Hash32 = block.block.digest(validators.chain_id(), block.seq);
+    if block.cert.digest != digest {
+        return Err(CertError::Inconsistent("certificate is for another block"));
+    }
+    validators.verify_commit_certificate(verifier, &block.cert)
+}

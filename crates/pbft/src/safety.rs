@@ -1,0 +1,319 @@
+//! Safety rules: the only holder of the validator key inside the core (after Aptos' `safety-rules`).
+//!
+//! Every signature the core produces is requested from [`SafetyRules`], which refuses to sign
+//!
+//! * two different digests for the same `(kind, view, sequence number)` — a pre-prepare, prepare or commit;
+//! * anything in a view below the highest view it entered or asked to change to (§4.4: after sending
+//!   `VIEW-CHANGE` for `v + 1` a replica no longer accepts, hence no longer signs, messages of view `v`);
+//! * anything at or below its low-water mark (the stable checkpoint: votes there were garbage-collected);
+//! * two checkpoints with different digests for one sequence number, or two new-view messages for one view.
+//!
+//! Every change to what it has signed marks the [`PersistedState`] dirty; [`crate::Replica::handle`] then emits
+//! [`crate::Output::Persist`] *before* any send of that call. The host must make a `Persist` durable before it
+//! performs the outputs that follow it. After a crash the replica is rebuilt from the last persisted state with
+//! [`crate::Replica::restore`], so it cannot be tricked into signing a conflicting message: the refusal is a
+//! property of the signer, not of the protocol logic around it.
+
+use std::collections::BTreeMap;
+
+use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
+
+use crate::crypto::Signer;
+use crate::types::{
+    signing_digest, Checkpoint, CheckpointProof, Commit, FetchRequest, FetchResponse, NewView, PrePrepare,
+    PreparedCert, Prepare, ReplicaId, Seq, Signable, Signed, View, ViewChange, MAX_PREPARED_CERTS,
+};
+
+/// Vote kinds recorded by the safety rules.
+const VOTE_PRE_PREPARE: u8 = 1;
+const VOTE_PREPARE: u8 = 2;
+const VOTE_COMMIT: u8 = 3;
+const VOTE_CHECKPOINT: u8 = 4;
+const VOTE_NEW_VIEW: u8 = 6;
+
+/// Why the safety rules refused to sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SafetyError {
+    /// A different digest was already signed for this slot.
+    #[error("already signed a different digest for kind {kind} view {view} seq {seq}")]
+    Conflict {
+        /// Vote kind.
+        kind: u8,
+        /// View.
+        view: View,
+        /// Sequence number.
+        seq: Seq,
+    },
+    /// The view is below the highest view entered or changed to.
+    #[error("view {view} is below the signing floor {floor}")]
+    OldView {
+        /// Requested view.
+        view: View,
+        /// Lowest view still signable.
+        floor: View,
+    },
+    /// The sequence number is at or below the low-water mark.
+    #[error("sequence number {seq} is at or below the low-water mark {low}")]
+    BelowLowWater {
+        /// Requested sequence number.
+        seq: Seq,
+        /// The low-water mark.
+        low: Seq,
+    },
+}
+
+/// What a replica must keep across crashes: what it has signed, the views it moved to, the prepared certificates
+/// it will report in a view change (`P`, §4.4) and its last stable checkpoint with proof (`C`, §4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersistedState {
+    /// Highest view entered.
+    pub view: View,
+    /// Highest view a view-change was signed for (0: none).
+    pub view_change: View,
+    /// Digests signed per `(kind, view, seq)`, above the low-water mark and in the current view or later.
+    pub votes: BTreeMap<(u8, View, Seq), Hash32>,
+    /// Highest-view prepared certificate per sequence number above the stable checkpoint.
+    pub prepared: BTreeMap<Seq, PreparedCert>,
+    /// Last stable checkpoint; its sequence number is the low-water mark.
+    pub stable: CheckpointProof,
+}
+
+impl PersistedState {
+    /// The state of a replica that has never run.
+    pub fn genesis(chain_id: &str) -> Self {
+        Self {
+            view: 0,
+            view_change: 0,
+            votes: BTreeMap::new(),
+            prepared: BTreeMap::new(),
+            stable: CheckpointProof {
+                seq: 0,
+                digest: crate::types::genesis_digest(chain_id),
+                signatures: Vec::new(),
+            },
+        }
+    }
+
+    /// The low-water mark.
+    pub fn low_water(&self) -> Seq {
+        self.stable.seq
+    }
+
+    /// A digest of the state, for traces.
+    pub fn digest(&self) -> Hash32 {
+        let mut h = Sm3Hasher::new("ctchain/pbft/persisted/v1");
+        h.update(self.to_bytes());
+        h.finish()
+    }
+}
+
+impl Encode for PersistedState {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u64(self.view);
+        w.u64(self.view_change);
+        w.len(self.votes.len());
+        for ((kind, view, seq), digest) in &self.votes {
+            w.u8(*kind);
+            w.u64(*view);
+            w.u64(*seq);
+            digest.encode_to(w);
+        }
+        let prepared: Vec<&PreparedCert> = self.prepared.values().collect();
+        w.seq(&prepared);
+        self.stable.encode_to(w);
+    }
+}
+
+impl Decode for PersistedState {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let view = r.u64("view")?;
+        let view_change = r.u64("view change")?;
+        let n = r.len("votes", 4 * MAX_PREPARED_CERTS)?;
+        let mut votes = BTreeMap::new();
+        for _ in 0..n {
+            let key = (r.u8("vote kind")?, r.u64("vote view")?, r.u64("vote seq")?);
+            if votes.insert(key, Hash32::decode_from(r)?).is_some() {
+                return Err(DecodeError::Invalid { field: "votes", reason: "repeated slot" });
+            }
+        }
+        let certs: Vec<PreparedCert> = r.seq("prepared", MAX_PREPARED_CERTS)?;
+        let prepared = certs.into_iter().map(|c| (c.pre_prepare.body.seq, c)).collect();
+        let stable = CheckpointProof::decode_from(r)?;
+        Ok(Self { view, view_change, votes, prepared, stable })
+    }
+}
+
+/// The signer behind the safety checks. See the module documentation.
+pub struct SafetyRules {
+    signer: Box<dyn Signer>,
+    me: ReplicaId,
+    chain_id: String,
+    state: PersistedState,
+    dirty: bool,
+}
+
+/// Bodies that carry no safety-relevant statement and may be signed freely (catch-up traffic).
+pub trait Unchecked: Signable {}
+impl Unchecked for FetchRequest {}
+impl Unchecked for FetchResponse {}
+
+impl SafetyRules {
+    /// Safety rules for validator `me`, resuming from `state`.
+    pub fn new(signer: Box<dyn Signer>, me: ReplicaId, chain_id: &str, state: PersistedState) -> Self {
+        Self { signer, me, chain_id: chain_id.to_owned(), state, dirty: false }
+    }
+
+    /// The state to persist.
+    pub fn state(&self) -> &PersistedState {
+        &self.state
+    }
+
+    /// Whether the state changed since the last call (and clears the flag).
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    fn floor(&self) -> View {
+        self.state.view.max(self.state.view_change)
+    }
+
+    fn sign<T: Signable>(&self, body: T) -> Signed<T> {
+        let digest = signing_digest(&self.chain_id, self.me, &body);
+        let signature = self.signer.sign(digest.as_bytes());
+        Signed { body, signer: self.me, signature }
+    }
+
+    fn check_and_record(&mut self, kind: u8, view: View, seq: Seq, digest: Hash32) -> Result<(), SafetyError> {
+        let low = self.state.low_water();
+        if seq <= low {
+            return Err(SafetyError::BelowLowWater { seq, low });
+        }
+        let floor = self.floor();
+        if view < floor {
+            return Err(SafetyError::OldView { view, floor });
+        }
+        match self.state.votes.get(&(kind, view, seq)) {
+            Some(d) if *d != digest => Err(SafetyError::Conflict { kind, view, seq }),
+            Some(_) => Ok(()),
+            None => {
+                self.state.votes.insert((kind, view, seq), digest);
+                self.dirty = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Signs a pre-prepare (as primary); `digest` must be the block digest.
+    pub fn sign_pre_prepare(&mut self, pp: PrePrepare, digest: Hash32) -> Result<Signed<PrePrepare>, SafetyError> {
+        self.check_and_record(VOTE_PRE_PREPARE, pp.view, pp.seq, digest)?;
+        Ok(self.sign(pp))
+    }
+
+    /// Signs a prepare.
+    pub fn sign_prepare(&mut self, p: Prepare) -> Result<Signed<Prepare>, SafetyError> {
+        self.check_and_record(VOTE_PREPARE, p.view, p.seq, p.digest)?;
+        Ok(self.sign(p))
+    }
+
+    /// Signs a commit.
+    pub fn sign_commit(&mut self, c: Commit) -> Result<Signed<Commit>, SafetyError> {
+        self.check_and_record(VOTE_COMMIT, c.view, c.seq, c.digest)?;
+        Ok(self.sign(c))
+    }
+
+    /// Signs a checkpoint; one digest per sequence number.
+    pub fn sign_checkpoint(&mut self, c: Checkpoint) -> Result<Signed<Checkpoint>, SafetyError> {
+        // Checkpoints are not per view: record them under the current floor so that pruning by view keeps them
+        // until the low-water mark passes them.
+        let low = self.state.low_water();
+        if c.seq <= low {
+            return Err(SafetyError::BelowLowWater { seq: c.seq, low });
+        }
+        let existing = self.state.votes.iter().find(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s == c.seq);
+        match existing {
+            Some((_, d)) if *d != c.digest => {
+                return Err(SafetyError::Conflict { kind: VOTE_CHECKPOINT, view: 0, seq: c.seq })
+            }
+            Some(_) => {}
+            None => {
+                let floor = self.floor();
+                self.state.votes.insert((VOTE_CHECKPOINT, floor, c.seq), c.digest);
+                self.dirty = true;
+            }
+        }
+        Ok(self.sign(c))
+    }
+
+    /// Signs a view change to `vc.new_view`, which must be above every view entered or changed to; from then on
+    /// nothing of an earlier view is signed.
+    pub fn sign_view_change(&mut self, vc: ViewChange) -> Result<Signed<ViewChange>, SafetyError> {
+        let floor = self.floor();
+        if vc.new_view <= floor {
+            return Err(SafetyError::OldView { view: vc.new_view, floor: floor + 1 });
+        }
+        self.state.view_change = vc.new_view;
+        self.dirty = true;
+        Ok(self.sign(vc))
+    }
+
+    /// Signs a new-view message (as the new primary); at most one per view.
+    pub fn sign_new_view(&mut self, nv: NewView) -> Result<Signed<NewView>, SafetyError> {
+        let digest = Sm3Hasher::digest("ctchain/pbft/new-view/v1", nv.to_bytes());
+        let floor = self.floor();
+        if nv.view < floor {
+            return Err(SafetyError::OldView { view: nv.view, floor });
+        }
+        match self.state.votes.get(&(VOTE_NEW_VIEW, nv.view, 0)) {
+            Some(d) if *d != digest => return Err(SafetyError::Conflict { kind: VOTE_NEW_VIEW, view: nv.view, seq: 0 }),
+            Some(_) => {}
+            None => {
+                self.state.votes.insert((VOTE_NEW_VIEW, nv.view, 0), digest);
+                self.dirty = true;
+            }
+        }
+        Ok(self.sign(nv))
+    }
+
+    /// Signs catch-up traffic, which states nothing about agreement.
+    pub fn sign_unchecked<T: Unchecked>(&self, body: T) -> Signed<T> {
+        self.sign(body)
+    }
+
+    /// Records that the replica entered `view`; votes of earlier views are forgotten (they can never be signed
+    /// again, since the floor rises).
+    pub fn enter_view(&mut self, view: View) {
+        if view > self.state.view {
+            self.state.view = view;
+            self.state.votes.retain(|(kind, v, _), _| *kind == VOTE_CHECKPOINT || *v >= view);
+            self.dirty = true;
+        }
+    }
+
+    /// Records a prepared certificate, keeping the highest view per sequence number.
+    pub fn record_prepared(&mut self, cert: PreparedCert) {
+        let seq = cert.pre_prepare.body.seq;
+        if seq <= self.state.low_water() {
+            return;
+        }
+        let newer = match self.state.prepared.get(&seq) {
+            Some(old) => old.pre_prepare.body.view < cert.pre_prepare.body.view,
+            None => true,
+        };
+        if newer {
+            self.state.prepared.insert(seq, cert);
+            self.dirty = true;
+        }
+    }
+
+    /// Records a new stable checkpoint: it becomes the low-water mark and everything at or below it is forgotten.
+    pub fn set_stable(&mut self, proof: CheckpointProof) {
+        if proof.seq <= self.state.low_water() {
+            return;
+        }
+        let low = proof.seq;
+        self.state.votes.retain(|(k, _, s), _| *s > low || *k == VOTE_NEW_VIEW);
+        self.state.prepared.retain(|s, _| *s > low);
+        self.state.stable = proof;
+        self.dirty = true;
+    }
+}
