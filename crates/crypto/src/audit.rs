@@ -124,12 +124,8 @@ impl AuditValidityProof {
         let mut nonces = Vec::with_capacity(LIMBS);
         let mut commitments = Vec::with_capacity(LIMBS);
         for _ in 0..LIMBS {
-            let (y_v, y_commitment) = loop {
-                let y_v = Scalar::random(rng);
-                let (y_r, y_commitment) = random_point(rng, |y_r| y_v * v_base + y_r * b_base);
-                break ((y_v, y_r), y_commitment);
-            };
-            let (y_v, y_r) = y_v;
+            let y_v = Scalar::random(rng);
+            let (y_r, y_commitment) = random_point(rng, |y_r| y_v * v_base + y_r * b_base);
             let y_handles: Vec<Point> = statement
                 .audit_keys
                 .iter()
