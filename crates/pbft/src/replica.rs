@@ -402,6 +402,43 @@ impl Replica {
         self.safety.state()
     }
 
+    /// A one-line description of the replica's state, for traces and failing tests.
+    pub fn describe(&self) -> String {
+        let slots: Vec<String> = self
+            .slots
+            .iter()
+            .map(|(n, s)| {
+                format!(
+                    "{n}:{:?}{}p{}c{}{}",
+                    s.state,
+                    if s.pre_prepare.is_some() { "+pp" } else { "" },
+                    s.prepares.len(),
+                    s.commits.len(),
+                    if s.committed.is_some() { "!" } else { "" }
+                )
+            })
+            .collect();
+        let vcs: Vec<String> =
+            self.view_changes.iter().map(|(v, m)| format!("{v}:{:?}", m.keys().collect::<Vec<_>>())).collect();
+        format!(
+            "id {} view {} normal {} exec {} low {} vc_armed {} backoff {} behind {} buffer {} slots [{}] vcs [{}] \
+             req {:?} dropped {:?}",
+            self.cfg.me,
+            self.view,
+            self.normal,
+            self.last_exec,
+            self.low(),
+            self.vc_timer_armed,
+            self.backoff,
+            self.behind_target(),
+            self.buffer.len(),
+            slots.join(" "),
+            vcs.join(" "),
+            self.proposal_requested,
+            self.metrics.dropped
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
@@ -475,10 +512,16 @@ impl Replica {
             .filter_map(|(_, votes)| votes.keys().next_back().copied())
             .collect();
         claims.sort_unstable_by(|a, b| b.cmp(a));
-        let f = self.cfg.validators.f();
-        if let Some(c) = claims.get(f) {
+        if let Some(c) = claims.get(self.cfg.validators.f()) {
             target = target.max(*c);
         }
+        target
+    }
+
+    /// What to fetch: up to [`Self::behind_target`], or up to a block committed here whose predecessors are
+    /// missing.
+    fn fetch_target(&self) -> Seq {
+        let mut target = self.behind_target();
         if let Some((seq, _)) = self.slots.iter().rev().find(|(_, s)| s.committed.is_some()) {
             target = target.max(*seq);
         }
@@ -511,7 +554,11 @@ impl Replica {
     fn on_start(&mut self, out: &mut Vec<Output>) {
         self.arm_view_timer(out);
         if !self.normal {
-            self.vc_timer_armed = true;
+            // Restarted during a view change: the persisted view changes are sent again on the timer.
+            let own: Vec<_> = self.safety.state().own_view_changes.clone();
+            for vc in own {
+                self.view_changes.entry(vc.body.new_view).or_default().insert(self.cfg.me, vc);
+            }
         }
     }
 
@@ -762,6 +809,15 @@ impl Replica {
             Timer::View { epoch, .. } if epoch == self.timer_epoch => {
                 if self.normal && self.behind_target() > self.last_exec {
                     // Behind the others: catching up, not the primary's fault.
+                    return self.arm_view_timer(out);
+                }
+                if !self.normal && !self.vc_timer_armed {
+                    // No quorum for the new view yet: messages may have been lost, so send the same signed view
+                    // changes again (no new signature; the earlier ones too, for replicas still gathering a
+                    // quorum for an earlier view) and wait.
+                    for vc in self.safety.state().own_view_changes.clone() {
+                        out.push(Output::Broadcast(Message::ViewChange(vc)));
+                    }
                     return self.arm_view_timer(out);
                 }
                 self.start_view_change(self.view + 1, out);
@@ -1071,7 +1127,7 @@ impl Replica {
 
     /// Asks one peer at a time (rotating on timeout) for the committed blocks this replica is missing.
     fn fetch(&mut self, out: &mut Vec<Output>) {
-        let target = self.behind_target();
+        let target = self.fetch_target();
         if target <= self.last_exec || self.fetch_in_flight || self.n() < 2 {
             return;
         }
@@ -1112,8 +1168,9 @@ impl Replica {
         self.normal = false;
         self.vc_timer_armed = false;
         self.proposal_requested = None;
-        // Invalidate the running view timer: the next one starts when a quorum asks for view `w`.
-        self.timer_epoch += 1;
+        // Until a quorum asks for view `w`, the timer only resends this view change; the timer that moves on to
+        // `w + 1` starts when the quorum is in (§4.5.2).
+        self.arm_view_timer(out);
         self.view_changes.entry(w).or_default().insert(self.cfg.me, signed.clone());
         self.view_changes.retain(|v, _| *v >= w);
         out.push(Output::Broadcast(Message::ViewChange(signed)));

@@ -76,6 +76,9 @@ pub struct PersistedState {
     pub prepared: BTreeMap<Seq, PreparedCert>,
     /// Last stable checkpoint; its sequence number is the low-water mark.
     pub stable: CheckpointProof,
+    /// The view changes this replica signed since it last entered a view, so that it can send exactly the same
+    /// messages again (after losses or a restart) without signing anything new.
+    pub own_view_changes: Vec<Signed<ViewChange>>,
 }
 
 impl PersistedState {
@@ -91,6 +94,7 @@ impl PersistedState {
                 digest: crate::types::genesis_digest(chain_id),
                 signatures: Vec::new(),
             },
+            own_view_changes: Vec::new(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Encode for PersistedState {
         let prepared: Vec<&PreparedCert> = self.prepared.values().collect();
         w.seq(&prepared);
         self.stable.encode_to(w);
+        w.seq(&self.own_view_changes);
     }
 }
 
@@ -139,7 +144,8 @@ impl Decode for PersistedState {
         let certs: Vec<PreparedCert> = r.seq("prepared", MAX_PREPARED_CERTS)?;
         let prepared = certs.into_iter().map(|c| (c.pre_prepare.body.seq, c)).collect();
         let stable = CheckpointProof::decode_from(r)?;
-        Ok(Self { view, view_change, votes, prepared, stable })
+        let own_view_changes = r.seq("own view changes", MAX_PREPARED_CERTS)?;
+        Ok(Self { view, view_change, votes, prepared, stable, own_view_changes })
     }
 }
 
@@ -252,8 +258,10 @@ impl SafetyRules {
             return Err(SafetyError::OldView { view: vc.new_view, floor: floor + 1 });
         }
         self.state.view_change = vc.new_view;
+        let signed = self.sign(vc);
+        self.state.own_view_changes.push(signed.clone());
         self.dirty = true;
-        Ok(self.sign(vc))
+        Ok(signed)
     }
 
     /// Signs a new-view message (as the new primary); at most one per view.
@@ -285,6 +293,7 @@ impl SafetyRules {
         if view > self.state.view {
             self.state.view = view;
             self.state.votes.retain(|(kind, v, _), _| *kind == VOTE_CHECKPOINT || *v >= view);
+            self.state.own_view_changes.retain(|vc| vc.body.new_view > view);
             self.dirty = true;
         }
     }

@@ -1,1 +1,727 @@
-//! sim
+//! A deterministic simulator: seeded, single-threaded, with simulated time, a faulty network, crashes and
+//! restarts from persisted state, and Byzantine replicas (after Commonware's deterministic runtime and the Twins
+//! methodology). The same [`Scenario`] always produces the same trace hash.
+//!
+//! Randomness comes only from a `ChaCha8Rng` seeded with the scenario's seed; time is the simulator's clock; event
+//! order is a `BTreeMap` keyed by `(time, sequence)`. Nothing reads the wall clock or a thread RNG.
+
+pub mod checkers;
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use ctchain_codec::{Decode, Encode, Hash32, Sm3Hasher};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::cert::ValidatorSet;
+use crate::crypto::{Ed25519Signer, Ed25519Verifier, Signer};
+use crate::metrics::Metrics;
+use crate::replica::{Config, Delivered, Input, LedgerTip, Output, Replica, Timer};
+use crate::safety::PersistedState;
+use crate::types::{signing_digest, Block, Message, PrePrepare, PublicKey, ReplicaId, Signable, Signed, View};
+
+use checkers::{app_accepts, Checker};
+
+/// The chain id of simulated chains.
+pub const CHAIN_ID: &str = "ctchain-sim";
+/// Simulated time starts here (milliseconds), so that clock skews never go below zero.
+pub const T0: u64 = 1_000_000;
+
+/// How a replica misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behavior {
+    /// Follows the protocol.
+    Honest,
+    /// Sends nothing.
+    Silent,
+    /// As primary, sends different blocks to different halves of the replicas.
+    Equivocate,
+    /// Sends every prepare and commit twice: once for the real digest, once for a made-up one.
+    DoubleVote,
+    /// As primary, proposes payloads the application rejects, or blocks with timestamps far in the future.
+    InvalidProposals,
+    /// Replays old messages it received, to random peers.
+    Replay,
+    /// Two honest cores share this replica's key ("twins"): together they equivocate and double vote.
+    Twin,
+}
+
+/// Network conditions before the network heals.
+#[derive(Clone, Copy, Debug)]
+pub struct NetConfig {
+    /// Minimum one-way delay.
+    pub min_delay_ms: u64,
+    /// Maximum one-way delay (delays are uniform, so messages are reordered).
+    pub max_delay_ms: u64,
+    /// Probability, per mille, that a message is dropped (until `heal_at_ms`).
+    pub drop_per_mille: u32,
+    /// Probability, per mille, that a message is delivered twice.
+    pub dup_per_mille: u32,
+}
+
+/// A partition: between `from_ms` and `until_ms`, `isolated` and the other replicas cannot talk.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    /// Start.
+    pub from_ms: u64,
+    /// End.
+    pub until_ms: u64,
+    /// Node indices cut off from the rest.
+    pub isolated: Vec<usize>,
+}
+
+/// A crash of one node and its restart from persisted state.
+#[derive(Clone, Copy, Debug)]
+pub struct Crash {
+    /// Node index.
+    pub node: usize,
+    /// Crash time.
+    pub at_ms: u64,
+    /// Restart time.
+    pub restart_ms: u64,
+    /// Crash in the middle of handling an input: right after its `Persist` output, before its sends.
+    pub torn: bool,
+}
+
+/// Everything that defines a run. Times are relative to [`T0`].
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Seed of every random choice of the run.
+    pub seed: u64,
+    /// Validators.
+    pub n: usize,
+    /// Behaviour per replica id (absent: honest).
+    pub behaviors: BTreeMap<ReplicaId, Behavior>,
+    /// Network before healing.
+    pub net: NetConfig,
+    /// Partitions (all end by `heal_at_ms`).
+    pub partitions: Vec<Partition>,
+    /// Crashes (all restart by `heal_at_ms`).
+    pub crashes: Vec<Crash>,
+    /// From here on: no drops, no partitions.
+    pub heal_at_ms: u64,
+    /// Liveness: after healing, every honest node must deliver this many blocks beyond the highest honest height
+    /// at the healing time...
+    pub blocks_after_heal: u64,
+    /// ...within this much simulated time.
+    pub liveness_deadline_ms: u64,
+    /// ...and the honest replicas may go through at most this many views after healing.
+    pub max_views_after_heal: u64,
+    /// Delay of the simulated application before it answers a proposal request.
+    pub block_interval_ms: u64,
+    /// Clock skew of each node, within `±Δ/4`.
+    pub max_skew_ms: u64,
+    /// Replica configuration template (validators and `me` are filled in).
+    pub checkpoint_interval: u64,
+    /// Window `L`.
+    pub window: u64,
+    /// Base view timeout.
+    pub view_timeout_ms: u64,
+    /// Δ.
+    pub max_clock_skew_ms: u64,
+}
+
+impl Scenario {
+    /// A fault-free scenario with `n` replicas.
+    pub fn calm(n: usize, seed: u64) -> Self {
+        Self {
+            seed,
+            n,
+            behaviors: BTreeMap::new(),
+            net: NetConfig { min_delay_ms: 2, max_delay_ms: 20, drop_per_mille: 0, dup_per_mille: 0 },
+            partitions: vec![],
+            crashes: vec![],
+            heal_at_ms: 1_000,
+            blocks_after_heal: 5,
+            liveness_deadline_ms: 30_000,
+            max_views_after_heal: n as u64,
+            block_interval_ms: 50,
+            max_skew_ms: 200,
+            checkpoint_interval: 4,
+            window: 8,
+            view_timeout_ms: 500,
+            max_clock_skew_ms: 2_000,
+        }
+    }
+
+    /// A random scenario for the campaign: up to `f` Byzantine replicas of random kinds, honest crashes (some torn),
+    /// random delays, drops, duplicates and a partition, all derived from `seed`.
+    pub fn random(n: usize, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((n as u64) << 56) ^ 0x5eed);
+        let mut s = Self::calm(n, seed);
+        let f = (n - 1) / 3;
+        let ids: Vec<ReplicaId> = (0..n as ReplicaId).collect();
+        let byz_count = rng.gen_range(0..=f);
+        let byz: Vec<ReplicaId> = ids.choose_multiple(&mut rng, byz_count).copied().collect();
+        let kinds = [
+            Behavior::Silent,
+            Behavior::Equivocate,
+            Behavior::DoubleVote,
+            Behavior::InvalidProposals,
+            Behavior::Replay,
+            Behavior::Twin,
+        ];
+        let mut twin_used = false;
+        for id in byz {
+            let mut b = *kinds.choose(&mut rng).unwrap_or(&Behavior::Silent);
+            if b == Behavior::Twin && twin_used {
+                b = Behavior::Equivocate;
+            }
+            twin_used |= b == Behavior::Twin;
+            s.behaviors.insert(id, b);
+        }
+        s.heal_at_ms = rng.gen_range(1_000..3_000);
+        let min = rng.gen_range(1..10);
+        s.net = NetConfig {
+            min_delay_ms: min,
+            max_delay_ms: min + rng.gen_range(1..60),
+            drop_per_mille: if rng.gen_bool(0.7) { rng.gen_range(0..150) } else { 0 },
+            dup_per_mille: rng.gen_range(0..80),
+        };
+        if rng.gen_bool(0.5) {
+            let count = rng.gen_range(1..=n / 2);
+            let isolated: Vec<usize> = (0..n).collect::<Vec<_>>().choose_multiple(&mut rng, count).copied().collect();
+            let from_ms = rng.gen_range(0..s.heal_at_ms / 2);
+            let until_ms = rng.gen_range(from_ms + 1..s.heal_at_ms);
+            s.partitions.push(Partition { from_ms, until_ms, isolated });
+        }
+        let honest: Vec<usize> = (0..n).filter(|i| !s.behaviors.contains_key(&(*i as ReplicaId))).collect();
+        let crash_count = rng.gen_range(0..=2usize.min(honest.len()));
+        for node in honest.choose_multiple(&mut rng, crash_count).copied().collect::<Vec<_>>() {
+            let at_ms = rng.gen_range(0..s.heal_at_ms - 100);
+            let restart_ms = rng.gen_range(at_ms + 1..s.heal_at_ms);
+            s.crashes.push(Crash { node, at_ms, restart_ms, torn: rng.gen_bool(0.5) });
+        }
+        s
+    }
+
+    fn config(&self, validators: &ValidatorSet, me: ReplicaId) -> Config {
+        let mut c = Config::new(validators.clone(), me);
+        c.checkpoint_interval = self.checkpoint_interval;
+        c.window = self.window;
+        c.view_timeout_ms = self.view_timeout_ms;
+        c.max_view_timeout_ms = self.view_timeout_ms * 16;
+        c.fetch_timeout_ms = 300;
+        c.max_clock_skew_ms = self.max_clock_skew_ms;
+        c.max_message_bytes = 1 << 20;
+        c.retain_blocks = 1 << 16;
+        c
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The scenario's seed.
+    pub seed: u64,
+    /// Hash of every event and output of the run, in order: equal for equal scenarios.
+    pub trace_hash: Hash32,
+    /// Violations found by the checkers; empty for a correct run.
+    pub violations: Vec<String>,
+    /// Each node's delivered blocks.
+    pub ledgers: Vec<Vec<Delivered>>,
+    /// Each node's replica id.
+    pub ids: Vec<ReplicaId>,
+    /// Whether each node is honest.
+    pub honest: Vec<bool>,
+    /// Each node's final view (`None` if crashed at the end).
+    pub views: Vec<Option<View>>,
+    /// Each node's metrics at the end (of its last incarnation).
+    pub metrics: Vec<Metrics>,
+    /// Each node's final state, described.
+    pub states: Vec<String>,
+    /// Messages delivered by the network.
+    pub messages_delivered: u64,
+    /// Simulated time at the end, relative to [`T0`].
+    pub end_ms: u64,
+}
+
+impl Report {
+    /// Whether every checker passed.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The smallest ledger height among honest nodes.
+    pub fn min_honest_height(&self) -> u64 {
+        self.ledgers.iter().zip(&self.honest).filter(|(_, h)| **h).map(|(l, _)| l.len() as u64).min().unwrap_or(0)
+    }
+
+    /// A one-line summary, for failures.
+    pub fn summary(&self) -> String {
+        format!(
+            "seed {} trace {} heights {:?} views {:?} violations {:?}",
+            self.seed,
+            self.trace_hash,
+            self.ledgers.iter().map(Vec::len).collect::<Vec<_>>(),
+            self.views,
+            self.violations.iter().take(5).collect::<Vec<_>>()
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Deliver { to: usize, bytes: Rc<Vec<u8>> },
+    Timer { node: usize, incarnation: u64, timer: Timer },
+    Propose { node: usize, incarnation: u64 },
+    Verdict { node: usize, incarnation: u64, input: Input },
+    Crash { node: usize, torn: bool },
+    Restart { node: usize },
+    ReplayTick { node: usize },
+}
+
+struct Node {
+    id: ReplicaId,
+    behavior: Behavior,
+    replica: Option<Replica>,
+    incarnation: u64,
+    disk: Option<PersistedState>,
+    ledger: Vec<Delivered>,
+    skew: i64,
+    tear_next: bool,
+    seen: Vec<Rc<Vec<u8>>>,
+    last_metrics: Metrics,
+    proposals: u64,
+}
+
+/// Deterministic secret key of simulated validator `id`.
+pub fn sim_secret(id: ReplicaId) -> [u8; 32] {
+    Sm3Hasher::digest("ctchain/pbft/sim/key", id.to_le_bytes()).0
+}
+
+/// The validator set of a simulated chain with `n` validators.
+pub fn sim_validators(n: usize) -> ValidatorSet {
+    let keys: Vec<PublicKey> =
+        (0..n as ReplicaId).map(|id| Ed25519Signer::from_secret(sim_secret(id)).public_key()).collect();
+    ValidatorSet::new(CHAIN_ID, keys)
+}
+
+fn sign_raw<T: Signable>(id: ReplicaId, body: T) -> Signed<T> {
+    let signer = Ed25519Signer::from_secret(sim_secret(id));
+    let digest = signing_digest(CHAIN_ID, id, &body);
+    Signed { body, signer: id, signature: signer.sign(digest.as_bytes()) }
+}
+
+struct Sim {
+    s: Scenario,
+    rng: ChaCha8Rng,
+    now: u64,
+    counter: u64,
+    events: BTreeMap<(u64, u64), Event>,
+    nodes: Vec<Node>,
+    validators: ValidatorSet,
+    keys: Vec<PublicKey>,
+    checker: Checker,
+    trace: Sm3Hasher,
+    delivered: u64,
+}
+
+impl Sim {
+    fn schedule(&mut self, at: u64, e: Event) {
+        self.counter += 1;
+        self.events.insert((at, self.counter), e);
+    }
+
+    fn healed(&self) -> bool {
+        self.now >= T0 + self.s.heal_at_ms
+    }
+
+    fn partitioned(&self, a: usize, b: usize) -> bool {
+        let t = self.now - T0;
+        self.s.partitions.iter().any(|p| {
+            t >= p.from_ms && t < p.until_ms && (p.isolated.contains(&a) != p.isolated.contains(&b))
+        })
+    }
+
+    fn transmit(&mut self, from: usize, to: usize, bytes: Rc<Vec<u8>>) {
+        if from == to || self.partitioned(from, to) {
+            return;
+        }
+        if !self.healed() && self.rng.gen_range(0..1000) < self.s.net.drop_per_mille {
+            return;
+        }
+        let copies = if self.rng.gen_range(0..1000) < self.s.net.dup_per_mille { 2 } else { 1 };
+        for _ in 0..copies {
+            let delay = self.rng.gen_range(self.s.net.min_delay_ms..=self.s.net.max_delay_ms);
+            self.schedule(self.now + delay, Event::Deliver { to, bytes: bytes.clone() });
+        }
+    }
+
+    fn nodes_with_id(&self, id: ReplicaId) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|i| self.nodes[*i].id == id).collect()
+    }
+
+    fn local_time(&self, node: usize) -> u64 {
+        (self.now as i64 + self.nodes[node].skew) as u64
+    }
+
+    /// Sends `msg` from `node` to the nodes of replica `to`, or to every other node.
+    fn send(&mut self, node: usize, to: Option<ReplicaId>, msg: &Message) {
+        let honest = self.nodes[node].behavior == Behavior::Honest;
+        if honest {
+            self.checker.honest_sent(msg);
+        }
+        let bytes = Rc::new(msg.to_bytes());
+        self.trace.update(node.to_le_bytes()).update(Sm3Hasher::digest("m", bytes.as_slice()).0);
+        let targets: Vec<usize> = match to {
+            Some(id) => self.nodes_with_id(id),
+            None => (0..self.nodes.len()).collect(),
+        };
+        for t in targets {
+            self.transmit(node, t, bytes.clone());
+        }
+    }
+
+    /// Applies a Byzantine behaviour to one outgoing message.
+    fn byzantine_send(&mut self, node: usize, to: Option<ReplicaId>, msg: Message) {
+        let me = self.nodes[node].id;
+        match (self.nodes[node].behavior, &msg) {
+            (Behavior::Silent, _) => {}
+            (Behavior::Equivocate, Message::PrePrepare(pp)) if to.is_none() => {
+                let mut alt = pp.body.clone();
+                if let Block::Data { payload, .. } = &mut alt.block {
+                    payload.extend_from_slice(b"-equivocated");
+                    self.checker.proposed(payload);
+                }
+                let alt = Message::PrePrepare(sign_raw(me, alt));
+                let n = self.s.n as ReplicaId;
+                for peer in (0..n).filter(|p| *p != me) {
+                    let m = if self.rng.gen_bool(0.5) { &msg } else { &alt };
+                    let m = m.clone();
+                    self.send(node, Some(peer), &m);
+                }
+            }
+            (Behavior::DoubleVote, Message::Prepare(p)) => {
+                let mut fake = p.body;
+                fake.digest = Hash32(self.rng.gen());
+                let fake = Message::Prepare(sign_raw(me, fake));
+                self.send(node, to, &fake);
+                self.send(node, to, &msg);
+            }
+            (Behavior::DoubleVote, Message::Commit(c)) => {
+                let mut fake = c.body;
+                fake.digest = Hash32(self.rng.gen());
+                let fake = Message::Commit(sign_raw(me, fake));
+                self.send(node, to, &msg);
+                self.send(node, to, &fake);
+            }
+            (Behavior::InvalidProposals, Message::PrePrepare(pp)) if self.rng.gen_bool(0.5) => {
+                // A timestamp far beyond every honest clock.
+                let mut bad: PrePrepare = pp.body.clone();
+                if let Block::Data { timestamp, payload } = &mut bad.block {
+                    *timestamp += 100 * self.s.max_clock_skew_ms;
+                    payload.extend_from_slice(b"-future");
+                    self.checker.proposed(payload);
+                }
+                self.send(node, to, &Message::PrePrepare(sign_raw(me, bad)));
+            }
+            _ => self.send(node, to, &msg),
+        }
+    }
+
+    fn handle(&mut self, node: usize, input: Input) {
+        let now = self.local_time(node);
+        let Some(replica) = self.nodes[node].replica.as_mut() else { return };
+        let outputs = replica.handle(now, input);
+        let tear = std::mem::take(&mut self.nodes[node].tear_next);
+        for o in outputs {
+            self.trace_output(node, &o);
+            match o {
+                Output::Persist(state) => {
+                    self.nodes[node].disk = Some(*state);
+                    if tear {
+                        return self.crash(node);
+                    }
+                }
+                _ if tear => return self.crash(node),
+                Output::Send { to, message } => self.route(node, Some(to), message),
+                Output::Broadcast(message) => self.route(node, None, message),
+                Output::SetTimer { timer, after_ms } => {
+                    let incarnation = self.nodes[node].incarnation;
+                    self.schedule(self.now + after_ms, Event::Timer { node, incarnation, timer });
+                }
+                Output::Validate { view, seq, digest, block } => {
+                    let valid = match &block {
+                        Block::Data { payload, .. } => app_accepts(payload),
+                        Block::Null => false,
+                    };
+                    let incarnation = self.nodes[node].incarnation;
+                    let input = Input::Verdict { view, seq, digest, valid };
+                    self.schedule(self.now + 1, Event::Verdict { node, incarnation, input });
+                }
+                Output::NeedProposal { .. } => {
+                    let incarnation = self.nodes[node].incarnation;
+                    self.schedule(self.now + self.s.block_interval_ms, Event::Propose { node, incarnation });
+                }
+                Output::Deliver(d) => self.delivered_block(node, *d),
+            }
+        }
+        if tear {
+            self.crash(node);
+        }
+    }
+
+    fn route(&mut self, node: usize, to: Option<ReplicaId>, message: Message) {
+        if self.nodes[node].behavior == Behavior::Honest || self.nodes[node].behavior == Behavior::Twin {
+            self.send(node, to, &message);
+        } else {
+            self.byzantine_send(node, to, message);
+        }
+    }
+
+    fn trace_output(&mut self, node: usize, o: &Output) {
+        let tag: u8 = match o {
+            Output::Persist(_) => 1,
+            Output::Send { .. } => 2,
+            Output::Broadcast(_) => 3,
+            Output::SetTimer { .. } => 4,
+            Output::Validate { .. } => 5,
+            Output::NeedProposal { .. } => 6,
+            Output::Deliver(_) => 7,
+        };
+        self.trace.update(self.now.to_le_bytes()).update((node as u32).to_le_bytes()).update([tag]);
+        if let Output::Deliver(d) = o {
+            self.trace.update(d.chain_digest.0);
+        }
+    }
+
+    fn delivered_block(&mut self, node: usize, d: Delivered) {
+        if self.nodes[node].behavior == Behavior::Honest {
+            let height = self.nodes[node].ledger.len() as u64;
+            let prev_ts = self.nodes[node].ledger.iter().rev().find(|x| !x.committed.block.is_null()).map(|x| x.timestamp);
+            let latest_clock = self.now + self.s.max_skew_ms;
+            self.checker.honest_delivered(
+                node,
+                height,
+                prev_ts,
+                &d,
+                &self.keys,
+                CHAIN_ID,
+                latest_clock,
+                self.s.max_clock_skew_ms,
+            );
+        }
+        self.nodes[node].ledger.push(d);
+    }
+
+    fn crash(&mut self, node: usize) {
+        if let Some(r) = self.nodes[node].replica.take() {
+            self.nodes[node].last_metrics = r.metrics().clone();
+        }
+        self.nodes[node].incarnation += 1;
+        self.trace.update(b"crash").update((node as u32).to_le_bytes());
+    }
+
+    fn restart(&mut self, node: usize) {
+        self.nodes[node].tear_next = false;
+        if self.nodes[node].replica.is_some() {
+            return;
+        }
+        let id = self.nodes[node].id;
+        let cfg = self.s.config(&self.validators, id);
+        let persisted = self.nodes[node].disk.clone().unwrap_or_else(|| PersistedState::genesis(CHAIN_ID));
+        let ledger = &self.nodes[node].ledger;
+        let tip = ledger.last().map_or(LedgerTip::genesis(CHAIN_ID), |d| LedgerTip {
+            seq: d.committed.seq,
+            chain_digest: d.chain_digest,
+            timestamp: d.timestamp,
+        });
+        let recent = ledger.iter().rev().take(64).rev().map(|d| d.committed.clone()).collect();
+        let signer = Box::new(Ed25519Signer::from_secret(sim_secret(id)));
+        match Replica::restore(cfg, signer, Box::new(Ed25519Verifier), persisted, tip, recent) {
+            Ok(r) => self.nodes[node].replica = Some(r),
+            Err(e) => self.checker.violations.push(format!("node {node} cannot restart: {e}")),
+        }
+        self.trace.update(b"restart").update((node as u32).to_le_bytes());
+        self.handle(node, Input::Start);
+    }
+
+    fn honest_nodes(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|i| self.nodes[*i].behavior == Behavior::Honest).collect()
+    }
+
+    fn step(&mut self) -> bool {
+        let Some(((at, _), event)) = self.events.pop_first() else { return false };
+        self.now = at;
+        match event {
+            Event::Deliver { to, bytes } => {
+                if self.nodes[to].replica.is_none() {
+                    return true;
+                }
+                self.delivered += 1;
+                if self.nodes[to].behavior == Behavior::Replay && self.nodes[to].seen.len() < 512 {
+                    self.nodes[to].seen.push(bytes.clone());
+                }
+                self.trace.update(b"d").update((to as u32).to_le_bytes()).update(at.to_le_bytes());
+                self.handle(to, Input::Message(bytes.as_ref().clone()));
+            }
+            Event::Timer { node, incarnation, timer } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.handle(node, Input::Timeout(timer));
+                }
+            }
+            Event::Verdict { node, incarnation, input } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.handle(node, input);
+                }
+            }
+            Event::Propose { node, incarnation } => {
+                if self.nodes[node].incarnation == incarnation {
+                    let n = &mut self.nodes[node];
+                    n.proposals += 1;
+                    let mut payload = format!("node{}-inc{}-p{}", n.id, n.incarnation, n.proposals).into_bytes();
+                    if n.behavior == Behavior::InvalidProposals && self.rng.gen_bool(0.5) {
+                        payload.splice(0..0, b"INVALID-".iter().copied());
+                    }
+                    if node >= self.s.n {
+                        payload.extend_from_slice(b"-twin");
+                    }
+                    self.checker.proposed(&payload);
+                    self.handle(node, Input::Propose { payload });
+                }
+            }
+            Event::Crash { node, torn } => {
+                if torn {
+                    self.nodes[node].tear_next = true;
+                } else {
+                    self.crash(node);
+                }
+            }
+            Event::Restart { node } => self.restart(node),
+            Event::ReplayTick { node } => {
+                if self.nodes[node].replica.is_some() && !self.nodes[node].seen.is_empty() {
+                    for _ in 0..3 {
+                        let i = self.rng.gen_range(0..self.nodes[node].seen.len());
+                        let bytes = self.nodes[node].seen[i].clone();
+                        let to = self.rng.gen_range(0..self.nodes.len());
+                        self.transmit(node, to, bytes);
+                    }
+                }
+                self.schedule(self.now + 100, Event::ReplayTick { node });
+            }
+        }
+        true
+    }
+}
+
+/// Runs a scenario to completion and checks it.
+pub fn run(s: &Scenario) -> Report {
+    let validators = sim_validators(s.n);
+    let keys: Vec<PublicKey> = (0..s.n as ReplicaId).filter_map(|i| validators.key(i).cloned()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
+    let mut nodes = Vec::new();
+    let mut ids: Vec<ReplicaId> = (0..s.n as ReplicaId).collect();
+    if let Some((twin, _)) = s.behaviors.iter().find(|(_, b)| **b == Behavior::Twin) {
+        ids.push(*twin);
+    }
+    for id in ids {
+        let behavior = s.behaviors.get(&id).copied().unwrap_or(Behavior::Honest);
+        let skew = rng.gen_range(-(s.max_skew_ms as i64)..=s.max_skew_ms as i64);
+        nodes.push(Node {
+            id,
+            behavior,
+            replica: None,
+            incarnation: 0,
+            disk: None,
+            ledger: Vec::new(),
+            skew,
+            tear_next: false,
+            seen: Vec::new(),
+            last_metrics: Metrics::default(),
+            proposals: 0,
+        });
+    }
+    let mut sim = Sim {
+        s: s.clone(),
+        rng,
+        now: T0,
+        counter: 0,
+        events: BTreeMap::new(),
+        nodes,
+        validators,
+        keys,
+        checker: Checker::default(),
+        trace: Sm3Hasher::new("ctchain/pbft/sim/trace/v1"),
+        delivered: 0,
+    };
+    for node in 0..sim.nodes.len() {
+        sim.restart(node);
+        if sim.nodes[node].behavior == Behavior::Replay {
+            sim.schedule(T0 + 100, Event::ReplayTick { node });
+        }
+    }
+    for c in &s.crashes {
+        sim.schedule(T0 + c.at_ms, Event::Crash { node: c.node, torn: c.torn });
+        sim.schedule(T0 + c.restart_ms.max(c.at_ms + 1), Event::Restart { node: c.node });
+    }
+    // Phase 1: faults, until the network heals.
+    let heal = T0 + s.heal_at_ms;
+    while sim.events.first_key_value().is_some_and(|((t, _), _)| *t < heal) {
+        sim.step();
+    }
+    sim.now = heal;
+    // Every crashed node is back (a torn crash that never fired is cancelled).
+    for node in 0..sim.nodes.len() {
+        if sim.nodes[node].replica.is_none() {
+            sim.restart(node);
+        }
+        sim.nodes[node].tear_next = false;
+    }
+    let honest = sim.honest_nodes();
+    let height_at_heal = honest.iter().map(|i| sim.nodes[*i].ledger.len() as u64).max().unwrap_or(0);
+    let view_at_heal =
+        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(Replica::view)).max().unwrap_or(0);
+    // Phase 2: healed network, until every honest node has made progress or the deadline passes.
+    let target = height_at_heal + s.blocks_after_heal;
+    let deadline = heal + s.liveness_deadline_ms;
+    loop {
+        let done = honest.iter().all(|i| sim.nodes[*i].ledger.len() as u64 >= target);
+        if done || sim.now > deadline || !sim.step() {
+            break;
+        }
+    }
+    let mut violations = std::mem::take(&mut sim.checker.violations);
+    for i in &honest {
+        let h = sim.nodes[*i].ledger.len() as u64;
+        if h < target {
+            violations.push(format!("liveness: honest node {i} at height {h}, needed {target} after healing"));
+        }
+    }
+    let view_at_end =
+        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(Replica::view)).max().unwrap_or(0);
+    if view_at_end > view_at_heal + s.max_views_after_heal {
+        violations.push(format!(
+            "liveness: honest replicas went from view {view_at_heal} to {view_at_end} after healing"
+        ));
+    }
+    // Re-decode every honest ledger's certificate once more through the wire format (canonical encoding).
+    for i in &honest {
+        for d in &sim.nodes[*i].ledger {
+            let bytes = d.committed.to_bytes();
+            if crate::types::CommittedBlock::from_bytes(&bytes).as_ref() != Ok(&d.committed) {
+                violations.push(format!("node {i}: committed block does not round-trip"));
+            }
+        }
+    }
+    let trace_hash = sim.trace.clone().finish();
+    Report {
+        seed: s.seed,
+        trace_hash,
+        violations,
+        ids: sim.nodes.iter().map(|n| n.id).collect(),
+        honest: sim.nodes.iter().map(|n| n.behavior == Behavior::Honest).collect(),
+        views: sim.nodes.iter().map(|n| n.replica.as_ref().map(Replica::view)).collect(),
+        metrics: sim
+            .nodes
+            .iter()
+            .map(|n| n.replica.as_ref().map_or_else(|| n.last_metrics.clone(), |r| r.metrics().clone()))
+            .collect(),
+        states: sim.nodes.iter().map(|n| n.replica.as_ref().map_or("crashed".into(), Replica::describe)).collect(),
+        messages_delivered: sim.delivered,
+        end_ms: sim.now - T0,
+        ledgers: sim.nodes.into_iter().map(|n| n.ledger).collect(),
+    }
+}

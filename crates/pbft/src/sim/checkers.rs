@@ -1,0 +1,152 @@
+//! Checkers of the simulation, written against the observable behaviour only (what honest replicas sent and
+//! delivered), not against the core's internal state. They verify certificates with their own Ed25519 calls.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ctchain_codec::Hash32;
+use ed25519_dalek::{Signature as EdSig, VerifyingKey};
+
+use crate::replica::Delivered;
+use crate::types::{signing_digest, Block, Commit, Message, PublicKey, ReplicaId, Seq, View};
+
+/// What the application accepts: everything except payloads starting with `INVALID`.
+pub fn app_accepts(payload: &[u8]) -> bool {
+    !payload.starts_with(b"INVALID")
+}
+
+/// Collects observations during a run and reports violations.
+#[derive(Default)]
+pub struct Checker {
+    /// `(kind, signer, view, seq)` → digest of every vote an honest replica sent.
+    signed: BTreeMap<(u8, ReplicaId, View, Seq), Hash32>,
+    /// Sequence number → block digest of the first honest delivery.
+    decided: BTreeMap<Seq, Hash32>,
+    /// Every payload some host proposed.
+    proposed: BTreeSet<Vec<u8>>,
+    /// Violations found, in order.
+    pub violations: Vec<String>,
+}
+
+impl Checker {
+    /// Records that a host proposed `payload`.
+    pub fn proposed(&mut self, payload: &[u8]) {
+        self.proposed.insert(payload.to_vec());
+    }
+
+    /// No honest double signing: an honest replica never signs two digests for one `(kind, view, seq)`, across
+    /// crashes and restarts.
+    pub fn honest_sent(&mut self, msg: &Message) {
+        let (kind, signer, view, seq, digest) = match msg {
+            Message::PrePrepare(m) => {
+                // The digest is recomputed here rather than trusted.
+                (1u8, m.signer, m.body.view, m.body.seq, Some(block_id(&m.body.block, m.body.seq)))
+            }
+            Message::Prepare(m) => (2, m.signer, m.body.view, m.body.seq, Some(m.body.digest)),
+            Message::Commit(m) => (3, m.signer, m.body.view, m.body.seq, Some(m.body.digest)),
+            Message::Checkpoint(m) => (4, m.signer, 0, m.body.seq, Some(m.body.digest)),
+            Message::NewView(m) => {
+                for pp in &m.body.pre_prepares {
+                    self.honest_sent(&Message::PrePrepare(pp.clone()));
+                }
+                return;
+            }
+            _ => (0, 0, 0, 0, None),
+        };
+        let Some(digest) = digest else { return };
+        match self.signed.get(&(kind, signer, view, seq)) {
+            Some(d) if *d != digest => self.violations.push(format!(
+                "honest double signing: replica {signer} signed kind {kind} view {view} seq {seq} twice"
+            )),
+            Some(_) => {}
+            None => {
+                self.signed.insert((kind, signer, view, seq), digest);
+            }
+        }
+    }
+
+    /// Agreement, validity and the time rule, on one honest delivery. `height` is the node's ledger height before
+    /// this delivery; `local_now` its clock.
+    pub fn honest_delivered(
+        &mut self,
+        node: usize,
+        height: Seq,
+        previous_ts: Option<u64>,
+        d: &Delivered,
+        keys: &[PublicKey],
+        chain_id: &str,
+        latest_honest_clock: u64,
+        delta: u64,
+    ) {
+        let cb = &d.committed;
+        if cb.seq != height + 1 {
+            self.violations.push(format!("node {node} delivered seq {} after height {height}", cb.seq));
+        }
+        let digest = block_id_on(chain_id, &cb.block, cb.seq);
+        match self.decided.get(&cb.seq) {
+            Some(x) if *x != digest => self.violations.push(format!(
+                "agreement: node {node} delivered a different block at seq {}",
+                cb.seq
+            )),
+            Some(_) => {}
+            None => {
+                self.decided.insert(cb.seq, digest);
+            }
+        }
+        if let Block::Data { payload, timestamp } = &cb.block {
+            if !self.proposed.contains(payload) {
+                self.violations.push(format!("validity: seq {} carries a payload nobody proposed", cb.seq));
+            }
+            if !app_accepts(payload) {
+                self.violations.push(format!("validity: seq {} carries a payload the application rejects", cb.seq));
+            }
+            if let Some(prev) = previous_ts {
+                if d.timestamp <= prev {
+                    self.violations.push(format!("time: seq {} block time does not increase", cb.seq));
+                }
+            }
+            if *timestamp > latest_honest_clock + delta {
+                self.violations.push(format!("time: seq {} timestamp beyond every honest clock + Δ", cb.seq));
+            }
+        }
+        if let Err(e) = check_certificate(keys, chain_id, cb.seq, &digest, &cb.cert) {
+            self.violations.push(format!("certificate at seq {}: {e}", cb.seq));
+        }
+    }
+}
+
+fn block_id(block: &Block, seq: Seq) -> Hash32 {
+    block_id_on(super::CHAIN_ID, block, seq)
+}
+
+fn block_id_on(chain_id: &str, block: &Block, seq: Seq) -> Hash32 {
+    block.digest(chain_id, seq)
+}
+
+/// Independent certificate check: a quorum of distinct validators' valid Ed25519 signatures over the commit.
+fn check_certificate(
+    keys: &[PublicKey],
+    chain_id: &str,
+    seq: Seq,
+    digest: &Hash32,
+    cert: &crate::types::CommitCertificate,
+) -> Result<(), String> {
+    if cert.seq != seq || cert.digest != *digest {
+        return Err("certificate for another block".into());
+    }
+    let n = keys.len();
+    let quorum = n - (n - 1) / 3;
+    let mut signers = BTreeSet::new();
+    for (id, sig) in &cert.signatures {
+        let key = keys.get(*id as usize).ok_or("signer out of range")?;
+        let body = Commit { view: cert.view, seq, digest: *digest };
+        let msg = signing_digest(chain_id, *id, &body);
+        let vk = VerifyingKey::from_bytes(&key.0.as_slice().try_into().map_err(|_| "key")?).map_err(|_| "key")?;
+        let sig = EdSig::from_slice(&sig.0).map_err(|_| "signature bytes")?;
+        vk.verify_strict(msg.as_bytes(), &sig).map_err(|_| format!("bad signature of {id}"))?;
+        signers.insert(*id);
+    }
+    if signers.len() < quorum {
+        return Err(format!("{} distinct signers, {quorum} needed", signers.len()));
+    }
+    Ok(())
+}
