@@ -7,6 +7,7 @@ use ctchain_codec::Hash32;
 use ed25519_dalek::{Signature as EdSig, VerifyingKey};
 
 use crate::replica::Delivered;
+use crate::safety::PersistedState;
 use crate::types::{signing_digest, Block, Commit, Message, PublicKey, ReplicaId, Seq, View};
 
 /// What the application accepts: everything except payloads starting with `INVALID`.
@@ -61,6 +62,40 @@ impl Checker {
             None => {
                 self.signed.insert((kind, signer, view, seq), digest);
             }
+        }
+    }
+
+    /// Durability: every statement an honest replica sends is already in the state it last persisted (the
+    /// `Persist` output came before the send), or below what that state has garbage-collected.
+    pub fn persisted_before_send(&mut self, node: usize, msg: &Message, disk: Option<&PersistedState>) {
+        if msg.signer() != node as ReplicaId {
+            // Forwarding someone else's message (a new-view sent to a lagging replica).
+            return;
+        }
+        let Some(disk) = disk else {
+            if !matches!(msg, Message::FetchRequest(_) | Message::FetchResponse(_)) {
+                self.violations.push(format!("durability: node {node} sent a {} before persisting", msg.kind()));
+            }
+            return;
+        };
+        let covered = |kind: u8, view: View, seq: Seq, digest: Hash32| {
+            seq <= disk.low_water()
+                || (kind != 4 && view < disk.view)
+                || disk.votes.iter().any(|((k, v, s), d)| *k == kind && (kind == 4 || *v == view) && *s == seq && *d == digest)
+        };
+        let ok = match msg {
+            Message::PrePrepare(m) => covered(1, m.body.view, m.body.seq, block_id(&m.body.block, m.body.seq)),
+            Message::Prepare(m) => covered(2, m.body.view, m.body.seq, m.body.digest),
+            Message::Commit(m) => covered(3, m.body.view, m.body.seq, m.body.digest),
+            Message::Checkpoint(m) => covered(4, 0, m.body.seq, m.body.digest),
+            Message::ViewChange(m) => disk.view_change >= m.body.new_view || disk.view >= m.body.new_view,
+            Message::NewView(m) => m.body.pre_prepares.iter().all(|pp| {
+                covered(1, pp.body.view, pp.body.seq, block_id(&pp.body.block, pp.body.seq))
+            }),
+            Message::FetchRequest(_) | Message::FetchResponse(_) => true,
+        };
+        if !ok {
+            self.violations.push(format!("durability: node {node} sent a {} it had not persisted", msg.kind()));
         }
     }
 

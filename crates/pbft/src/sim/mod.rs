@@ -363,6 +363,7 @@ impl Sim {
         let honest = self.nodes[node].behavior == Behavior::Honest;
         if honest {
             self.checker.honest_sent(msg);
+            self.checker.persisted_before_send(node, msg, self.nodes[node].disk.as_ref());
         }
         let bytes = Rc::new(msg.to_bytes());
         self.trace.update(node.to_le_bytes()).update(Sm3Hasher::digest("m", bytes.as_slice()).0);
