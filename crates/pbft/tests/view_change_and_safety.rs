@@ -1,0 +1,228 @@
+//! View change (§4.4) step by step, the safety rules across a restart, and certificates.
+
+mod common;
+
+use common::*;
+use ctchain_codec::{Decode, Encode};
+use ctchain_pbft::sim::{sim_secret, sim_validators, CHAIN_ID};
+use ctchain_pbft::types::genesis_digest;
+use ctchain_pbft::{
+    compute_o, verify_committed, Block, CertError, CheckpointProof, Commit, CommittedBlock, DropReason, Ed25519Signer,
+    Ed25519Verifier, Input, LedgerTip, Message, NewView, Output, PersistedState, PrePrepare, Prepare, Replica,
+    SafetyError, SafetyRules, Signed, ViewChange,
+};
+
+fn genesis_proof() -> CheckpointProof {
+    CheckpointProof { seq: 0, digest: genesis_digest(CHAIN_ID), signatures: vec![] }
+}
+
+fn view_change(from: u32, new_view: u64) -> Input {
+    bytes(Message::ViewChange(sign(from, ViewChange { new_view, stable: genesis_proof(), prepared: vec![] })))
+}
+
+fn timeout(r: &mut Replica) -> Vec<Output> {
+    let outs = r.handle(NOW, Input::Start);
+    let Output::SetTimer { timer, .. } = outs[0] else { panic!("no timer") };
+    r.handle(NOW, Input::Timeout(timer))
+}
+
+fn new_view_of(outs: &[Output]) -> Signed<NewView> {
+    outs.iter()
+        .find_map(|o| match o {
+            Output::Broadcast(Message::NewView(nv)) => Some(nv.clone()),
+            _ => None,
+        })
+        .expect("a new-view broadcast")
+}
+
+/// Replica 1 prepares block `b` at seq 1 in view 0 but never sees the commits.
+fn prepared_but_not_committed(b: &Block) -> Replica {
+    let mut r = replica(1);
+    let d = digest(b, 1);
+    r.handle(NOW, pre_prepare(0, 0, 1, b));
+    r.handle(NOW, Input::Verdict { view: 0, seq: 1, digest: d, valid: true });
+    let outs = r.handle(NOW, prepare(2, 0, 1, d));
+    assert!(describe_all(&outs).contains(&"broadcast commit v0 n1".to_string()));
+    r
+}
+
+#[test]
+fn new_primary_re_proposes_a_prepared_block_in_the_new_view() {
+    let b = block(NOW, "prepared in view 0");
+    let mut r = prepared_but_not_committed(&b);
+    let outs = timeout(&mut r);
+    assert_eq!(describe_all(&outs)[0], "persist", "the view change is persisted before it is sent");
+    assert!(describe_all(&outs).contains(&"broadcast view-change v1".to_string()));
+    r.handle(NOW, view_change(2, 1));
+    let outs = r.handle(NOW, view_change(3, 1));
+    // Replica 1 is the primary of view 1: with a quorum of view changes it sends the new view.
+    let nv = new_view_of(&outs);
+    assert_eq!(nv.body.pre_prepares.len(), 1);
+    assert_eq!(nv.body.pre_prepares[0].body.block, b, "the prepared block keeps its sequence number");
+    assert!(r.is_normal());
+    assert_eq!(r.view(), 1);
+}
+
+#[test]
+fn o_set_fills_gaps_with_null_blocks_and_takes_the_highest_view() {
+    let (b_old, b_new) = (block(NOW, "view 0"), block(NOW + 5, "view 2"));
+    let cert = |view: u64, seq: u64, b: &Block| ctchain_pbft::PreparedCert {
+        pre_prepare: sign((view % 4) as u32, PrePrepare { view, seq, block: b.clone() }),
+        prepares: vec![],
+    };
+    let vc = |from: u32, prepared| sign(from, ViewChange { new_view: 3, stable: genesis_proof(), prepared });
+    let vcs = vec![vc(0, vec![cert(0, 3, &b_old)]), vc(1, vec![cert(2, 3, &b_new)]), vc(2, vec![])];
+    let (stable, o) = compute_o(&vcs);
+    assert_eq!(stable.seq, 0);
+    assert_eq!(o, vec![(1, Block::Null), (2, Block::Null), (3, b_new)]);
+}
+
+#[test]
+fn backups_accept_a_new_view_only_if_o_is_what_the_view_changes_imply() {
+    let mut primary = replica(1);
+    timeout(&mut primary);
+    primary.handle(NOW, view_change(2, 1));
+    let nv = new_view_of(&primary.handle(NOW, view_change(3, 1)));
+
+    let mut tampered = nv.body.clone();
+    tampered.pre_prepares.push(sign(1, PrePrepare { view: 1, seq: 1, block: block(NOW, "smuggled") }));
+    let mut backup = replica(2);
+    let outs = backup.handle(NOW, bytes(Message::NewView(sign(1, tampered))));
+    assert!(outs.is_empty());
+    assert_eq!(backup.metrics().dropped(DropReason::InvalidProof), 1);
+    assert_eq!(backup.view(), 0);
+
+    backup.handle(NOW, bytes(Message::NewView(nv)));
+    assert_eq!((backup.view(), backup.is_normal()), (1, true));
+}
+
+#[test]
+fn a_replica_joins_a_view_change_when_f_plus_one_others_ask_for_it() {
+    let mut r = replica(3);
+    assert!(r.handle(NOW, view_change(1, 1)).is_empty(), "one view change is not enough (f = 1)");
+    let outs = r.handle(NOW, view_change(2, 1));
+    assert!(describe_all(&outs).contains(&"broadcast view-change v1".to_string()));
+}
+
+#[test]
+fn equivocating_primary_is_detected_and_a_view_change_starts() {
+    let mut r = replica(1);
+    r.handle(NOW, pre_prepare(0, 0, 1, &block(NOW, "a")));
+    let outs = r.handle(NOW, pre_prepare(0, 0, 1, &block(NOW, "b")));
+    assert!(describe_all(&outs).contains(&"broadcast view-change v1".to_string()));
+    assert_eq!(r.metrics().dropped(DropReason::Conflicting), 1);
+}
+
+#[test]
+fn restarted_replica_cannot_be_tricked_into_preparing_a_conflicting_block() {
+    let b = block(NOW, "the block it prepared");
+    let mut r = replica(1);
+    let d = digest(&b, 1);
+    r.handle(NOW, pre_prepare(0, 0, 1, &b));
+    let outs = r.handle(NOW, Input::Verdict { view: 0, seq: 1, digest: d, valid: true });
+    let Output::Persist(state) = &outs[0] else { panic!("persist first") };
+    // Crash: only the persisted state survives (round-tripped through its encoding, as a host would store it).
+    let state = PersistedState::from_bytes(&state.to_bytes()).expect("canonical");
+    let mut restarted = Replica::restore(
+        config(1),
+        Box::new(Ed25519Signer::from_secret(sim_secret(1))),
+        Box::new(Ed25519Verifier),
+        state,
+        LedgerTip::genesis(CHAIN_ID),
+        vec![],
+    )
+    .expect("restore");
+    // A Byzantine primary now sends a different block for the same (view, seq).
+    let other = block(NOW, "a conflicting block");
+    let d2 = digest(&other, 1);
+    restarted.handle(NOW, pre_prepare(0, 0, 1, &other));
+    let outs = restarted.handle(NOW, Input::Verdict { view: 0, seq: 1, digest: d2, valid: true });
+    assert!(
+        !describe_all(&outs).iter().any(|o| o.starts_with("broadcast prepare")),
+        "signed a conflicting prepare: {:?}",
+        describe_all(&outs)
+    );
+    assert_eq!(restarted.metrics().dropped(DropReason::SafetyRefused), 1);
+}
+
+#[test]
+fn safety_rules_refuse_two_digests_for_one_slot_and_anything_below_their_floor() {
+    let signer = Box::new(Ed25519Signer::from_secret(sim_secret(2)));
+    let mut rules = SafetyRules::new(signer, 2, CHAIN_ID, PersistedState::genesis(CHAIN_ID));
+    let d1 = digest(&block(1, "a"), 5);
+    let d2 = digest(&block(1, "b"), 5);
+    assert!(rules.sign_prepare(Prepare { view: 3, seq: 5, digest: d1 }).is_ok());
+    assert!(rules.take_dirty(), "signing marks the state to persist");
+    assert!(rules.sign_prepare(Prepare { view: 3, seq: 5, digest: d1 }).is_ok(), "same statement again is fine");
+    assert!(matches!(rules.sign_prepare(Prepare { view: 3, seq: 5, digest: d2 }), Err(SafetyError::Conflict { .. })));
+    assert!(rules.sign_commit(Commit { view: 3, seq: 5, digest: d2 }).is_ok(), "commits are a separate kind");
+    let vc = ViewChange { new_view: 4, stable: genesis_proof(), prepared: vec![] };
+    assert!(rules.sign_view_change(vc.clone()).is_ok());
+    assert!(matches!(rules.sign_view_change(vc), Err(SafetyError::OldView { .. })), "one view change per view");
+    assert!(
+        matches!(rules.sign_prepare(Prepare { view: 3, seq: 6, digest: d1 }), Err(SafetyError::OldView { .. })),
+        "nothing of view 3 after asking for view 4"
+    );
+}
+
+fn committed_block(seq: u64, b: &Block, signers: &[u32]) -> CommittedBlock {
+    let d = digest(b, seq);
+    let body = Commit { view: 0, seq, digest: d };
+    let signatures = signers.iter().map(|id| (*id, sign(*id, body).signature)).collect();
+    CommittedBlock { seq, block: b.clone(), cert: ctchain_pbft::CommitCertificate { view: 0, seq, digest: d, signatures } }
+}
+
+#[test]
+fn commit_certificates_verify_only_with_a_quorum_of_distinct_validators_for_that_block() {
+    let vals = sim_validators(4);
+    let b = block(NOW, "final");
+    assert_eq!(verify_committed(&vals, &Ed25519Verifier, &committed_block(1, &b, &[0, 2, 3])), Ok(()));
+    assert_eq!(
+        verify_committed(&vals, &Ed25519Verifier, &committed_block(1, &b, &[0, 2])),
+        Err(CertError::TooFewSignatures { have: 2, need: 3 })
+    );
+    assert_eq!(
+        verify_committed(&vals, &Ed25519Verifier, &committed_block(1, &b, &[0, 2, 2])),
+        Err(CertError::NotCanonical)
+    );
+    let mut moved = committed_block(1, &b, &[0, 2, 3]);
+    moved.seq = 2;
+    assert!(verify_committed(&vals, &Ed25519Verifier, &moved).is_err(), "a certificate cannot move height");
+    let mut swapped = committed_block(1, &b, &[0, 2, 3]);
+    swapped.block = block(NOW, "another");
+    assert!(verify_committed(&vals, &Ed25519Verifier, &swapped).is_err(), "nor certify another block");
+}
+
+#[test]
+fn catch_up_accepts_only_certified_blocks() {
+    let mut r = replica(1);
+    let b1 = block(NOW, "one");
+    let forged = committed_block(1, &b1, &[0, 3]);
+    assert!(r.handle(NOW, Input::SyncedBlocks(vec![forged])).is_empty());
+    assert_eq!(r.metrics().dropped(DropReason::InvalidProof), 1);
+    assert_eq!(r.last_executed(), 0);
+    let good = vec![committed_block(1, &b1, &[0, 2, 3]), committed_block(2, &block(NOW + 1, "two"), &[1, 2, 3])];
+    let outs = r.handle(NOW, Input::SyncedBlocks(good));
+    assert_eq!(describe_all(&outs).iter().filter(|o| o.starts_with("deliver")).count(), 2);
+    assert_eq!(r.last_executed(), 2);
+}
+
+#[test]
+fn every_message_round_trips_through_the_canonical_encoding() {
+    let b = block(NOW, "payload");
+    let d = digest(&b, 1);
+    let msgs = vec![
+        Message::PrePrepare(sign(0, PrePrepare { view: 0, seq: 1, block: b.clone() })),
+        Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: d })),
+        Message::Commit(sign(2, Commit { view: 0, seq: 1, digest: d })),
+        Message::ViewChange(sign(3, ViewChange { new_view: 1, stable: genesis_proof(), prepared: vec![] })),
+        Message::FetchResponse(sign(3, ctchain_pbft::FetchResponse { blocks: vec![committed_block(1, &b, &[0, 1, 2])] })),
+    ];
+    for m in msgs {
+        let bytes = m.to_bytes();
+        assert_eq!(Message::from_bytes(&bytes).as_ref(), Ok(&m));
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Message::from_bytes(&bytes[..cut]).is_err(), "{} truncated to {cut} decoded", m.kind());
+        }
+    }
+}
