@@ -1,6 +1,9 @@
 //! Named scenarios in the deterministic simulator: each fault on its own, checked by the independent checkers
 //! (agreement, validity, no honest double signing, persist-before-send, time rule, liveness after healing).
 
+mod common;
+
+use common::{digest, block, sign};
 use ctchain_pbft::sim::checkers::Checker;
 use ctchain_pbft::sim::{run, Behavior, Crash, Partition, Report, Scenario};
 use ctchain_pbft::DropReason;
@@ -174,4 +177,22 @@ fn agreement_checker_reports_two_blocks_at_one_height() {
     c.honest_delivered(1, 0, None, &forked, &keys, CHAIN_ID, u64::MAX / 2, 0);
     assert!(c.violations.iter().any(|v| v.starts_with("agreement")), "{:?}", c.violations);
     assert!(c.violations.iter().any(|v| v.starts_with("validity")), "{:?}", c.violations);
+}
+
+#[test]
+fn durability_and_double_signing_checkers_report_violations() {
+    use ctchain_pbft::sim::CHAIN_ID;
+    use ctchain_pbft::{Message, PersistedState, Prepare};
+    let vote = |payload: &str| {
+        Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: digest(&block(1, payload), 1) }))
+    };
+    let mut c = Checker::default();
+    c.persisted_before_send(1, &vote("a"), Some(&PersistedState::genesis(CHAIN_ID)));
+    assert!(c.violations.iter().any(|v| v.starts_with("durability")), "{:?}", c.violations);
+    let mut c = Checker::default();
+    c.honest_sent(&vote("a"));
+    c.honest_sent(&vote("a"));
+    assert!(c.violations.is_empty());
+    c.honest_sent(&vote("b"));
+    assert!(c.violations.iter().any(|v| v.starts_with("honest double signing")), "{:?}", c.violations);
 }

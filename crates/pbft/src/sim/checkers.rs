@@ -101,6 +101,7 @@ impl Checker {
 
     /// Agreement, validity and the time rule, on one honest delivery. `height` is the node's ledger height before
     /// this delivery; `local_now` its clock.
+    #[allow(clippy::too_many_arguments)]
     pub fn honest_delivered(
         &mut self,
         node: usize,
