@@ -1,0 +1,153 @@
+//! Ledger errors: each names what failed, and for a transaction, which one and which check.
+
+use ctchain_codec::Hash32;
+use ctchain_crypto::{AssetId, OutputId, TxId, VerifyError};
+
+use crate::store::StorageError;
+
+/// Why a transaction cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxRejection {
+    /// A stateless check failed (proofs, signatures, encoding, chain id, audit keys).
+    #[error("{0}")]
+    Stateless(#[from] VerifyError),
+    /// The same transaction is already on chain or earlier in the block.
+    #[error("transaction is already on the chain")]
+    Duplicate,
+    /// An input names an output that does not exist.
+    #[error("input {input} spends unknown output {output}")]
+    UnknownInput {
+        /// The input.
+        input: usize,
+        /// The output it names.
+        output: OutputId,
+    },
+    /// An input names an output that is already spent.
+    #[error("input {input} spends output {output}, already spent at height {height}")]
+    AlreadySpent {
+        /// The input.
+        input: usize,
+        /// The output.
+        output: OutputId,
+        /// Where it was spent.
+        height: u64,
+    },
+    /// An earlier transaction of the same block spends the same output.
+    #[error("input {input} spends output {output}, also spent by transaction {earlier} of this block")]
+    DoubleSpendInBlock {
+        /// The input.
+        input: usize,
+        /// The output.
+        output: OutputId,
+        /// Index of the earlier transaction in the block.
+        earlier: usize,
+    },
+    /// An input's copies of the commitment or owner key differ from the stored output.
+    #[error("input {input} does not match the output it spends (commitment or owner key differ)")]
+    InputMismatch {
+        /// The input.
+        input: usize,
+    },
+    /// An output or public amount names an asset the chain does not know.
+    #[error("unknown asset {0}")]
+    UnknownAsset(AssetId),
+    /// An issuance is signed by a key that is not the asset's issuer.
+    #[error("issuance of asset {0} is not signed by its issuer")]
+    UnauthorizedIssuer(AssetId),
+    /// The supply counters would overflow.
+    #[error("supply of asset {0} would overflow")]
+    SupplyOverflow(AssetId),
+}
+
+/// Why the ledger refused a block or a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// The database failed or is damaged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The genesis is unusable.
+    #[error("invalid genesis: {0}")]
+    InvalidGenesis(&'static str),
+    /// The database holds another chain.
+    #[error("the database holds chain {stored}, not the given genesis {given}")]
+    GenesisMismatch {
+        /// Hash of the stored genesis.
+        stored: Hash32,
+        /// Hash of the given genesis.
+        given: Hash32,
+    },
+    /// The block is not the next one.
+    #[error("block height {found}, expected {expected}")]
+    WrongHeight {
+        /// The next height.
+        expected: u64,
+        /// The block's height.
+        found: u64,
+    },
+    /// The block does not extend the tip.
+    #[error("block at height {height} does not extend the tip (previous hash {found}, tip {expected})")]
+    WrongPrevHash {
+        /// Height of the block.
+        height: u64,
+        /// The tip hash.
+        expected: Hash32,
+        /// The block's previous hash.
+        found: Hash32,
+    },
+    /// The header's transaction root does not match the transactions.
+    #[error("block at height {height}: transaction root does not match its transactions")]
+    TxRootMismatch {
+        /// Height of the block.
+        height: u64,
+    },
+    /// The timestamp does not increase.
+    #[error("block at height {height}: timestamp {found} is not after the previous {previous}")]
+    TimestampNotIncreasing {
+        /// Height of the block.
+        height: u64,
+        /// Previous timestamp.
+        previous: u64,
+        /// The block's timestamp.
+        found: u64,
+    },
+    /// The proposer index names no validator.
+    #[error("block at height {height}: proposer {proposer} is not a validator")]
+    UnknownProposer {
+        /// Height of the block.
+        height: u64,
+        /// The index.
+        proposer: u32,
+    },
+    /// Too many transactions.
+    #[error("block at height {height} has {count} transactions, at most {max} are allowed")]
+    TooManyTransactions {
+        /// Height of the block.
+        height: u64,
+        /// How many.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A transaction fails; the whole block is rejected and the state is untouched.
+    #[error("block at height {height}, transaction {index} ({tx_id}): {reason}")]
+    InvalidTransaction {
+        /// Height of the block.
+        height: u64,
+        /// Index of the first failing transaction.
+        index: usize,
+        /// Its id.
+        tx_id: TxId,
+        /// The failed check.
+        reason: TxRejection,
+    },
+    /// The state after the block differs from the header's claim: this node and the proposer disagree.
+    #[error("state root mismatch at height {height}: header says {in_header}, this node computes {computed}")]
+    StateRootMismatch {
+        /// Height of the block.
+        height: u64,
+        /// The header's state root.
+        in_header: Hash32,
+        /// The root this node computed.
+        computed: Hash32,
+    },
+}

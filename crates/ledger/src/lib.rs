@@ -1,0 +1,43 @@
+//! # ctchain-ledger: the persistent, crash-safe confidential ledger
+//!
+//! Every node holds the full ledger: blocks, transactions, outputs, spends and per-asset supply, in RocksDB.
+//!
+//! ## Validation in three phases (after Penumbra)
+//! 1. **Stateless** ([`Block::verify`]): transaction root, decoding, every proof and signature — in parallel
+//!    over all transactions on all cores, and skipped for transactions whose exact bytes were verified before
+//!    ([`Block::verify_with`], fed by the mempool). Produces a [`VerifiedBlock`], which only this phase or
+//!    [`Ledger::propose`] can make.
+//! 2. **Header** ([`Ledger::apply`]): height, previous hash, increasing timestamp, known proposer.
+//! 3. **Stateful, in block order** ([`Ledger::apply`]): no duplicate transaction; each input exists, is unspent,
+//!    is not spent twice in the block, and its copies of the commitment and owner key equal the stored output
+//!    (so the stateless balance and ownership checks were about the real outputs); assets are known; issuances are
+//!    signed by the asset's issuer; supply counters do not overflow. The audit keys were fixed by phase 1: the
+//!    verifier is built from the genesis keys.
+//!
+//! ## Invariants
+//! * A block and all its state changes are one atomic, synced RocksDB write; the in-memory tip changes only after
+//!   it succeeded. A failing block leaves the state untouched; reopening after a crash yields exactly the last
+//!   committed block.
+//! * Every header carries the state root ([`state`]): an incremental multiset hash of all unspent outputs, spends
+//!   and supply counters, so two nodes with the same blocks have the same root, and a node that computes another
+//!   root than the header's rejects the block ([`LedgerError::StateRootMismatch`]).
+//! * Every stored value carries a checksum; damage is reported naming what is damaged ([`StorageError`]).
+//! * For each asset the confidential pool holds exactly `issued − burned − fees` ([`Supply`]), at every height
+//!   ([`Ledger::supply_at`]); the range and balance proofs guarantee it, and a regulator can check it by decrypting.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+mod ledger;
+pub mod merkle;
+pub mod state;
+pub mod store;
+pub mod types;
+
+pub use error::{LedgerError, TxRejection};
+pub use ledger::{Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock};
+pub use state::{OutputRecord, SpentRecord, Supply, TxLocation};
+pub use store::StorageError;
+pub use types::{
+    AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, TxKind, ValidatorInfo, CRYPTO_SUITE,
+};

@@ -1,0 +1,170 @@
+//! What the ledger stores about outputs, spends and supply, and how that state is committed to.
+//!
+//! # The state root
+//! The state is a set of elements:
+//!
+//! * `utxo ‖ output id ‖ SM3(output)` for every unspent output,
+//! * `spent ‖ output id ‖ spending transaction id` for every spent output,
+//! * `supply ‖ asset ‖ issued ‖ burned ‖ fees` for every asset of the genesis.
+//!
+//! Its root is `SM3("ctchain/state-root/v1", genesis hash ‖ ECMH(elements))` where ECMH is the elliptic-curve
+//! multiset hash ([`ctchain_crypto::MultisetHash`]). Applying a block removes and inserts only the elements it
+//! touches, so the root is updated in time proportional to the block, not to the ledger; and since a multiset hash
+//! does not depend on order, any node can recompute it from its database alone ([`crate::Ledger::recompute_state_root`])
+//! and compare with the header.
+
+use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
+use ctchain_crypto::{AssetId, MultisetHash, Output, OutputId, TxId};
+
+/// Where a committed transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index in the block.
+    pub index: u32,
+}
+
+/// An output and where it was created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputRecord {
+    /// Its id.
+    pub id: OutputId,
+    /// The transaction that created it.
+    pub tx_id: TxId,
+    /// Its index among that transaction's outputs.
+    pub index: u32,
+    /// The block height that created it.
+    pub height: u64,
+    /// The output itself (public data only: commitments, keys, handles, ciphertexts).
+    pub output: Output,
+}
+
+/// Which transaction spent an output, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpentRecord {
+    /// The spending transaction.
+    pub tx_id: TxId,
+    /// The height of its block.
+    pub height: u64,
+}
+
+/// An asset's public supply counters. The confidential pool holds exactly `issued − burned − fees` of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Supply {
+    /// Total ever issued.
+    pub issued: u128,
+    /// Total ever burned (redeemed).
+    pub burned: u128,
+    /// Total ever paid as fees.
+    pub fees: u128,
+}
+
+impl Supply {
+    /// What the confidential pool holds: issued minus burned minus fees.
+    pub fn outstanding(&self) -> u128 {
+        self.issued - self.burned - self.fees
+    }
+}
+
+fn put_u128(w: &mut Writer, v: u128) {
+    w.fixed(&v.to_le_bytes());
+}
+
+fn get_u128(r: &mut Reader<'_>, field: &'static str) -> Result<u128, DecodeError> {
+    Ok(u128::from_le_bytes(r.array(field)?))
+}
+
+impl Encode for TxLocation {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u64(self.height);
+        w.u32(self.index);
+    }
+}
+
+impl Decode for TxLocation {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { height: r.u64("height")?, index: r.u32("index")? })
+    }
+}
+
+impl Encode for OutputRecord {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.id);
+        w.put(&self.tx_id);
+        w.u32(self.index);
+        w.u64(self.height);
+        w.put(&self.output);
+    }
+}
+
+impl Decode for OutputRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { id: r.get()?, tx_id: r.get()?, index: r.u32("index")?, height: r.u64("height")?, output: r.get()? })
+    }
+}
+
+impl Encode for SpentRecord {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.tx_id);
+        w.u64(self.height);
+    }
+}
+
+impl Decode for SpentRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { tx_id: r.get()?, height: r.u64("height")? })
+    }
+}
+
+impl Encode for Supply {
+    fn encode_to(&self, w: &mut Writer) {
+        put_u128(w, self.issued);
+        put_u128(w, self.burned);
+        put_u128(w, self.fees);
+    }
+}
+
+impl Decode for Supply {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let s = Self { issued: get_u128(r, "issued")?, burned: get_u128(r, "burned")?, fees: get_u128(r, "fees")? };
+        if s.burned.checked_add(s.fees).is_none_or(|out| out > s.issued) {
+            return Err(DecodeError::Invalid { field: "supply", reason: "more burned and paid than issued" });
+        }
+        Ok(s)
+    }
+}
+
+/// The state element of an unspent output.
+pub(crate) fn utxo_element(id: &OutputId, output: &Output) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"utxo");
+    w.put(id);
+    w.put(&Sm3Hasher::digest("ctchain/output/v1", output.to_bytes()));
+    w.into_bytes()
+}
+
+/// The state element of a spent output.
+pub(crate) fn spent_element(id: &OutputId, spent: &SpentRecord) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"spent");
+    w.put(id);
+    w.put(&spent.tx_id);
+    w.into_bytes()
+}
+
+/// The state element of an asset's supply.
+pub(crate) fn supply_element(asset: &AssetId, supply: &Supply) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"supply");
+    w.put(asset);
+    w.put(supply);
+    w.into_bytes()
+}
+
+/// The state root committed in a header.
+pub(crate) fn state_root(genesis_hash: &Hash32, acc: &MultisetHash) -> Hash32 {
+    let mut h = Sm3Hasher::new("ctchain/state-root/v1");
+    h.update(genesis_hash.as_bytes()).update(acc.to_bytes());
+    h.finish()
+}
