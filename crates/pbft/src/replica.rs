@@ -807,6 +807,14 @@ impl Replica {
     fn on_timeout(&mut self, timer: Timer, out: &mut Vec<Output>) {
         match timer {
             Timer::View { epoch, .. } if epoch == self.timer_epoch => {
+                // Checkpoint messages may have been lost, and without a stable checkpoint the window cannot move:
+                // send this replica's checkpoints above the low-water mark again (same signatures).
+                self.resend_checkpoints(out);
+                if self.normal && self.last_exec >= self.high() {
+                    // Every sequence number of the window is executed: waiting for a stable checkpoint, which no
+                    // primary can speed up.
+                    return self.arm_view_timer(out);
+                }
                 if self.normal && self.behind_target() > self.last_exec {
                     // Behind the others: catching up, not the primary's fault.
                     return self.arm_view_timer(out);
@@ -824,6 +832,15 @@ impl Replica {
             }
             Timer::Fetch { epoch } if epoch == self.fetch_epoch => self.fetch_in_flight = false,
             _ => {}
+        }
+    }
+
+    fn resend_checkpoints(&mut self, out: &mut Vec<Output>) {
+        let low = self.low();
+        let Some(own) = self.checkpoint_votes.get(&self.cfg.me) else { return };
+        for (seq, (digest, sig)) in own.range(low + 1..) {
+            let m = Signed { body: Checkpoint { seq: *seq, digest: *digest }, signer: self.cfg.me, signature: sig.clone() };
+            out.push(Output::Broadcast(Message::Checkpoint(m)));
         }
     }
 
