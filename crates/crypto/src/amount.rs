@@ -35,7 +35,16 @@ pub fn join_limbs(limbs: [u16; LIMBS]) -> u64 {
 
 /// `Σᵢ 2¹⁶ⁱ·Cᵢ`: the commitment to the whole amount.
 pub(crate) fn combine_limbs(limbs: &[Point; LIMBS]) -> RistrettoPoint {
-    limbs.iter().enumerate().map(|(i, c)| limb_weight(i) * c.point()).sum()
+    // Horner's rule with 16 doublings per limb: ~50 additions instead of four scalar multiplications, which
+    // matters because validators and the ledger compute this for every input and output.
+    let mut acc = *limbs[LIMBS - 1].point();
+    for limb in limbs[..LIMBS - 1].iter().rev() {
+        for _ in 0..LIMB_BITS {
+            acc += acc;
+        }
+        acc += limb.point();
+    }
+    acc
 }
 
 /// Everything needed to open an output's commitment: the asset, the amount and the four limb blindings.

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::error::{LedgerError, TxRejection};
 use crate::merkle::{self, MerklePath};
-use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation};
+use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::{Cf, StorageError, Store, StoreBatch};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
 
@@ -179,6 +179,8 @@ impl Decode for Tip {
 struct Execution {
     acc: MultisetHash,
     created: Vec<OutputRecord>,
+    /// Created outputs that are still unspent at the end of the block.
+    unspent: Vec<(OutputId, UnspentEntry)>,
     spent: Vec<(OutputId, SpentRecord)>,
     locations: Vec<(TxId, TxLocation)>,
     supply: BTreeMap<AssetId, Supply>,
@@ -358,10 +360,8 @@ impl Ledger {
         if header.proposer as usize >= self.genesis.validators.len() {
             return Err(LedgerError::UnknownProposer { height, proposer: header.proposer });
         }
-        let block_plain = block.to_block();
-        if Block::compute_tx_root(&block_plain.txs) != header.tx_root {
-            return Err(LedgerError::TxRootMismatch { height });
-        }
+        // The transaction root was checked when the block was verified (or computed when it was proposed):
+        // a VerifiedBlock cannot exist otherwise.
         let execution = self.execute(height, &block.txs)?;
         let computed = state::state_root(&self.genesis_hash, &execution.acc);
         if computed != header.state_root {
@@ -372,10 +372,12 @@ impl Ledger {
         let mut batch = StoreBatch::default();
         let hk = height_key(height);
         batch.put(Cf::Headers, hk, &header.to_bytes());
+        let encoded: Vec<Vec<u8>> =
+            block.txs.par_iter().map(|t| LedgerTx::Confidential(t.transaction().clone()).to_bytes()).collect();
         let mut w = Writer::new();
-        w.len(block_plain.txs.len());
-        for tx in &block_plain.txs {
-            w.bytes(&tx.to_bytes());
+        w.len(encoded.len());
+        for tx in &encoded {
+            w.bytes(tx);
         }
         batch.put(Cf::Blocks, hk, w.as_bytes());
         batch.put(Cf::BlockHashes, hash.0, &hk);
@@ -385,8 +387,12 @@ impl Ledger {
         for record in &execution.created {
             batch.put(Cf::Outputs, record.id.0 .0, &record.to_bytes());
         }
+        for (id, entry) in &execution.unspent {
+            batch.put(Cf::Unspent, id.0 .0, &entry.to_bytes());
+        }
         for (id, spent) in &execution.spent {
             batch.put(Cf::Spent, id.0 .0, &spent.to_bytes());
+            batch.delete(Cf::Unspent, id.0 .0);
         }
         for (asset, supply) in &execution.supply {
             batch.put(Cf::Supply, asset.0, &supply.to_bytes());
@@ -408,6 +414,7 @@ impl Ledger {
     fn execute(&self, height: u64, txs: &[VerifiedTransaction]) -> Result<Execution, LedgerError> {
         let mut created: Vec<OutputRecord> = Vec::new();
         let mut created_index: HashMap<OutputId, usize> = HashMap::new();
+        let mut created_unspent: Vec<(OutputId, UnspentEntry)> = Vec::new();
         let mut spent_in_block: HashMap<OutputId, usize> = HashMap::new();
         let mut spent = Vec::new();
         let mut seen: HashSet<TxId> = HashSet::new();
@@ -428,24 +435,23 @@ impl Ledger {
                 if let Some(&earlier) = spent_in_block.get(&output_id) {
                     return Err(reject(TxRejection::DoubleSpendInBlock { input: k, output: output_id, earlier }));
                 }
-                let output = match created_index.get(&output_id) {
-                    Some(&i) => created[i].output.clone(),
-                    None => {
-                        let status = self.output(&output_id)?;
-                        let Some(status) = status else {
-                            return Err(reject(TxRejection::UnknownInput { input: k, output: output_id }));
-                        };
-                        if let Some(s) = status.spent {
-                            return Err(reject(TxRejection::AlreadySpent { input: k, output: output_id, height: s.height }));
+                let entry = match created_index.get(&output_id) {
+                    Some(&i) => created_unspent[i].1,
+                    None => match self.unspent_entry(&output_id)? {
+                        Some(entry) => entry,
+                        None => {
+                            return Err(reject(match self.spent_record(&output_id)? {
+                                Some(s) => TxRejection::AlreadySpent { input: k, output: output_id, height: s.height },
+                                None => TxRejection::UnknownInput { input: k, output: output_id },
+                            }))
                         }
-                        status.record.output
-                    }
+                    },
                 };
-                if output.commitment() != Some(input.commitment) || output.one_time_key != input.owner_key {
+                if entry.commitment != *input.commitment.as_bytes() || entry.owner_key != *input.owner_key.as_bytes() {
                     return Err(reject(TxRejection::InputMismatch { input: k }));
                 }
                 let record = SpentRecord { tx_id, height };
-                removed_elements.push(state::utxo_element(&output_id, &output));
+                removed_elements.push(state::utxo_element(&output_id, &entry.output_hash));
                 inserted_elements.push(state::spent_element(&output_id, &record));
                 spent_in_block.insert(output_id, index);
                 spent.push((output_id, record));
@@ -482,8 +488,12 @@ impl Ledger {
             }
             for (i, output) in body.outputs.iter().enumerate() {
                 let id = OutputId::new(&tx_id, i as u32);
-                inserted_elements.push(state::utxo_element(&id, output));
-                created_index.insert(id, created.len());
+                // Verified outputs never have an identity commitment (the verifier's balance check refuses it).
+                if let Some(entry) = UnspentEntry::of(output) {
+                    inserted_elements.push(state::utxo_element(&id, &entry.output_hash));
+                    created_index.insert(id, created_unspent.len());
+                    created_unspent.push((id, entry));
+                }
                 created.push(OutputRecord { id, tx_id, index: i as u32, height, output: output.clone() });
             }
             locations.push((tx_id, TxLocation { height, index: index as u32 }));
@@ -500,7 +510,8 @@ impl Ledger {
         let mut acc = self.tip.acc;
         acc.remove_all(&removed_elements);
         acc.insert_all(&inserted_elements);
-        Ok(Execution { acc, created, spent, locations, supply: changed })
+        created_unspent.retain(|(id, _)| !spent_in_block.contains_key(id));
+        Ok(Execution { acc, created, unspent: created_unspent, spent, locations, supply: changed })
     }
 
     // ---- queries ----
@@ -558,17 +569,28 @@ impl Ledger {
         Ok(Some(TxRecord { tx, height: loc.height, index: loc.index }))
     }
 
+    fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
+        let what = || format!("unspent entry of output {id}");
+        Ok(match self.store.get(Cf::Unspent, &id.0 .0, what)? {
+            Some(bytes) => Some(decode(&bytes, what)?),
+            None => None,
+        })
+    }
+
+    fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
+        let what = || format!("spent record of output {id}");
+        Ok(match self.store.get(Cf::Spent, &id.0 .0, what)? {
+            Some(bytes) => Some(decode(&bytes, what)?),
+            None => None,
+        })
+    }
+
     /// An output by id, with its spent status.
     pub fn output(&self, id: &OutputId) -> Result<Option<OutputStatus>, LedgerError> {
         let what = || format!("output {id}");
         let Some(bytes) = self.store.get(Cf::Outputs, &id.0 .0, what)? else { return Ok(None) };
         let record: OutputRecord = decode(&bytes, what)?;
-        let spent_what = || format!("spent record of output {id}");
-        let spent = match self.store.get(Cf::Spent, &id.0 .0, spent_what)? {
-            Some(bytes) => Some(decode(&bytes, spent_what)?),
-            None => None,
-        };
-        Ok(Some(OutputStatus { record, spent }))
+        Ok(Some(OutputStatus { record, spent: self.spent_record(id)? }))
     }
 
     /// Every output created in blocks `from..=to`, in chain order: what a wallet scans with its view key.
@@ -639,7 +661,11 @@ impl Ledger {
                     let s: SpentRecord = decode(s, || format!("spent record of output {}", hex::encode(&key)))?;
                     elements.push(state::spent_element(&record.id, &s));
                 }
-                None => elements.push(state::utxo_element(&record.id, &record.output)),
+                None => {
+                    if let Some(entry) = UnspentEntry::of(&record.output) {
+                        elements.push(state::utxo_element(&record.id, &entry.output_hash));
+                    }
+                }
             }
         }
         for asset in &self.genesis.assets {

@@ -27,6 +27,8 @@ pub enum Cf {
     Outputs,
     /// Output id → the transaction that spent it.
     Spent,
+    /// Output id → what spending it needs (commitment, owner key, output hash), for unspent outputs only.
+    Unspent,
     /// Asset → current supply.
     Supply,
     /// Asset ‖ height → supply after that block (only heights where it changed).
@@ -37,7 +39,7 @@ pub enum Cf {
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -45,6 +47,7 @@ impl Cf {
         Cf::Txs,
         Cf::Outputs,
         Cf::Spent,
+        Cf::Unspent,
         Cf::Supply,
         Cf::SupplyHistory,
         Cf::Certificates,
@@ -60,6 +63,7 @@ impl Cf {
             Cf::Txs => "txs",
             Cf::Outputs => "outputs",
             Cf::Spent => "spent",
+            Cf::Unspent => "unspent",
             Cf::Supply => "supply",
             Cf::SupplyHistory => "supply_history",
             Cf::Certificates => "certificates",
@@ -215,6 +219,9 @@ impl Store {
         for (cf, key, value) in batch.puts {
             wb.put_cf(self.handle(cf)?, key, value);
         }
+        for (cf, key) in batch.deletes {
+            wb.delete_cf(self.handle(cf)?, key);
+        }
         self.db.write_opt(wb, &opts)?;
         Ok(())
     }
@@ -236,6 +243,7 @@ impl Store {
 #[derive(Default)]
 pub struct StoreBatch {
     puts: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+    deletes: Vec<(Cf, Vec<u8>)>,
 }
 
 impl StoreBatch {
@@ -244,5 +252,10 @@ impl StoreBatch {
         let key = key.into();
         let value = seal(cf, &key, payload);
         self.puts.push((cf, key, value));
+    }
+
+    /// Queues a delete (applied after the puts of the same batch).
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+        self.deletes.push((cf, key.into()));
     }
 }
