@@ -113,3 +113,44 @@ fn verdicts_and_proposals_that_match_nothing_are_dropped() {
     assert_dropped(&mut r, Input::Verdict { view: 0, seq: 1, digest: d(), valid: true }, DropReason::Unexpected);
     assert_dropped(&mut r, Input::Propose { payload: b"not the primary".to_vec() }, DropReason::Unexpected);
 }
+
+#[test]
+fn truncated_or_extended_persisted_state_is_rejected_on_restore() {
+    use ctchain_codec::Decode;
+    let mut r = replica(1);
+    let b = block(NOW, "x");
+    r.handle(NOW, pre_prepare(0, 0, 1, &b));
+    r.handle(NOW, Input::Verdict { view: 0, seq: 1, digest: digest(&b, 1), valid: true });
+    let bytes = r.persisted().to_bytes();
+    assert_eq!(ctchain_pbft::PersistedState::from_bytes(&bytes).as_ref(), Ok(r.persisted()));
+    for cut in 0..bytes.len() {
+        assert!(ctchain_pbft::PersistedState::from_bytes(&bytes[..cut]).is_err(), "prefix of {cut} bytes decoded");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(ctchain_pbft::PersistedState::from_bytes(&longer).is_err());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Arbitrary bytes, or a valid message with one byte flipped, never panic the replica and never change its
+    /// protocol state.
+    #[test]
+    fn arbitrary_bytes_never_change_state(
+        noise in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        flip in 0usize..200,
+    ) {
+        let mut r = replica(1);
+        let strip = |s: String| s.split(" dropped ").next().unwrap_or_default().to_string();
+        let before = (strip(r.describe()), r.persisted().digest());
+        let outs = r.handle(NOW, Input::Message(noise));
+        proptest::prop_assert!(outs.is_empty());
+        let mut valid = match prepare(2, 0, 1, d()) { Input::Message(b) => b, _ => unreachable!() };
+        let i = flip % valid.len();
+        valid[i] ^= 0x40;
+        let outs = r.handle(NOW, Input::Message(valid));
+        proptest::prop_assert!(outs.is_empty());
+        proptest::prop_assert_eq!(before, (strip(r.describe()), r.persisted().digest()));
+        proptest::prop_assert_eq!(r.metrics().total_dropped(), 2);
+    }
+}
