@@ -361,7 +361,8 @@ impl Sim {
     /// Sends `msg` from `node` to the nodes of replica `to`, or to every other node.
     fn send(&mut self, node: usize, to: Option<ReplicaId>, msg: &Message) {
         let honest = self.nodes[node].behavior == Behavior::Honest;
-        if honest {
+        // Only what the honest replica signed itself: it may forward a new-view signed by a faulty primary.
+        if honest && msg.signer() == self.nodes[node].id {
             self.checker.honest_sent(msg);
             self.checker.persisted_before_send(node, msg, self.nodes[node].disk.as_ref());
         }
