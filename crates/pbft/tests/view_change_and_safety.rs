@@ -226,3 +226,60 @@ fn every_message_round_trips_through_the_canonical_encoding() {
         }
     }
 }
+
+fn timers(outs: &[Output]) -> Vec<(ctchain_pbft::Timer, u64)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::SetTimer { timer, after_ms } => Some((*timer, *after_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn view_change_timers_double_while_no_new_view_arrives() {
+    // Replica 3 asks for views 1 and 2, whose primaries (1 and 2) never answer; replicas 0 and 2 ask too.
+    let mut r = replica(3);
+    let mut outs = timeout(&mut r);
+    let mut armed = Vec::new();
+    for view in 1..=2u64 {
+        assert!(describe_all(&outs).contains(&format!("broadcast view-change v{view}")), "{:?}", describe_all(&outs));
+        // Before a quorum asks for the view, the timer only re-sends the view change.
+        let (resend, _) = timers(&outs)[0];
+        let again = r.handle(NOW, Input::Timeout(resend));
+        assert!(describe_all(&again).contains(&format!("broadcast view-change v{view}")));
+        assert_eq!(r.view(), view, "no escalation without a quorum");
+        r.handle(NOW, view_change(0, view));
+        let quorum = r.handle(NOW, view_change(2, view));
+        let (timer, after) = timers(&quorum)[0];
+        armed.push(after);
+        outs = r.handle(NOW, Input::Timeout(timer));
+    }
+    assert!(describe_all(&outs).contains(&"broadcast view-change v3".to_string()));
+    assert_eq!(armed, vec![500, 1000], "the new-view timer doubles with each view that fails");
+}
+
+#[test]
+fn lagging_replica_learns_the_current_view_from_a_new_view_reply() {
+    let mut primary = replica(1);
+    timeout(&mut primary);
+    primary.handle(NOW, view_change(2, 1));
+    let nv = new_view_of(&primary.handle(NOW, view_change(3, 1)));
+    let mut up_to_date = replica(2);
+    up_to_date.handle(NOW, bytes(Message::NewView(nv)));
+    assert_eq!(up_to_date.view(), 1);
+    // Replica 3 was away, times out in view 0 and asks for view 1: replica 2 answers with the proof of view 1.
+    let mut lagging = replica(3);
+    let vc = timeout(&mut lagging)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Broadcast(m @ Message::ViewChange(_)) => Some(m),
+            _ => None,
+        })
+        .expect("view change");
+    let reply = up_to_date.handle(NOW, bytes(vc));
+    assert_eq!(describe_all(&reply), vec!["send 3 new-view v1"]);
+    let Output::Send { message, .. } = &reply[0] else { unreachable!() };
+    lagging.handle(NOW, bytes(message.clone()));
+    assert_eq!((lagging.view(), lagging.is_normal()), (1, true));
+}
