@@ -30,11 +30,11 @@ use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::amount::{join_limbs, LIMBS, LIMB_BITS};
+use crate::amount::{LIMBS, LIMB_BITS};
 use crate::asset::AssetId;
 use crate::batch::Equation;
 use crate::generators::{blinding_base, value_base};
-use crate::keys::{AuditPublicKey, AuditSecretKey};
+use crate::keys::AuditPublicKey;
 use crate::point::{read_point, read_scalar, write_scalar, Point};
 use crate::transcript::TranscriptExt;
 use crate::tx::{TxId, MAX_AUDIT_KEYS};
@@ -286,32 +286,6 @@ pub enum AuditDecryptError {
         /// Which limb.
         limb: usize,
     },
-}
-
-impl AuditSecretKey {
-    /// `Cᵢ − s·Dᵢ = vᵢ·V_a` for each limb: the value points, before lookup.
-    pub fn decrypt_limb_points(&self, limbs: &[Point; LIMBS], handles: &[Point; LIMBS]) -> [RistrettoPoint; LIMBS] {
-        std::array::from_fn(|i| limbs[i].point() - self.scalar() * handles[i].point())
-    }
-
-    /// Recovers the exact amount of an output from its limb commitments and this key's handles.
-    pub fn decrypt_amount(
-        &self,
-        table: &LimbTable,
-        asset: &AssetId,
-        limbs: &[Point; LIMBS],
-        handles: &[Point; LIMBS],
-    ) -> Result<u64, AuditDecryptError> {
-        if table.asset() != asset {
-            return Err(AuditDecryptError::WrongTable { table: *table.asset(), output: *asset });
-        }
-        let points = self.decrypt_limb_points(limbs, handles);
-        let mut values = [0u16; LIMBS];
-        for (i, p) in points.iter().enumerate() {
-            values[i] = table.lookup(p).ok_or(AuditDecryptError::LimbOutOfRange { limb: i })?;
-        }
-        Ok(join_limbs(values))
-    }
 }
 
 #[cfg(test)]

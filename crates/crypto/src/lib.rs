@@ -81,7 +81,9 @@ pub use keys::{Address, AuditPublicKey, AuditSecretKey, OutputSecret, SigningKey
 pub use memo::{MemoError, MemoPlaintext, MEMO_TEXT_MAX};
 pub use multiset::MultisetHash;
 pub use point::Point;
-pub use receive::{AuditedOutput, ReceivedOutput};
+pub use receive::{
+    audit_decryption_inputs, audit_output_from_shares, AuditDecryptionShares, AuditedOutput, ReceivedOutput,
+};
 pub use schnorr::{Signature, SignaturePurpose};
 pub use tx::{
     AuditMemo, Input, Output, OutputId, PublicAmount, PublicKind, Transaction, TxBody, TxId, TxWitness, MAX_AUDIT_KEYS,
@@ -89,5 +91,5 @@ pub use tx::{
 };
 pub use verify::{StructureError, VerifiedTransaction, VerifyError, Verifier};
 
-/// Re-exported so that callers name the same scalar type.
-pub use curve25519_dalek::scalar::Scalar;
+/// Re-exported so that callers name the same group types.
+pub use curve25519_dalek::{ristretto::RistrettoPoint, scalar::Scalar};

@@ -4,6 +4,7 @@ use crate::audit::{AuditDecryptError, LimbTable};
 use crate::builder::{audit_memo_key, OwnedOutput, AUDIT_MEMO, RECEIVER_MEMO};
 use crate::keys::{AuditSecretKey, OutputSecret, ViewingKeys, WalletKeys};
 use crate::memo::{open, MemoError, MemoPlaintext};
+use crate::point::Point;
 use crate::tx::{Output, OutputId};
 
 /// An output that a wallet found to be its own, with its memo checked against the commitments.
@@ -66,6 +67,46 @@ impl AuditedOutput {
     }
 }
 
+/// The points an audit key holder contributes to decrypting one output: `s·D_i` for each limb handle and `s·E`
+/// for the audit memo's ephemeral key. With a whole key they are computed directly ([`AuditSecretKey::audit_output`]);
+/// with a key split among supervisors they are recombined from verified partial decryptions (crate `ctchain-audit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditDecryptionShares {
+    /// `s·D_i` for the four limb handles.
+    pub handles: [curve25519_dalek::ristretto::RistrettoPoint; crate::LIMBS],
+    /// `s·E` for the audit memo.
+    pub memo: curve25519_dalek::ristretto::RistrettoPoint,
+}
+
+/// The points that a holder of an audit key multiplies by its secret to decrypt the copy at `key_index`: the four
+/// handles, then the audit memo's ephemeral key.
+pub fn audit_decryption_inputs(output: &Output, key_index: usize) -> Result<[Point; crate::LIMBS + 1], AuditDecryptError> {
+    let handles = output.audit_handles.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
+    let memo = output.audit_memos.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
+    Ok([handles[0], handles[1], handles[2], handles[3], memo.ephemeral])
+}
+
+/// Finishes an audit decryption from the secret-times-point values.
+pub fn audit_output_from_shares(
+    key_index: usize,
+    output: &Output,
+    table: &LimbTable,
+    shares: &AuditDecryptionShares,
+) -> Result<AuditedOutput, AuditDecryptError> {
+    if table.asset() != &output.asset {
+        return Err(AuditDecryptError::WrongTable { table: *table.asset(), output: output.asset });
+    }
+    let audit_memo = output.audit_memos.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
+    let mut values = [0u16; crate::LIMBS];
+    for (i, value) in values.iter_mut().enumerate() {
+        *value = table
+            .lookup(&(output.limbs[i].point() - shares.handles[i]))
+            .ok_or(AuditDecryptError::LimbOutOfRange { limb: i })?;
+    }
+    let memo = open(&audit_memo_key(&shares.memo, &audit_memo.ephemeral), AUDIT_MEMO, &output.memo_aad(), &audit_memo.ciphertext);
+    Ok(AuditedOutput { amount: crate::join_limbs(values), memo })
+}
+
 impl AuditSecretKey {
     /// Decrypts an output's audit copy for the audit key at `key_index` of the chain's audit keys.
     pub fn audit_output(
@@ -74,11 +115,12 @@ impl AuditSecretKey {
         output: &Output,
         table: &LimbTable,
     ) -> Result<AuditedOutput, AuditDecryptError> {
-        let handles = output.audit_handles.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
-        let audit_memo = output.audit_memos.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
-        let amount = self.decrypt_amount(table, &output.asset, &output.limbs, handles)?;
-        let shared = self.scalar() * audit_memo.ephemeral.point();
-        let memo = open(&audit_memo_key(&shared, &audit_memo.ephemeral), AUDIT_MEMO, &output.memo_aad(), &audit_memo.ciphertext);
-        Ok(AuditedOutput { amount, memo })
+        let inputs = audit_decryption_inputs(output, key_index)?;
+        let s = self.scalar();
+        let shares = AuditDecryptionShares {
+            handles: std::array::from_fn(|i| s * inputs[i].point()),
+            memo: s * inputs[crate::LIMBS].point(),
+        };
+        audit_output_from_shares(key_index, output, table, &shares)
     }
 }

@@ -1,0 +1,20 @@
+//! # ctchain-audit: what regulators do with their audit keys
+//!
+//! Every output on a ctchain chain carries, for each audit key, decrypt handles proven (at validation time) to
+//! encrypt its amount. This crate holds the regulators' side beyond single-key decryption (which is
+//! `ctchain_crypto::AuditSecretKey::audit_output`):
+//!
+//! * [`threshold`]: an audit key split among `n` supervisors so that any `k` of them — and no fewer — can decrypt.
+//!   The chain sees an ordinary audit public key; validators and senders cannot tell it is split. Each supervisor's
+//!   partial decryption carries a DLEQ proof, so a wrong partial is detected and named before it spoils a result.
+//!
+//! ## Invariants
+//! * A secret share never leaves [`threshold::KeyShare`]; what supervisors exchange ([`threshold::PartialDecryption`])
+//!   reveals only `s_j·X` for the requested points `X`, proven consistent with the supervisor's public share key.
+//! * Combination uses only partials whose proofs verify; fewer than `k` valid partials is an error, never a guess.
+//! * Every partial decryption is bound to a request context (the on-chain audit-access record it answers), so a
+//!   partial made for one authorised request cannot be reused for another.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod threshold;

@@ -1,0 +1,376 @@
+//! Threshold audit keys: Shamir sharing of the audit secret and DLEQ-proven partial decryptions.
+//!
+//! # Sharing
+//! The dealer (the regulator's key ceremony) draws `f(x) = s + a₁x + … + a_{k−1}x^{k−1}` over the scalar field
+//! and gives supervisor `j ∈ 1..=n` the share `s_j = f(j)`; it publishes the share keys `Y_j = s_j·P`, where
+//! `P = s⁻¹·B` is the ordinary audit public key. Anyone can check the dealing: any `k` share keys interpolate at
+//! zero to `s·P = B`, the blinding base ([`ThresholdKey::check`]). Any `k − 1` shares are uniformly distributed
+//! whatever `s` is, so they reveal nothing about it.
+//!
+//! # Partial decryption
+//! To decrypt, every needed point `X_i` (limb handles `D`, memo ephemeral keys `E`) must be multiplied by `s`.
+//! Supervisor `j` returns `R_i = s_j·X_i` with a proof that `log_P(Y_j) = log_{X_i}(R_i)` for all `i` at once:
+//! weights `w_i` are drawn from a transcript binding the request context, `P`, `Y_j` and every `(X_i, R_i)`; then a
+//! Chaum–Pedersen proof shows `log_P(Y_j) = log_{X*}(R*)` for `X* = Σ w_i X_i`, `R* = Σ w_i R_i`. If any `R_i` were
+//! wrong, `R*` would match only for a negligible fraction of weights. Combination is Lagrange interpolation at zero:
+//! `s·X_i = Σ_j λ_j R_{j,i}`.
+
+use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
+use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, RistrettoPoint, Scalar};
+use curve25519_dalek::traits::VartimeMultiscalarMul;
+use merlin::Transcript;
+use rand_core::{CryptoRng, RngCore};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Most supervisors one key may be split among.
+pub const MAX_SHARES: u32 = 64;
+/// Most points one partial decryption may cover (5 per output: four handles and a memo key).
+pub const MAX_POINTS: usize = 5 * 100_000;
+
+/// Why a threshold operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    /// `k` must satisfy `1 ≤ k ≤ n ≤ MAX_SHARES`.
+    #[error("threshold {threshold} of {shares} is not allowed (need 1 ≤ k ≤ n ≤ {MAX_SHARES})")]
+    BadParameters {
+        /// k.
+        threshold: u32,
+        /// n.
+        shares: u32,
+    },
+    /// The published share keys do not interpolate to the public key.
+    #[error("the share keys are not a valid dealing of this audit key")]
+    InconsistentDealing,
+    /// A partial names a supervisor that does not exist.
+    #[error("partial decryption from unknown supervisor {0}")]
+    UnknownSupervisor(u32),
+    /// A partial does not cover exactly the requested points.
+    #[error("partial decryption from supervisor {index} covers {found} points, the request has {expected}")]
+    WrongLength {
+        /// The supervisor.
+        index: u32,
+        /// Points requested.
+        expected: usize,
+        /// Points in the partial.
+        found: usize,
+    },
+    /// A partial's proof does not verify: this supervisor's contribution is wrong.
+    #[error("partial decryption from supervisor {0} is invalid (its proof does not verify)")]
+    InvalidPartial(u32),
+    /// Two partials from one supervisor.
+    #[error("two partial decryptions from supervisor {0}")]
+    DuplicateSupervisor(u32),
+    /// Not enough valid partials.
+    #[error("{valid} valid partial decryptions, {needed} are needed (invalid: {invalid:?})")]
+    NotEnoughPartials {
+        /// Valid partials.
+        valid: usize,
+        /// The threshold.
+        needed: u32,
+        /// Supervisors whose partials were invalid.
+        invalid: Vec<u32>,
+    },
+}
+
+/// One supervisor's secret share.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct KeyShare {
+    index: u32,
+    secret: Scalar,
+}
+
+/// The public side of a split audit key: the audit public key, the threshold, and each supervisor's share key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThresholdKey {
+    /// The audit public key the chain knows (the same kind of key as an unsplit one).
+    pub public: AuditPublicKey,
+    /// Partials needed to decrypt.
+    pub threshold: u32,
+    /// `Y_j = s_j·P` for supervisors `j = 1..=n`, in order.
+    pub share_keys: Vec<Point>,
+}
+
+/// What supervisors are asked to decrypt, and under which authorisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptionRequest {
+    /// Binds the partials to one authorisation, e.g. the id of the on-chain audit-access record.
+    pub context: Vec<u8>,
+    /// The points to multiply by the secret.
+    pub points: Vec<Point>,
+}
+
+/// A supervisor's contribution: its share times every requested point, with a proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialDecryption {
+    /// The supervisor's index (1-based).
+    pub index: u32,
+    /// `s_j·X_i` for every requested point, in order.
+    pub points: Vec<Point>,
+    proof_commit_base: Point,
+    proof_commit_points: Point,
+    proof_response: Scalar,
+}
+
+fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
+    let mut num = Scalar::ONE;
+    let mut den = Scalar::ONE;
+    for &m in indices.iter().filter(|&&m| m != j) {
+        num *= Scalar::from(m);
+        den *= Scalar::from(m) - Scalar::from(j);
+    }
+    num * den.invert()
+}
+
+/// Splits an audit secret into `shares` shares, any `threshold` of which can decrypt.
+pub fn split<R: RngCore + CryptoRng>(
+    secret: &AuditSecretKey,
+    threshold: u32,
+    shares: u32,
+    rng: &mut R,
+) -> Result<(ThresholdKey, Vec<KeyShare>), ThresholdError> {
+    if threshold == 0 || threshold > shares || shares > MAX_SHARES {
+        return Err(ThresholdError::BadParameters { threshold, shares });
+    }
+    let public = secret.public();
+    loop {
+        let mut coefficients = vec![*secret.scalar()];
+        coefficients.extend((1..threshold).map(|_| Scalar::random(rng)));
+        let key_shares: Vec<KeyShare> = (1..=shares)
+            .map(|j| {
+                let x = Scalar::from(j);
+                let secret = coefficients.iter().rev().fold(Scalar::ZERO, |acc, a| acc * x + a);
+                KeyShare { index: j, secret }
+            })
+            .collect();
+        coefficients.zeroize();
+        // A zero share would have the identity as its key; draw again (probability 2^-252).
+        let Some(share_keys) =
+            key_shares.iter().map(|s| Point::new(s.secret * public.0.point())).collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        return Ok((ThresholdKey { public, threshold, share_keys }, key_shares));
+    }
+}
+
+fn transcript(request: &DecryptionRequest, public: &AuditPublicKey, index: u32, share_key: &Point, points: &[Point]) -> Transcript {
+    let mut t = Transcript::new(b"ctchain");
+    t.append_message(b"protocol", b"audit-partial-decryption/v1");
+    t.append_message(b"context", &request.context);
+    t.append_message(b"audit-key", public.0.as_bytes());
+    t.append_u64(b"supervisor", u64::from(index));
+    t.append_message(b"share-key", share_key.as_bytes());
+    t.append_u64(b"points", request.points.len() as u64);
+    for (x, r) in request.points.iter().zip(points) {
+        t.append_message(b"X", x.as_bytes());
+        t.append_message(b"R", r.as_bytes());
+    }
+    t
+}
+
+fn challenge(t: &mut Transcript, label: &'static [u8]) -> Scalar {
+    let mut wide = [0u8; 64];
+    t.challenge_bytes(label, &mut wide);
+    Scalar::from_bytes_mod_order_wide(&wide)
+}
+
+/// `Σ w_i X_i` and `Σ w_i R_i` with transcript-drawn weights.
+fn fold(t: &mut Transcript, xs: &[Point], rs: &[Point]) -> (RistrettoPoint, RistrettoPoint) {
+    let weights: Vec<Scalar> = (0..xs.len()).map(|_| challenge(t, b"w")).collect();
+    let x = RistrettoPoint::vartime_multiscalar_mul(&weights, xs.iter().map(|p| *p.point()));
+    let r = RistrettoPoint::vartime_multiscalar_mul(&weights, rs.iter().map(|p| *p.point()));
+    (x, r)
+}
+
+impl KeyShare {
+    /// The supervisor's index (1-based).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Computes and proves this supervisor's partial decryption of `request` under `key`.
+    pub fn partial_decrypt<R: RngCore + CryptoRng>(
+        &self,
+        key: &ThresholdKey,
+        request: &DecryptionRequest,
+        rng: &mut R,
+    ) -> Result<PartialDecryption, ThresholdError> {
+        let share_key = *key.share_keys.get(self.index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(self.index))?;
+        let points: Vec<Point> = request
+            .points
+            .iter()
+            .map(|x| Point::new(self.secret * x.point()).expect("a non-zero share times a non-identity point"))
+            .collect();
+        let mut t = transcript(request, &key.public, self.index, &share_key, &points);
+        let (x_star, _) = fold(&mut t, &request.points, &points);
+        let mut nonce_rng = t.build_rng().rekey_with_witness_bytes(b"share", self.secret.as_bytes()).finalize(rng);
+        loop {
+            let k = Scalar::random(&mut nonce_rng);
+            let (Some(a_base), Some(a_points)) = (Point::new(k * key.public.0.point()), Point::new(k * x_star)) else {
+                continue;
+            };
+            let mut t = t.clone();
+            t.append_message(b"A-base", a_base.as_bytes());
+            t.append_message(b"A-points", a_points.as_bytes());
+            let c = challenge(&mut t, b"c");
+            return Ok(PartialDecryption {
+                index: self.index,
+                points,
+                proof_commit_base: a_base,
+                proof_commit_points: a_points,
+                proof_response: k + c * self.secret,
+            });
+        }
+    }
+
+    /// Canonical bytes of the share, for a supervisor's keystore.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u32(self.index);
+        w.fixed(self.secret.as_bytes());
+        w.into_bytes()
+    }
+
+    /// Parses [`KeyShare::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let index = r.u32("share index")?;
+        let secret = Option::<Scalar>::from(Scalar::from_canonical_bytes(r.array("share secret")?))
+            .ok_or(DecodeError::Invalid { field: "share secret", reason: "not reduced" })?;
+        r.finish()?;
+        if index == 0 || index > MAX_SHARES || secret == Scalar::ZERO {
+            return Err(DecodeError::Invalid { field: "share", reason: "index out of range or zero secret" });
+        }
+        Ok(Self { index, secret })
+    }
+}
+
+impl ThresholdKey {
+    /// Checks the dealing: the first `k` share keys interpolate to `B` (and, by the degree bound, so does every
+    /// other set of `k` when all `n` lie on one polynomial, which is checked too).
+    pub fn check(&self) -> Result<(), ThresholdError> {
+        let n = self.share_keys.len() as u32;
+        if self.threshold == 0 || self.threshold > n || n > MAX_SHARES {
+            return Err(ThresholdError::BadParameters { threshold: self.threshold, shares: n });
+        }
+        let b = ctchain_crypto::generators::blinding_base();
+        // Every window of k consecutive supervisors must interpolate to B: this pins all n keys to one polynomial
+        // of degree < k whose value at zero is s·P = B.
+        for start in 1..=(n - self.threshold + 1) {
+            let indices: Vec<u32> = (start..start + self.threshold).collect();
+            let at_zero: RistrettoPoint = indices
+                .iter()
+                .map(|&j| lagrange_at_zero(&indices, j) * self.share_keys[j as usize - 1].point())
+                .sum();
+            if at_zero != b {
+                return Err(ThresholdError::InconsistentDealing);
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies one partial decryption against the request.
+    pub fn verify_partial(&self, request: &DecryptionRequest, partial: &PartialDecryption) -> Result<(), ThresholdError> {
+        let index = partial.index;
+        if index == 0 {
+            return Err(ThresholdError::UnknownSupervisor(index));
+        }
+        let share_key = self.share_keys.get(index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(index))?;
+        if partial.points.len() != request.points.len() {
+            return Err(ThresholdError::WrongLength { index, expected: request.points.len(), found: partial.points.len() });
+        }
+        let mut t = transcript(request, &self.public, index, share_key, &partial.points);
+        let (x_star, r_star) = fold(&mut t, &request.points, &partial.points);
+        t.append_message(b"A-base", partial.proof_commit_base.as_bytes());
+        t.append_message(b"A-points", partial.proof_commit_points.as_bytes());
+        let c = challenge(&mut t, b"c");
+        let z = partial.proof_response;
+        let ok_base = z * self.public.0.point() == partial.proof_commit_base.point() + c * share_key.point();
+        let ok_points = z * x_star == partial.proof_commit_points.point() + c * r_star;
+        if ok_base && ok_points {
+            Ok(())
+        } else {
+            Err(ThresholdError::InvalidPartial(index))
+        }
+    }
+
+    /// Combines partials into `s·X_i` for every requested point. Invalid partials are set aside and named in the
+    /// error if fewer than `k` valid ones remain; any `k` valid ones give the same result.
+    pub fn combine(
+        &self,
+        request: &DecryptionRequest,
+        partials: &[PartialDecryption],
+    ) -> Result<Vec<RistrettoPoint>, ThresholdError> {
+        let mut valid: Vec<&PartialDecryption> = Vec::new();
+        let mut invalid = Vec::new();
+        for p in partials {
+            if valid.iter().any(|v| v.index == p.index) {
+                return Err(ThresholdError::DuplicateSupervisor(p.index));
+            }
+            match self.verify_partial(request, p) {
+                Ok(()) => valid.push(p),
+                Err(ThresholdError::InvalidPartial(i)) => invalid.push(i),
+                Err(other) => return Err(other),
+            }
+        }
+        if valid.len() < self.threshold as usize {
+            return Err(ThresholdError::NotEnoughPartials { valid: valid.len(), needed: self.threshold, invalid });
+        }
+        valid.truncate(self.threshold as usize);
+        let indices: Vec<u32> = valid.iter().map(|p| p.index).collect();
+        let lambdas: Vec<Scalar> = indices.iter().map(|&j| lagrange_at_zero(&indices, j)).collect();
+        Ok((0..request.points.len())
+            .map(|i| valid.iter().zip(&lambdas).map(|(p, l)| l * p.points[i].point()).sum())
+            .collect())
+    }
+}
+
+impl Encode for ThresholdKey {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.public);
+        w.u32(self.threshold);
+        w.seq(&self.share_keys);
+    }
+}
+
+impl Decode for ThresholdKey {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { public: r.get()?, threshold: r.u32("threshold")?, share_keys: r.seq("share keys", MAX_SHARES as usize)? })
+    }
+}
+
+impl Encode for DecryptionRequest {
+    fn encode_to(&self, w: &mut Writer) {
+        w.bytes(&self.context);
+        w.seq(&self.points);
+    }
+}
+
+impl Decode for DecryptionRequest {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { context: r.bytes("request context", 1024)?.to_vec(), points: r.seq("request points", MAX_POINTS)? })
+    }
+}
+
+impl Encode for PartialDecryption {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u32(self.index);
+        w.seq(&self.points);
+        w.put(&self.proof_commit_base);
+        w.put(&self.proof_commit_points);
+        w.fixed(self.proof_response.as_bytes());
+    }
+}
+
+impl Decode for PartialDecryption {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            index: r.u32("supervisor index")?,
+            points: r.seq("partial points", MAX_POINTS)?,
+            proof_commit_base: r.get()?,
+            proof_commit_points: r.get()?,
+            proof_response: Option::<Scalar>::from(Scalar::from_canonical_bytes(r.array("proof response")?))
+                .ok_or(DecodeError::Invalid { field: "proof response", reason: "not reduced" })?,
+        })
+    }
+}
