@@ -24,12 +24,17 @@ fn campaign(n: usize) {
     };
     let started = std::time::Instant::now();
     let mut failures = Vec::new();
-    let (mut blocks, mut messages) = (0u64, 0u64);
+    let (mut blocks, mut messages, mut views, mut fetched, mut dropped) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for &seed in &seeds {
         let scenario = Scenario::random(n, seed);
         let report = run(&scenario);
         blocks += report.min_honest_height();
         messages += report.messages_delivered;
+        for m in &report.metrics {
+            views += m.views_entered;
+            fetched += m.blocks_fetched;
+            dropped += m.total_dropped();
+        }
         if !report.ok() {
             eprintln!(
                 "FAILED n={n} seed={seed}: {}\n  scenario: {scenario:?}\n  replay: CTCHAIN_SIM_SEED={seed} cargo test -p ctchain-pbft --test campaign campaign_n{n} -- --nocapture\n  states:\n    {}",
@@ -40,7 +45,8 @@ fn campaign(n: usize) {
         }
     }
     eprintln!(
-        "campaign n={n}: {} seeds, {} failed, {blocks} blocks committed (min over honest), {messages} messages, {:?}",
+        "campaign n={n}: {} seeds, {} failed, {blocks} blocks committed (min over honest), {messages} messages, \
+         {views} new views entered, {fetched} blocks fetched by catch-up, {dropped} inputs dropped, {:?}",
         seeds.len(),
         failures.len(),
         started.elapsed()
@@ -56,4 +62,30 @@ fn campaign_n4_f1() {
 #[test]
 fn campaign_n7_f2() {
     campaign(7);
+}
+
+#[test]
+fn campaign_scenarios_cover_every_fault_kind() {
+    use ctchain_pbft::sim::Behavior;
+    for n in [4usize, 7] {
+        let scenarios: Vec<Scenario> = (0..env("CTCHAIN_SIM_SEEDS").unwrap_or(200)).map(|s| Scenario::random(n, s)).collect();
+        for kind in [
+            Behavior::Silent,
+            Behavior::Equivocate,
+            Behavior::DoubleVote,
+            Behavior::InvalidProposals,
+            Behavior::Replay,
+            Behavior::Twin,
+        ] {
+            assert!(scenarios.iter().any(|s| s.behaviors.values().any(|b| *b == kind)), "n={n}: no {kind:?}");
+        }
+        let f = (n - 1) / 3;
+        assert!(scenarios.iter().any(|s| s.behaviors.len() == f), "n={n}: never f Byzantine replicas");
+        assert!(scenarios.iter().all(|s| s.behaviors.len() <= f), "n={n}: more than f Byzantine replicas");
+        assert!(scenarios.iter().any(|s| s.crashes.iter().any(|c| c.torn)));
+        assert!(scenarios.iter().any(|s| s.crashes.iter().any(|c| !c.torn)));
+        assert!(scenarios.iter().any(|s| !s.partitions.is_empty()));
+        assert!(scenarios.iter().any(|s| s.net.drop_per_mille > 100));
+        assert!(scenarios.iter().any(|s| s.net.dup_per_mille > 50));
+    }
 }
