@@ -10,8 +10,8 @@ use ctchain_codec::Hash32;
 
 use crate::crypto::Verifier;
 use crate::types::{
-    genesis_digest, signing_digest, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock,
-    PreparedCert, Prepare, PublicKey, QuorumSignatures, ReplicaId, Seq, Signable, Signed, View, ViewChange,
+    genesis_digest, signing_digest, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, Prepare,
+    PreparedCert, PublicKey, QuorumSignatures, ReplicaId, Seq, Signable, Signed, View, ViewChange,
 };
 
 /// Why a signature, certificate or proof does not verify.
@@ -146,11 +146,7 @@ impl ValidatorSet {
     }
 
     /// Verifies a stable-checkpoint proof; the genesis checkpoint is valid without signatures.
-    pub fn verify_checkpoint_proof(
-        &self,
-        verifier: &dyn Verifier,
-        proof: &CheckpointProof,
-    ) -> Result<(), CertError> {
+    pub fn verify_checkpoint_proof(&self, verifier: &dyn Verifier, proof: &CheckpointProof) -> Result<(), CertError> {
         if proof.seq == 0 {
             if proof.digest == genesis_digest(&self.chain_id) && proof.signatures.is_empty() {
                 return Ok(());
@@ -178,12 +174,7 @@ impl ValidatorSet {
     /// Verifies the content of a view-change message (not its outer signature): its checkpoint proof, and that each
     /// prepared certificate is valid, from an earlier view, above the checkpoint and inside the window, and unique
     /// per sequence number.
-    pub fn verify_view_change(
-        &self,
-        verifier: &dyn Verifier,
-        vc: &ViewChange,
-        window: u64,
-    ) -> Result<(), CertError> {
+    pub fn verify_view_change(&self, verifier: &dyn Verifier, vc: &ViewChange, window: u64) -> Result<(), CertError> {
         self.verify_checkpoint_proof(verifier, &vc.stable)?;
         let mut seqs: BTreeSet<Seq> = BTreeSet::new();
         for cert in &vc.prepared {

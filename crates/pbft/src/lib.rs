@@ -38,8 +38,8 @@
 //! | §4.4 VIEW-CHANGE with `C` and `P` | `Replica::start_view_change`, [`ViewChange`], [`ValidatorSet::verify_view_change`] |
 //! | §4.4 NEW-VIEW with `V` and `O` (`min-s`, `max-s`, null requests) | [`compute_o`], `Replica::{send_new_view, on_new_view, enter_new_view}` |
 //! | §4.5.2 liveness: join on `f + 1` view changes, timer from `2f + 1`, doubling timeouts | `Replica::{join_view_change, advance, on_timeout}` |
-//! | §5.3 state transfer (simplified) | catch-up: `FetchRequest` / `FetchResponse` of committed blocks with certificates, [`verify_committed`] |
-//! | signatures instead of MACs (TOCS §4, "BFT-PK") | [`Signed`], [`types::signing_digest`], [`Signer`] / [`Verifier`], [`Ed25519Signer`] |
+//! | §4.3 "a replica that is behind obtains the missing state" (state transfer, detailed in the TOCS paper), simplified | catch-up: `FetchRequest` / `FetchResponse` of committed blocks with certificates, [`verify_committed`] |
+//! | signatures on every message, as in the OSDI paper (BFT-PK in TOCS 2002), not MAC authenticators | [`Signed`], [`types::signing_digest`], [`Signer`] / [`Verifier`], [`Ed25519Signer`] |
 //!
 //! # Invariants
 //!
@@ -112,6 +112,6 @@ pub use replica::{compute_o, Config, ConfigError, Delivered, Input, LedgerTip, O
 pub use safety::{PersistedState, SafetyError, SafetyRules};
 pub use types::{
     Block, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, FetchRequest, FetchResponse,
-    Message, NewView, PrePrepare, PreparedCert, Prepare, PublicKey, ReplicaId, Seq, Signature, Signed, View,
+    Message, NewView, PrePrepare, Prepare, PreparedCert, PublicKey, ReplicaId, Seq, Signature, Signed, View,
     ViewChange,
 };

@@ -1,7 +1,7 @@
 //! The replica state machine: `handle(now, input) -> outputs`, with no I/O, no clock and no randomness.
 //!
-//! Section references are to Castro and Liskov, "Practical Byzantine Fault Tolerance", OSDI 1999 (§4) and the
-//! TOCS 2002 version (§4.3–4.5 there describe the same protocol with signatures, which is what this core uses).
+//! Section references are to Castro and Liskov, "Practical Byzantine Fault Tolerance", OSDI 1999, §4. This core
+//! uses public-key signatures on every message, the variant the TOCS 2002 paper calls BFT-PK.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ use crate::metrics::{DropReason, Metrics};
 use crate::safety::{PersistedState, SafetyRules};
 use crate::types::{
     chain_digest, Block, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, FetchRequest,
-    FetchResponse, Message, NewView, PrePrepare, PreparedCert, Prepare, ReplicaId, Seq, Signature, Signed, View,
+    FetchResponse, Message, NewView, PrePrepare, Prepare, PreparedCert, ReplicaId, Seq, Signature, Signed, View,
     ViewChange, MAX_CHAIN_ID_BYTES, MAX_FETCH_BLOCKS, MAX_PAYLOAD_BYTES, MAX_VALIDATORS,
 };
 
@@ -839,14 +839,16 @@ impl Replica {
         let low = self.low();
         let Some(own) = self.checkpoint_votes.get(&self.cfg.me) else { return };
         for (seq, (digest, sig)) in own.range(low + 1..) {
-            let m = Signed { body: Checkpoint { seq: *seq, digest: *digest }, signer: self.cfg.me, signature: sig.clone() };
+            let m =
+                Signed { body: Checkpoint { seq: *seq, digest: *digest }, signer: self.cfg.me, signature: sig.clone() };
             out.push(Output::Broadcast(Message::Checkpoint(m)));
         }
     }
 
     fn on_verdict(&mut self, view: View, seq: Seq, digest: Hash32, valid: bool, out: &mut Vec<Output>) {
         let current = self.normal && view == self.view;
-        let Some(slot) = self.slots.get_mut(&seq).filter(|s| current && s.state == SlotState::Validating && s.digest == digest)
+        let Some(slot) =
+            self.slots.get_mut(&seq).filter(|s| current && s.state == SlotState::Validating && s.digest == digest)
         else {
             return self.metrics.drop(DropReason::Unexpected);
         };
@@ -905,7 +907,7 @@ impl Replica {
         out.push(Output::Send { to: m.signer, message: Message::FetchResponse(response) });
     }
 
-    /// Catch-up (§5.3, simplified): blocks are accepted in order, each only if its commit certificate verifies
+    /// Catch-up (§4.3 state transfer, simplified): blocks are accepted in order, each only if its commit certificate verifies
     /// against the validator set, so the peer that sent them need not be trusted.
     fn on_blocks(&mut self, blocks: Vec<CommittedBlock>, out: &mut Vec<Output>) {
         for cb in blocks {
@@ -1158,7 +1160,10 @@ impl Replica {
         out.push(Output::Send { to: self.fetch_peer, message: Message::FetchRequest(request) });
         self.fetch_in_flight = true;
         self.fetch_epoch += 1;
-        out.push(Output::SetTimer { timer: Timer::Fetch { epoch: self.fetch_epoch }, after_ms: self.cfg.fetch_timeout_ms });
+        out.push(Output::SetTimer {
+            timer: Timer::Fetch { epoch: self.fetch_epoch },
+            after_ms: self.cfg.fetch_timeout_ms,
+        });
     }
 
     // ----- view change ---------------------------------------------------------------------------------------
@@ -1308,8 +1313,6 @@ pub fn compute_o(view_changes: &[Signed<ViewChange>]) -> (CheckpointProof, Vec<(
         }
     }
     let max_s = best.keys().next_back().copied().unwrap_or(min_s);
-    let o = (min_s + 1..=max_s)
-        .map(|seq| (seq, best.get(&seq).map_or(Block::Null, |(_, b)| (*b).clone())))
-        .collect();
+    let o = (min_s + 1..=max_s).map(|seq| (seq, best.get(&seq).map_or(Block::Null, |(_, b)| (*b).clone()))).collect();
     (stable, o)
 }

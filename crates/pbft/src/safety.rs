@@ -20,8 +20,8 @@ use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writ
 
 use crate::crypto::Signer;
 use crate::types::{
-    signing_digest, Checkpoint, CheckpointProof, Commit, FetchRequest, FetchResponse, NewView, PrePrepare,
-    PreparedCert, Prepare, ReplicaId, Seq, Signable, Signed, View, ViewChange, MAX_PREPARED_CERTS,
+    signing_digest, Checkpoint, CheckpointProof, Commit, FetchRequest, FetchResponse, NewView, PrePrepare, Prepare,
+    PreparedCert, ReplicaId, Seq, Signable, Signed, View, ViewChange, MAX_PREPARED_CERTS,
 };
 
 /// Vote kinds recorded by the safety rules.
@@ -89,11 +89,7 @@ impl PersistedState {
             view_change: 0,
             votes: BTreeMap::new(),
             prepared: BTreeMap::new(),
-            stable: CheckpointProof {
-                seq: 0,
-                digest: crate::types::genesis_digest(chain_id),
-                signatures: Vec::new(),
-            },
+            stable: CheckpointProof { seq: 0, digest: crate::types::genesis_digest(chain_id), signatures: Vec::new() },
             own_view_changes: Vec::new(),
         }
     }
@@ -272,7 +268,9 @@ impl SafetyRules {
             return Err(SafetyError::OldView { view: nv.view, floor });
         }
         match self.state.votes.get(&(VOTE_NEW_VIEW, nv.view, 0)) {
-            Some(d) if *d != digest => return Err(SafetyError::Conflict { kind: VOTE_NEW_VIEW, view: nv.view, seq: 0 }),
+            Some(d) if *d != digest => {
+                return Err(SafetyError::Conflict { kind: VOTE_NEW_VIEW, view: nv.view, seq: 0 })
+            }
             Some(_) => {}
             None => {
                 self.state.votes.insert((VOTE_NEW_VIEW, nv.view, 0), digest);

@@ -290,7 +290,7 @@ pub struct NewView {
     pub pre_prepares: Vec<Signed<PrePrepare>>,
 }
 
-/// Catch-up request: committed blocks `from..=to` (§5.3 state transfer, simplified to blocks with certificates).
+/// Catch-up request: committed blocks `from..=to` (§4.3 state transfer, simplified to blocks with certificates).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct FetchRequest {
     /// First sequence number wanted.
@@ -372,8 +372,16 @@ impl Message {
 macro_rules! signable {
     ($($t:ident = $k:expr),*) => {$(impl Signable for $t { const KIND: u8 = $k; })*};
 }
-signable!(PrePrepare = 1, Prepare = 2, Commit = 3, Checkpoint = 4, ViewChange = 5, NewView = 6, FetchRequest = 7,
-    FetchResponse = 8);
+signable!(
+    PrePrepare = 1,
+    Prepare = 2,
+    Commit = 3,
+    Checkpoint = 4,
+    ViewChange = 5,
+    NewView = 6,
+    FetchRequest = 7,
+    FetchResponse = 8
+);
 
 impl Encode for PrePrepare {
     fn encode_to(&self, w: &mut Writer) {

@@ -57,7 +57,10 @@ fn rejected_proposal_is_never_prepared_and_starts_a_view_change() {
         &mut r,
         vec![
             (pre_prepare(0, 0, 1, &b), vec!["validate n1"]),
-            (Input::Verdict { view: 0, seq: 1, digest: d, valid: false }, vec!["persist", "timer", "broadcast view-change v1"]),
+            (
+                Input::Verdict { view: 0, seq: 1, digest: d, valid: false },
+                vec!["persist", "timer", "broadcast view-change v1"],
+            ),
             (prepare(2, 0, 1, d), vec![]),
         ],
     );

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{digest, block, sign};
+use common::{block, digest, sign};
 use ctchain_pbft::sim::checkers::Checker;
 use ctchain_pbft::sim::{run, Behavior, Crash, Partition, Report, Scenario};
 use ctchain_pbft::DropReason;
@@ -110,7 +110,9 @@ fn crash_between_persist_and_send_does_not_lead_to_double_signing() {
     for seed in 0..10 {
         let mut s = Scenario::calm(4, seed);
         s.heal_at_ms = 2_000;
-        s.crashes = (0..4).map(|node| Crash { node, at_ms: 200 + 300 * node as u64, restart_ms: 400 + 300 * node as u64, torn: true }).collect();
+        s.crashes = (0..4)
+            .map(|node| Crash { node, at_ms: 200 + 300 * node as u64, restart_ms: 400 + 300 * node as u64, torn: true })
+            .collect();
         check(&run(&s));
     }
 }
@@ -183,9 +185,8 @@ fn agreement_checker_reports_two_blocks_at_one_height() {
 fn durability_and_double_signing_checkers_report_violations() {
     use ctchain_pbft::sim::CHAIN_ID;
     use ctchain_pbft::{Message, PersistedState, Prepare};
-    let vote = |payload: &str| {
-        Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: digest(&block(1, payload), 1) }))
-    };
+    let vote =
+        |payload: &str| Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: digest(&block(1, payload), 1) }));
     let mut c = Checker::default();
     c.persisted_before_send(1, &vote("a"), Some(&PersistedState::genesis(CHAIN_ID)));
     assert!(c.violations.iter().any(|v| v.starts_with("durability")), "{:?}", c.violations);

@@ -169,7 +169,11 @@ fn committed_block(seq: u64, b: &Block, signers: &[u32]) -> CommittedBlock {
     let d = digest(b, seq);
     let body = Commit { view: 0, seq, digest: d };
     let signatures = signers.iter().map(|id| (*id, sign(*id, body).signature)).collect();
-    CommittedBlock { seq, block: b.clone(), cert: ctchain_pbft::CommitCertificate { view: 0, seq, digest: d, signatures } }
+    CommittedBlock {
+        seq,
+        block: b.clone(),
+        cert: ctchain_pbft::CommitCertificate { view: 0, seq, digest: d, signatures },
+    }
 }
 
 #[test]
@@ -216,7 +220,10 @@ fn every_message_round_trips_through_the_canonical_encoding() {
         Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: d })),
         Message::Commit(sign(2, Commit { view: 0, seq: 1, digest: d })),
         Message::ViewChange(sign(3, ViewChange { new_view: 1, stable: genesis_proof(), prepared: vec![] })),
-        Message::FetchResponse(sign(3, ctchain_pbft::FetchResponse { blocks: vec![committed_block(1, &b, &[0, 1, 2])] })),
+        Message::FetchResponse(sign(
+            3,
+            ctchain_pbft::FetchResponse { blocks: vec![committed_block(1, &b, &[0, 1, 2])] },
+        )),
     ];
     for m in msgs {
         let bytes = m.to_bytes();

@@ -81,7 +81,10 @@ impl Checker {
         let covered = |kind: u8, view: View, seq: Seq, digest: Hash32| {
             seq <= disk.low_water()
                 || (kind != 4 && view < disk.view)
-                || disk.votes.iter().any(|((k, v, s), d)| *k == kind && (kind == 4 || *v == view) && *s == seq && *d == digest)
+                || disk
+                    .votes
+                    .iter()
+                    .any(|((k, v, s), d)| *k == kind && (kind == 4 || *v == view) && *s == seq && *d == digest)
         };
         let ok = match msg {
             Message::PrePrepare(m) => covered(1, m.body.view, m.body.seq, block_id(&m.body.block, m.body.seq)),
@@ -89,9 +92,11 @@ impl Checker {
             Message::Commit(m) => covered(3, m.body.view, m.body.seq, m.body.digest),
             Message::Checkpoint(m) => covered(4, 0, m.body.seq, m.body.digest),
             Message::ViewChange(m) => disk.view_change >= m.body.new_view || disk.view >= m.body.new_view,
-            Message::NewView(m) => m.body.pre_prepares.iter().all(|pp| {
-                covered(1, pp.body.view, pp.body.seq, block_id(&pp.body.block, pp.body.seq))
-            }),
+            Message::NewView(m) => m
+                .body
+                .pre_prepares
+                .iter()
+                .all(|pp| covered(1, pp.body.view, pp.body.seq, block_id(&pp.body.block, pp.body.seq))),
             Message::FetchRequest(_) | Message::FetchResponse(_) => true,
         };
         if !ok {
@@ -119,10 +124,9 @@ impl Checker {
         }
         let digest = block_id_on(chain_id, &cb.block, cb.seq);
         match self.decided.get(&cb.seq) {
-            Some(x) if *x != digest => self.violations.push(format!(
-                "agreement: node {node} delivered a different block at seq {}",
-                cb.seq
-            )),
+            Some(x) if *x != digest => {
+                self.violations.push(format!("agreement: node {node} delivered a different block at seq {}", cb.seq))
+            }
             Some(_) => {}
             None => {
                 self.decided.insert(cb.seq, digest);

@@ -331,9 +331,10 @@ impl Sim {
 
     fn partitioned(&self, a: usize, b: usize) -> bool {
         let t = self.now - T0;
-        self.s.partitions.iter().any(|p| {
-            t >= p.from_ms && t < p.until_ms && (p.isolated.contains(&a) != p.isolated.contains(&b))
-        })
+        self.s
+            .partitions
+            .iter()
+            .any(|p| t >= p.from_ms && t < p.until_ms && (p.isolated.contains(&a) != p.isolated.contains(&b)))
     }
 
     fn transmit(&mut self, from: usize, to: usize, bytes: Rc<Vec<u8>>) {
@@ -493,7 +494,8 @@ impl Sim {
     fn delivered_block(&mut self, node: usize, d: Delivered) {
         if self.nodes[node].behavior == Behavior::Honest {
             let height = self.nodes[node].ledger.len() as u64;
-            let prev_ts = self.nodes[node].ledger.iter().rev().find(|x| !x.committed.block.is_null()).map(|x| x.timestamp);
+            let prev_ts =
+                self.nodes[node].ledger.iter().rev().find(|x| !x.committed.block.is_null()).map(|x| x.timestamp);
             let latest_clock = self.now + self.s.max_skew_ms;
             self.checker.honest_delivered(
                 node,
@@ -695,9 +697,8 @@ pub fn run(s: &Scenario) -> Report {
     let view_at_end =
         honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(Replica::view)).max().unwrap_or(0);
     if view_at_end > view_at_heal + s.max_views_after_heal {
-        violations.push(format!(
-            "liveness: honest replicas went from view {view_at_heal} to {view_at_end} after healing"
-        ));
+        violations
+            .push(format!("liveness: honest replicas went from view {view_at_heal} to {view_at_end} after healing"));
     }
     // Re-decode every honest ledger's certificate once more through the wire format (canonical encoding).
     for i in &honest {
