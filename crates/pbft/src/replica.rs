@@ -1003,15 +1003,16 @@ impl Replica {
                     Err(_) => self.metrics.drop(DropReason::SafetyRefused),
                 }
             }
-            let matching: Vec<(ReplicaId, Signature)> = slot
-                .prepares
-                .values()
-                .filter(|p| p.body.digest == digest && p.signer != primary)
-                .map(|p| (p.signer, p.signature.clone()))
-                .take(quorum - 1)
-                .collect();
-            let prepared = slot.state == SlotState::Accepted && matching.len() >= quorum - 1;
+            let count = slot.prepares.values().filter(|p| p.body.digest == digest && p.signer != primary).count();
+            let prepared = slot.state == SlotState::Accepted && count >= quorum - 1;
             if prepared && !slot.sent_commit {
+                let matching: Vec<(ReplicaId, Signature)> = slot
+                    .prepares
+                    .values()
+                    .filter(|p| p.body.digest == digest && p.signer != primary)
+                    .map(|p| (p.signer, p.signature.clone()))
+                    .take(quorum - 1)
+                    .collect();
                 slot.sent_commit = true;
                 if let Some(pp) = slot.pre_prepare.clone() {
                     self.safety.record_prepared(PreparedCert { pre_prepare: pp, prepares: matching });
@@ -1024,7 +1025,8 @@ impl Replica {
                     Err(_) => self.metrics.drop(DropReason::SafetyRefused),
                 }
             }
-            if slot.committed.is_none() && slot.state != SlotState::Rejected {
+            let commits = slot.commits.values().filter(|c| c.body.digest == digest).count();
+            if slot.committed.is_none() && slot.state != SlotState::Rejected && commits >= quorum {
                 let sigs: Vec<(ReplicaId, Signature)> = slot
                     .commits
                     .values()
