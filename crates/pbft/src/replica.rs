@@ -946,7 +946,7 @@ impl Replica {
             self.vote(out);
         }
         self.execute_committed(out);
-        self.update_stable(out);
+        self.update_stable();
         self.request_proposal(out);
         self.fetch(out);
     }
@@ -1092,16 +1092,17 @@ impl Replica {
 
     /// §4.3: the highest checkpoint with a quorum of matching votes, at or below the last executed block, becomes
     /// stable: the low-water mark moves and the log below it is discarded.
-    fn update_stable(&mut self, _out: &mut Vec<Output>) {
-        let mut tally: BTreeMap<(Seq, Hash32), Vec<(ReplicaId, Signature)>> = BTreeMap::new();
+    fn update_stable(&mut self) {
+        let (low, quorum) = (self.low(), self.quorum());
+        if low >= self.last_exec {
+            return;
+        }
+        let mut tally: BTreeMap<(Seq, Hash32), Vec<(ReplicaId, &Signature)>> = BTreeMap::new();
         for (id, votes) in &self.checkpoint_votes {
-            for (seq, (digest, sig)) in votes {
-                if *seq > self.low() && *seq <= self.last_exec {
-                    tally.entry((*seq, *digest)).or_default().push((*id, sig.clone()));
-                }
+            for (seq, (digest, sig)) in votes.range(low + 1..=self.last_exec) {
+                tally.entry((*seq, *digest)).or_default().push((*id, sig));
             }
         }
-        let quorum = self.quorum();
         let Some(((seq, digest), sigs)) = tally.into_iter().rev().find(|(_, sigs)| sigs.len() >= quorum) else {
             return;
         };
@@ -1110,8 +1111,9 @@ impl Replica {
             self.metrics.drop(DropReason::Conflicting);
             return;
         }
-        let sigs: Vec<(ReplicaId, Signature)> = sigs.into_iter().take(quorum).collect();
-        self.set_stable(CheckpointProof { seq, digest, signatures: sigs });
+        let signatures: Vec<(ReplicaId, Signature)> =
+            sigs.into_iter().take(quorum).map(|(id, s)| (id, s.clone())).collect();
+        self.set_stable(CheckpointProof { seq, digest, signatures });
     }
 
     fn set_stable(&mut self, proof: CheckpointProof) {
