@@ -166,3 +166,25 @@ fn stale_timers_are_ignored() {
     let fresh = Timer::View { view, epoch: epoch + 1 };
     assert!(describe_all(&r.handle(NOW, Input::Timeout(fresh))).contains(&"broadcast view-change v1".to_string()));
 }
+
+#[test]
+fn same_inputs_give_the_same_outputs() {
+    let b = block(NOW, "tx");
+    let d = digest(&b, 1);
+    let inputs = vec![
+        Input::Start,
+        pre_prepare(0, 0, 1, &b),
+        Input::Verdict { view: 0, seq: 1, digest: d, valid: true },
+        prepare(2, 0, 1, d),
+        commit(0, 0, 1, d),
+        commit(3, 0, 1, d),
+        pre_prepare(0, 0, 2, &block(NOW + 1, "tx2")),
+    ];
+    let run = |inputs: &[Input]| {
+        let mut r = replica(1);
+        inputs.iter().map(|i| r.handle(NOW, i.clone())).collect::<Vec<_>>()
+    };
+    let (a, b) = (run(&inputs), run(&inputs));
+    assert_eq!(a, b);
+    assert!(a.iter().flatten().any(|o| matches!(o, Output::Deliver(_))));
+}
