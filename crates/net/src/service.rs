@@ -1,0 +1,408 @@
+//! The network task: owns the libp2p swarm, takes commands, emits events.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::allow_block_list::{self, AllowedPeers};
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::codec::{BytesCodec, DIRECT_PROTOCOL};
+
+/// How a node joins the network.
+#[derive(Clone)]
+pub struct NetConfig {
+    /// The node's network key.
+    pub keypair: libp2p::identity::Keypair,
+    /// Where to listen, e.g. `/ip4/127.0.0.1/tcp/26656`.
+    pub listen: Multiaddr,
+    /// The allow-list: every member, with its address if known (the node dials those and keeps them connected).
+    pub peers: Vec<(PeerId, Option<Multiaddr>)>,
+    /// Largest direct or gossip message.
+    pub max_message_bytes: usize,
+}
+
+/// The gossip topics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// Pending transactions.
+    Transactions,
+    /// Committed blocks with their certificates.
+    Blocks,
+}
+
+impl Topic {
+    fn ident(self) -> IdentTopic {
+        IdentTopic::new(match self {
+            Topic::Transactions => "/ctchain/txs/1",
+            Topic::Blocks => "/ctchain/blocks/1",
+        })
+    }
+
+    fn all() -> [Topic; 2] {
+        [Topic::Transactions, Topic::Blocks]
+    }
+}
+
+/// What the network reports to the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    /// The node listens on this address.
+    Listening(Multiaddr),
+    /// An allowed peer connected (first connection).
+    PeerConnected(PeerId),
+    /// An allowed peer's last connection closed.
+    PeerDisconnected(PeerId),
+    /// A direct message.
+    Direct {
+        /// The sender (authenticated by Noise).
+        from: PeerId,
+        /// The message.
+        bytes: Vec<u8>,
+    },
+    /// A gossip message.
+    Gossip {
+        /// The originating node (the gossip message is signed by it).
+        source: Option<PeerId>,
+        /// The topic.
+        topic: Topic,
+        /// The message.
+        bytes: Vec<u8>,
+    },
+    /// A peer outside the allow-list tried to connect and was refused.
+    Refused {
+        /// Its peer id, when its handshake got that far.
+        peer: Option<PeerId>,
+    },
+}
+
+/// A snapshot of the network's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetStatus {
+    /// Connected allowed peers.
+    pub connected: BTreeSet<PeerId>,
+    /// Connections refused because the peer is not on the allow-list, since start.
+    pub refused_connections: u64,
+    /// Direct messages that could not be delivered, since start.
+    pub failed_sends: u64,
+    /// Addresses the node listens on.
+    pub listen_addrs: Vec<Multiaddr>,
+}
+
+/// Why the network could not start or a command could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The transport or a behaviour could not be built.
+    #[error("network setup failed: {0}")]
+    Setup(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+    /// The network task has stopped.
+    #[error("the network task has stopped")]
+    Stopped,
+    /// The message is larger than the configured maximum.
+    #[error("message of {len} bytes exceeds the maximum {max}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}
+
+enum Command {
+    Send(PeerId, Vec<u8>),
+    Publish(Topic, Vec<u8>),
+    Dial(PeerId, Multiaddr),
+    Shutdown,
+}
+
+/// The node's handle on the network task.
+#[derive(Clone)]
+pub struct NetHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    status: Arc<Mutex<NetStatus>>,
+    local_peer_id: PeerId,
+    max_message_bytes: usize,
+}
+
+impl NetHandle {
+    /// This node's peer id.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    /// Sends one message to one peer.
+    pub fn send(&self, to: PeerId, bytes: Vec<u8>) -> Result<(), NetError> {
+        self.check_size(&bytes)?;
+        self.commands.send(Command::Send(to, bytes)).map_err(|_| NetError::Stopped)
+    }
+
+    /// Publishes a gossip message to every member.
+    pub fn publish(&self, topic: Topic, bytes: Vec<u8>) -> Result<(), NetError> {
+        self.check_size(&bytes)?;
+        self.commands.send(Command::Publish(topic, bytes)).map_err(|_| NetError::Stopped)
+    }
+
+    /// Learns (or corrects) an allowed peer's address and keeps it connected.
+    pub fn dial(&self, peer: PeerId, addr: Multiaddr) -> Result<(), NetError> {
+        self.commands.send(Command::Dial(peer, addr)).map_err(|_| NetError::Stopped)
+    }
+
+    /// Stops the network task, closing every connection.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+    }
+
+    /// The current state.
+    pub fn status(&self) -> NetStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> Result<(), NetError> {
+        if bytes.len() > self.max_message_bytes {
+            return Err(NetError::TooLarge { len: bytes.len(), max: self.max_message_bytes });
+        }
+        Ok(())
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    allowed: allow_block_list::Behaviour<AllowedPeers>,
+    direct: request_response::Behaviour<BytesCodec>,
+    gossip: gossipsub::Behaviour,
+}
+
+const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Starts the network task on the current tokio runtime.
+pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::UnboundedReceiver<NetEvent>), NetError> {
+    let local_peer_id = config.keypair.public().to_peer_id();
+    let max = config.max_message_bytes;
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .heartbeat_interval(Duration::from_millis(500))
+        .mesh_n_low(2)
+        .mesh_n(3)
+        .mesh_n_high(6)
+        .mesh_outbound_min(1)
+        .max_transmit_size(max)
+        .validation_mode(ValidationMode::Strict)
+        .flood_publish(true)
+        .build()
+        .map_err(|e| NetError::Setup(e.to_string()))?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_behaviour(|key| {
+            let mut allowed = allow_block_list::Behaviour::<AllowedPeers>::default();
+            for (peer, _) in &config.peers {
+                allowed.allow_peer(*peer);
+            }
+            let direct = request_response::Behaviour::with_codec(
+                BytesCodec { max_bytes: max },
+                [(DIRECT_PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            );
+            let gossip = gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
+                .map_err(|e| Box::<dyn std::error::Error + Send + Sync>::from(e.to_string()))?;
+            Ok(Behaviour { allowed, direct, gossip })
+        })
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    for topic in Topic::all() {
+        swarm.behaviour_mut().gossip.subscribe(&topic.ident()).map_err(|e| NetError::Setup(e.to_string()))?;
+    }
+    swarm
+        .listen_on(config.listen.clone())
+        .map_err(|e| NetError::Listen { addr: config.listen.clone(), reason: e.to_string() })?;
+
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (events, event_rx) = mpsc::unbounded_channel();
+    let status = Arc::new(Mutex::new(NetStatus::default()));
+    let mut task = Task {
+        swarm,
+        events,
+        status: status.clone(),
+        addresses: config.peers.iter().filter_map(|(p, a)| a.clone().map(|a| (*p, a))).collect(),
+        allowed: config.peers.iter().map(|(p, _)| *p).collect(),
+        backoff: HashMap::new(),
+        redial_at: BTreeMap::new(),
+    };
+    for (peer, addr) in task.addresses.clone() {
+        task.dial(peer, addr);
+    }
+    tokio::spawn(task.run(command_rx));
+    Ok((NetHandle { commands, status, local_peer_id, max_message_bytes: max }, event_rx))
+}
+
+struct Task {
+    swarm: Swarm<Behaviour>,
+    events: mpsc::UnboundedSender<NetEvent>,
+    status: Arc<Mutex<NetStatus>>,
+    addresses: HashMap<PeerId, Multiaddr>,
+    allowed: BTreeSet<PeerId>,
+    backoff: HashMap<PeerId, Duration>,
+    redial_at: BTreeMap<(Instant, PeerId), ()>,
+}
+
+impl Task {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = tick.tick() => self.redial_due(),
+            }
+        }
+        tracing::info!("network task stopped");
+    }
+
+    fn update_status(&self, f: impl FnOnce(&mut NetStatus)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn emit(&self, event: NetEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn dial(&mut self, peer: PeerId, addr: Multiaddr) {
+        if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
+            return;
+        }
+        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(vec![addr]).build();
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, error = %e, "dial failed at once");
+            self.schedule_redial(peer);
+        }
+    }
+
+    fn schedule_redial(&mut self, peer: PeerId) {
+        if !self.addresses.contains_key(&peer) {
+            return;
+        }
+        let delay = *self.backoff.get(&peer).unwrap_or(&INITIAL_BACKOFF);
+        self.backoff.insert(peer, (delay * 2).min(MAX_BACKOFF));
+        self.redial_at.retain(|(_, p), _| *p != peer);
+        self.redial_at.insert((Instant::now() + delay, peer), ());
+    }
+
+    fn redial_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self.redial_at.keys().take_while(|(t, _)| *t <= now).map(|(_, p)| *p).collect();
+        self.redial_at.retain(|(t, _), _| *t > now);
+        for peer in due {
+            if let Some(addr) = self.addresses.get(&peer).cloned() {
+                self.dial(peer, addr);
+            }
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Send(peer, bytes) => {
+                self.swarm.behaviour_mut().direct.send_request(&peer, bytes);
+            }
+            Command::Publish(topic, bytes) => {
+                if let Err(e) = self.swarm.behaviour_mut().gossip.publish(topic.ident(), bytes) {
+                    // With no other member connected there is nobody to publish to; that is not an error here.
+                    tracing::debug!(?topic, error = %e, "gossip publish");
+                }
+            }
+            Command::Dial(peer, addr) => {
+                if self.allowed.contains(&peer) {
+                    self.addresses.insert(peer, addr.clone());
+                    self.dial(peer, addr);
+                } else {
+                    tracing::warn!(%peer, "refusing to dial a peer outside the allow-list");
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "listening");
+                self.update_status(|s| s.listen_addrs.push(address.clone()));
+                self.emit(NetEvent::Listening(address));
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
+                self.backoff.remove(&peer_id);
+                self.redial_at.retain(|(_, p), _| *p != peer_id);
+                if num_established.get() == 1 {
+                    tracing::info!(peer = %peer_id, "peer connected");
+                    self.update_status(|s| {
+                        s.connected.insert(peer_id);
+                    });
+                    self.emit(NetEvent::PeerConnected(peer_id));
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                tracing::info!(peer = %peer_id, "peer disconnected");
+                self.update_status(|s| {
+                    s.connected.remove(&peer_id);
+                });
+                self.emit(NetEvent::PeerDisconnected(peer_id));
+                self.schedule_redial(peer_id);
+            }
+            SwarmEvent::IncomingConnectionError { error: ListenError::Denied { cause }, peer_id, send_back_addr, .. } => {
+                tracing::warn!(peer = ?peer_id, addr = %send_back_addr, %cause, "refused a peer outside the allow-list");
+                self.update_status(|s| s.refused_connections += 1);
+                self.emit(NetEvent::Refused { peer: peer_id });
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. } => {
+                tracing::debug!(%peer, %error, "outgoing connection failed");
+                if !self.swarm.is_connected(&peer) {
+                    self.schedule_redial(peer);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.on_direct(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { message, .. })) => {
+                let topic = Topic::all().into_iter().find(|t| t.ident().hash() == message.topic);
+                if let Some(topic) = topic {
+                    self.emit(NetEvent::Gossip { source: message.source, topic, bytes: message.data });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_direct(&mut self, event: request_response::Event<Vec<u8>, ()>) {
+        match event {
+            request_response::Event::Message {
+                peer, message: request_response::Message::Request { request, channel, .. }, ..
+            } => {
+                let _ = self.swarm.behaviour_mut().direct.send_response(channel, ());
+                self.emit(NetEvent::Direct { from: peer, bytes: request });
+            }
+            request_response::Event::OutboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "direct message not delivered");
+                self.update_status(|s| s.failed_sends += 1);
+            }
+            _ => {}
+        }
+    }
+}
