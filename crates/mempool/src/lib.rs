@@ -1,0 +1,269 @@
+//! # ctchain-mempool: pending transactions, verified once
+//!
+//! Transactions arrive from the RPC and from gossip as bytes. Admission decodes them and runs the stateless checks
+//! (proofs and signatures) **in parallel** across a batch, then, in arrival order, the stateful checks against the
+//! committed ledger ([`ctchain_ledger::Ledger::check_transaction`]) and against the other pending transactions.
+//! What is admitted is kept as a [`VerifiedTransaction`]; when a block arrives, [`Mempool::known`] hands those back
+//! by Merkle leaf hash to [`ctchain_ledger::Block::verify_with`], so a transaction is never verified twice.
+//!
+//! ## Invariants
+//! * Every pending transaction passed every stateless check and, when admitted, every stateful check.
+//! * No two pending transactions spend the same output, and none has the id of another (ids exclude witnesses,
+//!   so a re-proven copy of a pending transaction is a duplicate).
+//! * The pool never holds more than its configured count or bytes; a full pool refuses with a clear error and
+//!   keeps what it has (no eviction of admitted transactions by newcomers).
+//! * After a block commits, its transactions leave the pool, and so does every pending transaction that spends an
+//!   output the block spent.
+//! * A transaction that spends an output of another *pending* transaction is refused (unknown input) until that
+//!   transaction commits: the wallet resubmits then.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::collections::{BTreeMap, HashMap};
+
+use ctchain_codec::{Decode, DecodeError, Encode, Hash32};
+use ctchain_crypto::{OutputId, Transaction, TxId, VerifiedTransaction, VerifyError};
+use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection};
+use rayon::prelude::*;
+
+/// Limits of the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MempoolConfig {
+    /// Most pending transactions.
+    pub max_txs: usize,
+    /// Most bytes of pending transactions.
+    pub max_bytes: usize,
+    /// Largest single transaction.
+    pub max_tx_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self { max_txs: 10_000, max_bytes: 64 * 1024 * 1024, max_tx_bytes: ctchain_ledger::types::MAX_TX_BYTES }
+    }
+}
+
+/// Why a transaction was not admitted. Nothing in the pool changes when one is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// Larger than a transaction may be.
+    #[error("transaction of {size} bytes exceeds the maximum {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// Not the canonical encoding of a transaction.
+    #[error("bad encoding: {0}")]
+    Encoding(DecodeError),
+    /// A stateless check failed (proof, signature, chain id, audit keys, …).
+    #[error("{0}")]
+    Invalid(VerifyError),
+    /// Already pending.
+    #[error("transaction {0} is already pending")]
+    Duplicate(TxId),
+    /// Spends an output that a pending transaction already spends.
+    #[error("input spends output {output}, already spent by pending transaction {pending}")]
+    ConflictsWithPending {
+        /// The output.
+        output: OutputId,
+        /// The pending transaction.
+        pending: TxId,
+    },
+    /// A stateful check against the committed ledger failed (already spent, unknown input, on chain, …).
+    #[error("{0}")]
+    Rejected(TxRejection),
+    /// The ledger could not answer (storage failure).
+    #[error("ledger error: {0}")]
+    Ledger(String),
+    /// The pool is at its limit.
+    #[error("mempool full: {pending_txs} transactions, {pending_bytes} bytes pending (limits {max_txs}, {max_bytes})")]
+    Full {
+        /// Pending transactions.
+        pending_txs: usize,
+        /// Pending bytes.
+        pending_bytes: usize,
+        /// Limit on transactions.
+        max_txs: usize,
+        /// Limit on bytes.
+        max_bytes: usize,
+    },
+}
+
+struct Entry {
+    tx: VerifiedTransaction,
+    leaf: Hash32,
+    size: usize,
+    seq: u64,
+}
+
+/// The pool of pending transactions.
+pub struct Mempool {
+    config: MempoolConfig,
+    entries: HashMap<TxId, Entry>,
+    arrival: BTreeMap<u64, TxId>,
+    spends: HashMap<OutputId, TxId>,
+    by_leaf: HashMap<Hash32, TxId>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(config: MempoolConfig) -> Self {
+        Self {
+            config,
+            entries: HashMap::new(),
+            arrival: BTreeMap::new(),
+            spends: HashMap::new(),
+            by_leaf: HashMap::new(),
+            bytes: 0,
+            next_seq: 0,
+        }
+    }
+
+    /// Pending transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of pending transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a transaction is pending.
+    pub fn contains(&self, id: &TxId) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    /// A pending transaction.
+    pub fn get(&self, id: &TxId) -> Option<&VerifiedTransaction> {
+        self.entries.get(id).map(|e| &e.tx)
+    }
+
+    /// The verified transaction with exactly these bytes (by Merkle leaf hash), for [`Block::verify_with`].
+    pub fn known(&self, leaf: &Hash32) -> Option<VerifiedTransaction> {
+        self.by_leaf.get(leaf).and_then(|id| self.entries.get(id)).map(|e| e.tx.clone())
+    }
+
+    /// Admits one encoded transaction.
+    pub fn admit(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        self.admit_batch(ledger, vec![bytes.to_vec()]).pop().unwrap_or(Err(AdmitError::Ledger("empty batch".into())))
+    }
+
+    /// Admits a batch: decoding and proof checks run in parallel; the rest in order. Results are in input order.
+    pub fn admit_batch(&mut self, ledger: &Ledger, raw: Vec<Vec<u8>>) -> Vec<Result<TxId, AdmitError>> {
+        let max_tx = self.config.max_tx_bytes;
+        let verifier = ledger.verifier();
+        let checked: Vec<Result<(VerifiedTransaction, usize), AdmitError>> = raw
+            .into_par_iter()
+            .map(|bytes| {
+                if bytes.len() > max_tx {
+                    return Err(AdmitError::TooLarge { size: bytes.len(), max: max_tx });
+                }
+                let tx = Transaction::from_bytes(&bytes).map_err(AdmitError::Encoding)?;
+                let verified = verifier.verify(tx).map_err(AdmitError::Invalid)?;
+                Ok((verified, bytes.len()))
+            })
+            .collect();
+        checked.into_iter().map(|r| r.and_then(|(tx, size)| self.admit_verified(ledger, tx, size))).collect()
+    }
+
+    /// Admits a transaction already verified (stateless) by this node.
+    pub fn admit_verified(&mut self, ledger: &Ledger, tx: VerifiedTransaction, size: usize) -> Result<TxId, AdmitError> {
+        let id = tx.id();
+        if self.entries.contains_key(&id) {
+            return Err(AdmitError::Duplicate(id));
+        }
+        for input in &tx.transaction().body.inputs {
+            if let Some(pending) = self.spends.get(&input.output_id) {
+                return Err(AdmitError::ConflictsWithPending { output: input.output_id, pending: *pending });
+            }
+        }
+        match ledger.check_transaction(&tx) {
+            Ok(()) => {}
+            Err(LedgerError::InvalidTransaction { reason, .. }) => return Err(AdmitError::Rejected(reason)),
+            Err(other) => return Err(AdmitError::Ledger(other.to_string())),
+        }
+        if self.entries.len() >= self.config.max_txs || self.bytes + size > self.config.max_bytes {
+            return Err(AdmitError::Full {
+                pending_txs: self.entries.len(),
+                pending_bytes: self.bytes,
+                max_txs: self.config.max_txs,
+                max_bytes: self.config.max_bytes,
+            });
+        }
+        let leaf = LedgerTx::Confidential(tx.transaction().clone()).leaf_hash();
+        for input in &tx.transaction().body.inputs {
+            self.spends.insert(input.output_id, id);
+        }
+        self.by_leaf.insert(leaf, id);
+        self.arrival.insert(self.next_seq, id);
+        self.entries.insert(id, Entry { tx, leaf, size, seq: self.next_seq });
+        self.next_seq += 1;
+        self.bytes += size;
+        Ok(id)
+    }
+
+    /// Pending transactions in arrival order, up to `max_txs` and `max_bytes`: a proposal. They are conflict-free
+    /// among themselves by construction.
+    pub fn proposal(&self, max_txs: usize, max_bytes: usize) -> Vec<VerifiedTransaction> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for id in self.arrival.values() {
+            let Some(e) = self.entries.get(id) else { continue };
+            if out.len() == max_txs {
+                break;
+            }
+            if bytes + e.size > max_bytes {
+                continue;
+            }
+            bytes += e.size;
+            out.push(e.tx.clone());
+        }
+        out
+    }
+
+    fn remove(&mut self, id: &TxId) {
+        if let Some(e) = self.entries.remove(id) {
+            self.arrival.remove(&e.seq);
+            self.by_leaf.remove(&e.leaf);
+            self.bytes -= e.size;
+            for input in &e.tx.transaction().body.inputs {
+                if self.spends.get(&input.output_id) == Some(id) {
+                    self.spends.remove(&input.output_id);
+                }
+            }
+        }
+    }
+
+    /// Removes the block's transactions and every pending transaction that spends an output the block spent.
+    /// Returns the ids evicted because of such a conflict (their senders should hear they will not commit).
+    pub fn on_block_committed(&mut self, block: &Block) -> Vec<TxId> {
+        let mut evicted = Vec::new();
+        for tx in &block.txs {
+            let id = tx.id();
+            self.remove(&id);
+            let LedgerTx::Confidential(ctx) = tx;
+            for input in &ctx.body.inputs {
+                if let Some(other) = self.spends.get(&input.output_id).copied() {
+                    self.remove(&other);
+                    evicted.push(other);
+                }
+            }
+        }
+        evicted
+    }
+
+    /// The encoding of a pending transaction (for gossip).
+    pub fn encoded(&self, id: &TxId) -> Option<Vec<u8>> {
+        self.entries.get(id).map(|e| e.tx.transaction().to_bytes())
+    }
+}

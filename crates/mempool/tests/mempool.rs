@@ -1,0 +1,116 @@
+//! Admission, conflicts, limits, proposals and clean-up after a block.
+
+#[path = "../../ledger/tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use ctchain_codec::Encode;
+use ctchain_crypto::{OwnedOutput, Transaction, VerifyError};
+use ctchain_ledger::{LedgerTx, TxRejection};
+use ctchain_mempool::{AdmitError, Mempool, MempoolConfig};
+
+/// A chain where Alice owns `n` outputs of 100 CNY each.
+fn funded(seed: u64, n: usize) -> (TestChain, Vec<OwnedOutput>) {
+    let mut chain = TestChain::new(seed);
+    let alice = chain.keys.alice.clone();
+    let txs = (0..n).map(|_| chain.issue(&alice, chain.keys.cny, 100)).collect();
+    chain.commit(txs);
+    let owned = chain.unspent(&alice);
+    (chain, owned)
+}
+
+fn pay(chain: &mut TestChain, input: &OwnedOutput, amount: u64) -> Transaction {
+    let mut b = chain.builder();
+    b.spend(input.clone()).pay(chain.keys.bob.address(), chain.keys.cny, amount, "").change_to(chain.keys.alice.address());
+    b.build(&mut chain.rng).unwrap()
+}
+
+#[test]
+fn valid_transactions_are_admitted_once_and_proposed_in_arrival_order() {
+    let (mut chain, owned) = funded(1, 3);
+    let txs: Vec<Transaction> = owned.iter().map(|o| pay(&mut chain, o, 10)).collect();
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let results = pool.admit_batch(&chain.ledger, txs.iter().map(|t| t.to_bytes()).collect());
+    let ids: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(ids, txs.iter().map(Transaction::id).collect::<Vec<_>>());
+    assert_eq!(pool.len(), 3);
+    assert_eq!(pool.admit(&chain.ledger, &txs[1].to_bytes()), Err(AdmitError::Duplicate(ids[1])));
+    let proposal: Vec<_> = pool.proposal(2, usize::MAX).iter().map(|t| t.id()).collect();
+    assert_eq!(proposal, ids[..2]);
+    // Byte limits skip what does not fit.
+    let one_size = txs[0].to_bytes().len();
+    assert_eq!(pool.proposal(10, one_size).len(), 1);
+    // The pool hands verified transactions back by their exact bytes, so blocks are not re-verified.
+    let leaf = LedgerTx::Confidential(txs[2].clone()).leaf_hash();
+    assert_eq!(pool.known(&leaf).map(|t| t.id()), Some(ids[2]));
+}
+
+#[test]
+fn invalid_and_conflicting_transactions_are_refused_with_their_reason() {
+    let (mut chain, owned) = funded(2, 2);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let first = pay(&mut chain, &owned[0], 10);
+    pool.admit(&chain.ledger, &first.to_bytes()).unwrap();
+
+    let double = pay(&mut chain, &owned[0], 20);
+    assert_eq!(
+        pool.admit(&chain.ledger, &double.to_bytes()),
+        Err(AdmitError::ConflictsWithPending { output: owned[0].output_id, pending: first.id() })
+    );
+
+    let mut forged = pay(&mut chain, &owned[1], 10);
+    forged.body.public.push(ctchain_crypto::PublicAmount {
+        asset: chain.keys.cny,
+        kind: ctchain_crypto::PublicKind::Fee,
+        amount: 1,
+    });
+    assert_eq!(pool.admit(&chain.ledger, &forged.to_bytes()), Err(AdmitError::Invalid(VerifyError::Balance)));
+
+    let mut bytes = pay(&mut chain, &owned[1], 10).to_bytes();
+    bytes.push(0);
+    assert!(matches!(pool.admit(&chain.ledger, &bytes), Err(AdmitError::Encoding(_))));
+    assert!(matches!(pool.admit(&chain.ledger, &vec![0; 300_000]), Err(AdmitError::TooLarge { .. })));
+    assert_eq!(pool.len(), 1, "refusals change nothing");
+
+    // Spending an output the ledger already saw spent is refused by the stateful check.
+    chain.commit(vec![first.clone()]);
+    pool.on_block_committed(chain.blocks.last().unwrap());
+    let stale = pay(&mut chain, &owned[0], 30);
+    assert!(matches!(pool.admit(&chain.ledger, &stale.to_bytes()), Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))));
+}
+
+#[test]
+fn a_full_pool_refuses_clearly_and_keeps_what_it_has() {
+    let (mut chain, owned) = funded(3, 3);
+    let mut pool = Mempool::new(MempoolConfig { max_txs: 2, ..MempoolConfig::default() });
+    let txs: Vec<Transaction> = owned.iter().map(|o| pay(&mut chain, o, 10)).collect();
+    pool.admit(&chain.ledger, &txs[0].to_bytes()).unwrap();
+    pool.admit(&chain.ledger, &txs[1].to_bytes()).unwrap();
+    let err = pool.admit(&chain.ledger, &txs[2].to_bytes()).unwrap_err();
+    assert!(matches!(err, AdmitError::Full { pending_txs: 2, max_txs: 2, .. }));
+    assert!(err.to_string().starts_with("mempool full"));
+    assert!(pool.contains(&txs[0].id()) && pool.contains(&txs[1].id()));
+}
+
+#[test]
+fn a_committed_block_removes_its_transactions_and_their_conflicts() {
+    let (mut chain, owned) = funded(4, 2);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let pending = pay(&mut chain, &owned[0], 10);
+    let other = pay(&mut chain, &owned[1], 10);
+    pool.admit(&chain.ledger, &pending.to_bytes()).unwrap();
+    pool.admit(&chain.ledger, &other.to_bytes()).unwrap();
+    // Another node's block spends owned[0] differently (e.g. the wallet submitted twice to two nodes).
+    let rival = pay(&mut chain, &owned[0], 55);
+    let block = chain.commit(vec![rival]);
+    let evicted = pool.on_block_committed(&block);
+    assert_eq!(evicted, vec![pending.id()]);
+    assert!(!pool.contains(&pending.id()));
+    assert!(pool.contains(&other.id()));
+    assert_eq!(pool.bytes(), other.to_bytes().len());
+    // Once `other` commits it leaves too.
+    let block = chain.commit(vec![other.clone()]);
+    assert!(pool.on_block_committed(&block).is_empty());
+    assert!(pool.is_empty());
+    assert_eq!(pool.bytes(), 0);
+}
