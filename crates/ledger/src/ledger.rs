@@ -275,6 +275,14 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Reads and decodes one value; `what` names it in errors.
+    fn read<T: Decode>(&self, cf: Cf, key: &[u8], what: impl Fn() -> String) -> Result<Option<T>, LedgerError> {
+        match self.store.get(cf, key, &what)? {
+            Some(bytes) => Ok(Some(decode(&bytes, what)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
@@ -518,11 +526,7 @@ impl Ledger {
 
     /// The header at `height`.
     pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, LedgerError> {
-        let what = || format!("header at height {height}");
-        Ok(match self.store.get(Cf::Headers, &height_key(height), what)? {
-            Some(bytes) => Some(decode(&bytes, what)?),
-            None => None,
-        })
+        self.read(Cf::Headers, &height_key(height), || format!("header at height {height}"))
     }
 
     /// The block at `height`.
@@ -570,19 +574,11 @@ impl Ledger {
     }
 
     fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
-        let what = || format!("unspent entry of output {id}");
-        Ok(match self.store.get(Cf::Unspent, &id.0 .0, what)? {
-            Some(bytes) => Some(decode(&bytes, what)?),
-            None => None,
-        })
+        self.read(Cf::Unspent, &id.0 .0, || format!("unspent entry of output {id}"))
     }
 
     fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
-        let what = || format!("spent record of output {id}");
-        Ok(match self.store.get(Cf::Spent, &id.0 .0, what)? {
-            Some(bytes) => Some(decode(&bytes, what)?),
-            None => None,
-        })
+        self.read(Cf::Spent, &id.0 .0, || format!("spent record of output {id}"))
     }
 
     /// An output by id, with its spent status.
