@@ -1,0 +1,285 @@
+//! The keystore: a wallet's secret, encrypted under a password, in a versioned JSON file.
+//!
+//! ```json
+//! {
+//!   "format": "ctchain-keystore",
+//!   "version": 1,
+//!   "chain_id": "ctchain-demo-1",
+//!   "address": "ctchaindemo11…",           // public, for display without the password
+//!   "kind": "full" | "view-only",
+//!   "kdf": { "name": "argon2id", "memory_kib": 65536, "iterations": 3, "parallelism": 1, "salt": "<hex 16>" },
+//!   "cipher": { "name": "sm4-gcm", "nonce": "<hex 12>" },
+//!   "ciphertext": "<hex>"                   // the 32-byte seed (full) or the 64-byte viewing keys (view-only)
+//! }
+//! ```
+//!
+//! The key is Argon2id(password, salt) truncated to SM4's 16 bytes; the associated data is the file's public
+//! fields, so editing the address, chain or kind makes decryption fail. A wrong password is reported as such.
+//! Files are written to a temporary file in the same directory, synced, then renamed over the target, so a crash
+//! leaves either the old file or the new one, never half of one.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::AesGcm;
+use ctchain_crypto::{ViewingKeys, WalletKeys};
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::address::encode_address;
+
+type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
+
+const FORMAT: &str = "ctchain-keystore";
+const VERSION: u32 = 1;
+
+/// Why a keystore could not be created, read or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    /// The password does not open this keystore (or the file was altered).
+    #[error("wrong password (or the keystore file was altered)")]
+    WrongPassword,
+    /// The file is not a keystore this version understands.
+    #[error("not a ctchain keystore: {0}")]
+    Format(String),
+    /// Reading or writing the file failed.
+    #[error("keystore file {path}: {error}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The recovery phrase is not valid.
+    #[error("invalid recovery phrase: {0}")]
+    Phrase(String),
+    /// A view-only keystore cannot give spending keys.
+    #[error("this is a view-only wallet: it cannot spend")]
+    ViewOnly,
+    /// The file already exists and would be overwritten.
+    #[error("keystore {0} already exists; refusing to overwrite it")]
+    Exists(String),
+}
+
+/// What a keystore holds.
+pub enum WalletSecret {
+    /// A full wallet: the seed its keys derive from (and the recovery phrase encodes).
+    Full(Zeroizing<[u8; 32]>),
+    /// A view-only wallet: it finds and reads its outputs but cannot spend them.
+    ViewOnly(ViewingKeys),
+}
+
+impl WalletSecret {
+    /// The viewing keys (both kinds have them).
+    pub fn viewing_keys(&self) -> ViewingKeys {
+        match self {
+            WalletSecret::Full(seed) => WalletKeys::from_seed(seed).viewing_keys(),
+            WalletSecret::ViewOnly(vk) => vk.clone(),
+        }
+    }
+
+    /// The spending keys, if this is a full wallet.
+    pub fn wallet_keys(&self) -> Result<WalletKeys, KeystoreError> {
+        match self {
+            WalletSecret::Full(seed) => Ok(WalletKeys::from_seed(seed)),
+            WalletSecret::ViewOnly(_) => Err(KeystoreError::ViewOnly),
+        }
+    }
+
+    /// The 24-word recovery phrase of a full wallet.
+    pub fn recovery_phrase(&self) -> Result<Zeroizing<String>, KeystoreError> {
+        match self {
+            WalletSecret::Full(seed) => {
+                let m = bip39::Mnemonic::from_entropy(seed.as_ref()).map_err(|e| KeystoreError::Phrase(e.to_string()))?;
+                Ok(Zeroizing::new(m.to_string()))
+            }
+            WalletSecret::ViewOnly(_) => Err(KeystoreError::ViewOnly),
+        }
+    }
+
+    /// A fresh full wallet.
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        WalletSecret::Full(seed)
+    }
+
+    /// The full wallet a recovery phrase encodes.
+    pub fn from_phrase(phrase: &str) -> Result<Self, KeystoreError> {
+        let m = bip39::Mnemonic::parse_normalized(phrase.trim()).map_err(|e| KeystoreError::Phrase(e.to_string()))?;
+        let entropy = Zeroizing::new(m.to_entropy());
+        let seed: [u8; 32] = entropy
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeystoreError::Phrase(format!("{} words; a ctchain phrase has 24", m.word_count())))?;
+        Ok(WalletSecret::Full(Zeroizing::new(seed)))
+    }
+}
+
+/// Argon2id cost parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl KdfParams {
+    /// The default for interactive use (64 MiB, 3 passes; about a second on a laptop).
+    pub const INTERACTIVE: KdfParams = KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 };
+    /// Cheap parameters for tests only.
+    pub const TEST_ONLY: KdfParams = KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+}
+
+#[derive(Serialize, Deserialize)]
+struct KdfJson {
+    name: String,
+    #[serde(flatten)]
+    params: KdfParams,
+    salt: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CipherJson {
+    name: String,
+    nonce: String,
+}
+
+/// The file's contents.
+#[derive(Serialize, Deserialize)]
+pub struct KeystoreFile {
+    format: String,
+    version: u32,
+    /// The chain the wallet is for.
+    pub chain_id: String,
+    /// The wallet's address (public).
+    pub address: String,
+    /// `"full"` or `"view-only"`.
+    pub kind: String,
+    kdf: KdfJson,
+    cipher: CipherJson,
+    ciphertext: String,
+}
+
+fn derive_key(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 16]>, KeystoreError> {
+    let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(16))
+        .map_err(|e| KeystoreError::Format(format!("kdf parameters: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = Zeroizing::new([0u8; 16]);
+    argon.hash_password_into(password, salt, key.as_mut()).map_err(|e| KeystoreError::Format(format!("kdf: {e}")))?;
+    Ok(key)
+}
+
+impl KeystoreFile {
+    fn associated_data(&self) -> Vec<u8> {
+        format!("{}|{}|{}|{}|{}", self.format, self.version, self.chain_id, self.address, self.kind).into_bytes()
+    }
+
+    /// Encrypts a wallet secret under `password`.
+    pub fn seal<R: RngCore + CryptoRng>(
+        chain_id: &str,
+        secret: &WalletSecret,
+        password: &[u8],
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, KeystoreError> {
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 12];
+        rng.fill_bytes(&mut salt);
+        rng.fill_bytes(&mut nonce);
+        let (kind, mut plaintext) = match secret {
+            WalletSecret::Full(seed) => ("full", seed.to_vec()),
+            WalletSecret::ViewOnly(vk) => ("view-only", vk.to_bytes().to_vec()),
+        };
+        let mut file = KeystoreFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            chain_id: chain_id.into(),
+            address: encode_address(chain_id, &secret.viewing_keys().address()),
+            kind: kind.into(),
+            kdf: KdfJson { name: "argon2id".into(), params: kdf, salt: hex::encode(salt) },
+            cipher: CipherJson { name: "sm4-gcm".into(), nonce: hex::encode(nonce) },
+            ciphertext: String::new(),
+        };
+        let key = derive_key(password, &salt, &kdf)?;
+        let aad = file.associated_data();
+        let ct = Sm4Gcm::new(key.as_ref().into())
+            .encrypt(&nonce.into(), Payload { msg: &plaintext, aad: &aad })
+            .map_err(|_| KeystoreError::Format("encryption failed".into()))?;
+        plaintext.zeroize();
+        file.ciphertext = hex::encode(ct);
+        Ok(file)
+    }
+
+    /// Decrypts the secret.
+    pub fn open(&self, password: &[u8]) -> Result<WalletSecret, KeystoreError> {
+        if self.format != FORMAT || self.version != VERSION {
+            return Err(KeystoreError::Format(format!("format {:?} version {}", self.format, self.version)));
+        }
+        if self.kdf.name != "argon2id" || self.cipher.name != "sm4-gcm" {
+            return Err(KeystoreError::Format(format!("kdf {:?} cipher {:?}", self.kdf.name, self.cipher.name)));
+        }
+        let bad = |what: &str| KeystoreError::Format(format!("{what} is not valid hex of the right length"));
+        let salt = hex::decode(&self.kdf.salt).map_err(|_| bad("salt"))?;
+        let nonce: [u8; 12] = hex::decode(&self.cipher.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| bad("nonce"))?;
+        let ct = hex::decode(&self.ciphertext).map_err(|_| bad("ciphertext"))?;
+        let key = derive_key(password, &salt, &self.kdf.params)?;
+        let plaintext = Zeroizing::new(
+            Sm4Gcm::new(key.as_ref().into())
+                .decrypt(&nonce.into(), Payload { msg: &ct, aad: &self.associated_data() })
+                .map_err(|_| KeystoreError::WrongPassword)?,
+        );
+        match self.kind.as_str() {
+            "full" => {
+                let seed: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| bad("seed"))?;
+                Ok(WalletSecret::Full(Zeroizing::new(seed)))
+            }
+            "view-only" => ViewingKeys::from_bytes(&plaintext)
+                .map(WalletSecret::ViewOnly)
+                .map_err(|e| KeystoreError::Format(format!("viewing keys: {e}"))),
+            other => Err(KeystoreError::Format(format!("kind {other:?}"))),
+        }
+    }
+
+    /// Reads a keystore file.
+    pub fn read(path: &Path) -> Result<Self, KeystoreError> {
+        let io = |error| KeystoreError::Io { path: path.display().to_string(), error };
+        let text = fs::read_to_string(path).map_err(io)?;
+        serde_json::from_str(&text).map_err(|e| KeystoreError::Format(e.to_string()))
+    }
+
+    /// Writes the keystore to `path` atomically (temporary file, sync, rename). Refuses to overwrite unless
+    /// `overwrite` is set (changing the password of an existing wallet).
+    pub fn write(&self, path: &Path, overwrite: bool) -> Result<(), KeystoreError> {
+        let io = |error| KeystoreError::Io { path: path.display().to_string(), error };
+        if path.exists() && !overwrite {
+            return Err(KeystoreError::Exists(path.display().to_string()));
+        }
+        let json = serde_json::to_string_pretty(self).map_err(|e| KeystoreError::Format(e.to_string()))?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(io)?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
+        let result = (|| {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(json.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(io)
+    }
+}

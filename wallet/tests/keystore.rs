@@ -1,0 +1,76 @@
+//! The keystore: round trips, wrong passwords, tampering, recovery phrases, view-only wallets, atomic writes.
+
+use ctchain_wallet::address::encode_address;
+use ctchain_wallet::keystore::{KdfParams, KeystoreError, KeystoreFile, WalletSecret};
+use rand_core::OsRng;
+
+const CHAIN: &str = "ctchain-demo-1";
+
+#[test]
+fn a_keystore_opens_with_its_password_and_not_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice.json");
+    let secret = WalletSecret::generate(&mut OsRng);
+    let address = secret.viewing_keys().address();
+    KeystoreFile::seal(CHAIN, &secret, b"correct horse", KdfParams::TEST_ONLY, &mut OsRng).unwrap().write(&path, false).unwrap();
+
+    let file = KeystoreFile::read(&path).unwrap();
+    assert_eq!(file.address, encode_address(CHAIN, &address), "the address is readable without the password");
+    let opened = file.open(b"correct horse").unwrap();
+    assert_eq!(opened.wallet_keys().unwrap().address(), address);
+    assert!(matches!(file.open(b"wrong"), Err(KeystoreError::WrongPassword)));
+
+    // Refuses to overwrite an existing wallet by accident; nothing changes.
+    let other = KeystoreFile::seal(CHAIN, &WalletSecret::generate(&mut OsRng), b"x", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    assert!(matches!(other.write(&path, false), Err(KeystoreError::Exists(_))));
+    assert!(KeystoreFile::read(&path).unwrap().open(b"correct horse").is_ok());
+    // No temporary files are left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn editing_the_public_fields_makes_the_keystore_unopenable() {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let file = KeystoreFile::seal(CHAIN, &secret, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    let json = serde_json::to_string(&file).unwrap();
+    let other_address = encode_address(CHAIN, &WalletSecret::generate(&mut OsRng).viewing_keys().address());
+    let tampered: KeystoreFile = serde_json::from_str(&json.replace(&file.address, &other_address)).unwrap();
+    assert!(matches!(tampered.open(b"pw"), Err(KeystoreError::WrongPassword)));
+    let wrong_version = json.replace("\"version\": 1", "\"version\": 9").replace("\"version\":1", "\"version\":9");
+    let wrong_version: KeystoreFile = serde_json::from_str(&wrong_version).unwrap();
+    assert!(matches!(wrong_version.open(b"pw"), Err(KeystoreError::Format(_))));
+}
+
+#[test]
+fn the_recovery_phrase_restores_exactly_the_same_wallet() {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let phrase = secret.recovery_phrase().unwrap();
+    assert_eq!(phrase.split_whitespace().count(), 24);
+    let restored = WalletSecret::from_phrase(&phrase).unwrap();
+    assert_eq!(restored.wallet_keys().unwrap().address(), secret.wallet_keys().unwrap().address());
+    // A fixed phrase (all-zero entropy, BIP-39's test vector) so that the typo check below is deterministic: a
+    // random phrase's 8-bit checksum would accept one word change in 256.
+    let secret = WalletSecret::from_phrase(&format!("{} art", "abandon ".repeat(23).trim())).unwrap();
+    let phrase = secret.recovery_phrase().unwrap();
+    let restored = WalletSecret::from_phrase(&phrase).unwrap();
+    assert_eq!(restored.wallet_keys().unwrap().address(), secret.wallet_keys().unwrap().address());
+    // A changed word breaks the phrase's checksum.
+    let mut words: Vec<&str> = phrase.split_whitespace().collect();
+    words[3] = if words[3] == "abandon" { "ability" } else { "abandon" };
+    assert!(matches!(WalletSecret::from_phrase(&words.join(" ")), Err(KeystoreError::Phrase(_))));
+    // A 12-word phrase is not a ctchain phrase.
+    let twelve = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    assert!(matches!(WalletSecret::from_phrase(twelve), Err(KeystoreError::Phrase(_))));
+}
+
+#[test]
+fn a_view_only_keystore_sees_but_cannot_spend() {
+    let full = WalletSecret::generate(&mut OsRng);
+    let view = WalletSecret::ViewOnly(full.viewing_keys());
+    let file = KeystoreFile::seal(CHAIN, &view, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    assert_eq!(file.kind, "view-only");
+    let opened = file.open(b"pw").unwrap();
+    assert_eq!(opened.viewing_keys().address(), full.viewing_keys().address());
+    assert!(matches!(opened.wallet_keys(), Err(KeystoreError::ViewOnly)));
+    assert!(matches!(opened.recovery_phrase(), Err(KeystoreError::ViewOnly)));
+}
