@@ -8,6 +8,9 @@
 //!   The chain sees an ordinary audit public key; validators and senders cannot tell it is split. Each supervisor's
 //!   partial decryption carries a DLEQ proof, so a wrong partial is detected and named before it spoils a result.
 //!
+//! * [`aml`]: anti-money-laundering rules (large-value, structuring, velocity, watch-list, rapid pass-through,
+//!   memo mismatch) over decrypted audit records, and the JSON, CSV and HTML reports a supervisor reads.
+//!
 //! ## Invariants
 //! * A secret share never leaves [`threshold::KeyShare`]; what supervisors exchange ([`threshold::PartialDecryption`])
 //!   reveals only `s_j·X` for the requested points `X`, proven consistent with the supervisor's public share key.
@@ -17,4 +20,5 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aml;
 pub mod threshold;

@@ -1,0 +1,96 @@
+//! # Anti-money-laundering rules over decrypted audit records
+//!
+//! A regulator decrypts transactions into [`AuditRecord`]s (one per output); this module runs a [`RuleSet`] (parsed
+//! from a TOML rule file, see `crates/audit/README.md`) over any list of records and produces [`Alert`]s, which
+//! [`report`] turns into JSON, CSV and a self-contained HTML report.
+//!
+//! ## Amounts
+//! Every amount is an exact integer in the asset's base units. The rule file writes amounts as decimal strings in
+//! display units (`"50000.00"`); [`parse_display_amount`] converts them exactly using the asset's decimals and
+//! rejects anything that would need rounding. No floating point touches an amount.
+//!
+//! ## Windows
+//! A window of `W` seconds ending at a record with timestamp `t` (ms) contains the records of the same group whose
+//! timestamp `s` satisfies `t - W·1000 < s <= t` (ordered by timestamp, then height, then tx id, then output index).
+//! Windows slide record by record (two pointers over a sorted index, `O(n log n)` overall). Overlapping windows that
+//! fire are merged into one alert, so a burst raises one alert listing all its transactions, not one per record.
+//!
+//! ## The rules (only `Transfer` records count, except for the watch-list and memo rules)
+//! * **large-value** — a transfer with `amount >= large_value` of its asset alerts.
+//! * **structuring** — per (sender, asset): at least `min_count` transfers inside one window, each with
+//!   `lower <= amount < large_value`, where `lower = ceil(large_value · lower_percent / 100)`.
+//! * **velocity** — per (address, asset, direction) where direction is sending and/or receiving as configured:
+//!   a window holding more than `max_count` transfers, or whose amounts sum to more than the asset's `velocity_max_sum`.
+//! * **watch-list** — any record (of any kind) whose sender or receiver is listed; the alert carries the reason.
+//! * **pass-through** — per (address, asset): a window ending at one of the address's sends, in which the address
+//!   received `R > 0` and sent `S` with `S · 100 >= R · min_ratio_percent` and `S >= ` the asset's
+//!   `pass_through_min_amount` (so dust does not alert).
+//! * **memo-mismatch** — every record whose memo disagreed with the proven amount.
+//!
+//! The engine is deterministic: records are sorted by a total order before anything else, and alerts are sorted by
+//! (window start, rule, first transaction).
+
+mod amount;
+mod engine;
+pub mod report;
+mod rules;
+
+pub use amount::{format_display_amount, parse_display_amount, AmountError};
+pub use engine::{run, Alert, RuleId, Severity};
+pub use rules::{
+    AssetRule, Direction, PassThroughRule, RuleError, RuleSet, StructuringRule, VelocityRule, WatchEntry,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// What an output did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// Value moved from a sender to a receiver.
+    Transfer,
+    /// New value issued by an authorised issuer (no sender).
+    Issue,
+    /// Value destroyed.
+    Burn,
+    /// A fee paid to the network.
+    Fee,
+}
+
+/// One decrypted output, as the regulator's scanner records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Transaction id, lower-case hex.
+    pub tx_id: String,
+    /// Index of the output in its transaction.
+    pub output_index: u32,
+    /// Height of the block holding the transaction.
+    pub height: u64,
+    /// Block timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Asset id, hex.
+    pub asset_id: String,
+    /// Asset label (`"CNY"`), the key the rule file uses.
+    pub asset_label: String,
+    /// Decimals of the asset's display unit.
+    pub decimals: u8,
+    /// Exact amount in base units, recovered from the proven audit handles.
+    pub amount: u64,
+    /// What the output did.
+    pub kind: RecordKind,
+    /// Sender address; `None` for issuances.
+    pub sender: Option<String>,
+    /// Receiver address.
+    pub receiver: String,
+    /// Memo text as the sender wrote it (attacker-controlled).
+    pub memo: String,
+    /// Whether the memo's stated amount agreed with the proven amount.
+    pub memo_matches_amount: bool,
+}
+
+impl AuditRecord {
+    /// The total order the engine sorts by, so that input order never changes the result.
+    pub(crate) fn order_key(&self) -> (u64, u64, &str, u32) {
+        (self.timestamp_ms, self.height, self.tx_id.as_str(), self.output_index)
+    }
+}

@@ -1,0 +1,1 @@
+//! Reports from one run: JSON, CSV, HTML.
