@@ -1,0 +1,141 @@
+//! AML rules: each fires on a crafted scenario and stays silent just below its boundary.
+
+use ctchain_audit::aml::{run, AuditRecord, RecordKind, RuleError, RuleId, RuleSet};
+
+const RULES: &str = r#"
+[[asset]]
+label = "CNY"
+decimals = 2
+
+[large_value]
+CNY = "50000.00"
+
+[structuring]
+min_count = 3
+window_seconds = 3600
+lower_percent = 80
+
+[velocity]
+window_seconds = 60
+max_count = 3
+direction = "both"
+
+[pass_through]
+window_seconds = 600
+min_ratio_percent = 90
+
+[[watch]]
+address = "bad"
+reason = "sanctions list"
+"#;
+
+fn transfer(tx: &str, seconds: u64, from: &str, to: &str, amount: u64) -> AuditRecord {
+    AuditRecord {
+        tx_id: tx.to_owned(),
+        output_index: 0,
+        height: seconds,
+        timestamp_ms: seconds * 1000,
+        asset_id: "00".into(),
+        asset_label: "CNY".into(),
+        decimals: 2,
+        amount,
+        kind: RecordKind::Transfer,
+        sender: Some(from.to_owned()),
+        receiver: to.to_owned(),
+        memo: String::new(),
+        memo_matches_amount: true,
+    }
+}
+
+fn rules_fired(records: &[AuditRecord]) -> Vec<RuleId> {
+    let rules = RuleSet::from_toml(RULES).expect("test rules parse");
+    run(records, &rules).into_iter().map(|alert| alert.rule).collect()
+}
+
+#[test]
+fn large_value_fires_at_threshold_not_one_unit_below() {
+    assert_eq!(rules_fired(&[transfer("a", 0, "x", "y", 5_000_000)]), vec![RuleId::LargeValue]);
+    assert!(rules_fired(&[transfer("a", 0, "x", "y", 4_999_999)]).is_empty());
+}
+
+#[test]
+fn structuring_needs_min_count_inside_the_window() {
+    // 80% of 50,000.00 = 40,000.00 = 4,000,000 units; three of them inside one hour.
+    let burst = [
+        transfer("a", 0, "s", "r1", 4_000_000),
+        transfer("b", 1200, "s", "r2", 4_999_999),
+        transfer("c", 3599, "s", "r3", 4_500_000),
+    ];
+    assert_eq!(rules_fired(&burst), vec![RuleId::Structuring]);
+    // The third one hour later leaves the window: the window is (t - 3600 s, t].
+    let spread = [burst[0].clone(), burst[1].clone(), transfer("c", 3600, "s", "r3", 4_500_000)];
+    assert!(rules_fired(&spread).is_empty());
+    // One unit below the lower bound does not qualify.
+    let low = [burst[0].clone(), burst[1].clone(), transfer("c", 3599, "s", "r3", 3_999_999)];
+    assert!(rules_fired(&low).is_empty());
+}
+
+#[test]
+fn velocity_fires_above_max_count_in_a_sliding_window() {
+    let four: Vec<AuditRecord> =
+        (0..4).map(|i| transfer(&format!("t{i}"), i * 10, "busy", &format!("r{i}"), 100)).collect();
+    let alerts = rules_fired(&four);
+    assert_eq!(alerts, vec![RuleId::Velocity]);
+    let three = &four[..3];
+    assert!(rules_fired(three).is_empty());
+}
+
+#[test]
+fn watch_list_and_memo_mismatch_fire() {
+    let mut lying = transfer("m", 0, "x", "y", 100);
+    lying.memo = "<script>alert(1)</script>".into();
+    lying.memo_matches_amount = false;
+    let fired = rules_fired(&[transfer("w", 0, "x", "bad", 100), lying]);
+    assert_eq!(fired, vec![RuleId::WatchList, RuleId::MemoMismatch]);
+}
+
+#[test]
+fn pass_through_fires_at_min_ratio_not_below() {
+    let through = [transfer("in", 0, "a", "mule", 10_000), transfer("out", 300, "mule", "b", 9_000)];
+    assert_eq!(rules_fired(&through), vec![RuleId::PassThrough]);
+    let kept = [transfer("in", 0, "a", "mule", 10_000), transfer("out", 300, "mule", "b", 8_999)];
+    assert!(rules_fired(&kept).is_empty());
+}
+
+#[test]
+fn results_do_not_depend_on_input_order() {
+    let rules = RuleSet::from_toml(RULES).expect("parse");
+    let mut records: Vec<AuditRecord> =
+        (0..50).map(|i| transfer(&format!("t{i:02}"), i * 7, &format!("s{}", i % 3), "bad", 4_500_000)).collect();
+    let forward = run(&records, &rules);
+    records.reverse();
+    assert_eq!(forward, run(&records, &rules));
+    assert!(!forward.is_empty());
+}
+
+#[test]
+fn rule_file_errors_name_the_field() {
+    let unknown = RULES.replace("CNY = \"50000.00\"", "USD = \"1.00\"");
+    assert!(matches!(RuleSet::from_toml(&unknown), Err(RuleError::UnknownAsset { field, .. }) if field == "large_value.USD"));
+    let precise = RULES.replace("50000.00", "50000.001");
+    let error = RuleSet::from_toml(&precise).expect_err("too many decimals");
+    assert!(error.to_string().starts_with("large_value.CNY:"), "{error}");
+    let negative = RULES.replace("window_seconds = 60", "window_seconds = -5");
+    assert!(matches!(RuleSet::from_toml(&negative), Err(RuleError::OutOfRange { field, .. }) if field == "velocity.window_seconds"));
+    let unknown_rule = format!("{RULES}\n[round_amounts]\nenabled = true\n");
+    assert!(matches!(RuleSet::from_toml(&unknown_rule), Err(RuleError::Syntax(_))));
+}
+
+#[test]
+fn hundred_thousand_records_give_exactly_the_planted_alerts() {
+    let rules = RuleSet::from_toml(RULES).expect("parse");
+    // 100k small transfers, each sender sending once per ten minutes: nothing fires...
+    let mut records: Vec<AuditRecord> = (0..100_000u64)
+        .map(|i| transfer(&format!("{i:08x}"), (i / 1000) * 600, &format!("s{}", i % 1000), &format!("r{}", i % 997), 100))
+        .collect();
+    // ...except one planted large transfer.
+    records.push(transfer("planted", 5, "p", "q", 6_000_000));
+    let alerts = run(&records, &rules);
+    let fired: Vec<RuleId> = alerts.iter().map(|alert| alert.rule).collect();
+    assert_eq!(fired, vec![RuleId::LargeValue], "{:?}", alerts.first());
+}
