@@ -31,7 +31,8 @@ pub enum AddressError {
 
 /// The address prefix of a chain.
 pub fn prefix_for_chain(chain_id: &str) -> String {
-    let p: String = chain_id.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).take(20).collect();
+    let p: String =
+        chain_id.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).take(20).collect();
     if p.is_empty() {
         "ct".into()
     } else {

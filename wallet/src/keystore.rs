@@ -94,7 +94,8 @@ impl WalletSecret {
     pub fn recovery_phrase(&self) -> Result<Zeroizing<String>, KeystoreError> {
         match self {
             WalletSecret::Full(seed) => {
-                let m = bip39::Mnemonic::from_entropy(seed.as_ref()).map_err(|e| KeystoreError::Phrase(e.to_string()))?;
+                let m =
+                    bip39::Mnemonic::from_entropy(seed.as_ref()).map_err(|e| KeystoreError::Phrase(e.to_string()))?;
                 Ok(Zeroizing::new(m.to_string()))
             }
             WalletSecret::ViewOnly(_) => Err(KeystoreError::ViewOnly),
@@ -228,7 +229,8 @@ impl KeystoreFile {
         }
         let bad = |what: &str| KeystoreError::Format(format!("{what} is not valid hex of the right length"));
         let salt = hex::decode(&self.kdf.salt).map_err(|_| bad("salt"))?;
-        let nonce: [u8; 12] = hex::decode(&self.cipher.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| bad("nonce"))?;
+        let nonce: [u8; 12] =
+            hex::decode(&self.cipher.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| bad("nonce"))?;
         let ct = hex::decode(&self.ciphertext).map_err(|_| bad("ciphertext"))?;
         let key = derive_key(password, &salt, &self.kdf.params)?;
         let plaintext = Zeroizing::new(

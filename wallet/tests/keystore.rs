@@ -12,7 +12,10 @@ fn a_keystore_opens_with_its_password_and_not_without() {
     let path = dir.path().join("alice.json");
     let secret = WalletSecret::generate(&mut OsRng);
     let address = secret.viewing_keys().address();
-    KeystoreFile::seal(CHAIN, &secret, b"correct horse", KdfParams::TEST_ONLY, &mut OsRng).unwrap().write(&path, false).unwrap();
+    KeystoreFile::seal(CHAIN, &secret, b"correct horse", KdfParams::TEST_ONLY, &mut OsRng)
+        .unwrap()
+        .write(&path, false)
+        .unwrap();
 
     let file = KeystoreFile::read(&path).unwrap();
     assert_eq!(file.address, encode_address(CHAIN, &address), "the address is readable without the password");
@@ -21,7 +24,8 @@ fn a_keystore_opens_with_its_password_and_not_without() {
     assert!(matches!(file.open(b"wrong"), Err(KeystoreError::WrongPassword)));
 
     // Refuses to overwrite an existing wallet by accident; nothing changes.
-    let other = KeystoreFile::seal(CHAIN, &WalletSecret::generate(&mut OsRng), b"x", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    let other =
+        KeystoreFile::seal(CHAIN, &WalletSecret::generate(&mut OsRng), b"x", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
     assert!(matches!(other.write(&path, false), Err(KeystoreError::Exists(_))));
     assert!(KeystoreFile::read(&path).unwrap().open(b"correct horse").is_ok());
     // No temporary files are left behind.

@@ -110,10 +110,7 @@ mod tests {
     #[test]
     fn plain_sm3_matches_the_gbt_32905_vector() {
         // GB/T 32905-2016, example 1: SM3("abc").
-        assert_eq!(
-            sm3_plain(b"abc").to_hex(),
-            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-        );
+        assert_eq!(sm3_plain(b"abc").to_hex(), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
     }
 
     #[test]

@@ -61,7 +61,10 @@ pub struct AmountOpening {
 
 impl std::fmt::Debug for AmountOpening {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AmountOpening").field("asset", &self.asset).field("amount", &self.amount).finish_non_exhaustive()
+        f.debug_struct("AmountOpening")
+            .field("asset", &self.asset)
+            .field("amount", &self.amount)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +108,8 @@ mod tests {
             blindings: [Scalar::from(3u8), Scalar::from(5u8), Scalar::from(7u8), Scalar::from(11u8)],
         };
         let limbs = opening.limb_commitments().map(|p| Point::new(p).unwrap());
-        let expected = Scalar::from(opening.amount) * value_base(&opening.asset) + opening.total_blinding() * blinding_base();
+        let expected =
+            Scalar::from(opening.amount) * value_base(&opening.asset) + opening.total_blinding() * blinding_base();
         assert_eq!(combine_limbs(&limbs), expected);
         assert!(opening.opens(&limbs));
     }

@@ -139,9 +139,15 @@ impl AuditValidityProof {
             commitments.push((y_commitment, y_handles));
         }
         let c = t.challenge(b"c");
-        let mut limbs = commitments.into_iter().zip(nonces).enumerate().map(|(i, ((y_commitment, y_handles), (y_v, y_r)))| {
-            LimbValidity { y_commitment, y_handles, z_value: y_v + c * values[i], z_blinding: y_r + c * blindings[i] }
-        });
+        let mut limbs =
+            commitments.into_iter().zip(nonces).enumerate().map(|(i, ((y_commitment, y_handles), (y_v, y_r)))| {
+                LimbValidity {
+                    y_commitment,
+                    y_handles,
+                    z_value: y_v + c * values[i],
+                    z_blinding: y_r + c * blindings[i],
+                }
+            });
         let limbs = std::array::from_fn(|_| limbs.next().expect("exactly LIMBS limbs"));
         Self { limbs }
     }
@@ -238,11 +244,7 @@ impl LimbTable {
             acc += half;
         }
         let compressed = RistrettoPoint::double_and_compress_batch(&multiples);
-        let by_prefix = compressed
-            .iter()
-            .enumerate()
-            .map(|(v, c)| (prefix(c.as_bytes()), v as u16))
-            .collect();
+        let by_prefix = compressed.iter().enumerate().map(|(v, c)| (prefix(c.as_bytes()), v as u16)).collect();
         Self { asset, base, by_prefix }
     }
 

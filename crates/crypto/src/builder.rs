@@ -34,7 +34,10 @@ pub struct OwnedOutput {
 
 impl std::fmt::Debug for OwnedOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedOutput").field("output_id", &self.output_id).field("opening", &self.opening).finish_non_exhaustive()
+        f.debug_struct("OwnedOutput")
+            .field("output_id", &self.output_id)
+            .field("opening", &self.opening)
+            .finish_non_exhaustive()
     }
 }
 
@@ -248,11 +251,8 @@ impl TransactionBuilder {
                 PublicKind::Burn | PublicKind::Fee => flow.1 += u128::from(*amount),
             }
         }
-        let mut outputs: Vec<PlannedOutput> = self
-            .payments
-            .iter()
-            .map(|p| PlannedOutput::honest(p.to, p.asset, p.amount, p.text.clone(), rng))
-            .collect();
+        let mut outputs: Vec<PlannedOutput> =
+            self.payments.iter().map(|p| PlannedOutput::honest(p.to, p.asset, p.amount, p.text.clone(), rng)).collect();
         for (asset, (available, needed)) in flows {
             if available < needed {
                 return Err(BuildError::InsufficientFunds { asset, available, needed });
@@ -303,15 +303,7 @@ impl PlannedOutput {
     fn honest<R: RngCore + CryptoRng>(to: Address, asset: AssetId, amount: u64, text: String, rng: &mut R) -> Self {
         let blindings: [Scalar; LIMBS] = std::array::from_fn(|_| Scalar::random(rng));
         let limbs = split_limbs(amount);
-        Self {
-            to,
-            asset,
-            amount,
-            limb_values: limbs.map(Scalar::from),
-            blindings,
-            handle_blindings: blindings,
-            text,
-        }
+        Self { to, asset, amount, limb_values: limbs.map(Scalar::from), blindings, handle_blindings: blindings, text }
     }
 
     fn total_blinding(&self) -> Scalar {

@@ -313,7 +313,6 @@ impl AuditSecretKey {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,7 @@ pub use tx::{
     AuditMemo, Input, Output, OutputId, PublicAmount, PublicKind, Transaction, TxBody, TxId, TxWitness, MAX_AUDIT_KEYS,
     MAX_INPUTS, MAX_OUTPUTS, MAX_RANGE_PARTIES,
 };
-pub use verify::{StructureError, VerifiedTransaction, VerifyError, Verifier};
+pub use verify::{StructureError, VerifiedTransaction, Verifier, VerifyError};
 
 /// Re-exported so that callers name the same group types.
 pub use curve25519_dalek::{ristretto::RistrettoPoint, scalar::Scalar};

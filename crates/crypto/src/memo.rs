@@ -9,8 +9,8 @@
 //! ([`crate::AmountOpening::opens`]) and rejects a memo that disagrees; the regulator compares the memo's amount
 //! with the amount recovered from the proven audit handles.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::aead::consts::U12;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::AesGcm;
 use ctchain_codec::{DecodeError, Reader, Writer};
 use curve25519_dalek::scalar::Scalar;

@@ -22,14 +22,14 @@ impl ViewingKeys {
     /// unusable (an output with a lying memo is reported, never counted in the balance).
     pub fn receive(&self, output_id: OutputId, output: &Output) -> Option<Result<ReceivedOutput, MemoError>> {
         let secret = self.scan(&output.ephemeral_key, &output.one_time_key)?;
-        Some(
-            open(&secret.memo_key_material, RECEIVER_MEMO, &output.memo_aad(), &output.receiver_memo).and_then(|memo| {
+        Some(open(&secret.memo_key_material, RECEIVER_MEMO, &output.memo_aad(), &output.receiver_memo).and_then(
+            |memo| {
                 if memo.opening.asset != output.asset || !memo.opening.opens(&output.limbs) {
                     return Err(MemoError::OpeningMismatch);
                 }
                 Ok(ReceivedOutput { output_id, memo, secret })
-            }),
-        )
+            },
+        ))
     }
 }
 
@@ -80,7 +80,10 @@ pub struct AuditDecryptionShares {
 
 /// The points that a holder of an audit key multiplies by its secret to decrypt the copy at `key_index`: the four
 /// handles, then the audit memo's ephemeral key.
-pub fn audit_decryption_inputs(output: &Output, key_index: usize) -> Result<[Point; crate::LIMBS + 1], AuditDecryptError> {
+pub fn audit_decryption_inputs(
+    output: &Output,
+    key_index: usize,
+) -> Result<[Point; crate::LIMBS + 1], AuditDecryptError> {
     let handles = output.audit_handles.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
     let memo = output.audit_memos.get(key_index).ok_or(AuditDecryptError::NoCopyForKey(key_index))?;
     Ok([handles[0], handles[1], handles[2], handles[3], memo.ephemeral])
@@ -103,7 +106,12 @@ pub fn audit_output_from_shares(
             .lookup(&(output.limbs[i].point() - shares.handles[i]))
             .ok_or(AuditDecryptError::LimbOutOfRange { limb: i })?;
     }
-    let memo = open(&audit_memo_key(&shares.memo, &audit_memo.ephemeral), AUDIT_MEMO, &output.memo_aad(), &audit_memo.ciphertext);
+    let memo = open(
+        &audit_memo_key(&shares.memo, &audit_memo.ephemeral),
+        AUDIT_MEMO,
+        &output.memo_aad(),
+        &audit_memo.ciphertext,
+    );
     Ok(AuditedOutput { amount: crate::join_limbs(values), memo })
 }
 

@@ -246,7 +246,14 @@ impl Verifier {
             None => return Err(VerifyError::Balance),
         }
         for (i, (input, sig)) in body.inputs.iter().zip(&witness.owner_signatures).enumerate() {
-            batch.push(sig.equation(Check::Owner(i), SignaturePurpose::Owner, chain, id, &key_base(), &input.owner_key));
+            batch.push(sig.equation(
+                Check::Owner(i),
+                SignaturePurpose::Owner,
+                chain,
+                id,
+                &key_base(),
+                &input.owner_key,
+            ));
         }
         let issues = body.public.iter().enumerate().filter_map(|(i, p)| match p.kind {
             PublicKind::Issue { issuer } => Some((i, issuer)),
@@ -257,7 +264,8 @@ impl Verifier {
         }
         for (i, proof) in witness.audit_proofs.iter().enumerate() {
             let statement = AuditStatement::for_output(body, id, i).ok_or(VerifyError::AuditValidity { output: i })?;
-            let equations = proof.equations(Check::Audit(i), &statement).ok_or(VerifyError::AuditValidity { output: i })?;
+            let equations =
+                proof.equations(Check::Audit(i), &statement).ok_or(VerifyError::AuditValidity { output: i })?;
             for eq in equations {
                 batch.push(eq);
             }

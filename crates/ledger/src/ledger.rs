@@ -167,10 +167,8 @@ impl Decode for Tip {
         let height = r.u64("tip height")?;
         let hash = r.get()?;
         let timestamp_ms = r.u64("tip timestamp")?;
-        let acc = MultisetHash::from_bytes(&r.array("state accumulator")?).ok_or(ctchain_codec::DecodeError::Invalid {
-            field: "state accumulator",
-            reason: "not a group element",
-        })?;
+        let acc = MultisetHash::from_bytes(&r.array("state accumulator")?)
+            .ok_or(ctchain_codec::DecodeError::Invalid { field: "state accumulator", reason: "not a group element" })?;
         Ok(Self { height, hash, timestamp_ms, acc })
     }
 }
@@ -252,10 +250,13 @@ impl Ledger {
             .get(Cf::Meta, META_SCHEMA, || "schema version".into())?
             .ok_or_else(|| StorageError::Missing("schema version".into()))?;
         if schema != SCHEMA_VERSION.to_le_bytes() {
-            return Err(StorageError::Undecodable { what: "schema version".into(), error: format!("{schema:?}") }.into());
+            return Err(
+                StorageError::Undecodable { what: "schema version".into(), error: format!("{schema:?}") }.into()
+            );
         }
-        let tip_bytes =
-            store.get(Cf::Meta, META_TIP, || "chain tip".into())?.ok_or_else(|| StorageError::Missing("chain tip".into()))?;
+        let tip_bytes = store
+            .get(Cf::Meta, META_TIP, || "chain tip".into())?
+            .ok_or_else(|| StorageError::Missing("chain tip".into()))?;
         let tip: Tip = decode(&tip_bytes, || "chain tip".into())?;
         let genesis_hash = genesis.hash();
         let ledger = Self {
@@ -267,9 +268,15 @@ impl Ledger {
         };
         // The tip record and the tip header are written in one batch; check they agree.
         if tip.height > 0 {
-            let header = ledger.header(tip.height)?.ok_or_else(|| StorageError::Missing(format!("header at tip height {}", tip.height)))?;
+            let header = ledger
+                .header(tip.height)?
+                .ok_or_else(|| StorageError::Missing(format!("header at tip height {}", tip.height)))?;
             if header.hash() != tip.hash || header.state_root != ledger.state_root() {
-                return Err(StorageError::Corrupt { what: "chain tip".into(), reason: "disagrees with the tip header" }.into());
+                return Err(StorageError::Corrupt {
+                    what: "chain tip".into(),
+                    reason: "disagrees with the tip header",
+                }
+                .into());
             }
         }
         Ok(ledger)
@@ -535,7 +542,8 @@ impl Ledger {
         let what = || format!("transactions of block {height}");
         let bytes =
             self.store.get(Cf::Blocks, &height_key(height), what)?.ok_or_else(|| StorageError::Missing(what()))?;
-        let txs = decode_tx_list(&bytes).map_err(|e| StorageError::Undecodable { what: what(), error: e.to_string() })?;
+        let txs =
+            decode_tx_list(&bytes).map_err(|e| StorageError::Undecodable { what: what(), error: e.to_string() })?;
         Ok(Some(Block { header, txs }))
     }
 
@@ -544,10 +552,9 @@ impl Ledger {
         let what = || format!("height of block {hash}");
         match self.store.get(Cf::BlockHashes, hash.as_bytes(), what)? {
             Some(h) => {
-                let height = u64::from_be_bytes(h.try_into().map_err(|_| StorageError::Corrupt {
-                    what: what(),
-                    reason: "not an 8-byte height",
-                })?);
+                let height = u64::from_be_bytes(
+                    h.try_into().map_err(|_| StorageError::Corrupt { what: what(), reason: "not an 8-byte height" })?,
+                );
                 self.block(height)
             }
             None => Ok(None),
@@ -634,7 +641,8 @@ impl Ledger {
     /// Evidence that a committed transaction is in its block.
     pub fn inclusion_proof(&self, id: &TxId) -> Result<Option<TxInclusionProof>, LedgerError> {
         let Some(record) = self.transaction(id)? else { return Ok(None) };
-        let block = self.block(record.height)?.ok_or_else(|| StorageError::Missing(format!("block {}", record.height)))?;
+        let block =
+            self.block(record.height)?.ok_or_else(|| StorageError::Missing(format!("block {}", record.height)))?;
         let leaves: Vec<Hash32> = block.txs.iter().map(LedgerTx::leaf_hash).collect();
         let path = merkle::path(&leaves, record.index as usize)
             .ok_or_else(|| StorageError::Missing(format!("transaction {id} in block {}", record.height)))?;
@@ -706,7 +714,8 @@ fn check_genesis(g: &Genesis) -> Result<(), LedgerError> {
         return Err(LedgerError::InvalidGenesis("validator keys must all be distinct"));
     }
     let c = &g.consensus;
-    if c.checkpoint_interval == 0 || c.window < c.checkpoint_interval || c.max_block_txs == 0 || c.view_timeout_ms == 0 {
+    if c.checkpoint_interval == 0 || c.window < c.checkpoint_interval || c.max_block_txs == 0 || c.view_timeout_ms == 0
+    {
         return Err(LedgerError::InvalidGenesis("consensus parameters out of range"));
     }
     Ok(())

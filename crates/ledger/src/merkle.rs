@@ -30,7 +30,8 @@ pub fn root(leaves: &[Hash32]) -> Hash32 {
     }
     let mut level = leaves.to_vec();
     while level.len() > 1 {
-        level = level.chunks(2).map(|pair| if pair.len() == 2 { node_hash(&pair[0], &pair[1]) } else { pair[0] }).collect();
+        level =
+            level.chunks(2).map(|pair| if pair.len() == 2 { node_hash(&pair[0], &pair[1]) } else { pair[0] }).collect();
     }
     level[0]
 }
@@ -68,7 +69,8 @@ pub fn path(leaves: &[Hash32], index: usize) -> Option<MerklePath> {
         if sibling < level.len() {
             siblings.push((if sibling < i { Side::Left } else { Side::Right }, level[sibling]));
         }
-        level = level.chunks(2).map(|pair| if pair.len() == 2 { node_hash(&pair[0], &pair[1]) } else { pair[0] }).collect();
+        level =
+            level.chunks(2).map(|pair| if pair.len() == 2 { node_hash(&pair[0], &pair[1]) } else { pair[0] }).collect();
         i /= 2;
     }
     Some(MerklePath { index: index as u64, leaf_count: leaves.len() as u64, siblings })
@@ -169,7 +171,10 @@ mod tests {
     fn a_node_cannot_pose_as_a_leaf_and_odd_trees_are_not_padded() {
         let ls = leaves(4);
         let inner = node_hash(&ls[0], &ls[1]);
-        assert_ne!(root(&[inner, node_hash(&ls[2], &ls[3])]), root(&[leaf_hash(inner.as_bytes()), node_hash(&ls[2], &ls[3])]));
+        assert_ne!(
+            root(&[inner, node_hash(&ls[2], &ls[3])]),
+            root(&[leaf_hash(inner.as_bytes()), node_hash(&ls[2], &ls[3])])
+        );
         // [a, b, c] and [a, b, c, c] differ.
         let three = leaves(3);
         let mut four = three.clone();

@@ -64,7 +64,11 @@ fn hundreds_of_blocks_keep_state_root_and_supply_in_agreement_with_recomputation
     for asset in [cny, usd] {
         assert_eq!(chain.ledger.supply(&asset).unwrap(), tally[&asset]);
         for h in [0, 1, 7, 50, 99, blocks] {
-            assert_eq!(chain.ledger.supply_at(&asset, h).unwrap(), tally_at[h as usize].get(&asset).copied().unwrap_or_default(), "height {h}");
+            assert_eq!(
+                chain.ledger.supply_at(&asset, h).unwrap(),
+                tally_at[h as usize].get(&asset).copied().unwrap_or_default(),
+                "height {h}"
+            );
         }
     }
 
@@ -73,7 +77,8 @@ fn hundreds_of_blocks_keep_state_root_and_supply_in_agreement_with_recomputation
     let tables: HashMap<AssetId, LimbTable> = [cny, usd].into_iter().map(|a| (a, LimbTable::new(a))).collect();
     for record in chain.ledger.outputs_range(1, blocks).unwrap() {
         if chain.ledger.output(&record.id).unwrap().unwrap().spent.is_none() {
-            let amount = chain.keys.auditor.audit_output(0, &record.output, &tables[&record.output.asset]).unwrap().amount;
+            let amount =
+                chain.keys.auditor.audit_output(0, &record.output, &tables[&record.output.asset]).unwrap().amount;
             *decrypted.entry(record.output.asset).or_default() += u128::from(amount);
         }
     }

@@ -99,7 +99,11 @@ fn killed_at_random_moments_the_ledger_reopens_consistent_at_a_block_boundary() 
         let h = ledger.height();
         assert!(h as usize <= target);
         if h > 0 {
-            assert_eq!(ledger.tip_hash(), chain.blocks[h as usize - 1].hash(), "seed {seed}, kill {kill}: tip at height {h}");
+            assert_eq!(
+                ledger.tip_hash(),
+                chain.blocks[h as usize - 1].hash(),
+                "seed {seed}, kill {kill}: tip at height {h}"
+            );
         }
         assert!(ledger.header(h + 1).unwrap().is_none(), "seed {seed}, kill {kill}: a block beyond the tip");
         assert_eq!(ledger.recompute_state_root().unwrap(), ledger.state_root(), "seed {seed}, kill {kill}: state");

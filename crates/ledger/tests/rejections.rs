@@ -56,7 +56,14 @@ fn spending_an_output_twice_across_blocks_is_rejected() {
     let again = b.build(&mut chain.rng).unwrap();
     let block = raw_block(&chain, vec![again.clone()]);
     assert_rejected(&mut chain, block, |e| {
-        matches!(e, LedgerError::InvalidTransaction { index: 0, reason: TxRejection::AlreadySpent { input: 0, height: 2, .. }, .. })
+        matches!(
+            e,
+            LedgerError::InvalidTransaction {
+                index: 0,
+                reason: TxRejection::AlreadySpent { input: 0, height: 2, .. },
+                ..
+            }
+        )
     });
     // A mempool asks the same question before proposing.
     let verified = chain.verify(again);
@@ -80,7 +87,14 @@ fn spending_an_output_twice_in_one_block_is_rejected() {
     let two = b.build(&mut chain.rng).unwrap();
     let block = raw_block(&chain, vec![one, two]);
     assert_rejected(&mut chain, block, |e| {
-        matches!(e, LedgerError::InvalidTransaction { index: 1, reason: TxRejection::DoubleSpendInBlock { earlier: 0, .. }, .. })
+        matches!(
+            e,
+            LedgerError::InvalidTransaction {
+                index: 1,
+                reason: TxRejection::DoubleSpendInBlock { earlier: 0, .. },
+                ..
+            }
+        )
     });
 }
 
@@ -92,9 +106,11 @@ fn issuing_without_the_issuers_key_is_rejected() {
     b.issue(&mallory, chain.keys.cny, 1_000_000).pay(chain.keys.alice.address(), chain.keys.cny, 1_000_000, "");
     let tx = b.build(&mut chain.rng).unwrap();
     let block = raw_block(&chain, vec![tx]);
-    assert_rejected(&mut chain, block, |e| {
-        matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::UnauthorizedIssuer(a), .. } if *a == ctchain_crypto::AssetId::from_label("CNY"))
-    });
+    assert_rejected(
+        &mut chain,
+        block,
+        |e| matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::UnauthorizedIssuer(a), .. } if *a == ctchain_crypto::AssetId::from_label("CNY")),
+    );
 }
 
 #[test]
@@ -136,7 +152,9 @@ fn replayed_issuance_unknown_inputs_and_unknown_assets_are_rejected() {
     let issuance = chain.issue(&alice, chain.keys.cny, 5);
     chain.commit(vec![issuance.clone()]);
     let block = raw_block(&chain, vec![issuance]);
-    assert_rejected(&mut chain, block, |e| matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::Duplicate, .. }));
+    assert_rejected(&mut chain, block, |e| {
+        matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::Duplicate, .. })
+    });
 
     let mut ghost = chain.unspent(&alice).remove(0);
     ghost.output_id = ctchain_crypto::OutputId(ctchain_codec::Hash32([7; 32]));
@@ -153,7 +171,11 @@ fn replayed_issuance_unknown_inputs_and_unknown_assets_are_rejected() {
     b.issue(&SigningKey::random(&mut chain.rng), gold, 5).pay(alice.address(), gold, 5, "");
     let tx = b.build(&mut chain.rng).unwrap();
     let block = raw_block(&chain, vec![tx]);
-    assert_rejected(&mut chain, block, |e| matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::UnknownAsset(a), .. } if *a == gold));
+    assert_rejected(
+        &mut chain,
+        block,
+        |e| matches!(e, LedgerError::InvalidTransaction { reason: TxRejection::UnknownAsset(a), .. } if *a == gold),
+    );
 }
 
 #[test]
@@ -198,7 +220,8 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
     let alice = chain.keys.alice.clone();
     let tx = chain.issue(&alice, chain.keys.cny, 5);
     let verified = chain.verify(tx.clone());
-    let block = chain.ledger.propose(vec![verified.clone()], chain.ledger.tip_timestamp_ms() + 1, 0, 0).unwrap().to_block();
+    let block =
+        chain.ledger.propose(vec![verified.clone()], chain.ledger.tip_timestamp_ms() + 1, 0, 0).unwrap().to_block();
     let leaf = block.txs[0].leaf_hash();
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let known = |h: &ctchain_codec::Hash32| {

@@ -90,7 +90,10 @@ fn damaged_or_truncated_values_are_reported_when_read() {
     );
     assert!(err.to_string().contains("is damaged"));
     let err = ledger.block(1).unwrap_err();
-    assert!(matches!(err, LedgerError::Storage(StorageError::Corrupt { ref what, .. }) if what == "transactions of block 1"), "{err}");
+    assert!(
+        matches!(err, LedgerError::Storage(StorageError::Corrupt { ref what, .. }) if what == "transactions of block 1"),
+        "{err}"
+    );
     // The whole-state audit notices too.
     assert!(ledger.recompute_state_root().is_err());
 }

@@ -177,7 +177,12 @@ impl Mempool {
     }
 
     /// Admits a transaction already verified (stateless) by this node.
-    pub fn admit_verified(&mut self, ledger: &Ledger, tx: VerifiedTransaction, size: usize) -> Result<TxId, AdmitError> {
+    pub fn admit_verified(
+        &mut self,
+        ledger: &Ledger,
+        tx: VerifiedTransaction,
+        size: usize,
+    ) -> Result<TxId, AdmitError> {
         let id = tx.id();
         if self.entries.contains_key(&id) {
             return Err(AdmitError::Duplicate(id));

@@ -21,7 +21,9 @@ fn funded(seed: u64, n: usize) -> (TestChain, Vec<OwnedOutput>) {
 
 fn pay(chain: &mut TestChain, input: &OwnedOutput, amount: u64) -> Transaction {
     let mut b = chain.builder();
-    b.spend(input.clone()).pay(chain.keys.bob.address(), chain.keys.cny, amount, "").change_to(chain.keys.alice.address());
+    b.spend(input.clone())
+        .pay(chain.keys.bob.address(), chain.keys.cny, amount, "")
+        .change_to(chain.keys.alice.address());
     b.build(&mut chain.rng).unwrap()
 }
 
@@ -76,7 +78,10 @@ fn invalid_and_conflicting_transactions_are_refused_with_their_reason() {
     chain.commit(vec![first.clone()]);
     pool.on_block_committed(chain.blocks.last().unwrap());
     let stale = pay(&mut chain, &owned[0], 30);
-    assert!(matches!(pool.admit(&chain.ledger, &stale.to_bytes()), Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))));
+    assert!(matches!(
+        pool.admit(&chain.ledger, &stale.to_bytes()),
+        Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))
+    ));
 }
 
 #[test]

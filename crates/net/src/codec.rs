@@ -28,7 +28,10 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8], max: usize) -> io::Result<()> {
     if bytes.len() > max {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("message of {} bytes exceeds {max}", bytes.len())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("message of {} bytes exceeds {max}", bytes.len()),
+        ));
     }
     io.write_all(&(bytes.len() as u32).to_le_bytes()).await?;
     io.write_all(bytes).await?;

@@ -368,7 +368,12 @@ impl Task {
                 self.emit(NetEvent::PeerDisconnected(peer_id));
                 self.schedule_redial(peer_id);
             }
-            SwarmEvent::IncomingConnectionError { error: ListenError::Denied { cause }, peer_id, send_back_addr, .. } => {
+            SwarmEvent::IncomingConnectionError {
+                error: ListenError::Denied { cause },
+                peer_id,
+                send_back_addr,
+                ..
+            } => {
                 tracing::warn!(peer = ?peer_id, addr = %send_back_addr, %cause, "refused a peer outside the allow-list");
                 self.update_status(|s| s.refused_connections += 1);
                 self.emit(NetEvent::Refused { peer: peer_id });
@@ -393,7 +398,9 @@ impl Task {
     fn on_direct(&mut self, event: request_response::Event<Vec<u8>, ()>) {
         match event {
             request_response::Event::Message {
-                peer, message: request_response::Message::Request { request, channel, .. }, ..
+                peer,
+                message: request_response::Message::Request { request, channel, .. },
+                ..
             } => {
                 let _ = self.swarm.behaviour_mut().direct.send_response(channel, ());
                 self.emit(NetEvent::Direct { from: peer, bytes: request });

@@ -74,7 +74,10 @@ async fn members_exchange_direct_and_gossip_messages() {
     })
     .await
     .expect("gossip arrived");
-    assert_eq!(received, NetEvent::Gossip { source: Some(members[0]), topic: Topic::Transactions, bytes: b"tx bytes".to_vec() });
+    assert_eq!(
+        received,
+        NetEvent::Gossip { source: Some(members[0]), topic: Topic::Transactions, bytes: b"tx bytes".to_vec() }
+    );
     assert!(a.handle.status().connected.contains(&members[2]));
     assert_eq!(a.handle.status().refused_connections, 0);
 }

@@ -128,7 +128,9 @@ fn a_stolen_or_wrong_signature_names_its_input_or_issuance() {
     let a = w.issue_to(&alice, w.cny, 5);
     let b_tx = w.issue_to(&alice, w.cny, 6);
     let mut b = w.builder();
-    b.spend(w.owned_by(&w.alice, &a)[0].clone()).spend(w.owned_by(&w.alice, &b_tx)[0].clone()).pay(alice, w.cny, 11, "");
+    b.spend(w.owned_by(&w.alice, &a)[0].clone())
+        .spend(w.owned_by(&w.alice, &b_tx)[0].clone())
+        .pay(alice, w.cny, 11, "");
     let tx = b.build(&mut w.rng).unwrap();
 
     let mut swapped = tx.clone();
@@ -155,7 +157,10 @@ fn issuance_signed_by_another_key_than_it_names_is_rejected() {
     let tx = plan.build(&mut w.rng).unwrap();
     assert_eq!(tx.witness.issuer_signatures.len(), 0);
     // … which the verifier reports as a malformed witness; with Mallory's signature added, as a bad signature.
-    assert!(matches!(w.verifier().verify(tx.clone()).unwrap_err(), VerifyError::Structure(StructureError::WitnessCount { .. })));
+    assert!(matches!(
+        w.verifier().verify(tx.clone()).unwrap_err(),
+        VerifyError::Structure(StructureError::WitnessCount { .. })
+    ));
     let mut forged = tx;
     let mallory_sig = {
         let mut b = w.builder();
@@ -179,19 +184,31 @@ fn structural_rules_are_enforced_with_named_errors() {
     let mut dup = tx.clone();
     dup.body.inputs.push(dup.body.inputs[0].clone());
     dup.witness.owner_signatures.push(dup.witness.owner_signatures[0]);
-    assert_eq!(v.verify(dup).unwrap_err(), VerifyError::Structure(StructureError::DuplicateInput { first: 0, second: 1 }));
+    assert_eq!(
+        v.verify(dup).unwrap_err(),
+        VerifyError::Structure(StructureError::DuplicateInput { first: 0, second: 1 })
+    );
 
     let mut no_proof = tx.clone();
     no_proof.witness.range_proofs.clear();
-    assert!(matches!(v.verify(no_proof).unwrap_err(), VerifyError::Structure(StructureError::WitnessCount { expected: 1, found: 0, .. })));
+    assert!(matches!(
+        v.verify(no_proof).unwrap_err(),
+        VerifyError::Structure(StructureError::WitnessCount { expected: 1, found: 0, .. })
+    ));
 
     let mut short_memo = tx.clone();
     short_memo.body.outputs[0].receiver_memo.pop();
-    assert!(matches!(v.verify(short_memo).unwrap_err(), VerifyError::Structure(StructureError::MemoLength { output: 0, .. })));
+    assert!(matches!(
+        v.verify(short_memo).unwrap_err(),
+        VerifyError::Structure(StructureError::MemoLength { output: 0, .. })
+    ));
 
     let mut missing_copy = tx.clone();
     missing_copy.body.outputs[1].audit_handles.clear();
-    assert!(matches!(v.verify(missing_copy).unwrap_err(), VerifyError::Structure(StructureError::AuditCopyCount { output: 1, .. })));
+    assert!(matches!(
+        v.verify(missing_copy).unwrap_err(),
+        VerifyError::Structure(StructureError::AuditCopyCount { output: 1, .. })
+    ));
 
     let mut unsorted = tx.clone();
     unsorted.body.public.push(unsorted.body.public[0]);
@@ -204,7 +221,10 @@ fn structural_rules_are_enforced_with_named_errors() {
     let mut wrong_size = tx.clone();
     wrong_size.witness.range_proofs[0] = w.issue_to(&alice, w.usd, 1).into_inner().witness.range_proofs[0].clone();
     // A one-output proof (4 limbs) where the transaction has two outputs (8 limbs) of this asset.
-    assert!(matches!(v.verify(wrong_size).unwrap_err(), VerifyError::Structure(StructureError::RangeProofSize { limbs: 8, .. })));
+    assert!(matches!(
+        v.verify(wrong_size).unwrap_err(),
+        VerifyError::Structure(StructureError::RangeProofSize { limbs: 8, .. })
+    ));
 }
 
 #[test]

@@ -142,7 +142,8 @@ fn one_balance_signature_covers_several_assets() {
     b.pay(w.bob.address(), w.cny, 120, "").pay(w.bob.address(), w.usd, 30, "").sender(alice);
     let tx = w.verifier().verify(b.build(&mut w.rng).unwrap()).expect("two-asset transfer verifies");
     assert_eq!(tx.transaction().witness.range_proofs.len(), 2, "one range proof per asset");
-    let mut got: Vec<(AssetId, u64)> = received(&w.bob, &tx).iter().map(|r| (r.memo.opening.asset, r.memo.opening.amount)).collect();
+    let mut got: Vec<(AssetId, u64)> =
+        received(&w.bob, &tx).iter().map(|r| (r.memo.opening.asset, r.memo.opening.amount)).collect();
     got.sort();
     let mut want = vec![(w.cny, 120), (w.usd, 30)];
     want.sort();

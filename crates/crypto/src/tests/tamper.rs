@@ -36,7 +36,14 @@ fn proofs_still_accepting(tx: &Transaction) -> Vec<String> {
         b.check(&mut OsRng).is_ok()
     };
     if let Some(excess) = crate::verify::balance_excess(tx).and_then(Point::new) {
-        if single(tx.witness.balance_signature.equation((), SignaturePurpose::Balance, chain, &id, &blinding_base(), &excess)) {
+        if single(tx.witness.balance_signature.equation(
+            (),
+            SignaturePurpose::Balance,
+            chain,
+            &id,
+            &blinding_base(),
+            &excess,
+        )) {
             accepting.push("balance signature".to_string());
         }
     }
@@ -84,11 +91,14 @@ fn every_statement_field_changed_after_proving_invalidates_every_proof() {
         ("input output id", Box::new(|b| b.inputs[0].output_id.0 .0[0] ^= 1)),
         ("input commitment", Box::new(move |b| b.inputs[0].commitment = p)),
         ("input owner key", Box::new(move |b| b.inputs[0].owner_key = p)),
-        ("output asset", Box::new(|b| {
-            let usd = AssetId::from_label("USD");
-            b.outputs.iter_mut().for_each(|o| o.asset = usd);
-            b.public[0].asset = usd;
-        })),
+        (
+            "output asset",
+            Box::new(|b| {
+                let usd = AssetId::from_label("USD");
+                b.outputs.iter_mut().for_each(|o| o.asset = usd);
+                b.public[0].asset = usd;
+            }),
+        ),
         ("output order", Box::new(|b| b.outputs.swap(0, 1))),
         ("limb commitment 0", Box::new(move |b| b.outputs[0].limbs[0] = p)),
         ("limb commitment 3", Box::new(move |b| b.outputs[1].limbs[3] = p)),
@@ -149,7 +159,10 @@ fn truncated_or_extended_encodings_are_rejected() {
     }
     let mut longer = bytes.clone();
     longer.push(0);
-    assert_eq!(verifier.verify_bytes(&longer).unwrap_err(), VerifyError::Encoding(ctchain_codec::DecodeError::TrailingBytes(1)));
+    assert_eq!(
+        verifier.verify_bytes(&longer).unwrap_err(),
+        VerifyError::Encoding(ctchain_codec::DecodeError::TrailingBytes(1))
+    );
 }
 
 #[test]
