@@ -147,6 +147,11 @@ impl ViewingKeys {
         (expected == *one_time_key.point()).then_some(secret)
     }
 
+    /// The view secret `a`, for proofs about this wallet's outputs ([`crate::disclosure`]).
+    pub(crate) fn view_secret(&self) -> &Scalar {
+        &self.view_secret
+    }
+
     /// Canonical bytes of the viewing keys (view secret, spend public key), for export to a view-only wallet.
     pub fn to_bytes(&self) -> [u8; 64] {
         let mut out = [0u8; 64];
@@ -178,7 +183,7 @@ pub struct OutputSecret {
 }
 
 impl OutputSecret {
-    fn from_shared(shared: &RistrettoPoint, ephemeral: &Point) -> Self {
+    pub(crate) fn from_shared(shared: &RistrettoPoint, ephemeral: &Point) -> Self {
         let shared_bytes = shared.compress().to_bytes();
         let owner_offset = hash_to_scalar("ctchain/stealth/owner/v1", &[&shared_bytes, ephemeral.as_bytes()]);
         let memo_key_material = Sm3Hasher::new("ctchain/stealth/memo/v1")
