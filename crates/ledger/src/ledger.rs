@@ -354,9 +354,13 @@ impl Ledger {
         Ok(VerifiedBlock { header, txs })
     }
 
-    /// Phase three: checks the header and every transaction against the state in block order, and commits the
-    /// block with all its state changes in one synced atomic write. On any error nothing is written.
-    pub fn apply(&mut self, block: VerifiedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
+    /// Phases two and three without writing: what [`Ledger::apply`] would check, for a validator deciding whether
+    /// to vote for a proposed block. Leaves the ledger untouched either way.
+    pub fn check_block(&self, block: &VerifiedBlock) -> Result<(), LedgerError> {
+        self.check_and_execute(block).map(|_| ())
+    }
+
+    fn check_and_execute(&self, block: &VerifiedBlock) -> Result<Execution, LedgerError> {
         let header = &block.header;
         let height = self.tip.height + 1;
         if header.height != height {
@@ -382,6 +386,15 @@ impl Ledger {
         if computed != header.state_root {
             return Err(LedgerError::StateRootMismatch { height, in_header: header.state_root, computed });
         }
+        Ok(execution)
+    }
+
+    /// Phase three: checks the header and every transaction against the state in block order, and commits the
+    /// block with all its state changes in one synced atomic write. On any error nothing is written.
+    pub fn apply(&mut self, block: VerifiedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
+        let execution = self.check_and_execute(&block)?;
+        let header = &block.header;
+        let height = header.height;
 
         let hash = header.hash();
         let mut batch = StoreBatch::default();

@@ -249,6 +249,13 @@ impl Mempool {
         }
     }
 
+    /// Drops a pending transaction (e.g. one that no longer applies to the ledger); returns whether it was there.
+    pub fn evict(&mut self, id: &TxId) -> bool {
+        let present = self.entries.contains_key(id);
+        self.remove(id);
+        present
+    }
+
     /// Removes the block's transactions and every pending transaction that spends an output the block spent.
     /// Returns the ids evicted because of such a conflict (their senders should hear they will not commit).
     pub fn on_block_committed(&mut self, block: &Block) -> Vec<TxId> {

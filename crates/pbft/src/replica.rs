@@ -357,6 +357,17 @@ impl Replica {
         })
     }
 
+    /// Whether `f + 1` replicas claim checkpoints beyond what this replica executed: it is catching up.
+    pub fn is_catching_up(&self) -> bool {
+        self.behind_target() > self.last_exec
+    }
+
+    /// The block time after the last executed sequence number: a primary's next proposal is stamped
+    /// `max(now, last_block_time + 1)`.
+    pub fn last_block_time(&self) -> u64 {
+        self.last_ts
+    }
+
     /// The current view (the target view while a view change is in progress).
     pub fn view(&self) -> View {
         self.view

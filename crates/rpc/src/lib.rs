@@ -1,0 +1,72 @@
+//! # ctchain-rpc: the node's JSON-RPC 2.0 interface
+//!
+//! One trait, [`ChainApi`], defines every method and subscription; `jsonrpsee` generates from it the server
+//! trait the node implements ([`ChainApiServer`]) and the typed client the wallet and the tools call
+//! ([`ChainApiClient`]), so the two cannot drift apart. `docs/rpc.md` documents each method with examples.
+//!
+//! ## Invariants
+//! * Everything binary travels as lowercase hex of the **canonical** encoding (the same bytes that are hashed
+//!   and signed); ids are 64 hex digits. Clients decode with the ctchain codecs and check what they rely on.
+//! * Amounts never appear: the node does not know them. Public amounts (issue, burn, fee) and supply counters
+//!   are decimal **strings** of integer base units, so that no JSON parser rounds them.
+//! * Every failure of a submitted transaction is a JSON-RPC error whose `code` is one of [`codes`] and whose
+//!   `data.check` names the failed check; nothing else changes on the node.
+//! * This crate knows nothing of the node or the ledger: it is types and method names only.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod codes;
+mod types;
+
+pub use types::*;
+
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::proc_macros::rpc;
+use jsonrpsee::types::ErrorObjectOwned;
+
+/// Result of an RPC method.
+pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// The node's RPC methods (see `docs/rpc.md`).
+#[rpc(server, client)]
+pub trait ChainApi {
+    /// Height, tip, consensus view, peers, mempool and sync state.
+    #[method(name = "chain_status")]
+    async fn chain_status(&self) -> RpcResult<ChainStatus>;
+
+    /// A block by height or by hash (`null` when there is none).
+    #[method(name = "chain_getBlock")]
+    async fn chain_get_block(&self, at: BlockRef) -> RpcResult<Option<BlockJson>>;
+
+    /// The genesis: its canonical bytes and a readable summary.
+    #[method(name = "chain_getGenesis")]
+    async fn chain_get_genesis(&self) -> RpcResult<GenesisJson>;
+
+    /// Submits a transaction (hex of its canonical encoding); returns its id once it is in the mempool.
+    #[method(name = "tx_submit")]
+    async fn tx_submit(&self, tx_hex: String) -> RpcResult<SubmitResult>;
+
+    /// A transaction's status: unknown, pending, committed (with inclusion proof) or rejected (with reason).
+    #[method(name = "tx_get")]
+    async fn tx_get(&self, id: String) -> RpcResult<TxStatus>;
+
+    /// An output with its spent status (`null` when unknown).
+    #[method(name = "output_get")]
+    async fn output_get(&self, id: String) -> RpcResult<Option<OutputJson>>;
+
+    /// Public data of every output created at heights `from..=to` (at most [`MAX_OUTPUTS_RANGE`] heights).
+    #[method(name = "outputs_range")]
+    async fn outputs_range(&self, from: u64, to: u64) -> RpcResult<OutputsPage>;
+
+    /// An asset's public supply counters (`null` for an unknown asset). `asset` is its id (hex) or its label.
+    #[method(name = "asset_supply")]
+    async fn asset_supply(&self, asset: String) -> RpcResult<Option<SupplyJson>>;
+
+    /// Every new block header, as blocks commit.
+    #[subscription(name = "chain_subscribeNewHeads" => "chain_newHead", unsubscribe = "chain_unsubscribeNewHeads", item = HeaderJson)]
+    async fn subscribe_new_heads(&self) -> SubscriptionResult;
+
+    /// The status of one transaction now and at every change, until it is committed or rejected.
+    #[subscription(name = "tx_subscribeStatus" => "tx_status", unsubscribe = "tx_unsubscribeStatus", item = TxStatus)]
+    async fn subscribe_tx_status(&self, id: String) -> SubscriptionResult;
+}

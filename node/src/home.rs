@@ -1,0 +1,179 @@
+//! Creating node homes: `testnet` (a whole local chain on loopback) and `init` (one node of a real deployment).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
+use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ValidatorInfo, CRYPTO_SUITE};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{
+    ConsensusSection, Home, LogSection, MempoolSection, MetricsSection, NetworkSection, NodeConfig, PeerEntry,
+    RpcSection,
+};
+use crate::keys::{write_new_file, NodeKey};
+
+/// Ports of node `i` of a testnet starting at `base`.
+pub fn ports(base: u16, i: usize) -> (u16, u16, u16) {
+    let i = i as u16;
+    (base + i, base + 100 + i, base + 200 + i)
+}
+
+/// The demo's secrets: the regulator's audit key and the two banks' issuer keys (testnets only).
+#[derive(Serialize, Deserialize)]
+pub struct DemoSecrets {
+    /// Always `"ctchain-testnet-secrets/v1"`.
+    pub format: String,
+    /// The regulator's audit secret (hex).
+    pub audit_secret: String,
+    /// `(bank name, asset label, issuer secret hex)`.
+    pub issuers: Vec<(String, String, String)>,
+}
+
+/// What `testnet` created.
+pub struct Testnet {
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Home of each validator, then each observer.
+    pub homes: Vec<PathBuf>,
+    /// RPC address of each home.
+    pub rpc: Vec<String>,
+    /// The regulator's audit key.
+    pub auditor: AuditSecretKey,
+    /// Issuer keys: (bank, asset id, label, key).
+    pub issuers: Vec<(String, AssetId, String, SigningKey)>,
+}
+
+/// Creates a local chain of `validators` validators and `observers` observers under `dir`.
+pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, base_port: u16) -> Result<Testnet> {
+    if validators == 0 {
+        bail!("a chain needs at least one validator");
+    }
+    if validators + observers > 100 {
+        bail!("at most 100 nodes on one machine");
+    }
+    if base_port > u16::MAX - 300 {
+        bail!("base port too high");
+    }
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!("{} exists and is not empty; choose a new directory", dir.display());
+    }
+    let total = validators + observers;
+    let names: Vec<String> = (0..validators)
+        .map(|i| format!("validator-{i}"))
+        .chain((0..observers).map(|j| format!("observer-{j}")))
+        .collect();
+    let consensus: Vec<NodeKey> = (0..validators).map(|_| NodeKey::generate()).collect();
+    let network: Vec<NodeKey> = (0..total).map(|_| NodeKey::generate()).collect();
+
+    let auditor = AuditSecretKey::random(&mut OsRng);
+    let issuers: Vec<(String, AssetId, String, SigningKey)> = [("bank-a", "CNY"), ("bank-b", "USD")]
+        .into_iter()
+        .map(|(bank, label)| {
+            (bank.to_owned(), AssetId::from_label(label), label.to_owned(), SigningKey::random(&mut OsRng))
+        })
+        .collect();
+    let genesis = Genesis {
+        chain_id: chain_id.to_owned(),
+        crypto_suite: CRYPTO_SUITE.into(),
+        genesis_time_ms: crate::node::now_ms(),
+        validators: (0..validators)
+            .map(|i| ValidatorInfo {
+                name: names[i].clone(),
+                consensus_key: consensus[i].public,
+                network_key: network[i].public,
+            })
+            .collect(),
+        audit_keys: vec![auditor.public()],
+        assets: issuers
+            .iter()
+            .map(|(_, id, label, key)| AssetInfo { id: *id, label: label.clone(), decimals: 2, issuer: key.public() })
+            .collect(),
+        consensus: ConsensusParams { view_timeout_ms: 2_000, ..ConsensusParams::default() },
+    };
+    let genesis_text = crate::genesis_file::to_toml(&genesis);
+
+    let mut homes = Vec::new();
+    let mut rpc = Vec::new();
+    for i in 0..total {
+        let home = Home(dir.join(&names[i]));
+        let (p2p, rpc_port, metrics_port) = ports(base_port, i);
+        let peers = (0..total)
+            .filter(|j| *j != i)
+            .map(|j| PeerEntry {
+                name: names[j].clone(),
+                network_key: hex::encode(network[j].public),
+                address: Some(format!("/ip4/127.0.0.1/tcp/{}", ports(base_port, j).0)),
+            })
+            .collect();
+        let config = NodeConfig {
+            name: names[i].clone(),
+            chain_id: chain_id.to_owned(),
+            network: NetworkSection { listen: format!("/ip4/127.0.0.1/tcp/{p2p}"), max_message_bytes: 16 << 20, peers },
+            rpc: RpcSection { listen: format!("127.0.0.1:{rpc_port}").parse()?, max_request_bytes: 2 << 20 },
+            metrics: MetricsSection { listen: Some(format!("127.0.0.1:{metrics_port}").parse()?) },
+            mempool: MempoolSection::default(),
+            consensus: ConsensusSection::default(),
+            log: LogSection::default(),
+        };
+        config.write_new(&home.config())?;
+        write_new_file(&home.genesis(), genesis_text.as_bytes(), false)?;
+        if i < validators {
+            consensus[i].write(&home.consensus_key(), "consensus")?;
+        }
+        network[i].write(&home.network_key(), "network")?;
+        rpc.push(format!("http://127.0.0.1:{rpc_port}"));
+        homes.push(home.0);
+    }
+    let secrets = DemoSecrets {
+        format: "ctchain-testnet-secrets/v1".into(),
+        audit_secret: hex::encode(auditor.to_bytes()),
+        issuers: issuers
+            .iter()
+            .map(|(bank, _, label, key)| (bank.clone(), label.clone(), hex::encode(key.to_bytes())))
+            .collect(),
+    };
+    write_new_file(
+        &dir.join("testnet-secrets.json"),
+        serde_json::to_string_pretty(&secrets).context("secrets serialise")?.as_bytes(),
+        true,
+    )?;
+    write_new_file(&dir.join("genesis.toml"), genesis_text.as_bytes(), false)?;
+    Ok(Testnet { genesis, homes, rpc, auditor, issuers })
+}
+
+/// Creates one node's home for a real deployment: keys and a configuration; the genesis is added by the
+/// operator once the consortium has assembled it (from every validator's printed public keys).
+pub fn init(
+    home: &Path,
+    name: &str,
+    chain_id: &str,
+    validator: bool,
+    listen: &str,
+    rpc: &str,
+) -> Result<(Option<[u8; 32]>, [u8; 32])> {
+    let home = Home(home.to_path_buf());
+    if home.config().exists() {
+        bail!("{} already has a node.toml", home.0.display());
+    }
+    let consensus = validator.then(NodeKey::generate);
+    let network = NodeKey::generate();
+    let config = NodeConfig {
+        name: name.to_owned(),
+        chain_id: chain_id.to_owned(),
+        network: NetworkSection { listen: listen.to_owned(), max_message_bytes: 16 << 20, peers: vec![] },
+        rpc: RpcSection { listen: rpc.parse().context("--rpc must be HOST:PORT")?, max_request_bytes: 2 << 20 },
+        metrics: MetricsSection { listen: None },
+        mempool: MempoolSection::default(),
+        consensus: ConsensusSection::default(),
+        log: LogSection::default(),
+    };
+    listen.parse::<ctchain_net::Multiaddr>().context("--listen must be a multiaddr like /ip4/0.0.0.0/tcp/26600")?;
+    if let Some(k) = &consensus {
+        k.write(&home.consensus_key(), "consensus")?;
+    }
+    network.write(&home.network_key(), "network")?;
+    config.write_new(&home.config())?;
+    Ok((consensus.map(|k| k.public), network.public))
+}

@@ -1,0 +1,329 @@
+//! `ctchain-node`: a ctchain validator or observer, and the commands that set up and demonstrate a chain.
+//!
+//! * `testnet` creates every home a local N-validator chain needs; `start` runs one node; `status` asks a node;
+//!   `init` prepares one node of a real deployment; `demo` runs the whole story (four validator processes,
+//!   issuance, confidential transfers, a regulator's audit, a crash and a catch-up).
+//! * The process layout and invariants of the running node are in [`node`].
+
+mod config;
+mod consensus_store;
+mod demo;
+mod genesis_file;
+mod home;
+mod keys;
+mod metrics;
+mod node;
+mod rpc_server;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use ctchain_ledger::Ledger;
+use ctchain_net::{Multiaddr, NetConfig};
+use ctchain_rpc::ChainApiClient;
+use tokio::sync::{broadcast, mpsc, watch};
+use tracing::{error, info};
+
+use crate::config::{Home, LogFormat, NodeConfig};
+use crate::keys::NodeKey;
+use crate::node::{Driver, DriverParts, DriverSettings, Shared};
+
+#[derive(Parser)]
+#[command(name = "ctchain-node", version, about = "ctchain validator / observer node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the homes of a local chain on loopback: keys, configs, one genesis, demo keys.
+    Testnet {
+        /// Number of validators (n = 3f + 1 tolerates f faults).
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Number of non-voting observers.
+        #[arg(long, default_value_t = 0)]
+        observers: usize,
+        /// Directory to create (must not exist or be empty).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Chain id.
+        #[arg(long, default_value = "ctchain-local-1")]
+        chain_id: String,
+        /// First port: p2p uses BASE+i, RPC BASE+100+i, metrics BASE+200+i.
+        #[arg(long, default_value_t = 26600)]
+        base_port: u16,
+    },
+    /// Create one node's home (keys and node.toml) for a real deployment.
+    Init {
+        /// Home directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Node name.
+        #[arg(long)]
+        name: String,
+        /// Chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// Create a consensus key (validator) or not (observer).
+        #[arg(long)]
+        observer: bool,
+        /// libp2p listen address.
+        #[arg(long, default_value = "/ip4/0.0.0.0/tcp/26600")]
+        listen: String,
+        /// JSON-RPC listen address.
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc: String,
+    },
+    /// Run a node.
+    Start {
+        /// Home directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Log format (overrides node.toml).
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
+    },
+    /// Print a node's height, view, peers, mempool and sync state.
+    Status {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The main job: a four-validator chain on loopback doing confidential transfers that a regulator audits.
+    Demo {
+        /// Keep the chain's directory instead of deleting it.
+        #[arg(long)]
+        keep: bool,
+        /// First port (see `testnet`).
+        #[arg(long, default_value_t = 27600)]
+        base_port: u16,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Start { home, log_format } => run_start(home, log_format),
+        other => {
+            tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run_other(other)))
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run_other(command: Command) -> Result<()> {
+    match command {
+        Command::Testnet { validators, observers, dir, chain_id, base_port } => {
+            let t = home::testnet(&dir, &chain_id, validators, observers, base_port)?;
+            println!(
+                "created a {validators}-validator chain {chain_id:?} (genesis {}) in {}",
+                t.genesis.hash(),
+                dir.display()
+            );
+            for (h, rpc) in t.homes.iter().zip(&t.rpc) {
+                println!("  {}  rpc {rpc}", h.display());
+            }
+            println!(
+                "demo keys (regulator audit key, bank issuer keys): {}",
+                dir.join("testnet-secrets.json").display()
+            );
+            println!("start each node with: ctchain-node start --home <dir>");
+            Ok(())
+        }
+        Command::Init { home, name, chain_id, observer, listen, rpc } => {
+            let (consensus, network) = home::init(&home, &name, &chain_id, !observer, &listen, &rpc)?;
+            println!("created {}", home.display());
+            if let Some(c) = consensus {
+                println!("consensus_key = \"{}\"", hex::encode(c));
+            }
+            println!("network_key = \"{}\"", hex::encode(network));
+            println!(
+                "Send these public keys to the consortium; put the agreed genesis at {}",
+                Home(home).genesis().display()
+            );
+            Ok(())
+        }
+        Command::Status { rpc, json } => {
+            let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&rpc)?;
+            let s = client.chain_status().await.with_context(|| format!("cannot reach the node at {rpc}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                let role = s.validator_index.map_or("observer".to_owned(), |i| format!("validator {i}"));
+                println!("{} ({role}) on {}", s.node_name, s.chain_id);
+                println!("  height      {} (tip {}, consensus seq {})", s.height, &s.tip_hash[..16], s.consensus_seq);
+                println!(
+                    "  view        {} (primary {}, {})",
+                    s.view,
+                    s.primary,
+                    if s.view_normal { "normal" } else { "changing view" }
+                );
+                println!("  sync        {}", if s.syncing { "catching up" } else { "up to date" });
+                println!("  peers       {} connected, {} refused", s.peers.len(), s.refused_connections);
+                for p in &s.peers {
+                    println!(
+                        "              {} {}",
+                        p.name.as_deref().unwrap_or("?"),
+                        if p.validator { "(validator)" } else { "" }
+                    );
+                }
+                println!("  mempool     {} txs, {} bytes", s.mempool_txs, s.mempool_bytes);
+            }
+            Ok(())
+        }
+        Command::Demo { keep, base_port } => demo::run(keep, base_port).await,
+        Command::Start { .. } => unreachable!("handled in main"),
+    }
+}
+
+fn init_logging(name: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CTCHAIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Plain => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    info!(node = name, "starting");
+}
+
+fn run_start(home: PathBuf, log_format: Option<LogFormat>) -> Result<()> {
+    let home = Home(home);
+    let config = NodeConfig::read(&home.config())?;
+    init_logging(&config.name, log_format.unwrap_or(config.log.format));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = rt.block_on(start(home, config));
+    if let Err(e) = &result {
+        error!("node stopped: {e:#}");
+    }
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+async fn start(home: Home, config: NodeConfig) -> Result<()> {
+    let genesis = genesis_file::read(&home.genesis())?;
+    if genesis.chain_id != config.chain_id {
+        bail!("node.toml expects chain {:?} but the genesis is for {:?}", config.chain_id, genesis.chain_id);
+    }
+    let network_key = NodeKey::read(&home.network_key(), "network")?;
+    let consensus_key =
+        if home.consensus_key().exists() { Some(NodeKey::read(&home.consensus_key(), "consensus")?) } else { None };
+    let validator_index = match &consensus_key {
+        None => None,
+        Some(k) => {
+            let i = genesis
+                .validators
+                .iter()
+                .position(|v| v.consensus_key == k.public)
+                .ok_or_else(|| anyhow!("this node's consensus key is not a validator of the genesis"))?;
+            if genesis.validators[i].network_key != network_key.public {
+                bail!("the genesis names another network key for validator {i}");
+            }
+            Some(i as u32)
+        }
+    };
+
+    let ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
+    let store = consensus_store::ConsensusStore::open(&home.consensus_dir())?;
+
+    // The allow-list: every validator of the genesis, plus members this node's config names (observers).
+    let mut peer_names = HashMap::new();
+    let mut peers: Vec<(ctchain_net::PeerId, Option<Multiaddr>)> = Vec::new();
+    let addr_of = |key: &[u8; 32]| {
+        config.network.peers.iter().find(|p| p.network_key == hex::encode(key)).and_then(|p| p.address.clone())
+    };
+    for v in &genesis.validators {
+        let id =
+            ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))?;
+        peer_names.insert(id, (v.name.clone(), true));
+        if v.network_key != network_key.public {
+            peers.push((id, addr_of(&v.network_key).map(|a| a.parse()).transpose()?));
+        }
+    }
+    for p in &config.network.peers {
+        let key = keys::public_from_hex(&p.network_key)?;
+        let id = ctchain_net::peer_id_from_public(&key).ok_or_else(|| anyhow!("bad network key of {}", p.name))?;
+        if !peer_names.contains_key(&id) {
+            peer_names.insert(id, (p.name.clone(), false));
+            peers.push((id, p.address.as_ref().map(|a| a.parse()).transpose()?));
+        }
+    }
+    let (net, net_events) = ctchain_net::spawn(NetConfig {
+        keypair: ctchain_net::keypair_from_secret(network_key.secret),
+        listen: config.network.listen.parse()?,
+        peers,
+        max_message_bytes: config.network.max_message_bytes,
+    })
+    .await?;
+
+    let metrics = Arc::new(metrics::NodeMetrics::new(&config.name));
+    metrics.height.set(ledger.height() as i64);
+    let (heads, _) = broadcast::channel(256);
+    let (tx_updates, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        name: config.name.clone(),
+        genesis_hash: genesis.hash(),
+        verifier: ledger.verifier().clone(),
+        genesis,
+        validator_index,
+        ledger: RwLock::new(ledger),
+        mempool: Mutex::new(node::mempool(config.mempool.max_txs, config.mempool.max_bytes)),
+        net: net.clone(),
+        metrics: metrics.clone(),
+        consensus: RwLock::new(Default::default()),
+        heads,
+        tx_updates,
+        rejected: Mutex::new(Default::default()),
+        peer_names,
+    });
+
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let driver = Driver::open(DriverParts {
+        shared: shared.clone(),
+        store,
+        consensus_secret: consensus_key.map(|k| k.secret),
+        events: events_tx.clone(),
+        settings: DriverSettings {
+            idle_block_ms: config.consensus.idle_block_ms,
+            batch_delay_ms: config.consensus.batch_delay_ms,
+            max_message_bytes: config.network.max_message_bytes,
+        },
+    })?;
+
+    let (rpc_addr, rpc_handle) =
+        rpc_server::start(config.rpc.listen, config.rpc.max_request_bytes, shared.clone(), events_tx).await?;
+    info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    if let Some(addr) = config.metrics.listen {
+        let local = metrics::serve(addr, metrics).await.with_context(|| format!("cannot serve metrics on {addr}"))?;
+        info!(%local, "metrics at /metrics");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut driver_task = tokio::spawn(driver.run(net_events, events_rx, stop_rx));
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (outcome, finished) = tokio::select! {
+        _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); (Ok(()), false) }
+        _ = sigterm.recv() => { info!("SIGTERM: shutting down"); (Ok(()), false) }
+        r = &mut driver_task => (r.map_err(|e| anyhow!("driver task failed: {e}")).and_then(|r| r), true),
+    };
+    let _ = stop_tx.send(true);
+    let _ = rpc_handle.stop();
+    net.shutdown();
+    if !finished {
+        // Let the driver finish its current step so that the ledger closes cleanly (RocksDB flushes on drop).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), driver_task).await;
+    }
+    info!("stopped");
+    outcome
+}

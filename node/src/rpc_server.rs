@@ -1,0 +1,402 @@
+//! The JSON-RPC server: `ctchain_rpc::ChainApiServer` over the shared ledger and mempool.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ctchain_codec::{Encode, Hash32};
+use ctchain_crypto::{AssetId, OutputId, TxId};
+use ctchain_ledger::{LedgerError, LedgerTx, TxKind};
+use ctchain_mempool::AdmitError;
+use ctchain_rpc::{
+    codes, AssetJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson, OutputJson,
+    OutputRecordJson, OutputsPage, PeerJson, RpcResult, SubmitResult, SupplyJson, TxStatus, ValidatorJson,
+    MAX_OUTPUTS_RANGE,
+};
+use jsonrpsee::core::{async_trait, SubscriptionResult};
+use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
+use jsonrpsee::types::ErrorObjectOwned;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use crate::node::{header_json, Event, Shared};
+
+/// The RPC implementation.
+pub struct Rpc {
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+fn error(code: i32, message: impl Into<String>, check: &str) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), Some(json!({ "check": check })))
+}
+
+fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+    error(codes::INVALID_PARAMS, message, "params")
+}
+
+fn node_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    error(codes::NODE_ERROR, format!("node error: {e}"), "storage")
+}
+
+fn parse_hash(what: &str, s: &str) -> RpcResult<Hash32> {
+    let bytes = hex::decode(s.trim()).map_err(|_| invalid_params(format!("{what} is not hex")))?;
+    let arr: [u8; 32] =
+        bytes.try_into().map_err(|_| invalid_params(format!("{what} must be 32 bytes (64 hex digits)")))?;
+    Ok(Hash32(arr))
+}
+
+/// Maps an admission failure to its JSON-RPC error; `data.check` names the failed check.
+pub fn admit_error(e: &AdmitError) -> ErrorObjectOwned {
+    let message = e.to_string();
+    match e {
+        AdmitError::TooLarge { .. } => error(codes::TX_TOO_LARGE, message, "size"),
+        AdmitError::Encoding(_) => error(codes::TX_ENCODING, message, "encoding"),
+        AdmitError::Invalid(v) => error(codes::TX_INVALID, message, &check_name(&format!("{v:?}"))),
+        AdmitError::Duplicate(_) => error(codes::TX_DUPLICATE, message, "duplicate"),
+        AdmitError::ConflictsWithPending { .. } => error(codes::TX_CONFLICT, message, "pending_conflict"),
+        AdmitError::Rejected(r) => error(codes::TX_REJECTED, message, &check_name(&format!("{r:?}"))),
+        AdmitError::Full { .. } => error(codes::MEMPOOL_FULL, message, "mempool_full"),
+        AdmitError::Ledger(_) => error(codes::NODE_ERROR, message, "storage"),
+    }
+}
+
+/// `SomeVariant { .. }` → `some_variant`; nested `Stateless(RangeProof)` → `range_proof`.
+fn check_name(debug: &str) -> String {
+    let mut name = debug;
+    // Take the innermost variant name: the last identifier before a '(' / '{' nesting or the end.
+    while let Some(open) = name.find('(') {
+        let inner = &name[open + 1..];
+        if inner.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            name = inner;
+        } else {
+            break;
+        }
+    }
+    let ident: String = name.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let mut out = String::new();
+    for (i, c) in ident.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn kind_name(tx: &LedgerTx) -> &'static str {
+    match tx.kind() {
+        TxKind::Transfer => "transfer",
+        TxKind::Issue => "issue",
+        TxKind::Burn => "burn",
+    }
+}
+
+impl Rpc {
+    fn status_of(&self, id: &TxId) -> RpcResult<TxStatus> {
+        if self.shared.mempool.lock().map_err(node_error)?.contains(id) {
+            return Ok(TxStatus::Pending);
+        }
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        if let Some(record) = ledger.transaction(id).map_err(node_error)? {
+            let proof =
+                ledger.inclusion_proof(id).map_err(node_error)?.ok_or_else(|| node_error("inclusion proof missing"))?;
+            return Ok(TxStatus::Committed {
+                height: record.height,
+                index: record.index,
+                block_hash: proof.header.hash().to_string(),
+                timestamp_ms: proof.header.timestamp_ms,
+                hex: hex::encode(record.tx.to_bytes()),
+                inclusion_proof: hex::encode(proof.to_bytes()),
+            });
+        }
+        drop(ledger);
+        if let Some(reason) = self.shared.rejected.lock().map_err(node_error)?.get(id) {
+            return Ok(TxStatus::Rejected { reason: reason.clone() });
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    fn resolve_asset(&self, asset: &str) -> Option<AssetId> {
+        let g = &self.shared.genesis;
+        if let Some(a) = g.assets.iter().find(|a| a.label.eq_ignore_ascii_case(asset)) {
+            return Some(a.id);
+        }
+        let bytes: [u8; 32] = hex::decode(asset).ok()?.try_into().ok()?;
+        g.asset(&AssetId(bytes)).map(|a| a.id)
+    }
+}
+
+#[async_trait]
+impl ChainApiServer for Rpc {
+    async fn chain_status(&self) -> RpcResult<ChainStatus> {
+        let (height, tip_hash, state_root, tip_ts) = {
+            let l = self.shared.ledger.read().map_err(node_error)?;
+            (l.height(), l.tip_hash(), l.state_root(), l.tip_timestamp_ms())
+        };
+        let c = self.shared.consensus.read().map_err(node_error)?.clone();
+        let (mempool_txs, mempool_bytes) = {
+            let m = self.shared.mempool.lock().map_err(node_error)?;
+            (m.len() as u64, m.bytes() as u64)
+        };
+        let net = self.shared.net.status();
+        let peers = net
+            .connected
+            .iter()
+            .map(|p| {
+                let (name, validator) =
+                    self.shared.peer_names.get(p).cloned().map_or((None, false), |(n, v)| (Some(n), v));
+                PeerJson { peer_id: p.to_string(), name, validator }
+            })
+            .collect();
+        Ok(ChainStatus {
+            chain_id: self.shared.genesis.chain_id.clone(),
+            genesis_hash: self.shared.genesis_hash.to_string(),
+            node_name: self.shared.name.clone(),
+            validator_index: self.shared.validator_index,
+            height,
+            tip_hash: tip_hash.to_string(),
+            state_root: state_root.to_string(),
+            tip_timestamp_ms: tip_ts,
+            consensus_seq: c.seq,
+            view: c.view,
+            primary: c.primary,
+            view_normal: c.normal,
+            syncing: c.syncing,
+            peers,
+            refused_connections: net.refused_connections,
+            mempool_txs,
+            mempool_bytes,
+        })
+    }
+
+    async fn chain_get_block(&self, at: BlockRef) -> RpcResult<Option<BlockJson>> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let block = match at {
+            BlockRef::Height(h) => ledger.block(h).map_err(node_error)?,
+            BlockRef::Hash(h) => ledger.block_by_hash(&parse_hash("hash", &h)?).map_err(node_error)?,
+        };
+        let Some(block) = block else { return Ok(None) };
+        let certificate = ledger.certificate(block.header.height).map_err(node_error)?.map(hex::encode);
+        Ok(Some(BlockJson {
+            header: header_json(&block.header, block.txs.len()),
+            header_hex: hex::encode(block.header.to_bytes()),
+            txs: block
+                .txs
+                .iter()
+                .map(|tx| BlockTxJson {
+                    id: tx.id().to_string(),
+                    kind: kind_name(tx).into(),
+                    hex: hex::encode(tx.to_bytes()),
+                })
+                .collect(),
+            certificate,
+        }))
+    }
+
+    async fn chain_get_genesis(&self) -> RpcResult<GenesisJson> {
+        let g = &self.shared.genesis;
+        Ok(GenesisJson {
+            hex: hex::encode(g.to_bytes()),
+            hash: self.shared.genesis_hash.to_string(),
+            chain_id: g.chain_id.clone(),
+            genesis_time_ms: g.genesis_time_ms,
+            validators: g
+                .validators
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ValidatorJson {
+                    index: i as u32,
+                    name: v.name.clone(),
+                    consensus_key: hex::encode(v.consensus_key),
+                    network_key: hex::encode(v.network_key),
+                })
+                .collect(),
+            audit_keys: g.audit_keys.iter().map(|k| hex::encode(k.0.as_bytes())).collect(),
+            assets: g
+                .assets
+                .iter()
+                .map(|a| AssetJson {
+                    id: hex::encode(a.id.0),
+                    label: a.label.clone(),
+                    decimals: a.decimals,
+                    issuer: hex::encode(a.issuer.as_bytes()),
+                })
+                .collect(),
+        })
+    }
+
+    async fn tx_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
+        let bytes =
+            hex::decode(tx_hex.trim()).map_err(|_| error(codes::TX_ENCODING, "transaction is not hex", "hex"))?;
+        let shared = self.shared.clone();
+        let gossip = bytes.clone();
+        let result = tokio::task::spawn_blocking(move || shared.admit(&bytes)).await.map_err(node_error)?;
+        match result {
+            Ok(id) => {
+                let _ = self.shared.net.publish(ctchain_net::Topic::Transactions, gossip);
+                let _ = self.shared.tx_updates.send(id);
+                let _ = self.events.send(Event::TxAdmitted);
+                Ok(SubmitResult { id: id.to_string() })
+            }
+            Err(e) => {
+                self.shared.count_rejection(&e);
+                Err(admit_error(&e))
+            }
+        }
+    }
+
+    async fn tx_get(&self, id: String) -> RpcResult<TxStatus> {
+        let id = TxId(parse_hash("transaction id", &id)?);
+        self.status_of(&id)
+    }
+
+    async fn output_get(&self, id: String) -> RpcResult<Option<OutputJson>> {
+        let id = OutputId(parse_hash("output id", &id)?);
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        Ok(ledger.output(&id).map_err(node_error)?.map(|status| OutputJson {
+            record: record_json(&status.record),
+            spent_by: status.spent.map(|s| s.tx_id.to_string()),
+            spent_height: status.spent.map(|s| s.height),
+        }))
+    }
+
+    async fn outputs_range(&self, from: u64, to: u64) -> RpcResult<OutputsPage> {
+        if from == 0 || to < from {
+            return Err(invalid_params("expected 1 <= from <= to"));
+        }
+        if to - from >= MAX_OUTPUTS_RANGE {
+            return Err(error(
+                codes::RANGE_TOO_LARGE,
+                format!("at most {MAX_OUTPUTS_RANGE} heights per call"),
+                "range",
+            ));
+        }
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let height = ledger.height();
+        let to = to.min(height);
+        if from > to {
+            return Ok(OutputsPage { from, to, height, outputs: vec![], block_times: vec![] });
+        }
+        let outputs = ledger.outputs_range(from, to).map_err(node_error)?.iter().map(record_json).collect();
+        let mut block_times = Vec::new();
+        for h in from..=to {
+            if let Some(header) = ledger.header(h).map_err(node_error)? {
+                block_times.push((h, header.timestamp_ms));
+            }
+        }
+        Ok(OutputsPage { from, to, height, outputs, block_times })
+    }
+
+    async fn asset_supply(&self, asset: String) -> RpcResult<Option<SupplyJson>> {
+        let Some(id) = self.resolve_asset(&asset) else { return Ok(None) };
+        let info = self.shared.genesis.asset(&id).cloned().ok_or_else(|| node_error("asset vanished"))?;
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let s = ledger.supply(&id).map_err(|e: LedgerError| node_error(e))?;
+        Ok(Some(SupplyJson {
+            asset: hex::encode(id.0),
+            label: info.label,
+            decimals: info.decimals,
+            issued: s.issued.to_string(),
+            burned: s.burned.to_string(),
+            fees: s.fees.to_string(),
+            outstanding: s.outstanding().to_string(),
+            height: ledger.height(),
+        }))
+    }
+
+    async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+        let mut heads = self.shared.heads.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                head = heads.recv() => match head {
+                    Ok(h) => sink.send(serde_json::value::to_raw_value(&h)?).await?,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return Ok(()),
+                }
+            }
+        }
+    }
+
+    async fn subscribe_tx_status(&self, pending: PendingSubscriptionSink, id: String) -> SubscriptionResult {
+        let tx_id = match parse_hash("transaction id", &id) {
+            Ok(h) => TxId(h),
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        let mut updates = self.shared.tx_updates.subscribe();
+        let sink = pending.accept().await?;
+        let mut last = self.status_of(&tx_id)?;
+        sink.send(serde_json::value::to_raw_value(&last)?).await?;
+        loop {
+            if matches!(last, TxStatus::Committed { .. } | TxStatus::Rejected { .. }) {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                update = updates.recv() => match update {
+                    Ok(id) if id != tx_id => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        let now = self.status_of(&tx_id)?;
+                        if now != last {
+                            sink.send(serde_json::value::to_raw_value(&now)?).await?;
+                            last = now;
+                        }
+                    }
+                    Err(RecvError::Closed) => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn record_json(r: &ctchain_ledger::OutputRecord) -> OutputRecordJson {
+    OutputRecordJson {
+        id: r.id.to_string(),
+        tx_id: r.tx_id.to_string(),
+        index: r.index,
+        height: r.height,
+        output: hex::encode(r.output.to_bytes()),
+    }
+}
+
+/// Starts the HTTP + WebSocket server.
+pub async fn start(
+    addr: SocketAddr,
+    max_request_bytes: u32,
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedSender<Event>,
+) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+    let config = jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(max_request_bytes)
+        .max_response_body_size(64 << 20)
+        .build();
+    let server = Server::builder()
+        .set_config(config)
+        .build(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for RPC on {addr}: {e}"))?;
+    let local = server.local_addr()?;
+    let handle = server.start(Rpc { shared, events }.into_rpc());
+    Ok((local, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn check_names_are_snake_case_innermost_variants() {
+        assert_eq!(check_name("Stateless(RangeProof)"), "range_proof");
+        assert_eq!(check_name("AlreadySpent { input: 0, output: x, height: 3 }"), "already_spent");
+        assert_eq!(check_name("WrongChain(\"x\")"), "wrong_chain");
+    }
+}
