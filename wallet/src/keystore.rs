@@ -5,11 +5,12 @@
 //!   "format": "ctchain-keystore",
 //!   "version": 1,
 //!   "chain_id": "ctchain-demo-1",
-//!   "address": "ctchaindemo11…",           // public, for display without the password
-//!   "kind": "full" | "view-only",
+//!   "address": "ctchaindemo11…",           // public: the address, or an issuer's public key (hex)
+//!   "kind": "full" | "view-only" | "issuer",
 //!   "kdf": { "name": "argon2id", "memory_kib": 65536, "iterations": 3, "parallelism": 1, "salt": "<hex 16>" },
 //!   "cipher": { "name": "sm4-gcm", "nonce": "<hex 12>" },
-//!   "ciphertext": "<hex>"                   // the 32-byte seed (full) or the 64-byte viewing keys (view-only)
+//!   "ciphertext": "<hex>"                   // 32-byte seed (full), 64-byte viewing keys (view-only),
+//!                                          // or 32-byte issuer signing secret (issuer)
 //! }
 //! ```
 //!
@@ -19,16 +20,15 @@
 //! leaves either the old file or the new one, never half of one.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::AesGcm;
-use ctchain_crypto::{ViewingKeys, WalletKeys};
+use ctchain_crypto::{SigningKey, ViewingKeys, WalletKeys};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::address::encode_address;
 
@@ -36,6 +36,7 @@ type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 
 const FORMAT: &str = "ctchain-keystore";
 const VERSION: u32 = 1;
+const ISSUER: &str = "issuer";
 
 /// Why a keystore could not be created, read or opened.
 #[derive(Debug, thiserror::Error)]
@@ -191,19 +192,46 @@ impl KeystoreFile {
         kdf: KdfParams,
         rng: &mut R,
     ) -> Result<Self, KeystoreError> {
+        let (kind, plaintext) = match secret {
+            WalletSecret::Full(seed) => ("full", Zeroizing::new(seed.to_vec())),
+            WalletSecret::ViewOnly(vk) => ("view-only", Zeroizing::new(vk.to_bytes().to_vec())),
+        };
+        let address = encode_address(chain_id, &secret.viewing_keys().address());
+        Self::seal_bytes(chain_id, kind, address, &plaintext, password, kdf, rng)
+    }
+
+    /// Encrypts an asset issuer's signing key under `password`. The file's `kind` is `"issuer"` and its
+    /// `address` field holds the issuer public key (hex), which is what a genesis names as the asset's issuer.
+    pub fn seal_issuer<R: RngCore + CryptoRng>(
+        chain_id: &str,
+        key: &SigningKey,
+        password: &[u8],
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, KeystoreError> {
+        let plaintext = Zeroizing::new(key.to_bytes().to_vec());
+        Self::seal_bytes(chain_id, ISSUER, hex::encode(key.public().as_bytes()), &plaintext, password, kdf, rng)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal_bytes<R: RngCore + CryptoRng>(
+        chain_id: &str,
+        kind: &str,
+        address: String,
+        plaintext: &[u8],
+        password: &[u8],
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, KeystoreError> {
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut salt);
         rng.fill_bytes(&mut nonce);
-        let (kind, mut plaintext) = match secret {
-            WalletSecret::Full(seed) => ("full", seed.to_vec()),
-            WalletSecret::ViewOnly(vk) => ("view-only", vk.to_bytes().to_vec()),
-        };
         let mut file = KeystoreFile {
             format: FORMAT.into(),
             version: VERSION,
             chain_id: chain_id.into(),
-            address: encode_address(chain_id, &secret.viewing_keys().address()),
+            address,
             kind: kind.into(),
             kdf: KdfJson { name: "argon2id".into(), params: kdf, salt: hex::encode(salt) },
             cipher: CipherJson { name: "sm4-gcm".into(), nonce: hex::encode(nonce) },
@@ -212,15 +240,13 @@ impl KeystoreFile {
         let key = derive_key(password, &salt, &kdf)?;
         let aad = file.associated_data();
         let ct = Sm4Gcm::new(key.as_ref().into())
-            .encrypt(&nonce.into(), Payload { msg: &plaintext, aad: &aad })
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: &aad })
             .map_err(|_| KeystoreError::Format("encryption failed".into()))?;
-        plaintext.zeroize();
         file.ciphertext = hex::encode(ct);
         Ok(file)
     }
 
-    /// Decrypts the secret.
-    pub fn open(&self, password: &[u8]) -> Result<WalletSecret, KeystoreError> {
+    fn decrypt(&self, password: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
         if self.format != FORMAT || self.version != VERSION {
             return Err(KeystoreError::Format(format!("format {:?} version {}", self.format, self.version)));
         }
@@ -233,11 +259,20 @@ impl KeystoreFile {
             hex::decode(&self.cipher.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| bad("nonce"))?;
         let ct = hex::decode(&self.ciphertext).map_err(|_| bad("ciphertext"))?;
         let key = derive_key(password, &salt, &self.kdf.params)?;
-        let plaintext = Zeroizing::new(
+        Ok(Zeroizing::new(
             Sm4Gcm::new(key.as_ref().into())
                 .decrypt(&nonce.into(), Payload { msg: &ct, aad: &self.associated_data() })
                 .map_err(|_| KeystoreError::WrongPassword)?,
-        );
+        ))
+    }
+
+    /// Decrypts the secret of a wallet keystore (`full` or `view-only`).
+    pub fn open(&self, password: &[u8]) -> Result<WalletSecret, KeystoreError> {
+        if self.kind == ISSUER {
+            return Err(KeystoreError::Format("this is an issuer keystore, not a wallet".into()));
+        }
+        let plaintext = self.decrypt(password)?;
+        let bad = |what: &str| KeystoreError::Format(format!("{what} is not valid hex of the right length"));
         match self.kind.as_str() {
             "full" => {
                 let seed: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| bad("seed"))?;
@@ -248,6 +283,19 @@ impl KeystoreFile {
                 .map_err(|e| KeystoreError::Format(format!("viewing keys: {e}"))),
             other => Err(KeystoreError::Format(format!("kind {other:?}"))),
         }
+    }
+
+    /// Decrypts the signing key of an issuer keystore.
+    pub fn open_issuer(&self, password: &[u8]) -> Result<SigningKey, KeystoreError> {
+        if self.kind != ISSUER {
+            return Err(KeystoreError::Format(format!("this is a {:?} wallet keystore, not an issuer key", self.kind)));
+        }
+        let plaintext = self.decrypt(password)?;
+        let key = SigningKey::from_bytes(&plaintext).map_err(|e| KeystoreError::Format(format!("issuer key: {e}")))?;
+        if hex::encode(key.public().as_bytes()) != self.address {
+            return Err(KeystoreError::Format("issuer key does not match its public key".into()));
+        }
+        Ok(key)
     }
 
     /// Reads a keystore file.
@@ -265,23 +313,6 @@ impl KeystoreFile {
             return Err(KeystoreError::Exists(path.display().to_string()));
         }
         let json = serde_json::to_string_pretty(self).map_err(|e| KeystoreError::Format(e.to_string()))?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(io)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            std::process::id()
-        ));
-        let result = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(json.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, path)?;
-            fs::File::open(dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(io)
+        crate::fsutil::write_atomic(path, json.as_bytes()).map_err(io)
     }
 }

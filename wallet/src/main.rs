@@ -1,0 +1,616 @@
+//! `ctchain-wallet`: the command line over the wallet library and the node's RPC.
+//!
+//! Every command prints text for people, or one JSON document with `--json`; every failure prints `error: …`
+//! to standard error and exits with status 1 (2 for a malformed command line), leaving no file half-written.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Parser, Subcommand};
+use ctchain_crypto::{SigningKey, ViewingKeys, WalletKeys};
+use ctchain_wallet::address::decode_address;
+use ctchain_wallet::chain::ChainInfo;
+use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
+use ctchain_wallet::history::{balances, history};
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, WalletSecret};
+use ctchain_wallet::proof::PaymentProof;
+use ctchain_wallet::spend::{build_burn, build_issue, build_transfer, Built};
+use ctchain_wallet::store::WalletStore;
+use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed};
+use rand_core::OsRng;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+#[derive(Parser)]
+#[command(name = "ctchain-wallet", version, about = "Confidential wallet for ctchain")]
+struct Cli {
+    /// The keystore file (the local store sits next to it as NAME.store.json).
+    #[arg(long, global = true, env = "CTCHAIN_WALLET", default_value = "wallet.json")]
+    wallet: PathBuf,
+    /// The node's RPC address.
+    #[arg(long, global = true, env = "CTCHAIN_RPC", default_value = DEFAULT_RPC_URL)]
+    rpc: String,
+    /// Read the password from this file (first line) instead of prompting; `CTCHAIN_WALLET_PASSWORD` also works.
+    #[arg(long, global = true)]
+    password_file: Option<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a wallet (shows its recovery phrase once), or a view-only wallet from an exported view key.
+    New {
+        /// Create a view-only wallet from `export-view-key`'s output.
+        #[arg(long, value_name = "KEY")]
+        view_only: Option<String>,
+        /// The chain id; by default it is read from the node.
+        #[arg(long)]
+        chain_id: Option<String>,
+        /// Cheap key derivation, for tests only: a stolen keystore is then easy to brute-force.
+        #[arg(long, hide = true)]
+        insecure_fast_kdf: bool,
+    },
+    /// Rebuild a wallet from its 24-word recovery phrase.
+    Restore {
+        /// Read the phrase from this file instead of prompting.
+        #[arg(long)]
+        phrase_file: Option<PathBuf>,
+        /// The chain id; by default it is read from the node.
+        #[arg(long)]
+        chain_id: Option<String>,
+        #[arg(long, hide = true)]
+        insecure_fast_kdf: bool,
+    },
+    /// Create an asset issuer's key in its own keystore and print its public key (for the genesis).
+    NewIssuerKey {
+        /// Where to write the issuer keystore.
+        #[arg(long)]
+        out: PathBuf,
+        /// The chain id the key is for.
+        #[arg(long)]
+        chain_id: String,
+        #[arg(long, hide = true)]
+        insecure_fast_kdf: bool,
+    },
+    /// Print the wallet's address.
+    Address,
+    /// Scan the chain for this wallet's outputs and spends.
+    Sync,
+    /// Balances per asset (syncs first).
+    Balance {
+        /// Show the last synced state (the node is still asked for the chain's assets).
+        #[arg(long)]
+        no_sync: bool,
+    },
+    /// Transactions with counterparty, amount, memo, height and time (syncs first).
+    History {
+        /// Show the last synced state (the node is still asked for the chain's assets).
+        #[arg(long)]
+        no_sync: bool,
+    },
+    /// Send a confidential payment.
+    Send {
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Asset label (e.g. CNY) or id.
+        #[arg(long)]
+        asset: String,
+        /// Amount in the asset's display units, e.g. 12.50.
+        #[arg(long)]
+        amount: String,
+        /// A note only the recipient and the regulators can read.
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[command(flatten)]
+        submit: SubmitArgs,
+    },
+    /// Issue new units of an asset (needs the asset's issuer keystore).
+    Issue {
+        /// The issuer keystore (`new-issuer-key`); its password comes from `CTCHAIN_ISSUER_PASSWORD`,
+        /// `--issuer-password-file`, or a prompt.
+        #[arg(long)]
+        issuer_key: PathBuf,
+        /// Read the issuer keystore's password from this file.
+        #[arg(long)]
+        issuer_password_file: Option<PathBuf>,
+        /// Asset label or id.
+        #[arg(long)]
+        asset: String,
+        /// Amount in display units.
+        #[arg(long)]
+        amount: String,
+        /// Recipient (default: this wallet).
+        #[arg(long)]
+        to: Option<String>,
+        /// Note.
+        #[arg(long, default_value = "issuance")]
+        memo: String,
+        #[command(flatten)]
+        submit: SubmitArgs,
+    },
+    /// Destroy (redeem) units of an asset held by this wallet.
+    Burn {
+        /// Asset label or id.
+        #[arg(long)]
+        asset: String,
+        /// Amount in display units.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        submit: SubmitArgs,
+    },
+    /// Print the view key, from which `new --view-only KEY` makes a wallet that sees but cannot spend.
+    ExportViewKey,
+    /// Prove to a third party that an output of a transaction paid this wallet (amount and recipient).
+    ProvePayment {
+        /// Transaction id.
+        txid: String,
+        /// Output index.
+        #[arg(long)]
+        output: u32,
+        /// Write the proof here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a payment proof against the chain (needs no wallet).
+    VerifyPayment {
+        /// The proof file.
+        proof: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// Return once the node accepted the transaction, without waiting for its block.
+    #[arg(long)]
+    no_wait: bool,
+    /// Write the signed transaction (hex) to this file and do not submit it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seconds to wait for the commitment.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        if json {
+            println!("{}", json!({ "error": format!("{e:#}") }));
+        }
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn kdf(insecure: bool) -> KdfParams {
+    if insecure {
+        KdfParams::TEST_ONLY
+    } else {
+        KdfParams::INTERACTIVE
+    }
+}
+
+/// The password: `--password-file`, then `env`, then a prompt (twice when creating).
+fn password(file: Option<&Path>, env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(path) = file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).with_context(|| format!("reading password file {}", path.display()))?,
+        );
+        return Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()));
+    }
+    if let Ok(p) = std::env::var(env) {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no password: use --password-file or {env} when not running in a terminal");
+    }
+    let first = Zeroizing::new(rpassword::prompt_password(format!("{prompt}: "))?);
+    if confirm {
+        if first.is_empty() {
+            bail!("an empty password is not allowed");
+        }
+        let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
+        if *first != *second {
+            bail!("the passwords differ");
+        }
+    }
+    Ok(first)
+}
+
+fn wallet_password(cli: &Cli, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    password(cli.password_file.as_deref(), "CTCHAIN_WALLET_PASSWORD", "Wallet password", confirm)
+}
+
+struct Opened {
+    file: KeystoreFile,
+    secret: WalletSecret,
+}
+
+fn open_wallet(cli: &Cli) -> anyhow::Result<Opened> {
+    let file = KeystoreFile::read(&cli.wallet)?;
+    let pw = wallet_password(cli, false)?;
+    let secret = file.open(pw.as_bytes())?;
+    Ok(Opened { file, secret })
+}
+
+async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<String> {
+    match given {
+        Some(id) => Ok(id.clone()),
+        None => {
+            let source = RpcSource::new(&cli.rpc)?;
+            let info =
+                chain_info(&source, None).await.context("reading the chain id from the node (or give --chain-id)")?;
+            Ok(info.chain_id)
+        }
+    }
+}
+
+fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else {
+        println!("{}", text());
+    }
+}
+
+/// The wallet with its chain and synced store.
+struct Session {
+    source: RpcSource,
+    chain: ChainInfo,
+    opened: Opened,
+    store: WalletStore,
+    store_path: PathBuf,
+}
+
+impl Session {
+    async fn start(cli: &Cli) -> anyhow::Result<Self> {
+        let opened = open_wallet(cli)?;
+        let source = RpcSource::new(&cli.rpc)?;
+        let chain = chain_info(&source, Some(&opened.file.chain_id)).await?;
+        let store_path = WalletStore::path_for(&cli.wallet);
+        let store = WalletStore::load_or_new(&store_path, &chain.chain_id, &chain.genesis_hash, &opened.file.address)?;
+        Ok(Self { source, chain, opened, store, store_path })
+    }
+
+    async fn sync(&mut self, json: bool) -> anyhow::Result<ctchain_wallet::sync::SyncReport> {
+        let keys = self.opened.secret.viewing_keys();
+        let path = self.store_path.clone();
+        let mut save = |s: &WalletStore| s.save(&path);
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("scanning {bar:40} {pos}/{len} blocks ({eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        let start = self.store.scanned_height;
+        let mut progress = |done: u64, total: u64| {
+            if let Some(bar) = &bar {
+                bar.set_length(total.saturating_sub(start));
+                bar.set_position(done.saturating_sub(start));
+            }
+        };
+        let report = sync(&self.source, &keys, &self.chain, &mut self.store, &mut save, &mut progress).await?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(report)
+    }
+
+    fn keys(&self) -> anyhow::Result<WalletKeys> {
+        Ok(self.opened.secret.wallet_keys()?)
+    }
+
+    /// Writes, or submits and (unless told not to) waits for, a built transaction.
+    async fn finish(&mut self, built: Built, args: &SubmitArgs, json: bool) -> anyhow::Result<()> {
+        let id = built.record.tx_id.clone();
+        if let Some(out) = &args.out {
+            if out.exists() {
+                bail!("{} already exists", out.display());
+            }
+            std::fs::write(out, built.hex()).with_context(|| format!("writing {}", out.display()))?;
+            print(json, json!({ "tx_id": id, "file": out }), || {
+                format!("signed transaction {id} written to {} (not submitted)", out.display())
+            });
+            return Ok(());
+        }
+        let path = self.store_path.clone();
+        let mut save = |s: &WalletStore| s.save(&path);
+        submit(&self.source, &mut self.store, &mut save, &built).await?;
+        if args.no_wait {
+            print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)"));
+            return Ok(());
+        }
+        let height =
+            wait_committed(&self.source, &id, Duration::from_millis(300), Duration::from_secs(args.timeout)).await?;
+        self.sync(true).await?;
+        print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
+            format!("committed {id} at height {height}")
+        });
+        Ok(())
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    match &cli.command {
+        Command::New { view_only, chain_id, insecure_fast_kdf } => {
+            if cli.wallet.exists() {
+                bail!("{} already exists; refusing to overwrite it", cli.wallet.display());
+            }
+            let secret = match view_only {
+                Some(key) => {
+                    let bytes = hex::decode(key.trim()).map_err(|_| anyhow!("the view key is not hex"))?;
+                    WalletSecret::ViewOnly(ViewingKeys::from_bytes(&bytes).map_err(|e| anyhow!("not a view key: {e}"))?)
+                }
+                None => WalletSecret::generate(&mut OsRng),
+            };
+            let chain_id = chain_id_for_new(&cli, chain_id.as_ref()).await?;
+            let pw = wallet_password(&cli, true)?;
+            let file = KeystoreFile::seal(&chain_id, &secret, pw.as_bytes(), kdf(*insecure_fast_kdf), &mut OsRng)?;
+            file.write(&cli.wallet, false)?;
+            let phrase = secret.recovery_phrase().ok();
+            print(
+                json,
+                json!({ "wallet": cli.wallet, "address": file.address, "kind": file.kind, "chain_id": chain_id,
+                        "recovery_phrase": phrase.as_ref().map(|p| p.as_str()) }),
+                || {
+                    match &phrase {
+                    Some(p) => format!(
+                        "wallet {} created\naddress: {}\n\nRecovery phrase (write it down; it is shown only this once):\n{}",
+                        cli.wallet.display(),
+                        file.address,
+                        p.as_str()
+                    ),
+                    None => format!(
+                        "view-only wallet {} created\naddress: {}\nIt sees incoming funds and balances but cannot spend.",
+                        cli.wallet.display(),
+                        file.address
+                    ),
+                }
+                },
+            );
+        }
+        Command::Restore { phrase_file, chain_id, insecure_fast_kdf } => {
+            if cli.wallet.exists() {
+                bail!("{} already exists; refusing to overwrite it", cli.wallet.display());
+            }
+            let phrase = match phrase_file {
+                Some(p) => {
+                    Zeroizing::new(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+                }
+                None if std::io::stdin().is_terminal() => {
+                    Zeroizing::new(rpassword::prompt_password("Recovery phrase (24 words): ")?)
+                }
+                None => bail!("no recovery phrase: use --phrase-file when not running in a terminal"),
+            };
+            let secret = WalletSecret::from_phrase(&phrase)?;
+            let chain_id = chain_id_for_new(&cli, chain_id.as_ref()).await?;
+            let pw = wallet_password(&cli, true)?;
+            let file = KeystoreFile::seal(&chain_id, &secret, pw.as_bytes(), kdf(*insecure_fast_kdf), &mut OsRng)?;
+            file.write(&cli.wallet, false)?;
+            print(json, json!({ "wallet": cli.wallet, "address": file.address }), || {
+                format!(
+                    "wallet {} restored\naddress: {}\nRun `sync` to find its funds.",
+                    cli.wallet.display(),
+                    file.address
+                )
+            });
+        }
+        Command::NewIssuerKey { out, chain_id, insecure_fast_kdf } => {
+            let key = SigningKey::random(&mut OsRng);
+            let pw = password(None, "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", true)
+                .or_else(|_| wallet_password(&cli, true))?;
+            let file = KeystoreFile::seal_issuer(chain_id, &key, pw.as_bytes(), kdf(*insecure_fast_kdf), &mut OsRng)?;
+            file.write(out, false)?;
+            print(json, json!({ "file": out, "issuer_public_key": file.address }), || {
+                format!("issuer key {} created\npublic key: {}", out.display(), file.address)
+            });
+        }
+        Command::Address => {
+            // The address is public in the keystore: no password needed.
+            let file = KeystoreFile::read(&cli.wallet)?;
+            print(json, json!({ "address": file.address, "kind": file.kind, "chain_id": file.chain_id }), || {
+                file.address.clone()
+            });
+        }
+        Command::Sync => {
+            let mut s = Session::start(&cli).await?;
+            let r = s.sync(json).await?;
+            print(json, serde_json::to_value(&r)?, || {
+                let mut t = format!(
+                    "synced to height {}: {} new outputs, {} spent, {} of your transactions committed, {} rejected",
+                    r.to, r.found, r.spent, r.committed, r.rejected
+                );
+                if r.bad > 0 {
+                    t.push_str(&format!(
+                        "\nwarning: {} outputs addressed to you have memos that do not verify; they are not counted",
+                        r.bad
+                    ));
+                }
+                t
+            });
+        }
+        Command::Balance { no_sync } => {
+            let mut s = Session::start(&cli).await?;
+            if !no_sync {
+                s.sync(json).await?;
+            }
+            let rows: Vec<serde_json::Value> = balances(&s.store)
+                .iter()
+                .map(|b| {
+                    let id = parse_asset(&b.asset);
+                    let f = |v: u64| id.map(|id| s.chain.format(&id, v)).unwrap_or_else(|| v.to_string());
+                    json!({ "asset": b.asset, "label": id.map(|id| s.chain.label(&id)),
+                            "confirmed": f(b.confirmed), "spendable": f(b.spendable), "locked": f(b.locked),
+                            "incoming": f(b.incoming), "outputs": b.outputs })
+                })
+                .collect();
+            print(
+                json,
+                json!({ "height": s.store.scanned_height, "view_only": s.opened.file.kind == "view-only", "balances": rows }),
+                || {
+                    let mut t = format!("at height {}:\n", s.store.scanned_height);
+                    if rows.is_empty() {
+                        t.push_str("  no funds\n");
+                    }
+                    for r in &rows {
+                        t.push_str(&format!(
+                            "  {:<8} {:>20} confirmed, {:>20} spendable, {} pending out, {} pending in\n",
+                            r["label"].as_str().unwrap_or("?"),
+                            r["confirmed"].as_str().unwrap_or(""),
+                            r["spendable"].as_str().unwrap_or(""),
+                            r["locked"].as_str().unwrap_or(""),
+                            r["incoming"].as_str().unwrap_or("")
+                        ));
+                    }
+                    t.trim_end().to_owned()
+                },
+            );
+        }
+        Command::History { no_sync } => {
+            let mut s = Session::start(&cli).await?;
+            if !no_sync {
+                s.sync(json).await?;
+            }
+            let rows: Vec<serde_json::Value> = history(&s.store)
+                .iter()
+                .map(|h| {
+                    let id = parse_asset(&h.asset);
+                    let mut v = serde_json::to_value(h).unwrap_or_default();
+                    v["label"] = json!(id.map(|id| s.chain.label(&id)));
+                    v["amount"] =
+                        json!(id.map(|id| s.chain.format(&id, h.amount)).unwrap_or_else(|| h.amount.to_string()));
+                    v
+                })
+                .collect();
+            print(json, json!({ "history": rows }), || {
+                let mut t = String::new();
+                for r in &rows {
+                    t.push_str(&format!(
+                        "{:>6} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
+                        r["height"].as_u64().map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                        r["status"].as_str().unwrap_or(""),
+                        r["kind"].as_str().unwrap_or(""),
+                        r["amount"].as_str().unwrap_or(""),
+                        r["label"].as_str().unwrap_or(""),
+                        r["counterparty"].as_str().unwrap_or("(unknown)"),
+                        r["memo"].as_str().filter(|m| !m.is_empty()).map(|m| format!("\"{m}\"")).unwrap_or_default(),
+                        r["reason"].as_str().map(|m| format!(" — {m}")).unwrap_or_default(),
+                    ));
+                }
+                if t.is_empty() {
+                    t.push_str("no transactions");
+                }
+                t.trim_end().to_owned()
+            });
+        }
+        Command::Send { to, asset, amount, memo, submit } => {
+            let mut s = Session::start(&cli).await?;
+            let keys = s.keys()?;
+            let to = decode_address(&s.chain.chain_id, to)?;
+            let asset = s.chain.asset(asset)?.clone();
+            let units = s.chain.parse(&asset, amount)?;
+            s.sync(json).await?;
+            let built = build_transfer(&s.store, &keys, &s.chain, &to, &asset, units, memo, &mut OsRng)?;
+            s.finish(built, submit, json).await?;
+        }
+        Command::Issue { issuer_key, issuer_password_file, asset, amount, to, memo, submit } => {
+            let mut s = Session::start(&cli).await?;
+            let file = KeystoreFile::read(issuer_key)?;
+            let pw =
+                password(issuer_password_file.as_deref(), "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", false)?;
+            let key = file.open_issuer(pw.as_bytes())?;
+            let asset = s.chain.asset(asset)?.clone();
+            let units = s.chain.parse(&asset, amount)?;
+            let to = match to {
+                Some(t) => decode_address(&s.chain.chain_id, t)?,
+                None => s.opened.secret.viewing_keys().address(),
+            };
+            let built = build_issue(&s.chain, &key, &asset, units, &to, memo, &mut OsRng)?;
+            s.finish(built, submit, json).await?;
+        }
+        Command::Burn { asset, amount, submit } => {
+            let mut s = Session::start(&cli).await?;
+            let keys = s.keys()?;
+            let asset = s.chain.asset(asset)?.clone();
+            let units = s.chain.parse(&asset, amount)?;
+            s.sync(json).await?;
+            let built = build_burn(&s.store, &keys, &s.chain, &asset, units, &mut OsRng)?;
+            s.finish(built, submit, json).await?;
+        }
+        Command::ExportViewKey => {
+            let opened = open_wallet(&cli)?;
+            let key = Zeroizing::new(hex::encode(opened.secret.viewing_keys().to_bytes()));
+            print(json, json!({ "view_key": key.as_str(), "address": opened.file.address }), || {
+                format!(
+                    "{}\n(anyone with this key sees this wallet's incoming funds, amounts and memos, but cannot spend)",
+                    key.as_str()
+                )
+            });
+        }
+        Command::ProvePayment { txid, output, out } => {
+            let s = Session::start(&cli).await?;
+            let (tx, height, _) = committed_tx(&s.source, txid.trim()).await?;
+            let proof =
+                PaymentProof::create(&s.opened.secret.viewing_keys(), &s.chain, &tx, height, *output, &mut OsRng)?;
+            match out {
+                Some(path) => {
+                    if path.exists() {
+                        bail!("{} already exists", path.display());
+                    }
+                    std::fs::write(path, proof.to_json()).with_context(|| format!("writing {}", path.display()))?;
+                    if !json {
+                        println!("payment proof written to {}", path.display());
+                    } else {
+                        println!("{}", json!({ "file": path }));
+                    }
+                }
+                None => println!("{}", proof.to_json()),
+            }
+        }
+        Command::VerifyPayment { proof } => {
+            let text = std::fs::read_to_string(proof).with_context(|| format!("reading {}", proof.display()))?;
+            let proof = PaymentProof::from_json(&text)?;
+            let source = RpcSource::new(&cli.rpc)?;
+            let chain = chain_info(&source, None).await?;
+            let (_, _, evidence) = committed_tx(&source, &proof.tx_id).await?;
+            let v = proof.verify(&chain, &evidence)?;
+            print(json, serde_json::to_value(&v)?, || {
+                format!(
+                    "VALID: output {} of transaction {}\n  paid {} {} to {}\n  in block {} at height {}\n  note: {:?}",
+                    v.output_index,
+                    v.tx_id,
+                    v.amount_display,
+                    v.asset_label,
+                    v.recipient,
+                    v.block_hash,
+                    v.height,
+                    v.memo
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_asset(hex_id: &str) -> Option<ctchain_crypto::AssetId> {
+    hex::decode(hex_id).ok().and_then(|b| b.try_into().ok()).map(ctchain_crypto::AssetId)
+}
