@@ -523,9 +523,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         Command::Send { to, asset, amount, memo, submit } => {
+            // The address is checked against the wallet's chain before anything else, node or password.
+            let to = decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
             let mut s = Session::start(&cli).await?;
             let keys = s.keys()?;
-            let to = decode_address(&s.chain.chain_id, to)?;
             let asset = s.chain.asset(asset)?.clone();
             let units = s.chain.parse(&asset, amount)?;
             s.sync(json).await?;
@@ -533,6 +534,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             s.finish(built, submit, json).await?;
         }
         Command::Issue { issuer_key, issuer_password_file, asset, amount, to, memo, submit } => {
+            let wallet_chain = KeystoreFile::read(&cli.wallet)?.chain_id;
+            let to = to.as_ref().map(|t| decode_address(&wallet_chain, t)).transpose()?;
             let mut s = Session::start(&cli).await?;
             let file = KeystoreFile::read(issuer_key)?;
             let pw =
@@ -540,10 +543,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = file.open_issuer(pw.as_bytes())?;
             let asset = s.chain.asset(asset)?.clone();
             let units = s.chain.parse(&asset, amount)?;
-            let to = match to {
-                Some(t) => decode_address(&s.chain.chain_id, t)?,
-                None => s.opened.secret.viewing_keys().address(),
-            };
+            let to = to.unwrap_or_else(|| s.opened.secret.viewing_keys().address());
             let built = build_issue(&s.chain, &key, &asset, units, &to, memo, &mut OsRng)?;
             s.finish(built, submit, json).await?;
         }

@@ -78,3 +78,23 @@ fn a_view_only_keystore_sees_but_cannot_spend() {
     assert!(matches!(opened.wallet_keys(), Err(KeystoreError::ViewOnly)));
     assert!(matches!(opened.recovery_phrase(), Err(KeystoreError::ViewOnly)));
 }
+
+#[test]
+fn an_issuer_keystore_holds_a_signing_key_and_shows_its_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cny-issuer.json");
+    let key = ctchain_crypto::SigningKey::random(&mut OsRng);
+    let file = KeystoreFile::seal_issuer(CHAIN, &key, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    assert_eq!(file.kind, "issuer");
+    assert_eq!(file.address, hex::encode(key.public().as_bytes()), "the public key is readable for the genesis");
+    file.write(&path, false).unwrap();
+    let file = KeystoreFile::read(&path).unwrap();
+    assert_eq!(file.open_issuer(b"pw").unwrap().public(), key.public());
+    assert!(matches!(file.open_issuer(b"wrong"), Err(KeystoreError::WrongPassword)));
+    // An issuer keystore is not a wallet, and a wallet is not an issuer key.
+    assert!(matches!(file.open(b"pw"), Err(KeystoreError::Format(_))));
+    let wallet =
+        KeystoreFile::seal(CHAIN, &WalletSecret::generate(&mut OsRng), b"pw", KdfParams::TEST_ONLY, &mut OsRng)
+            .unwrap();
+    assert!(matches!(wallet.open_issuer(b"pw"), Err(KeystoreError::Format(_))));
+}

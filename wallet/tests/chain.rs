@@ -1,0 +1,505 @@
+//! The wallet against an in-process ledger: a [`ChainSource`] that answers from a real `Ledger` (the same
+//! checks a node runs: proofs on submission, ledger rules on commit), so sync, send, issue, burn, view-only
+//! wallets, restores and payment proofs are tested end to end without a node or a network.
+
+#[path = "../../crates/ledger/tests/common/mod.rs"]
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use common::*;
+use ctchain_codec::{Decode, Encode, Hash32};
+use ctchain_crypto::{OutputId, Transaction, TxId, ViewingKeys, WalletKeys};
+use ctchain_ledger::LedgerTx;
+use ctchain_rpc::{OutputJson, OutputRecordJson, OutputsPage, TxStatus};
+use ctchain_wallet::address::encode_address;
+use ctchain_wallet::chain::ChainInfo;
+use ctchain_wallet::history::{balances, history, EntryKind};
+use ctchain_wallet::proof::PaymentProof;
+use ctchain_wallet::spend::{build_burn, build_issue, build_transfer, Built};
+use ctchain_wallet::store::{SentStatus, WalletStore};
+use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed, ChainSource};
+use ctchain_wallet::{Result, WalletError};
+
+/// A ledger with a mempool, answering like the node's RPC.
+struct LedgerSource {
+    chain: RefCell<TestChain>,
+    mempool: RefCell<Vec<Transaction>>,
+    /// Forget the mempool (as a restarted node does).
+    amnesia: Cell<bool>,
+    /// Outputs per page, to exercise paging.
+    page: u64,
+}
+
+fn hash(text: &str) -> Hash32 {
+    Hash32(hex::decode(text).unwrap().try_into().unwrap())
+}
+
+impl LedgerSource {
+    fn new(seed: u64) -> Self {
+        Self {
+            chain: RefCell::new(TestChain::new(seed)),
+            mempool: RefCell::default(),
+            amnesia: Cell::new(false),
+            page: 2,
+        }
+    }
+
+    /// Commits every pending transaction in one block.
+    fn mine(&self) {
+        let txs = std::mem::take(&mut *self.mempool.borrow_mut());
+        self.chain.borrow_mut().commit(txs);
+    }
+
+    fn info(&self) -> ChainInfo {
+        ChainInfo::from_genesis(self.chain.borrow().ledger.genesis())
+    }
+}
+
+impl ChainSource for LedgerSource {
+    async fn genesis(&self) -> Result<Vec<u8>> {
+        Ok(self.chain.borrow().ledger.genesis().to_bytes())
+    }
+
+    async fn height(&self) -> Result<u64> {
+        Ok(self.chain.borrow().ledger.height())
+    }
+
+    async fn outputs_range(&self, from: u64, to: u64) -> Result<OutputsPage> {
+        let chain = self.chain.borrow();
+        let height = chain.ledger.height();
+        let to = to.min(height).min(from + self.page - 1);
+        let outputs = chain
+            .ledger
+            .outputs_range(from, to)
+            .unwrap()
+            .into_iter()
+            .map(|r| OutputRecordJson {
+                id: r.id.to_string(),
+                tx_id: r.tx_id.to_string(),
+                index: r.index,
+                height: r.height,
+                output: hex::encode(r.output.to_bytes()),
+            })
+            .collect();
+        let block_times = (from..=to).map(|h| (h, chain.ledger.header(h).unwrap().unwrap().timestamp_ms)).collect();
+        Ok(OutputsPage { from, to, height, outputs, block_times })
+    }
+
+    async fn output(&self, id: &str) -> Result<Option<OutputJson>> {
+        let chain = self.chain.borrow();
+        Ok(chain.ledger.output(&OutputId(hash(id))).unwrap().map(|s| OutputJson {
+            record: OutputRecordJson {
+                id: s.record.id.to_string(),
+                tx_id: s.record.tx_id.to_string(),
+                index: s.record.index,
+                height: s.record.height,
+                output: hex::encode(s.record.output.to_bytes()),
+            },
+            spent_by: s.spent.map(|x| x.tx_id.to_string()),
+            spent_height: s.spent.map(|x| x.height),
+        }))
+    }
+
+    async fn tx(&self, id: &str) -> Result<TxStatus> {
+        let tx_id = TxId(hash(id));
+        if self.mempool.borrow().iter().any(|t| t.id() == tx_id) {
+            return Ok(TxStatus::Pending);
+        }
+        let chain = self.chain.borrow();
+        let Some(record) = chain.ledger.transaction(&tx_id).unwrap() else { return Ok(TxStatus::Unknown) };
+        let proof = chain.ledger.inclusion_proof(&tx_id).unwrap().unwrap();
+        Ok(TxStatus::Committed {
+            height: record.height,
+            index: record.index,
+            block_hash: proof.header.hash().to_string(),
+            timestamp_ms: proof.header.timestamp_ms,
+            hex: hex::encode(record.tx.to_bytes()),
+            inclusion_proof: hex::encode(proof.to_bytes()),
+        })
+    }
+
+    async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        Ok(self.chain.borrow().ledger.header(height).unwrap().map(|h| (h.to_bytes(), h.timestamp_ms)))
+    }
+
+    async fn submit(&self, tx_hex: &str) -> Result<String> {
+        if self.amnesia.get() {
+            // Accept and immediately forget.
+            return Ok(Transaction::from_bytes(&hex::decode(tx_hex).unwrap()).unwrap().id().to_string());
+        }
+        let refused = |code, reason: String| WalletError::Refused { code, reason, check: None };
+        let tx = Transaction::from_bytes(&hex::decode(tx_hex).unwrap())
+            .map_err(|e| refused(ctchain_rpc::codes::TX_ENCODING, e.to_string()))?;
+        let chain = self.chain.borrow();
+        let verified = chain
+            .ledger
+            .verifier()
+            .verify(tx.clone())
+            .map_err(|e| refused(ctchain_rpc::codes::TX_INVALID, e.to_string()))?;
+        chain
+            .ledger
+            .check_transaction(&verified)
+            .map_err(|e| refused(ctchain_rpc::codes::TX_REJECTED, e.to_string()))?;
+        let pending = self.mempool.borrow();
+        let spends = |t: &Transaction| t.body.inputs.iter().map(|i| i.output_id).collect::<Vec<_>>();
+        if pending.iter().any(|p| spends(p).iter().any(|i| spends(&tx).contains(i))) {
+            return Err(refused(
+                ctchain_rpc::codes::TX_CONFLICT,
+                "spends an output a pending transaction spends".into(),
+            ));
+        }
+        drop(pending);
+        self.mempool.borrow_mut().push(tx.clone());
+        Ok(tx.id().to_string())
+    }
+}
+
+/// A wallet: keys and store.
+struct Wallet {
+    keys: WalletKeys,
+    store: WalletStore,
+}
+
+impl Wallet {
+    fn new(src: &LedgerSource, keys: WalletKeys) -> Self {
+        let info = src.info();
+        let address = encode_address(&info.chain_id, &keys.address());
+        Self { store: WalletStore::new(&info.chain_id, &info.genesis_hash, &address), keys }
+    }
+
+    async fn sync(&mut self, src: &LedgerSource) -> ctchain_wallet::sync::SyncReport {
+        sync_view(src, &self.keys.viewing_keys(), &mut self.store).await
+    }
+
+    async fn submit(&mut self, src: &LedgerSource, built: &Built) -> Result<String> {
+        submit(src, &mut self.store, &mut |_| Ok(()), built).await
+    }
+
+    fn balance(&self, asset: &ctchain_crypto::AssetId) -> (u64, u64) {
+        balances(&self.store)
+            .into_iter()
+            .find(|b| b.asset == asset.to_string())
+            .map(|b| (b.confirmed, b.spendable))
+            .unwrap_or((0, 0))
+    }
+}
+
+async fn sync_view(
+    src: &LedgerSource,
+    keys: &ViewingKeys,
+    store: &mut WalletStore,
+) -> ctchain_wallet::sync::SyncReport {
+    let info = chain_info(src, Some(&store.chain_id)).await.unwrap();
+    sync(src, keys, &info, store, &mut |_| Ok(()), &mut |_, _| {}).await.unwrap()
+}
+
+/// Alice is issued 1000.00 CNY by the CNY issuer (committed).
+async fn funded(seed: u64) -> (LedgerSource, Wallet, Wallet) {
+    let src = LedgerSource::new(seed);
+    let (alice, bob) = {
+        let c = src.chain.borrow();
+        (c.keys.alice.clone(), c.keys.bob.clone())
+    };
+    let mut alice = Wallet::new(&src, alice);
+    let bob = Wallet::new(&src, bob);
+    let info = src.info();
+    let cny = info.asset("cny").unwrap().clone();
+    let issuer = src.chain.borrow().keys.issuers[&cny.id].clone();
+    let built =
+        build_issue(&info, &issuer, &cny, 100_000, &alice.keys.address(), "opening", &mut rand_core::OsRng).unwrap();
+    alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+    (src, alice, bob)
+}
+
+#[tokio::test]
+async fn two_wallets_send_back_and_forth_and_balances_add_up_to_the_issued_supply() {
+    let (src, mut alice, mut bob) = funded(1).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    assert_eq!(alice.balance(&cny.id), (100_000, 100_000));
+
+    let amount = info.parse(&cny, "250.50").unwrap();
+    let built = build_transfer(
+        &alice.store,
+        &alice.keys,
+        &info,
+        &bob.keys.address(),
+        &cny,
+        amount,
+        "invoice 7",
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let id = alice.submit(&src, &built).await.unwrap();
+    // Pending: the input is locked, the change is incoming.
+    let b = balances(&alice.store).into_iter().next().unwrap();
+    assert_eq!((b.confirmed, b.locked, b.incoming, b.spendable), (100_000, 100_000, 100_000 - 25_050, 0));
+    assert_eq!(history(&alice.store).last().unwrap().status, SentStatus::Pending);
+    src.mine();
+    assert_eq!(wait_committed(&src, &id, Duration::from_millis(1), Duration::from_secs(1)).await.unwrap(), 2);
+    alice.sync(&src).await;
+    let report = bob.sync(&src).await;
+    assert_eq!(report.found, 1);
+    assert_eq!(alice.balance(&cny.id), (100_000 - 25_050, 100_000 - 25_050));
+    assert_eq!(bob.balance(&cny.id), (25_050, 25_050));
+
+    // Bob pays some back; then both sync.
+    let built = build_transfer(
+        &bob.store,
+        &bob.keys,
+        &info,
+        &alice.keys.address(),
+        &cny,
+        1_000,
+        "refund",
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    bob.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+    bob.sync(&src).await;
+    let total = alice.balance(&cny.id).0 + bob.balance(&cny.id).0;
+    let supply = src.chain.borrow().ledger.supply(&cny.id).unwrap();
+    assert_eq!(u128::from(total), supply.issued - supply.burned - supply.fees);
+    assert_eq!(alice.balance(&cny.id).0, 100_000 - 25_050 + 1_000);
+
+    // History: counterparties, amounts, memos, heights, times.
+    let a = history(&alice.store);
+    let kinds: Vec<_> = a.iter().map(|e| (e.kind, e.amount, e.status)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (EntryKind::Issued, 100_000, SentStatus::Committed),
+            (EntryKind::Sent, 25_050, SentStatus::Committed),
+            (EntryKind::Received, 1_000, SentStatus::Committed)
+        ]
+    );
+    assert_eq!(a[1].counterparty.as_deref(), Some(bob.store.address.as_str()));
+    assert_eq!(a[1].memo, "invoice 7");
+    assert_eq!(a[2].counterparty.as_deref(), Some(bob.store.address.as_str()));
+    assert_eq!(a[2].memo, "refund");
+    assert!(a.iter().all(|e| e.height.is_some() && e.time_ms.is_some()), "{a:#?}");
+    let b = history(&bob.store);
+    assert_eq!(b[0].kind, EntryKind::Received);
+    assert_eq!(b[0].counterparty.as_deref(), Some(alice.store.address.as_str()));
+    assert_eq!(b[0].memo, "invoice 7");
+    assert_eq!((b[1].kind, b[1].amount), (EntryKind::Sent, 1_000));
+}
+
+#[tokio::test]
+async fn a_view_only_wallet_sees_the_same_incoming_funds_and_spends() {
+    let (src, mut alice, mut bob) = funded(2).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let built =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 4_000, "", &mut rand_core::OsRng)
+            .unwrap();
+    alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+    bob.sync(&src).await;
+
+    // Built from the viewing keys only (what `export-view-key` gives), synced from scratch.
+    let mut watch = WalletStore::new(&info.chain_id, &info.genesis_hash, &alice.store.address);
+    sync_view(&src, &alice.keys.viewing_keys(), &mut watch).await;
+    assert_eq!(balances(&watch), balances(&alice.store));
+    assert_eq!(watch.outputs, alice.store.outputs);
+}
+
+#[tokio::test]
+async fn a_restored_wallet_finds_the_same_funds() {
+    let (src, mut alice, bob) = funded(3).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let built =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 300, "x", &mut rand_core::OsRng)
+            .unwrap();
+    alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+
+    let mut restored = Wallet::new(&src, alice.keys.clone());
+    restored.sync(&src).await;
+    assert_eq!(balances(&restored.store), balances(&alice.store));
+    // Without the local record, the send shows the amount that left, counterparty unknown.
+    let h = history(&restored.store);
+    assert_eq!((h[1].kind, h[1].amount, h[1].counterparty.clone()), (EntryKind::Sent, 300, None));
+    // A second sync finds nothing new and changes nothing.
+    let before = restored.store.clone();
+    let report = restored.sync(&src).await;
+    assert_eq!((report.found, report.spent), (0, 0));
+    assert_eq!(restored.store, before);
+}
+
+#[tokio::test]
+async fn insufficient_funds_say_what_is_available_and_change_nothing() {
+    let (src, alice, bob) = funded(4).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let usd = info.asset("USD").unwrap().clone();
+    let err =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 100_001, "", &mut rand_core::OsRng)
+            .unwrap_err();
+    assert_eq!(err.to_string(), "insufficient funds: 1000.01 CNY needed, 1000.00 CNY available");
+    let err = build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &usd, 1, "", &mut rand_core::OsRng)
+        .unwrap_err();
+    assert!(matches!(err, WalletError::InsufficientFunds { ref available, .. } if available == "0.00"), "{err}");
+    assert!(matches!(info.parse(&cny, "1.001"), Err(WalletError::Amount(_))));
+    assert!(matches!(info.parse(&cny, "0"), Err(WalletError::ZeroAmount)));
+    assert!(matches!(info.asset("EUR"), Err(WalletError::UnknownAsset { .. })));
+    // An issuer key of another asset is refused before anything is built.
+    let wrong = src.chain.borrow().keys.issuers[&usd.id].clone();
+    assert!(matches!(
+        build_issue(&info, &wrong, &cny, 1, &alice.keys.address(), "", &mut rand_core::OsRng),
+        Err(WalletError::NotIssuer { .. })
+    ));
+}
+
+#[tokio::test]
+async fn pending_sends_lock_their_inputs_and_a_refused_one_frees_them() {
+    let (src, mut alice, bob) = funded(5).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let first =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 100, "", &mut rand_core::OsRng)
+            .unwrap();
+    alice.submit(&src, &first).await.unwrap();
+    // The only output is locked: a second send finds nothing spendable.
+    let err =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 100, "", &mut rand_core::OsRng)
+            .unwrap_err();
+    assert!(matches!(err, WalletError::InsufficientFunds { .. }));
+
+    // A wallet copy without the record builds a conflicting transaction: the node refuses it with its reason,
+    // and that copy's record is marked rejected, its inputs free again.
+    let mut copy = Wallet { keys: alice.keys.clone(), store: alice.store.clone() };
+    copy.store.sent.clear();
+    let conflict =
+        build_transfer(&copy.store, &copy.keys, &info, &bob.keys.address(), &cny, 7, "", &mut rand_core::OsRng)
+            .unwrap();
+    let err = copy.submit(&src, &conflict).await.unwrap_err();
+    assert!(matches!(err, WalletError::Refused { code: ctchain_rpc::codes::TX_CONFLICT, .. }), "{err}");
+    assert_eq!(copy.store.sent[0].status, SentStatus::Rejected);
+    assert_eq!(balances(&copy.store)[0].spendable, 100_000);
+
+    src.mine();
+    copy.sync(&src).await;
+    assert_eq!(copy.balance(&cny.id), (100_000 - 100, 100_000 - 100));
+}
+
+#[tokio::test]
+async fn a_transaction_the_node_forgot_is_submitted_again_on_sync() {
+    let (src, mut alice, bob) = funded(6).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let built =
+        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 5, "", &mut rand_core::OsRng)
+            .unwrap();
+    src.amnesia.set(true);
+    alice.submit(&src, &built).await.unwrap();
+    src.amnesia.set(false);
+    let report = alice.sync(&src).await;
+    assert_eq!(report.resubmitted, 1);
+    src.mine();
+    let report = alice.sync(&src).await;
+    assert_eq!(report.committed, 1);
+    assert_eq!(alice.balance(&cny.id).0, 100_000 - 5);
+}
+
+#[tokio::test]
+async fn burning_reduces_the_balance_and_the_supply_alike() {
+    let (src, mut alice, _) = funded(7).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let built = build_burn(&alice.store, &alice.keys, &info, &cny, 40_000, &mut rand_core::OsRng).unwrap();
+    alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+    assert_eq!(alice.balance(&cny.id).0, 60_000);
+    let supply = src.chain.borrow().ledger.supply(&cny.id).unwrap();
+    assert_eq!(supply.burned, 40_000);
+    assert_eq!(history(&alice.store).last().map(|e| (e.kind, e.amount)), Some((EntryKind::Burned, 40_000)));
+}
+
+#[tokio::test]
+async fn a_payment_proof_verifies_against_the_chain_and_a_tampered_one_fails() {
+    let (src, mut alice, mut bob) = funded(8).await;
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let built = build_transfer(
+        &alice.store,
+        &alice.keys,
+        &info,
+        &bob.keys.address(),
+        &cny,
+        12_345,
+        "invoice 9",
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let id = alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    bob.sync(&src).await;
+    let index = bob.store.outputs[0].index;
+
+    let (tx, height, evidence) = committed_tx(&src, &id).await.unwrap();
+    let proof =
+        PaymentProof::create(&bob.keys.viewing_keys(), &info, &tx, height, index, &mut rand_core::OsRng).unwrap();
+    let parsed = PaymentProof::from_json(&proof.to_json()).unwrap();
+    let v = parsed.verify(&info, &evidence).unwrap();
+    assert_eq!((v.amount, v.amount_display.as_str(), v.asset_label.as_str()), (12_345, "123.45", "CNY"));
+    assert_eq!(v.recipient, bob.store.address);
+    assert_eq!((v.memo.as_str(), v.height), ("invoice 9", height));
+
+    // Bob cannot prove the change output (Alice's), and Alice cannot prove Bob's.
+    assert!(
+        PaymentProof::create(&bob.keys.viewing_keys(), &info, &tx, height, 1 - index, &mut rand_core::OsRng).is_err()
+    );
+    assert!(PaymentProof::create(&alice.keys.viewing_keys(), &info, &tx, height, index, &mut rand_core::OsRng).is_err());
+
+    // Tampering with any part fails.
+    let mut other_index = proof.clone();
+    other_index.output_index = 1 - index;
+    assert!(matches!(other_index.verify(&info, &evidence), Err(WalletError::BadProof(_))));
+    let mut bytes = hex::decode(&proof.disclosure).unwrap();
+    for i in [0usize, 5, 40, 70, 100, 130, 150, bytes.len() - 1] {
+        bytes[i] ^= 1;
+        let mut t = proof.clone();
+        t.disclosure = hex::encode(&bytes);
+        assert!(t.verify(&info, &evidence).is_err(), "byte {i}");
+        bytes[i] ^= 1;
+    }
+    let json = proof.to_json().replace(&proof.tx_id, &"ab".repeat(32));
+    assert!(PaymentProof::from_json(&json).unwrap().verify(&info, &evidence).is_err());
+    let mut foreign = proof.clone();
+    foreign.chain_id = "another-chain".into();
+    assert!(matches!(foreign.verify(&info, &evidence), Err(WalletError::BadProof(_))));
+    // Evidence from a block other than the one the transaction is in fails too.
+    let mut wrong_block = evidence.clone();
+    wrong_block.header = src.chain.borrow().ledger.header(1).unwrap().unwrap().to_bytes();
+    assert!(matches!(proof.verify(&info, &wrong_block), Err(WalletError::BadNodeData(_))));
+    let mut wrong_tx = evidence.clone();
+    let issue = src.chain.borrow().ledger.block(1).unwrap().unwrap().txs[0].clone();
+    wrong_tx.ledger_tx = issue.to_bytes();
+    assert!(proof.verify(&info, &wrong_tx).is_err());
+    let _ = LedgerTx::from_bytes(&evidence.ledger_tx).unwrap();
+}
+
+#[tokio::test]
+async fn a_store_of_another_chain_is_refused_and_a_node_of_another_chain_too() {
+    let src = LedgerSource::new(9);
+    assert!(matches!(chain_info(&src, Some("other")).await, Err(WalletError::WrongChain { .. })));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.store.json");
+    WalletStore::new("other", "00", "addr").save(&path).unwrap();
+    let info = src.info();
+    assert!(matches!(
+        WalletStore::load_or_new(&path, &info.chain_id, &info.genesis_hash, "addr"),
+        Err(WalletError::Store { .. })
+    ));
+}
