@@ -136,7 +136,9 @@ pub async fn sync(
         let Some(status) = source.output(&id).await? else {
             return Err(WalletError::BadNodeData(format!("the node does not know output {id} it reported")));
         };
-        if let (Some(by), Some(h)) = (status.spent_by, status.spent_height) {
+        // A spend in a block committed after the scan is left for the next sync, which will also find that
+        // block's change: recording one without the other would show a balance that never existed.
+        if let (Some(by), Some(h)) = (status.spent_by, status.spent_height.filter(|h| *h <= store.scanned_height)) {
             mark_spent(store, &id, &by, h);
             report.spent += 1;
             let time = match times.iter().find(|(th, _)| *th == h) {
