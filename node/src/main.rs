@@ -3,17 +3,9 @@
 //! * `testnet` creates every home a local N-validator chain needs; `start` runs one node; `status` asks a node;
 //!   `init` prepares one node of a real deployment; `demo` runs the whole story (four validator processes,
 //!   issuance, confidential transfers, a regulator's audit, a crash and a catch-up).
-//! * The process layout and invariants of the running node are in [`node`].
+//! * The process layout and invariants of the running node are in `ctchain_node::node`.
 
-mod config;
-mod consensus_store;
-mod demo;
-mod genesis_file;
-mod home;
-mod keys;
-mod metrics;
-mod node;
-mod rpc_server;
+use ctchain_node::{consensus_store, demo, genesis_file, home, keys, metrics, node, rpc_server};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,9 +19,9 @@ use ctchain_rpc::ChainApiClient;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{error, info};
 
-use crate::config::{Home, LogFormat, NodeConfig};
-use crate::keys::NodeKey;
-use crate::node::{Driver, DriverParts, DriverSettings, Shared};
+use ctchain_node::config::{Home, LogFormat, NodeConfig};
+use ctchain_node::keys::NodeKey;
+use ctchain_node::node::{Driver, DriverParts, DriverSettings, Shared};
 
 #[derive(Parser)]
 #[command(name = "ctchain-node", version, about = "ctchain validator / observer node")]

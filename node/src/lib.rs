@@ -1,0 +1,28 @@
+//! # ctchain-node: a validator or observer of a ctchain consortium chain
+//!
+//! Data flows one way: RPC or gossip → [`node::Shared::admit`] (stateless checks, once, then the mempool) → the
+//! PBFT core ([`node::Driver`] performs its outputs) → the ledger (stateful apply with the commit certificate) →
+//! RocksDB → RPC ([`rpc_server`]) and observers (block gossip and log sync).
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`node`] | the driver: consensus core, validation of proposals, proposals, delivery, catch-up |
+//! | [`consensus_store`] | PBFT safety state and the consensus log (RocksDB, checksummed) |
+//! | [`rpc_server`] | JSON-RPC 2.0 over HTTP and WebSocket (`ctchain_rpc::ChainApi`) |
+//! | [`metrics`] | Prometheus endpoint |
+//! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
+//! | [`cluster`], [`demo`] | local chains of node processes, the demo |
+//!
+//! Invariants are stated in each module's documentation; the central ones are in [`node`].
+#![forbid(unsafe_code)]
+
+pub mod cluster;
+pub mod config;
+pub mod consensus_store;
+pub mod demo;
+pub mod genesis_file;
+pub mod home;
+pub mod keys;
+pub mod metrics;
+pub mod node;
+pub mod rpc_server;
