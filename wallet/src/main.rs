@@ -78,6 +78,20 @@ enum Command {
         #[arg(long, hide = true)]
         insecure_fast_kdf: bool,
     },
+    /// Put an existing issuer secret (hex, e.g. from a testnet's secrets) into an issuer keystore.
+    ImportIssuerKey {
+        /// File holding the 32-byte issuer secret in hex.
+        #[arg(long)]
+        secret_file: PathBuf,
+        /// Where to write the issuer keystore.
+        #[arg(long)]
+        out: PathBuf,
+        /// The chain id the key is for.
+        #[arg(long)]
+        chain_id: String,
+        #[arg(long, hide = true)]
+        insecure_fast_kdf: bool,
+    },
     /// Print the wallet's address.
     Address,
     /// Scan the chain for this wallet's outputs and spends.
@@ -145,6 +159,17 @@ enum Command {
         amount: String,
         #[command(flatten)]
         submit: SubmitArgs,
+    },
+    /// Submit a transaction written by `send`/`issue`/`burn --out`.
+    Submit {
+        /// The file with the transaction's hex.
+        file: PathBuf,
+        /// Return once the node accepted it.
+        #[arg(long)]
+        no_wait: bool,
+        /// Seconds to wait for the commitment.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
     },
     /// Print the view key, from which `new --view-only KEY` makes a wallet that sees but cannot spend.
     ExportViewKey,
@@ -424,6 +449,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 format!("issuer key {} created\npublic key: {}", out.display(), file.address)
             });
         }
+        Command::ImportIssuerKey { secret_file, out, chain_id, insecure_fast_kdf } => {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(secret_file).with_context(|| format!("reading {}", secret_file.display()))?,
+            );
+            let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| anyhow!("the issuer secret is not hex"))?);
+            let key = SigningKey::from_bytes(&bytes).map_err(|e| anyhow!("not an issuer secret: {e}"))?;
+            let pw = password(None, "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", true)
+                .or_else(|_| wallet_password(&cli, true))?;
+            let file = KeystoreFile::seal_issuer(chain_id, &key, pw.as_bytes(), kdf(*insecure_fast_kdf), &mut OsRng)?;
+            file.write(out, false)?;
+            print(json, json!({ "file": out, "issuer_public_key": file.address }), || {
+                format!("issuer key {} imported\npublic key: {}", out.display(), file.address)
+            });
+        }
         Command::Address => {
             // The address is public in the keystore: no password needed.
             let file = KeystoreFile::read(&cli.wallet)?;
@@ -505,8 +544,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut t = String::new();
                 for r in &rows {
                     t.push_str(&format!(
-                        "{:>6} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
+                        "{:>6} {:<20} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
                         r["height"].as_u64().map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                        r["time_ms"].as_u64().map(utc).unwrap_or_default(),
                         r["status"].as_str().unwrap_or(""),
                         r["kind"].as_str().unwrap_or(""),
                         r["amount"].as_str().unwrap_or(""),
@@ -555,6 +595,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             s.sync(json).await?;
             let built = build_burn(&s.store, &keys, &s.chain, &asset, units, &mut OsRng)?;
             s.finish(built, submit, json).await?;
+        }
+        Command::Submit { file, no_wait, timeout } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let source = RpcSource::new(&cli.rpc)?;
+            let id = ctchain_wallet::sync::ChainSource::submit(&source, text.trim()).await?;
+            if *no_wait {
+                print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)"));
+            } else {
+                let height =
+                    wait_committed(&source, &id, Duration::from_millis(300), Duration::from_secs(*timeout)).await?;
+                print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
+                    format!("committed {id} at height {height}")
+                });
+            }
         }
         Command::ExportViewKey => {
             let opened = open_wallet(&cli)?;
@@ -613,4 +667,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn parse_asset(hex_id: &str) -> Option<ctchain_crypto::AssetId> {
     hex::decode(hex_id).ok().and_then(|b| b.try_into().ok()).map(ctchain_crypto::AssetId)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ms since the Unix epoch (civil-from-days, proleptic Gregorian).
+fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_print_as_utc() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
+        assert_eq!(super::utc(1_700_000_000_000), "2023-11-14 22:13:20");
+        assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00");
+    }
 }
