@@ -1,6 +1,9 @@
 //! AML rules: each fires on a crafted scenario and stays silent just below its boundary.
 
-use ctchain_audit::aml::{run, AuditRecord, RecordKind, RuleError, RuleId, RuleSet};
+mod common;
+
+use common::transfer;
+use ctchain_audit::aml::{run, AuditRecord, RuleError, RuleId, RuleSet};
 
 const RULES: &str = r#"
 [[asset]]
@@ -29,23 +32,6 @@ address = "bad"
 reason = "sanctions list"
 "#;
 
-fn transfer(tx: &str, seconds: u64, from: &str, to: &str, amount: u64) -> AuditRecord {
-    AuditRecord {
-        tx_id: tx.to_owned(),
-        output_index: 0,
-        height: seconds,
-        timestamp_ms: seconds * 1000,
-        asset_id: "00".into(),
-        asset_label: "CNY".into(),
-        decimals: 2,
-        amount,
-        kind: RecordKind::Transfer,
-        sender: Some(from.to_owned()),
-        receiver: to.to_owned(),
-        memo: String::new(),
-        memo_matches_amount: true,
-    }
-}
 
 fn rules_fired(records: &[AuditRecord]) -> Vec<RuleId> {
     let rules = RuleSet::from_toml(RULES).expect("test rules parse");
@@ -138,4 +124,35 @@ fn hundred_thousand_records_give_exactly_the_planted_alerts() {
     let alerts = run(&records, &rules);
     let fired: Vec<RuleId> = alerts.iter().map(|alert| alert.rule).collect();
     assert_eq!(fired, vec![RuleId::LargeValue], "{:?}", alerts.first());
+}
+
+/// The documented example rule file in `examples/` is what the README points to; loading it here keeps it valid.
+#[test]
+fn the_example_rule_file_loads_with_every_rule_enabled() {
+    let rules = RuleSet::from_toml(include_str!("../examples/aml-rules.toml")).expect("example rule file parses");
+    assert!(rules.structuring.is_some() && rules.velocity.is_some() && rules.pass_through.is_some());
+    assert!(rules.memo_mismatch && !rules.watch.is_empty());
+    for (label, asset) in &rules.assets {
+        assert!(asset.large_value.is_some() && asset.velocity_max_sum.is_some(), "{label}");
+        assert!(asset.pass_through_min_amount > 0, "{label}");
+    }
+    // And every rule in it can fire: one crafted scenario per rule.
+    let watched = rules.watch[0].address.clone();
+    let mut lying = transfer("memo", 9000, "m1", "m2", 100);
+    lying.memo_matches_amount = false;
+    let mut records = vec![
+        transfer("large", 0, "a", "b", 5_000_000),
+        transfer("struct-1", 100, "s", "x1", 4_000_000),
+        transfer("struct-2", 200, "s", "x2", 4_100_000),
+        transfer("struct-3", 300, "s", "x3", 4_200_000),
+        transfer("mule-in", 5000, "c", "mule", 2_000_000),
+        transfer("mule-out", 5100, "mule", "d", 1_900_000),
+        transfer("watched", 7000, "e", &watched, 100),
+        lying,
+    ];
+    records.extend((0..21).map(|i| transfer(&format!("fast-{i:02}"), 20_000 + i, "busy", &format!("f{i}"), 100)));
+    let mut fired: Vec<RuleId> = run(&records, &rules).into_iter().map(|alert| alert.rule).collect();
+    fired.sort();
+    fired.dedup();
+    assert_eq!(fired, RuleId::ALL.to_vec());
 }

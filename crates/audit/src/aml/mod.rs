@@ -57,6 +57,18 @@ pub enum RecordKind {
     Fee,
 }
 
+impl RecordKind {
+    /// The kind as written in reports and JSON (`"transfer"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Transfer => "transfer",
+            RecordKind::Issue => "issue",
+            RecordKind::Burn => "burn",
+            RecordKind::Fee => "fee",
+        }
+    }
+}
+
 /// One decrypted output, as the regulator's scanner records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {

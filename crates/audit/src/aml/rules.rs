@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::amount::{parse_display_amount, AmountError};
@@ -48,7 +48,7 @@ pub enum RuleError {
 }
 
 /// Which side of a transfer the velocity rule counts for an address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Transfers the address sent.
@@ -57,6 +57,17 @@ pub enum Direction {
     Receiving,
     /// Both, counted separately (sending windows and receiving windows).
     Both,
+}
+
+impl Direction {
+    /// The direction as the rule file writes it (`"sending"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Sending => "sending",
+            Direction::Receiving => "receiving",
+            Direction::Both => "both",
+        }
+    }
 }
 
 /// Per-asset parameters, in base units.
@@ -104,7 +115,7 @@ pub struct PassThroughRule {
 }
 
 /// One watch-listed address.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchEntry {
     /// The address (opaque text).

@@ -1,0 +1,51 @@
+//! Writes a demonstration suspicious-transaction report: the example rule file run over synthetic records.
+//!
+//! `cargo run -p ctchain-audit --example aml_report -- OUT_DIR [--overwrite]`, then open `OUT_DIR/aml-report.html`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ctchain_audit::aml::report::{Overwrite, Report, ReportOptions};
+use ctchain_audit::aml::{run, RuleSet};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(out) = args.next().map(PathBuf::from) else {
+        eprintln!("usage: aml_report OUT_DIR [--overwrite]");
+        return ExitCode::from(2);
+    };
+    let overwrite = if args.any(|arg| arg == "--overwrite") { Overwrite::Replace } else { Overwrite::Refuse };
+    let rules = match RuleSet::from_toml(include_str!("aml-rules.toml")) {
+        Ok(rules) => rules,
+        Err(error) => {
+            eprintln!("rule file: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut records = common::synthetic(5_000);
+    // One hostile memo, to show how the report displays sender-written text.
+    if let Some(record) = records.iter_mut().find(|record| !record.memo_matches_amount) {
+        record.memo = "<script>alert(\"x\")</script> pay 1,000.00, \"urgent\"".into();
+    }
+    if let Some(watched) = rules.watch.first() {
+        records.push(common::transfer("watched-0001", 1_700_200_000, "s17", &watched.address, 250_000));
+    }
+    let alerts = run(&records, &rules);
+    let options = ReportOptions { title: "Demonstration report (synthetic data)".into(), ..ReportOptions::default() };
+    let written =
+        Report::with_options(&records, &alerts, &rules, &options).and_then(|report| report.write_dir(&out, overwrite));
+    match written {
+        Ok(files) => {
+            println!("{} alerts over {} records", alerts.len(), records.len());
+            println!("{}\n{}\n{}", files.json.display(), files.csv.display(), files.html.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
