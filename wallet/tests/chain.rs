@@ -195,6 +195,18 @@ async fn sync_view(
     sync(src, keys, &info, store, &mut |_| Ok(()), &mut |_, _| {}).await.unwrap()
 }
 
+/// Builds a CNY (or other asset) transfer from `from`'s store, panicking on failure.
+fn pay(
+    from: &Wallet,
+    info: &ChainInfo,
+    to: &ctchain_crypto::Address,
+    asset: &ctchain_ledger::AssetInfo,
+    amount: u64,
+    memo: &str,
+) -> Built {
+    build_transfer(&from.store, &from.keys, info, to, asset, amount, memo, &mut rand_core::OsRng).unwrap()
+}
+
 /// Alice is issued 1000.00 CNY by the CNY issuer (committed).
 async fn funded(seed: u64) -> (LedgerSource, Wallet, Wallet) {
     let src = LedgerSource::new(seed);
@@ -223,17 +235,7 @@ async fn two_wallets_send_back_and_forth_and_balances_add_up_to_the_issued_suppl
     assert_eq!(alice.balance(&cny.id), (100_000, 100_000));
 
     let amount = info.parse(&cny, "250.50").unwrap();
-    let built = build_transfer(
-        &alice.store,
-        &alice.keys,
-        &info,
-        &bob.keys.address(),
-        &cny,
-        amount,
-        "invoice 7",
-        &mut rand_core::OsRng,
-    )
-    .unwrap();
+    let built = pay(&alice, &info, &bob.keys.address(), &cny, amount, "invoice 7");
     let id = alice.submit(&src, &built).await.unwrap();
     // Pending: the input is locked, the change is incoming.
     let b = balances(&alice.store).into_iter().next().unwrap();
@@ -248,17 +250,7 @@ async fn two_wallets_send_back_and_forth_and_balances_add_up_to_the_issued_suppl
     assert_eq!(bob.balance(&cny.id), (25_050, 25_050));
 
     // Bob pays some back; then both sync.
-    let built = build_transfer(
-        &bob.store,
-        &bob.keys,
-        &info,
-        &alice.keys.address(),
-        &cny,
-        1_000,
-        "refund",
-        &mut rand_core::OsRng,
-    )
-    .unwrap();
+    let built = pay(&bob, &info, &alice.keys.address(), &cny, 1_000, "refund");
     bob.submit(&src, &built).await.unwrap();
     src.mine();
     alice.sync(&src).await;
@@ -296,9 +288,7 @@ async fn a_view_only_wallet_sees_the_same_incoming_funds_and_spends() {
     let (src, mut alice, mut bob) = funded(2).await;
     let info = src.info();
     let cny = info.asset("CNY").unwrap().clone();
-    let built =
-        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 4_000, "", &mut rand_core::OsRng)
-            .unwrap();
+    let built = pay(&alice, &info, &bob.keys.address(), &cny, 4_000, "");
     alice.submit(&src, &built).await.unwrap();
     src.mine();
     alice.sync(&src).await;
@@ -316,9 +306,7 @@ async fn a_restored_wallet_finds_the_same_funds() {
     let (src, mut alice, bob) = funded(3).await;
     let info = src.info();
     let cny = info.asset("CNY").unwrap().clone();
-    let built =
-        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 300, "x", &mut rand_core::OsRng)
-            .unwrap();
+    let built = pay(&alice, &info, &bob.keys.address(), &cny, 300, "x");
     alice.submit(&src, &built).await.unwrap();
     src.mine();
     alice.sync(&src).await;
@@ -365,9 +353,7 @@ async fn pending_sends_lock_their_inputs_and_a_refused_one_frees_them() {
     let (src, mut alice, bob) = funded(5).await;
     let info = src.info();
     let cny = info.asset("CNY").unwrap().clone();
-    let first =
-        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 100, "", &mut rand_core::OsRng)
-            .unwrap();
+    let first = pay(&alice, &info, &bob.keys.address(), &cny, 100, "");
     alice.submit(&src, &first).await.unwrap();
     // The only output is locked: a second send finds nothing spendable.
     let err =
@@ -379,9 +365,7 @@ async fn pending_sends_lock_their_inputs_and_a_refused_one_frees_them() {
     // and that copy's record is marked rejected, its inputs free again.
     let mut copy = Wallet { keys: alice.keys.clone(), store: alice.store.clone() };
     copy.store.sent.clear();
-    let conflict =
-        build_transfer(&copy.store, &copy.keys, &info, &bob.keys.address(), &cny, 7, "", &mut rand_core::OsRng)
-            .unwrap();
+    let conflict = pay(&copy, &info, &bob.keys.address(), &cny, 7, "");
     let err = copy.submit(&src, &conflict).await.unwrap_err();
     assert!(matches!(err, WalletError::Refused { code: ctchain_rpc::codes::TX_CONFLICT, .. }), "{err}");
     assert_eq!(copy.store.sent[0].status, SentStatus::Rejected);
@@ -397,9 +381,7 @@ async fn a_transaction_the_node_forgot_is_submitted_again_on_sync() {
     let (src, mut alice, bob) = funded(6).await;
     let info = src.info();
     let cny = info.asset("CNY").unwrap().clone();
-    let built =
-        build_transfer(&alice.store, &alice.keys, &info, &bob.keys.address(), &cny, 5, "", &mut rand_core::OsRng)
-            .unwrap();
+    let built = pay(&alice, &info, &bob.keys.address(), &cny, 5, "");
     src.amnesia.set(true);
     alice.submit(&src, &built).await.unwrap();
     src.amnesia.set(false);
@@ -431,17 +413,7 @@ async fn a_payment_proof_verifies_against_the_chain_and_a_tampered_one_fails() {
     let (src, mut alice, mut bob) = funded(8).await;
     let info = src.info();
     let cny = info.asset("CNY").unwrap().clone();
-    let built = build_transfer(
-        &alice.store,
-        &alice.keys,
-        &info,
-        &bob.keys.address(),
-        &cny,
-        12_345,
-        "invoice 9",
-        &mut rand_core::OsRng,
-    )
-    .unwrap();
+    let built = pay(&alice, &info, &bob.keys.address(), &cny, 12_345, "invoice 9");
     let id = alice.submit(&src, &built).await.unwrap();
     src.mine();
     bob.sync(&src).await;

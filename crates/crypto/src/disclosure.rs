@@ -123,7 +123,7 @@ impl ViewingKeys {
         rng: &mut R,
     ) -> Result<PaymentDisclosure, DisclosureError> {
         self.scan(&output.ephemeral_key, &output.one_time_key).ok_or(DisclosureError::NotOwned)?;
-        let a = *self.view_secret();
+        let a = self.view_secret();
         let recipient = self.address();
         let shared = Point::new(a * output.ephemeral_key.point()).ok_or(DisclosureError::NotOwned)?;
         let statement = Statement { chain_id, tx_id, output_index, output, recipient: &recipient, shared: &shared };
