@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod config;
 pub mod consensus_store;
 pub mod demo;
+pub mod finality;
 pub mod genesis_file;
 pub mod home;
 pub mod keys;

@@ -1,0 +1,44 @@
+//! Checking a ledger block's commit certificate offline, against the genesis validator keys only: the evidence
+//! of finality that lagging nodes, observers and auditors rely on.
+//!
+//! The consensus block of a ledger block is `Data { timestamp: header.timestamp_ms, payload: block bytes }` at the
+//! certificate's sequence number (validators refuse a proposal whose header time differs from its consensus time),
+//! so the certificate's `2f + 1` signatures over that digest bind exactly this block.
+
+use ctchain_codec::{Decode, Encode};
+use ctchain_ledger::{Block, Genesis};
+use ctchain_pbft::{CommitCertificate, CommittedBlock, Ed25519Verifier, PublicKey, ValidatorSet};
+
+/// Why a certificate does not prove a block final.
+#[derive(Debug, thiserror::Error)]
+pub enum FinalityError {
+    /// The certificate bytes do not decode.
+    #[error("the certificate does not decode: {0}")]
+    Encoding(ctchain_codec::DecodeError),
+    /// The signatures do not make a quorum of the genesis validators for this block.
+    #[error("the certificate does not prove this block: {0}")]
+    Invalid(ctchain_pbft::CertError),
+}
+
+/// The genesis validator set as the consensus core sees it.
+pub fn validator_set(genesis: &Genesis) -> ValidatorSet {
+    let keys = genesis.validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
+    ValidatorSet::new(genesis.chain_id.clone(), keys)
+}
+
+/// Checks that `certificate` carries `2f + 1` valid commit signatures of the genesis validators for `block`.
+pub fn verify_block_certificate(
+    genesis: &Genesis,
+    block: &Block,
+    certificate: &[u8],
+) -> Result<CommitCertificate, FinalityError> {
+    let cert = CommitCertificate::from_bytes(certificate).map_err(FinalityError::Encoding)?;
+    let committed = CommittedBlock {
+        seq: cert.seq,
+        block: ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() },
+        cert: cert.clone(),
+    };
+    ctchain_pbft::verify_committed(&validator_set(genesis), &Ed25519Verifier, &committed)
+        .map_err(FinalityError::Invalid)?;
+    Ok(cert)
+}
