@@ -1,6 +1,7 @@
 //! Writes a demonstration suspicious-transaction report: the example rule file run over synthetic records.
 //!
-//! `cargo run -p ctchain-audit --example aml_report -- OUT_DIR [--overwrite]`, then open `OUT_DIR/aml-report.html`.
+//! `cargo run -p ctchain-audit --example aml_report -- OUT_DIR [--records N] [--overwrite]`, then open
+//! `OUT_DIR/aml-report.html`. N defaults to 5000 records, spread over one week.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -12,12 +13,26 @@ use ctchain_audit::aml::report::{Overwrite, Report, ReportOptions};
 use ctchain_audit::aml::{run, RuleSet};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let Some(out) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: aml_report OUT_DIR [--overwrite]");
-        return ExitCode::from(2);
+    let usage = || {
+        eprintln!("usage: aml_report OUT_DIR [--records N] [--overwrite]");
+        ExitCode::from(2)
     };
-    let overwrite = if args.any(|arg| arg == "--overwrite") { Overwrite::Replace } else { Overwrite::Refuse };
+    let mut out = None;
+    let mut count = 5_000;
+    let mut overwrite = Overwrite::Refuse;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--overwrite" => overwrite = Overwrite::Replace,
+            "--records" => match args.next().and_then(|text| text.parse().ok()) {
+                Some(parsed) => count = parsed,
+                None => return usage(),
+            },
+            _ if out.is_none() && !arg.starts_with("--") => out = Some(PathBuf::from(arg)),
+            _ => return usage(),
+        }
+    }
+    let Some(out) = out else { return usage() };
     let rules = match RuleSet::from_toml(include_str!("aml-rules.toml")) {
         Ok(rules) => rules,
         Err(error) => {
@@ -25,7 +40,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut records = common::synthetic(5_000);
+    let mut records = common::synthetic(count);
     // One hostile memo, to show how the report displays sender-written text.
     if let Some(record) = records.iter_mut().find(|record| !record.memo_matches_amount) {
         record.memo = "<script>alert(\"x\")</script> pay 1,000.00, \"urgent\"".into();

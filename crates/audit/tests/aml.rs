@@ -32,7 +32,6 @@ address = "bad"
 reason = "sanctions list"
 "#;
 
-
 fn rules_fired(records: &[AuditRecord]) -> Vec<RuleId> {
     let rules = RuleSet::from_toml(RULES).expect("test rules parse");
     run(records, &rules).into_iter().map(|alert| alert.rule).collect()
@@ -102,12 +101,16 @@ fn results_do_not_depend_on_input_order() {
 #[test]
 fn rule_file_errors_name_the_field() {
     let unknown = RULES.replace("CNY = \"50000.00\"", "USD = \"1.00\"");
-    assert!(matches!(RuleSet::from_toml(&unknown), Err(RuleError::UnknownAsset { field, .. }) if field == "large_value.USD"));
+    assert!(
+        matches!(RuleSet::from_toml(&unknown), Err(RuleError::UnknownAsset { field, .. }) if field == "large_value.USD")
+    );
     let precise = RULES.replace("50000.00", "50000.001");
     let error = RuleSet::from_toml(&precise).expect_err("too many decimals");
     assert!(error.to_string().starts_with("large_value.CNY:"), "{error}");
     let negative = RULES.replace("window_seconds = 60", "window_seconds = -5");
-    assert!(matches!(RuleSet::from_toml(&negative), Err(RuleError::OutOfRange { field, .. }) if field == "velocity.window_seconds"));
+    assert!(
+        matches!(RuleSet::from_toml(&negative), Err(RuleError::OutOfRange { field, .. }) if field == "velocity.window_seconds")
+    );
     let unknown_rule = format!("{RULES}\n[round_amounts]\nenabled = true\n");
     assert!(matches!(RuleSet::from_toml(&unknown_rule), Err(RuleError::Syntax(_))));
 }
@@ -117,7 +120,9 @@ fn hundred_thousand_records_give_exactly_the_planted_alerts() {
     let rules = RuleSet::from_toml(RULES).expect("parse");
     // 100k small transfers, each sender sending once per ten minutes: nothing fires...
     let mut records: Vec<AuditRecord> = (0..100_000u64)
-        .map(|i| transfer(&format!("{i:08x}"), (i / 1000) * 600, &format!("s{}", i % 1000), &format!("r{}", i % 997), 100))
+        .map(|i| {
+            transfer(&format!("{i:08x}"), (i / 1000) * 600, &format!("s{}", i % 1000), &format!("r{}", i % 997), 100)
+        })
         .collect();
     // ...except one planted large transfer.
     records.push(transfer("planted", 5, "p", "q", 6_000_000));
