@@ -130,7 +130,9 @@ pub(super) fn flows(series: &AssetFlows, bucket_ms: u64, series_index: usize) ->
     let mut out = String::new();
     open(&mut out, WIDTH, HEIGHT, &format!("{} transfers per {} (UTC)", series.asset, duration_text(bucket_ms)));
     for tick in 0..=4u128 {
-        let value = top * tick / 4;
+        // floor(top · tick / 4) without forming top · tick, which overflows for a top near u128::MAX (a report
+        // read from JSON can hold any amount).
+        let value = top / 4 * tick + top % 4 * tick / 4;
         let y = baseline - ratio(value, top) * plot_height;
         let _ = write!(
             out,
@@ -283,6 +285,23 @@ mod tests {
         assert_eq!(nice_ceiling(5_000_000), 5_000_000);
         assert_eq!(nice_ceiling(5_000_001), 10_000_000);
         assert_eq!(nice_ceiling(u128::MAX), u128::MAX);
+    }
+
+    #[test]
+    fn extreme_amounts_draw_without_overflow() {
+        use super::super::FlowBucket;
+        let bucket = |total_amount| FlowBucket {
+            start_ms: u64::MAX - 1,
+            start_utc: String::new(),
+            transfer_count: 1,
+            total_amount,
+            total_display: String::new(),
+        };
+        let series =
+            AssetFlows { asset: "X".into(), decimals: 18, buckets: vec![bucket(u128::MAX), bucket(u128::MAX / 3)] };
+        let chart = flows(&series, 0, 0);
+        assert_eq!(chart.matches("<rect ").count(), 2);
+        assert!(chart.contains("340,282,366,920,938,463,463.374607431768211455"), "top tick is the exact maximum");
     }
 
     #[test]
