@@ -11,7 +11,7 @@
 //! | [`rpc_server`] | JSON-RPC 2.0 over HTTP and WebSocket (`ctchain_rpc::ChainApi`) |
 //! | [`metrics`] | Prometheus endpoint |
 //! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
-//! | [`cluster`], [`demo`] | local chains of node processes, the demo |
+//! | [`cluster`], [`demo`], [`loadgen`] | local chains of node processes, the demo, the load generator |
 //!
 //! Invariants are stated in each module's documentation; the central ones are in [`node`].
 #![forbid(unsafe_code)]
@@ -24,6 +24,7 @@ pub mod finality;
 pub mod genesis_file;
 pub mod home;
 pub mod keys;
+pub mod loadgen;
 pub mod metrics;
 pub mod node;
 pub mod rpc_server;
