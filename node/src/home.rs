@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
 use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ValidatorInfo, CRYPTO_SUITE};
-use rand_core::OsRng;
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile};
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
@@ -140,6 +141,18 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         true,
     )?;
     write_new_file(&dir.join("genesis.toml"), genesis_text.as_bytes(), false)?;
+    // The banks' issuer keys as wallet keystores, so that `ctchain-wallet issue --issuer-key` works at once.
+    // A throwaway chain gets a random password, written beside it for its operator.
+    let mut raw = [0u8; 12];
+    OsRng.fill_bytes(&mut raw);
+    let password = hex::encode(raw);
+    write_new_file(&dir.join("testnet-password.txt"), format!("{password}\n").as_bytes(), true)?;
+    for (bank, _, label, key) in &issuers {
+        let file = KeystoreFile::seal_issuer(chain_id, key, password.as_bytes(), KdfParams::INTERACTIVE, &mut OsRng)
+            .map_err(|e| anyhow!("issuer keystore: {e}"))?;
+        file.write(&dir.join(format!("{bank}-{label}.issuer.json")), false)
+            .map_err(|e| anyhow!("issuer keystore: {e}"))?;
+    }
     Ok(Testnet { genesis, homes, rpc, auditor, issuers })
 }
 

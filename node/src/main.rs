@@ -143,7 +143,11 @@ async fn run_other(command: Command) -> Result<()> {
                 println!("  {}  rpc {rpc}", h.display());
             }
             println!(
-                "demo keys (regulator audit key, bank issuer keys): {}",
+                "issuer keystores: {0}/bank-a-CNY.issuer.json, {0}/bank-b-USD.issuer.json (password: {0}/testnet-password.txt)",
+                dir.display()
+            );
+            println!(
+                "every demo secret in hex (audit key, issuer keys): {}",
                 dir.join("testnet-secrets.json").display()
             );
             println!("start each node with: ctchain-node start --home <dir>");
