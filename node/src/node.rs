@@ -887,7 +887,7 @@ fn ledger_block_of(entry: &LogEntry) -> Result<Option<LedgerBlock>> {
 }
 
 /// Transactions of `block` that the mempool already verified, by leaf hash.
-fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, ctchain_crypto::VerifiedTransaction> {
+fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, ctchain_ledger::VerifiedLedgerTx> {
     let Ok(mempool) = shared.mempool.lock() else { return HashMap::new() };
     block
         .txs

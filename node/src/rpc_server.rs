@@ -93,6 +93,7 @@ fn kind_name(tx: &LedgerTx) -> &'static str {
         TxKind::Transfer => "transfer",
         TxKind::Issue => "issue",
         TxKind::Burn => "burn",
+        TxKind::AuditAccess => "audit_access",
     }
 }
 

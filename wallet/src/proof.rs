@@ -154,7 +154,9 @@ impl PaymentProof {
                 header.hash()
             )));
         }
-        let LedgerTx::Confidential(tx) = &ledger_tx;
+        let LedgerTx::Confidential(tx) = &ledger_tx else {
+            return Err(WalletError::BadProof("the transaction is an audit-access record, which pays nobody".into()));
+        };
         let output = tx.body.outputs.get(self.output_index as usize).ok_or_else(|| {
             WalletError::BadProof(format!(
                 "transaction has {} outputs, not {}",

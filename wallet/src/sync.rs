@@ -234,7 +234,9 @@ pub async fn committed_tx(source: &impl ChainSource, tx_id: &str) -> Result<(Tra
     let inclusion_proof = hex::decode(&inclusion_proof).map_err(|_| bad("inclusion proof hex"))?;
     let decoded: ctchain_ledger::LedgerTx =
         ctchain_codec::Decode::from_bytes(&ledger_tx).map_err(|e| bad(&e.to_string()))?;
-    let ctchain_ledger::LedgerTx::Confidential(tx) = decoded;
+    let ctchain_ledger::LedgerTx::Confidential(tx) = decoded else {
+        return Err(WalletError::NotFound(format!("confidential transaction {tx_id} (it is an audit-access record)")));
+    };
     if tx.id().to_string() != tx_id.to_ascii_lowercase() {
         return Err(bad("the node returned another transaction"));
     }

@@ -57,6 +57,9 @@ pub enum TxRejection {
     /// The supply counters would overflow.
     #[error("supply of asset {0} would overflow")]
     SupplyOverflow(AssetId),
+    /// An audit-access record failed its stateless checks (dealing, signatures, range, chain).
+    #[error("audit-access record: {0}")]
+    Access(#[from] crate::access::AccessError),
 }
 
 /// Why the ledger refused a block or a request.

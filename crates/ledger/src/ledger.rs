@@ -9,6 +9,7 @@ use ctchain_crypto::{
 };
 use rayon::prelude::*;
 
+use crate::access::{AuditAccessRecord, VerifiedAccess};
 use crate::error::{LedgerError, TxRejection};
 use crate::merkle::{self, MerklePath};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
@@ -25,7 +26,50 @@ const META_SCHEMA: &[u8] = b"schema";
 #[derive(Clone, Debug)]
 pub struct VerifiedBlock {
     header: BlockHeader,
-    txs: Vec<VerifiedTransaction>,
+    txs: Vec<VerifiedLedgerTx>,
+}
+
+/// A ledger transaction that passed its stateless checks. Only the verifiers make one.
+#[derive(Clone, Debug)]
+pub enum VerifiedLedgerTx {
+    /// A confidential transaction (proofs and signatures checked).
+    Confidential(VerifiedTransaction),
+    /// An audit-access record (dealing and supervisor signatures checked).
+    AuditAccess(VerifiedAccess),
+}
+
+impl VerifiedLedgerTx {
+    /// The transaction id.
+    pub fn id(&self) -> TxId {
+        match self {
+            Self::Confidential(tx) => tx.id(),
+            Self::AuditAccess(a) => a.id(),
+        }
+    }
+
+    /// The plain transaction.
+    pub fn to_ledger_tx(&self) -> LedgerTx {
+        match self {
+            Self::Confidential(tx) => LedgerTx::Confidential(tx.transaction().clone()),
+            Self::AuditAccess(a) => LedgerTx::AuditAccess(a.record().clone()),
+        }
+    }
+
+    /// Runs the stateless checks of `tx` for the chain `verifier` is for.
+    pub fn verify(tx: LedgerTx, verifier: &Verifier) -> Result<Self, TxRejection> {
+        match tx {
+            LedgerTx::Confidential(tx) => Ok(Self::Confidential(verifier.verify(tx)?)),
+            LedgerTx::AuditAccess(record) => {
+                Ok(Self::AuditAccess(record.verify(verifier.chain_id(), verifier.audit_keys())?))
+            }
+        }
+    }
+}
+
+impl From<VerifiedTransaction> for VerifiedLedgerTx {
+    fn from(tx: VerifiedTransaction) -> Self {
+        Self::Confidential(tx)
+    }
 }
 
 impl VerifiedBlock {
@@ -35,16 +79,13 @@ impl VerifiedBlock {
     }
 
     /// The verified transactions.
-    pub fn txs(&self) -> &[VerifiedTransaction] {
+    pub fn txs(&self) -> &[VerifiedLedgerTx] {
         &self.txs
     }
 
     /// The plain block (for sending or storing).
     pub fn to_block(&self) -> Block {
-        Block {
-            header: self.header.clone(),
-            txs: self.txs.iter().map(|t| LedgerTx::Confidential(t.transaction().clone())).collect(),
-        }
+        Block { header: self.header.clone(), txs: self.txs.iter().map(VerifiedLedgerTx::to_ledger_tx).collect() }
     }
 }
 
@@ -59,7 +100,7 @@ impl Block {
     pub fn verify_with(
         self,
         verifier: &Verifier,
-        known: impl Fn(&Hash32) -> Option<VerifiedTransaction> + Sync,
+        known: impl Fn(&Hash32) -> Option<VerifiedLedgerTx> + Sync,
     ) -> Result<VerifiedBlock, LedgerError> {
         let height = self.header.height;
         if self.txs.len() > MAX_BLOCK_TXS {
@@ -68,19 +109,15 @@ impl Block {
         if Block::compute_tx_root(&self.txs) != self.header.tx_root {
             return Err(LedgerError::TxRootMismatch { height });
         }
-        let results: Vec<Result<VerifiedTransaction, (TxId, TxRejection)>> = self
+        let results: Vec<Result<VerifiedLedgerTx, (TxId, TxRejection)>> = self
             .txs
             .into_par_iter()
             .map(|tx| {
                 if let Some(done) = known(&tx.leaf_hash()) {
                     return Ok(done);
                 }
-                match tx {
-                    LedgerTx::Confidential(tx) => {
-                        let id = tx.id();
-                        verifier.verify(tx).map_err(|e| (id, TxRejection::Stateless(e)))
-                    }
-                }
+                let id = tx.id();
+                VerifiedLedgerTx::verify(tx, verifier).map_err(|e| (id, e))
             })
             .collect();
         let mut txs = Vec::with_capacity(results.len());
@@ -182,6 +219,8 @@ struct Execution {
     spent: Vec<(OutputId, SpentRecord)>,
     locations: Vec<(TxId, TxLocation)>,
     supply: BTreeMap<AssetId, Supply>,
+    /// Audit-access records by index in the block.
+    accesses: Vec<(u32, AuditAccessRecord)>,
 }
 
 fn height_key(height: u64) -> [u8; 8] {
@@ -328,20 +367,26 @@ impl Ledger {
     /// Phase three for a mempool: the stateful checks of one transaction against the committed state, as if it
     /// were alone in the next block. A failing check is [`LedgerError::InvalidTransaction`] with its reason.
     pub fn check_transaction(&self, tx: &VerifiedTransaction) -> Result<(), LedgerError> {
+        self.check_ledger_tx(&VerifiedLedgerTx::Confidential(tx.clone()))
+    }
+
+    /// [`Ledger::check_transaction`] for a ledger transaction of any kind.
+    pub fn check_ledger_tx(&self, tx: &VerifiedLedgerTx) -> Result<(), LedgerError> {
         self.execute(self.tip.height + 1, std::slice::from_ref(tx)).map(|_| ())
     }
 
     /// Builds the next block from verified transactions, computing its state root (for a proposer).
-    pub fn propose(
+    pub fn propose<T: Into<VerifiedLedgerTx>>(
         &self,
-        txs: Vec<VerifiedTransaction>,
+        txs: Vec<T>,
         timestamp_ms: u64,
         proposer: u32,
         view: u64,
     ) -> Result<VerifiedBlock, LedgerError> {
+        let txs: Vec<VerifiedLedgerTx> = txs.into_iter().map(Into::into).collect();
         let height = self.tip.height + 1;
         let execution = self.execute(height, &txs)?;
-        let plain: Vec<LedgerTx> = txs.iter().map(|t| LedgerTx::Confidential(t.transaction().clone())).collect();
+        let plain: Vec<LedgerTx> = txs.iter().map(VerifiedLedgerTx::to_ledger_tx).collect();
         let header = BlockHeader {
             height,
             prev_hash: self.tip.hash,
@@ -400,8 +445,7 @@ impl Ledger {
         let mut batch = StoreBatch::default();
         let hk = height_key(height);
         batch.put(Cf::Headers, hk, &header.to_bytes());
-        let encoded: Vec<Vec<u8>> =
-            block.txs.par_iter().map(|t| LedgerTx::Confidential(t.transaction().clone()).to_bytes()).collect();
+        let encoded: Vec<Vec<u8>> = block.txs.par_iter().map(|t| t.to_ledger_tx().to_bytes()).collect();
         let mut w = Writer::new();
         w.len(encoded.len());
         for tx in &encoded {
@@ -428,6 +472,11 @@ impl Ledger {
             key.extend_from_slice(&hk);
             batch.put(Cf::SupplyHistory, key, &supply.to_bytes());
         }
+        for (index, record) in &execution.accesses {
+            let mut key = hk.to_vec();
+            key.extend_from_slice(&index.to_be_bytes());
+            batch.put(Cf::AuditAccess, key, &record.to_bytes());
+        }
         if let Some(cert) = certificate {
             batch.put(Cf::Certificates, hk, cert);
         }
@@ -439,7 +488,7 @@ impl Ledger {
     }
 
     /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
-    fn execute(&self, height: u64, txs: &[VerifiedTransaction]) -> Result<Execution, LedgerError> {
+    fn execute(&self, height: u64, txs: &[VerifiedLedgerTx]) -> Result<Execution, LedgerError> {
         let mut created: Vec<OutputRecord> = Vec::new();
         let mut created_index: HashMap<OutputId, usize> = HashMap::new();
         let mut created_unspent: Vec<(OutputId, UnspentEntry)> = Vec::new();
@@ -450,14 +499,25 @@ impl Ledger {
         let mut supply: BTreeMap<AssetId, (Supply, Supply)> = BTreeMap::new();
         let mut removed_elements = Vec::new();
         let mut inserted_elements = Vec::new();
+        let mut accesses = Vec::new();
 
         for (index, vtx) in txs.iter().enumerate() {
             let tx_id = vtx.id();
             let reject = |reason| LedgerError::InvalidTransaction { height, index, tx_id, reason };
-            let body = &vtx.transaction().body;
             if !seen.insert(tx_id) || self.store.contains(Cf::Txs, tx_id.as_bytes())? {
                 return Err(reject(TxRejection::Duplicate));
             }
+            let vtx = match vtx {
+                VerifiedLedgerTx::Confidential(vtx) => vtx,
+                VerifiedLedgerTx::AuditAccess(access) => {
+                    // A record changes no balance: it is kept, located and listed, and its leaf in the
+                    // transaction root makes it as permanent as the block.
+                    accesses.push((index as u32, access.record().clone()));
+                    locations.push((tx_id, TxLocation { height, index: index as u32 }));
+                    continue;
+                }
+            };
+            let body = &vtx.transaction().body;
             for (k, input) in body.inputs.iter().enumerate() {
                 let output_id = input.output_id;
                 if let Some(&earlier) = spent_in_block.get(&output_id) {
@@ -539,7 +599,7 @@ impl Ledger {
         acc.remove_all(&removed_elements);
         acc.insert_all(&inserted_elements);
         created_unspent.retain(|(id, _)| !spent_in_block.contains_key(id));
-        Ok(Execution { acc, created, unspent: created_unspent, spent, locations, supply: changed })
+        Ok(Execution { acc, created, unspent: created_unspent, spent, locations, supply: changed, accesses })
     }
 
     // ---- queries ----
@@ -615,7 +675,7 @@ impl Ledger {
         for height in from.max(1)..=to.min(self.tip.height) {
             let block = self.block(height)?.ok_or_else(|| StorageError::Missing(format!("block {height}")))?;
             for tx in &block.txs {
-                let LedgerTx::Confidential(ctx) = tx;
+                let LedgerTx::Confidential(ctx) = tx else { continue };
                 let tx_id = tx.id();
                 for (i, output) in ctx.body.outputs.iter().enumerate() {
                     out.push(OutputRecord {
@@ -649,6 +709,23 @@ impl Ledger {
             Some((_, bytes)) => decode(&bytes, || what(&[]))?,
             None => Supply::default(),
         })
+    }
+
+    /// Every audit-access record ever committed, in chain order, with its height and index in the block.
+    pub fn audit_access_log(&self) -> Result<Vec<(u64, u32, AuditAccessRecord)>, LedgerError> {
+        let what = |k: &[u8]| format!("audit-access record {}", hex::encode(k));
+        let mut out = Vec::new();
+        for (key, bytes) in self.store.scan(Cf::AuditAccess, &[], &[], what)? {
+            let (height, index) = match (key.get(..8), key.get(8..12)) {
+                (Some(h), Some(i)) if key.len() == 12 => (
+                    u64::from_be_bytes(h.try_into().unwrap_or_default()),
+                    u32::from_be_bytes(i.try_into().unwrap_or_default()),
+                ),
+                _ => return Err(StorageError::Corrupt { what: what(&key), reason: "not a height and an index" }.into()),
+            };
+            out.push((height, index, decode(&bytes, || what(&key))?));
+        }
+        Ok(out)
     }
 
     /// Evidence that a committed transaction is in its block.

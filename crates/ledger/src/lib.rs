@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod error;
 mod ledger;
 pub mod merkle;
@@ -35,7 +36,7 @@ pub mod store;
 pub mod types;
 
 pub use error::{LedgerError, TxRejection};
-pub use ledger::{Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock};
+pub use ledger::{Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx};
 pub use state::{OutputRecord, SpentRecord, Supply, TxLocation};
 pub use store::StorageError;
 pub use types::{

@@ -35,11 +35,13 @@ pub enum Cf {
     SupplyHistory,
     /// Height → the consensus commit certificate.
     Certificates,
+    /// Height ‖ index in block → the audit-access record committed there (the supervision trail, in chain order).
+    AuditAccess,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 11] = [
+    pub const ALL: [Cf; 12] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -51,6 +53,7 @@ impl Cf {
         Cf::Supply,
         Cf::SupplyHistory,
         Cf::Certificates,
+        Cf::AuditAccess,
     ];
 
     /// Its name in RocksDB.
@@ -67,6 +70,7 @@ impl Cf {
             Cf::Supply => "supply",
             Cf::SupplyHistory => "supply_history",
             Cf::Certificates => "certificates",
+            Cf::AuditAccess => "audit_access",
         }
     }
 }

@@ -3,6 +3,7 @@
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
 use ctchain_crypto::{AssetId, AuditPublicKey, Point, Transaction, TxId};
 
+use crate::access::AuditAccessRecord;
 use crate::merkle;
 
 /// The cryptographic suite this ledger implements; part of the genesis, so that nodes of different suites
@@ -142,6 +143,8 @@ impl BlockHeader {
 pub enum LedgerTx {
     /// A confidential transfer, issuance or burn (which one follows from its public amounts).
     Confidential(Transaction),
+    /// Supervisors' authorisation to decrypt a height range with a (split) audit key ([`crate::access`]).
+    AuditAccess(AuditAccessRecord),
 }
 
 /// What a confidential transaction does, read from its public amounts.
@@ -153,6 +156,8 @@ pub enum TxKind {
     Issue,
     /// Value is destroyed (redeemed).
     Burn,
+    /// An audit-access record.
+    AuditAccess,
 }
 
 impl LedgerTx {
@@ -160,6 +165,7 @@ impl LedgerTx {
     pub fn id(&self) -> TxId {
         match self {
             Self::Confidential(tx) => tx.id(),
+            Self::AuditAccess(record) => record.id(),
         }
     }
 
@@ -176,6 +182,7 @@ impl LedgerTx {
                     TxKind::Transfer
                 }
             }
+            Self::AuditAccess(_) => TxKind::AuditAccess,
         }
     }
 
@@ -193,6 +200,10 @@ impl Encode for LedgerTx {
                 w.u8(0);
                 w.put(tx);
             }
+            Self::AuditAccess(record) => {
+                w.u8(1);
+                w.put(record);
+            }
         }
     }
 }
@@ -201,6 +212,7 @@ impl Decode for LedgerTx {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8("ledger transaction kind")? {
             0 => Ok(Self::Confidential(r.get()?)),
+            1 => Ok(Self::AuditAccess(r.get()?)),
             tag => Err(DecodeError::InvalidTag { field: "ledger transaction kind", tag: u32::from(tag) }),
         }
     }

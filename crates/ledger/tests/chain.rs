@@ -136,7 +136,7 @@ fn queries_answer_what_rpc_and_wallets_ask() {
     let proof = chain.ledger.inclusion_proof(&transfer_id).unwrap().unwrap();
     let proof = TxInclusionProof::from_bytes(&proof.to_bytes()).unwrap();
     assert_eq!(proof.verify(&rec.tx), Some(b2.hash()));
-    let LedgerTx::Confidential(mut forged) = rec.tx.clone();
+    let LedgerTx::Confidential(mut forged) = rec.tx.clone() else { panic!("a confidential transaction") };
     forged.body.chain_id.push('!');
     assert_eq!(proof.verify(&LedgerTx::Confidential(forged)), None);
     assert_eq!(proof.verify(&b2.txs[0]), None, "another transaction of the same block");

@@ -226,7 +226,7 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let known = |h: &ctchain_codec::Hash32| {
         calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        (*h == leaf).then(|| verified.clone())
+        (*h == leaf).then(|| verified.clone().into())
     };
     // A verifier for another chain would reject it: the cache is what lets it through, so it was not re-verified.
     let strict = ctchain_crypto::Verifier::new("other-chain", vec![]);
@@ -234,7 +234,7 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     // Same id, different witness bytes: not in the cache, so it is verified (and fails).
     let mut altered = block;
-    let ctchain_ledger::LedgerTx::Confidential(t) = &mut altered.txs[0];
+    let ctchain_ledger::LedgerTx::Confidential(t) = &mut altered.txs[0] else { panic!("a confidential transaction") };
     t.witness.owner_signatures.push(t.witness.balance_signature);
     altered.header.tx_root = Block::compute_tx_root(&altered.txs);
     assert!(matches!(

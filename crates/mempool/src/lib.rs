@@ -23,7 +23,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32};
 use ctchain_crypto::{OutputId, Transaction, TxId, VerifiedTransaction, VerifyError};
-use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection};
+use ctchain_ledger::access::AuditAccessRecord;
+use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection, VerifiedLedgerTx};
 use rayon::prelude::*;
 
 /// Limits of the pool.
@@ -92,7 +93,7 @@ pub enum AdmitError {
 }
 
 struct Entry {
-    tx: VerifiedTransaction,
+    tx: VerifiedLedgerTx,
     leaf: Hash32,
     size: usize,
     seq: u64,
@@ -144,12 +145,12 @@ impl Mempool {
     }
 
     /// A pending transaction.
-    pub fn get(&self, id: &TxId) -> Option<&VerifiedTransaction> {
+    pub fn get(&self, id: &TxId) -> Option<&VerifiedLedgerTx> {
         self.entries.get(id).map(|e| &e.tx)
     }
 
     /// The verified transaction with exactly these bytes (by Merkle leaf hash), for [`Block::verify_with`].
-    pub fn known(&self, leaf: &Hash32) -> Option<VerifiedTransaction> {
+    pub fn known(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
         self.by_leaf.get(leaf).and_then(|id| self.entries.get(id)).map(|e| e.tx.clone())
     }
 
@@ -176,6 +177,20 @@ impl Mempool {
         checked.into_iter().map(|r| r.and_then(|(tx, size)| self.admit_verified(ledger, tx, size))).collect()
     }
 
+    /// Admits an encoded audit-access record ([`ctchain_ledger::access`]): its dealing and supervisor signatures
+    /// are checked here, once, like a transaction's proofs.
+    pub fn admit_access(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        if bytes.len() > self.config.max_tx_bytes {
+            return Err(AdmitError::TooLarge { size: bytes.len(), max: self.config.max_tx_bytes });
+        }
+        let record = AuditAccessRecord::from_bytes(bytes).map_err(AdmitError::Encoding)?;
+        let verifier = ledger.verifier();
+        let verified =
+            VerifiedLedgerTx::verify(LedgerTx::AuditAccess(record), verifier).map_err(AdmitError::Rejected)?;
+        let size = verified.to_ledger_tx().to_bytes().len();
+        self.admit_ledger_tx(ledger, verified, size)
+    }
+
     /// Admits a transaction already verified (stateless) by this node.
     pub fn admit_verified(
         &mut self,
@@ -183,16 +198,21 @@ impl Mempool {
         tx: VerifiedTransaction,
         size: usize,
     ) -> Result<TxId, AdmitError> {
+        self.admit_ledger_tx(ledger, tx.into(), size)
+    }
+
+    /// Admits a ledger transaction of any kind already verified (stateless) by this node.
+    pub fn admit_ledger_tx(&mut self, ledger: &Ledger, tx: VerifiedLedgerTx, size: usize) -> Result<TxId, AdmitError> {
         let id = tx.id();
         if self.entries.contains_key(&id) {
             return Err(AdmitError::Duplicate(id));
         }
-        for input in &tx.transaction().body.inputs {
+        for input in inputs(&tx) {
             if let Some(pending) = self.spends.get(&input.output_id) {
                 return Err(AdmitError::ConflictsWithPending { output: input.output_id, pending: *pending });
             }
         }
-        match ledger.check_transaction(&tx) {
+        match ledger.check_ledger_tx(&tx) {
             Ok(()) => {}
             Err(LedgerError::InvalidTransaction { reason, .. }) => return Err(AdmitError::Rejected(reason)),
             Err(other) => return Err(AdmitError::Ledger(other.to_string())),
@@ -205,8 +225,8 @@ impl Mempool {
                 max_bytes: self.config.max_bytes,
             });
         }
-        let leaf = LedgerTx::Confidential(tx.transaction().clone()).leaf_hash();
-        for input in &tx.transaction().body.inputs {
+        let leaf = tx.to_ledger_tx().leaf_hash();
+        for input in inputs(&tx) {
             self.spends.insert(input.output_id, id);
         }
         self.by_leaf.insert(leaf, id);
@@ -219,7 +239,7 @@ impl Mempool {
 
     /// Pending transactions in arrival order, up to `max_txs` and `max_bytes`: a proposal. They are conflict-free
     /// among themselves by construction.
-    pub fn proposal(&self, max_txs: usize, max_bytes: usize) -> Vec<VerifiedTransaction> {
+    pub fn proposal(&self, max_txs: usize, max_bytes: usize) -> Vec<VerifiedLedgerTx> {
         let mut out = Vec::new();
         let mut bytes = 0;
         for id in self.arrival.values() {
@@ -241,7 +261,7 @@ impl Mempool {
             self.arrival.remove(&e.seq);
             self.by_leaf.remove(&e.leaf);
             self.bytes -= e.size;
-            for input in &e.tx.transaction().body.inputs {
+            for input in inputs(&e.tx) {
                 if self.spends.get(&input.output_id) == Some(id) {
                     self.spends.remove(&input.output_id);
                 }
@@ -263,7 +283,7 @@ impl Mempool {
         for tx in &block.txs {
             let id = tx.id();
             self.remove(&id);
-            let LedgerTx::Confidential(ctx) = tx;
+            let LedgerTx::Confidential(ctx) = tx else { continue };
             for input in &ctx.body.inputs {
                 if let Some(other) = self.spends.get(&input.output_id).copied() {
                     self.remove(&other);
@@ -274,8 +294,16 @@ impl Mempool {
         evicted
     }
 
-    /// The encoding of a pending transaction (for gossip).
+    /// The ledger encoding ([`LedgerTx`], tagged by kind) of a pending transaction, for gossip.
     pub fn encoded(&self, id: &TxId) -> Option<Vec<u8>> {
-        self.entries.get(id).map(|e| e.tx.transaction().to_bytes())
+        self.entries.get(id).map(|e| e.tx.to_ledger_tx().to_bytes())
+    }
+}
+
+/// The inputs a pending transaction spends (audit-access records spend none).
+fn inputs(tx: &VerifiedLedgerTx) -> &[ctchain_crypto::Input] {
+    match tx {
+        VerifiedLedgerTx::Confidential(tx) => &tx.transaction().body.inputs,
+        VerifiedLedgerTx::AuditAccess(_) => &[],
     }
 }

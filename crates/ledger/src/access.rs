@@ -1,0 +1,326 @@
+//! Audit-access records: the on-chain trail of every decryption that supervisors authorise together.
+//!
+//! Before decrypting a height range with an audit key split among supervisors (`k` of `n`), at least `k` of them
+//! sign an [`AuditAccessRecord`] naming the case, the range and the audit key; once it is committed, their partial
+//! decryptions name the record's id as their context, so a partial made for one case cannot serve another. Because
+//! the records are ordinary ledger transactions, every node holds them, and the list of accesses ever authorised
+//! is as tamper-proof as the chain ([`crate::Ledger::audit_access_log`]).
+//!
+//! # Who may sign
+//! The genesis names only the audit *public* key `P = s⁻¹·B`; the supervisors' share keys `Y_j = s_j·P` travel in
+//! the record itself (the *dealing*), and the validators check, without any secret:
+//!
+//! 1. the dealing is consistent: every `k` consecutive share keys interpolate at zero to `s·P = B`
+//!    ([`check_dealing`]); by the degree bound, all `n` keys then lie on one polynomial whose value at zero is `B`;
+//! 2. at least `k` distinct supervisors signed the record's id, each with a Schnorr signature to base `P` under
+//!    their share key `Y_j` ([`SupervisorSignature`]).
+//!
+//! Whoever can produce `k` such signatures knows `k` discrete logs `s_j = log_P Y_j` on a polynomial through
+//! `(0, s)`, hence `s` itself (Lagrange): only a quorum of the real supervisors — or the holder of the whole audit
+//! key, who could decrypt anyway — can put a record on chain. No registry of supervisors is needed in the genesis,
+//! so a regulator may re-split its key (new supervisors, new threshold) without changing the chain. An unsplit key
+//! is the dealing `k = n = 1` with the single share key `B` (indeed `s·P = B`), signed with `s` itself.
+//!
+//! # Identifier
+//! The id is `SM3("ctchain/audit-access/v1", body)` over every field except the signatures, which bind to it
+//! through their transcripts (ids cover statements, not proofs, as for confidential transactions).
+
+use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
+use ctchain_crypto::{AuditPublicKey, Point, RistrettoPoint, Scalar, TxId};
+use merlin::Transcript;
+use rand_core::{CryptoRng, RngCore};
+
+/// Most supervisors one dealing may name.
+pub const MAX_SUPERVISORS: usize = 64;
+/// Longest case reference, in bytes.
+pub const MAX_CASE_REFERENCE: usize = 128;
+
+/// A request to decrypt, authorised by a quorum of supervisors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditAccessRecord {
+    /// The chain it is for (so a record cannot be replayed on another chain).
+    pub chain_id: String,
+    /// Index of the audit key in the genesis.
+    pub audit_key_index: u32,
+    /// The supervisors' case reference (free text, e.g. a court order number).
+    pub case_reference: String,
+    /// First height covered.
+    pub from_height: u64,
+    /// Last height covered (inclusive).
+    pub to_height: u64,
+    /// Signatures needed (`k`).
+    pub threshold: u32,
+    /// `Y_j = s_j·P` for supervisors `j = 1..=n`.
+    pub share_keys: Vec<Point>,
+    /// At least `k` signatures, in strictly increasing supervisor order.
+    pub signatures: Vec<SupervisorSignature>,
+}
+
+/// One supervisor's Schnorr signature (to base `P`) on a record id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorSignature {
+    /// The supervisor's index (1-based) in the dealing.
+    pub supervisor: u32,
+    commitment: Point,
+    response: Scalar,
+}
+
+/// Why an audit-access record is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// Made for another chain.
+    #[error("the record is for chain {found:?}, this chain is {expected:?}")]
+    WrongChain {
+        /// This chain.
+        expected: String,
+        /// The record's chain.
+        found: String,
+    },
+    /// The genesis has no audit key at this index.
+    #[error("the genesis has no audit key {0}")]
+    UnknownAuditKey(u32),
+    /// The range is empty or starts at the genesis.
+    #[error("height range {from}..={to} is not valid (need 1 ≤ from ≤ to)")]
+    BadRange {
+        /// First height.
+        from: u64,
+        /// Last height.
+        to: u64,
+    },
+    /// No case reference, or too long a one.
+    #[error("the case reference must be 1 to {MAX_CASE_REFERENCE} bytes")]
+    BadCaseReference,
+    /// The share keys are not a dealing of the audit key.
+    #[error("the share keys are not a valid dealing of audit key {audit_key}: {reason}")]
+    BadDealing {
+        /// The audit key.
+        audit_key: u32,
+        /// What is wrong.
+        reason: DealingError,
+    },
+    /// Signatures not in strictly increasing supervisor order, or naming a supervisor the dealing lacks.
+    #[error("signature of supervisor {0} is out of order, repeated or names no supervisor of the dealing")]
+    BadSigner(u32),
+    /// A signature does not verify.
+    #[error("the signature of supervisor {0} does not verify")]
+    BadSignature(u32),
+    /// Fewer signatures than the threshold.
+    #[error("{found} supervisor signatures, the threshold is {threshold}")]
+    NotEnoughSignatures {
+        /// Signatures present.
+        found: usize,
+        /// Needed.
+        threshold: u32,
+    },
+}
+
+/// Why a dealing (threshold and share keys) is not a sharing of an audit key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DealingError {
+    /// `k` and `n` out of bounds.
+    #[error("threshold {threshold} of {shares} is not allowed (need 1 ≤ k ≤ n ≤ {MAX_SUPERVISORS})")]
+    BadThreshold {
+        /// k.
+        threshold: u32,
+        /// n.
+        shares: usize,
+    },
+    /// The share keys do not interpolate to `s·P = B`.
+    #[error("the share keys do not interpolate to the audit key")]
+    Inconsistent,
+}
+
+/// A record that passed every stateless check. Only [`AuditAccessRecord::verify`] makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedAccess {
+    record: AuditAccessRecord,
+    id: TxId,
+}
+
+impl VerifiedAccess {
+    /// The record.
+    pub fn record(&self) -> &AuditAccessRecord {
+        &self.record
+    }
+
+    /// Its id.
+    pub fn id(&self) -> TxId {
+        self.id
+    }
+}
+
+fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
+    let mut num = Scalar::ONE;
+    let mut den = Scalar::ONE;
+    for &m in indices.iter().filter(|&&m| m != j) {
+        num *= Scalar::from(m);
+        den *= Scalar::from(m) - Scalar::from(j);
+    }
+    num * den.invert()
+}
+
+/// Checks a dealing: `1 ≤ k ≤ n ≤ MAX_SUPERVISORS` and every window of `k` consecutive share keys interpolates at
+/// zero to the blinding base `B`. Consecutive windows overlap in `k − 1` points, so together they pin all `n` keys
+/// to one polynomial of degree `< k` (any `k` points determine it), whose value at zero is `s·P = B`.
+pub fn check_dealing(threshold: u32, share_keys: &[Point]) -> Result<(), DealingError> {
+    let n = share_keys.len();
+    if threshold == 0 || threshold as usize > n || n > MAX_SUPERVISORS {
+        return Err(DealingError::BadThreshold { threshold, shares: n });
+    }
+    let b = ctchain_crypto::generators::blinding_base();
+    let n = n as u32;
+    for start in 1..=(n - threshold + 1) {
+        let indices: Vec<u32> = (start..start + threshold).collect();
+        let at_zero: RistrettoPoint =
+            indices.iter().map(|&j| lagrange_at_zero(&indices, j) * share_keys[j as usize - 1].point()).sum();
+        if at_zero != b {
+            return Err(DealingError::Inconsistent);
+        }
+    }
+    Ok(())
+}
+
+fn signature_transcript(id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Transcript {
+    let mut t = Transcript::new(b"ctchain");
+    t.append_message(b"protocol", b"audit-access-signature/v1");
+    t.append_message(b"record", id.as_bytes());
+    t.append_message(b"audit-key", audit_key.0.as_bytes());
+    t.append_u64(b"supervisor", u64::from(supervisor));
+    t.append_message(b"share-key", share_key.as_bytes());
+    t
+}
+
+fn challenge(t: &mut Transcript, commitment: &Point) -> Scalar {
+    t.append_message(b"R", commitment.as_bytes());
+    let mut wide = [0u8; 64];
+    t.challenge_bytes(b"c", &mut wide);
+    Scalar::from_bytes_mod_order_wide(&wide)
+}
+
+impl SupervisorSignature {
+    /// Signs record `id` as `supervisor`, whose share secret is `secret` (`share_key = secret·P`). The nonce is
+    /// drawn from the transcript, the secret and `rng` together, so a weak `rng` alone cannot leak the secret.
+    pub fn sign<R: RngCore + CryptoRng>(
+        id: &TxId,
+        audit_key: &AuditPublicKey,
+        supervisor: u32,
+        share_key: &Point,
+        secret: &Scalar,
+        rng: &mut R,
+    ) -> Self {
+        let t = signature_transcript(id, audit_key, supervisor, share_key);
+        let mut nonce_rng = t.build_rng().rekey_with_witness_bytes(b"secret", secret.as_bytes()).finalize(rng);
+        loop {
+            let k = Scalar::random(&mut nonce_rng);
+            // k = 0 would give the identity, which is not a Point; draw again (probability 2^-252).
+            let Some(commitment) = Point::new(k * audit_key.0.point()) else { continue };
+            let c = challenge(&mut t.clone(), &commitment);
+            return Self { supervisor, commitment, response: k + c * secret };
+        }
+    }
+
+    fn verify(&self, id: &TxId, audit_key: &AuditPublicKey, share_key: &Point) -> bool {
+        let c = challenge(&mut signature_transcript(id, audit_key, self.supervisor, share_key), &self.commitment);
+        self.response * audit_key.0.point() == self.commitment.point() + c * share_key.point()
+    }
+}
+
+impl AuditAccessRecord {
+    /// The record id: the hash of everything but the signatures.
+    pub fn id(&self) -> TxId {
+        let mut h = Sm3Hasher::new("ctchain/audit-access/v1");
+        let mut w = Writer::new();
+        self.encode_body(&mut w);
+        h.update(w.as_bytes());
+        TxId(h.finish())
+    }
+
+    fn encode_body(&self, w: &mut Writer) {
+        w.str(&self.chain_id);
+        w.u32(self.audit_key_index);
+        w.str(&self.case_reference);
+        w.u64(self.from_height);
+        w.u64(self.to_height);
+        w.u32(self.threshold);
+        w.seq(&self.share_keys);
+    }
+
+    /// Every check that needs no ledger state: chain, audit key, range, dealing, and a quorum of valid signatures.
+    pub fn verify(self, chain_id: &str, audit_keys: &[AuditPublicKey]) -> Result<VerifiedAccess, AccessError> {
+        if self.chain_id != chain_id {
+            return Err(AccessError::WrongChain { expected: chain_id.into(), found: self.chain_id });
+        }
+        let audit_key =
+            audit_keys.get(self.audit_key_index as usize).ok_or(AccessError::UnknownAuditKey(self.audit_key_index))?;
+        if self.from_height == 0 || self.from_height > self.to_height {
+            return Err(AccessError::BadRange { from: self.from_height, to: self.to_height });
+        }
+        if self.case_reference.is_empty() || self.case_reference.len() > MAX_CASE_REFERENCE {
+            return Err(AccessError::BadCaseReference);
+        }
+        check_dealing(self.threshold, &self.share_keys)
+            .map_err(|reason| AccessError::BadDealing { audit_key: self.audit_key_index, reason })?;
+        let id = self.id();
+        let mut previous = 0;
+        for s in &self.signatures {
+            // Strictly increasing indices: one encoding per signer set, and no supervisor counted twice.
+            if s.supervisor <= previous || s.supervisor as usize > self.share_keys.len() {
+                return Err(AccessError::BadSigner(s.supervisor));
+            }
+            previous = s.supervisor;
+            if !s.verify(&id, audit_key, &self.share_keys[s.supervisor as usize - 1]) {
+                return Err(AccessError::BadSignature(s.supervisor));
+            }
+        }
+        if self.signatures.len() < self.threshold as usize {
+            return Err(AccessError::NotEnoughSignatures { found: self.signatures.len(), threshold: self.threshold });
+        }
+        Ok(VerifiedAccess { record: self, id })
+    }
+
+    /// The supervisors who signed.
+    pub fn signers(&self) -> Vec<u32> {
+        self.signatures.iter().map(|s| s.supervisor).collect()
+    }
+}
+
+impl Encode for SupervisorSignature {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u32(self.supervisor);
+        w.put(&self.commitment);
+        w.fixed(self.response.as_bytes());
+    }
+}
+
+impl Decode for SupervisorSignature {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            supervisor: r.u32("supervisor")?,
+            commitment: r.get()?,
+            response: Option::<Scalar>::from(Scalar::from_canonical_bytes(r.array("signature response")?))
+                .ok_or(DecodeError::Invalid { field: "signature response", reason: "not reduced" })?,
+        })
+    }
+}
+
+impl Encode for AuditAccessRecord {
+    fn encode_to(&self, w: &mut Writer) {
+        self.encode_body(w);
+        w.seq(&self.signatures);
+    }
+}
+
+impl Decode for AuditAccessRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            chain_id: r.string("chain id", ctchain_crypto::tx::MAX_CHAIN_ID_LEN)?,
+            audit_key_index: r.u32("audit key index")?,
+            case_reference: r.string("case reference", MAX_CASE_REFERENCE)?,
+            from_height: r.u64("from height")?,
+            to_height: r.u64("to height")?,
+            threshold: r.u32("threshold")?,
+            share_keys: r.seq("share keys", MAX_SUPERVISORS)?,
+            signatures: r.seq("supervisor signatures", MAX_SUPERVISORS)?,
+        })
+    }
+}
