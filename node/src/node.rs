@@ -143,6 +143,35 @@ impl Shared {
         Ok(id)
     }
 
+    /// Admits an encoded audit-access record (its checks are a few scalar multiplications, so they run under the
+    /// mempool lock). Blocking.
+    pub fn admit_access(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        let ledger = self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?;
+        let mut mempool = self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?;
+        let id = mempool.admit_access(&ledger, bytes)?;
+        self.metrics.mempool_txs.set(mempool.len() as i64);
+        self.metrics.mempool_bytes.set(mempool.bytes() as i64);
+        Ok(id)
+    }
+
+    /// Admits a gossiped ledger transaction: gossip carries the tagged [`ctchain_ledger::LedgerTx`] encoding, so
+    /// that every kind (confidential transactions, audit-access records) travels on one topic. Blocking.
+    pub fn admit_gossip(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        match bytes.split_first() {
+            Some((0, tx)) => self.admit(tx),
+            Some((1, record)) => self.admit_access(record),
+            _ => Err(AdmitError::Encoding(ctchain_codec::DecodeError::InvalidTag {
+                field: "ledger transaction kind",
+                tag: bytes.first().copied().map_or(u32::MAX, u32::from),
+            })),
+        }
+    }
+
+    /// The gossip encoding of a pending transaction.
+    pub fn gossip_bytes(&self, id: &TxId) -> Option<Vec<u8>> {
+        self.mempool.lock().ok()?.encoded(id)
+    }
+
     /// Counts a refused transaction under a short reason label.
     pub fn count_rejection(&self, err: &AdmitError) {
         let label = match err {
@@ -476,7 +505,7 @@ impl Driver {
             NetEvent::Gossip { topic: Topic::Transactions, bytes, .. } => {
                 let shared = self.shared.clone();
                 let events = self.events.clone();
-                tokio::task::spawn_blocking(move || match shared.admit(&bytes) {
+                tokio::task::spawn_blocking(move || match shared.admit_gossip(&bytes) {
                     Ok(id) => {
                         let _ = shared.tx_updates.send(id);
                         let _ = events.send(Event::TxAdmitted);

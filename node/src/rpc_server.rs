@@ -8,8 +8,8 @@ use ctchain_crypto::{AssetId, OutputId, TxId};
 use ctchain_ledger::{LedgerError, LedgerTx, TxKind};
 use ctchain_mempool::AdmitError;
 use ctchain_rpc::{
-    codes, AssetJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson, OutputJson,
-    OutputRecordJson, OutputsPage, PeerJson, RpcResult, SubmitResult, SupplyJson, TxStatus, ValidatorJson,
+    codes, AssetJson, AuditAccessJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson,
+    OutputJson, OutputRecordJson, OutputsPage, PeerJson, RpcResult, SubmitResult, SupplyJson, TxStatus, ValidatorJson,
     MAX_OUTPUTS_RANGE,
 };
 use jsonrpsee::core::{async_trait, SubscriptionResult};
@@ -98,6 +98,24 @@ fn kind_name(tx: &LedgerTx) -> &'static str {
 }
 
 impl Rpc {
+    /// Gossips an admitted transaction (tagged ledger encoding) and tells subscribers; maps a refusal.
+    fn admitted(&self, result: Result<TxId, AdmitError>) -> RpcResult<SubmitResult> {
+        match result {
+            Ok(id) => {
+                if let Some(gossip) = self.shared.gossip_bytes(&id) {
+                    let _ = self.shared.net.publish(ctchain_net::Topic::Transactions, gossip);
+                }
+                let _ = self.shared.tx_updates.send(id);
+                let _ = self.events.send(Event::TxAdmitted);
+                Ok(SubmitResult { id: id.to_string() })
+            }
+            Err(e) => {
+                self.shared.count_rejection(&e);
+                Err(admit_error(&e))
+            }
+        }
+    }
+
     fn status_of(&self, id: &TxId) -> RpcResult<TxStatus> {
         if self.shared.mempool.lock().map_err(node_error)?.contains(id) {
             return Ok(TxStatus::Pending);
@@ -235,20 +253,37 @@ impl ChainApiServer for Rpc {
         let bytes =
             hex::decode(tx_hex.trim()).map_err(|_| error(codes::TX_ENCODING, "transaction is not hex", "hex"))?;
         let shared = self.shared.clone();
-        let gossip = bytes.clone();
         let result = tokio::task::spawn_blocking(move || shared.admit(&bytes)).await.map_err(node_error)?;
-        match result {
-            Ok(id) => {
-                let _ = self.shared.net.publish(ctchain_net::Topic::Transactions, gossip);
-                let _ = self.shared.tx_updates.send(id);
-                let _ = self.events.send(Event::TxAdmitted);
-                Ok(SubmitResult { id: id.to_string() })
-            }
-            Err(e) => {
-                self.shared.count_rejection(&e);
-                Err(admit_error(&e))
-            }
-        }
+        self.admitted(result)
+    }
+
+    async fn audit_submit_access(&self, record_hex: String) -> RpcResult<SubmitResult> {
+        let bytes = hex::decode(record_hex.trim())
+            .map_err(|_| error(codes::TX_ENCODING, "audit-access record is not hex", "hex"))?;
+        let shared = self.shared.clone();
+        let result = tokio::task::spawn_blocking(move || shared.admit_access(&bytes)).await.map_err(node_error)?;
+        self.admitted(result)
+    }
+
+    async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let log = ledger.audit_access_log().map_err(node_error)?;
+        Ok(log
+            .into_iter()
+            .map(|(height, index, r)| AuditAccessJson {
+                id: r.id().to_string(),
+                height,
+                index,
+                audit_key_index: r.audit_key_index,
+                case_reference: r.case_reference.clone(),
+                from_height: r.from_height,
+                to_height: r.to_height,
+                threshold: r.threshold,
+                supervisors: r.share_keys.len() as u32,
+                signers: r.signers(),
+                hex: hex::encode(r.to_bytes()),
+            })
+            .collect())
     }
 
     async fn tx_get(&self, id: String) -> RpcResult<TxStatus> {

@@ -62,6 +62,15 @@ pub trait ChainApi {
     #[method(name = "asset_supply")]
     async fn asset_supply(&self, asset: String) -> RpcResult<Option<SupplyJson>>;
 
+    /// Submits an audit-access record (hex of its canonical encoding, `ctchain_ledger::access`); returns its id once
+    /// it is in the mempool. Its dealing and supervisor signatures are checked first.
+    #[method(name = "audit_submitAccess")]
+    async fn audit_submit_access(&self, record_hex: String) -> RpcResult<SubmitResult>;
+
+    /// Every audit-access record ever committed, in chain order.
+    #[method(name = "audit_accessLog")]
+    async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>>;
+
     /// Every new block header, as blocks commit.
     #[subscription(name = "chain_subscribeNewHeads" => "chain_newHead", unsubscribe = "chain_unsubscribeNewHeads", item = HeaderJson)]
     async fn subscribe_new_heads(&self) -> SubscriptionResult;

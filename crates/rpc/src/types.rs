@@ -254,3 +254,30 @@ pub struct SupplyJson {
     /// At this height.
     pub height: u64,
 }
+
+/// An audit-access record on chain (`audit_accessLog`): who authorised which decryption.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAccessJson {
+    /// The record's id (a transaction id).
+    pub id: String,
+    /// Height of the block that holds it.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// Index of the audit key in the genesis.
+    pub audit_key_index: u32,
+    /// The supervisors' case reference.
+    pub case_reference: String,
+    /// First height covered.
+    pub from_height: u64,
+    /// Last height covered (inclusive).
+    pub to_height: u64,
+    /// Signatures needed.
+    pub threshold: u32,
+    /// Supervisors in the dealing.
+    pub supervisors: u32,
+    /// Supervisors who signed (1-based indices).
+    pub signers: Vec<u32>,
+    /// Canonical bytes of the record (hex), for checking it offline.
+    pub hex: String,
+}
