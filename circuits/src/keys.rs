@@ -1,0 +1,262 @@
+//! Keys and addresses of the shielded pool, and the regulator's audit key.
+//!
+//! ```text
+//! spending key sk (BN254 scalar, random)
+//!   ├─ nullifier key  nk    = Poseidon_NK(sk)        in-circuit: only sk's holder can derive it
+//!   │    └─ owner tag owner = Poseidon_OWNER(nk)     in-circuit: notes are owned by this tag
+//!   └─ incoming viewing key ivk = wide-SM3(sk) mod ℓ  native only: decrypts incoming notes
+//!        └─ transmission key pk_enc = ivk · G         Baby Jubjub, prime-order subgroup
+//! shielded address = (owner, pk_enc)
+//! ```
+//!
+//! Spending needs `sk` (the circuit derives `nk` and `owner` from it, so a prover that knows only `nk` cannot
+//! spend); `nk` alone lets a watcher recognise the nullifiers of its notes (so a view-only wallet can tell when
+//! they are spent); `ivk` alone lets it find incoming notes.
+
+use ark_bn254::Fr;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ed_on_bn254::{EdwardsAffine, Fr as JubScalar};
+use ark_ff::{PrimeField, UniformRand};
+use ctchain_codec::Sm3Hasher;
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroize;
+
+use crate::encoding::{fr_from_bytes, fr_to_bytes, nonidentity_point_from_bytes, point_to_bytes, FIELD_BYTES};
+use crate::poseidon::{hash, Domain};
+use crate::CircuitError;
+
+/// The generator of Baby Jubjub's prime-order subgroup used for every key and encryption.
+pub fn generator() -> EdwardsAffine {
+    EdwardsAffine::generator()
+}
+
+/// A scalar of Baby Jubjub from 64 bytes of SM3 output: the reduction of a 512-bit integer modulo the 251-bit
+/// group order has negligible bias.
+pub(crate) fn wide_scalar(domain: &str, parts: &[&[u8]]) -> JubScalar {
+    let mut wide = [0u8; 64];
+    for (i, half) in wide.chunks_mut(32).enumerate() {
+        let mut h = Sm3Hasher::new(domain);
+        h.update([i as u8]);
+        for p in parts {
+            h.update(p);
+        }
+        half.copy_from_slice(h.finish().as_bytes());
+    }
+    let s = JubScalar::from_le_bytes_mod_order(&wide);
+    wide.zeroize();
+    s
+}
+
+/// The secret that authorises spending: whoever knows it can spend every note of its address.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SpendingKey(Fr);
+
+impl Drop for SpendingKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for SpendingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpendingKey(..)")
+    }
+}
+
+impl SpendingKey {
+    /// A fresh random spending key.
+    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        Self(Fr::rand(rng))
+    }
+
+    /// The key from its 32 canonical bytes.
+    pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
+        fr_from_bytes(bytes, "spending key").map(Self)
+    }
+
+    /// Its 32 canonical bytes (secret).
+    pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
+        fr_to_bytes(&self.0)
+    }
+
+    pub(crate) fn scalar(&self) -> Fr {
+        self.0
+    }
+
+    /// The nullifier key.
+    pub fn nullifier_key(&self) -> NullifierKey {
+        NullifierKey(hash(Domain::NullifierKey, &[self.0]))
+    }
+
+    /// The incoming viewing key.
+    pub fn incoming_viewing_key(&self) -> IncomingViewingKey {
+        IncomingViewingKey(wide_scalar("ctchain/shielded/ivk/v1", &[&self.to_bytes()]))
+    }
+
+    /// The owner tag of this key's notes.
+    pub fn owner(&self) -> Owner {
+        self.nullifier_key().owner()
+    }
+
+    /// The address others pay to.
+    pub fn address(&self) -> ShieldedAddress {
+        ShieldedAddress { owner: self.owner(), transmission_key: self.incoming_viewing_key().transmission_key() }
+    }
+}
+
+/// Derives nullifiers; reveals which notes of the address are spent, but cannot spend.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NullifierKey(pub(crate) Fr);
+
+impl std::fmt::Debug for NullifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NullifierKey(..)")
+    }
+}
+
+impl NullifierKey {
+    /// The owner tag of notes this key can nullify.
+    pub fn owner(&self) -> Owner {
+        Owner(hash(Domain::Owner, &[self.0]))
+    }
+
+    /// Its 32 canonical bytes (secret).
+    pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
+        fr_to_bytes(&self.0)
+    }
+
+    /// The key from its bytes.
+    pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
+        fr_from_bytes(bytes, "nullifier key").map(Self)
+    }
+}
+
+/// Finds and decrypts incoming notes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IncomingViewingKey(pub(crate) JubScalar);
+
+impl std::fmt::Debug for IncomingViewingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncomingViewingKey(..)")
+    }
+}
+
+impl IncomingViewingKey {
+    /// The public key senders encrypt notes to.
+    pub fn transmission_key(&self) -> EdwardsAffine {
+        (generator() * self.0).into_affine()
+    }
+}
+
+/// The public half of a shielded identity: notes are owned by `owner`; their plaintexts are encrypted to
+/// `transmission_key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShieldedAddress {
+    /// The owner tag committed in the notes.
+    pub owner: Owner,
+    /// Baby Jubjub key for note encryption (prime-order subgroup, not the identity).
+    pub transmission_key: EdwardsAffine,
+}
+
+/// Bytes of an encoded [`ShieldedAddress`].
+pub const ADDRESS_BYTES: usize = 2 * FIELD_BYTES;
+
+impl ShieldedAddress {
+    /// `owner || compressed transmission key`.
+    pub fn to_bytes(&self) -> [u8; ADDRESS_BYTES] {
+        let mut out = [0u8; ADDRESS_BYTES];
+        out[..32].copy_from_slice(&fr_to_bytes(&self.owner.0));
+        out[32..].copy_from_slice(&point_to_bytes(&self.transmission_key));
+        out
+    }
+
+    /// Decodes and validates an address (canonical owner, subgroup point that is not the identity).
+    pub fn from_bytes(bytes: &[u8; ADDRESS_BYTES]) -> Result<Self, CircuitError> {
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        a.copy_from_slice(&bytes[..32]);
+        b.copy_from_slice(&bytes[32..]);
+        Ok(Self {
+            owner: Owner(fr_from_bytes(&a, "address owner")?),
+            transmission_key: nonidentity_point_from_bytes(&b, "address transmission key")?,
+        })
+    }
+}
+
+/// The tag that owns a note: `Poseidon_OWNER(nk)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Owner(pub Fr);
+
+/// The regulator's secret: decrypts the audit copy of every shielded output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditSecretKey(pub(crate) JubScalar);
+
+impl Drop for AuditSecretKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for AuditSecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditSecretKey(..)")
+    }
+}
+
+impl AuditSecretKey {
+    /// A fresh random audit key; a zero scalar (probability 2^-251) is replaced so the public key is never the
+    /// identity.
+    pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        loop {
+            let s = JubScalar::rand(rng);
+            if s != JubScalar::from(0u64) {
+                return Self(s);
+            }
+        }
+    }
+
+    /// The secret's 32 canonical bytes.
+    pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
+        use ark_ff::BigInteger;
+        let mut out = [0u8; FIELD_BYTES];
+        out.copy_from_slice(&self.0.into_bigint().to_bytes_le());
+        out
+    }
+
+    /// The secret from its bytes: reduced below the group order and non-zero.
+    pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
+        use ark_serialize::CanonicalDeserialize;
+        let s = JubScalar::deserialize_compressed(&bytes[..])
+            .map_err(|_| CircuitError::NonCanonicalField("audit secret key"))?;
+        if s == JubScalar::from(0u64) {
+            return Err(CircuitError::NonCanonicalField("audit secret key"));
+        }
+        Ok(Self(s))
+    }
+
+    /// The public audit key that transfers encrypt to.
+    pub fn public_key(&self) -> AuditPublicKey {
+        AuditPublicKey((generator() * self.0).into_affine())
+    }
+}
+
+/// The chain's audit key: a Baby Jubjub point in the prime-order subgroup, never the identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditPublicKey(pub(crate) EdwardsAffine);
+
+impl AuditPublicKey {
+    /// The point.
+    pub fn point(&self) -> EdwardsAffine {
+        self.0
+    }
+
+    /// Compressed bytes.
+    pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
+        point_to_bytes(&self.0)
+    }
+
+    /// Decodes and validates (on curve, in the subgroup, not the identity).
+    pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
+        nonidentity_point_from_bytes(bytes, "audit public key").map(Self)
+    }
+}
