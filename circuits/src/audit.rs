@@ -28,7 +28,7 @@ use ark_bn254::Fr;
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ed_on_bn254::constraints::EdwardsVar;
 use ark_ed_on_bn254::{EdwardsAffine, EdwardsProjective, Fr as JubScalar};
-use ark_ff::{BigInteger, PrimeField, UniformRand};
+use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::groups::CurveVar;
@@ -90,12 +90,7 @@ impl std::fmt::Debug for AuditRandomness {
 impl AuditRandomness {
     /// Fresh non-zero randomness (zero would make `R` the identity, which verifiers refuse).
     pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        loop {
-            let s = JubScalar::rand(rng);
-            if s != JubScalar::from(0u64) {
-                return Self(s);
-            }
-        }
+        Self(crate::keys::nonzero_scalar(rng))
     }
 
     /// Little-endian bits for the circuit.

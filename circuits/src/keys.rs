@@ -47,6 +47,17 @@ pub(crate) fn wide_scalar(domain: &str, parts: &[&[u8]]) -> JubScalar {
     s
 }
 
+/// A uniformly random non-zero Baby Jubjub scalar: zero (probability 2^-251) is redrawn, because it would make
+/// a public key or an ephemeral point the identity.
+pub(crate) fn nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> JubScalar {
+    loop {
+        let s = JubScalar::rand(rng);
+        if s != JubScalar::from(0u64) {
+            return s;
+        }
+    }
+}
+
 /// The secret that authorises spending: whoever knows it can spend every note of its address.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SpendingKey(Fr);
@@ -204,15 +215,9 @@ impl std::fmt::Debug for AuditSecretKey {
 }
 
 impl AuditSecretKey {
-    /// A fresh random audit key; a zero scalar (probability 2^-251) is replaced so the public key is never the
-    /// identity.
+    /// A fresh random audit key (never zero, so the public key is never the identity).
     pub fn random<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        loop {
-            let s = JubScalar::rand(rng);
-            if s != JubScalar::from(0u64) {
-                return Self(s);
-            }
-        }
+        Self(nonzero_scalar(rng))
     }
 
     /// The secret's 32 canonical bytes.
