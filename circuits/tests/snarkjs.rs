@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ark_ff::PrimeField;
 use common::{keys, tx_id_of, World};
 use ctchain_circuits::snarkjs::{proof_json, public_inputs_json, verifying_key_json};
 use ctchain_circuits::TransferProof;
@@ -48,6 +49,24 @@ fn snarkjs_accepts(dir: &Path, vk: &str, public: &str, proof: &str) -> bool {
     out.status.success() && stdout.contains("OK")
 }
 
+/// Sum of two non-negative decimal integers, as a decimal string.
+fn add_decimal(a: &str, b: &str) -> String {
+    let (a, b): (Vec<u8>, Vec<u8>) =
+        (a.bytes().rev().map(|c| c - b'0').collect(), b.bytes().rev().map(|c| c - b'0').collect());
+    let mut out = Vec::new();
+    let mut carry = 0;
+    for i in 0..a.len().max(b.len()) {
+        let s = a.get(i).copied().unwrap_or(0) + b.get(i).copied().unwrap_or(0) + carry;
+        out.push(b'0' + s % 10);
+        carry = s / 10;
+    }
+    if carry > 0 {
+        out.push(b'0' + carry);
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn snarkjs_accepts_a_real_transfer_proof_and_rejects_tampered_ones() {
     let world = World::new(11);
@@ -77,6 +96,13 @@ fn snarkjs_accepts_a_real_transfer_proof_and_rejects_tampered_ones() {
     let last = changed.len() - 1;
     changed[last] += ark_bn254::Fr::from(1u64);
     assert!(!snarkjs_accepts(&dir, &vk_json, &public_inputs_json(&changed), &proof_json(&proof)), "tampered audit");
+
+    // A public input not reduced below r (the same residue plus r): snarkjs refuses it as ctchain's decoders do,
+    // so nobody can present one proof as valid for two encodings of the statement.
+    let mut strings: Vec<String> = inputs.iter().map(|x| x.into_bigint().to_string()).collect();
+    strings[0] = add_decimal(&strings[0], &ark_bn254::Fr::MODULUS.to_string());
+    let unreduced = format!("[{}]", strings.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", "));
+    assert!(!snarkjs_accepts(&dir, &vk_json, &unreduced, &proof_json(&proof)), "unreduced public input");
 
     // A tampered proof: A and C swapped (both valid G1 points, so only the pairing can refuse).
     let mut swapped = proof.inner().clone();
