@@ -208,6 +208,19 @@ async fn story(demo: &mut Demo) -> Result<()> {
     let tip = demo.clients[witness].chain_status().await?.height;
     let s = demo.cluster.wait_height(primary, tip, Duration::from_secs(60)).await?;
     println!("    validator-{primary} follows new blocks: height {}", s.height);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mine = demo.clients[primary].chain_status().await?;
+        let theirs = demo.clients[witness].chain_status().await?;
+        if mine.view == theirs.view && mine.view_normal {
+            println!("    validator-{primary} rejoined consensus in view {} and votes again", mine.view);
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("validator-{primary} did not rejoin view {} within a minute", theirs.view);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     step(9, "Summary");
     for w in wallets.iter_mut() {

@@ -6,11 +6,12 @@
 //!   "version": 1,
 //!   "chain_id": "ctchain-demo-1",
 //!   "address": "ctchaindemo11…",           // public: the address, or an issuer's public key (hex)
-//!   "kind": "full" | "view-only" | "issuer",
+//!   "kind": "full" | "view-only" | "issuer" | "audit" | "audit-share",
 //!   "kdf": { "name": "argon2id", "memory_kib": 65536, "iterations": 3, "parallelism": 1, "salt": "<hex 16>" },
 //!   "cipher": { "name": "sm4-gcm", "nonce": "<hex 12>" },
 //!   "ciphertext": "<hex>"                   // 32-byte seed (full), 64-byte viewing keys (view-only),
-//!                                          // or 32-byte issuer signing secret (issuer)
+//!                                          // or 32-byte issuer signing secret (issuer), or a regulator's
+//!                                          // audit secret / key share with its dealing (ctchain-audit)
 //! }
 //! ```
 //!
@@ -37,6 +38,10 @@ type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 const FORMAT: &str = "ctchain-keystore";
 const VERSION: u32 = 1;
 const ISSUER: &str = "issuer";
+/// Kind of a keystore holding a regulator's whole audit secret key (`ctchain-audit keygen`).
+pub const AUDIT_KIND: &str = "audit";
+/// Kind of a keystore holding one supervisor's share of a split audit key (`ctchain-audit keygen --threshold`).
+pub const AUDIT_SHARE_KIND: &str = "audit-share";
 
 /// Why a keystore could not be created, read or opened.
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +216,32 @@ impl KeystoreFile {
     ) -> Result<Self, KeystoreError> {
         let plaintext = Zeroizing::new(key.to_bytes().to_vec());
         Self::seal_bytes(chain_id, ISSUER, hex::encode(key.public().as_bytes()), &plaintext, password, kdf, rng)
+    }
+
+    /// Encrypts a regulator's secret (kind [`AUDIT_KIND`] or [`AUDIT_SHARE_KIND`]; the bytes are the audit
+    /// crate's canonical encoding) under `password`; `public` (the audit public key, hex) goes in `address`.
+    pub fn seal_audit<R: RngCore + CryptoRng>(
+        chain_id: &str,
+        kind: &str,
+        public: String,
+        secret: &[u8],
+        password: &[u8],
+        kdf: KdfParams,
+        rng: &mut R,
+    ) -> Result<Self, KeystoreError> {
+        if kind != AUDIT_KIND && kind != AUDIT_SHARE_KIND {
+            return Err(KeystoreError::Format(format!("kind {kind:?} is not an audit kind")));
+        }
+        Self::seal_bytes(chain_id, kind, public, secret, password, kdf, rng)
+    }
+
+    /// Decrypts a regulator's keystore of kind `kind`; any other kind (a wallet, a share where a whole key is
+    /// expected) is refused before the password is tried.
+    pub fn open_audit(&self, password: &[u8], kind: &str) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        if self.kind != kind {
+            return Err(KeystoreError::Format(format!("this is a {:?} keystore, not {kind:?}", self.kind)));
+        }
+        self.decrypt(password)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -20,7 +20,7 @@ pub mod amount;
 pub mod chain;
 pub mod client;
 pub mod error;
-mod fsutil;
+pub mod fsutil;
 pub mod history;
 pub mod keystore;
 pub mod proof;

@@ -11,6 +11,15 @@
 //! * [`aml`]: anti-money-laundering rules (large-value, structuring, velocity, watch-list, rapid pass-through,
 //!   memo mismatch) over decrypted audit records, and the JSON, CSV and HTML reports a supervisor reads.
 //!
+//! * [`decrypt`]: from chain outputs to the points a decryption needs and, once multiplied by the secret (whole or
+//!   recombined), to exact amounts and [`aml::AuditRecord`]s; [`db`]: the regulator's local RocksDB audit database.
+//!
+//! * [`evidence`]: bundles (transaction, block, commit certificate, inclusion proof, proven decryptions) that
+//!   anyone checks offline against the genesis; [`finality`]: the commit-certificate check they and nodes share.
+//!
+//! * [`cli`]: the `ctchain-audit` command line (keygen, decrypt, scan, access, partial, combine, log, aml, watch,
+//!   evidence, verify-evidence); see `crates/audit/README.md` for a supervisor's workflow.
+//!
 //! ## Invariants
 //! * A secret share never leaves [`threshold::KeyShare`]; what supervisors exchange ([`threshold::PartialDecryption`])
 //!   reveals only `s_j·X` for the requested points `X`, proven consistent with the supervisor's public share key.
@@ -21,4 +30,9 @@
 #![deny(missing_docs)]
 
 pub mod aml;
+pub mod cli;
+pub mod db;
+pub mod decrypt;
+pub mod evidence;
+pub mod finality;
 pub mod threshold;

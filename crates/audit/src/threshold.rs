@@ -16,11 +16,12 @@
 //! `s·X_i = Σ_j λ_j R_{j,i}`.
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
-use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, RistrettoPoint, Scalar};
+use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, RistrettoPoint, Scalar, TxId};
+use ctchain_ledger::access::{check_dealing, lagrange_at_zero, DealingError, SupervisorSignature};
 use curve25519_dalek::traits::VartimeMultiscalarMul;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Most supervisors one key may be split among.
 pub const MAX_SHARES: u32 = 64;
@@ -111,16 +112,6 @@ pub struct PartialDecryption {
     proof_response: Scalar,
 }
 
-fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
-    let mut num = Scalar::ONE;
-    let mut den = Scalar::ONE;
-    for &m in indices.iter().filter(|&&m| m != j) {
-        num *= Scalar::from(m);
-        den *= Scalar::from(m) - Scalar::from(j);
-    }
-    num * den.invert()
-}
-
 /// Splits an audit secret into `shares` shares, any `threshold` of which can decrypt.
 pub fn split<R: RngCore + CryptoRng>(
     secret: &AuditSecretKey,
@@ -153,7 +144,13 @@ pub fn split<R: RngCore + CryptoRng>(
     }
 }
 
-fn transcript(request: &DecryptionRequest, public: &AuditPublicKey, index: u32, share_key: &Point, points: &[Point]) -> Transcript {
+fn transcript(
+    request: &DecryptionRequest,
+    public: &AuditPublicKey,
+    index: u32,
+    share_key: &Point,
+    points: &[Point],
+) -> Transcript {
     let mut t = Transcript::new(b"ctchain");
     t.append_message(b"protocol", b"audit-partial-decryption/v1");
     t.append_message(b"context", &request.context);
@@ -195,7 +192,8 @@ impl KeyShare {
         request: &DecryptionRequest,
         rng: &mut R,
     ) -> Result<PartialDecryption, ThresholdError> {
-        let share_key = *key.share_keys.get(self.index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(self.index))?;
+        let share_key =
+            *key.share_keys.get(self.index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(self.index))?;
         let points: Vec<Point> = request
             .points
             .iter()
@@ -221,6 +219,55 @@ impl KeyShare {
                 proof_response: k + c * self.secret,
             });
         }
+    }
+
+    /// An unsplit audit key seen as the dealing `k = n = 1`: its one "share" is the secret `s` and its share key is
+    /// `s·P = B`. This lets a whole key produce DLEQ-proven decryptions (for evidence anyone can check) and sign
+    /// audit-access records through the same code as a split one.
+    pub fn whole(secret: &AuditSecretKey) -> (ThresholdKey, KeyShare) {
+        let b = Point::new(ctchain_crypto::generators::blinding_base()).expect("the blinding base is not the identity");
+        (
+            ThresholdKey { public: secret.public(), threshold: 1, share_keys: vec![b] },
+            KeyShare { index: 1, secret: *secret.scalar() },
+        )
+    }
+
+    /// Signs an audit-access record (by its id) as this supervisor, under the dealing `key`.
+    pub fn sign_access<R: RngCore + CryptoRng>(
+        &self,
+        key: &ThresholdKey,
+        record_id: &TxId,
+        rng: &mut R,
+    ) -> Result<SupervisorSignature, ThresholdError> {
+        let share_key =
+            key.share_keys.get(self.index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(self.index))?;
+        Ok(SupervisorSignature::sign(record_id, &key.public, self.index, share_key, &self.secret, rng))
+    }
+
+    /// Whether this share belongs to `key` (its share key is `s_j·P`): a share from another split is not.
+    pub fn belongs_to(&self, key: &ThresholdKey) -> bool {
+        key.share_keys.get(self.index as usize - 1).is_some_and(|y| self.secret * key.public.0.point() == *y.point())
+    }
+
+    /// What a supervisor's keystore holds: the share and the public dealing it belongs to (so that the supervisor
+    /// can check any record or request against the dealing without trusting anyone's copy).
+    pub fn to_keystore_bytes(&self, dealing: &ThresholdKey) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new();
+        w.bytes(&self.to_bytes());
+        w.put(dealing);
+        Zeroizing::new(w.into_bytes())
+    }
+
+    /// Parses [`KeyShare::to_keystore_bytes`], refusing a share that does not belong to the dealing.
+    pub fn from_keystore_bytes(bytes: &[u8]) -> Result<(KeyShare, ThresholdKey), DecodeError> {
+        let mut r = Reader::new(bytes);
+        let share = KeyShare::from_bytes(r.bytes("share", 64)?)?;
+        let dealing: ThresholdKey = r.get()?;
+        r.finish()?;
+        if !share.belongs_to(&dealing) {
+            return Err(DecodeError::Invalid { field: "share", reason: "does not belong to the dealing" });
+        }
+        Ok((share, dealing))
     }
 
     /// Canonical bytes of the share, for a supervisor's keystore.
@@ -249,35 +296,32 @@ impl ThresholdKey {
     /// Checks the dealing: the first `k` share keys interpolate to `B` (and, by the degree bound, so does every
     /// other set of `k` when all `n` lie on one polynomial, which is checked too).
     pub fn check(&self) -> Result<(), ThresholdError> {
-        let n = self.share_keys.len() as u32;
-        if self.threshold == 0 || self.threshold > n || n > MAX_SHARES {
-            return Err(ThresholdError::BadParameters { threshold: self.threshold, shares: n });
-        }
-        let b = ctchain_crypto::generators::blinding_base();
-        // Every window of k consecutive supervisors must interpolate to B: this pins all n keys to one polynomial
-        // of degree < k whose value at zero is s·P = B.
-        for start in 1..=(n - self.threshold + 1) {
-            let indices: Vec<u32> = (start..start + self.threshold).collect();
-            let at_zero: RistrettoPoint = indices
-                .iter()
-                .map(|&j| lagrange_at_zero(&indices, j) * self.share_keys[j as usize - 1].point())
-                .sum();
-            if at_zero != b {
-                return Err(ThresholdError::InconsistentDealing);
+        // The same check validators run on the dealing carried by an on-chain audit-access record.
+        check_dealing(self.threshold, &self.share_keys).map_err(|e| match e {
+            DealingError::BadThreshold { threshold, shares } => {
+                ThresholdError::BadParameters { threshold, shares: shares as u32 }
             }
-        }
-        Ok(())
+            DealingError::Inconsistent => ThresholdError::InconsistentDealing,
+        })
     }
 
     /// Verifies one partial decryption against the request.
-    pub fn verify_partial(&self, request: &DecryptionRequest, partial: &PartialDecryption) -> Result<(), ThresholdError> {
+    pub fn verify_partial(
+        &self,
+        request: &DecryptionRequest,
+        partial: &PartialDecryption,
+    ) -> Result<(), ThresholdError> {
         let index = partial.index;
         if index == 0 {
             return Err(ThresholdError::UnknownSupervisor(index));
         }
         let share_key = self.share_keys.get(index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(index))?;
         if partial.points.len() != request.points.len() {
-            return Err(ThresholdError::WrongLength { index, expected: request.points.len(), found: partial.points.len() });
+            return Err(ThresholdError::WrongLength {
+                index,
+                expected: request.points.len(),
+                found: partial.points.len(),
+            });
         }
         let mut t = transcript(request, &self.public, index, share_key, &partial.points);
         let (x_star, r_star) = fold(&mut t, &request.points, &partial.points);
@@ -335,7 +379,11 @@ impl Encode for ThresholdKey {
 
 impl Decode for ThresholdKey {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { public: r.get()?, threshold: r.u32("threshold")?, share_keys: r.seq("share keys", MAX_SHARES as usize)? })
+        Ok(Self {
+            public: r.get()?,
+            threshold: r.u32("threshold")?,
+            share_keys: r.seq("share keys", MAX_SHARES as usize)?,
+        })
     }
 }
 

@@ -149,7 +149,8 @@ impl VerifiedAccess {
     }
 }
 
-fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
+/// The Lagrange coefficient of index `j` for interpolating at zero over `indices` (distinct, non-zero).
+pub fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
     let mut num = Scalar::ONE;
     let mut den = Scalar::ONE;
     for &m in indices.iter().filter(|&&m| m != j) {

@@ -1,0 +1,927 @@
+//! The `ctchain-audit` command line: a regulator's keys, decryption (whole or threshold), the on-chain access trail,
+//! the audit database, AML reports, live supervision and evidence.
+//!
+//! It lives in the library (the binary only calls [`main`]) so that the end-to-end tests run exactly the commands
+//! a supervisor types, against a chain of real node processes. Being the binary's logic, it reports errors with
+//! `anyhow` and context; everything below it returns typed errors.
+//!
+//! Every command that writes does so whole or not at all: keystores, partials and bundles by write-then-rename,
+//! the audit database in one atomic batch per command, reports through the report module's atomic directory
+//! write; a check that fails (wrong key, share of another split, invalid partial, bad rule file) fails before
+//! anything is written.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use ctchain_codec::{Decode, Encode, Reader, Writer};
+use ctchain_crypto::{AuditSecretKey, Transaction, TxId};
+use ctchain_ledger::access::AuditAccessRecord;
+use ctchain_ledger::{Block, BlockHeader, Genesis, LedgerTx, TxInclusionProof};
+use ctchain_rpc::{BlockRef, ChainApiClient, TxStatus};
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND, AUDIT_SHARE_KIND};
+use rand_core::OsRng;
+use zeroize::Zeroizing;
+
+use crate::aml::{self, report, AuditRecord, RuleSet};
+use crate::db::AuditDb;
+use crate::decrypt::{self, ChainOutput, Decrypted, Tables};
+use crate::evidence::Evidence;
+use crate::threshold::{self, KeyShare, PartialDecryption, ThresholdKey};
+
+#[derive(Parser)]
+#[command(name = "ctchain-audit", version, about = "ctchain regulator tools: audit keys, decryption, AML, evidence")]
+struct Cli {
+    /// The node's JSON-RPC URL (an observer node of the regulator's own, ideally).
+    #[arg(long, global = true, env = "CTCHAIN_NODE", default_value = "http://127.0.0.1:8545")]
+    node: String,
+    /// Read keystore passwords from this file (first line) instead of prompting; `CTCHAIN_AUDIT_PASSWORD` also works.
+    #[arg(long, global = true)]
+    password_file: Option<PathBuf>,
+    /// Fast key derivation for tests (never for real keys).
+    #[arg(long, global = true, hide = true)]
+    insecure_fast_kdf: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an audit key (or split a new one among N supervisors, any K of whom can decrypt); prints the public
+    /// key the genesis lists.
+    Keygen {
+        /// The chain the key is for.
+        #[arg(long)]
+        chain_id: String,
+        /// Keystore file (whole key) or directory (shares: supervisor-J.json and dealing.hex).
+        #[arg(long)]
+        out: PathBuf,
+        /// Shares needed to decrypt.
+        #[arg(long, requires = "shares")]
+        threshold: Option<u32>,
+        /// Supervisors to split among.
+        #[arg(long, requires = "threshold")]
+        shares: Option<u32>,
+    },
+    /// Decrypt every output of a committed transaction with a whole audit key.
+    Decrypt {
+        /// Transaction id.
+        txid: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Decrypt heights FROM..=TO with a whole audit key into the audit database.
+    Scan {
+        /// First height.
+        #[arg(long)]
+        from: u64,
+        /// Last height.
+        #[arg(long)]
+        to: u64,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Audit-access records: propose, sign (each supervisor), submit.
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// List every audit-access record ever committed.
+    Log,
+    /// A supervisor's proven partial decryption of everything an access record authorises.
+    Partial {
+        /// The access record id.
+        #[arg(long)]
+        access: String,
+        /// The supervisor's share keystore.
+        #[arg(long)]
+        share: PathBuf,
+        /// Where to write the partial.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify supervisors' partials (naming any wrong one), combine K of them and decrypt into the audit database.
+    Combine {
+        /// The access record id.
+        #[arg(long)]
+        access: String,
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// Partial files.
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+    },
+    /// Run AML rules over the audit database and write JSON, CSV and HTML reports.
+    Aml {
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// The rule file (TOML).
+        #[arg(long)]
+        rules: PathBuf,
+        /// Report directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace existing report files.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Follow new blocks (WebSocket subscription), decrypt them and raise AML alerts as they happen.
+    Watch {
+        /// The node's WebSocket URL.
+        #[arg(long)]
+        ws: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// The rule file (TOML).
+        #[arg(long)]
+        rules: PathBuf,
+        /// Stop once this height is decrypted (default: run until interrupted).
+        #[arg(long)]
+        until_height: Option<u64>,
+    },
+    /// Write an evidence bundle for a transaction (block, certificate, inclusion proof, proven decryption).
+    Evidence {
+        /// Transaction id.
+        txid: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Bundle file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an evidence bundle offline against the genesis hash.
+    VerifyEvidence {
+        /// Bundle file.
+        file: PathBuf,
+        /// The trusted genesis hash (hex, as `chain_getGenesis` and the genesis file publish it).
+        #[arg(long)]
+        genesis_hash: String,
+    },
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// The whole audit key's keystore.
+    #[arg(long)]
+    key: PathBuf,
+    /// Index of the key among the genesis audit keys.
+    #[arg(long, default_value_t = 0)]
+    key_index: u32,
+}
+
+#[derive(Subcommand)]
+enum AccessCommand {
+    /// Create an unsigned access record for a case and a height range.
+    Request {
+        /// Case reference.
+        #[arg(long)]
+        case: String,
+        /// First height.
+        #[arg(long)]
+        from: u64,
+        /// Last height.
+        #[arg(long)]
+        to: u64,
+        /// Any supervisor's share keystore (for the public dealing) — or `--dealing`.
+        #[arg(long, conflicts_with = "dealing")]
+        share: Option<PathBuf>,
+        /// The public dealing file written by `keygen --threshold`.
+        #[arg(long)]
+        dealing: Option<PathBuf>,
+        /// Index of the key among the genesis audit keys.
+        #[arg(long, default_value_t = 0)]
+        key_index: u32,
+        /// Record file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add this supervisor's signature to a record file.
+    Sign {
+        /// Record file.
+        record: PathBuf,
+        /// The supervisor's share keystore.
+        #[arg(long)]
+        share: PathBuf,
+    },
+    /// Submit a signed record and wait until it is committed.
+    Submit {
+        /// Record file.
+        record: PathBuf,
+    },
+}
+
+/// Runs the command line with the process's arguments, printing to stdout.
+pub fn main() -> Result<()> {
+    run(std::env::args_os(), &mut std::io::stdout())
+}
+
+/// Runs the command line with `args` (the first is the program name), writing what it reports to `out`.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, out: &mut dyn Write) -> Result<()> {
+    let cli = Cli::try_parse_from(args).map_err(|e| anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(dispatch(cli, out))
+}
+
+async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let kdf = if cli.insecure_fast_kdf { KdfParams::TEST_ONLY } else { KdfParams::INTERACTIVE };
+    let pw = || password(cli.password_file.as_deref());
+    match &cli.command {
+        Command::Keygen { chain_id, out: path, threshold, shares } => {
+            keygen(chain_id, path, *threshold, *shares, &pw()?, kdf, out)
+        }
+        Command::Decrypt { txid, key } => {
+            let secret = open_whole(&key.key, &pw()?)?;
+            decrypt_tx(&node(&cli)?, txid, key.key_index, &secret, out).await
+        }
+        Command::Scan { from, to, key, db } => {
+            let secret = open_whole(&key.key, &pw()?)?;
+            scan(&node(&cli)?, *from, *to, key.key_index, &secret, db, out).await
+        }
+        Command::Access(a) => access(&cli, a, out).await,
+        Command::Log => log(&node(&cli)?, out).await,
+        Command::Partial { access, share, out: path } => {
+            partial(&node(&cli)?, access, &open_share(share, &pw()?)?, path, out).await
+        }
+        Command::Combine { access, db, partials } => combine(&node(&cli)?, access, db, partials, out).await,
+        Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
+        Command::Watch { ws, key, db, rules, until_height } => {
+            let secret = open_whole(&key.key, &pw()?)?;
+            watch(ws, key.key_index, &secret, db, rules, *until_height, out).await
+        }
+        Command::Evidence { txid, key, out: path } => {
+            let secret = open_whole(&key.key, &pw()?)?;
+            evidence(&node(&cli)?, txid, key.key_index, &secret, path, out).await
+        }
+        Command::VerifyEvidence { file, genesis_hash } => verify_evidence(file, genesis_hash, out),
+    }
+}
+
+// ---- keys ----
+
+fn password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    if let Some(path) = file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).with_context(|| format!("reading password file {}", path.display()))?,
+        );
+        return Ok(Zeroizing::new(text.lines().next().unwrap_or_default().to_string()));
+    }
+    if let Ok(p) = std::env::var("CTCHAIN_AUDIT_PASSWORD") {
+        return Ok(Zeroizing::new(p));
+    }
+    Ok(Zeroizing::new(rpassword::prompt_password("Audit keystore password: ")?))
+}
+
+fn keygen(
+    chain_id: &str,
+    path: &Path,
+    threshold: Option<u32>,
+    shares: Option<u32>,
+    pw: &str,
+    kdf: KdfParams,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if pw.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    let secret = AuditSecretKey::random(&mut OsRng);
+    let public = hex::encode(secret.public().0.as_bytes());
+    let (Some(k), Some(n)) = (threshold, shares) else {
+        let file = KeystoreFile::seal_audit(
+            chain_id,
+            AUDIT_KIND,
+            public.clone(),
+            &secret.to_bytes(),
+            pw.as_bytes(),
+            kdf,
+            &mut OsRng,
+        )?;
+        file.write(path, false)?;
+        writeln!(out, "audit key written to {}", path.display())?;
+        writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
+        return Ok(());
+    };
+    let (dealing, key_shares) = threshold::split(&secret, k, n, &mut OsRng)?;
+    // The whole secret is dropped (and zeroised) here: from now on only the shares exist.
+    drop(secret);
+    let files: Vec<PathBuf> = (1..=n).map(|j| path.join(format!("supervisor-{j}.json"))).collect();
+    let dealing_path = path.join("dealing.hex");
+    if let Some(existing) = files.iter().chain([&dealing_path]).find(|p| p.exists()) {
+        bail!("{} already exists; nothing was written", existing.display());
+    }
+    let sealed = key_shares
+        .iter()
+        .map(|s| {
+            KeystoreFile::seal_audit(
+                chain_id,
+                AUDIT_SHARE_KIND,
+                public.clone(),
+                &s.to_keystore_bytes(&dealing),
+                pw.as_bytes(),
+                kdf,
+                &mut OsRng,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    // Written one by one; if any write fails, the ones already written are removed, so no partial split remains.
+    let mut written = Vec::new();
+    let result = (|| -> Result<()> {
+        for (file, sealed) in files.iter().zip(&sealed) {
+            sealed.write(file, false)?;
+            written.push(file.clone());
+        }
+        ctchain_wallet::fsutil::write_atomic(&dealing_path, hex::encode(dealing.to_bytes()).as_bytes())?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for f in written {
+            let _ = std::fs::remove_file(f);
+        }
+        return Err(e);
+    }
+    writeln!(
+        out,
+        "audit key split {k}-of-{n}: {} (one keystore per supervisor), public dealing {}",
+        path.display(),
+        dealing_path.display()
+    )?;
+    writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
+    Ok(())
+}
+
+fn open_whole(path: &Path, pw: &str) -> Result<AuditSecretKey> {
+    let file = KeystoreFile::read(path)?;
+    let bytes =
+        file.open_audit(pw.as_bytes(), AUDIT_KIND).with_context(|| format!("audit keystore {}", path.display()))?;
+    AuditSecretKey::from_bytes(&bytes).map_err(|e| anyhow!("audit keystore {}: {e}", path.display()))
+}
+
+fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
+    let file = KeystoreFile::read(path)?;
+    let bytes = file
+        .open_audit(pw.as_bytes(), AUDIT_SHARE_KIND)
+        .with_context(|| format!("share keystore {}", path.display()))?;
+    let (share, dealing) =
+        KeyShare::from_keystore_bytes(&bytes).with_context(|| format!("share keystore {}", path.display()))?;
+    Ok((share, dealing))
+}
+
+// ---- chain access ----
+
+fn node(cli: &Cli) -> Result<jsonrpsee::http_client::HttpClient> {
+    jsonrpsee::http_client::HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(60))
+        .build(&cli.node)
+        .with_context(|| format!("node URL {}", cli.node))
+}
+
+async fn genesis_of(client: &impl ChainApiClient) -> Result<Genesis> {
+    let g = client.chain_get_genesis().await.context("asking the node for its genesis")?;
+    let genesis = Genesis::from_bytes(&hex::decode(&g.hex)?).context("the node's genesis does not decode")?;
+    if genesis.hash().to_string() != g.hash {
+        bail!("the node's genesis does not hash to the hash it reports");
+    }
+    Ok(genesis)
+}
+
+/// A committed block with its certificate (if the node has one), checked to be self-consistent.
+async fn block_at(client: &impl ChainApiClient, height: u64) -> Result<(Block, Option<Vec<u8>>)> {
+    let b = client
+        .chain_get_block(BlockRef::Height(height))
+        .await
+        .with_context(|| format!("asking for block {height}"))?
+        .ok_or_else(|| anyhow!("the node has no block {height}"))?;
+    let header = BlockHeader::from_bytes(&hex::decode(&b.header_hex)?)?;
+    let txs = b.txs.iter().map(|t| Ok(LedgerTx::from_bytes(&hex::decode(&t.hex)?)?)).collect::<Result<Vec<_>>>()?;
+    if Block::compute_tx_root(&txs) != header.tx_root || header.height != height {
+        bail!("the node's block {height} is inconsistent (transaction root or height)");
+    }
+    let cert = b.certificate.as_deref().map(hex::decode).transpose()?;
+    Ok((Block { header, txs }, cert))
+}
+
+fn block_outputs(block: &Block) -> Vec<ChainOutput> {
+    block
+        .txs
+        .iter()
+        .filter_map(|t| match t {
+            LedgerTx::Confidential(tx) => Some(tx),
+            LedgerTx::AuditAccess(_) => None,
+        })
+        .flat_map(|tx| decrypt::outputs_of(tx, block.header.height, block.header.timestamp_ms))
+        .collect()
+}
+
+async fn range_outputs(client: &impl ChainApiClient, from: u64, to: u64) -> Result<Vec<ChainOutput>> {
+    let mut outputs = Vec::new();
+    for h in from..=to {
+        outputs.extend(block_outputs(&block_at(client, h).await?.0));
+    }
+    Ok(outputs)
+}
+
+async fn chain_height(client: &impl ChainApiClient) -> Result<u64> {
+    Ok(client.chain_status().await.context("asking the node for its status")?.height)
+}
+
+fn whole_decrypt(
+    outputs: &[ChainOutput],
+    key_index: u32,
+    secret: &AuditSecretKey,
+    tables: &mut Tables,
+) -> Result<Vec<Decrypted>> {
+    let request = decrypt::request(Vec::new(), outputs, key_index as usize)?;
+    Ok(decrypt::finish(outputs, key_index as usize, &decrypt::multiply(secret, &request.points), tables)?)
+}
+
+fn records(genesis: &Genesis, decrypted: &[Decrypted]) -> Result<Vec<AuditRecord>> {
+    decrypted.iter().map(|d| Ok(decrypt::record(genesis, d)?)).collect()
+}
+
+fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
+    writeln!(
+        out,
+        "  output {}: {} {} ({})  from {}  to {}  memo {:?}{}",
+        r.output_index,
+        aml::format_display_amount(u128::from(r.amount), r.decimals),
+        r.asset_label,
+        r.kind.as_str(),
+        r.sender.as_deref().unwrap_or("-"),
+        r.receiver,
+        r.memo,
+        if r.memo_matches_amount { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+    )?;
+    Ok(())
+}
+
+async fn committed(client: &impl ChainApiClient, txid: &str) -> Result<(Transaction, u64, TxInclusionProof)> {
+    match client.tx_get(txid.trim().to_string()).await.context("asking for the transaction")? {
+        TxStatus::Committed { height, hex, inclusion_proof, .. } => {
+            let tx = match LedgerTx::from_bytes(&hex::decode(hex)?)? {
+                LedgerTx::Confidential(tx) => tx,
+                LedgerTx::AuditAccess(_) => bail!("{txid} is an audit-access record, not a transfer"),
+            };
+            Ok((tx, height, TxInclusionProof::from_bytes(&hex::decode(inclusion_proof)?)?))
+        }
+        other => bail!("transaction {txid} is not committed ({other:?})"),
+    }
+}
+
+async fn decrypt_tx(
+    client: &impl ChainApiClient,
+    txid: &str,
+    key_index: u32,
+    secret: &AuditSecretKey,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let genesis = genesis_of(client).await?;
+    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    let (tx, height, proof) = committed(client, txid).await?;
+    let outputs = decrypt::outputs_of(&tx, height, proof.header.timestamp_ms);
+    let decrypted = whole_decrypt(&outputs, key_index, secret, &mut Tables::default())?;
+    writeln!(out, "transaction {} at height {height} ({})", tx.id(), report::utc_text(proof.header.timestamp_ms))?;
+    for r in records(&genesis, &decrypted)? {
+        print_record(out, &r)?;
+    }
+    Ok(())
+}
+
+async fn scan(
+    client: &impl ChainApiClient,
+    from: u64,
+    to: u64,
+    key_index: u32,
+    secret: &AuditSecretKey,
+    db: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if from == 0 || from > to {
+        bail!("height range {from}..={to} is not valid (need 1 ≤ from ≤ to)");
+    }
+    let genesis = genesis_of(client).await?;
+    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    let tip = chain_height(client).await?;
+    if to > tip {
+        bail!("the chain is at height {tip}; cannot scan up to {to}");
+    }
+    let outputs = range_outputs(client, from, to).await?;
+    let recs = records(&genesis, &whole_decrypt(&outputs, key_index, secret, &mut Tables::default())?)?;
+    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, to)?;
+    writeln!(out, "decrypted {} outputs at heights {from}..={to} into {}", recs.len(), db.display())?;
+    Ok(())
+}
+
+// ---- the access trail and threshold decryption ----
+
+fn read_record(path: &Path) -> Result<AuditAccessRecord> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+    AuditAccessRecord::from_bytes(&bytes).with_context(|| format!("{} is not an audit-access record", path.display()))
+}
+
+async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Write) -> Result<()> {
+    match command {
+        AccessCommand::Request { case, from, to, share, dealing, key_index, out: path } => {
+            let dealing = match (share, dealing) {
+                (Some(s), _) => open_share(s, &password(cli.password_file.as_deref())?)?.1,
+                (None, Some(d)) => {
+                    let text = std::fs::read_to_string(d).with_context(|| format!("reading {}", d.display()))?;
+                    ThresholdKey::from_bytes(&hex::decode(text.trim())?).context("the dealing file does not decode")?
+                }
+                (None, None) => bail!("give --share or --dealing"),
+            };
+            dealing.check()?;
+            let client = node(cli)?;
+            let genesis = genesis_of(&client).await?;
+            if genesis.audit_keys.get(*key_index as usize) != Some(&dealing.public) {
+                bail!("the dealing is not of the chain's audit key {key_index}");
+            }
+            let record = AuditAccessRecord {
+                chain_id: genesis.chain_id.clone(),
+                audit_key_index: *key_index,
+                case_reference: case.clone(),
+                from_height: *from,
+                to_height: *to,
+                threshold: dealing.threshold,
+                share_keys: dealing.share_keys.clone(),
+                signatures: vec![],
+            };
+            if path.exists() {
+                bail!("{} already exists; nothing was written", path.display());
+            }
+            ctchain_wallet::fsutil::write_atomic(path, hex::encode(record.to_bytes()).as_bytes())?;
+            writeln!(
+                out,
+                "access record {} for case {case:?}, heights {from}..={to}: {} signatures needed",
+                record.id(),
+                record.threshold
+            )?;
+            writeln!(out, "written to {}; each supervisor runs `ctchain-audit access sign`", path.display())?;
+            Ok(())
+        }
+        AccessCommand::Sign { record: path, share } => {
+            let mut record = read_record(path)?;
+            let (share, dealing) = open_share(share, &password(cli.password_file.as_deref())?)?;
+            if record.share_keys != dealing.share_keys || record.threshold != dealing.threshold {
+                bail!("this share is from another split than the one the record names");
+            }
+            let index = share.index();
+            if record.signatures.iter().any(|s| s.supervisor == index) {
+                bail!("supervisor {index} has already signed this record");
+            }
+            let signature = share.sign_access(&dealing, &record.id(), &mut OsRng)?;
+            record.signatures.push(signature);
+            record.signatures.sort_by_key(|s| s.supervisor);
+            ctchain_wallet::fsutil::write_atomic(path, hex::encode(record.to_bytes()).as_bytes())?;
+            writeln!(
+                out,
+                "supervisor {index} signed access record {} ({} of {} signatures)",
+                record.id(),
+                record.signatures.len(),
+                record.threshold
+            )?;
+            Ok(())
+        }
+        AccessCommand::Submit { record: path } => {
+            let record = read_record(path)?;
+            let client = node(cli)?;
+            let id = client
+                .audit_submit_access(hex::encode(record.to_bytes()))
+                .await
+                .context("the node refused the record")?
+                .id;
+            let height = wait_committed(&client, &id).await?;
+            writeln!(out, "access record {id} committed at height {height}")?;
+            Ok(())
+        }
+    }
+}
+
+async fn wait_committed(client: &impl ChainApiClient, id: &str) -> Result<u64> {
+    for _ in 0..600 {
+        match client.tx_get(id.to_string()).await? {
+            TxStatus::Committed { height, .. } => return Ok(height),
+            TxStatus::Rejected { reason } => bail!("{id} was rejected: {reason}"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    bail!("{id} was not committed within two minutes")
+}
+
+async fn log(client: &impl ChainApiClient, out: &mut dyn Write) -> Result<()> {
+    let log = client.audit_access_log().await.context("asking for the access log")?;
+    if log.is_empty() {
+        writeln!(out, "no audit access has been recorded")?;
+    }
+    for a in log {
+        writeln!(
+            out,
+            "height {} record {}: case {:?}, heights {}..={}, audit key {}, signed by supervisors {:?} ({} of {} needed)",
+            a.height, a.id, a.case_reference, a.from_height, a.to_height, a.audit_key_index, a.signers, a.threshold, a.supervisors
+        )?;
+    }
+    Ok(())
+}
+
+/// The committed access record with this id, checked again locally (the node could lie).
+async fn access_record(client: &impl ChainApiClient, genesis: &Genesis, id: &str) -> Result<AuditAccessRecord> {
+    let log = client.audit_access_log().await.context("asking for the access log")?;
+    let entry = log
+        .into_iter()
+        .find(|a| a.id.eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| anyhow!("no committed audit-access record {id}: record the access on chain first"))?;
+    let record = AuditAccessRecord::from_bytes(&hex::decode(&entry.hex)?)?;
+    let verified =
+        record.verify(&genesis.chain_id, &genesis.audit_keys).context("the access record does not verify")?;
+    Ok(verified.record().clone())
+}
+
+fn dealing_of(record: &AuditAccessRecord, genesis: &Genesis) -> Result<ThresholdKey> {
+    let public = *genesis
+        .audit_keys
+        .get(record.audit_key_index as usize)
+        .ok_or_else(|| anyhow!("no audit key {}", record.audit_key_index))?;
+    Ok(ThresholdKey { public, threshold: record.threshold, share_keys: record.share_keys.clone() })
+}
+
+/// A partial file: the access record id it answers, then the partial (canonical bytes, hex).
+fn write_partial(path: &Path, id: &TxId, partial: &PartialDecryption) -> Result<()> {
+    let mut w = Writer::new();
+    w.put(id);
+    w.put(partial);
+    if path.exists() {
+        bail!("{} already exists; nothing was written", path.display());
+    }
+    Ok(ctchain_wallet::fsutil::write_atomic(path, hex::encode(w.into_bytes()).as_bytes())?)
+}
+
+fn read_partial(path: &Path) -> Result<(TxId, PartialDecryption)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+    let mut r = Reader::new(&bytes);
+    let parsed = (|| Ok::<_, ctchain_codec::DecodeError>((r.get()?, r.get()?)))();
+    let (id, partial) = parsed.with_context(|| format!("{} is not a partial decryption", path.display()))?;
+    r.finish().with_context(|| format!("{} has trailing bytes", path.display()))?;
+    Ok((id, partial))
+}
+
+async fn partial(
+    client: &impl ChainApiClient,
+    access: &str,
+    (share, dealing): &(KeyShare, ThresholdKey),
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let genesis = genesis_of(client).await?;
+    let record = access_record(client, &genesis, access).await?;
+    if record.share_keys != dealing.share_keys || record.threshold != dealing.threshold {
+        bail!("this share is from another split than the one access record {access} names");
+    }
+    let chain_dealing = dealing_of(&record, &genesis)?;
+    let outputs = range_outputs(client, record.from_height, record.to_height).await?;
+    let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
+    let partial = share.partial_decrypt(&chain_dealing, &request, &mut OsRng)?;
+    write_partial(path, &record.id(), &partial)?;
+    writeln!(
+        out,
+        "supervisor {}: proven partial decryption of {} outputs (heights {}..={}) for case {:?} written to {}",
+        share.index(),
+        outputs.len(),
+        record.from_height,
+        record.to_height,
+        record.case_reference,
+        path.display()
+    )?;
+    Ok(())
+}
+
+async fn combine(
+    client: &impl ChainApiClient,
+    access: &str,
+    db: &Path,
+    paths: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<()> {
+    let genesis = genesis_of(client).await?;
+    let record = access_record(client, &genesis, access).await?;
+    let dealing = dealing_of(&record, &genesis)?;
+    let outputs = range_outputs(client, record.from_height, record.to_height).await?;
+    let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
+    let mut partials = Vec::new();
+    let mut invalid = BTreeSet::new();
+    for path in paths {
+        let (id, p) = read_partial(path)?;
+        if id != record.id() {
+            bail!("{} answers access record {id}, not {}", path.display(), record.id());
+        }
+        match dealing.verify_partial(&request, &p) {
+            Ok(()) => partials.push(p),
+            Err(e) => {
+                writeln!(out, "REJECTED {}: {e}", path.display())?;
+                invalid.insert(p.index);
+            }
+        }
+    }
+    let points = dealing.combine(&request, &partials).map_err(|e| match e {
+        threshold::ThresholdError::NotEnoughPartials { valid, needed, .. } => anyhow!(
+            "{valid} valid partial decryptions, {needed} are needed (invalid: supervisors {:?}); nothing was decrypted",
+            invalid
+        ),
+        other => anyhow!(other),
+    })?;
+    let decrypted = decrypt::finish(&outputs, record.audit_key_index as usize, &points, &mut Tables::default())?;
+    let recs = records(&genesis, &decrypted)?;
+    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, record.to_height)?;
+    writeln!(
+        out,
+        "combined {} valid partials of supervisors {:?} for case {:?}: {} outputs at heights {}..={} decrypted into {}",
+        partials.len(),
+        partials.iter().map(|p| p.index).collect::<Vec<_>>(),
+        record.case_reference,
+        recs.len(),
+        record.from_height,
+        record.to_height,
+        db.display()
+    )?;
+    Ok(())
+}
+
+// ---- AML ----
+
+fn load_rules(path: &Path) -> Result<RuleSet> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading rule file {}", path.display()))?;
+    RuleSet::from_toml(&text).with_context(|| format!("rule file {}", path.display()))
+}
+
+fn open_db_for_reading(db: &Path) -> Result<AuditDb> {
+    if !db.exists() {
+        bail!("no audit database at {}: run `scan` or `combine` first", db.display());
+    }
+    Ok(AuditDb::open_existing(db)?)
+}
+
+fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
+    let rules = load_rules(rules)?;
+    let records = open_db_for_reading(db)?.all()?;
+    let alerts = aml::run(&records, &rules);
+    let report = report::Report::new(&records, &alerts, &rules)?;
+    let files =
+        report.write_dir(dir, if overwrite { report::Overwrite::Replace } else { report::Overwrite::Refuse })?;
+    writeln!(out, "{} records, {} alerts", records.len(), alerts.len())?;
+    for a in &alerts {
+        print_alert(out, a)?;
+    }
+    writeln!(out, "reports: {}, {}, {}", files.json.display(), files.csv.display(), files.html.display())?;
+    Ok(())
+}
+
+// ---- live supervision ----
+
+async fn watch(
+    ws: &str,
+    key_index: u32,
+    secret: &AuditSecretKey,
+    db_path: &Path,
+    rules: &Path,
+    until: Option<u64>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let rules = load_rules(rules)?;
+    let client = jsonrpsee::ws_client::WsClientBuilder::default()
+        .request_timeout(Duration::from_secs(60))
+        .build(ws)
+        .await
+        .with_context(|| format!("connecting to {ws}"))?;
+    let genesis = genesis_of(&client).await?;
+    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    let db = AuditDb::open(db_path, &genesis.hash().to_string())?;
+    // Subscribe first, then catch up: a block committed in between is seen twice, never missed (storing a record
+    // again replaces it with itself).
+    let mut heads = client.subscribe_new_heads().await.context("subscribing to new heads")?;
+    let mut tables = Tables::default();
+    let mut seen_alerts = BTreeSet::new();
+    for a in aml::run(&db.all()?, &rules) {
+        seen_alerts.insert(alert_key(&a));
+    }
+    let mut next = db.height()? + 1;
+    writeln!(out, "watching {} from height {next}", genesis.chain_id)?;
+    loop {
+        let tip = chain_height(&client).await?;
+        while next <= tip {
+            let (block, _) = block_at(&client, next).await?;
+            let recs = records(&genesis, &whole_decrypt(&block_outputs(&block), key_index, secret, &mut tables)?)?;
+            db.put(&recs, next)?;
+            for r in &recs {
+                write!(out, "height {next} tx {}", r.tx_id)?;
+                print_record(out, r)?;
+            }
+            for a in aml::run(&db.all()?, &rules) {
+                if seen_alerts.insert(alert_key(&a)) {
+                    print_alert(out, &a)?;
+                }
+            }
+            out.flush()?;
+            if until.is_some_and(|u| next >= u) {
+                return Ok(());
+            }
+            next += 1;
+        }
+        match heads.next().await {
+            Some(Ok(_head)) => {}
+            Some(Err(e)) => bail!("subscription: {e}"),
+            None => bail!("the node closed the subscription"),
+        }
+    }
+}
+
+fn print_alert(out: &mut dyn Write, a: &aml::Alert) -> Result<()> {
+    writeln!(
+        out,
+        "ALERT {} [{}] {} — transactions {}",
+        a.rule.as_str(),
+        a.severity.as_str(),
+        a.explanation,
+        a.tx_ids.join(", ")
+    )?;
+    Ok(())
+}
+
+fn alert_key(a: &aml::Alert) -> (String, Vec<String>, String) {
+    (a.rule.as_str().to_string(), a.tx_ids.clone(), a.addresses.join(","))
+}
+
+// ---- evidence ----
+
+async fn evidence(
+    client: &impl ChainApiClient,
+    txid: &str,
+    key_index: u32,
+    secret: &AuditSecretKey,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if path.exists() {
+        bail!("{} already exists; nothing was written", path.display());
+    }
+    let genesis = genesis_of(client).await?;
+    let (tx, height, inclusion) = committed(client, txid).await?;
+    let (block, cert) = block_at(client, height).await?;
+    let cert = cert.ok_or_else(|| anyhow!("the node has no commit certificate for block {height}"))?;
+    let (bundle, decrypted) =
+        Evidence::with_whole_key(&genesis, &block, cert, inclusion, tx.id(), key_index, secret, &mut OsRng)?;
+    // Check before writing: a bundle that would not verify is never handed out.
+    bundle.verify(&genesis.hash().to_string())?;
+    ctchain_wallet::fsutil::write_atomic(path, &bundle.to_bytes())?;
+    writeln!(out, "evidence for transaction {} (height {height}) written to {}", tx.id(), path.display())?;
+    for r in records(&genesis, &decrypted)? {
+        print_record(out, &r)?;
+    }
+    writeln!(
+        out,
+        "verify offline with: ctchain-audit verify-evidence {} --genesis-hash {}",
+        path.display(),
+        genesis.hash()
+    )?;
+    Ok(())
+}
+
+fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Write) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bundle =
+        Evidence::from_bytes(&bytes).with_context(|| format!("{} is not an evidence bundle", path.display()))?;
+    let v = bundle.verify(genesis_hash).with_context(|| format!("evidence {} does NOT verify", path.display()))?;
+    writeln!(
+        out,
+        "evidence verified: transaction {} at height {} ({}) on chain {}, final under the genesis validators' certificate",
+        v.tx_id,
+        v.height,
+        report::utc_text(v.timestamp_ms),
+        v.chain_id
+    )?;
+    if let Some(case) = &v.case_reference {
+        writeln!(out, "decrypted under audit-access record for case {case:?}")?;
+    }
+    for o in &v.outputs {
+        writeln!(
+            out,
+            "  output {}: amount {} (base units)  from {}  to {}  memo {:?}{}",
+            o.index,
+            o.amount,
+            o.sender.as_deref().unwrap_or("-"),
+            o.receiver,
+            o.memo,
+            if o.memo_agrees { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+        )?;
+    }
+    Ok(())
+}

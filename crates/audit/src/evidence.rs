@@ -1,0 +1,417 @@
+//! Evidence bundles: a decrypted transaction that anyone can check offline, trusting only the genesis hash.
+//!
+//! A bundle holds the genesis, the whole block (its commit certificate signs the block bytes), the certificate,
+//! the transaction's Merkle inclusion proof, the audit key's dealing (`k = n = 1` for a whole key), the DLEQ-proven
+//! partial decryptions of every output, the audit-access record that authorised them (for a split key), and the
+//! amounts, parties and memos the regulator claims. [`Evidence::verify`] re-derives every claim:
+//!
+//! 1. the genesis hashes to the hash the verifier trusts, and names the audit key and the validators;
+//! 2. `2f + 1` genesis validators signed the block ([`crate::finality`]), and the inclusion proof puts the
+//!    transaction under that block's transaction root;
+//! 3. the dealing is a dealing of the chain's audit key, every partial's proof verifies (none may be wrong in a
+//!    bundle), and for a split key the access record verifies, covers the block's height and is the partials'
+//!    context — so the decryption was authorised on chain;
+//! 4. combining the partials and decrypting gives exactly the claimed amounts, parties and memos.
+//!
+//! The file is the canonical binary encoding ([`ctchain_codec`]): there is one encoding per bundle, so changing any
+//! byte either breaks decoding or changes a value that one of the checks covers.
+
+use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
+use ctchain_crypto::TxId;
+use ctchain_ledger::access::{AccessError, AuditAccessRecord};
+use ctchain_ledger::{Block, Genesis, LedgerTx, TxInclusionProof};
+use rand_core::{CryptoRng, RngCore};
+
+use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
+use crate::finality::{verify_block_certificate, FinalityError};
+use crate::threshold::{KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
+
+/// The bundle format tag.
+pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/1";
+const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
+const MAX_TEXT: usize = 4096;
+
+/// What the regulator claims one output says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedOutput {
+    /// Output index.
+    pub index: u32,
+    /// Exact amount in base units.
+    pub amount: u64,
+    /// Sender address (bech32m), if the memo names one.
+    pub sender: Option<String>,
+    /// Receiver address (bech32m), or why it is unknown.
+    pub receiver: String,
+    /// Memo text.
+    pub memo: String,
+    /// Whether the memo agrees with the proven amount.
+    pub memo_agrees: bool,
+}
+
+/// An evidence bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// The canonical genesis.
+    pub genesis: Vec<u8>,
+    /// The transaction.
+    pub tx_id: TxId,
+    /// The whole block (canonical bytes).
+    pub block: Vec<u8>,
+    /// Its commit certificate (canonical bytes).
+    pub certificate: Vec<u8>,
+    /// The transaction's inclusion proof.
+    pub inclusion: TxInclusionProof,
+    /// Index of the audit key in the genesis.
+    pub audit_key_index: u32,
+    /// The key's dealing.
+    pub dealing: ThresholdKey,
+    /// The authorising record (split keys).
+    pub access: Option<AuditAccessRecord>,
+    /// The partials' context.
+    pub context: Vec<u8>,
+    /// The proven partial decryptions.
+    pub partials: Vec<PartialDecryption>,
+    /// The claims.
+    pub outputs: Vec<ClaimedOutput>,
+}
+
+/// What a verified bundle proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedEvidence {
+    /// The chain.
+    pub chain_id: String,
+    /// The transaction.
+    pub tx_id: TxId,
+    /// Its block height.
+    pub height: u64,
+    /// Block time (ms).
+    pub timestamp_ms: u64,
+    /// The decrypted outputs (equal to the claims).
+    pub outputs: Vec<ClaimedOutput>,
+    /// The case it was decrypted for, if a split key was used.
+    pub case_reference: Option<String>,
+}
+
+/// Why a bundle does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// Not a bundle (bad encoding or format tag).
+    #[error("not an evidence bundle: {0}")]
+    Encoding(#[from] DecodeError),
+    /// The genesis is not the one trusted.
+    #[error("the bundle's genesis hashes to {found}, the trusted genesis is {expected}")]
+    GenesisMismatch {
+        /// Trusted hash.
+        expected: String,
+        /// The bundle's.
+        found: String,
+    },
+    /// The certificate does not prove the block.
+    #[error("block finality: {0}")]
+    Finality(#[from] FinalityError),
+    /// The transaction is not in the block.
+    #[error("transaction {0} is not proven to be in the block")]
+    NotInBlock(TxId),
+    /// The transaction is an audit-access record.
+    #[error("transaction {0} is not a confidential transaction")]
+    NotConfidential(TxId),
+    /// The dealing is not of the chain's audit key.
+    #[error("the dealing is not of the chain's audit key {0}")]
+    WrongAuditKey(u32),
+    /// A threshold check failed (bad dealing, invalid partial, not enough partials).
+    #[error("decryption: {0}")]
+    Threshold(#[from] ThresholdError),
+    /// The access record does not authorise this decryption.
+    #[error("authorisation: {0}")]
+    Unauthorised(String),
+    /// The access record is invalid.
+    #[error("access record: {0}")]
+    Access(#[from] AccessError),
+    /// Decrypting failed.
+    #[error("{0}")]
+    Decrypt(#[from] DecryptError),
+    /// A claim differs from what the proven decryption gives.
+    #[error("output {index}: the bundle claims {field} {claimed:?}, the proven decryption gives {actual:?}")]
+    ClaimMismatch {
+        /// Output index.
+        index: u32,
+        /// Which claim.
+        field: &'static str,
+        /// Claimed.
+        claimed: String,
+        /// Proven.
+        actual: String,
+    },
+    /// Output count differs.
+    #[error("the bundle claims {claimed} outputs, the transaction has {actual}")]
+    OutputCount {
+        /// Claimed.
+        claimed: usize,
+        /// Actual.
+        actual: usize,
+    },
+}
+
+fn claims(genesis: &Genesis, decrypted: &[Decrypted]) -> Result<Vec<ClaimedOutput>, DecryptError> {
+    decrypted
+        .iter()
+        .map(|d| {
+            let r = decrypt::record(genesis, d)?;
+            Ok(ClaimedOutput {
+                index: r.output_index,
+                amount: r.amount,
+                sender: r.sender,
+                receiver: r.receiver,
+                memo: r.memo,
+                memo_agrees: r.memo_matches_amount,
+            })
+        })
+        .collect()
+}
+
+/// The context a whole key's partials are bound to: the transaction id (there is no access record).
+fn whole_key_context(tx_id: &TxId) -> Vec<u8> {
+    let mut c = b"evidence:".to_vec();
+    c.extend_from_slice(tx_id.as_bytes());
+    c
+}
+
+impl Evidence {
+    /// Builds a bundle with a whole audit key: it proves its own decryption (a `1`-of-`1` partial).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_whole_key<R: RngCore + CryptoRng>(
+        genesis: &Genesis,
+        block: &Block,
+        certificate: Vec<u8>,
+        inclusion: TxInclusionProof,
+        tx_id: TxId,
+        key_index: u32,
+        secret: &ctchain_crypto::AuditSecretKey,
+        rng: &mut R,
+    ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
+        decrypt::check_key(genesis, key_index as usize, secret)?;
+        let (dealing, share) = KeyShare::whole(secret);
+        Self::assemble(genesis, block, certificate, inclusion, tx_id, key_index, dealing, None, &[share], rng)
+    }
+
+    /// Builds a bundle from key shares (at least `k` of a split key, under `access`, or one whole key).
+    #[allow(clippy::too_many_arguments)]
+    pub fn assemble<R: RngCore + CryptoRng>(
+        genesis: &Genesis,
+        block: &Block,
+        certificate: Vec<u8>,
+        inclusion: TxInclusionProof,
+        tx_id: TxId,
+        key_index: u32,
+        dealing: ThresholdKey,
+        access: Option<AuditAccessRecord>,
+        shares: &[KeyShare],
+        rng: &mut R,
+    ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
+        let outputs = block_outputs(block, &tx_id)?;
+        let context = match &access {
+            Some(a) => a.id().as_bytes().to_vec(),
+            None => whole_key_context(&tx_id),
+        };
+        let request = decrypt::request(context.clone(), &outputs, key_index as usize)?;
+        let partials =
+            shares.iter().map(|s| s.partial_decrypt(&dealing, &request, rng)).collect::<Result<Vec<_>, _>>()?;
+        let points = dealing.combine(&request, &partials)?;
+        let decrypted = decrypt::finish(&outputs, key_index as usize, &points, &mut Tables::default())?;
+        let evidence = Self {
+            genesis: genesis.to_bytes(),
+            tx_id,
+            block: block.to_bytes(),
+            certificate,
+            inclusion,
+            audit_key_index: key_index,
+            dealing,
+            access,
+            context,
+            partials,
+            outputs: claims(genesis, &decrypted)?,
+        };
+        Ok((evidence, decrypted))
+    }
+
+    /// Checks everything offline against the genesis with hash `trusted_genesis` (hex, as `chain_getGenesis` and
+    /// the genesis file publish it).
+    pub fn verify(&self, trusted_genesis: &str) -> Result<VerifiedEvidence, EvidenceError> {
+        let genesis = Genesis::from_bytes(&self.genesis)?;
+        let found = genesis.hash().to_string();
+        if !found.eq_ignore_ascii_case(trusted_genesis.trim()) {
+            return Err(EvidenceError::GenesisMismatch { expected: trusted_genesis.trim().into(), found });
+        }
+        let block = Block::from_bytes(&self.block)?;
+        verify_block_certificate(&genesis, &block, &self.certificate)?;
+        if self.inclusion.header != block.header {
+            return Err(EvidenceError::NotInBlock(self.tx_id));
+        }
+        let tx = block.txs.iter().find(|t| t.id() == self.tx_id).ok_or(EvidenceError::NotInBlock(self.tx_id))?;
+        if self.inclusion.verify(tx) != Some(block.hash()) {
+            return Err(EvidenceError::NotInBlock(self.tx_id));
+        }
+        let key_index = self.audit_key_index;
+        if genesis.audit_keys.get(key_index as usize) != Some(&self.dealing.public) {
+            return Err(EvidenceError::WrongAuditKey(key_index));
+        }
+        self.dealing.check()?;
+        let case_reference = match &self.access {
+            Some(record) => {
+                let verified = record.clone().verify(&genesis.chain_id, &genesis.audit_keys)?;
+                let r = verified.record();
+                if verified.id().as_bytes().as_slice() != self.context.as_slice() {
+                    return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
+                }
+                if r.audit_key_index != key_index
+                    || r.threshold != self.dealing.threshold
+                    || r.share_keys != self.dealing.share_keys
+                {
+                    return Err(EvidenceError::Unauthorised("the record authorises another key or dealing".into()));
+                }
+                let h = block.header.height;
+                if h < r.from_height || h > r.to_height {
+                    return Err(EvidenceError::Unauthorised(format!(
+                        "height {h} is outside the authorised range {}..={}",
+                        r.from_height, r.to_height
+                    )));
+                }
+                Some(r.case_reference.clone())
+            }
+            None => {
+                // Without an on-chain authorisation only a whole key may decrypt (it needs nobody's consent).
+                if self.dealing.threshold != 1 || self.dealing.share_keys.len() != 1 {
+                    return Err(EvidenceError::Unauthorised("a split key needs an audit-access record".into()));
+                }
+                if self.context != whole_key_context(&self.tx_id) {
+                    return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
+                }
+                None
+            }
+        };
+        let outputs = block_outputs(&block, &self.tx_id)?;
+        let request = decrypt::request(self.context.clone(), &outputs, key_index as usize)?;
+        // Every partial must verify: a bundle is a finished product, and a wrong partial in it is tampering.
+        for p in &self.partials {
+            self.dealing.verify_partial(&request, p)?;
+        }
+        let points = self.dealing.combine(&request, &self.partials)?;
+        let decrypted = decrypt::finish(&outputs, key_index as usize, &points, &mut Tables::default())?;
+        let actual = claims(&genesis, &decrypted)?;
+        if actual.len() != self.outputs.len() {
+            return Err(EvidenceError::OutputCount { claimed: self.outputs.len(), actual: actual.len() });
+        }
+        for (claimed, actual) in self.outputs.iter().zip(&actual) {
+            let mismatch = |field, c: String, a: String| {
+                Err(EvidenceError::ClaimMismatch { index: actual.index, field, claimed: c, actual: a })
+            };
+            if claimed.index != actual.index {
+                return mismatch("index", claimed.index.to_string(), actual.index.to_string());
+            }
+            if claimed.amount != actual.amount {
+                return mismatch("amount", claimed.amount.to_string(), actual.amount.to_string());
+            }
+            if claimed.sender != actual.sender {
+                return mismatch("sender", format!("{:?}", claimed.sender), format!("{:?}", actual.sender));
+            }
+            if claimed.receiver != actual.receiver {
+                return mismatch("receiver", claimed.receiver.clone(), actual.receiver.clone());
+            }
+            if claimed.memo != actual.memo {
+                return mismatch("memo", claimed.memo.clone(), actual.memo.clone());
+            }
+            if claimed.memo_agrees != actual.memo_agrees {
+                return mismatch("memo agreement", claimed.memo_agrees.to_string(), actual.memo_agrees.to_string());
+            }
+        }
+        Ok(VerifiedEvidence {
+            chain_id: genesis.chain_id,
+            tx_id: self.tx_id,
+            height: block.header.height,
+            timestamp_ms: block.header.timestamp_ms,
+            outputs: actual,
+            case_reference,
+        })
+    }
+}
+
+/// The outputs of confidential transaction `tx_id` in `block`.
+fn block_outputs(block: &Block, tx_id: &TxId) -> Result<Vec<ChainOutput>, EvidenceError> {
+    match block.txs.iter().find(|t| t.id() == *tx_id) {
+        Some(LedgerTx::Confidential(tx)) => Ok(decrypt::outputs_of(tx, block.header.height, block.header.timestamp_ms)),
+        Some(_) => Err(EvidenceError::NotConfidential(*tx_id)),
+        None => Err(EvidenceError::NotInBlock(*tx_id)),
+    }
+}
+
+impl Encode for ClaimedOutput {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u32(self.index);
+        w.u64(self.amount);
+        match &self.sender {
+            Some(s) => {
+                w.u8(1);
+                w.str(s);
+            }
+            None => w.u8(0),
+        }
+        w.str(&self.receiver);
+        w.str(&self.memo);
+        w.bool(self.memo_agrees);
+    }
+}
+
+impl Decode for ClaimedOutput {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            index: r.u32("output index")?,
+            amount: r.u64("amount")?,
+            sender: match r.u8("sender tag")? {
+                0 => None,
+                1 => Some(r.string("sender", MAX_TEXT)?),
+                tag => return Err(DecodeError::InvalidTag { field: "sender tag", tag: u32::from(tag) }),
+            },
+            receiver: r.string("receiver", MAX_TEXT)?,
+            memo: r.string("memo", MAX_TEXT)?,
+            memo_agrees: r.bool("memo agrees")?,
+        })
+    }
+}
+
+impl Encode for Evidence {
+    fn encode_to(&self, w: &mut Writer) {
+        w.str(EVIDENCE_FORMAT);
+        w.bytes(&self.genesis);
+        w.put(&self.tx_id);
+        w.bytes(&self.block);
+        w.bytes(&self.certificate);
+        w.put(&self.inclusion);
+        w.u32(self.audit_key_index);
+        w.put(&self.dealing);
+        w.option(&self.access);
+        w.bytes(&self.context);
+        w.seq(&self.partials);
+        w.seq(&self.outputs);
+    }
+}
+
+impl Decode for Evidence {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.string("format", 64)? != EVIDENCE_FORMAT {
+            return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/1" });
+        }
+        Ok(Self {
+            genesis: r.bytes("genesis", 1024 * 1024)?.to_vec(),
+            tx_id: r.get()?,
+            block: r.bytes("block", MAX_BLOCK_BYTES)?.to_vec(),
+            certificate: r.bytes("certificate", 1024 * 1024)?.to_vec(),
+            inclusion: r.get()?,
+            audit_key_index: r.u32("audit key index")?,
+            dealing: r.get()?,
+            access: r.option("access record tag")?,
+            context: r.bytes("context", 1024)?.to_vec(),
+            partials: r.seq("partials", 64)?,
+            outputs: r.seq("claimed outputs", ctchain_crypto::MAX_OUTPUTS)?,
+        })
+    }
+}
