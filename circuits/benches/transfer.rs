@@ -36,8 +36,8 @@ fn bench_transfer(c: &mut Criterion) {
         asset,
         anchor: tree.root(),
         inputs: [
-            SpendInput::Note { note: notes[0].0, path: notes[0].1.path().clone() },
-            SpendInput::Note { note: notes[1].0, path: notes[1].1.path().clone() },
+            SpendInput::Note { note: notes[0].0, path: Box::new(notes[0].1.path().clone()) },
+            SpendInput::Note { note: notes[1].0, path: Box::new(notes[1].1.path().clone()) },
         ],
         outputs: [Payment { to: bob.address(), value: 30 }, Payment { to: alice.address(), value: 12 }],
         public_in: 0,

@@ -203,7 +203,7 @@ impl ConstraintSynthesizer<Fr> for TransferCircuit {
         // 1: the spender's keys.
         let sk = FpVar::new_witness(cs.clone(), || Ok(self.sk))?;
         let nk = hash_var(cs.clone(), Domain::NullifierKey, &[sk])?;
-        let owner = hash_var(cs.clone(), Domain::Owner, &[nk.clone()])?;
+        let owner = hash_var(cs.clone(), Domain::Owner, std::slice::from_ref(&nk))?;
 
         // 2: one asset, public when value crosses the pool's boundary.
         let asset = FpVar::new_witness(cs.clone(), || Ok(self.asset))?;

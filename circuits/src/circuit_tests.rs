@@ -55,8 +55,8 @@ fn honest() -> Fixture {
         asset,
         anchor: tree.root(),
         inputs: [
-            SpendInput::Note { note: spends[0], path: witnesses[0].path().clone() },
-            SpendInput::Note { note: spends[1], path: witnesses[1].path().clone() },
+            SpendInput::Note { note: spends[0], path: Box::new(witnesses[0].path().clone()) },
+            SpendInput::Note { note: spends[1], path: Box::new(witnesses[1].path().clone()) },
         ],
         outputs: [Payment { to: bob.address(), value: 9 }, Payment { to: alice.address(), value: 3 }],
         public_in: 0,

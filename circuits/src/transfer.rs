@@ -246,8 +246,8 @@ pub enum SpendInput {
     Note {
         /// The note.
         note: Note,
-        /// Its path to the anchor.
-        path: MerklePath,
+        /// Its path to the anchor (boxed: a path is 32 field elements, a dummy is nothing).
+        path: Box<MerklePath>,
     },
     /// A zero-value placeholder: fills a slot without spending anything.
     Dummy,
@@ -316,7 +316,7 @@ impl TransferRequest<'_> {
                     if note.value != 0 && path.root(&note.commitment()) != self.anchor {
                         return Err(CircuitError::NotInTree(i));
                     }
-                    (*note, path.clone())
+                    (*note, (**path).clone())
                 }
                 // A fresh random rcm makes the dummy's nullifier unique and unlinkable.
                 SpendInput::Dummy => (

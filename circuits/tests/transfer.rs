@@ -74,7 +74,7 @@ fn received_notes_can_be_spent_on_and_a_second_spend_reveals_the_same_nullifier(
         spending_key: &world.bob,
         asset: world.asset,
         anchor: world.tree.root(),
-        inputs: [SpendInput::Note { note, path: wit.path().clone() }, SpendInput::Dummy],
+        inputs: [SpendInput::Note { note, path: Box::new(wit.path().clone()) }, SpendInput::Dummy],
         outputs: [Payment { to: world.alice.address(), value: 6 }, Payment { to: world.bob.address(), value: 0 }],
         public_in: 0,
         public_out: 4,

@@ -20,7 +20,7 @@ pub fn test_rng(seed: u64) -> ChaCha20Rng {
 /// TEST ONLY: keys generated once per test binary from a fixed seed.
 pub fn keys() -> &'static (TransferProvingKey, TransferVerifyingKey) {
     static KEYS: OnceLock<(TransferProvingKey, TransferVerifyingKey)> = OnceLock::new();
-    KEYS.get_or_init(|| setup(&mut test_rng(0x5e7_0b)).expect("setup"))
+    KEYS.get_or_init(|| setup(&mut test_rng(0x0005_e70b)).expect("setup"))
 }
 
 /// A chain's shielded state as a ledger and a wallet would keep it, in miniature.
@@ -85,8 +85,8 @@ impl World {
             asset: self.asset,
             anchor: self.tree.root(),
             inputs: [
-                SpendInput::Note { note: self.alice_notes[0].0, path: self.alice_notes[0].1.path().clone() },
-                SpendInput::Note { note: self.alice_notes[1].0, path: self.alice_notes[1].1.path().clone() },
+                SpendInput::Note { note: self.alice_notes[0].0, path: Box::new(self.alice_notes[0].1.path().clone()) },
+                SpendInput::Note { note: self.alice_notes[1].0, path: Box::new(self.alice_notes[1].1.path().clone()) },
             ],
             outputs: [
                 Payment { to: self.bob.address(), value: amount },
