@@ -1,0 +1,239 @@
+//! The `ctchain-audit` command line without a chain: keys, refusals of bad input, and that a refusal writes nothing.
+//! (Everything that needs a chain is in the end-to-end test `tests/audit_chain.rs`.)
+
+use std::path::Path;
+
+use ctchain_audit::cli;
+use ctchain_audit::threshold::{self, KeyShare};
+use ctchain_codec::Encode;
+use ctchain_crypto::AuditSecretKey;
+use ctchain_ledger::access::AuditAccessRecord;
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND};
+use rand_core::OsRng;
+
+fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let pw = dir.join("password");
+    if !pw.exists() {
+        std::fs::write(&pw, "correct horse\n").unwrap();
+    }
+    let mut full = vec!["ctchain-audit", "--insecure-fast-kdf", "--password-file", pw.to_str().unwrap()];
+    full.extend_from_slice(args);
+    let mut out = Vec::new();
+    match cli::run(full, &mut out) {
+        Ok(()) => Ok(String::from_utf8(out).unwrap()),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        walk(dir).into_iter().map(|p| p.strip_prefix(dir).unwrap().display().to_string()).collect();
+    names.sort();
+    names
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn keygen_writes_a_whole_key_and_prints_its_public_key_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("regulator.json");
+    let out = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap();
+    let file = KeystoreFile::read(&key).unwrap();
+    assert_eq!(file.kind, AUDIT_KIND);
+    let public = file.address.clone();
+    assert!(out.contains(&format!("audit public key (for the genesis audit_keys): {public}")), "{out}");
+    let secret = AuditSecretKey::from_bytes(&file.open_audit(b"correct horse", AUDIT_KIND).unwrap()).unwrap();
+    assert_eq!(hex::encode(secret.public().0.as_bytes()), public);
+
+    let before = std::fs::read(&key).unwrap();
+    let err = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&key).unwrap(), before, "the existing key is untouched");
+}
+
+#[test]
+fn keygen_splits_a_key_among_supervisors_with_one_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let shares = dir.path().join("shares");
+    let out = run(
+        dir.path(),
+        &[
+            "keygen",
+            "--chain-id",
+            "ctchain-test",
+            "--out",
+            shares.to_str().unwrap(),
+            "--threshold",
+            "2",
+            "--shares",
+            "3",
+        ],
+    )
+    .unwrap();
+    assert!(out.contains("audit key split 2-of-3"), "{out}");
+    let mut keys = Vec::new();
+    for j in 1..=3 {
+        let file = KeystoreFile::read(&shares.join(format!("supervisor-{j}.json"))).unwrap();
+        assert_eq!(file.kind, "audit-share");
+        let bytes = file.open_audit(b"correct horse", "audit-share").unwrap();
+        let (share, dealing) = KeyShare::from_keystore_bytes(&bytes).unwrap();
+        assert_eq!(share.index(), j);
+        dealing.check().unwrap();
+        assert!(out.contains(&hex::encode(dealing.public.0.as_bytes())), "the printed key is the dealing's");
+        keys.push(dealing);
+    }
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "every supervisor holds the same public dealing");
+    // A share keystore is not a whole key: refused before any password is tried.
+    let err = KeystoreFile::read(&shares.join("supervisor-1.json")).unwrap().open_audit(b"x", AUDIT_KIND).unwrap_err();
+    assert!(err.to_string().contains("not \"audit\""), "{err}");
+    // Splitting into an existing directory writes nothing.
+    let err = run(
+        dir.path(),
+        &[
+            "keygen",
+            "--chain-id",
+            "ctchain-test",
+            "--out",
+            shares.to_str().unwrap(),
+            "--threshold",
+            "2",
+            "--shares",
+            "4",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("already exists; nothing was written"), "{err}");
+    assert!(!shares.join("supervisor-4.json").exists());
+    // A threshold above the number of shares is a clear error, and nothing is created.
+    let bad = dir.path().join("bad");
+    let err = run(
+        dir.path(),
+        &["keygen", "--chain-id", "ctchain-test", "--out", bad.to_str().unwrap(), "--threshold", "4", "--shares", "3"],
+    )
+    .unwrap_err();
+    assert!(err.contains("threshold 4 of 3 is not allowed"), "{err}");
+    assert!(!bad.exists());
+}
+
+#[test]
+fn a_wrong_password_is_named_before_any_node_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("regulator.json");
+    run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap();
+    std::fs::write(dir.path().join("wrong"), "battery staple\n").unwrap();
+    let mut out = Vec::new();
+    let wrong = dir.path().join("wrong");
+    let err = cli::run(
+        [
+            "ctchain-audit",
+            "--password-file",
+            wrong.to_str().unwrap(),
+            "decrypt",
+            &"ab".repeat(32),
+            "--key",
+            key.to_str().unwrap(),
+            "--node",
+            "http://127.0.0.1:1",
+        ],
+        &mut out,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("wrong password"), "{err:#}");
+}
+
+#[test]
+fn a_share_from_another_split_cannot_sign_and_the_record_file_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = AuditSecretKey::random(&mut OsRng);
+    let (dealing_a, _) = threshold::split(&secret, 2, 3, &mut OsRng).unwrap();
+    let (dealing_b, shares_b) = threshold::split(&secret, 2, 3, &mut OsRng).unwrap();
+    assert_eq!(dealing_a.public, dealing_b.public, "the same audit key, split twice");
+    let record = AuditAccessRecord {
+        chain_id: "ctchain-test".into(),
+        audit_key_index: 0,
+        case_reference: "case 7".into(),
+        from_height: 1,
+        to_height: 9,
+        threshold: dealing_a.threshold,
+        share_keys: dealing_a.share_keys.clone(),
+        signatures: vec![],
+    };
+    let record_path = dir.path().join("record.hex");
+    std::fs::write(&record_path, hex::encode(record.to_bytes())).unwrap();
+    let share_path = dir.path().join("b1.json");
+    KeystoreFile::seal_audit(
+        "ctchain-test",
+        "audit-share",
+        hex::encode(secret.public().0.as_bytes()),
+        &shares_b[0].to_keystore_bytes(&dealing_b),
+        b"correct horse",
+        KdfParams::TEST_ONLY,
+        &mut OsRng,
+    )
+    .unwrap()
+    .write(&share_path, false)
+    .unwrap();
+    let before = std::fs::read(&record_path).unwrap();
+    let err =
+        run(dir.path(), &["access", "sign", record_path.to_str().unwrap(), "--share", share_path.to_str().unwrap()])
+            .unwrap_err();
+    assert!(err.contains("another split"), "{err}");
+    assert_eq!(std::fs::read(&record_path).unwrap(), before);
+}
+
+#[test]
+fn a_bad_rule_file_is_refused_before_anything_is_read_or_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let db = dir.path().join("db");
+    ctchain_audit::db::AuditDb::open(&db, "genesis").unwrap();
+    for (text, expected) in [
+        ("[large_value]\nCNY = \"10.00\"\n[smurfing]\nmin_count = 3\n", "smurfing"),
+        ("[[asset]]\nlabel = \"CNY\"\ndecimals = 2\n[large_value]\nCNY = \"0\"\n", "above zero"),
+        ("[[asset]]\nlabel = \"CNY\"\ndecimals = 2\n[large_value]\nCNY = \"1.234\"\n", "CNY"),
+    ] {
+        let rules = dir.path().join("rules.toml");
+        std::fs::write(&rules, text).unwrap();
+        let err = run(
+            dir.path(),
+            &[
+                "aml",
+                "--db",
+                db.to_str().unwrap(),
+                "--rules",
+                rules.to_str().unwrap(),
+                "--out",
+                reports.to_str().unwrap(),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.contains("rule file") && err.contains(expected), "{text:?}: {err}");
+        assert!(!reports.exists(), "no report directory after a refused rule file");
+    }
+    let before = listing(dir.path());
+    let err =
+        run(dir.path(), &["aml", "--db", "/nonexistent/db", "--rules", "/nonexistent.toml", "--out", "x"]).unwrap_err();
+    assert!(err.contains("reading rule file"), "{err}");
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn garbage_is_not_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bundle.ctev");
+    std::fs::write(&file, b"not a bundle at all").unwrap();
+    let err =
+        run(dir.path(), &["verify-evidence", file.to_str().unwrap(), "--genesis-hash", &"00".repeat(32)]).unwrap_err();
+    assert!(err.contains("is not an evidence bundle"), "{err}");
+}
