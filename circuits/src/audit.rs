@@ -36,7 +36,7 @@ use ark_relations::r1cs::{ConstraintSystemRef, SynthesisError};
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::encoding::{fr_from_bytes, fr_to_bytes, fr_to_u64, nonidentity_point_from_bytes, point_to_bytes};
+use crate::encoding::{fr_to_bytes, fr_to_u64, nonidentity_point_from_bytes, point_to_bytes};
 use crate::keys::{generator, AuditPublicKey, AuditSecretKey, Owner};
 use crate::note::AssetTag;
 use crate::poseidon::{hash_n, hash_n_var, Domain};
@@ -167,11 +167,7 @@ impl Decode for AuditCiphertext {
         })?;
         let mut masked = [Fr::from(0u64); AUDIT_FIELDS];
         for m in masked.iter_mut() {
-            let b: [u8; 32] = r.array("audit masked field")?;
-            *m = fr_from_bytes(&b, "audit masked field").map_err(|_| DecodeError::Invalid {
-                field: "audit masked field",
-                reason: "not reduced below the BN254 modulus",
-            })?;
+            *m = crate::note::decode_fr(r, "audit masked field")?;
         }
         Ok(Self { ephemeral, masked })
     }

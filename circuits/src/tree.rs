@@ -20,7 +20,7 @@ use ark_r1cs_std::select::CondSelectGadget;
 use ark_relations::r1cs::{ConstraintSystemRef, SynthesisError};
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 
-use crate::note::{Anchor, NoteCommitment};
+use crate::note::{decode_fr, Anchor, NoteCommitment};
 use crate::poseidon::{hash, hash_var, Domain};
 use crate::CircuitError;
 
@@ -151,10 +151,31 @@ impl Decode for Frontier {
     }
 }
 
-fn decode_fr(r: &mut Reader<'_>, field: &'static str) -> Result<Fr, DecodeError> {
-    let bytes: [u8; 32] = r.array(field)?;
-    crate::encoding::fr_from_bytes(&bytes, field)
-        .map_err(|_| DecodeError::Invalid { field, reason: "not reduced below the BN254 modulus" })
+impl Encode for Witness {
+    fn encode_to(&self, w: &mut Writer) {
+        self.leaf.encode_to(w);
+        w.u64(self.path.position);
+        for s in &self.path.siblings {
+            w.fixed(&crate::encoding::fr_to_bytes(s));
+        }
+        w.u64(self.next);
+    }
+}
+
+impl Decode for Witness {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let leaf = NoteCommitment::decode_from(r)?;
+        let position = r.u64("witness position")?;
+        let mut siblings = [EMPTY_LEAF; TREE_DEPTH];
+        for s in siblings.iter_mut() {
+            *s = decode_fr(r, "witness sibling")?;
+        }
+        let next = r.u64("witness next leaf")?;
+        if position >= 1u64 << TREE_DEPTH || next <= position || next > 1u64 << TREE_DEPTH {
+            return Err(DecodeError::Invalid { field: "witness position", reason: "outside the tree or after next" });
+        }
+        Ok(Self { leaf, path: MerklePath { position, siblings }, next })
+    }
 }
 
 /// An authentication path: the position of a leaf and its siblings from the leaf up.
@@ -337,6 +358,17 @@ mod tests {
         }
         let bytes = tree.to_bytes();
         assert_eq!(Frontier::from_bytes(&bytes).unwrap(), tree);
+    }
+
+    #[test]
+    fn witness_round_trips_and_keeps_following() {
+        let mut tree = Frontier::new();
+        let mut w = Witness::new(&tree.append(leaf(0)).unwrap());
+        w.update(&tree.append(leaf(1)).unwrap()).unwrap();
+        let mut back = Witness::from_bytes(&w.to_bytes()).unwrap();
+        assert_eq!(back, w);
+        back.update(&tree.append(leaf(2)).unwrap()).unwrap();
+        assert_eq!(back.root(), tree.root());
     }
 
     #[test]
