@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 
 use ark_bn254::Bn254;
 use ark_groth16::{ProvingKey, VerifyingKey};
-use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, SerializationError, Valid, Validate};
 use ctchain_codec::hash::sm3_plain;
 use ctchain_codec::Hash32;
+use rayon::prelude::*;
 
 use crate::transfer::{TransferProvingKey, TransferVerifyingKey};
 use crate::CircuitError;
@@ -77,17 +78,16 @@ fn strip_magic<'a>(bytes: &'a [u8], magic: &[u8], what: &str) -> Result<&'a [u8]
         .ok_or_else(|| CircuitError::Parameters(format!("{what} is not a transfer-circuit key of this version")))
 }
 
-/// Checks the hash and the magic, then decodes the body with arkworks' checked mode, using every byte.
+/// Checks the hash and the magic, then decodes the (small) body with arkworks' checked mode, using every byte.
 fn decode_key<T: CanonicalDeserialize>(
     bytes: &[u8],
     expected: Option<&Hash32>,
     magic: &[u8],
-    compress: Compress,
     what: &str,
 ) -> Result<T, CircuitError> {
     check_hash(bytes, expected, what)?;
     let mut body = strip_magic(bytes, magic, what)?;
-    let key = T::deserialize_with_mode(&mut body, compress, Validate::Yes)
+    let key = T::deserialize_with_mode(&mut body, Compress::Yes, Validate::Yes)
         .map_err(|e| CircuitError::Parameters(format!("{what} does not decode: {e}")))?;
     if !body.is_empty() {
         return Err(CircuitError::Parameters(format!("{} trailing bytes after the {what}", body.len())));
@@ -95,15 +95,35 @@ fn decode_key<T: CanonicalDeserialize>(
     Ok(key)
 }
 
+/// Checks every point of a proving key (on its curve, in the prime-order subgroup), in parallel: the ~30k G2
+/// subgroup checks are what loading costs, and arkworks' own batch check runs them on one thread.
+fn validate_proving_key(pk: &ProvingKey<Bn254>) -> Result<(), SerializationError> {
+    fn all<T: Valid + Sync>(points: &[T]) -> Result<(), SerializationError> {
+        points.par_chunks(256).try_for_each(|chunk| chunk.iter().try_for_each(Valid::check))
+    }
+    pk.vk.check()?;
+    pk.beta_g1.check()?;
+    pk.delta_g1.check()?;
+    all(&pk.a_query)?;
+    all(&pk.b_g1_query)?;
+    all(&pk.b_g2_query)?;
+    all(&pk.h_query)?;
+    all(&pk.l_query)
+}
+
 /// Decodes a proving key file, checking its hash when `expected` is given.
 pub fn proving_key_from_bytes(bytes: &[u8], expected: Option<&Hash32>) -> Result<TransferProvingKey, CircuitError> {
-    let pk = TransferProvingKey(decode_key::<ProvingKey<Bn254>>(
-        bytes,
-        expected,
-        PROVING_KEY_MAGIC,
-        PROVING_KEY_COMPRESS,
-        "proving key",
-    )?);
+    check_hash(bytes, expected, "proving key")?;
+    let mut body = strip_magic(bytes, PROVING_KEY_MAGIC, "proving key")?;
+    // Decoded unchecked, then every point is validated below (in parallel) before the key is used.
+    let pk = ProvingKey::<Bn254>::deserialize_with_mode(&mut body, PROVING_KEY_COMPRESS, Validate::No)
+        .map_err(|e| CircuitError::Parameters(format!("proving key does not decode: {e}")))?;
+    if !body.is_empty() {
+        return Err(CircuitError::Parameters(format!("{} trailing bytes after the proving key", body.len())));
+    }
+    validate_proving_key(&pk)
+        .map_err(|e| CircuitError::Parameters(format!("proving key has an invalid point: {e}")))?;
+    let pk = TransferProvingKey(pk);
     // Refuse a proving key of another circuit shape.
     pk.verifying_key()?;
     Ok(pk)
@@ -111,13 +131,7 @@ pub fn proving_key_from_bytes(bytes: &[u8], expected: Option<&Hash32>) -> Result
 
 /// Decodes a verifying key file, checking its hash when `expected` is given.
 pub fn verifying_key_from_bytes(bytes: &[u8], expected: Option<&Hash32>) -> Result<TransferVerifyingKey, CircuitError> {
-    TransferVerifyingKey::new(decode_key::<VerifyingKey<Bn254>>(
-        bytes,
-        expected,
-        VERIFYING_KEY_MAGIC,
-        Compress::Yes,
-        "verifying key",
-    )?)
+    TransferVerifyingKey::new(decode_key::<VerifyingKey<Bn254>>(bytes, expected, VERIFYING_KEY_MAGIC, "verifying key")?)
 }
 
 /// The hashes of a parameter directory's two key files.
@@ -226,4 +240,59 @@ pub fn load_directory(dir: &Path) -> Result<(TransferProvingKey, TransferVerifyi
 /// `dir/name` as a path (for callers printing where keys are).
 pub fn path_in(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{Fq2, G1Affine, G2Affine};
+    use ark_ec::AffineRepr;
+
+    /// A structurally valid proving key of the transfer's shape with `b_g2` as its one B query point.
+    fn toy_key_bytes(b_g2: G2Affine) -> Vec<u8> {
+        let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
+        let vk = VerifyingKey::<Bn254> {
+            alpha_g1: g1,
+            beta_g2: g2,
+            gamma_g2: g2,
+            delta_g2: g2,
+            gamma_abc_g1: vec![g1; crate::NUM_PUBLIC_INPUTS + 1],
+        };
+        let pk = ProvingKey::<Bn254> {
+            vk,
+            beta_g1: g1,
+            delta_g1: g1,
+            a_query: vec![g1],
+            b_g1_query: vec![g1],
+            b_g2_query: vec![b_g2],
+            h_query: vec![g1],
+            l_query: vec![g1],
+        };
+        proving_key_to_bytes(&TransferProvingKey(pk)).unwrap()
+    }
+
+    #[test]
+    fn a_proving_key_with_a_point_outside_the_subgroup_is_refused() {
+        assert!(proving_key_from_bytes(&toy_key_bytes(G2Affine::generator()), None).is_ok());
+        let mut x = Fq2::from(1u64);
+        let outside = loop {
+            if let Some(p) = G2Affine::get_point_from_x_unchecked(x, false) {
+                if !p.is_in_correct_subgroup_assuming_on_curve() {
+                    break p;
+                }
+            }
+            x += Fq2::from(1u64);
+        };
+        let err = proving_key_from_bytes(&toy_key_bytes(outside), None).unwrap_err();
+        assert!(err.to_string().contains("invalid point"), "{err}");
+    }
+
+    #[test]
+    fn a_proving_key_with_a_point_off_the_curve_is_refused() {
+        let mut bytes = toy_key_bytes(G2Affine::generator());
+        // The last G1 point (l_query[0]) is the last 64 uncompressed bytes; bump its y coordinate.
+        let n = bytes.len();
+        bytes[n - 32] ^= 1;
+        assert!(proving_key_from_bytes(&bytes, None).is_err());
+    }
 }
