@@ -1,0 +1,484 @@
+//! The regulator end to end, against real node processes: a 4-validator chain and the regulator's own observer.
+//!
+//! Transfers are crafted to trip each AML rule once (large value, structuring, velocity, watch list, rapid pass
+//! through) next to ones that must trip nothing; the regulator runs the `ctchain-audit` commands it would type
+//! (in-process, through `ctchain_audit::cli::run`) against the observer:
+//!
+//! * `scan` + `aml`: the JSON report flags exactly the expected transactions, rule by rule;
+//! * a 2-of-3 split of the same audit key: `access request/sign/submit` puts an audit-access record on chain and
+//!   `log` lists it; `partial` by each supervisor; `combine` decrypts with 2 partials exactly what `scan` did, fails
+//!   with 1 (writing nothing), names a tampered partial, and refuses a share of another split;
+//! * `evidence` + `verify-evidence`: the bundle verifies offline, and every one-byte change of it fails;
+//! * `watch` follows new heads over WebSocket and raises a large-value alert as the transfer commits;
+//! * a wrong audit key is refused by name.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Chain, CHAIN_ID, COMMIT};
+use ctchain_audit::aml::report::Report;
+use ctchain_audit::aml::RuleId;
+use ctchain_audit::threshold::{self, PartialDecryption};
+use ctchain_codec::{Decode, Encode, Reader, Writer};
+use ctchain_crypto::{OwnedOutput, Transaction, TxId, WalletKeys};
+use ctchain_node::cluster::{submit_and_wait, wait_committed, ScanningWallet};
+use ctchain_rpc::ChainApiClient;
+use ctchain_wallet::address::encode_address;
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND, AUDIT_SHARE_KIND};
+use rand_core::OsRng;
+
+const BASE: u16 = 34_000;
+/// Node 4 is the regulator's observer.
+const OBSERVER: usize = 4;
+
+struct Regulator {
+    dir: PathBuf,
+    node: String,
+}
+
+impl Regulator {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Runs one `ctchain-audit` command against the observer; returns what it printed, or the error text.
+    async fn run(&self, args: &[&str]) -> Result<String, String> {
+        let mut full: Vec<String> = ["ctchain-audit", "--insecure-fast-kdf", "--password-file"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([self.path("password").display().to_string(), "--node".into(), self.node.clone()])
+            .collect();
+        full.extend(args.iter().map(|s| s.to_string()));
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            match ctchain_audit::cli::run(full, &mut out) {
+                Ok(()) => Ok(String::from_utf8_lossy(&out).into_owned()),
+                Err(e) => Err(format!("{e:#}\n(printed before: {})", String::from_utf8_lossy(&out))),
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        match self.run(args).await {
+            Ok(out) => out,
+            Err(e) => panic!("ctchain-audit {args:?} failed: {e}"),
+        }
+    }
+}
+
+/// A transfer that spends exactly `from_output` (no change), with the sender named in the memo.
+fn pay_exact(chain: &Chain, from: &WalletKeys, output: OwnedOutput, to: &WalletKeys, note: &str) -> Transaction {
+    let (cny, _) = chain.cny();
+    let amount = output.opening.amount;
+    let mut b = chain.builder();
+    b.spend(output).pay(to.address(), cny, amount, note).sender(from.address()).change_to(from.address());
+    b.build(&mut OsRng).unwrap()
+}
+
+/// A transfer of the whole of `from`'s first unspent output.
+async fn pay_one(chain: &Chain, from: &mut ScanningWallet, to: &WalletKeys, note: &str) -> Transaction {
+    let output = unspent(chain, from).await.swap_remove(0);
+    pay_exact(chain, &from.keys, output, to, note)
+}
+
+async fn unspent(chain: &Chain, wallet: &mut ScanningWallet) -> Vec<OwnedOutput> {
+    let client = chain.client(OBSERVER);
+    wallet.sync(&client).await.unwrap();
+    wallet.unspent(&client, chain.cny().0).await.unwrap()
+}
+
+/// Submits all of `txs` through different validators, then waits for each; returns their ids in order.
+async fn commit_all(chain: &Chain, txs: &[Transaction]) -> Vec<TxId> {
+    let mut ids = Vec::new();
+    for (i, tx) in txs.iter().enumerate() {
+        let id = chain.client(i % 4).tx_submit(hex::encode(tx.to_bytes())).await.unwrap().id;
+        ids.push(id);
+    }
+    for id in &ids {
+        let id = TxId(ctchain_node::cluster::parse_hash(id).unwrap());
+        wait_committed(&chain.client(OBSERVER), &id, COMMIT).await.unwrap();
+    }
+    txs.iter().map(Transaction::id).collect()
+}
+
+fn ids(txs: &[&TxId]) -> BTreeSet<String> {
+    txs.iter().map(|t| t.to_string()).collect()
+}
+
+fn rules_file(dir: &Path, watched: &str) -> PathBuf {
+    let text = format!(
+        r#"
+memo_mismatch = true
+
+[[asset]]
+label = "CNY"
+decimals = 2
+
+[large_value]
+CNY = "1000.00"
+
+[structuring]
+min_count = 3
+window_seconds = 3600
+lower_percent = 80
+
+[velocity]
+window_seconds = 3600
+max_count = 3
+direction = "sending"
+
+[pass_through]
+window_seconds = 3600
+min_ratio_percent = 90
+
+[pass_through.min_amount]
+CNY = "100.00"
+
+[[watch]]
+address = "{watched}"
+reason = "court order 12/2026"
+"#
+    );
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn partial_of(path: &Path) -> (TxId, PartialDecryption) {
+    let bytes = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+    let mut r = Reader::new(&bytes);
+    (r.get().unwrap(), r.get().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found() {
+    let mut chain = Chain::start(4, 1, BASE).await;
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Regulator { dir: dir.path().to_path_buf(), node: chain.cluster.testnet.rpc[OBSERVER].clone() };
+    std::fs::write(reg.path("password"), "regulator password\n").unwrap();
+    let password = b"regulator password";
+    let auditor = chain.cluster.testnet.auditor.clone();
+    let public_hex = hex::encode(auditor.public().0.as_bytes());
+    KeystoreFile::seal_audit(
+        CHAIN_ID,
+        AUDIT_KIND,
+        public_hex.clone(),
+        &auditor.to_bytes(),
+        password,
+        KdfParams::TEST_ONLY,
+        &mut OsRng,
+    )
+    .unwrap()
+    .write(&reg.path("regulator.json"), false)
+    .unwrap();
+    let key = reg.path("regulator.json").display().to_string();
+
+    // ---- the chain's activity: one issuance funds everyone, then crafted transfers ----
+    let new = |name: &str| ScanningWallet::new(name, WalletKeys::random(&mut OsRng));
+    let (mut big, mut smurf, mut busy, mut source, mut mule, mut plain, mut late) =
+        (new("big"), new("smurf"), new("busy"), new("source"), new("mule"), new("plain"), new("late"));
+    let (r_big, r_smurf, r_plain, r_watched, sink) = (new("r1"), new("r2"), new("r3"), new("watched"), new("sink"));
+    let r_busy: Vec<ScanningWallet> = (0..4).map(|i| new(&format!("busy-{i}"))).collect();
+    let (cny, issuer) = chain.cny();
+    let mut b = chain.builder();
+    let payments: Vec<(&WalletKeys, u64)> = vec![
+        (&big.keys, 150_000),
+        (&smurf.keys, 90_000),
+        (&smurf.keys, 90_000),
+        (&smurf.keys, 90_000),
+        (&busy.keys, 1_000),
+        (&busy.keys, 1_000),
+        (&busy.keys, 1_000),
+        (&busy.keys, 1_000),
+        (&source.keys, 50_000),
+        (&plain.keys, 20_000),
+        (&late.keys, 120_000),
+    ];
+    let total: u64 = payments.iter().map(|p| p.1).sum();
+    b.issue(&issuer, cny, total);
+    for (to, amount) in &payments {
+        b.pay(to.address(), cny, *amount, "funding");
+    }
+    let funding = b.build(&mut OsRng).unwrap();
+    submit_and_wait(&chain.client(0), &funding, COMMIT).await.unwrap();
+
+    let large = pay_one(&chain, &mut big, &r_big.keys, "invoice 1").await;
+    let smurf_out = unspent(&chain, &mut smurf).await;
+    let structuring: Vec<Transaction> =
+        smurf_out.into_iter().map(|o| pay_exact(&chain, &smurf.keys, o, &r_smurf.keys, "part payment")).collect();
+    let busy_out = unspent(&chain, &mut busy).await;
+    let velocity: Vec<Transaction> =
+        busy_out.into_iter().zip(&r_busy).map(|(o, to)| pay_exact(&chain, &busy.keys, o, &to.keys, "fee")).collect();
+    let watched = pay_one(&chain, &mut plain, &r_watched.keys, "gift").await;
+    let inbound = pay_one(&chain, &mut source, &mule.keys, "loan").await;
+    let mut batch = vec![large.clone(), watched.clone(), inbound.clone()];
+    batch.extend(structuring.iter().cloned());
+    batch.extend(velocity.iter().cloned());
+    commit_all(&chain, &batch).await;
+    // The mule sends the money straight on; and an ordinary payment that must trip nothing.
+    let onward = pay_one(&chain, &mut mule, &sink.keys, "repay").await;
+    let ordinary_funds = {
+        let mut b = chain.builder();
+        b.issue(&issuer, cny, 30_000).pay(r_plain.keys.address(), cny, 30_000, "salary");
+        b.build(&mut OsRng).unwrap()
+    };
+    commit_all(&chain, &[onward.clone(), ordinary_funds.clone()]).await;
+    let mut r_plain = r_plain;
+    let ordinary = pay_one(&chain, &mut r_plain, &sink.keys, "rent").await;
+    let (_, height) = submit_and_wait(&chain.client(1), &ordinary, COMMIT).await.unwrap();
+    chain.cluster.wait_height(OBSERVER, height, Duration::from_secs(60)).await.unwrap();
+
+    // The observer follows without voting.
+    let status = chain.client(OBSERVER).chain_status().await.unwrap();
+    assert_eq!(status.validator_index, None);
+    assert!(status.height >= height);
+
+    // ---- a wrong audit key is refused by name, before anything is decrypted ----
+    let stranger = ctchain_crypto::AuditSecretKey::random(&mut OsRng);
+    KeystoreFile::seal_audit(
+        CHAIN_ID,
+        AUDIT_KIND,
+        "x".into(),
+        &stranger.to_bytes(),
+        password,
+        KdfParams::TEST_ONLY,
+        &mut OsRng,
+    )
+    .unwrap()
+    .write(&reg.path("stranger.json"), false)
+    .unwrap();
+    let err =
+        reg.run(&["decrypt", &large.id().to_string(), "--key", reg.path("stranger.json").to_str().unwrap()]).await;
+    assert!(err.unwrap_err().contains("not the chain's audit key 0"));
+    let err = reg
+        .run(&[
+            "scan",
+            "--from",
+            "1",
+            "--to",
+            &height.to_string(),
+            "--key",
+            reg.path("stranger.json").to_str().unwrap(),
+            "--db",
+            reg.path("wrong-db").to_str().unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert!(err.contains("not the chain's audit key 0"), "{err}");
+    assert!(!reg.path("wrong-db").exists(), "nothing written with a wrong key");
+
+    // ---- decrypt one transaction ----
+    let out = reg.ok(&["decrypt", &large.id().to_string(), "--key", &key]).await;
+    let big_addr = encode_address(CHAIN_ID, &big.keys.address());
+    let r_big_addr = encode_address(CHAIN_ID, &r_big.keys.address());
+    assert!(
+        out.contains(&format!(
+            "output 0: 1,500.00 CNY (transfer)  from {big_addr}  to {r_big_addr}  memo \"invoice 1\""
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("DISAGREES"));
+
+    // ---- scan and AML ----
+    let db = reg.path("audit-db").display().to_string();
+    let out = reg.ok(&["scan", "--from", "1", "--to", &height.to_string(), "--key", &key, "--db", &db]).await;
+    assert!(out.contains("decrypted"), "{out}");
+    let watched_addr = encode_address(CHAIN_ID, &r_watched.keys.address());
+    let rules = rules_file(&reg.dir, &watched_addr).display().to_string();
+    let reports = reg.path("reports").display().to_string();
+    let out = reg.ok(&["aml", "--db", &db, "--rules", &rules, "--out", &reports]).await;
+    println!("{out}");
+    let report = Report::from_json(&std::fs::read_to_string(reg.path("reports/aml-report.json")).unwrap()).unwrap();
+    assert!(reg.path("reports/aml-report.csv").exists() && reg.path("reports/aml-report.html").exists());
+    let mut flagged: BTreeMap<RuleId, BTreeSet<String>> = BTreeMap::new();
+    for a in &report.alerts {
+        flagged.entry(a.rule).or_default().extend(a.tx_ids.iter().cloned());
+    }
+    let expected: BTreeMap<RuleId, BTreeSet<String>> = [
+        (RuleId::LargeValue, ids(&[&large.id()])),
+        (RuleId::Structuring, structuring.iter().map(|t| t.id().to_string()).collect()),
+        (RuleId::Velocity, velocity.iter().map(|t| t.id().to_string()).collect()),
+        (RuleId::WatchList, ids(&[&watched.id()])),
+        (RuleId::PassThrough, ids(&[&inbound.id(), &onward.id()])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(flagged, expected, "each rule flags exactly its crafted transactions");
+    for innocent in [&ordinary.id(), &ordinary_funds.id(), &funding.id()] {
+        assert!(flagged.values().all(|s| !s.contains(&innocent.to_string())), "{innocent} must not be flagged");
+    }
+
+    // ---- a 2-of-3 split of the same key: access on chain, partials, combination ----
+    let (dealing, shares) = threshold::split(&auditor, 2, 3, &mut OsRng).unwrap();
+    for s in &shares {
+        KeystoreFile::seal_audit(
+            CHAIN_ID,
+            AUDIT_SHARE_KIND,
+            public_hex.clone(),
+            &s.to_keystore_bytes(&dealing),
+            password,
+            KdfParams::TEST_ONLY,
+            &mut OsRng,
+        )
+        .unwrap()
+        .write(&reg.path(&format!("supervisor-{}.json", s.index())), false)
+        .unwrap();
+    }
+    let share = |j: u32| reg.path(&format!("supervisor-{j}.json")).display().to_string();
+    let record = reg.path("access.hex").display().to_string();
+    let out = reg
+        .ok(&[
+            "access",
+            "request",
+            "--case",
+            "case 2026-117",
+            "--from",
+            "1",
+            "--to",
+            &height.to_string(),
+            "--share",
+            &share(1),
+            "--out",
+            &record,
+        ])
+        .await;
+    assert!(out.contains("2 signatures needed"), "{out}");
+    // One signature is not enough: the node refuses the record.
+    reg.ok(&["access", "sign", &record, "--share", &share(1)]).await;
+    let err = reg.run(&["access", "submit", &record]).await.unwrap_err();
+    assert!(err.contains("1 supervisor signatures, the threshold is 2"), "{err}");
+    reg.ok(&["access", "sign", &record, "--share", &share(3)]).await;
+    let out = reg.ok(&["access", "submit", &record]).await;
+    assert!(out.contains("committed at height"), "{out}");
+    let access_id = out.split_whitespace().nth(2).unwrap().to_string();
+    let log = reg.ok(&["log"]).await;
+    assert!(log.contains(&access_id) && log.contains("case \"case 2026-117\"") && log.contains("[1, 3]"), "{log}");
+    // Every node lists it: supervision itself is on the ledger.
+    for i in 0..4 {
+        let entries = chain.client(i).audit_access_log().await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].signers, vec![1, 3]);
+    }
+
+    // Each supervisor makes a proven partial decryption of the authorised range.
+    for j in 1..=3u32 {
+        let p = reg.path(&format!("partial-{j}.hex")).display().to_string();
+        reg.ok(&["partial", "--access", &access_id, "--share", &share(j), "--out", &p]).await;
+    }
+    let partial = |j: u32| reg.path(&format!("partial-{j}.hex")).display().to_string();
+    // K − 1 partials reveal nothing and write nothing.
+    let db2 = reg.path("threshold-db").display().to_string();
+    let err = reg.run(&["combine", "--access", &access_id, "--db", &db2, &partial(1)]).await.unwrap_err();
+    assert!(err.contains("1 valid partial decryptions, 2 are needed"), "{err}");
+    assert!(!reg.path("threshold-db").exists());
+    // A tampered partial is detected and named; with it and one honest partial there is no decryption.
+    let (ctx, mut p2) = partial_of(&reg.path("partial-2.hex"));
+    p2.points.swap(0, 1);
+    let mut w = Writer::new();
+    w.put(&ctx);
+    w.put(&p2);
+    std::fs::write(reg.path("tampered-2.hex"), hex::encode(w.into_bytes())).unwrap();
+    let tampered = reg.path("tampered-2.hex").display().to_string();
+    let err = reg.run(&["combine", "--access", &access_id, "--db", &db2, &partial(1), &tampered]).await.unwrap_err();
+    assert!(err.contains("REJECTED") && err.contains("supervisor 2 is invalid"), "{err}");
+    assert!(!reg.path("threshold-db").exists());
+    // Any two valid partials decrypt exactly what the whole key did, even with the tampered one present.
+    let out = reg.ok(&["combine", "--access", &access_id, "--db", &db2, &partial(1), &tampered, &partial(3)]).await;
+    assert!(out.contains("supervisor 2 is invalid") && out.contains("supervisors [1, 3]"), "{out}");
+    let whole = ctchain_audit::db::AuditDb::open_existing(Path::new(&db)).unwrap().all().unwrap();
+    assert_eq!(ctchain_audit::db::AuditDb::open_existing(Path::new(&db2)).unwrap().all().unwrap(), whole);
+    let db3 = reg.path("threshold-db-23").display().to_string();
+    reg.ok(&["combine", "--access", &access_id, "--db", &db3, &partial(2), &partial(3)]).await;
+    assert_eq!(ctchain_audit::db::AuditDb::open_existing(Path::new(&db3)).unwrap().all().unwrap(), whole);
+    // A share of another split of the same key cannot take part.
+    let (other_dealing, other_shares) = threshold::split(&auditor, 2, 3, &mut OsRng).unwrap();
+    KeystoreFile::seal_audit(
+        CHAIN_ID,
+        AUDIT_SHARE_KIND,
+        public_hex.clone(),
+        &other_shares[0].to_keystore_bytes(&other_dealing),
+        password,
+        KdfParams::TEST_ONLY,
+        &mut OsRng,
+    )
+    .unwrap()
+    .write(&reg.path("other-split.json"), false)
+    .unwrap();
+    let err = reg
+        .run(&[
+            "partial",
+            "--access",
+            &access_id,
+            "--share",
+            reg.path("other-split.json").to_str().unwrap(),
+            "--out",
+            reg.path("p-other.hex").to_str().unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert!(err.contains("another split"), "{err}");
+    assert!(!reg.path("p-other.hex").exists());
+
+    // ---- evidence ----
+    let bundle = reg.path("evidence.ctev");
+    let out = reg.ok(&["evidence", &large.id().to_string(), "--key", &key, "--out", bundle.to_str().unwrap()]).await;
+    assert!(out.contains("1,500.00 CNY"), "{out}");
+    let genesis_hash = chain.client(OBSERVER).chain_get_genesis().await.unwrap().hash;
+    let out = reg.ok(&["verify-evidence", bundle.to_str().unwrap(), "--genesis-hash", &genesis_hash]).await;
+    assert!(out.contains("evidence verified") && out.contains("amount 150000 (base units)"), "{out}");
+    // Against another genesis it fails; and so does every one-byte change of the bundle.
+    let err =
+        reg.run(&["verify-evidence", bundle.to_str().unwrap(), "--genesis-hash", &"00".repeat(32)]).await.unwrap_err();
+    assert!(err.contains("does NOT verify"), "{err}");
+    let original = std::fs::read(&bundle).unwrap();
+    let evidence = ctchain_audit::evidence::Evidence::from_bytes(&original).unwrap();
+    let step = (original.len() / 200).max(1);
+    let positions: Vec<usize> = (0..original.len()).step_by(step).chain([original.len() - 1]).collect();
+    for &i in &positions {
+        let mut changed = original.clone();
+        changed[i] ^= 0x01;
+        let verdict = ctchain_audit::evidence::Evidence::from_bytes(&changed).map(|e| e.verify(&genesis_hash));
+        assert!(!matches!(verdict, Ok(Ok(_))), "a bundle with byte {i} changed still verifies");
+    }
+    assert!(evidence.verify(&genesis_hash).is_ok());
+
+    // ---- live supervision: watch raises the alert as the transfer commits ----
+    let ws = chain.cluster.testnet.rpc[OBSERVER].replace("http://", "ws://");
+    let late_tx = pay_one(&chain, &mut late, &r_big.keys, "invoice 2").await;
+    let watch_db = reg.path("watch-db").display().to_string();
+    let tip = chain.client(OBSERVER).chain_status().await.unwrap().height;
+    // The watcher first catches up over the existing chain (an empty database), then follows new heads.
+    let watcher = {
+        let reg = Regulator { dir: reg.dir.clone(), node: reg.node.clone() };
+        let (key, watch_db, rules, ws) = (key.clone(), watch_db.clone(), rules.clone(), ws.clone());
+        let until = (tip + 1).to_string();
+        tokio::spawn(async move {
+            reg.run(&[
+                "watch",
+                "--ws",
+                &ws,
+                "--key",
+                &key,
+                "--db",
+                &watch_db,
+                "--rules",
+                &rules,
+                "--until-height",
+                &until,
+            ])
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, late_height) = submit_and_wait(&chain.client(2), &late_tx, COMMIT).await.unwrap();
+    assert_eq!(late_height, tip + 1, "nothing else commits in between");
+    let out = tokio::time::timeout(Duration::from_secs(120), watcher).await.unwrap().unwrap().unwrap();
+    println!("{out}");
+    let late_alert = out.lines().find(|l| l.starts_with("ALERT large-value") && l.contains(&late_tx.id().to_string()));
+    assert!(late_alert.is_some(), "watch raised the large-value alert for the new transfer:\n{out}");
+}
