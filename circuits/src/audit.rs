@@ -143,6 +143,13 @@ impl AuditSecretKey {
     }
 }
 
+impl AuditSecretKey {
+    /// Decrypts both outputs' copies of a (verified) transfer statement, in output order.
+    pub fn decrypt_statement(&self, statement: &crate::TransferStatement) -> Result<[AuditPlaintext; 2], CircuitError> {
+        Ok([self.decrypt(0, &statement.audit[0])?, self.decrypt(1, &statement.audit[1])?])
+    }
+}
+
 impl AuditCiphertext {
     /// The six public inputs: `R.x, R.y, c0..c3`.
     pub fn public_inputs(&self) -> [Fr; 2 + AUDIT_FIELDS] {

@@ -58,6 +58,23 @@ pub(crate) fn nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> JubScalar {
     }
 }
 
+fn jub_scalar_to_bytes(s: &JubScalar) -> [u8; FIELD_BYTES] {
+    use ark_ff::BigInteger;
+    let mut out = [0u8; FIELD_BYTES];
+    out.copy_from_slice(&s.into_bigint().to_bytes_le());
+    out
+}
+
+/// A secret Baby Jubjub scalar: canonical (below the group order) and non-zero.
+fn jub_scalar_from_bytes(bytes: &[u8; FIELD_BYTES], what: &'static str) -> Result<JubScalar, CircuitError> {
+    use ark_serialize::CanonicalDeserialize;
+    let s = JubScalar::deserialize_compressed(&bytes[..]).map_err(|_| CircuitError::NonCanonicalField(what))?;
+    if s == JubScalar::from(0u64) || jub_scalar_to_bytes(&s) != *bytes {
+        return Err(CircuitError::NonCanonicalField(what));
+    }
+    Ok(s)
+}
+
 /// The secret that authorises spending: whoever knows it can spend every note of its address.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SpendingKey(Fr);
@@ -153,6 +170,16 @@ impl std::fmt::Debug for IncomingViewingKey {
 }
 
 impl IncomingViewingKey {
+    /// Its 32 canonical bytes (secret: reveals every incoming note).
+    pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
+        jub_scalar_to_bytes(&self.0)
+    }
+
+    /// The key from its bytes: reduced below the group order and non-zero.
+    pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
+        jub_scalar_from_bytes(bytes, "incoming viewing key").map(Self)
+    }
+
     /// The public key senders encrypt notes to.
     pub fn transmission_key(&self) -> EdwardsAffine {
         (generator() * self.0).into_affine()
@@ -222,21 +249,12 @@ impl AuditSecretKey {
 
     /// The secret's 32 canonical bytes.
     pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
-        use ark_ff::BigInteger;
-        let mut out = [0u8; FIELD_BYTES];
-        out.copy_from_slice(&self.0.into_bigint().to_bytes_le());
-        out
+        jub_scalar_to_bytes(&self.0)
     }
 
     /// The secret from its bytes: reduced below the group order and non-zero.
     pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
-        use ark_serialize::CanonicalDeserialize;
-        let s = JubScalar::deserialize_compressed(&bytes[..])
-            .map_err(|_| CircuitError::NonCanonicalField("audit secret key"))?;
-        if s == JubScalar::from(0u64) {
-            return Err(CircuitError::NonCanonicalField("audit secret key"));
-        }
-        Ok(Self(s))
+        jub_scalar_from_bytes(bytes, "audit secret key").map(Self)
     }
 
     /// The public audit key that transfers encrypt to.
@@ -263,5 +281,28 @@ impl AuditPublicKey {
     /// Decodes and validates (on curve, in the subgroup, not the identity).
     pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
         nonidentity_point_from_bytes(bytes, "audit public key").map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn secrets_and_addresses_round_trip() {
+        // Test-only deterministic randomness.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        let sk = SpendingKey::random(&mut rng);
+        assert_eq!(SpendingKey::from_bytes(&sk.to_bytes()).unwrap(), sk);
+        let ivk = sk.incoming_viewing_key();
+        assert_eq!(IncomingViewingKey::from_bytes(&ivk.to_bytes()).unwrap(), ivk);
+        assert_eq!(NullifierKey::from_bytes(&sk.nullifier_key().to_bytes()).unwrap(), sk.nullifier_key());
+        assert_eq!(ShieldedAddress::from_bytes(&sk.address().to_bytes()).unwrap(), sk.address());
+        let audit = AuditSecretKey::random(&mut rng);
+        assert_eq!(AuditSecretKey::from_bytes(&audit.to_bytes()).unwrap(), audit);
+        assert_eq!(AuditPublicKey::from_bytes(&audit.public_key().to_bytes()).unwrap(), audit.public_key());
+        assert!(AuditSecretKey::from_bytes(&[0; 32]).is_err());
+        assert!(IncomingViewingKey::from_bytes(&[0xff; 32]).is_err());
     }
 }

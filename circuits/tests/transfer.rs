@@ -29,7 +29,7 @@ fn honest_transfer_proves_verifies_and_the_regulator_and_receiver_read_it() {
     assert_eq!(proof.to_bytes().len(), 128);
 
     // The regulator reads both outputs: asset, value, receiver and sender.
-    let copies: Vec<AuditPlaintext> = (0..2).map(|j| world.auditor.decrypt(j, &statement.audit[j]).unwrap()).collect();
+    let copies = world.auditor.decrypt_statement(&statement).unwrap();
     assert_eq!(
         copies[0],
         AuditPlaintext { asset: world.asset, value: 9, receiver: world.bob.owner(), sender: world.alice.owner() }
