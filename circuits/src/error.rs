@@ -24,6 +24,12 @@ pub enum CircuitError {
     /// The anchor is not one of the recent roots of the note tree.
     #[error("the anchor is not a recent root of the note tree")]
     UnknownAnchor,
+    /// A nullifier was already revealed by an earlier transfer: the note is spent (double spend).
+    #[error("nullifier already spent")]
+    NullifierSpent,
+    /// The transfer encrypts its audit copies to another key than the chain's current audit key.
+    #[error("the audit copies are encrypted to another key than the chain's audit key")]
+    WrongAuditKey,
     /// The note tree holds 2^32 leaves and can take no more.
     #[error("the note tree is full")]
     TreeFull,

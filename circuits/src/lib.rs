@@ -41,7 +41,7 @@ pub use keys::{AuditPublicKey, AuditSecretKey, IncomingViewingKey, NullifierKey,
 pub use note::{Anchor, AssetTag, Note, NoteCommitment, Nullifier};
 pub use note_encryption::{encrypt_note, NoteCiphertext};
 pub use transfer::{
-    constraint_count, setup, verify, Payment, SpendInput, TransferProof, TransferProvingKey, TransferRequest,
-    TransferStatement, TransferVerifyingKey, UnprovenTransfer,
+    constraint_count, setup, verify, verify_transfer, Payment, SpendInput, TransferProof, TransferProvingKey,
+    TransferRequest, TransferStatement, TransferVerifyingKey, UnprovenTransfer, VerifiedTransfer,
 };
 pub use tree::{AppendedLeaf, Frontier, MerklePath, RecentRoots, Witness, TREE_DEPTH};

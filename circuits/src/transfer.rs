@@ -422,6 +422,57 @@ impl UnprovenTransfer {
     }
 }
 
+/// A transfer whose proof verified: only [`verify_transfer`] constructs one, so code that takes a
+/// `VerifiedTransfer` (the ledger's stateful phase) cannot be handed an unchecked statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTransfer {
+    statement: TransferStatement,
+    tx_id: [u8; 32],
+}
+
+impl VerifiedTransfer {
+    /// The verified statement.
+    pub fn statement(&self) -> &TransferStatement {
+        &self.statement
+    }
+
+    /// The transaction id the proof is bound to.
+    pub fn tx_id(&self) -> &[u8; 32] {
+        &self.tx_id
+    }
+
+    /// The stateful checks, against the chain as it is when the transfer is applied: the anchor is a recent
+    /// root, the audit key is the chain's, and neither nullifier was revealed before (`is_spent` asks the
+    /// ledger's nullifier set). The caller must apply the transfer (record its nullifiers, append its
+    /// commitments) atomically with this check, or a second transfer could pass the same check in between.
+    pub fn check_against_chain(
+        &self,
+        roots: &crate::RecentRoots,
+        audit_key: &AuditPublicKey,
+        is_spent: impl Fn(&Nullifier) -> bool,
+    ) -> Result<(), CircuitError> {
+        roots.check(&self.statement.anchor)?;
+        if self.statement.audit_key != *audit_key {
+            return Err(CircuitError::WrongAuditKey);
+        }
+        if self.statement.nullifiers.iter().any(is_spent) {
+            return Err(CircuitError::NullifierSpent);
+        }
+        Ok(())
+    }
+}
+
+/// [`verify`], keeping the result as a [`VerifiedTransfer`] for the stateful phase.
+pub fn verify_transfer(
+    vk: &TransferVerifyingKey,
+    statement: TransferStatement,
+    tx_id: &[u8; 32],
+    proof: &TransferProof,
+) -> Result<VerifiedTransfer, CircuitError> {
+    verify(vk, &statement, tx_id, proof)?;
+    Ok(VerifiedTransfer { statement, tx_id: *tx_id })
+}
+
 /// Verifies a transfer's proof for transaction `tx_id`: statement checks, then Groth16.
 pub fn verify(
     vk: &TransferVerifyingKey,

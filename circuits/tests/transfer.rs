@@ -339,3 +339,31 @@ fn points_off_the_curve_or_outside_the_subgroup_are_refused() {
         assert_eq!(verify(&keys().1, &statement, &tx_id, &p), Err(CircuitError::ProofRejected));
     }
 }
+
+#[test]
+fn the_stateful_phase_refuses_spent_nullifiers_unknown_anchors_and_other_audit_keys() {
+    let (world, statement, tx_id, proof) = proven();
+    let vk = &keys().1;
+    let verified = ctchain_circuits::verify_transfer(vk, statement.clone(), &tx_id, &proof).unwrap();
+    assert_eq!(verified.statement(), &statement);
+    let mut roots = RecentRoots::new(4);
+    roots.push(world.tree.root());
+    let key = world.auditor.public_key();
+    let mut spent = std::collections::HashSet::new();
+    assert_eq!(verified.check_against_chain(&roots, &key, |nf| spent.contains(nf)), Ok(()));
+    // The ledger applies it: its nullifiers are now spent, and the same transfer again is a double spend.
+    spent.extend(statement.nullifiers);
+    assert_eq!(verified.check_against_chain(&roots, &key, |nf| spent.contains(nf)), Err(CircuitError::NullifierSpent));
+    // Anchors fall out of the window.
+    let mut later = RecentRoots::new(1);
+    later.push(ctchain_circuits::Frontier::new().root());
+    assert_eq!(verified.check_against_chain(&later, &key, |_| false), Err(CircuitError::UnknownAnchor));
+    // A transfer made for a retired audit key.
+    let rotated = ctchain_circuits::AuditSecretKey::random(&mut common::test_rng(5)).public_key();
+    assert_eq!(verified.check_against_chain(&roots, &rotated, |_| false), Err(CircuitError::WrongAuditKey));
+    // And nothing unverified becomes a VerifiedTransfer.
+    let mut forged = statement.clone();
+    forged.public_in = 1;
+    forged.public_asset = world.asset;
+    assert!(ctchain_circuits::verify_transfer(vk, forged, &tx_id, &proof).is_err());
+}
