@@ -231,8 +231,26 @@ async fn story(demo: &mut Demo) -> Result<()> {
     }
     let s = demo.clients[0].chain_status().await?;
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
+
+    step(10, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
+    print!("{}", ctchain_audit::cli::regulator_view(&demo.clients[0], &demo.cluster.testnet.auditor, DEMO_RULES).await?);
     Ok(())
 }
+
+/// The demo regulator's AML rules: transfers of 10,000.00 CNY or 2,000.00 USD and more are large.
+const DEMO_RULES: &str = r#"
+[[asset]]
+label = "CNY"
+decimals = 2
+
+[[asset]]
+label = "USD"
+decimals = 2
+
+[large_value]
+CNY = "10000.00"
+USD = "2000.00"
+"#;
 
 #[allow(clippy::too_many_arguments)]
 async fn transfer(

@@ -192,7 +192,11 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
         asset_label: asset.label.clone(),
         decimals: asset.decimals,
         amount: d.audited.amount,
-        kind: o.kind,
+        kind: if o.kind == RecordKind::Transfer && sender.as_deref() == Some(receiver.as_str()) {
+            RecordKind::Change
+        } else {
+            o.kind
+        },
         sender,
         receiver,
         memo,

@@ -55,6 +55,9 @@ pub enum RecordKind {
     Burn,
     /// A fee paid to the network.
     Fee,
+    /// Value returned to its own sender (the memo names the sender as receiver): change, which moves nothing
+    /// between parties, so the transfer rules leave it out (as pass-through already did for transfers to oneself).
+    Change,
 }
 
 impl RecordKind {
@@ -65,6 +68,7 @@ impl RecordKind {
             RecordKind::Issue => "issue",
             RecordKind::Burn => "burn",
             RecordKind::Fee => "fee",
+            RecordKind::Change => "change",
         }
     }
 }
