@@ -447,6 +447,54 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     }
     assert!(evidence.verify(&genesis_hash).is_ok());
 
+    // ---- evidence with the split key: supervisors' partials for one transaction, under the access record ----
+    let large_id = large.id().to_string();
+    for j in [1u32, 2, 3] {
+        let p = reg.path(&format!("tx-partial-{j}.hex")).display().to_string();
+        reg.ok(&["partial", "--access", &access_id, "--share", &share(j), "--tx", &large_id, "--out", &p]).await;
+    }
+    let tx_partial = |j: u32| reg.path(&format!("tx-partial-{j}.hex")).display().to_string();
+    let split_bundle = reg.path("split-evidence.ctev");
+    let split_out = split_bundle.display().to_string();
+    let err = reg
+        .run(&["evidence", &large_id, "--access", &access_id, "--partial", &tx_partial(2), "--out", &split_out])
+        .await
+        .unwrap_err();
+    assert!(err.contains("1 valid partial decryptions, 2 are needed"), "{err}");
+    // A range partial answers another request: named, and no bundle is written.
+    let err = reg
+        .run(&[
+            "evidence",
+            &large_id,
+            "--access",
+            &access_id,
+            "--partial",
+            &partial(1),
+            "--partial",
+            &tx_partial(3),
+            "--out",
+            &split_out,
+        ])
+        .await
+        .unwrap_err();
+    assert!(err.contains("supervisor 1"), "{err}");
+    assert!(!split_bundle.exists());
+    reg.ok(&[
+        "evidence",
+        &large_id,
+        "--access",
+        &access_id,
+        "--partial",
+        &tx_partial(2),
+        "--partial",
+        &tx_partial(3),
+        "--out",
+        &split_out,
+    ])
+    .await;
+    let out = reg.ok(&["verify-evidence", &split_out, "--genesis-hash", &genesis_hash]).await;
+    assert!(out.contains("case \"case 2026-117\"") && out.contains("amount 150000 (base units)"), "{out}");
+
     // ---- live supervision: watch raises the alert as the transfer commits ----
     let ws = chain.cluster.testnet.rpc[OBSERVER].replace("http://", "ws://");
     let late_tx = pay_one(&chain, &mut late, &r_big.keys, "invoice 2").await;

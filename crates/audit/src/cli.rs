@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 use crate::aml::{self, report, AuditRecord, RuleSet};
 use crate::db::AuditDb;
 use crate::decrypt::{self, ChainOutput, Decrypted, Tables};
-use crate::evidence::Evidence;
+use crate::evidence::{self, Evidence};
 use crate::threshold::{self, KeyShare, PartialDecryption, ThresholdKey};
 
 #[derive(Parser)]
@@ -101,6 +101,9 @@ enum Command {
         /// The supervisor's share keystore.
         #[arg(long)]
         share: PathBuf,
+        /// Only this transaction's outputs (for an evidence bundle), instead of the record's whole range.
+        #[arg(long)]
+        tx: Option<String>,
         /// Where to write the partial.
         #[arg(long)]
         out: PathBuf,
@@ -153,8 +156,18 @@ enum Command {
     Evidence {
         /// Transaction id.
         txid: String,
-        #[command(flatten)]
-        key: KeyArgs,
+        /// The whole audit key's keystore (or, for a split key, `--access` with supervisors' `--partial` files).
+        #[arg(long, required_unless_present = "access")]
+        key: Option<PathBuf>,
+        /// Index of the key among the genesis audit keys (whole key).
+        #[arg(long, default_value_t = 0)]
+        key_index: u32,
+        /// The committed access record under which the supervisors made their partials (split key).
+        #[arg(long, conflicts_with = "key", requires = "partials")]
+        access: Option<String>,
+        /// Supervisors' partial files made with `partial --access ID --tx TXID`.
+        #[arg(long = "partial")]
+        partials: Vec<PathBuf>,
         /// Bundle file.
         #[arg(long)]
         out: PathBuf,
@@ -249,8 +262,8 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Access(a) => access(&cli, a, out).await,
         Command::Log => log(&node(&cli)?, out).await,
-        Command::Partial { access, share, out: path } => {
-            partial(&node(&cli)?, access, &open_share(share, &pw()?)?, path, out).await
+        Command::Partial { access, share, tx, out: path } => {
+            partial(&node(&cli)?, access, &open_share(share, &pw()?)?, tx.as_deref(), path, out).await
         }
         Command::Combine { access, db, partials } => combine(&node(&cli)?, access, db, partials, out).await,
         Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
@@ -258,9 +271,13 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
             let secret = open_whole(&key.key, &pw()?)?;
             watch(ws, key.key_index, &secret, db, rules, *until_height, out).await
         }
-        Command::Evidence { txid, key, out: path } => {
-            let secret = open_whole(&key.key, &pw()?)?;
-            evidence(&node(&cli)?, txid, key.key_index, &secret, path, out).await
+        Command::Evidence { txid, key, key_index, access, partials, out: path } => {
+            let how = match (key, access) {
+                (Some(key), _) => Decryptor::Whole(*key_index, open_whole(key, &pw()?)?),
+                (None, Some(access)) => Decryptor::Partials(access.clone(), partials.clone()),
+                (None, None) => bail!("give --key, or --access with --partial files"),
+            };
+            evidence(&node(&cli)?, txid, how, path, out).await
         }
         Command::VerifyEvidence { file, genesis_hash } => verify_evidence(file, genesis_hash, out),
     }
@@ -679,6 +696,7 @@ async fn partial(
     client: &impl ChainApiClient,
     access: &str,
     (share, dealing): &(KeyShare, ThresholdKey),
+    tx: Option<&str>,
     path: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -688,17 +706,33 @@ async fn partial(
         bail!("this share is from another split than the one access record {access} names");
     }
     let chain_dealing = dealing_of(&record, &genesis)?;
-    let outputs = range_outputs(client, record.from_height, record.to_height).await?;
-    let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
+    let (request, what) = match tx {
+        Some(txid) => {
+            let (tx, height, _) = committed(client, txid).await?;
+            if height < record.from_height || height > record.to_height {
+                bail!(
+                    "transaction {txid} is at height {height}, outside the authorised range {}..={}",
+                    record.from_height,
+                    record.to_height
+                );
+            }
+            let (block, _) = block_at(client, height).await?;
+            let request = evidence::request_for(&block, &tx.id(), record.audit_key_index, Some(&record))?;
+            (request, format!("transaction {} (for an evidence bundle)", tx.id()))
+        }
+        None => {
+            let outputs = range_outputs(client, record.from_height, record.to_height).await?;
+            let context = record.id().as_bytes().to_vec();
+            let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
+            (request, format!("{} outputs at heights {}..={}", outputs.len(), record.from_height, record.to_height))
+        }
+    };
     let partial = share.partial_decrypt(&chain_dealing, &request, &mut OsRng)?;
     write_partial(path, &record.id(), &partial)?;
     writeln!(
         out,
-        "supervisor {}: proven partial decryption of {} outputs (heights {}..={}) for case {:?} written to {}",
+        "supervisor {}: proven partial decryption of {what} for case {:?} written to {}",
         share.index(),
-        outputs.len(),
-        record.from_height,
-        record.to_height,
         record.case_reference,
         path.display()
     )?;
@@ -902,11 +936,18 @@ pub async fn regulator_view(client: &impl ChainApiClient, secret: &AuditSecretKe
 
 // ---- evidence ----
 
+/// How an evidence bundle's decryption is proven.
+enum Decryptor {
+    /// A whole key (at this genesis index) proves its own decryption.
+    Whole(u32, AuditSecretKey),
+    /// Supervisors' partials (files) under a committed access record (id).
+    Partials(String, Vec<PathBuf>),
+}
+
 async fn evidence(
     client: &impl ChainApiClient,
     txid: &str,
-    key_index: u32,
-    secret: &AuditSecretKey,
+    how: Decryptor,
     path: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -916,9 +957,27 @@ async fn evidence(
     let genesis = genesis_of(client).await?;
     let (tx, height, inclusion) = committed(client, txid).await?;
     let (block, cert) = block_at(client, height).await?;
-    let cert = cert.ok_or_else(|| anyhow!("the node has no commit certificate for block {height}"))?;
-    let (bundle, decrypted) =
-        Evidence::with_whole_key(&genesis, &block, cert, inclusion, tx.id(), key_index, secret, &mut OsRng)?;
+    let certificate = cert.ok_or_else(|| anyhow!("the node has no commit certificate for block {height}"))?;
+    let located = evidence::Located { tx_id: tx.id(), block, certificate, inclusion };
+    let (bundle, decrypted) = match how {
+        Decryptor::Whole(key_index, secret) => {
+            Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
+        }
+        Decryptor::Partials(access, files) => {
+            let record = access_record(client, &genesis, &access).await?;
+            let dealing = dealing_of(&record, &genesis)?;
+            let mut partials = Vec::new();
+            for file in &files {
+                let (id, p) = read_partial(file)?;
+                if id != record.id() {
+                    bail!("{} answers access record {id}, not {}", file.display(), record.id());
+                }
+                partials.push(p);
+            }
+            let key_index = record.audit_key_index;
+            Evidence::from_partials(&genesis, located, key_index, dealing, Some(record), partials)?
+        }
+    };
     // Check before writing: a bundle that would not verify is never handed out.
     bundle.verify(&genesis.hash().to_string())?;
     ctchain_wallet::fsutil::write_atomic(path, &bundle.to_bytes())?;

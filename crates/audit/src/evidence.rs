@@ -24,7 +24,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
 use crate::finality::{verify_block_certificate, FinalityError};
-use crate::threshold::{KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
+use crate::threshold::{DecryptionRequest, KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
 
 /// The bundle format tag.
 pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/1";
@@ -176,46 +176,68 @@ fn whole_key_context(tx_id: &TxId) -> Vec<u8> {
     c
 }
 
+/// Where a transaction is on chain: its block, the block's commit certificate and the inclusion proof.
+#[derive(Clone, Debug)]
+pub struct Located {
+    /// The transaction.
+    pub tx_id: TxId,
+    /// Its block.
+    pub block: Block,
+    /// The block's commit certificate (canonical bytes).
+    pub certificate: Vec<u8>,
+    /// The transaction's inclusion proof.
+    pub inclusion: TxInclusionProof,
+}
+
+/// The request every partial of a bundle answers: the transaction's outputs, under the access record's id (split
+/// key) or the transaction id (whole key). Supervisors call this to make their partials for a bundle.
+pub fn request_for(
+    block: &Block,
+    tx_id: &TxId,
+    key_index: u32,
+    access: Option<&AuditAccessRecord>,
+) -> Result<DecryptionRequest, EvidenceError> {
+    let outputs = block_outputs(block, tx_id)?;
+    let context = match access {
+        Some(a) => a.id().as_bytes().to_vec(),
+        None => whole_key_context(tx_id),
+    };
+    Ok(decrypt::request(context, &outputs, key_index as usize)?)
+}
+
 impl Evidence {
     /// Builds a bundle with a whole audit key: it proves its own decryption (a `1`-of-`1` partial).
-    #[allow(clippy::too_many_arguments)]
     pub fn with_whole_key<R: RngCore + CryptoRng>(
         genesis: &Genesis,
-        block: &Block,
-        certificate: Vec<u8>,
-        inclusion: TxInclusionProof,
-        tx_id: TxId,
+        located: Located,
         key_index: u32,
         secret: &ctchain_crypto::AuditSecretKey,
         rng: &mut R,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
         decrypt::check_key(genesis, key_index as usize, secret)?;
         let (dealing, share) = KeyShare::whole(secret);
-        Self::assemble(genesis, block, certificate, inclusion, tx_id, key_index, dealing, None, &[share], rng)
+        let request = request_for(&located.block, &located.tx_id, key_index, None)?;
+        let partial = share.partial_decrypt(&dealing, &request, rng)?;
+        Self::from_partials(genesis, located, key_index, dealing, None, vec![partial])
     }
 
-    /// Builds a bundle from key shares (at least `k` of a split key, under `access`, or one whole key).
-    #[allow(clippy::too_many_arguments)]
-    pub fn assemble<R: RngCore + CryptoRng>(
+    /// Builds a bundle from proven partial decryptions of [`request_for`]: at least `k` supervisors' of a split key
+    /// (under the committed `access` record), or a whole key's one. Every partial must verify: an invalid one is
+    /// named ([`ThresholdError::InvalidPartial`]) rather than left in a bundle.
+    pub fn from_partials(
         genesis: &Genesis,
-        block: &Block,
-        certificate: Vec<u8>,
-        inclusion: TxInclusionProof,
-        tx_id: TxId,
+        located: Located,
         key_index: u32,
         dealing: ThresholdKey,
         access: Option<AuditAccessRecord>,
-        shares: &[KeyShare],
-        rng: &mut R,
+        partials: Vec<PartialDecryption>,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
-        let outputs = block_outputs(block, &tx_id)?;
-        let context = match &access {
-            Some(a) => a.id().as_bytes().to_vec(),
-            None => whole_key_context(&tx_id),
-        };
-        let request = decrypt::request(context.clone(), &outputs, key_index as usize)?;
-        let partials =
-            shares.iter().map(|s| s.partial_decrypt(&dealing, &request, rng)).collect::<Result<Vec<_>, _>>()?;
+        let Located { tx_id, block, certificate, inclusion } = located;
+        let outputs = block_outputs(&block, &tx_id)?;
+        let request = request_for(&block, &tx_id, key_index, access.as_ref())?;
+        for p in &partials {
+            dealing.verify_partial(&request, p)?;
+        }
         let points = dealing.combine(&request, &partials)?;
         let decrypted = decrypt::finish(&outputs, key_index as usize, &points, &mut Tables::default())?;
         let evidence = Self {
@@ -227,7 +249,7 @@ impl Evidence {
             audit_key_index: key_index,
             dealing,
             access,
-            context,
+            context: request.context,
             partials,
             outputs: claims(genesis, &decrypted)?,
         };
@@ -260,9 +282,6 @@ impl Evidence {
             Some(record) => {
                 let verified = record.clone().verify(&genesis.chain_id, &genesis.audit_keys)?;
                 let r = verified.record();
-                if verified.id().as_bytes().as_slice() != self.context.as_slice() {
-                    return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
-                }
                 if r.audit_key_index != key_index
                     || r.threshold != self.dealing.threshold
                     || r.share_keys != self.dealing.share_keys
@@ -283,14 +302,14 @@ impl Evidence {
                 if self.dealing.threshold != 1 || self.dealing.share_keys.len() != 1 {
                     return Err(EvidenceError::Unauthorised("a split key needs an audit-access record".into()));
                 }
-                if self.context != whole_key_context(&self.tx_id) {
-                    return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
-                }
                 None
             }
         };
         let outputs = block_outputs(&block, &self.tx_id)?;
-        let request = decrypt::request(self.context.clone(), &outputs, key_index as usize)?;
+        let request = request_for(&block, &self.tx_id, key_index, self.access.as_ref())?;
+        if request.context != self.context {
+            return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
+        }
         // Every partial must verify: a bundle is a finished product, and a wrong partial in it is tampering.
         for p in &self.partials {
             self.dealing.verify_partial(&request, p)?;
