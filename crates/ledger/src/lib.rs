@@ -14,6 +14,10 @@
 //!    signed by the asset's issuer; supply counters do not overflow. The audit keys were fixed by phase 1: the
 //!    verifier is built from the genesis keys.
 //!
+//! Besides confidential transactions, a block carries audit-access records ([`access`]): supervisors' quorum
+//! authorisations to decrypt with a split audit key, checked in phase 1 (dealing, signatures) and in phase 3 (no
+//! duplicate), kept in chain order ([`Ledger::audit_access_log`]).
+//!
 //! ## Invariants
 //! * A block and all its state changes are one atomic, synced RocksDB write; the in-memory tip changes only after
 //!   it succeeded. A failing block leaves the state untouched; reopening after a crash yields exactly the last
