@@ -122,6 +122,8 @@ impl Cluster {
     pub fn client(&self, i: usize) -> HttpClient {
         HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(30))
+            // A block of 1 000 transfers is about 10 MiB of hex.
+            .max_response_size(64 << 20)
             .build(&self.testnet.rpc[i])
             .expect("a loopback URL is valid")
     }
