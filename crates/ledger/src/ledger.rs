@@ -30,6 +30,9 @@ pub struct VerifiedBlock {
 }
 
 /// A ledger transaction that passed its stateless checks. Only the verifiers make one.
+// Confidential transactions are nearly every entry; boxing them to shrink the rare audit-access record would
+// cost an allocation per transaction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum VerifiedLedgerTx {
     /// A confidential transaction (proofs and signatures checked).
