@@ -119,3 +119,60 @@ fn a_committed_block_removes_its_transactions_and_their_conflicts() {
     assert!(pool.is_empty());
     assert_eq!(pool.bytes(), 0);
 }
+
+/// An audit-access record of the test chain's whole audit key (the 1-of-1 dealing whose share key is `B`).
+fn access_record(chain: &mut TestChain, case: &str) -> ctchain_ledger::access::AuditAccessRecord {
+    use ctchain_ledger::access::{AuditAccessRecord, SupervisorSignature};
+    let b = ctchain_crypto::Point::new(ctchain_crypto::generators::blinding_base()).unwrap();
+    let mut record = AuditAccessRecord {
+        chain_id: CHAIN.into(),
+        audit_key_index: 0,
+        case_reference: case.into(),
+        from_height: 1,
+        to_height: 10,
+        threshold: 1,
+        share_keys: vec![b],
+        signatures: vec![],
+    };
+    let auditor = chain.keys.auditor.clone();
+    let id = record.id();
+    record.signatures.push(SupervisorSignature::sign(&id, &auditor.public(), 1, &b, auditor.scalar(), &mut chain.rng));
+    record
+}
+
+#[test]
+fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transactions() {
+    let (mut chain, owned) = funded(9, 1);
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let transfer = pay(&mut chain, &owned[0], 10);
+    pool.admit(&chain.ledger, &transfer.to_bytes()).unwrap();
+    let record = access_record(&mut chain, "case 1");
+    let id = pool.admit_access(&chain.ledger, &record.to_bytes()).unwrap();
+    assert_eq!(id, record.id());
+    assert_eq!(pool.admit_access(&chain.ledger, &record.to_bytes()), Err(AdmitError::Duplicate(id)));
+    // Gossip carries the tagged ledger encoding of either kind.
+    assert_eq!(pool.encoded(&id), Some(LedgerTx::AuditAccess(record.clone()).to_bytes()));
+    assert_eq!(pool.encoded(&transfer.id()), Some(LedgerTx::Confidential(transfer.clone()).to_bytes()));
+    // Both go into one block, which commits, and leave the pool.
+    let proposal = pool.proposal(10, usize::MAX);
+    assert_eq!(proposal.iter().map(|t| t.id()).collect::<Vec<_>>(), vec![transfer.id(), id]);
+    let ts = chain.ledger.tip_timestamp_ms() + 1_000;
+    let block = chain.ledger.propose(proposal, ts, 0, 0).unwrap().to_block();
+    let verified = block.clone().verify_with(chain.ledger.verifier(), |leaf| pool.known(leaf)).unwrap();
+    chain.ledger.apply(verified, None).unwrap();
+    assert!(pool.on_block_committed(&block).is_empty());
+    assert!(pool.is_empty());
+    assert_eq!(chain.ledger.audit_access_log().unwrap().len(), 1);
+    // Once on chain it is refused as a duplicate; a record with a forged signature is refused by name.
+    assert!(matches!(
+        pool.admit_access(&chain.ledger, &record.to_bytes()),
+        Err(AdmitError::Rejected(TxRejection::Duplicate))
+    ));
+    let mut forged = access_record(&mut chain, "case 2");
+    forged.case_reference = "case 3".into();
+    assert!(matches!(
+        pool.admit_access(&chain.ledger, &forged.to_bytes()),
+        Err(AdmitError::Rejected(TxRejection::Access(ctchain_ledger::access::AccessError::BadSignature(1))))
+    ));
+    assert!(matches!(pool.admit_access(&chain.ledger, b"\x01\x02"), Err(AdmitError::Encoding(_))));
+}
