@@ -29,8 +29,8 @@ use std::sync::OnceLock;
 use ark_bn254::Fr;
 use ark_crypto_primitives::sponge::constraints::CryptographicSpongeVar;
 use ark_crypto_primitives::sponge::poseidon::constraints::PoseidonSpongeVar;
-use ark_crypto_primitives::sponge::poseidon::{find_poseidon_ark_and_mds, PoseidonConfig, PoseidonSponge};
-use ark_crypto_primitives::sponge::CryptographicSponge;
+use ark_crypto_primitives::sponge::poseidon::{find_poseidon_ark_and_mds, PoseidonConfig};
+use ark_ff::Field;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::r1cs::{ConstraintSystemRef, SynthesisError};
 
@@ -94,14 +94,57 @@ pub fn config() -> &'static PoseidonConfig<Fr> {
     })
 }
 
-/// `n` outputs of the sponge over `inputs`, for `domain`.
-pub fn hash_n(domain: Domain, inputs: &[Fr], n: usize) -> Vec<Fr> {
-    let mut sponge = PoseidonSponge::new(config());
-    sponge.state[0] = domain.tag(inputs.len());
-    for x in inputs {
-        sponge.absorb(x);
+/// The Poseidon permutation on a width-3 state, without allocation: the same rounds as arkworks' sponge
+/// (add round constants, S-box on all or on the first element, MDS), which the tests check it against.
+fn permute(state: &mut [Fr; WIDTH]) {
+    let cfg = config();
+    let half_full = cfg.full_rounds / 2;
+    for (round, constants) in cfg.ark.iter().enumerate() {
+        for (s, c) in state.iter_mut().zip(constants) {
+            *s += c;
+        }
+        let full = round < half_full || round >= half_full + cfg.partial_rounds;
+        let sboxed = if full { WIDTH } else { 1 };
+        for s in state.iter_mut().take(sboxed) {
+            let sq = s.square();
+            *s *= sq.square();
+        }
+        let old = *state;
+        for (s, row) in state.iter_mut().zip(&cfg.mds) {
+            *s = old[0] * row[0] + old[1] * row[1] + old[2] * row[2];
+        }
     }
-    sponge.squeeze_field_elements(n)
+}
+
+/// Width of the state: rate plus capacity.
+const WIDTH: usize = RATE + CAPACITY;
+
+/// `n` outputs of the sponge over `inputs`, for `domain`: a duplex sponge absorbing into the rate part
+/// (elements 1 and 2) and permuting whenever it is full, then squeezing, exactly as arkworks'
+/// `PoseidonSponge` does, so that the gadget (arkworks' `PoseidonSpongeVar`) computes the same function.
+pub fn hash_n(domain: Domain, inputs: &[Fr], n: usize) -> Vec<Fr> {
+    let mut state = [domain.tag(inputs.len()), Fr::from(0u64), Fr::from(0u64)];
+    let mut index = 0;
+    for x in inputs {
+        if index == RATE {
+            permute(&mut state);
+            index = 0;
+        }
+        state[CAPACITY + index] += x;
+        index += 1;
+    }
+    permute(&mut state);
+    let mut out = Vec::with_capacity(n);
+    index = 0;
+    while out.len() < n {
+        if index == RATE {
+            permute(&mut state);
+            index = 0;
+        }
+        out.push(state[CAPACITY + index]);
+        index += 1;
+    }
+    out
 }
 
 /// One output of the sponge over `inputs`, for `domain`.
@@ -151,6 +194,32 @@ mod tests {
             let native = hash_n(Domain::NoteCommitment, &inputs, 3);
             assert_eq!(out.iter().map(|v| v.value().unwrap()).collect::<Vec<_>>(), native);
             assert!(cs.is_satisfied().unwrap());
+        }
+    }
+
+    /// arkworks' sponge, the reference the allocation-free native code must match.
+    fn reference(domain: Domain, inputs: &[Fr], n: usize) -> Vec<Fr> {
+        use ark_crypto_primitives::sponge::poseidon::PoseidonSponge;
+        use ark_crypto_primitives::sponge::CryptographicSponge;
+        let mut sponge = PoseidonSponge::new(config());
+        sponge.state[0] = domain.tag(inputs.len());
+        for x in inputs {
+            sponge.absorb(x);
+        }
+        sponge.squeeze_field_elements(n)
+    }
+
+    #[test]
+    fn native_matches_the_arkworks_sponge() {
+        for arity in 0..=7u64 {
+            for n in 1..=5 {
+                let inputs: Vec<Fr> = (0..arity).map(|i| Fr::from(i * 0x9e37_79b9 + 17) - Fr::from(arity)).collect();
+                assert_eq!(
+                    hash_n(Domain::Nullifier, &inputs, n),
+                    reference(Domain::Nullifier, &inputs, n),
+                    "{arity} {n}"
+                );
+            }
         }
     }
 
