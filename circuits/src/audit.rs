@@ -101,8 +101,12 @@ impl AuditRandomness {
     }
 }
 
-fn keystream(index: usize, shared: &EdwardsAffine) -> Vec<Fr> {
-    hash_n(Domain::audit_keystream(index), &[shared.x, shared.y], AUDIT_FIELDS)
+/// The keystream of output `index`, which must be 0 or 1 (a transfer has two outputs).
+fn keystream(index: usize, shared: &EdwardsAffine) -> Result<Vec<Fr>, CircuitError> {
+    if index > 1 {
+        return Err(CircuitError::MalformedStatement("an audit copy belongs to output 0 or 1"));
+    }
+    Ok(hash_n(Domain::audit_keystream(index), &[shared.x, shared.y], AUDIT_FIELDS))
 }
 
 /// Encrypts the audit copy of output `index` (0 or 1) to `key`.
@@ -111,16 +115,16 @@ pub fn encrypt(
     index: usize,
     plaintext: &AuditPlaintext,
     randomness: &AuditRandomness,
-) -> AuditCiphertext {
+) -> Result<AuditCiphertext, CircuitError> {
     let ephemeral = (generator() * randomness.0).into_affine();
     let shared = (key.point() * randomness.0).into_affine();
-    let k = keystream(index, &shared);
+    let k = keystream(index, &shared)?;
     let m = plaintext.fields();
     let mut masked = [Fr::from(0u64); AUDIT_FIELDS];
     for i in 0..AUDIT_FIELDS {
         masked[i] = m[i] + k[i];
     }
-    AuditCiphertext { ephemeral, masked }
+    Ok(AuditCiphertext { ephemeral, masked })
 }
 
 impl AuditSecretKey {
@@ -131,7 +135,7 @@ impl AuditSecretKey {
             return Err(CircuitError::IdentityPoint("audit ephemeral point"));
         }
         let shared = (ct.ephemeral * self.0).into_affine();
-        let k = keystream(index, &shared);
+        let k = keystream(index, &shared)?;
         let value = fr_to_u64(&(ct.masked[1] - k[1]))
             .ok_or(CircuitError::MalformedPlaintext("audit value does not fit in 64 bits"))?;
         Ok(AuditPlaintext {
@@ -236,7 +240,7 @@ mod tests {
         let mut rng = rng();
         let sk = AuditSecretKey::random(&mut rng);
         for index in 0..2 {
-            let ct = encrypt(&sk.public_key(), index, &plaintext(), &AuditRandomness::random(&mut rng));
+            let ct = encrypt(&sk.public_key(), index, &plaintext(), &AuditRandomness::random(&mut rng)).unwrap();
             assert_eq!(sk.decrypt(index, &ct).unwrap(), plaintext());
             assert_eq!(AuditCiphertext::from_bytes(&ct.to_bytes()).unwrap(), ct);
         }
@@ -247,9 +251,11 @@ mod tests {
         let mut rng = rng();
         let sk = AuditSecretKey::random(&mut rng);
         let other = AuditSecretKey::random(&mut rng);
-        let ct = encrypt(&sk.public_key(), 0, &plaintext(), &AuditRandomness::random(&mut rng));
+        let ct = encrypt(&sk.public_key(), 0, &plaintext(), &AuditRandomness::random(&mut rng)).unwrap();
         assert_ne!(other.decrypt(0, &ct).ok(), Some(plaintext()));
         assert_ne!(sk.decrypt(1, &ct).ok(), Some(plaintext()));
+        assert!(sk.decrypt(2, &ct).is_err());
+        assert!(encrypt(&sk.public_key(), 2, &plaintext(), &AuditRandomness::random(&mut rng)).is_err());
     }
 
     #[test]
@@ -257,7 +263,7 @@ mod tests {
         let mut rng = rng();
         let sk = AuditSecretKey::random(&mut rng);
         let r = AuditRandomness::random(&mut rng);
-        let ct = encrypt(&sk.public_key(), 1, &plaintext(), &r);
+        let ct = encrypt(&sk.public_key(), 1, &plaintext(), &r).unwrap();
         let cs = ConstraintSystem::<Fr>::new_ref();
         let key = EdwardsVar::new_input(cs.clone(), || Ok(sk.public_key().point())).unwrap();
         let bits: Vec<_> = r.bits().iter().map(|b| Boolean::new_witness(cs.clone(), || Ok(*b)).unwrap()).collect();

@@ -86,7 +86,7 @@ fn refresh_outputs(c: &mut TransferCircuit, key: &AuditPublicKey) {
         c.commitments[j] = hash(Domain::NoteCommitment, &[c.asset, o.value, o.owner, o.rcm]);
         let value = crate::encoding::fr_to_u64(&o.value).unwrap_or(0);
         let pt = AuditPlaintext { asset: AssetTag(c.asset), value, receiver: Owner(o.owner), sender: Owner(owner) };
-        let mut ct = encrypt(key, j, &pt, &randomness_of(&o.audit_bits));
+        let mut ct = encrypt(key, j, &pt, &randomness_of(&o.audit_bits)).unwrap();
         // encrypt() takes a u64; an out-of-range test value is masked directly.
         ct.masked[1] = ct.masked[1] - Fr::from(value) + o.value;
         c.audit[j] = ct;
@@ -194,7 +194,7 @@ fn an_audit_copy_that_lies_about_the_value_is_unsatisfied() {
         receiver: Owner(c.outputs[0].owner),
         sender: Owner(owner),
     };
-    c.audit[0] = encrypt(&key, 0, &pt, &randomness_of(&c.outputs[0].audit_bits));
+    c.audit[0] = encrypt(&key, 0, &pt, &randomness_of(&c.outputs[0].audit_bits)).unwrap();
     assert!(!satisfied(c));
 }
 

@@ -347,7 +347,7 @@ impl TransferRequest<'_> {
             let randomness = AuditRandomness::random(rng);
             let plaintext =
                 AuditPlaintext { asset: self.asset, value: payment.value, receiver: payment.to.owner, sender: owner };
-            audit.push(encrypt(&self.audit_key, j, &plaintext, &randomness));
+            audit.push(encrypt(&self.audit_key, j, &plaintext, &randomness)?);
             note_ciphertexts.push(encrypt_note(&note, &payment.to, rng));
             outputs.push(OutputWitness {
                 value: Fr::from(note.value),

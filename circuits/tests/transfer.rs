@@ -182,7 +182,8 @@ fn a_regulator_ciphertext_that_does_not_match_is_refused() {
         0,
         &lie,
         &ctchain_circuits::AuditRandomness::random(&mut rng),
-    );
+    )
+    .unwrap();
     assert_eq!(verify(vk, &s, &tx_id, &proof), Err(CircuitError::ProofRejected));
     // The same copies presented as encrypted to another audit key.
     let mut s = statement.clone();
