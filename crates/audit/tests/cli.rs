@@ -237,3 +237,35 @@ fn garbage_is_not_evidence() {
         run(dir.path(), &["verify-evidence", file.to_str().unwrap(), "--genesis-hash", &"00".repeat(32)]).unwrap_err();
     assert!(err.contains("is not an evidence bundle"), "{err}");
 }
+
+#[test]
+fn the_audit_database_keeps_one_chain_and_returns_ranges_in_chain_order() {
+    use ctchain_audit::aml::{AuditRecord, RecordKind};
+    use ctchain_audit::db::{AuditDb, DbError};
+    let dir = tempfile::tempdir().unwrap();
+    let record = |height: u64, tx: u8, index: u32| AuditRecord {
+        tx_id: hex::encode([tx; 32]),
+        output_index: index,
+        height,
+        timestamp_ms: 1_000 * height,
+        asset_id: hex::encode([7u8; 32]),
+        asset_label: "CNY".into(),
+        decimals: 2,
+        amount: 100 * height,
+        kind: RecordKind::Transfer,
+        sender: Some("a".into()),
+        receiver: "b".into(),
+        memo: String::new(),
+        memo_matches_amount: true,
+    };
+    let db = AuditDb::open(dir.path(), "chain-a").unwrap();
+    db.put(&[record(300, 1, 0), record(2, 9, 1), record(2, 9, 0), record(40, 3, 0)], 300).unwrap();
+    // Storing a record again replaces it (watch may see a block twice).
+    db.put(&[record(40, 3, 0)], 40).unwrap();
+    assert_eq!(db.height().unwrap(), 300, "the stored height never goes down");
+    let order: Vec<(u64, u32)> = db.all().unwrap().iter().map(|r| (r.height, r.output_index)).collect();
+    assert_eq!(order, vec![(2, 0), (2, 1), (40, 0), (300, 0)]);
+    assert_eq!(db.records(3, 299).unwrap().len(), 1);
+    drop(db);
+    assert!(matches!(AuditDb::open(dir.path(), "chain-b"), Err(DbError::OtherChain { .. })));
+}
