@@ -128,10 +128,6 @@ pub(crate) fn tx_id_limbs(tx_id: &[u8; 32]) -> [u128; 2] {
     [u128::from_le_bytes(lo), u128::from_le_bytes(hi)]
 }
 
-fn fr_from_u128(x: u128) -> Fr {
-    Fr::from(x)
-}
-
 /// Witness bits of `value` (least significant first), `n` of them.
 fn alloc_bits(cs: &ConstraintSystemRef<Fr>, value: u128, n: usize) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
     (0..n).map(|i| Boolean::new_witness(cs.clone(), || Ok((value >> i) & 1 == 1))).collect()
@@ -179,8 +175,8 @@ impl ConstraintSynthesizer<Fr> for TransferCircuit {
         let public_out = FpVar::new_input(cs.clone(), || Ok(Fr::from(self.public_out)))?;
         let public_asset = FpVar::new_input(cs.clone(), || Ok(self.public_asset))?;
         let limbs = tx_id_limbs(&self.tx_id);
-        let tx_lo = FpVar::new_input(cs.clone(), || Ok(fr_from_u128(limbs[0])))?;
-        let tx_hi = FpVar::new_input(cs.clone(), || Ok(fr_from_u128(limbs[1])))?;
+        let tx_lo = FpVar::new_input(cs.clone(), || Ok(Fr::from(limbs[0])))?;
+        let tx_hi = FpVar::new_input(cs.clone(), || Ok(Fr::from(limbs[1])))?;
         // Input mode checks the point is on the curve (subgroup membership is checked natively).
         let audit_key = EdwardsVar::new_input(cs.clone(), || Ok(self.audit_key))?;
         let mut audit_public = Vec::with_capacity(2);

@@ -12,7 +12,7 @@
 //! in the prime-order subgroup, every coordinate reduced), use every byte, and have exactly the transfer
 //! circuit's number of public inputs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ark_bn254::Bn254;
 use ark_groth16::{ProvingKey, VerifyingKey};
@@ -235,11 +235,6 @@ pub fn load_directory(dir: &Path) -> Result<(TransferProvingKey, TransferVerifyi
         return Err(CircuitError::Parameters("the proving key and the verifying key are from different setups".into()));
     }
     Ok((pk, vk, hashes))
-}
-
-/// `dir/name` as a path (for callers printing where keys are).
-pub fn path_in(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }
 
 #[cfg(test)]
