@@ -358,6 +358,13 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let access_id = out.split_whitespace().nth(2).unwrap().to_string();
     let log = reg.ok(&["log"]).await;
     assert!(log.contains(&access_id) && log.contains("case \"case 2026-117\"") && log.contains("[1, 3]"), "{log}");
+    // Malformed records are refused over RPC with their reason, and change nothing.
+    let err = chain.client(0).audit_submit_access("zz".into()).await.unwrap_err().to_string();
+    assert!(err.contains("not hex"), "{err}");
+    let err = chain.client(0).audit_submit_access("0102".into()).await.unwrap_err().to_string();
+    assert!(err.contains("1001"), "an encoding error: {err}");
+    let err = chain.client(0).audit_submit_access(std::fs::read_to_string(&record).unwrap()).await.unwrap_err();
+    assert!(err.to_string().contains("already on the chain"), "{err}");
     // Every node lists it: supervision itself is on the ledger.
     for i in 0..4 {
         let entries = chain.client(i).audit_access_log().await.unwrap();
