@@ -671,10 +671,12 @@ fn dealing_of(record: &AuditAccessRecord, genesis: &Genesis) -> Result<Threshold
     Ok(ThresholdKey { public, threshold: record.threshold, share_keys: record.share_keys.clone() })
 }
 
-/// A partial file: the access record id it answers, then the partial (canonical bytes, hex).
-fn write_partial(path: &Path, id: &TxId, partial: &PartialDecryption) -> Result<()> {
+/// A partial file: the access record id it answers, the last height it covers (a record may authorise heights the
+/// chain has not reached yet; a partial covers what existed when it was made), then the partial; canonical bytes, hex.
+fn write_partial(path: &Path, id: &TxId, covered_to: u64, partial: &PartialDecryption) -> Result<()> {
     let mut w = Writer::new();
     w.put(id);
+    w.u64(covered_to);
     w.put(partial);
     if path.exists() {
         bail!("{} already exists; nothing was written", path.display());
@@ -682,14 +684,15 @@ fn write_partial(path: &Path, id: &TxId, partial: &PartialDecryption) -> Result<
     Ok(ctchain_wallet::fsutil::write_atomic(path, hex::encode(w.into_bytes()).as_bytes())?)
 }
 
-fn read_partial(path: &Path) -> Result<(TxId, PartialDecryption)> {
+fn read_partial(path: &Path) -> Result<(TxId, u64, PartialDecryption)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
     let mut r = Reader::new(&bytes);
-    let parsed = (|| Ok::<_, ctchain_codec::DecodeError>((r.get()?, r.get()?)))();
-    let (id, partial) = parsed.with_context(|| format!("{} is not a partial decryption", path.display()))?;
+    let parsed = (|| Ok::<_, ctchain_codec::DecodeError>((r.get()?, r.u64("covered height")?, r.get()?)))();
+    let (id, covered_to, partial) =
+        parsed.with_context(|| format!("{} is not a partial decryption", path.display()))?;
     r.finish().with_context(|| format!("{} has trailing bytes", path.display()))?;
-    Ok((id, partial))
+    Ok((id, covered_to, partial))
 }
 
 async fn partial(
@@ -706,7 +709,7 @@ async fn partial(
         bail!("this share is from another split than the one access record {access} names");
     }
     let chain_dealing = dealing_of(&record, &genesis)?;
-    let (request, what) = match tx {
+    let (request, covered_to, what) = match tx {
         Some(txid) => {
             let (tx, height, _) = committed(client, txid).await?;
             if height < record.from_height || height > record.to_height {
@@ -718,17 +721,25 @@ async fn partial(
             }
             let (block, _) = block_at(client, height).await?;
             let request = evidence::request_for(&block, &tx.id(), record.audit_key_index, Some(&record))?;
-            (request, format!("transaction {} (for an evidence bundle)", tx.id()))
+            (request, height, format!("transaction {} (for an evidence bundle)", tx.id()))
         }
         None => {
-            let outputs = range_outputs(client, record.from_height, record.to_height).await?;
+            let tip = chain_height(client).await?;
+            let to = record.to_height.min(tip);
+            if to < record.from_height {
+                bail!(
+                    "nothing to decrypt yet: the record starts at height {}, the chain is at {tip}",
+                    record.from_height
+                );
+            }
+            let outputs = range_outputs(client, record.from_height, to).await?;
             let context = record.id().as_bytes().to_vec();
             let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
-            (request, format!("{} outputs at heights {}..={}", outputs.len(), record.from_height, record.to_height))
+            (request, to, format!("{} outputs at heights {}..={to}", outputs.len(), record.from_height))
         }
     };
     let partial = share.partial_decrypt(&chain_dealing, &request, &mut OsRng)?;
-    write_partial(path, &record.id(), &partial)?;
+    write_partial(path, &record.id(), covered_to, &partial)?;
     writeln!(
         out,
         "supervisor {}: proven partial decryption of {what} for case {:?} written to {}",
@@ -749,15 +760,32 @@ async fn combine(
     let genesis = genesis_of(client).await?;
     let record = access_record(client, &genesis, access).await?;
     let dealing = dealing_of(&record, &genesis)?;
-    let outputs = range_outputs(client, record.from_height, record.to_height).await?;
-    let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
-    let mut partials = Vec::new();
-    let mut invalid = BTreeSet::new();
+    let mut read = Vec::new();
     for path in paths {
-        let (id, p) = read_partial(path)?;
+        let (id, covered_to, p) = read_partial(path)?;
         if id != record.id() {
             bail!("{} answers access record {id}, not {}", path.display(), record.id());
         }
+        read.push((path, covered_to, p));
+    }
+    // Every partial must cover the same heights: they were made when the chain had reached `to`.
+    let covered: BTreeSet<u64> = read.iter().map(|(_, c, _)| *c).collect();
+    let to = match covered.iter().collect::<Vec<_>>()[..] {
+        [&to] if to >= record.from_height && to <= record.to_height => to,
+        [&to] => bail!(
+            "the partials cover heights up to {to}, outside the record's {}..={}",
+            record.from_height,
+            record.to_height
+        ),
+        _ => bail!(
+            "the partials cover different heights (up to {covered:?}); ask the supervisors for partials of one range"
+        ),
+    };
+    let outputs = range_outputs(client, record.from_height, to).await?;
+    let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
+    let mut partials = Vec::new();
+    let mut invalid = BTreeSet::new();
+    for (path, _, p) in read {
         match dealing.verify_partial(&request, &p) {
             Ok(()) => partials.push(p),
             Err(e) => {
@@ -775,16 +803,15 @@ async fn combine(
     })?;
     let decrypted = decrypt::finish(&outputs, record.audit_key_index as usize, &points, &mut Tables::default())?;
     let recs = records(&genesis, &decrypted)?;
-    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, record.to_height)?;
+    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, to)?;
     writeln!(
         out,
-        "combined {} valid partials of supervisors {:?} for case {:?}: {} outputs at heights {}..={} decrypted into {}",
+        "combined {} valid partials of supervisors {:?} for case {:?}: {} outputs at heights {}..={to} decrypted into {}",
         partials.len(),
         partials.iter().map(|p| p.index).collect::<Vec<_>>(),
         record.case_reference,
         recs.len(),
         record.from_height,
-        record.to_height,
         db.display()
     )?;
     Ok(())
@@ -850,14 +877,20 @@ async fn watch(
     let mut next = db.height()? + 1;
     writeln!(out, "watching {} from height {next}", genesis.chain_id)?;
     loop {
+        // Decrypt everything up to the tip, then run the rules once: a long catch-up costs one AML pass, not one
+        // per block, while a block that arrives alone is judged as soon as it is stored.
         let tip = chain_height(&client).await?;
-        while next <= tip {
-            let (block, _) = block_at(&client, next).await?;
-            let recs = records(&genesis, &whole_decrypt(&block_outputs(&block), key_index, secret, &mut tables)?)?;
-            db.put(&recs, next)?;
-            for r in &recs {
-                write!(out, "height {next} tx {}", r.tx_id)?;
-                print_record(out, r)?;
+        let stop = until.map_or(tip, |u| tip.min(u));
+        if next <= stop {
+            while next <= stop {
+                let (block, _) = block_at(&client, next).await?;
+                let recs = records(&genesis, &whole_decrypt(&block_outputs(&block), key_index, secret, &mut tables)?)?;
+                db.put(&recs, next)?;
+                for r in &recs {
+                    write!(out, "height {next} tx {}", r.tx_id)?;
+                    print_record(out, r)?;
+                }
+                next += 1;
             }
             for a in aml::run(&db.all()?, &rules) {
                 if seen_alerts.insert(alert_key(&a)) {
@@ -865,10 +898,9 @@ async fn watch(
                 }
             }
             out.flush()?;
-            if until.is_some_and(|u| next >= u) {
-                return Ok(());
-            }
-            next += 1;
+        }
+        if until.is_some_and(|u| next > u) {
+            return Ok(());
         }
         match heads.next().await {
             Some(Ok(_head)) => {}
@@ -968,7 +1000,7 @@ async fn evidence(
             let dealing = dealing_of(&record, &genesis)?;
             let mut partials = Vec::new();
             for file in &files {
-                let (id, p) = read_partial(file)?;
+                let (id, _, p) = read_partial(file)?;
                 if id != record.id() {
                     bail!("{} answers access record {id}, not {}", file.display(), record.id());
                 }
