@@ -6,7 +6,7 @@
 //! `anyhow` and context; everything below it returns typed errors.
 //!
 //! Every command that writes does so whole or not at all: keystores, partials and bundles by write-then-rename,
-//! the audit database in one atomic batch per command, reports through the report module's atomic directory
+//! the audit database in atomic batches (one per command, or per 256 heights for `scan`), reports through the report module's atomic directory
 //! write; a check that fails (wrong key, share of another split, invalid partial, bad rule file) fails before
 //! anything is written.
 
@@ -513,6 +513,9 @@ async fn decrypt_tx(
     Ok(())
 }
 
+/// Heights `scan` decrypts and stores per batch.
+const SCAN_CHUNK: u64 = 256;
+
 async fn scan(
     client: &impl ChainApiClient,
     from: u64,
@@ -531,10 +534,21 @@ async fn scan(
     if to > tip {
         bail!("the chain is at height {tip}; cannot scan up to {to}");
     }
-    let outputs = range_outputs(client, from, to).await?;
-    let recs = records(&genesis, &whole_decrypt(&outputs, key_index, secret, &mut Tables::default())?)?;
-    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, to)?;
-    writeln!(out, "decrypted {} outputs at heights {from}..={to} into {}", recs.len(), db.display())?;
+    // Chunks of heights, each decrypted whole and stored in one atomic batch: memory stays bounded on a long
+    // chain, and an interrupted scan leaves whole chunks (rerunning it replaces records with themselves).
+    let db_handle = AuditDb::open(db, &genesis.hash().to_string())?;
+    let mut tables = Tables::default();
+    let mut count = 0;
+    let mut start = from;
+    while start <= to {
+        let end = to.min(start.saturating_add(SCAN_CHUNK - 1));
+        let outputs = range_outputs(client, start, end).await?;
+        let recs = records(&genesis, &whole_decrypt(&outputs, key_index, secret, &mut tables)?)?;
+        db_handle.put(&recs, end)?;
+        count += recs.len();
+        start = end + 1;
+    }
+    writeln!(out, "decrypted {count} outputs at heights {from}..={to} into {}", db.display())?;
     Ok(())
 }
 
