@@ -402,6 +402,12 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     assert!(out.contains("supervisor 2 is invalid") && out.contains("supervisors [1, 3]"), "{out}");
     let whole = ctchain_audit::db::AuditDb::open_existing(Path::new(&db)).unwrap().all().unwrap();
     assert_eq!(ctchain_audit::db::AuditDb::open_existing(Path::new(&db2)).unwrap().all().unwrap(), whole);
+    let large_height = whole.iter().find(|r| r.tx_id == large.id().to_string()).unwrap().height;
+    let at_that_height = whole.iter().filter(|r| r.height == large_height).count();
+    let h = large_height.to_string();
+    let shown = reg.ok(&["show", "--db", &db2, "--from", &h, "--to", &h]).await;
+    assert!(shown.contains("1,500.00 CNY (transfer)"), "{shown}");
+    assert!(shown.ends_with(&format!("\n{at_that_height} records\n")), "{shown}");
     let db3 = reg.path("threshold-db-23").display().to_string();
     reg.ok(&["combine", "--access", &access_id, "--db", &db3, &partial(2), &partial(3)]).await;
     assert_eq!(ctchain_audit::db::AuditDb::open_existing(Path::new(&db3)).unwrap().all().unwrap(), whole);

@@ -120,6 +120,18 @@ enum Command {
         #[arg(required = true)]
         partials: Vec<PathBuf>,
     },
+    /// List the decrypted records of the audit database at heights FROM..=TO (all by default).
+    Show {
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// First height.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last height.
+        #[arg(long, default_value_t = u64::MAX)]
+        to: u64,
+    },
     /// Run AML rules over the audit database and write JSON, CSV and HTML reports.
     Aml {
         /// The audit database directory.
@@ -266,6 +278,7 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
             partial(&node(&cli)?, access, &open_share(share, &pw()?)?, tx.as_deref(), path, out).await
         }
         Command::Combine { access, db, partials } => combine(&node(&cli)?, access, db, partials, out).await,
+        Command::Show { db, from, to } => show(db, *from, *to, out),
         Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
         Command::Watch { ws, key, db, rules, until_height } => {
             let secret = open_whole(&key.key, &pw()?)?;
@@ -843,6 +856,16 @@ fn open_db_for_reading(db: &Path) -> Result<AuditDb> {
         bail!("no audit database at {}: run `scan` or `combine` first", db.display());
     }
     Ok(AuditDb::open_existing(db)?)
+}
+
+fn show(db: &Path, from: u64, to: u64, out: &mut dyn Write) -> Result<()> {
+    let records = open_db_for_reading(db)?.records(from, to)?;
+    for r in &records {
+        write!(out, "height {} tx {}", r.height, r.tx_id)?;
+        print_record(out, r)?;
+    }
+    writeln!(out, "{} records", records.len())?;
+    Ok(())
 }
 
 fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
