@@ -262,7 +262,7 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let pw = || password(cli.password_file.as_deref());
     match &cli.command {
         Command::Keygen { chain_id, out: path, threshold, shares } => {
-            keygen(chain_id, path, *threshold, *shares, &pw()?, kdf, out)
+            keygen(chain_id, path, *threshold, *shares, &new_password(cli.password_file.as_deref())?, kdf, out)
         }
         Command::Decrypt { txid, key } => {
             let secret = open_whole(&key.key, &pw()?)?;
@@ -309,6 +309,20 @@ fn password(file: Option<&Path>) -> Result<Zeroizing<String>> {
         return Ok(Zeroizing::new(p));
     }
     Ok(Zeroizing::new(rpassword::prompt_password("Audit keystore password: ")?))
+}
+
+/// A new keystore's password: from the file or environment as usual, or typed twice (a typo would lock the key
+/// away for good).
+fn new_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    if file.is_some() || std::env::var_os("CTCHAIN_AUDIT_PASSWORD").is_some() {
+        return password(file);
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("New audit keystore password: ")?);
+    let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
+    if first != second {
+        bail!("the passwords differ; nothing was written");
+    }
+    Ok(first)
 }
 
 fn keygen(
