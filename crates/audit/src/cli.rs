@@ -252,7 +252,16 @@ pub fn main() -> Result<()> {
 
 /// Runs the command line with `args` (the first is the program name), writing what it reports to `out`.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, out: &mut dyn Write) -> Result<()> {
-    let cli = Cli::try_parse_from(args).map_err(|e| anyhow!("{e}"))?;
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        // Help and version are answers, not errors.
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            write!(out, "{e}")?;
+            return Ok(());
+        }
+        // clap's own text starts with "error: "; the caller adds that prefix once.
+        Err(e) => bail!("{}", e.to_string().trim_start_matches("error: ").trim_end()),
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(dispatch(cli, out))
 }
