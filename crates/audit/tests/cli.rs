@@ -269,3 +269,28 @@ fn the_audit_database_keeps_one_chain_and_returns_ranges_in_chain_order() {
     drop(db);
     assert!(matches!(AuditDb::open(dir.path(), "chain-b"), Err(DbError::OtherChain { .. })));
 }
+
+#[test]
+fn help_lists_every_command_and_an_unknown_one_is_an_error() {
+    let mut out = Vec::new();
+    cli::run(["ctchain-audit", "--help"], &mut out).unwrap();
+    let help = String::from_utf8(out).unwrap();
+    for command in [
+        "keygen",
+        "decrypt",
+        "scan",
+        "access",
+        "log",
+        "partial",
+        "combine",
+        "show",
+        "aml",
+        "watch",
+        "evidence",
+        "verify-evidence",
+    ] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+    let err = cli::run(["ctchain-audit", "frobnicate"], &mut Vec::new()).unwrap_err();
+    assert!(err.to_string().starts_with("unrecognized subcommand 'frobnicate'"), "{err}");
+}
