@@ -35,6 +35,14 @@ impl Cluster {
         observers: usize,
         base_port: u16,
     ) -> Result<Self> {
+        // A port still held (say, by a node of an earlier run) would silently join the wrong chain: refuse early.
+        for i in 0..validators + observers {
+            let (p2p, rpc, metrics) = crate::home::ports(base_port, i);
+            for port in [p2p, rpc, metrics] {
+                std::net::TcpListener::bind(("127.0.0.1", port))
+                    .with_context(|| format!("port {port} on 127.0.0.1 is in use; choose another --base-port"))?;
+            }
+        }
         let testnet = testnet(dir, chain_id, validators, observers, base_port)?;
         std::fs::create_dir_all(dir.join("logs"))?;
         let procs = (0..testnet.homes.len()).map(|_| None).collect();

@@ -233,7 +233,10 @@ async fn story(demo: &mut Demo) -> Result<()> {
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
 
     step(10, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
-    print!("{}", ctchain_audit::cli::regulator_view(&demo.clients[0], &demo.cluster.testnet.auditor, DEMO_RULES).await?);
+    print!(
+        "{}",
+        ctchain_audit::cli::regulator_view(&demo.clients[0], &demo.cluster.testnet.auditor, DEMO_RULES).await?
+    );
     Ok(())
 }
 

@@ -79,6 +79,10 @@ enum Command {
         /// Log format (overrides node.toml).
         #[arg(long, value_enum)]
         log_format: Option<LogFormat>,
+        /// Stop (as on SIGTERM) when the process that started this one exits: for local chains started by the
+        /// demo or tests, so that no node outlives them.
+        #[arg(long)]
+        exit_with_parent: bool,
     },
     /// Print a node's height, view, peers, mempool and sync state.
     Status {
@@ -119,7 +123,15 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Start { home, log_format } => run_start(home, log_format),
+        Command::Start { home, log_format, exit_with_parent } => {
+            if exit_with_parent {
+                if let Err(e) = exit_with_parent_process() {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(1);
+                }
+            }
+            run_start(home, log_format)
+        }
         other => {
             tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run_other(other)))
         }
@@ -234,6 +246,16 @@ fn init_logging(name: &str, format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
     };
     info!(node = name, "starting");
+}
+
+/// Asks the kernel to send SIGTERM when the parent exits (Linux), and checks the parent did not exit before.
+fn exit_with_parent_process() -> Result<()> {
+    let parent = nix::unistd::getppid();
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).context("cannot follow the parent process")?;
+    if nix::unistd::getppid() != parent {
+        bail!("the parent process already exited");
+    }
+    Ok(())
 }
 
 fn run_start(home: PathBuf, log_format: Option<LogFormat>) -> Result<()> {

@@ -131,6 +131,17 @@ impl Shared {
             return Err(AdmitError::TooLarge { size: bytes.len(), max });
         }
         let tx = Transaction::from_bytes(bytes).map_err(AdmitError::Encoding)?;
+        // Gossip brings every transaction to every node, often after its block committed: refuse known ones
+        // before paying for their proofs.
+        let id = tx.id();
+        if self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?.contains(&id) {
+            return Err(AdmitError::Duplicate(id));
+        }
+        let on_chain =
+            self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?.transaction(&id);
+        if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))?.is_some() {
+            return Err(AdmitError::Rejected(ctchain_ledger::TxRejection::Duplicate));
+        }
         let started = Instant::now();
         let verified = self.verifier.verify(tx).map_err(AdmitError::Invalid);
         self.metrics.tx_verify_seconds.observe(started.elapsed().as_secs_f64());

@@ -512,6 +512,26 @@ impl Replica {
         });
     }
 
+    /// The highest view that at least `f + 1` other replicas (so at least one honest) have entered, judging by the
+    /// normal-case messages for later views this replica buffered; `None` if no such view is above its own.
+    fn view_reached_by_others(&self) -> Option<View> {
+        let mut highest: BTreeMap<ReplicaId, View> = BTreeMap::new();
+        for m in &self.buffer {
+            let signer = m.signer();
+            if signer == self.cfg.me || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_))
+            {
+                continue;
+            }
+            if let Some(v) = m.view().filter(|v| *v > self.view) {
+                let entry = highest.entry(signer).or_insert(v);
+                *entry = (*entry).max(v);
+            }
+        }
+        let mut views: Vec<View> = highest.into_values().collect();
+        views.sort_unstable_by(|a, b| b.cmp(a));
+        views.get(self.cfg.validators.f()).copied()
+    }
+
     /// Whether f + 1 replicas (so at least one honest) claim checkpoints above what this replica executed, or a
     /// stable checkpoint is above it: then it is behind and catches up instead of blaming the primary.
     fn behind_target(&self) -> Seq {
@@ -827,7 +847,12 @@ impl Replica {
                     return self.arm_view_timer(out);
                 }
                 if self.normal && self.behind_target() > self.last_exec {
-                    // Behind the others: catching up, not the primary's fault.
+                    // Behind the others: catching up, not the primary's fault. But if f + 1 of them already work
+                    // in a later view, this replica slept through a view change (a restart): it asks for that
+                    // view, and a replica in that view answers with the new-view message that lets it in.
+                    if let Some(view) = self.view_reached_by_others() {
+                        return self.start_view_change(view, out);
+                    }
                     return self.arm_view_timer(out);
                 }
                 if !self.normal && !self.vc_timer_armed {
@@ -933,7 +958,15 @@ impl Replica {
                 break;
             }
             self.metrics.blocks_fetched += 1;
+            let cert_view = cb.cert.view;
             self.execute(cb, out);
+            // A certificate from a later view proves that 2f + 1 replicas (f + 1 honest) moved there while this
+            // replica was away (a restart across a view change). Fetched blocks must not pass for progress of its
+            // own view, or it would follow forever without voting: it asks for that view, and a replica there
+            // answers with the new-view message that lets it in.
+            if self.normal && cert_view > self.view {
+                self.start_view_change(cert_view, out);
+            }
         }
         self.fetch_in_flight = false;
     }
