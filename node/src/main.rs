@@ -345,6 +345,7 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         heads,
         tx_updates,
         rejected: Mutex::new(Default::default()),
+        verified: Mutex::new(Default::default()),
         peer_names,
     });
 

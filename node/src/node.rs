@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
-use ctchain_crypto::{Transaction, TxId, Verifier};
+use ctchain_crypto::{Transaction, TxId, VerifiedTransaction, Verifier};
 use ctchain_ledger::{Block as LedgerBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
 use ctchain_mempool::{AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
@@ -90,6 +90,45 @@ impl RejectedTxs {
     }
 }
 
+/// Transactions this node verified recently, by Merkle leaf hash (the hash of their exact bytes), so that a
+/// transaction is verified once whichever way it arrives first: in a proposed block, by RPC or by gossip.
+/// Bounded; the oldest entries are forgotten first.
+#[derive(Default)]
+pub struct VerifiedCache {
+    entries: HashMap<Hash32, VerifiedTransaction>,
+    order: VecDeque<Hash32>,
+}
+
+impl VerifiedCache {
+    /// Entries kept (a transfer is about 5 KiB, so about 20 MiB).
+    pub const CAPACITY: usize = 4_096;
+
+    /// The verified transaction with exactly these bytes, if verified recently.
+    pub fn get(&self, leaf: &Hash32) -> Option<VerifiedTransaction> {
+        self.entries.get(leaf).cloned()
+    }
+
+    /// Remembers a verified transaction.
+    pub fn insert(&mut self, leaf: Hash32, tx: VerifiedTransaction) {
+        if self.entries.insert(leaf, tx).is_none() {
+            self.order.push_back(leaf);
+            while self.order.len() > Self::CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.entries.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// The Merkle leaf hash of a confidential transaction given by its own encoding (as a block would carry it).
+pub fn confidential_leaf(tx_bytes: &[u8]) -> Hash32 {
+    let mut ledger_bytes = Vec::with_capacity(tx_bytes.len() + 1);
+    ledger_bytes.push(0u8); // `LedgerTx::Confidential`
+    ledger_bytes.extend_from_slice(tx_bytes);
+    ctchain_ledger::merkle::leaf_hash(&ledger_bytes)
+}
+
 /// What the driver shares with the RPC server.
 pub struct Shared {
     /// Node name.
@@ -118,6 +157,8 @@ pub struct Shared {
     pub tx_updates: broadcast::Sender<TxId>,
     /// Recent rejections.
     pub rejected: Mutex<RejectedTxs>,
+    /// Recently verified transactions.
+    pub verified: Mutex<VerifiedCache>,
     /// Names of known peers and whether they validate.
     pub peer_names: HashMap<PeerId, (String, bool)>,
 }
@@ -142,10 +183,21 @@ impl Shared {
         if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))?.is_some() {
             return Err(AdmitError::Rejected(ctchain_ledger::TxRejection::Duplicate));
         }
-        let started = Instant::now();
-        let verified = self.verifier.verify(tx).map_err(AdmitError::Invalid);
-        self.metrics.tx_verify_seconds.observe(started.elapsed().as_secs_f64());
-        let verified = verified?;
+        let leaf = confidential_leaf(bytes);
+        let cached = self.verified.lock().map_err(|_| AdmitError::Ledger("cache lock poisoned".into()))?.get(&leaf);
+        let verified = match cached {
+            Some(v) => v,
+            None => {
+                let started = Instant::now();
+                let verified = self.verifier.verify(tx).map_err(AdmitError::Invalid);
+                self.metrics.tx_verify_seconds.observe(started.elapsed().as_secs_f64());
+                let verified = verified?;
+                if let Ok(mut cache) = self.verified.lock() {
+                    cache.insert(leaf, verified.clone());
+                }
+                verified
+            }
+        };
         let ledger = self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?;
         let mut mempool = self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?;
         let id = mempool.admit_verified(&ledger, verified, bytes.len())?;
@@ -928,13 +980,13 @@ fn ledger_block_of(entry: &LogEntry) -> Result<Option<LedgerBlock>> {
 
 /// Transactions of `block` that the mempool already verified, by leaf hash.
 fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, ctchain_ledger::VerifiedLedgerTx> {
-    let Ok(mempool) = shared.mempool.lock() else { return HashMap::new() };
+    let (Ok(mempool), Ok(cache)) = (shared.mempool.lock(), shared.verified.lock()) else { return HashMap::new() };
     block
         .txs
         .iter()
         .filter_map(|tx| {
             let leaf = tx.leaf_hash();
-            mempool.known(&leaf).map(|v| (leaf, v))
+            mempool.known(&leaf).or_else(|| cache.get(&leaf).map(Into::into)).map(|v| (leaf, v))
         })
         .collect()
 }
@@ -942,10 +994,66 @@ fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, c
 fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, String> {
     let block = LedgerBlock::from_bytes(payload).map_err(|e| format!("payload is not a block: {e}"))?;
     let known = known_transactions(shared, &block);
-    block.verify_with(&shared.verifier, |leaf| known.get(leaf).cloned()).map_err(|e| e.to_string())
+    let leaves: Vec<Hash32> = block.txs.iter().map(|tx| tx.leaf_hash()).collect();
+    let verified = block.verify_with(&shared.verifier, |leaf| known.get(leaf).cloned()).map_err(|e| e.to_string())?;
+    // Copies of these transactions may still be on their way by gossip: they need not be verified again.
+    if let Ok(mut cache) = shared.verified.lock() {
+        for (leaf, tx) in leaves.into_iter().zip(verified.txs()) {
+            if let ctchain_ledger::VerifiedLedgerTx::Confidential(v) = tx {
+                cache.insert(leaf, v.clone());
+            }
+        }
+    }
+    Ok(verified)
 }
 
 /// Builds the mempool with the configured limits.
 pub fn mempool(max_txs: usize, max_bytes: usize) -> Mempool {
     Mempool::new(MempoolConfig { max_txs, max_bytes, ..MempoolConfig::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, WalletKeys};
+    use rand_core::OsRng;
+
+    fn issuance() -> Transaction {
+        let auditor = AuditSecretKey::random(&mut OsRng);
+        let issuer = SigningKey::random(&mut OsRng);
+        let asset = AssetId::from_label("CNY");
+        let mut b = TransactionBuilder::new("ctchain-node-test", vec![auditor.public()]);
+        b.issue(&issuer, asset, 10).pay(WalletKeys::random(&mut OsRng).address(), asset, 10, "");
+        b.build(&mut OsRng).unwrap()
+    }
+
+    #[test]
+    fn a_transaction_is_cached_under_the_leaf_its_block_will_carry() {
+        let tx = issuance();
+        let in_block = ctchain_ledger::LedgerTx::Confidential(tx.clone()).leaf_hash();
+        assert_eq!(confidential_leaf(&tx.to_bytes()), in_block);
+        let mut flipped = tx.to_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert_ne!(confidential_leaf(&flipped), in_block, "other bytes, another entry");
+    }
+
+    #[test]
+    fn the_verified_cache_forgets_its_oldest_entries_first() {
+        let tx = issuance();
+        let verifier = Verifier::new("ctchain-node-test", tx.body.audit_keys.clone());
+        let verified = verifier.verify(tx).unwrap();
+        let mut cache = VerifiedCache::default();
+        let leaf = |i: u32| {
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&i.to_le_bytes());
+            Hash32(h)
+        };
+        for i in 0..=VerifiedCache::CAPACITY as u32 {
+            cache.insert(leaf(i), verified.clone());
+        }
+        assert!(cache.get(&leaf(0)).is_none());
+        assert!(cache.get(&leaf(1)).is_some());
+        assert!(cache.get(&leaf(VerifiedCache::CAPACITY as u32)).is_some());
+    }
 }
