@@ -8,15 +8,20 @@
 //!   ledger applies it, so after a crash between the two the node re-applies it from the log on start.
 //! * Every value is `payload ‖ SM3(key ‖ payload)[..8]`; damage is reported, never decoded silently.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
-use ctchain_pbft::{CommittedBlock, PersistedState};
+
+use ctchain_pbft::{CommittedBlock, PersistedState, PreparedCert};
 use rocksdb::{IteratorMode, Options, WriteOptions, DB};
 
 const SAFETY_KEY: &[u8] = b"safety";
 const LOG_PREFIX: u8 = b'l';
+/// Prepared certificates are kept one per key (`'p' ‖ seq`): they carry whole blocks, and a replica persists its
+/// safety state on every vote, so rewriting them each time would write megabytes per message.
+const PREPARED_PREFIX: u8 = b'p';
 
 /// One committed sequence number as the node logged it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +51,20 @@ impl Decode for LogEntry {
 /// The consensus database.
 pub struct ConsensusStore {
     db: DB,
+    /// What is on disk under each prepared-certificate key: the pre-prepare's signature and the number of prepare
+    /// signatures, which identify a certificate without hashing its block.
+    prepared_on_disk: BTreeMap<u64, (Vec<u8>, usize)>,
+}
+
+fn prepared_key(seq: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = PREPARED_PREFIX;
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn cert_identity(cert: &PreparedCert) -> (Vec<u8>, usize) {
+    (cert.pre_prepare.signature.0.clone(), cert.prepares.len())
 }
 
 fn log_key(seq: u64) -> [u8; 9] {
@@ -82,7 +101,27 @@ impl ConsensusStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         let db = DB::open(&opts, path).with_context(|| format!("cannot open consensus store {}", path.display()))?;
-        Ok(Self { db })
+        let mut store = Self { db, prepared_on_disk: BTreeMap::new() };
+        for (seq, cert) in store.read_prepared()? {
+            store.prepared_on_disk.insert(seq, cert_identity(&cert));
+        }
+        Ok(store)
+    }
+
+    fn read_prepared(&self) -> Result<BTreeMap<u64, PreparedCert>> {
+        let mut out = BTreeMap::new();
+        let start = prepared_key(0);
+        for item in self.db.iterator(IteratorMode::From(&start, rocksdb::Direction::Forward)) {
+            let (k, v) = item?;
+            if k.len() != 9 || k[0] != PREPARED_PREFIX {
+                break;
+            }
+            let seq = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
+            let cert =
+                PreparedCert::from_bytes(&unseal(&k, &v)?).map_err(|e| anyhow!("prepared certificate {seq}: {e}"))?;
+            out.insert(seq, cert);
+        }
+        Ok(out)
     }
 
     fn put(&self, key: &[u8], payload: &[u8]) -> Result<()> {
@@ -97,14 +136,47 @@ impl ConsensusStore {
             None => Ok(None),
             Some(v) => {
                 let payload = unseal(SAFETY_KEY, &v)?;
-                Ok(Some(PersistedState::from_bytes(&payload).map_err(|e| anyhow!("safety state: {e}"))?))
+                let mut state = PersistedState::from_bytes(&payload).map_err(|e| anyhow!("safety state: {e}"))?;
+                state.prepared = self.read_prepared()?;
+                Ok(Some(state))
             }
         }
     }
 
-    /// Makes the safety state durable.
-    pub fn put_safety(&self, state: &PersistedState) -> Result<()> {
-        self.put(SAFETY_KEY, &state.to_bytes())
+    /// Makes the safety state durable: one synced atomic write of the small part and of the prepared
+    /// certificates that changed since the last call (removed ones are deleted).
+    pub fn put_safety(&mut self, state: &PersistedState) -> Result<()> {
+        let mut batch = rocksdb::WriteBatch::default();
+        let mut on_disk = std::mem::take(&mut self.prepared_on_disk);
+        for seq in on_disk.keys().copied().collect::<Vec<_>>() {
+            if !state.prepared.contains_key(&seq) {
+                batch.delete(prepared_key(seq));
+                on_disk.remove(&seq);
+            }
+        }
+        for (seq, cert) in &state.prepared {
+            let identity = cert_identity(cert);
+            if on_disk.get(seq) != Some(&identity) {
+                let key = prepared_key(*seq);
+                batch.put(key, seal(&key, &cert.to_bytes()));
+                on_disk.insert(*seq, identity);
+            }
+        }
+        let small = PersistedState {
+            view: state.view,
+            view_change: state.view_change,
+            votes: state.votes.clone(),
+            prepared: BTreeMap::new(),
+            stable: state.stable.clone(),
+            own_view_changes: state.own_view_changes.clone(),
+        };
+        batch.put(SAFETY_KEY, seal(SAFETY_KEY, &small.to_bytes()));
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        let written = self.db.write_opt(batch, &opts).context("consensus store write failed");
+        // On failure the node stops; what is on disk is then unknown, so it is read again on the next open.
+        self.prepared_on_disk = on_disk;
+        written
     }
 
     /// Logs a delivered sequence number (durable on return).
@@ -146,5 +218,60 @@ impl ConsensusStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctchain_pbft::{Block, PrePrepare, Signature, Signed};
+
+    fn cert(view: u64, seq: u64, payload: &[u8], prepares: u32) -> PreparedCert {
+        let pre_prepare = Signed {
+            body: PrePrepare { view, seq, block: Block::Data { timestamp: 1_000 + seq, payload: payload.to_vec() } },
+            signer: 0,
+            signature: Signature(vec![view as u8, seq as u8, 7]),
+        };
+        PreparedCert { pre_prepare, prepares: (1..=prepares).map(|i| (i, Signature(vec![i as u8; 64]))).collect() }
+    }
+
+    #[test]
+    fn safety_state_round_trips_with_prepared_certificates_written_only_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = PersistedState::genesis("ctchain-store-test");
+        state.view = 3;
+        state.prepared.insert(1, cert(3, 1, &[1; 1000], 2));
+        state.prepared.insert(2, cert(3, 2, &[2; 1000], 2));
+        {
+            let mut store = ConsensusStore::open(dir.path()).unwrap();
+            store.put_safety(&state).unwrap();
+            assert_eq!(store.safety().unwrap().unwrap(), state);
+            // Seq 1 leaves (checkpoint), seq 2 gains a prepare, seq 3 arrives; the view moves on.
+            state.prepared.remove(&1);
+            state.prepared.insert(2, cert(3, 2, &[2; 1000], 3));
+            state.prepared.insert(3, cert(4, 3, &[3; 1000], 2));
+            state.view = 4;
+            store.put_safety(&state).unwrap();
+        }
+        let store = ConsensusStore::open(dir.path()).unwrap();
+        assert_eq!(store.safety().unwrap().unwrap(), state, "what a restart reads is exactly the last state");
+        assert_eq!(store.prepared_on_disk.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_damaged_prepared_certificate_is_reported_not_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = PersistedState::genesis("ctchain-store-test");
+        state.prepared.insert(5, cert(0, 5, b"block", 2));
+        ConsensusStore::open(dir.path()).unwrap().put_safety(&state).unwrap();
+        {
+            let db = DB::open_default(dir.path()).unwrap();
+            let key = prepared_key(5);
+            let mut v = db.get(key).unwrap().unwrap();
+            v[3] ^= 1;
+            db.put(key, v).unwrap();
+        }
+        let err = ConsensusStore::open(dir.path()).err().expect("damage is detected on open");
+        assert!(format!("{err:#}").contains("damaged"), "{err:#}");
     }
 }

@@ -58,12 +58,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs the load test with `count` transfers and at most `in_flight` concurrent submissions.
 pub async fn run(count: usize, in_flight: usize, base_port: u16) -> Result<LoadReport> {
+    let tmp = tempfile::Builder::new().prefix("ctchain-load-").tempdir()?;
+    let result = run_in(tmp.path(), count, in_flight, base_port).await;
+    if result.is_err() {
+        // Keep the nodes' logs for the post-mortem.
+        eprintln!("load test failed; node logs kept in {}", tmp.keep().join("chain").join("logs").display());
+    }
+    result
+}
+
+async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port: u16) -> Result<LoadReport> {
     if count == 0 || in_flight == 0 {
         bail!("--txs and --in-flight must be positive");
     }
     let bin = std::env::current_exe().context("cannot find this executable")?;
-    let tmp = tempfile::Builder::new().prefix("ctchain-load-").tempdir()?;
-    let mut cluster = Cluster::create(&bin, &tmp.path().join("chain"), CHAIN_ID, 4, 0, base_port)?;
+    let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
     cluster.start_all()?;
     for i in 0..4 {
         cluster.wait_seq(i, 1, Duration::from_secs(60)).await?;
