@@ -88,6 +88,13 @@ async fn pay_one(chain: &Chain, from: &mut ScanningWallet, to: &WalletKeys, note
 
 async fn unspent(chain: &Chain, wallet: &mut ScanningWallet) -> Vec<OwnedOutput> {
     let client = chain.client(OBSERVER);
+    // The observer follows the validators with a short lag: wait until it holds what they committed.
+    let target = chain.client(0).chain_status().await.unwrap().height;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while client.chain_status().await.unwrap().height < target {
+        assert!(std::time::Instant::now() < deadline, "the observer did not reach height {target}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     wallet.sync(&client).await.unwrap();
     wallet.unspent(&client, chain.cny().0).await.unwrap()
 }
