@@ -57,9 +57,26 @@ impl Chain {
         wallet
     }
 
+    /// Waits until node `via` holds every block any running node has committed (nodes lag each other by a block
+    /// at times, and a wallet that syncs from a lagging node would miss its latest change output).
+    pub async fn wait_caught_up(&self, via: usize) {
+        let mut target = 0;
+        for i in 0..self.cluster.len() {
+            if let Ok(s) = ctchain_rpc::ChainApiClient::chain_status(&self.client(i)).await {
+                target = target.max(s.height);
+            }
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while ctchain_rpc::ChainApiClient::chain_status(&self.client(via)).await.map_or(0, |s| s.height) < target {
+            assert!(std::time::Instant::now() < deadline, "node {via} did not reach height {target}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A signed transfer of `amount` CNY from `from` to `to` (not submitted).
     pub async fn transfer(&self, from: &mut ScanningWallet, to: &WalletKeys, amount: u64, via: usize) -> Transaction {
         let client = self.client(via);
+        self.wait_caught_up(via).await;
         from.sync(&client).await.unwrap();
         let (cny, _) = self.cny();
         let mut b = self.builder();
