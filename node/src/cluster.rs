@@ -138,26 +138,22 @@ impl Cluster {
 
     /// Waits until node `i` answers and has at least `seq` consensus sequence numbers executed.
     pub async fn wait_seq(&mut self, i: usize, seq: u64, timeout: Duration) -> Result<ChainStatus> {
-        let client = self.client(i);
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.exited(i) {
-                bail!("node {i} exited ({status}); see {}", self.log_path(i).display());
-            }
-            if let Ok(s) = client.chain_status().await {
-                if s.consensus_seq >= seq {
-                    return Ok(s);
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("node {i} did not reach consensus sequence {seq} within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.wait_status(i, timeout, &format!("consensus sequence {seq}"), |s| s.consensus_seq >= seq).await
     }
 
     /// Waits until node `i` is at ledger height `height` or more.
     pub async fn wait_height(&mut self, i: usize, height: u64, timeout: Duration) -> Result<ChainStatus> {
+        self.wait_status(i, timeout, &format!("height {height}"), |s| s.height >= height).await
+    }
+
+    /// Polls node `i`'s status until `reached` holds; fails early if its process exited.
+    async fn wait_status(
+        &mut self,
+        i: usize,
+        timeout: Duration,
+        what: &str,
+        reached: impl Fn(&ChainStatus) -> bool,
+    ) -> Result<ChainStatus> {
         let client = self.client(i);
         let deadline = Instant::now() + timeout;
         loop {
@@ -165,12 +161,12 @@ impl Cluster {
                 bail!("node {i} exited ({status}); see {}", self.log_path(i).display());
             }
             if let Ok(s) = client.chain_status().await {
-                if s.height >= height {
+                if reached(&s) {
                     return Ok(s);
                 }
             }
             if Instant::now() > deadline {
-                bail!("node {i} did not reach height {height} within {timeout:?}");
+                bail!("node {i} did not reach {what} within {timeout:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -41,6 +41,8 @@ const SYNC_BATCH: u64 = 64;
 const SYNC_TIMEOUT_MS: u64 = 2_000;
 /// Recently rejected transactions remembered for `tx_get`.
 const REJECTED_REMEMBERED: usize = 10_000;
+/// How often status and metrics are refreshed between deliveries.
+const STATUS_REFRESH_MS: u64 = 200;
 /// Room kept in a proposal's payload for the block header and framing.
 const HEADER_ROOM: usize = 4 * 1024;
 
@@ -370,6 +372,7 @@ pub struct Driver {
     sync_deadline: u64,
     sync_peer: usize,
     early_entries: BTreeMap<u64, LogEntry>,
+    status_published_ms: u64,
 }
 
 /// What `Driver::open` needs.
@@ -419,6 +422,7 @@ impl Driver {
             sync_deadline: 0,
             sync_peer: 0,
             early_entries: BTreeMap::new(),
+            status_published_ms: 0,
         };
         driver.replay_into_ledger(last)?;
 
@@ -524,11 +528,17 @@ impl Driver {
         self.try_propose()?;
         self.decide_awaiting()?;
         self.maybe_sync();
-        self.publish_status();
+        // Status and metrics change with deliveries (which publish them at once); between those, peers and views
+        // need no more than a few refreshes a second, not one per 10 ms tick.
+        let now = now_ms();
+        if now >= self.status_published_ms + STATUS_REFRESH_MS {
+            self.publish_status();
+        }
         Ok(())
     }
 
-    fn publish_status(&self) {
+    fn publish_status(&mut self) {
+        self.status_published_ms = now_ms();
         let net = self.shared.net.status();
         self.shared.metrics.peers.set(net.connected.len() as i64);
         let refused = net.refused_connections;
@@ -771,9 +781,9 @@ impl Driver {
             }
             match ledger.propose(txs, timestamp, me, view) {
                 Ok(block) => {
-                    let payload = block.to_block().to_bytes();
-                    let digest = PbftBlock::Data { timestamp, payload: payload.clone() }
-                        .digest(&self.shared.genesis.chain_id, seq);
+                    let proposal = PbftBlock::Data { timestamp, payload: block.to_block().to_bytes() };
+                    let digest = proposal.digest(&self.shared.genesis.chain_id, seq);
+                    let PbftBlock::Data { payload, .. } = proposal else { unreachable!("built as a data block") };
                     info!(seq, height = block.header().height, txs = block.txs().len(), "proposing block");
                     self.validated.insert(digest, block);
                     return Ok(payload);
@@ -805,8 +815,8 @@ impl Driver {
         }
         self.store.append(&entry)?;
         if let Some(block) = ledger_block_of(&entry)? {
-            let digest = entry.committed.block.digest(&self.shared.genesis.chain_id, seq);
-            let verified = self.validated.remove(&digest);
+            // The certificate's digest is the block's (the core checked it): no need to hash the block again.
+            let verified = self.validated.remove(&entry.committed.cert.digest);
             self.apply_ledger_block(&entry, block, verified)?;
         }
         self.applied_seq = seq;
