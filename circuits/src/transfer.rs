@@ -138,6 +138,9 @@ pub const PROOF_BYTES: usize = 128;
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransferProof(pub(crate) Proof<Bn254>);
 
+// Group elements compare exactly (projective equality of affine points), so equality is an equivalence.
+impl Eq for TransferProof {}
+
 impl TransferProof {
     /// The 128-byte compressed encoding.
     pub fn to_bytes(&self) -> [u8; PROOF_BYTES] {

@@ -274,6 +274,16 @@ impl RecentRoots {
         }
     }
 
+    /// The roots kept, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Anchor> {
+        self.roots.iter()
+    }
+
+    /// The newest root.
+    pub fn latest(&self) -> Option<&Anchor> {
+        self.roots.back()
+    }
+
     /// Whether `root` is a valid anchor.
     pub fn contains(&self, root: &Anchor) -> bool {
         self.roots.contains(root)

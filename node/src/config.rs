@@ -168,6 +168,11 @@ impl Home {
     pub fn network_key(&self) -> PathBuf {
         self.0.join("keys").join("network.json")
     }
+    /// `params/transfer.vk`: the shielded pool's verifying key, checked against the hash the genesis pins.
+    pub fn shielded_verifying_key(&self) -> PathBuf {
+        self.0.join("params").join(ctchain_circuits::params::VERIFYING_KEY_FILE)
+    }
+
     /// `data/ledger`.
     pub fn ledger_dir(&self) -> PathBuf {
         self.0.join("data").join("ledger")

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
+use ctchain_codec::Hash32;
 use ctchain_crypto::{AssetId, AuditPublicKey, Point};
-use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ValidatorInfo, CRYPTO_SUITE};
+use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -18,6 +19,18 @@ struct GenesisToml {
     validators: Vec<ValidatorToml>,
     audit_keys: Vec<String>,
     assets: Vec<AssetToml>,
+    /// Absent: the chain has no shielded pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shielded: Option<ShieldedToml>,
+}
+
+/// `[shielded]`: the shielded pool's pinned verifying key, the regulator's Baby Jubjub key, the anchor window.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShieldedToml {
+    verifying_key_sm3: String,
+    audit_key: String,
+    recent_roots: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +102,11 @@ pub fn to_toml(g: &Genesis) -> String {
                 issuer: hex::encode(a.issuer.as_bytes()),
             })
             .collect(),
+        shielded: g.shielded.as_ref().map(|s| ShieldedToml {
+            verifying_key_sm3: s.verifying_key_hash.to_hex(),
+            audit_key: hex::encode(s.audit_key.to_bytes()),
+            recent_roots: s.recent_roots,
+        }),
     };
     let body = toml::to_string_pretty(&doc).expect("the genesis always serialises");
     format!(
@@ -135,6 +153,18 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let shielded = doc
+        .shielded
+        .as_ref()
+        .map(|s| -> Result<ShieldedConfig> {
+            Ok(ShieldedConfig {
+                verifying_key_hash: Hash32(hex32("shielded verifying_key_sm3", &s.verifying_key_sm3)?),
+                audit_key: ctchain_circuits::AuditPublicKey::from_bytes(&hex32("shielded audit key", &s.audit_key)?)
+                    .map_err(|e| anyhow!("shielded audit key: {e}"))?,
+                recent_roots: s.recent_roots,
+            })
+        })
+        .transpose()?;
     let c = &doc.consensus;
     Ok(Genesis {
         chain_id: doc.chain_id,
@@ -151,6 +181,7 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
             view_timeout_ms: c.view_timeout_ms,
             max_clock_drift_ms: c.max_clock_drift_ms,
         },
+        shielded,
     })
 }
 
@@ -181,6 +212,11 @@ mod tests {
                 issuer: SigningKey::random(&mut OsRng).public(),
             }],
             consensus: ConsensusParams::default(),
+            shielded: Some(ShieldedConfig {
+                verifying_key_hash: Hash32([7; 32]),
+                audit_key: ctchain_circuits::AuditSecretKey::random(&mut OsRng).public_key(),
+                recent_roots: 100,
+            }),
         };
         let text = to_toml(&g);
         let back = from_toml(&text).unwrap();
@@ -190,5 +226,10 @@ mod tests {
         assert!(err.contains("audit key 0"), "{err}");
         let unknown = format!("{text}\nsurprise = 1\n");
         assert!(from_toml(&unknown).is_err());
+        let bad_key = text.replace(&hex::encode(g.shielded.unwrap().audit_key.to_bytes()), &"ff".repeat(32));
+        let err = format!("{:#}", from_toml(&bad_key).unwrap_err());
+        assert!(err.contains("shielded audit key"), "{err}");
+        let without_pool = Genesis { shielded: None, ..g.clone() };
+        assert_eq!(from_toml(&to_toml(&without_pool)).unwrap().hash(), without_pool.hash());
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
-use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ValidatorInfo, CRYPTO_SUITE};
+use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
 use ctchain_wallet::keystore::{KdfParams, KeystoreFile};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,8 @@ pub struct DemoSecrets {
     pub format: String,
     /// The regulator's audit secret (hex).
     pub audit_secret: String,
+    /// The regulator's Baby Jubjub audit secret for the shielded pool (hex).
+    pub shielded_audit_secret: String,
     /// `(bank name, asset label, issuer secret hex)`.
     pub issuers: Vec<(String, String, String)>,
 }
@@ -42,6 +44,10 @@ pub struct Testnet {
     pub rpc: Vec<String>,
     /// The regulator's audit key.
     pub auditor: AuditSecretKey,
+    /// The regulator's audit key for the shielded pool.
+    pub shielded_auditor: ctchain_circuits::AuditSecretKey,
+    /// The shielded pool's parameters (proving and verifying keys, `SM3SUMS`): what wallets prove with.
+    pub params_dir: PathBuf,
     /// Issuer keys: (bank, asset id, label, key).
     pub issuers: Vec<(String, AssetId, String, SigningKey)>,
 }
@@ -69,6 +75,16 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
     let network: Vec<NodeKey> = (0..total).map(|_| NodeKey::generate()).collect();
 
     let auditor = AuditSecretKey::random(&mut OsRng);
+    let shielded_auditor = ctchain_circuits::AuditSecretKey::random(&mut OsRng);
+    // A fresh trusted setup from OS randomness: fine for a throwaway local chain whose operator is the only
+    // party; a real consortium runs a multi-party setup (params/README.md).
+    let params_dir = dir.join("params");
+    let (proving_key, verifying_key) =
+        ctchain_circuits::setup(&mut OsRng).map_err(|e| anyhow!("shielded pool setup: {e}"))?;
+    let hashes = ctchain_circuits::params::write_parameters(&params_dir, &proving_key, &verifying_key)
+        .map_err(|e| anyhow!("writing the shielded pool parameters: {e}"))?;
+    let verifying_key_file = std::fs::read(params_dir.join(ctchain_circuits::params::VERIFYING_KEY_FILE))
+        .context("reading back the verifying key")?;
     let issuers: Vec<(String, AssetId, String, SigningKey)> = [("bank-a", "CNY"), ("bank-b", "USD")]
         .into_iter()
         .map(|(bank, label)| {
@@ -93,6 +109,11 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             .collect(),
         // Blocks small enough to verify well within the view timeout even when all validators share one machine.
         consensus: ConsensusParams { view_timeout_ms: 4_000, max_block_txs: 500, ..ConsensusParams::default() },
+        shielded: Some(ShieldedConfig {
+            verifying_key_hash: hashes.verifying_key,
+            audit_key: shielded_auditor.public_key(),
+            recent_roots: 100,
+        }),
     };
     let genesis_text = crate::genesis_file::to_toml(&genesis);
 
@@ -125,12 +146,14 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             consensus[i].write(&home.consensus_key(), "consensus")?;
         }
         network[i].write(&home.network_key(), "network")?;
+        write_new_file(&home.shielded_verifying_key(), &verifying_key_file, false)?;
         rpc.push(format!("http://127.0.0.1:{rpc_port}"));
         homes.push(home.0);
     }
     let secrets = DemoSecrets {
         format: "ctchain-testnet-secrets/v1".into(),
         audit_secret: hex::encode(auditor.to_bytes()),
+        shielded_audit_secret: hex::encode(shielded_auditor.to_bytes()),
         issuers: issuers
             .iter()
             .map(|(bank, _, label, key)| (bank.clone(), label.clone(), hex::encode(key.to_bytes())))
@@ -154,7 +177,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         file.write(&dir.join(format!("{bank}-{label}.issuer.json")), false)
             .map_err(|e| anyhow!("issuer keystore: {e}"))?;
     }
-    Ok(Testnet { genesis, homes, rpc, auditor, issuers })
+    Ok(Testnet { genesis, homes, rpc, auditor, shielded_auditor, params_dir, issuers })
 }
 
 /// Creates one node's home for a real deployment: keys and a configuration; the genesis is added by the

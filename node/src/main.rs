@@ -294,7 +294,15 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         }
     };
 
-    let ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
+    let mut ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
+    if genesis.shielded.is_some() {
+        // A node that cannot check shielded proofs would refuse every block holding one: refuse to start.
+        let path = home.shielded_verifying_key();
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!("the genesis enables the shielded pool: its verifying key must be at {}", path.display())
+        })?;
+        ledger.load_shielded_verifying_key(&bytes).with_context(|| format!("{}", path.display()))?;
+    }
     let store = consensus_store::ConsensusStore::open(&home.consensus_dir())?;
 
     // The allow-list: every validator of the genesis, plus members this node's config names (observers).

@@ -18,8 +18,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
-use ctchain_crypto::{Transaction, TxId, VerifiedTransaction, Verifier};
-use ctchain_ledger::{Block as LedgerBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
+use ctchain_crypto::{Transaction, TxId};
+use ctchain_ledger::{
+    Block as LedgerBlock, ChainVerifier, Genesis, Ledger, LedgerError, LedgerTx, ShieldedTx, TxRejection,
+    VerifiedBlock, VerifiedLedgerTx,
+};
 use ctchain_mempool::{AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
 use ctchain_pbft::{
@@ -97,7 +100,7 @@ impl RejectedTxs {
 /// Bounded; the oldest entries are forgotten first.
 #[derive(Default)]
 pub struct VerifiedCache {
-    entries: HashMap<Hash32, VerifiedTransaction>,
+    entries: HashMap<Hash32, VerifiedLedgerTx>,
     order: VecDeque<Hash32>,
 }
 
@@ -106,12 +109,12 @@ impl VerifiedCache {
     pub const CAPACITY: usize = 4_096;
 
     /// The verified transaction with exactly these bytes, if verified recently.
-    pub fn get(&self, leaf: &Hash32) -> Option<VerifiedTransaction> {
+    pub fn get(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
         self.entries.get(leaf).cloned()
     }
 
     /// Remembers a verified transaction.
-    pub fn insert(&mut self, leaf: Hash32, tx: VerifiedTransaction) {
+    pub fn insert(&mut self, leaf: Hash32, tx: VerifiedLedgerTx) {
         if self.entries.insert(leaf, tx).is_none() {
             self.order.push_back(leaf);
             while self.order.len() > Self::CAPACITY {
@@ -125,8 +128,13 @@ impl VerifiedCache {
 
 /// The Merkle leaf hash of a confidential transaction given by its own encoding (as a block would carry it).
 pub fn confidential_leaf(tx_bytes: &[u8]) -> Hash32 {
+    tagged_leaf(0, tx_bytes) // `LedgerTx::Confidential`
+}
+
+/// The Merkle leaf hash of a ledger transaction given by its kind tag and its own encoding.
+fn tagged_leaf(tag: u8, tx_bytes: &[u8]) -> Hash32 {
     let mut ledger_bytes = Vec::with_capacity(tx_bytes.len() + 1);
-    ledger_bytes.push(0u8); // `LedgerTx::Confidential`
+    ledger_bytes.push(tag);
     ledger_bytes.extend_from_slice(tx_bytes);
     ctchain_ledger::merkle::leaf_hash(&ledger_bytes)
 }
@@ -146,7 +154,7 @@ pub struct Shared {
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
     /// The chain's transaction verifier.
-    pub verifier: Verifier,
+    pub verifier: ChainVerifier,
     /// The network.
     pub net: NetHandle,
     /// Metrics.
@@ -176,22 +184,55 @@ impl Shared {
         let tx = Transaction::from_bytes(bytes).map_err(AdmitError::Encoding)?;
         // Gossip brings every transaction to every node, often after its block committed: refuse known ones
         // before paying for their proofs.
-        let id = tx.id();
-        if self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?.contains(&id) {
-            return Err(AdmitError::Duplicate(id));
+        self.refuse_known(&tx.id())?;
+        let leaf = confidential_leaf(bytes);
+        self.admit_checked(leaf, bytes.len(), || {
+            VerifiedLedgerTx::verify(LedgerTx::Confidential(tx), &self.verifier).map_err(|e| match e {
+                TxRejection::Stateless(v) => AdmitError::Invalid(v),
+                other => AdmitError::Rejected(other),
+            })
+        })
+    }
+
+    /// Admits an encoded shielded transaction (its Groth16 proof is checked outside every lock). Blocking.
+    pub fn admit_shielded(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        let max = ctchain_ledger::types::MAX_TX_BYTES;
+        if bytes.len() > max {
+            return Err(AdmitError::TooLarge { size: bytes.len(), max });
+        }
+        let tx = ShieldedTx::from_bytes(bytes).map_err(AdmitError::Encoding)?;
+        self.refuse_known(&tx.id())?;
+        self.admit_checked(tagged_leaf(2, bytes), bytes.len(), || {
+            VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), &self.verifier).map_err(AdmitError::Rejected)
+        })
+    }
+
+    /// Refuses a transaction already pending or committed, before paying for its proofs.
+    fn refuse_known(&self, id: &TxId) -> Result<(), AdmitError> {
+        if self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?.contains(id) {
+            return Err(AdmitError::Duplicate(*id));
         }
         let on_chain =
-            self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?.transaction(&id);
+            self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?.transaction(id);
         if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))?.is_some() {
-            return Err(AdmitError::Rejected(ctchain_ledger::TxRejection::Duplicate));
+            return Err(AdmitError::Rejected(TxRejection::Duplicate));
         }
-        let leaf = confidential_leaf(bytes);
+        Ok(())
+    }
+
+    /// Verifies (or takes from the cache) and admits a transaction whose ledger leaf hash is `leaf`.
+    fn admit_checked(
+        &self,
+        leaf: Hash32,
+        size: usize,
+        verify: impl FnOnce() -> Result<VerifiedLedgerTx, AdmitError>,
+    ) -> Result<TxId, AdmitError> {
         let cached = self.verified.lock().map_err(|_| AdmitError::Ledger("cache lock poisoned".into()))?.get(&leaf);
         let verified = match cached {
             Some(v) => v,
             None => {
                 let started = Instant::now();
-                let verified = self.verifier.verify(tx).map_err(AdmitError::Invalid);
+                let verified = verify();
                 self.metrics.tx_verify_seconds.observe(started.elapsed().as_secs_f64());
                 let verified = verified?;
                 if let Ok(mut cache) = self.verified.lock() {
@@ -202,7 +243,7 @@ impl Shared {
         };
         let ledger = self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?;
         let mut mempool = self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?;
-        let id = mempool.admit_verified(&ledger, verified, bytes.len())?;
+        let id = mempool.admit_ledger_tx(&ledger, verified, size)?;
         self.metrics.mempool_txs.set(mempool.len() as i64);
         self.metrics.mempool_bytes.set(mempool.bytes() as i64);
         Ok(id)
@@ -225,6 +266,7 @@ impl Shared {
         match bytes.split_first() {
             Some((0, tx)) => self.admit(tx),
             Some((1, record)) => self.admit_access(record),
+            Some((2, shielded)) => self.admit_shielded(shielded),
             _ => Err(AdmitError::Encoding(ctchain_codec::DecodeError::InvalidTag {
                 field: "ledger transaction kind",
                 tag: bytes.first().copied().map_or(u32::MAX, u32::from),
@@ -244,7 +286,7 @@ impl Shared {
             AdmitError::Encoding(_) => "encoding",
             AdmitError::Invalid(_) => "invalid",
             AdmitError::Duplicate(_) => "duplicate",
-            AdmitError::ConflictsWithPending { .. } => "conflict",
+            AdmitError::ConflictsWithPending { .. } | AdmitError::NullifierConflictsWithPending { .. } => "conflict",
             AdmitError::Rejected(_) => "rejected",
             AdmitError::Ledger(_) => "node_error",
             AdmitError::Full { .. } => "mempool_full",
@@ -996,7 +1038,7 @@ fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, c
         .iter()
         .filter_map(|tx| {
             let leaf = tx.leaf_hash();
-            mempool.known(&leaf).or_else(|| cache.get(&leaf).map(Into::into)).map(|v| (leaf, v))
+            mempool.known(&leaf).or_else(|| cache.get(&leaf)).map(|v| (leaf, v))
         })
         .collect()
 }
@@ -1009,9 +1051,7 @@ fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, Stri
     // Copies of these transactions may still be on their way by gossip: they need not be verified again.
     if let Ok(mut cache) = shared.verified.lock() {
         for (leaf, tx) in leaves.into_iter().zip(verified.txs()) {
-            if let ctchain_ledger::VerifiedLedgerTx::Confidential(v) = tx {
-                cache.insert(leaf, v.clone());
-            }
+            cache.insert(leaf, tx.clone());
         }
     }
     Ok(verified)

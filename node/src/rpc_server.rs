@@ -9,8 +9,8 @@ use ctchain_ledger::{LedgerError, LedgerTx, TxKind};
 use ctchain_mempool::AdmitError;
 use ctchain_rpc::{
     codes, AssetJson, AuditAccessJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson,
-    OutputJson, OutputRecordJson, OutputsPage, PeerJson, RpcResult, SubmitResult, SupplyJson, TxStatus, ValidatorJson,
-    MAX_OUTPUTS_RANGE,
+    NoteJson, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, PeerJson, RpcResult,
+    ShieldedGenesisJson, ShieldedStatusJson, SubmitResult, SupplyJson, TxStatus, ValidatorJson, MAX_OUTPUTS_RANGE,
 };
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
@@ -55,6 +55,9 @@ pub fn admit_error(e: &AdmitError) -> ErrorObjectOwned {
         AdmitError::Invalid(v) => error(codes::TX_INVALID, message, &check_name(&format!("{v:?}"))),
         AdmitError::Duplicate(_) => error(codes::TX_DUPLICATE, message, "duplicate"),
         AdmitError::ConflictsWithPending { .. } => error(codes::TX_CONFLICT, message, "pending_conflict"),
+        AdmitError::NullifierConflictsWithPending { .. } => {
+            error(codes::TX_CONFLICT, message, "pending_nullifier_conflict")
+        }
         AdmitError::Rejected(r) => error(codes::TX_REJECTED, message, &check_name(&format!("{r:?}"))),
         AdmitError::Full { .. } => error(codes::MEMPOOL_FULL, message, "mempool_full"),
         AdmitError::Ledger(_) => error(codes::NODE_ERROR, message, "storage"),
@@ -88,12 +91,26 @@ fn check_name(debug: &str) -> String {
     out
 }
 
+/// Most notes one `shielded_notes` call returns.
+const MAX_NOTES_PER_PAGE: u32 = 1_000;
+
+fn shielded_genesis_json(s: &ctchain_ledger::ShieldedConfig) -> ShieldedGenesisJson {
+    ShieldedGenesisJson {
+        verifying_key_hash: s.verifying_key_hash.to_hex(),
+        audit_key: hex::encode(s.audit_key.to_bytes()),
+        recent_roots: s.recent_roots,
+    }
+}
+
 fn kind_name(tx: &LedgerTx) -> &'static str {
     match tx.kind() {
         TxKind::Transfer => "transfer",
         TxKind::Issue => "issue",
         TxKind::Burn => "burn",
         TxKind::AuditAccess => "audit_access",
+        TxKind::ShieldedTransfer => "shielded_transfer",
+        TxKind::Shield => "shield",
+        TxKind::Unshield => "unshield",
     }
 }
 
@@ -246,6 +263,7 @@ impl ChainApiServer for Rpc {
                     issuer: hex::encode(a.issuer.as_bytes()),
                 })
                 .collect(),
+            shielded: g.shielded.as_ref().map(shielded_genesis_json),
         })
     }
 
@@ -263,6 +281,69 @@ impl ChainApiServer for Rpc {
         let shared = self.shared.clone();
         let result = tokio::task::spawn_blocking(move || shared.admit_access(&bytes)).await.map_err(node_error)?;
         self.admitted(result)
+    }
+
+    async fn shielded_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
+        let bytes = hex::decode(tx_hex.trim())
+            .map_err(|_| error(codes::TX_ENCODING, "shielded transaction is not hex", "hex"))?;
+        let shared = self.shared.clone();
+        let result = tokio::task::spawn_blocking(move || shared.admit_shielded(&bytes)).await.map_err(node_error)?;
+        self.admitted(result)
+    }
+
+    async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let params = self.shared.genesis.shielded.as_ref().map(shielded_genesis_json);
+        Ok(match ledger.note_tree() {
+            Some((tree_size, root, anchors)) => ShieldedStatusJson {
+                enabled: true,
+                height: ledger.height(),
+                tree_size,
+                root: hex::encode(root.to_bytes()),
+                anchors: anchors.iter().map(|a| hex::encode(a.to_bytes())).collect(),
+                params,
+            },
+            None => ShieldedStatusJson {
+                enabled: false,
+                height: ledger.height(),
+                tree_size: 0,
+                root: String::new(),
+                anchors: Vec::new(),
+                params,
+            },
+        })
+    }
+
+    async fn shielded_notes(&self, from: u64, limit: u32) -> RpcResult<NotesPage> {
+        let limit = limit.clamp(1, MAX_NOTES_PER_PAGE);
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let Some((tree_size, root, _)) = ledger.note_tree() else {
+            return Err(error(codes::NO_SHIELDED_POOL, "this chain has no shielded pool", "no_shielded_pool"));
+        };
+        let notes = ledger
+            .notes_range(from, limit as usize)
+            .map_err(node_error)?
+            .into_iter()
+            .map(|n| NoteJson {
+                position: n.position,
+                commitment: hex::encode(n.commitment.to_bytes()),
+                ciphertext: hex::encode(n.ciphertext.to_bytes()),
+                tx_id: n.tx_id.to_string(),
+                height: n.height,
+            })
+            .collect();
+        Ok(NotesPage { notes, tree_size, root: hex::encode(root.to_bytes()), height: ledger.height() })
+    }
+
+    async fn shielded_nullifier(&self, nullifier: String) -> RpcResult<Option<NullifierJson>> {
+        let bytes = parse_hash("nullifier", &nullifier)?;
+        let nf =
+            ctchain_circuits::Nullifier::from_bytes(&bytes.0).map_err(|e| invalid_params(format!("nullifier: {e}")))?;
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        Ok(ledger
+            .nullifier(&nf)
+            .map_err(node_error)?
+            .map(|r| NullifierJson { tx_id: r.tx_id.to_string(), height: r.height }))
     }
 
     async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>> {
@@ -341,6 +422,10 @@ impl ChainApiServer for Rpc {
             burned: s.burned.to_string(),
             fees: s.fees.to_string(),
             outstanding: s.outstanding().to_string(),
+            shielded: s.shielded.to_string(),
+            unshielded: s.unshielded.to_string(),
+            confidential_pool: s.confidential_pool().to_string(),
+            shielded_pool: s.shielded_pool().to_string(),
             height: ledger.height(),
         }))
     }

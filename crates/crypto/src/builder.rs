@@ -1,9 +1,9 @@
 //! The wallet's side: building a transaction from owned outputs, payments and public amounts.
 
-use std::collections::BTreeMap;
-
+use ctchain_codec::Hash32;
 use curve25519_dalek::scalar::Scalar;
 use rand_core::{CryptoRng, RngCore};
+use std::collections::BTreeMap;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::amount::{split_limbs, AmountOpening, LIMBS};
@@ -118,6 +118,7 @@ pub struct TransactionBuilder {
     issues: Vec<(AssetId, u64, SigningKey)>,
     burns: Vec<(AssetId, u64)>,
     fees: Vec<(AssetId, u64)>,
+    crossings: Vec<(AssetId, PublicKind, u64)>,
     sender: Option<Address>,
     change: Option<Address>,
 }
@@ -133,6 +134,7 @@ impl TransactionBuilder {
             issues: Vec::new(),
             burns: Vec::new(),
             fees: Vec::new(),
+            crossings: Vec::new(),
             sender: None,
             change: None,
         }
@@ -165,6 +167,20 @@ impl TransactionBuilder {
     /// Pays a public fee.
     pub fn fee(&mut self, asset: AssetId, amount: u64) -> &mut Self {
         self.fees.push((asset, amount));
+        self
+    }
+
+    /// Moves `amount` of `asset` into the shielded pool, as the confidential side of the shielded transaction
+    /// with this binding hash (a *shield*).
+    pub fn to_shielded(&mut self, asset: AssetId, amount: u64, binding: Hash32) -> &mut Self {
+        self.crossings.push((asset, PublicKind::ToShielded { binding }, amount));
+        self
+    }
+
+    /// Receives `amount` of `asset` from the shielded pool, as the confidential side of the shielded transaction
+    /// with this binding hash (an *unshield*); the outputs paid from it are this builder's payments.
+    pub fn from_shielded(&mut self, asset: AssetId, amount: u64, binding: Hash32) -> &mut Self {
+        self.crossings.push((asset, PublicKind::FromShielded { binding }, amount));
         self
     }
 
@@ -232,6 +248,9 @@ impl TransactionBuilder {
         for (asset, amount) in &self.fees {
             add_public(*asset, PublicKind::Fee, 2, *amount)?;
         }
+        for (asset, kind, amount) in &self.crossings {
+            add_public(*asset, *kind, kind.tag(), *amount)?;
+        }
         if public.len() > MAX_PUBLIC_AMOUNTS {
             return Err(BuildError::TooManyPublicAmounts(public.len()));
         }
@@ -247,8 +266,8 @@ impl TransactionBuilder {
         for ((asset, _), (kind, amount)) in &public {
             let flow = flows.entry(*asset).or_default();
             match kind {
-                PublicKind::Issue { .. } => flow.0 += u128::from(*amount),
-                PublicKind::Burn | PublicKind::Fee => flow.1 += u128::from(*amount),
+                k if k.enters_pool() => flow.0 += u128::from(*amount),
+                _ => flow.1 += u128::from(*amount),
             }
         }
         let mut outputs: Vec<PlannedOutput> =

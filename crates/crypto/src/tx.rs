@@ -244,19 +244,47 @@ pub enum PublicKind {
     Burn,
     /// A fee paid to the validators.
     Fee,
+    /// Value moved into the shielded pool by the shielded transaction whose binding hash is named: the
+    /// confidential side of a *shield*. The ledger accepts it only inside that shielded transaction, whose
+    /// proof shows the same amount entering the note tree.
+    ToShielded {
+        /// The shielded transaction's binding hash (its statement and note ciphertexts), so that this
+        /// confidential part cannot be detached and attached to another shielded transaction.
+        binding: Hash32,
+    },
+    /// Value leaving the shielded pool into confidential outputs: the confidential side of an *unshield*. Its
+    /// authority is the shielded proof (no issuer signs); the ledger accepts it only inside the shielded
+    /// transaction it names.
+    FromShielded {
+        /// The shielded transaction's binding hash.
+        binding: Hash32,
+    },
 }
 
 impl PublicKind {
-    fn tag(&self) -> u8 {
+    pub(crate) fn tag(&self) -> u8 {
         match self {
             Self::Issue { .. } => 0,
             Self::Burn => 1,
             Self::Fee => 2,
+            Self::ToShielded { .. } => 3,
+            Self::FromShielded { .. } => 4,
         }
+    }
+
+    /// Whether value of this kind enters the confidential pool (issue, from the shielded pool) rather than
+    /// leaving it (burn, fee, to the shielded pool).
+    pub fn enters_pool(&self) -> bool {
+        matches!(self, Self::Issue { .. } | Self::FromShielded { .. })
+    }
+
+    /// Whether this amount crosses between the confidential and the shielded pool.
+    pub fn crosses_pools(&self) -> bool {
+        matches!(self, Self::ToShielded { .. } | Self::FromShielded { .. })
     }
 }
 
-/// A public amount of an asset entering (issue) or leaving (burn, fee) the confidential pool.
+/// A public amount of an asset entering (issue, unshield) or leaving (burn, fee, shield) the confidential pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PublicAmount {
     /// The asset.
@@ -278,8 +306,10 @@ impl Encode for PublicAmount {
     fn encode_to(&self, w: &mut Writer) {
         w.put(&self.asset);
         w.u8(self.kind.tag());
-        if let PublicKind::Issue { issuer } = &self.kind {
-            w.put(issuer);
+        match &self.kind {
+            PublicKind::Issue { issuer } => w.put(issuer),
+            PublicKind::ToShielded { binding } | PublicKind::FromShielded { binding } => w.put(binding),
+            PublicKind::Burn | PublicKind::Fee => {}
         }
         w.u64(self.amount);
     }
@@ -292,6 +322,8 @@ impl Decode for PublicAmount {
             0 => PublicKind::Issue { issuer: read_point(r, "issuer key")? },
             1 => PublicKind::Burn,
             2 => PublicKind::Fee,
+            3 => PublicKind::ToShielded { binding: r.get()? },
+            4 => PublicKind::FromShielded { binding: r.get()? },
             tag => return Err(DecodeError::InvalidTag { field: "public amount kind", tag: u32::from(tag) }),
         };
         Ok(Self { asset, kind, amount: r.u64("public amount")? })

@@ -304,9 +304,10 @@ pub(crate) fn balance_excess(tx: &Transaction) -> Option<RistrettoPoint> {
     }
     for p in &body.public {
         let amount = Scalar::from(p.amount) * value_base(&p.asset);
-        match p.kind {
-            PublicKind::Issue { .. } => excess += amount,
-            PublicKind::Burn | PublicKind::Fee => excess -= amount,
+        if p.kind.enters_pool() {
+            excess += amount;
+        } else {
+            excess -= amount;
         }
     }
     Some(excess)

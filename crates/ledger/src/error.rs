@@ -60,6 +60,42 @@ pub enum TxRejection {
     /// An audit-access record failed its stateless checks (dealing, signatures, range, chain).
     #[error("audit-access record: {0}")]
     Access(#[from] crate::access::AccessError),
+    /// A shielded check failed: proof, statement encoding, anchor, nullifier already revealed, audit key.
+    #[error("shielded transfer: {0}")]
+    Shielded(ctchain_circuits::CircuitError),
+    /// The chain has no shielded pool (its genesis names no parameters), or this node did not load them.
+    #[error("this chain has no shielded pool")]
+    ShieldedPoolDisabled,
+    /// A shielded transaction names another chain.
+    #[error("shielded transaction is for another chain")]
+    ShieldedWrongChain,
+    /// Value crosses the pool boundary but the confidential side is missing.
+    #[error("the proof moves value across the pool boundary but the transaction has no confidential side")]
+    MissingCrossing,
+    /// A confidential side is attached although no value crosses.
+    #[error("a confidential side is attached although no value crosses the pool boundary")]
+    UnexpectedCrossing,
+    /// The confidential side does not match the proof's public values.
+    #[error("confidential side of a shielded transaction: {0}")]
+    MalformedCrossing(&'static str),
+    /// A confidential transaction moves value to or from the shielded pool outside a shielded transaction.
+    #[error("a pool crossing is only valid inside its shielded transaction")]
+    CrossingOutsideShieldedTx,
+    /// An earlier transaction of the same block reveals the same nullifier.
+    #[error("nullifier {nullifier} is also revealed by transaction {earlier} of this block")]
+    NullifierSpentInBlock {
+        /// The nullifier, hex.
+        nullifier: String,
+        /// Index of the earlier transaction in the block.
+        earlier: usize,
+    },
+    /// An unshield takes more of an asset out of the shielded pool than ever went in (the turnstile: a
+    /// counterfeit in the shielded pool cannot leave it).
+    #[error("unshielding {asset} would take more out of the shielded pool than went in")]
+    ShieldedPoolOverdrawn {
+        /// The asset.
+        asset: AssetId,
+    },
 }
 
 /// Why the ledger refused a block or a request.
@@ -71,6 +107,9 @@ pub enum LedgerError {
     /// The genesis is unusable.
     #[error("invalid genesis: {0}")]
     InvalidGenesis(&'static str),
+    /// The shielded pool's parameters are missing, damaged, or not the ones the genesis pins.
+    #[error("shielded pool parameters: {0}")]
+    ShieldedParameters(String),
     /// The database holds another chain.
     #[error("the database holds chain {stored}, not the given genesis {given}")]
     GenesisMismatch {

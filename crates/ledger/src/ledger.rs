@@ -1,25 +1,26 @@
 //! The ledger: opening, phased validation, block application, and queries.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use ctchain_codec::{Decode, Encode, Hash32, Reader, Writer};
-use ctchain_crypto::{
-    AssetId, MultisetHash, OutputId, PublicKind, TxId, VerifiedTransaction, Verifier, MAX_AUDIT_KEYS,
-};
+use ctchain_crypto::{AssetId, MultisetHash, OutputId, TxId, VerifiedTransaction, Verifier, MAX_AUDIT_KEYS};
 use rayon::prelude::*;
 
 use crate::access::{AuditAccessRecord, VerifiedAccess};
 use crate::error::{LedgerError, TxRejection};
+use crate::execute::{Execution, ShieldedState};
 use crate::merkle::{self, MerklePath};
+use crate::shielded::{ChainVerifier, NoteRecord, NullifierRecord, ShieldedKeys, ShieldedTx, VerifiedShielded};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::{Cf, StorageError, Store, StoreBatch};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
 
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 const META_GENESIS: &[u8] = b"genesis";
 const META_TIP: &[u8] = b"tip";
 const META_SCHEMA: &[u8] = b"schema";
+const META_SHIELDED: &[u8] = b"shielded";
 
 /// A block whose every transaction passed the stateless checks and whose transaction root matches. Only
 /// [`Block::verify`], [`Block::verify_with`] and [`Ledger::propose`] make one.
@@ -39,6 +40,8 @@ pub enum VerifiedLedgerTx {
     Confidential(VerifiedTransaction),
     /// An audit-access record (dealing and supervisor signatures checked).
     AuditAccess(VerifiedAccess),
+    /// A shielded transaction (Groth16 proof and, if value crosses, the confidential side checked).
+    Shielded(VerifiedShielded),
 }
 
 impl VerifiedLedgerTx {
@@ -47,6 +50,7 @@ impl VerifiedLedgerTx {
         match self {
             Self::Confidential(tx) => tx.id(),
             Self::AuditAccess(a) => a.id(),
+            Self::Shielded(s) => s.id(),
         }
     }
 
@@ -55,16 +59,23 @@ impl VerifiedLedgerTx {
         match self {
             Self::Confidential(tx) => LedgerTx::Confidential(tx.transaction().clone()),
             Self::AuditAccess(a) => LedgerTx::AuditAccess(a.record().clone()),
+            Self::Shielded(s) => LedgerTx::Shielded(Box::new(s.tx().clone())),
         }
     }
 
     /// Runs the stateless checks of `tx` for the chain `verifier` is for.
-    pub fn verify(tx: LedgerTx, verifier: &Verifier) -> Result<Self, TxRejection> {
+    pub fn verify(tx: LedgerTx, verifier: &ChainVerifier) -> Result<Self, TxRejection> {
         match tx {
-            LedgerTx::Confidential(tx) => Ok(Self::Confidential(verifier.verify(tx)?)),
-            LedgerTx::AuditAccess(record) => {
-                Ok(Self::AuditAccess(record.verify(verifier.chain_id(), verifier.audit_keys())?))
+            LedgerTx::Confidential(tx) => {
+                if tx.body.public.iter().any(|p| p.kind.crosses_pools()) {
+                    return Err(TxRejection::CrossingOutsideShieldedTx);
+                }
+                Ok(Self::Confidential(verifier.confidential.verify(tx)?))
             }
+            LedgerTx::AuditAccess(record) => {
+                Ok(Self::AuditAccess(record.verify(verifier.chain_id(), verifier.confidential.audit_keys())?))
+            }
+            LedgerTx::Shielded(tx) => Ok(Self::Shielded(tx.verify(verifier)?)),
         }
     }
 }
@@ -94,7 +105,7 @@ impl VerifiedBlock {
 
 impl Block {
     /// Phase one: checks the transaction root and runs every transaction's stateless checks in parallel.
-    pub fn verify(self, verifier: &Verifier) -> Result<VerifiedBlock, LedgerError> {
+    pub fn verify(self, verifier: &ChainVerifier) -> Result<VerifiedBlock, LedgerError> {
         self.verify_with(verifier, |_| None)
     }
 
@@ -102,7 +113,7 @@ impl Block {
     /// typically in the mempool — is taken from `known` instead of being verified again.
     pub fn verify_with(
         self,
-        verifier: &Verifier,
+        verifier: &ChainVerifier,
         known: impl Fn(&Hash32) -> Option<VerifiedLedgerTx> + Sync,
     ) -> Result<VerifiedBlock, LedgerError> {
         let height = self.header.height;
@@ -213,19 +224,6 @@ impl Decode for Tip {
     }
 }
 
-/// The state changes of one block, computed before anything is written.
-struct Execution {
-    acc: MultisetHash,
-    created: Vec<OutputRecord>,
-    /// Created outputs that are still unspent at the end of the block.
-    unspent: Vec<(OutputId, UnspentEntry)>,
-    spent: Vec<(OutputId, SpentRecord)>,
-    locations: Vec<(TxId, TxLocation)>,
-    supply: BTreeMap<AssetId, Supply>,
-    /// Audit-access records by index in the block.
-    accesses: Vec<(u32, AuditAccessRecord)>,
-}
-
 fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
 }
@@ -239,8 +237,10 @@ pub struct Ledger {
     store: Store,
     genesis: Genesis,
     genesis_hash: Hash32,
-    verifier: Verifier,
+    verifier: ChainVerifier,
     tip: Tip,
+    /// `Some` exactly when the genesis enables the shielded pool.
+    shielded: Option<ShieldedState>,
 }
 
 impl Ledger {
@@ -263,8 +263,13 @@ impl Ledger {
                 for asset in &genesis.assets {
                     acc.insert(&state::supply_element(&asset.id, &Supply::default()));
                 }
-                let tip = Tip { height: 0, hash: given, timestamp_ms: genesis.genesis_time_ms, acc };
                 let mut batch = StoreBatch::default();
+                if let Some(config) = &genesis.shielded {
+                    let initial = ShieldedState::initial(config.recent_roots);
+                    acc.insert(&state::note_tree_element(&initial.frontier));
+                    batch.put(Cf::Meta, META_SHIELDED, &encode_shielded_state(&initial));
+                }
+                let tip = Tip { height: 0, hash: given, timestamp_ms: genesis.genesis_time_ms, acc };
                 batch.put(Cf::Meta, META_SCHEMA, &SCHEMA_VERSION.to_le_bytes());
                 batch.put(Cf::Meta, META_GENESIS, &genesis.to_bytes());
                 batch.put(Cf::Meta, META_TIP, &tip.to_bytes());
@@ -301,12 +306,25 @@ impl Ledger {
             .ok_or_else(|| StorageError::Missing("chain tip".into()))?;
         let tip: Tip = decode(&tip_bytes, || "chain tip".into())?;
         let genesis_hash = genesis.hash();
+        let shielded = match &genesis.shielded {
+            Some(config) => {
+                let bytes = store
+                    .get(Cf::Meta, META_SHIELDED, || "shielded pool state".into())?
+                    .ok_or_else(|| StorageError::Missing("shielded pool state".into()))?;
+                Some(decode_shielded_state(&bytes, config.recent_roots)?)
+            }
+            None => None,
+        };
         let ledger = Self {
-            verifier: Verifier::new(genesis.chain_id.clone(), genesis.audit_keys.clone()),
+            verifier: ChainVerifier {
+                confidential: Verifier::new(genesis.chain_id.clone(), genesis.audit_keys.clone()),
+                shielded: None,
+            },
             store,
             genesis,
             genesis_hash,
             tip,
+            shielded,
         };
         // The tip record and the tip header are written in one batch; check they agree.
         if tip.height > 0 {
@@ -342,9 +360,21 @@ impl Ledger {
         self.genesis_hash
     }
 
-    /// The verifier for this chain's id and audit keys.
-    pub fn verifier(&self) -> &Verifier {
+    /// The verifier for this chain's id, audit keys and (once loaded) shielded verifying key.
+    pub fn verifier(&self) -> &ChainVerifier {
         &self.verifier
+    }
+
+    /// Loads the shielded pool's verifying key from the bytes of its parameter file (`params/transfer.vk`),
+    /// refusing it unless it hashes to the value the genesis pins. Until this succeeds, shielded transactions
+    /// are refused in phase one with [`TxRejection::ShieldedPoolDisabled`].
+    pub fn load_shielded_verifying_key(&mut self, vk_file: &[u8]) -> Result<(), LedgerError> {
+        let config = self.genesis.shielded.as_ref().ok_or(LedgerError::InvalidGenesis("no shielded pool"))?;
+        let verifying_key =
+            ctchain_circuits::params::verifying_key_from_bytes(vk_file, Some(&config.verifying_key_hash))
+                .map_err(|e| LedgerError::ShieldedParameters(e.to_string()))?;
+        self.verifier.shielded = Some(std::sync::Arc::new(ShieldedKeys { verifying_key }));
+        Ok(())
     }
 
     /// Height of the last committed block (0 before any).
@@ -480,6 +510,15 @@ impl Ledger {
             key.extend_from_slice(&index.to_be_bytes());
             batch.put(Cf::AuditAccess, key, &record.to_bytes());
         }
+        for (nf, record) in &execution.nullifiers {
+            batch.put(Cf::Nullifiers, crate::execute::nullifier_key(nf), &record.to_bytes());
+        }
+        for note in &execution.notes {
+            batch.put(Cf::Notes, note.position.to_be_bytes(), &note.to_bytes());
+        }
+        if let Some(shielded) = &execution.shielded {
+            batch.put(Cf::Meta, META_SHIELDED, &encode_shielded_state(shielded));
+        }
         if let Some(cert) = certificate {
             batch.put(Cf::Certificates, hk, cert);
         }
@@ -487,122 +526,27 @@ impl Ledger {
         batch.put(Cf::Meta, META_TIP, &tip.to_bytes());
         self.store.write(batch)?;
         self.tip = tip;
+        if let Some(shielded) = execution.shielded {
+            self.shielded = Some(shielded);
+        }
         Ok(())
     }
 
     /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
     fn execute(&self, height: u64, txs: &[VerifiedLedgerTx]) -> Result<Execution, LedgerError> {
-        let mut created: Vec<OutputRecord> = Vec::new();
-        let mut created_index: HashMap<OutputId, usize> = HashMap::new();
-        let mut created_unspent: Vec<(OutputId, UnspentEntry)> = Vec::new();
-        let mut spent_in_block: HashMap<OutputId, usize> = HashMap::new();
-        let mut spent = Vec::new();
-        let mut seen: HashSet<TxId> = HashSet::new();
-        let mut locations = Vec::with_capacity(txs.len());
-        let mut supply: BTreeMap<AssetId, (Supply, Supply)> = BTreeMap::new();
-        let mut removed_elements = Vec::new();
-        let mut inserted_elements = Vec::new();
-        let mut accesses = Vec::new();
+        crate::execute::execute(self, height, txs)
+    }
 
-        for (index, vtx) in txs.iter().enumerate() {
-            let tx_id = vtx.id();
-            let reject = |reason| LedgerError::InvalidTransaction { height, index, tx_id, reason };
-            if !seen.insert(tx_id) || self.store.contains(Cf::Txs, tx_id.as_bytes())? {
-                return Err(reject(TxRejection::Duplicate));
-            }
-            let vtx = match vtx {
-                VerifiedLedgerTx::Confidential(vtx) => vtx,
-                VerifiedLedgerTx::AuditAccess(access) => {
-                    // A record changes no balance: it is kept, located and listed, and its leaf in the
-                    // transaction root makes it as permanent as the block.
-                    accesses.push((index as u32, access.record().clone()));
-                    locations.push((tx_id, TxLocation { height, index: index as u32 }));
-                    continue;
-                }
-            };
-            let body = &vtx.transaction().body;
-            for (k, input) in body.inputs.iter().enumerate() {
-                let output_id = input.output_id;
-                if let Some(&earlier) = spent_in_block.get(&output_id) {
-                    return Err(reject(TxRejection::DoubleSpendInBlock { input: k, output: output_id, earlier }));
-                }
-                let entry = match created_index.get(&output_id) {
-                    Some(&i) => created_unspent[i].1,
-                    None => match self.unspent_entry(&output_id)? {
-                        Some(entry) => entry,
-                        None => {
-                            return Err(reject(match self.spent_record(&output_id)? {
-                                Some(s) => TxRejection::AlreadySpent { input: k, output: output_id, height: s.height },
-                                None => TxRejection::UnknownInput { input: k, output: output_id },
-                            }))
-                        }
-                    },
-                };
-                if entry.commitment != *input.commitment.as_bytes() || entry.owner_key != *input.owner_key.as_bytes() {
-                    return Err(reject(TxRejection::InputMismatch { input: k }));
-                }
-                let record = SpentRecord { tx_id, height };
-                removed_elements.push(state::utxo_element(&output_id, &entry.output_hash));
-                inserted_elements.push(state::spent_element(&output_id, &record));
-                spent_in_block.insert(output_id, index);
-                spent.push((output_id, record));
-            }
-            for output in &body.outputs {
-                if self.genesis.asset(&output.asset).is_none() {
-                    return Err(reject(TxRejection::UnknownAsset(output.asset)));
-                }
-            }
-            for p in &body.public {
-                let Some(info) = self.genesis.asset(&p.asset) else {
-                    return Err(reject(TxRejection::UnknownAsset(p.asset)));
-                };
-                let entry = match supply.get_mut(&p.asset) {
-                    Some(e) => e,
-                    None => {
-                        let current = self.supply(&p.asset)?;
-                        supply.entry(p.asset).or_insert((current, current))
-                    }
-                };
-                let counters = &mut entry.1;
-                let amount = u128::from(p.amount);
-                let slot = match p.kind {
-                    PublicKind::Issue { issuer } => {
-                        if issuer != info.issuer {
-                            return Err(reject(TxRejection::UnauthorizedIssuer(p.asset)));
-                        }
-                        &mut counters.issued
-                    }
-                    PublicKind::Burn => &mut counters.burned,
-                    PublicKind::Fee => &mut counters.fees,
-                };
-                *slot = slot.checked_add(amount).ok_or_else(|| reject(TxRejection::SupplyOverflow(p.asset)))?;
-            }
-            for (i, output) in body.outputs.iter().enumerate() {
-                let id = OutputId::new(&tx_id, i as u32);
-                // Verified outputs never have an identity commitment (the verifier's balance check refuses it).
-                if let Some(entry) = UnspentEntry::of(output) {
-                    inserted_elements.push(state::utxo_element(&id, &entry.output_hash));
-                    created_index.insert(id, created_unspent.len());
-                    created_unspent.push((id, entry));
-                }
-                created.push(OutputRecord { id, tx_id, index: i as u32, height, output: output.clone() });
-            }
-            locations.push((tx_id, TxLocation { height, index: index as u32 }));
-        }
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
 
-        let mut changed = BTreeMap::new();
-        for (asset, (before, after)) in supply {
-            if before != after {
-                removed_elements.push(state::supply_element(&asset, &before));
-                inserted_elements.push(state::supply_element(&asset, &after));
-                changed.insert(asset, after);
-            }
-        }
-        let mut acc = self.tip.acc;
-        acc.remove_all(&removed_elements);
-        acc.insert_all(&inserted_elements);
-        created_unspent.retain(|(id, _)| !spent_in_block.contains_key(id));
-        Ok(Execution { acc, created, unspent: created_unspent, spent, locations, supply: changed, accesses })
+    pub(crate) fn accumulator(&self) -> MultisetHash {
+        self.tip.acc
+    }
+
+    pub(crate) fn shielded_state(&self) -> Option<&ShieldedState> {
+        self.shielded.as_ref()
     }
 
     // ---- queries ----
@@ -656,11 +600,11 @@ impl Ledger {
         Ok(Some(TxRecord { tx, height: loc.height, index: loc.index }))
     }
 
-    fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
+    pub(crate) fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
         self.read(Cf::Unspent, &id.0 .0, || format!("unspent entry of output {id}"))
     }
 
-    fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
+    pub(crate) fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
         self.read(Cf::Spent, &id.0 .0, || format!("spent record of output {id}"))
     }
 
@@ -678,8 +622,15 @@ impl Ledger {
         for height in from.max(1)..=to.min(self.tip.height) {
             let block = self.block(height)?.ok_or_else(|| StorageError::Missing(format!("block {height}")))?;
             for tx in &block.txs {
-                let LedgerTx::Confidential(ctx) = tx else { continue };
-                let tx_id = tx.id();
+                let ctx = match tx {
+                    LedgerTx::Confidential(ctx) => ctx,
+                    LedgerTx::Shielded(s) => match &s.crossing {
+                        Some(ctx) => ctx,
+                        None => continue,
+                    },
+                    LedgerTx::AuditAccess(_) => continue,
+                };
+                let tx_id = ctx.id();
                 for (i, output) in ctx.body.outputs.iter().enumerate() {
                     out.push(OutputRecord {
                         id: OutputId::new(&tx_id, i as u32),
@@ -731,6 +682,41 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The note tree's size and root now, and the roots currently valid as anchors (oldest first); `None` when
+    /// the chain has no shielded pool.
+    pub fn note_tree(&self) -> Option<(u64, ctchain_circuits::Anchor, Vec<ctchain_circuits::Anchor>)> {
+        let s = self.shielded.as_ref()?;
+        Some((s.frontier.size(), s.frontier.root(), s.roots.iter().copied().collect()))
+    }
+
+    /// Up to `limit` notes of the tree from position `from` on, in tree order: what a wallet trial-decrypts and
+    /// feeds to its witnesses.
+    pub fn notes_range(&self, from: u64, limit: usize) -> Result<Vec<NoteRecord>, LedgerError> {
+        let what = |k: &[u8]| format!("note at position {}", hex::encode(k));
+        let entries = self.store.scan_limited(Cf::Notes, &from.to_be_bytes(), limit, what)?;
+        entries.into_iter().map(|(k, v)| Ok(decode(&v, || what(&k))?)).collect()
+    }
+
+    /// When a nullifier was revealed, if it was.
+    pub fn nullifier(&self, nf: &ctchain_circuits::Nullifier) -> Result<Option<NullifierRecord>, LedgerError> {
+        self.read(Cf::Nullifiers, &crate::execute::nullifier_key(nf), || "nullifier record".into())
+    }
+
+    /// Every shielded transaction in blocks `from..=to`, with its height and index in the block: what the
+    /// regulator decrypts.
+    pub fn shielded_range(&self, from: u64, to: u64) -> Result<Vec<(u64, u32, ShieldedTx)>, LedgerError> {
+        let mut out = Vec::new();
+        for height in from.max(1)..=to.min(self.tip.height) {
+            let block = self.block(height)?.ok_or_else(|| StorageError::Missing(format!("block {height}")))?;
+            for (index, tx) in block.txs.into_iter().enumerate() {
+                if let LedgerTx::Shielded(s) = tx {
+                    out.push((height, index as u32, *s));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Evidence that a committed transaction is in its block.
     pub fn inclusion_proof(&self, id: &TxId) -> Result<Option<TxInclusionProof>, LedgerError> {
         let Some(record) = self.transaction(id)? else { return Ok(None) };
@@ -768,6 +754,17 @@ impl Ledger {
         for asset in &self.genesis.assets {
             elements.push(state::supply_element(&asset.id, &self.supply(&asset.id)?));
         }
+        if let Some(shielded) = &self.shielded {
+            elements.push(state::note_tree_element(&shielded.frontier));
+            for (key, bytes) in
+                self.store.scan(Cf::Nullifiers, &[], &[], |k| format!("nullifier {}", hex::encode(k)))?
+            {
+                let what = || format!("nullifier {}", hex::encode(&key));
+                let nf: ctchain_circuits::Nullifier = decode(&key, what)?;
+                let record: NullifierRecord = decode(&bytes, what)?;
+                elements.push(state::nullifier_element(&nf, &record.tx_id));
+            }
+        }
         let mut acc = MultisetHash::new();
         acc.insert_all(&elements);
         Ok(state::state_root(&self.genesis_hash, &acc))
@@ -798,6 +795,11 @@ fn check_genesis(g: &Genesis) -> Result<(), LedgerError> {
     if g.audit_keys.len() > MAX_AUDIT_KEYS {
         return Err(LedgerError::InvalidGenesis("too many audit keys"));
     }
+    if let Some(config) = &g.shielded {
+        if config.recent_roots == 0 || config.recent_roots > crate::shielded::MAX_RECENT_ROOTS {
+            return Err(LedgerError::InvalidGenesis("the shielded pool must keep 1 to 10000 recent roots"));
+        }
+    }
     let mut ids = HashSet::new();
     if !g.assets.iter().all(|a| ids.insert(a.id)) {
         return Err(LedgerError::InvalidGenesis("two assets share an id"));
@@ -812,4 +814,38 @@ fn check_genesis(g: &Genesis) -> Result<(), LedgerError> {
         return Err(LedgerError::InvalidGenesis("consensus parameters out of range"));
     }
     Ok(())
+}
+
+impl ShieldedState {
+    fn initial(recent_roots: u32) -> Self {
+        let frontier = ctchain_circuits::Frontier::new();
+        let mut roots = ctchain_circuits::RecentRoots::new(recent_roots as usize);
+        roots.push(frontier.root());
+        Self { frontier, roots }
+    }
+}
+
+fn encode_shielded_state(state: &ShieldedState) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.put(&state.frontier);
+    let roots: Vec<ctchain_circuits::Anchor> = state.roots.iter().copied().collect();
+    w.seq(&roots);
+    w.into_bytes()
+}
+
+fn decode_shielded_state(bytes: &[u8], capacity: u32) -> Result<ShieldedState, StorageError> {
+    let undecodable = |e: ctchain_codec::DecodeError| StorageError::Undecodable {
+        what: "shielded pool state".into(),
+        error: e.to_string(),
+    };
+    let mut r = Reader::new(bytes);
+    let frontier = r.get().map_err(undecodable)?;
+    let list: Vec<ctchain_circuits::Anchor> =
+        r.seq("recent roots", crate::shielded::MAX_RECENT_ROOTS as usize).map_err(undecodable)?;
+    r.finish().map_err(undecodable)?;
+    let mut roots = ctchain_circuits::RecentRoots::new(capacity as usize);
+    for root in list {
+        roots.push(root);
+    }
+    Ok(ShieldedState { frontier, roots })
 }

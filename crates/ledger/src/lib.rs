@@ -33,14 +33,19 @@
 
 pub mod access;
 pub mod error;
+mod execute;
 mod ledger;
 pub mod merkle;
+pub mod shielded;
 pub mod state;
 pub mod store;
 pub mod types;
 
 pub use error::{LedgerError, TxRejection};
 pub use ledger::{Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx};
+pub use shielded::{
+    ChainVerifier, Crossing, NoteRecord, NullifierRecord, ShieldedConfig, ShieldedTx, VerifiedShielded,
+};
 pub use state::{OutputRecord, SpentRecord, Supply, TxLocation};
 pub use store::StorageError;
 pub use types::{

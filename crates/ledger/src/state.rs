@@ -50,7 +50,8 @@ pub struct SpentRecord {
     pub height: u64,
 }
 
-/// An asset's public supply counters. The confidential pool holds exactly `issued − burned − fees` of it.
+/// An asset's public supply counters, a turnstile per pool: the confidential pool holds exactly
+/// `issued + unshielded − burned − fees − shielded` of it, the shielded pool `shielded − unshielded`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Supply {
     /// Total ever issued.
@@ -59,12 +60,36 @@ pub struct Supply {
     pub burned: u128,
     /// Total ever paid as fees.
     pub fees: u128,
+    /// Total ever moved into the shielded pool.
+    pub shielded: u128,
+    /// Total ever moved out of the shielded pool.
+    pub unshielded: u128,
 }
 
 impl Supply {
-    /// What the confidential pool holds: issued minus burned minus fees.
+    /// What exists in both pools together: issued minus burned minus fees.
     pub fn outstanding(&self) -> u128 {
         self.issued - self.burned - self.fees
+    }
+
+    /// What the confidential pool holds.
+    pub fn confidential_pool(&self) -> u128 {
+        self.outstanding() + self.unshielded - self.shielded
+    }
+
+    /// What the shielded pool holds.
+    pub fn shielded_pool(&self) -> u128 {
+        self.shielded - self.unshielded
+    }
+
+    /// Whether the counters are consistent: nothing leaves a pool that did not enter it, and nothing leaves
+    /// both pools together that was not issued.
+    pub fn is_consistent(&self) -> bool {
+        let destroyed = self.burned.checked_add(self.fees);
+        let left_confidential = destroyed.and_then(|d| d.checked_add(self.shielded));
+        let entered_confidential = self.issued.checked_add(self.unshielded);
+        matches!((destroyed, left_confidential, entered_confidential),
+            (Some(d), Some(l), Some(e)) if d <= self.issued && l <= e && self.unshielded <= self.shielded)
     }
 }
 
@@ -123,14 +148,22 @@ impl Encode for Supply {
         put_u128(w, self.issued);
         put_u128(w, self.burned);
         put_u128(w, self.fees);
+        put_u128(w, self.shielded);
+        put_u128(w, self.unshielded);
     }
 }
 
 impl Decode for Supply {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let s = Self { issued: get_u128(r, "issued")?, burned: get_u128(r, "burned")?, fees: get_u128(r, "fees")? };
-        if s.burned.checked_add(s.fees).is_none_or(|out| out > s.issued) {
-            return Err(DecodeError::Invalid { field: "supply", reason: "more burned and paid than issued" });
+        let s = Self {
+            issued: get_u128(r, "issued")?,
+            burned: get_u128(r, "burned")?,
+            fees: get_u128(r, "fees")?,
+            shielded: get_u128(r, "shielded")?,
+            unshielded: get_u128(r, "unshielded")?,
+        };
+        if !s.is_consistent() {
+            return Err(DecodeError::Invalid { field: "supply", reason: "more left a pool than entered it" });
         }
         Ok(s)
     }
@@ -202,6 +235,24 @@ pub(crate) fn supply_element(asset: &AssetId, supply: &Supply) -> Vec<u8> {
     w.fixed(b"supply");
     w.put(asset);
     w.put(supply);
+    w.into_bytes()
+}
+
+/// The state element of a revealed nullifier.
+pub(crate) fn nullifier_element(nullifier: &ctchain_circuits::Nullifier, tx_id: &TxId) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"nullifier");
+    w.put(nullifier);
+    w.put(tx_id);
+    w.into_bytes()
+}
+
+/// The state element of the note tree (its size and root; the leaves are fixed by the blocks).
+pub(crate) fn note_tree_element(frontier: &ctchain_circuits::Frontier) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"note-tree");
+    w.u64(frontier.size());
+    w.put(&frontier.root());
     w.into_bytes()
 }
 

@@ -37,11 +37,15 @@ pub enum Cf {
     Certificates,
     /// Height ‖ index in block → the audit-access record committed there (the supervision trail, in chain order).
     AuditAccess,
+    /// Nullifier → the shielded transaction that revealed it (the shielded pool's spent set).
+    Nullifiers,
+    /// Note-tree position (big-endian) → the note commitment, its receiver's ciphertext and where it was made.
+    Notes,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 12] = [
+    pub const ALL: [Cf; 14] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -54,6 +58,8 @@ impl Cf {
         Cf::SupplyHistory,
         Cf::Certificates,
         Cf::AuditAccess,
+        Cf::Nullifiers,
+        Cf::Notes,
     ];
 
     /// Its name in RocksDB.
@@ -71,6 +77,8 @@ impl Cf {
             Cf::SupplyHistory => "supply_history",
             Cf::Certificates => "certificates",
             Cf::AuditAccess => "audit_access",
+            Cf::Nullifiers => "nullifiers",
+            Cf::Notes => "notes",
         }
     }
 }
@@ -187,6 +195,23 @@ impl Store {
             if !k.starts_with(prefix) {
                 break;
             }
+            let v = unseal(cf, &k, v.into_vec(), || what(&k))?;
+            out.push((k.into_vec(), v));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` (key, checked value) pairs of a column family from `start` on.
+    pub fn scan_limited(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        limit: usize,
+        what: impl Fn(&[u8]) -> String,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.handle(cf)?, IteratorMode::From(start, Direction::Forward)).take(limit) {
+            let (k, v) = item?;
             let v = unseal(cf, &k, v.into_vec(), || what(&k))?;
             out.push((k.into_vec(), v));
         }

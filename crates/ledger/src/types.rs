@@ -5,6 +5,7 @@ use ctchain_crypto::{AssetId, AuditPublicKey, Point, Transaction, TxId};
 
 use crate::access::AuditAccessRecord;
 use crate::merkle;
+use crate::shielded::{ShieldedConfig, ShieldedTx};
 
 /// The cryptographic suite this ledger implements; part of the genesis, so that nodes of different suites
 /// refuse each other's chains.
@@ -93,6 +94,8 @@ pub struct Genesis {
     pub assets: Vec<AssetInfo>,
     /// Consensus parameters.
     pub consensus: ConsensusParams,
+    /// The shielded pool's parameters; `None` disables the pool (shielded transactions are refused).
+    pub shielded: Option<ShieldedConfig>,
 }
 
 impl Genesis {
@@ -148,6 +151,8 @@ pub enum LedgerTx {
     Confidential(Transaction),
     /// Supervisors' authorisation to decrypt a height range with a (split) audit key ([`crate::access`]).
     AuditAccess(AuditAccessRecord),
+    /// A transfer in the shielded pool, or a shield / unshield across the boundary ([`crate::shielded`]).
+    Shielded(Box<ShieldedTx>),
 }
 
 /// What a confidential transaction does, read from its public amounts.
@@ -161,6 +166,12 @@ pub enum TxKind {
     Burn,
     /// An audit-access record.
     AuditAccess,
+    /// A transfer inside the shielded pool.
+    ShieldedTransfer,
+    /// Value moved from the confidential pool into the shielded pool.
+    Shield,
+    /// Value moved from the shielded pool into the confidential pool.
+    Unshield,
 }
 
 impl LedgerTx {
@@ -169,6 +180,7 @@ impl LedgerTx {
         match self {
             Self::Confidential(tx) => tx.id(),
             Self::AuditAccess(record) => record.id(),
+            Self::Shielded(tx) => tx.id(),
         }
     }
 
@@ -186,6 +198,11 @@ impl LedgerTx {
                 }
             }
             Self::AuditAccess(_) => TxKind::AuditAccess,
+            Self::Shielded(tx) => match tx.crossing_kind() {
+                Some(crate::shielded::Crossing::Shield { .. }) => TxKind::Shield,
+                Some(crate::shielded::Crossing::Unshield { .. }) => TxKind::Unshield,
+                None => TxKind::ShieldedTransfer,
+            },
         }
     }
 
@@ -207,6 +224,10 @@ impl Encode for LedgerTx {
                 w.u8(1);
                 w.put(record);
             }
+            Self::Shielded(tx) => {
+                w.u8(2);
+                w.put(tx.as_ref());
+            }
         }
     }
 }
@@ -216,6 +237,7 @@ impl Decode for LedgerTx {
         match r.u8("ledger transaction kind")? {
             0 => Ok(Self::Confidential(r.get()?)),
             1 => Ok(Self::AuditAccess(r.get()?)),
+            2 => Ok(Self::Shielded(Box::new(r.get()?))),
             tag => Err(DecodeError::InvalidTag { field: "ledger transaction kind", tag: u32::from(tag) }),
         }
     }
@@ -317,6 +339,7 @@ impl Encode for Genesis {
         w.seq(&self.audit_keys);
         w.seq(&self.assets);
         w.put(&self.consensus);
+        w.option(&self.shielded);
     }
 }
 
@@ -330,6 +353,7 @@ impl Decode for Genesis {
             audit_keys: r.seq("audit keys", ctchain_crypto::MAX_AUDIT_KEYS)?,
             assets: r.seq("assets", MAX_ASSETS)?,
             consensus: r.get()?,
+            shielded: r.option("shielded pool")?,
         })
     }
 }

@@ -229,7 +229,10 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
         (*h == leaf).then(|| verified.clone().into())
     };
     // A verifier for another chain would reject it: the cache is what lets it through, so it was not re-verified.
-    let strict = ctchain_crypto::Verifier::new("other-chain", vec![]);
+    let strict = ctchain_ledger::ChainVerifier {
+        confidential: ctchain_crypto::Verifier::new("other-chain", vec![]),
+        shielded: None,
+    };
     assert!(block.clone().verify_with(&strict, known).is_ok());
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     // Same id, different witness bytes: not in the cache, so it is verified (and fails).

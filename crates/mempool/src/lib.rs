@@ -21,10 +21,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ctchain_circuits::Nullifier;
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32};
 use ctchain_crypto::{OutputId, Transaction, TxId, VerifiedTransaction, VerifyError};
 use ctchain_ledger::access::AuditAccessRecord;
-use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection, VerifiedLedgerTx};
+use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, ShieldedTx, TxRejection, VerifiedLedgerTx};
 use rayon::prelude::*;
 
 /// Limits of the pool.
@@ -64,6 +65,14 @@ pub enum AdmitError {
     /// Already pending.
     #[error("transaction {0} is already pending")]
     Duplicate(TxId),
+    /// Reveals a nullifier that a pending shielded transaction already reveals.
+    #[error("reveals nullifier {nullifier}, already revealed by pending transaction {pending}")]
+    NullifierConflictsWithPending {
+        /// The nullifier, hex.
+        nullifier: String,
+        /// The pending transaction.
+        pending: TxId,
+    },
     /// Spends an output that a pending transaction already spends.
     #[error("input spends output {output}, already spent by pending transaction {pending}")]
     ConflictsWithPending {
@@ -105,6 +114,7 @@ pub struct Mempool {
     entries: HashMap<TxId, Entry>,
     arrival: BTreeMap<u64, TxId>,
     spends: HashMap<OutputId, TxId>,
+    nullifiers: HashMap<Nullifier, TxId>,
     by_leaf: HashMap<Hash32, TxId>,
     bytes: usize,
     next_seq: u64,
@@ -118,6 +128,7 @@ impl Mempool {
             entries: HashMap::new(),
             arrival: BTreeMap::new(),
             spends: HashMap::new(),
+            nullifiers: HashMap::new(),
             by_leaf: HashMap::new(),
             bytes: 0,
             next_seq: 0,
@@ -170,7 +181,7 @@ impl Mempool {
                     return Err(AdmitError::TooLarge { size: bytes.len(), max: max_tx });
                 }
                 let tx = Transaction::from_bytes(&bytes).map_err(AdmitError::Encoding)?;
-                let verified = verifier.verify(tx).map_err(AdmitError::Invalid)?;
+                let verified = verifier.confidential.verify(tx).map_err(AdmitError::Invalid)?;
                 Ok((verified, bytes.len()))
             })
             .collect();
@@ -189,6 +200,13 @@ impl Mempool {
             VerifiedLedgerTx::verify(LedgerTx::AuditAccess(record), verifier).map_err(AdmitError::Rejected)?;
         let size = verified.to_ledger_tx().to_bytes().len();
         self.admit_ledger_tx(ledger, verified, size)
+    }
+
+    /// Admits an encoded shielded transaction ([`ctchain_ledger::ShieldedTx`]): its Groth16 proof (a few
+    /// milliseconds) and, when value crosses, its confidential side are checked here, once.
+    pub fn admit_shielded(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        let verified = verify_shielded(ledger, bytes, self.config.max_tx_bytes)?;
+        self.admit_ledger_tx(ledger, verified, bytes.len())
     }
 
     /// Admits a transaction already verified (stateless) by this node.
@@ -212,6 +230,14 @@ impl Mempool {
                 return Err(AdmitError::ConflictsWithPending { output: input.output_id, pending: *pending });
             }
         }
+        for nf in nullifiers(&tx) {
+            if let Some(pending) = self.nullifiers.get(nf) {
+                return Err(AdmitError::NullifierConflictsWithPending {
+                    nullifier: hex::encode(nf.to_bytes()),
+                    pending: *pending,
+                });
+            }
+        }
         match ledger.check_ledger_tx(&tx) {
             Ok(()) => {}
             Err(LedgerError::InvalidTransaction { reason, .. }) => return Err(AdmitError::Rejected(reason)),
@@ -228,6 +254,9 @@ impl Mempool {
         let leaf = tx.to_ledger_tx().leaf_hash();
         for input in inputs(&tx) {
             self.spends.insert(input.output_id, id);
+        }
+        for nf in nullifiers(&tx) {
+            self.nullifiers.insert(*nf, id);
         }
         self.by_leaf.insert(leaf, id);
         self.arrival.insert(self.next_seq, id);
@@ -266,6 +295,11 @@ impl Mempool {
                     self.spends.remove(&input.output_id);
                 }
             }
+            for nf in nullifiers(&e.tx) {
+                if self.nullifiers.get(nf) == Some(id) {
+                    self.nullifiers.remove(nf);
+                }
+            }
         }
     }
 
@@ -283,9 +317,19 @@ impl Mempool {
         for tx in &block.txs {
             let id = tx.id();
             self.remove(&id);
-            let LedgerTx::Confidential(ctx) = tx else { continue };
-            for input in &ctx.body.inputs {
-                if let Some(other) = self.spends.get(&input.output_id).copied() {
+            let (ctx, revealed) = match tx {
+                LedgerTx::Confidential(ctx) => (Some(ctx), &[][..]),
+                LedgerTx::Shielded(s) => (s.crossing.as_ref(), &s.statement.nullifiers[..]),
+                LedgerTx::AuditAccess(_) => continue,
+            };
+            let spent = ctx.map_or(&[][..], |c| &c.body.inputs[..]);
+            let conflicting: Vec<TxId> = spent
+                .iter()
+                .filter_map(|input| self.spends.get(&input.output_id).copied())
+                .chain(revealed.iter().filter_map(|nf| self.nullifiers.get(nf).copied()))
+                .collect();
+            for other in conflicting {
+                if self.entries.contains_key(&other) {
                     self.remove(&other);
                     evicted.push(other);
                 }
@@ -300,10 +344,30 @@ impl Mempool {
     }
 }
 
-/// The inputs a pending transaction spends (audit-access records spend none).
+/// The confidential inputs a pending transaction spends (audit-access records spend none; a shielded
+/// transaction those of its confidential side).
 fn inputs(tx: &VerifiedLedgerTx) -> &[ctchain_crypto::Input] {
     match tx {
         VerifiedLedgerTx::Confidential(tx) => &tx.transaction().body.inputs,
         VerifiedLedgerTx::AuditAccess(_) => &[],
+        VerifiedLedgerTx::Shielded(s) => s.crossing().map_or(&[], |c| &c.transaction().body.inputs),
     }
+}
+
+/// The nullifiers a pending shielded transaction reveals.
+fn nullifiers(tx: &VerifiedLedgerTx) -> &[Nullifier] {
+    match tx {
+        VerifiedLedgerTx::Shielded(s) => &s.tx().statement.nullifiers,
+        _ => &[],
+    }
+}
+
+/// The stateless phase of an encoded shielded transaction, without touching any pool (callers run it outside
+/// their locks).
+pub fn verify_shielded(ledger: &Ledger, bytes: &[u8], max_tx_bytes: usize) -> Result<VerifiedLedgerTx, AdmitError> {
+    if bytes.len() > max_tx_bytes {
+        return Err(AdmitError::TooLarge { size: bytes.len(), max: max_tx_bytes });
+    }
+    let tx = ShieldedTx::from_bytes(bytes).map_err(AdmitError::Encoding)?;
+    VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), ledger.verifier()).map_err(AdmitError::Rejected)
 }

@@ -19,5 +19,7 @@ pub const MEMPOOL_FULL: i32 = 1006;
 pub const TX_TOO_LARGE: i32 = 1007;
 /// A requested range is larger than the server serves in one call.
 pub const RANGE_TOO_LARGE: i32 = 1010;
+/// The chain has no shielded pool (its genesis names no shielded parameters).
+pub const NO_SHIELDED_POOL: i32 = 1011;
 /// The node could not read its storage or is shutting down.
 pub const NODE_ERROR: i32 = 1020;

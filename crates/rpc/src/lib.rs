@@ -71,6 +71,25 @@ pub trait ChainApi {
     #[method(name = "audit_accessLog")]
     async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>>;
 
+    /// Submits a shielded transaction (hex of its canonical `ctchain_ledger::ShieldedTx` encoding: a shielded
+    /// transfer, shield or unshield); returns its id once its proof is checked and it is in the mempool.
+    #[method(name = "shielded_submit")]
+    async fn shielded_submit(&self, tx_hex: String) -> RpcResult<SubmitResult>;
+
+    /// The shielded pool: whether the chain has one, its parameters, the note tree's size and root, and the
+    /// roots valid as anchors now.
+    #[method(name = "shielded_status")]
+    async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson>;
+
+    /// Up to `limit` (at most 1000) notes of the tree from position `from` on, in tree order, with the tree as
+    /// it was when answering: what a wallet trial-decrypts and feeds to its witnesses.
+    #[method(name = "shielded_notes")]
+    async fn shielded_notes(&self, from: u64, limit: u32) -> RpcResult<NotesPage>;
+
+    /// Whether a nullifier (hex) was revealed, and by which transaction (`null` if not).
+    #[method(name = "shielded_nullifier")]
+    async fn shielded_nullifier(&self, nullifier: String) -> RpcResult<Option<NullifierJson>>;
+
     /// Every new block header, as blocks commit.
     #[subscription(name = "chain_subscribeNewHeads" => "chain_newHead", unsubscribe = "chain_unsubscribeNewHeads", item = HeaderJson)]
     async fn subscribe_new_heads(&self) -> SubscriptionResult;

@@ -91,7 +91,7 @@ pub struct HeaderJson {
 pub struct BlockTxJson {
     /// Transaction id.
     pub id: String,
-    /// `transfer`, `issue` or `burn`.
+    /// `transfer`, `issue`, `burn`, `audit_access`, `shielded_transfer`, `shield` or `unshield`.
     pub kind: String,
     /// Canonical ledger-transaction bytes (hex).
     pub hex: String,
@@ -153,6 +153,73 @@ pub struct GenesisJson {
     pub audit_keys: Vec<String>,
     /// Assets.
     pub assets: Vec<AssetJson>,
+    /// The shielded pool's parameters (`null`: the chain has no shielded pool).
+    pub shielded: Option<ShieldedGenesisJson>,
+}
+
+/// The shielded pool's parameters as the genesis fixes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedGenesisJson {
+    /// SM3 of the verifying-key file (`params/transfer.vk`) every node loads.
+    pub verifying_key_hash: String,
+    /// The regulator's Baby Jubjub audit key (hex, 32 bytes compressed).
+    pub audit_key: String,
+    /// How many recent note-tree roots are valid anchors.
+    pub recent_roots: u32,
+}
+
+/// `shielded_status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedStatusJson {
+    /// Whether the chain has a shielded pool.
+    pub enabled: bool,
+    /// The chain's height when answering.
+    pub height: u64,
+    /// Leaves in the note tree.
+    pub tree_size: u64,
+    /// The tree's current root (hex), the newest valid anchor.
+    pub root: String,
+    /// Every root valid as an anchor now, oldest first (hex).
+    pub anchors: Vec<String>,
+    /// The genesis parameters.
+    pub params: Option<ShieldedGenesisJson>,
+}
+
+/// A note of the tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteJson {
+    /// Leaf position.
+    pub position: u64,
+    /// Note commitment (hex).
+    pub commitment: String,
+    /// The note encrypted to its receiver (hex of its canonical encoding).
+    pub ciphertext: String,
+    /// The shielded transaction that created it.
+    pub tx_id: String,
+    /// Its block height.
+    pub height: u64,
+}
+
+/// `shielded_notes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotesPage {
+    /// The notes, in tree order from the requested position.
+    pub notes: Vec<NoteJson>,
+    /// Leaves in the tree when answering: ask again from the last position + 1 while it is below this.
+    pub tree_size: u64,
+    /// The tree's root when answering (a wallet that has every leaf can check its own root against it).
+    pub root: String,
+    /// The chain's height when answering.
+    pub height: u64,
+}
+
+/// `shielded_nullifier`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NullifierJson {
+    /// The shielded transaction that revealed it.
+    pub tx_id: String,
+    /// Its block height.
+    pub height: u64,
 }
 
 /// `tx_submit`.
@@ -249,8 +316,16 @@ pub struct SupplyJson {
     pub burned: String,
     /// Ever paid as fees.
     pub fees: String,
-    /// Held in the confidential pool: issued − burned − fees.
+    /// In existence, both pools together: issued − burned − fees.
     pub outstanding: String,
+    /// Ever moved into the shielded pool.
+    pub shielded: String,
+    /// Ever moved out of the shielded pool.
+    pub unshielded: String,
+    /// Held in the confidential pool: outstanding + unshielded − shielded.
+    pub confidential_pool: String,
+    /// Held in the shielded pool: shielded − unshielded.
+    pub shielded_pool: String,
     /// At this height.
     pub height: u64,
 }

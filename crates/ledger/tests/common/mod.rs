@@ -50,6 +50,7 @@ pub fn genesis(keys: &Keys) -> Genesis {
             .map(|(label, id)| AssetInfo { id, label: label.into(), decimals: 2, issuer: keys.issuers[&id].public() })
             .collect(),
         consensus: ConsensusParams::default(),
+        shielded: None,
     }
 }
 
@@ -63,10 +64,28 @@ pub struct TestChain {
 
 impl TestChain {
     pub fn new(seed: u64) -> Self {
+        Self::with_genesis(seed, |_| {})
+    }
+
+    /// A chain whose genesis `adjust` changes first (e.g. to enable the shielded pool).
+    pub fn with_genesis(seed: u64, adjust: impl FnOnce(&mut Genesis)) -> Self {
         let (keys, rng) = keys(seed);
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(dir.path(), &genesis(&keys)).unwrap();
+        let mut g = genesis(&keys);
+        adjust(&mut g);
+        let ledger = Ledger::open(dir.path(), &g).unwrap();
         Self { dir, ledger, keys, rng, blocks: Vec::new() }
+    }
+
+    /// Proposes, verifies as a receiving node would, and applies a block of ledger transactions of any kind.
+    pub fn commit_ledger(&mut self, txs: Vec<ctchain_ledger::VerifiedLedgerTx>) -> Block {
+        let ts = self.ledger.tip_timestamp_ms() + 1_000;
+        let proposed = self.ledger.propose(txs, ts, (self.ledger.height() % 4) as u32, 0).unwrap();
+        let block = proposed.to_block();
+        let received = block.clone().verify(self.ledger.verifier()).unwrap();
+        self.ledger.apply(received, Some(b"test-certificate")).unwrap();
+        self.blocks.push(block.clone());
+        block
     }
 
     pub fn builder(&self) -> TransactionBuilder {
@@ -74,7 +93,7 @@ impl TestChain {
     }
 
     pub fn verify(&self, tx: Transaction) -> VerifiedTransaction {
-        self.ledger.verifier().verify(tx).expect("test transaction verifies")
+        self.ledger.verifier().confidential.verify(tx).expect("test transaction verifies")
     }
 
     /// Proposes, verifies as a receiving node would, and applies a block of `txs`.
