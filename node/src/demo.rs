@@ -1,17 +1,25 @@
 //! `ctchain-node demo`: the whole story on one machine. Four validator processes on loopback; two banks receive
 //! issued assets and pay each other confidentially through the RPC; for one transfer the demo prints side by side
-//! what a validator sees, what the receiving bank sees and what the regulator decrypts; then one validator is
-//! killed, the chain keeps committing, the validator restarts and catches up to the same state root.
+//! what a validator sees, what the receiving bank sees and what the regulator decrypts; the banks then move value
+//! through the shielded pool (shield, a shielded payment that hides who pays whom, unshield), each proven with
+//! Groth16 and read by the regulator from the audit copy proven inside the circuit; the supply is checked pool by
+//! pool; then one validator is killed, the chain keeps committing, the validator restarts and catches up to the
+//! same state root.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::Encode;
-use ctchain_crypto::{AssetId, LimbTable, SigningKey, Transaction, TransactionBuilder, WalletKeys};
+use ctchain_crypto::{AssetId, LimbTable, SigningKey, Transaction, TransactionBuilder};
 use ctchain_rpc::ChainApiClient;
 use jsonrpsee::http_client::HttpClient;
 use rand_core::OsRng;
+
+use ctchain_wallet::client::RpcSource;
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, WalletSecret};
+use ctchain_wallet::session::{Outgoing, Session, Wait};
+use ctchain_wallet::shielded::Prover;
 
 use crate::cluster::{submit_and_wait, Cluster, ScanningWallet};
 
@@ -109,8 +117,11 @@ async fn story(demo: &mut Demo) -> Result<()> {
         println!("    validator-{i}: up, {} peers, view {}", s.peers.len(), s.view);
     }
 
-    let bank_a = ScanningWallet::new("bank-a", WalletKeys::random(&mut OsRng));
-    let bank_b = ScanningWallet::new("bank-b", WalletKeys::random(&mut OsRng));
+    // Each bank's keys come from a wallet seed, so the same bank can use the wallet library (and its shielded
+    // key, derived from the same seed) in the shielded step.
+    let secrets = [WalletSecret::generate(&mut OsRng), WalletSecret::generate(&mut OsRng)];
+    let bank_a = ScanningWallet::new("bank-a", secrets[0].wallet_keys()?);
+    let bank_b = ScanningWallet::new("bank-b", secrets[1].wallet_keys()?);
     let mut wallets = [bank_a, bank_b];
     let addr = |w: &ScanningWallet| ctchain_wallet::address::encode_address(CHAIN_ID, &w.keys.address());
     println!("    bank-a address {}", addr(&wallets[0]));
@@ -166,11 +177,14 @@ async fn story(demo: &mut Demo) -> Result<()> {
     step(5, "One transfer, three views");
     show_views(demo, &mut wallets, &showcase).await?;
 
-    step(6, "Supply check: public counters against what the regulator decrypts");
-    supply_check(demo, &mut wallets, &[(cny, "CNY"), (usd, "USD")]).await?;
+    step(6, "The shielded pool: bank-a shields 20,000.00 CNY, pays bank-b 7,500.00 CNY inside the pool, bank-b unshields 2,500.00 CNY");
+    let shielded_held = shielded_story(demo, &secrets).await?;
+
+    step(7, "Supply check, pool by pool: public counters against what the regulator decrypts and what the banks hold");
+    supply_check(demo, &mut wallets, &shielded_held, &[(cny, "CNY"), (usd, "USD")]).await?;
 
     let primary = demo.clients[0].chain_status().await?.primary as usize;
-    step(7, &format!("Killing validator-{primary}, the current primary (SIGKILL); the other three change view and keep committing"));
+    step(8, &format!("Killing validator-{primary}, the current primary (SIGKILL); the other three change view and keep committing"));
     demo.cluster.kill(primary)?;
     let witness = (primary + 1) % 4;
     let before = demo.clients[witness].chain_status().await?;
@@ -187,7 +201,7 @@ async fn story(demo: &mut Demo) -> Result<()> {
         short(&tx.id().to_string())
     );
 
-    step(8, &format!("Restarting validator-{primary}; it catches up from its peers"));
+    step(9, &format!("Restarting validator-{primary}; it catches up from its peers"));
     demo.cluster.start(primary)?;
     let target = demo.clients[witness].chain_status().await?;
     let caught = demo.cluster.wait_height(primary, target.height, Duration::from_secs(90)).await?;
@@ -222,7 +236,7 @@ async fn story(demo: &mut Demo) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    step(9, "Summary");
+    step(10, "Summary");
     for w in wallets.iter_mut() {
         w.sync(&demo.clients[0]).await?;
         let c = w.balance(&demo.clients[0], cny).await?;
@@ -232,12 +246,164 @@ async fn story(demo: &mut Demo) -> Result<()> {
     let s = demo.clients[0].chain_status().await?;
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
 
-    step(10, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
-    print!(
-        "{}",
-        ctchain_audit::cli::regulator_view(&demo.clients[0], &demo.cluster.testnet.auditor, DEMO_RULES).await?
-    );
+    step(11, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
+    print!("{}", ctchain_audit::cli::regulator_view(&demo.clients[0], &regulator_keys(demo), DEMO_RULES).await?);
     Ok(())
+}
+
+/// The regulator's whole keys: the confidential pool's audit key and the shielded pool's.
+fn regulator_keys(demo: &Demo) -> ctchain_audit::keys::RegulatorKeys {
+    ctchain_audit::keys::RegulatorKeys {
+        confidential: demo.cluster.testnet.auditor.clone(),
+        shielded: Some(demo.cluster.testnet.shielded_auditor.clone()),
+    }
+}
+
+/// Waits until validator `i` holds every block the running validators have committed, so that a wallet syncing
+/// from it sees what another validator already reported committed.
+async fn caught_up(demo: &mut Demo, i: usize) -> Result<()> {
+    let mut target = 0;
+    for c in &demo.clients {
+        if let Ok(s) = c.chain_status().await {
+            target = target.max(s.height);
+        }
+    }
+    demo.cluster.wait_height(i, target, Duration::from_secs(30)).await?;
+    Ok(())
+}
+
+/// The shielded pool through the wallet library, as a bank's wallet drives it: bank-a shields, pays bank-b inside
+/// the pool, bank-b unshields part of it; what a validator sees of the shielded payment, and what the regulator
+/// reads of it. Returns, per asset (hex id), what the banks' notes hold, for the supply check.
+async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<BTreeMap<String, u64>> {
+    let wallets_dir = demo.cluster.dir.join("wallets");
+    std::fs::create_dir_all(&wallets_dir)?;
+    let mut banks = Vec::new();
+    for (i, (name, secret)) in ["bank-a", "bank-b"].into_iter().zip(secrets).enumerate() {
+        let path = wallets_dir.join(format!("{name}.json"));
+        // Demo keys in a temporary directory: the fast KDF is enough.
+        let file = KeystoreFile::seal(CHAIN_ID, secret, b"demo", KdfParams::TEST_ONLY, &mut OsRng)?;
+        file.write(&path, false)?;
+        let opened = file.open(b"demo")?;
+        // bank-a's wallet talks to validator-1, bank-b's to validator-2.
+        let source = RpcSource::new(&demo.cluster.testnet.rpc[i + 1])?;
+        banks.push(Session::with_secret(source, &path, file, opened).await?);
+    }
+    let params = demo.cluster.testnet.params_dir.clone();
+    let started = Instant::now();
+    let prover = Prover::load(&params, &banks[0].chain)?;
+    let pinned = banks[0].chain.shielded_pool()?.verifying_key_hash;
+    println!(
+        "    proving key loaded from {} in {:.1} s; its verifying key is the one the genesis pins (SM3 {})",
+        params.display(),
+        started.elapsed().as_secs_f64(),
+        short(&pinned.to_string())
+    );
+    let wait = Some(Wait::default());
+    let address = |s: &Session<RpcSource>| -> Result<String> {
+        Ok(ctchain_wallet::address::encode_shielded_address(CHAIN_ID, &s.shielded_address()?))
+    };
+    let (a_address, b_address) = (address(&banks[0])?, address(&banks[1])?);
+    println!("    bank-a shielded address {}…", &a_address[..28.min(a_address.len())]);
+    println!("    bank-b shielded address {}…", &b_address[..28.min(b_address.len())]);
+
+    caught_up(demo, 1).await?;
+    let started = Instant::now();
+    let built = banks[0].build_shield(&prover, "CNY", "20000.00").await?;
+    let proved = started.elapsed();
+    let done = banks[0].submit(&Outgoing::Shielded(built), wait).await?;
+    println!(
+        "    bank-a shields 20,000.00 CNY: its confidential outputs pay the pool (the crossing amount is public), a \
+         note of its own comes out; built and proved in {:.1} s, tx {} committed at height {}",
+        proved.as_secs_f64(),
+        short(&done.tx_id),
+        done.height.unwrap_or(0)
+    );
+
+    let started = Instant::now();
+    let built = banks[0].build_send_shielded(&prover, &b_address, "CNY", "7500.00").await?;
+    let proved = started.elapsed();
+    let tx = built.tx.clone();
+    let done = banks[0].submit(&Outgoing::Shielded(built), wait).await?;
+    let height = done.height.unwrap_or(0);
+    println!(
+        "    bank-a pays bank-b 7,500.00 CNY inside the pool: built and proved in {:.1} s, tx {} committed at height {height}",
+        proved.as_secs_f64(),
+        short(&done.tx_id)
+    );
+    println!("    ── what every validator sees of that payment ───────────────────────────────────");
+    let st = &tx.statement;
+    println!(
+        "      {} bytes: anchor {} (a recent root of the note tree), nullifiers {} {}, new note commitments {} {}",
+        ctchain_codec::Encode::to_bytes(&tx).len(),
+        short(&hex::encode(st.anchor.to_bytes())),
+        short(&hex::encode(st.nullifiers[0].to_bytes())),
+        short(&hex::encode(st.nullifiers[1].to_bytes())),
+        short(&hex::encode(st.commitments[0].to_bytes())),
+        short(&hex::encode(st.commitments[1].to_bytes())),
+    );
+    println!(
+        "      public value in {} / out {}, two audit ciphertexts, two note ciphertexts, a {}-byte Groth16 proof: \
+         no amount, no asset, no sender, no receiver, and not which notes were spent",
+        st.public_in,
+        st.public_out,
+        tx.proof.to_bytes().len()
+    );
+
+    println!("    ── what bank-b's wallet finds with its viewing key ─────────────────────────────");
+    caught_up(demo, 2).await?;
+    banks[1].sync(&mut |_, _| {}).await?;
+    for b in banks[1].balances().1 {
+        println!("      bank-b holds {} CNY in {} note(s)", money(b.confirmed), b.outputs);
+    }
+
+    println!("    ── what the regulator reads (audit copies proven inside the circuit) ───────────");
+    let source = ctchain_audit::decrypt::ShieldedSource::of(&tx, height, 0);
+    let plaintexts = ctchain_audit::decrypt::decrypt_shielded(&demo.cluster.testnet.shielded_auditor, &source)?;
+    let who = |owner: &ctchain_circuits::Owner| -> Result<&'static str> {
+        Ok(if *owner == banks[0].shielded_address()?.owner {
+            "bank-a"
+        } else if *owner == banks[1].shielded_address()?.owner {
+            "bank-b"
+        } else {
+            "an unknown owner"
+        })
+    };
+    for (n, p) in plaintexts.iter().enumerate() {
+        let label = banks[0].chain.asset_by_tag(&p.asset).map_or("?".into(), |a| a.label.clone());
+        println!(
+            "      output {n}: {} {label} from {} ({}) to {} ({}){}",
+            money(p.value),
+            who(&p.sender)?,
+            short(&ctchain_audit::decrypt::owner_hex(&p.sender)),
+            who(&p.receiver)?,
+            short(&ctchain_audit::decrypt::owner_hex(&p.receiver)),
+            if n == 1 { " — bank-a's change" } else { "" }
+        );
+    }
+
+    caught_up(demo, 2).await?;
+    let started = Instant::now();
+    let built = banks[1].build_unshield(&prover, "CNY", "2500.00", None, "out of the pool").await?;
+    let proved = started.elapsed();
+    let done = banks[1].submit(&Outgoing::Shielded(built), wait).await?;
+    println!(
+        "    bank-b unshields 2,500.00 CNY into a confidential output of its own: built and proved in {:.1} s, tx {} \
+         committed at height {}",
+        proved.as_secs_f64(),
+        short(&done.tx_id),
+        done.height.unwrap_or(0)
+    );
+
+    let mut held: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, bank) in banks.iter_mut().enumerate() {
+        caught_up(demo, i + 1).await?;
+        bank.sync(&mut |_, _| {}).await?;
+        for b in bank.balances().1 {
+            *held.entry(b.asset.clone()).or_default() += b.confirmed;
+        }
+    }
+    Ok(held)
 }
 
 /// The demo regulator's AML rules: transfers of 10,000.00 CNY or 2,000.00 USD and more are large.
@@ -367,7 +533,12 @@ fn label_of(demo: &Demo, asset: &AssetId) -> String {
 }
 
 /// The regulator decrypts every unspent output of the chain and compares the sums with the public counters.
-async fn supply_check(demo: &mut Demo, wallets: &mut [ScanningWallet; 2], assets: &[(AssetId, &str)]) -> Result<()> {
+async fn supply_check(
+    demo: &mut Demo,
+    wallets: &mut [ScanningWallet; 2],
+    shielded_held: &BTreeMap<String, u64>,
+    assets: &[(AssetId, &str)],
+) -> Result<()> {
     let client = demo.clients[0].clone();
     let height = client.chain_status().await?.height;
     let page = client.outputs_range(1, height).await?;
@@ -391,13 +562,21 @@ async fn supply_check(demo: &mut Demo, wallets: &mut [ScanningWallet; 2], assets
             held += w.balance(&client, *asset).await?;
         }
         let sum = decrypted.get(asset).copied().unwrap_or(0);
+        let notes = shielded_held.get(&asset.to_string()).copied().unwrap_or(0);
+        let counter = |text: &str| text.parse::<u64>().unwrap_or(u64::MAX);
         println!(
-            "    {label}: public counters say {} outstanding; the regulator's decrypted unspent outputs sum to {}; the banks' own balances to {}",
-            money(supply.outstanding.parse().unwrap_or(u64::MAX)),
+            "    {label}: {} outstanding = {} in the confidential pool + {} in the shielded pool (public counters)",
+            money(counter(&supply.outstanding)),
+            money(counter(&supply.confidential_pool)),
+            money(counter(&supply.shielded_pool))
+        );
+        println!(
+            "      confidential pool: the regulator's decrypted unspent outputs sum to {}, the banks' own balances to {}",
             money(sum),
             money(held)
         );
-        if supply.outstanding != sum.to_string() || sum != held {
+        println!("      shielded pool: the banks' unspent notes sum to {}", money(notes));
+        if supply.confidential_pool != sum.to_string() || sum != held || supply.shielded_pool != notes.to_string() {
             bail!("{label}: the supply does not add up");
         }
     }

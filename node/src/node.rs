@@ -1065,7 +1065,7 @@ pub fn mempool(max_txs: usize, max_bytes: usize) -> Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, WalletKeys};
+    use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, Verifier, WalletKeys};
     use rand_core::OsRng;
 
     fn issuance() -> Transaction {
@@ -1092,7 +1092,7 @@ mod tests {
     fn the_verified_cache_forgets_its_oldest_entries_first() {
         let tx = issuance();
         let verifier = Verifier::new("ctchain-node-test", tx.body.audit_keys.clone());
-        let verified = verifier.verify(tx).unwrap();
+        let verified = VerifiedLedgerTx::Confidential(verifier.verify(tx).unwrap());
         let mut cache = VerifiedCache::default();
         let leaf = |i: u32| {
             let mut h = [0u8; 32];

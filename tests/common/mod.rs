@@ -1,12 +1,15 @@
 //! Helpers of the end-to-end tests: a local chain of real `ctchain-node` processes and funded wallets.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use ctchain_crypto::{AssetId, SigningKey, Transaction, TransactionBuilder, WalletKeys};
 use ctchain_node::cluster::{submit_and_wait, Cluster, ScanningWallet};
 use jsonrpsee::http_client::HttpClient;
 use rand_core::OsRng;
+use serde_json::Value;
 
 pub const CHAIN_ID: &str = "ctchain-e2e-1";
 pub const COMMIT: Duration = Duration::from_secs(60);
@@ -85,5 +88,118 @@ impl Chain {
         }
         b.pay(to.address(), cny, amount, "e2e").sender(from.keys.address()).change_to(from.keys.address());
         b.build(&mut OsRng).unwrap()
+    }
+}
+
+/// A command-line tool of the workspace (built next to `ctchain-node`), run in a working directory.
+pub struct Tool {
+    pub bin: PathBuf,
+    pub dir: PathBuf,
+    /// Environment variables and leading arguments every run gets.
+    pub env: Vec<(String, String)>,
+    pub leading: Vec<String>,
+}
+
+impl Tool {
+    pub fn new(name: &str, dir: &Path) -> Self {
+        let bin = Path::new(env!("CARGO_BIN_EXE_ctchain-node")).with_file_name(name);
+        assert!(
+            bin.exists(),
+            "{} is missing: run the workspace tests (cargo test --workspace --all-targets)",
+            bin.display()
+        );
+        Self { bin, dir: dir.to_path_buf(), env: Vec::new(), leading: Vec::new() }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(&self.bin)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(&self.leading)
+            .args(args)
+            .output()
+            .expect("the tool runs")
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{} {args:?} failed: {}{}",
+            self.bin.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{} {args:?} should have failed", self.bin.display());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+/// `ctchain-wallet` against one node of a chain, with wallets in the chain's temporary directory (all with the
+/// password "correct horse"), and the testnet's issuer password at hand.
+pub struct Wallets {
+    pub tool: Tool,
+    pub rpc: String,
+}
+
+impl Wallets {
+    pub fn new(chain: &Chain, via: usize) -> Self {
+        let net = &chain.cluster.dir;
+        let issuer_password = std::fs::read_to_string(net.join("testnet-password.txt")).unwrap().trim().to_owned();
+        let rpc = chain.cluster.testnet.rpc[via].clone();
+        let mut tool = Tool::new("ctchain-wallet", chain.dir.path());
+        tool.env = vec![
+            ("CTCHAIN_RPC".into(), rpc.clone()),
+            ("CTCHAIN_WALLET_PASSWORD".into(), "correct horse".into()),
+            ("CTCHAIN_ISSUER_PASSWORD".into(), issuer_password),
+        ];
+        Self { tool, rpc }
+    }
+
+    pub fn run(&self, wallet: &str, args: &[&str]) -> Output {
+        let mut all = vec!["--wallet", wallet];
+        all.extend_from_slice(args);
+        self.tool.run(&all)
+    }
+
+    /// Runs a command that must succeed and returns its `--json` output.
+    pub fn json(&self, wallet: &str, args: &[&str]) -> Value {
+        let mut all = vec!["--wallet", wallet];
+        all.extend_from_slice(args);
+        all.push("--json");
+        serde_json::from_str(&self.tool.ok(&all)).expect("--json prints JSON")
+    }
+
+    /// Runs a command that must fail; returns its standard error.
+    pub fn fails(&self, wallet: &str, args: &[&str]) -> String {
+        let mut all = vec!["--wallet", wallet];
+        all.extend_from_slice(args);
+        self.tool.fails(&all)
+    }
+
+    /// A confidential balance (display units) of `label`, after a sync.
+    pub fn confirmed(&self, wallet: &str, label: &str) -> String {
+        Self::row(&self.json(wallet, &["balance"])["balances"], label)
+    }
+
+    /// The confidential and shielded balances (display units) of `label`, after a sync.
+    pub fn both(&self, wallet: &str, label: &str) -> (String, String) {
+        let b = self.json(wallet, &["balance"]);
+        (Self::row(&b["balances"], label), Self::row(&b["shielded"]["balances"], label))
+    }
+
+    fn row(rows: &Value, label: &str) -> String {
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["label"] == label)
+            .map_or("0.00".into(), |x| x["confirmed"].as_str().unwrap().to_owned())
     }
 }

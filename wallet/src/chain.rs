@@ -1,8 +1,9 @@
-//! What the wallet needs to know about a chain, read from its genesis: id, audit keys, assets.
+//! What the wallet needs to know about a chain, read from its genesis: id, audit keys, assets, shielded pool.
 
+use ctchain_circuits::AssetTag;
 use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{AssetId, AuditPublicKey};
-use ctchain_ledger::{AssetInfo, Genesis};
+use ctchain_ledger::{AssetInfo, Genesis, ShieldedConfig};
 
 use crate::amount::{format_amount, parse_amount};
 use crate::error::{Result, WalletError};
@@ -20,6 +21,8 @@ pub struct ChainInfo {
     pub assets: Vec<AssetInfo>,
     /// Genesis time, ms since the Unix epoch.
     pub genesis_time_ms: u64,
+    /// The shielded pool's parameters (`None`: the chain has no shielded pool).
+    pub shielded: Option<ShieldedConfig>,
 }
 
 impl ChainInfo {
@@ -31,7 +34,13 @@ impl ChainInfo {
             audit_keys: genesis.audit_keys.clone(),
             assets: genesis.assets.clone(),
             genesis_time_ms: genesis.genesis_time_ms,
+            shielded: genesis.shielded,
         }
+    }
+
+    /// The shielded pool's parameters, or [`WalletError::NoShieldedPool`].
+    pub fn shielded_pool(&self) -> Result<&ShieldedConfig> {
+        self.shielded.as_ref().ok_or(WalletError::NoShieldedPool)
     }
 
     /// From the canonical genesis bytes (as `chain_getGenesis` returns them). The hash is computed here, not
@@ -57,6 +66,11 @@ impl ChainInfo {
     /// An asset by id.
     pub fn asset_by_id(&self, id: &AssetId) -> Option<&AssetInfo> {
         self.assets.iter().find(|a| a.id == *id)
+    }
+
+    /// The asset whose shielded-pool tag is `tag` (notes carry tags, not ids).
+    pub fn asset_by_tag(&self, tag: &AssetTag) -> Option<&AssetInfo> {
+        self.assets.iter().find(|a| AssetTag::from_asset_id(&a.id.0) == *tag)
     }
 
     /// The label of an asset, or its id for an asset the genesis does not name.

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use ctchain_rpc::{BlockRef, ChainApiClient, OutputJson, OutputsPage, TxStatus};
+use ctchain_rpc::{
+    BlockRef, ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus,
+};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 
 use crate::error::{Result, WalletError};
-use crate::sync::ChainSource;
+use crate::sync::{ChainSource, ShieldedSource};
 
 /// The default RPC address of a local node.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
@@ -77,5 +79,23 @@ impl ChainSource for RpcSource {
 
     async fn submit(&self, tx_hex: &str) -> Result<String> {
         Ok(self.client.tx_submit(tx_hex.into()).await.map_err(|e| self.map(e))?.id)
+    }
+}
+
+impl ShieldedSource for RpcSource {
+    async fn shielded_status(&self) -> Result<ShieldedStatusJson> {
+        self.client.shielded_status().await.map_err(|e| self.map(e))
+    }
+
+    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage> {
+        self.client.shielded_notes(from, limit).await.map_err(|e| self.map(e))
+    }
+
+    async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>> {
+        self.client.shielded_nullifier(nullifier.into()).await.map_err(|e| self.map(e))
+    }
+
+    async fn shielded_submit(&self, tx_hex: &str) -> Result<String> {
+        Ok(self.client.shielded_submit(tx_hex.into()).await.map_err(|e| self.map(e))?.id)
     }
 }

@@ -115,6 +115,71 @@ pub enum WalletError {
     /// Waited too long for a commitment.
     #[error("transaction {0} was not committed in time (it may still be; run `sync` later)")]
     Timeout(String),
+    /// The chain's genesis enables no shielded pool.
+    #[error("this chain has no shielded pool (its genesis enables none)")]
+    NoShieldedPool,
+    /// A view-only wallet made from a view key without the shielded part cannot see notes.
+    #[error("this view-only wallet has no shielded viewing key; make it again from a full wallet's `export-view-key`")]
+    NoShieldedKey,
+    /// Shielded transactions need the proving key, and none was given.
+    #[error("shielded transactions need the proving parameters: give --params DIR (or CTCHAIN_PARAMS), e.g. a testnet's params/ directory")]
+    NoParameters,
+    /// The proving parameters could not be loaded.
+    #[error("proving parameters in {dir}: {reason}")]
+    Parameters {
+        /// The directory.
+        dir: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The proving parameters are of another setup than the chain's.
+    #[error(
+        "the parameters in {dir} are not this chain's: their verifying key hashes to {found}, the genesis pins \
+         {expected}"
+    )]
+    WrongParameters {
+        /// The directory.
+        dir: String,
+        /// SM3 of its verifying key.
+        found: String,
+        /// The hash the genesis pins.
+        expected: String,
+    },
+    /// Not enough value in unspent, unreserved notes of an asset.
+    #[error("insufficient shielded funds: {needed} {asset} needed, {available} {asset} in spendable notes")]
+    InsufficientShielded {
+        /// Asset label.
+        asset: String,
+        /// Spendable shielded amount, in display units.
+        available: String,
+        /// Requested amount, in display units.
+        needed: String,
+    },
+    /// Enough shielded value, but more than two notes would be needed.
+    #[error(
+        "{asset}: a shielded transaction spends at most two notes, and the two largest hold {two_largest} {asset} \
+         of the {needed} needed ({notes} notes in all); send a smaller amount to your own shielded address first \
+         to merge notes"
+    )]
+    TooManyNotes {
+        /// Asset label.
+        asset: String,
+        /// What the two largest notes hold, in display units.
+        two_largest: String,
+        /// Requested amount, in display units.
+        needed: String,
+        /// Spendable notes of the asset.
+        notes: usize,
+    },
+    /// A shielded payment to the wallet's own shielded address.
+    #[error("{0} is this wallet's own shielded address; a payment to yourself moves nothing")]
+    SendToSelf(String),
+    /// The wallet's note tree is not at a root the node accepts as an anchor.
+    #[error("the wallet's note tree (root {0}) is not a recent anchor of the chain; run `sync` and try again")]
+    StaleAnchor(String),
+    /// The shielded pool refused or could not build a transfer.
+    #[error("shielded transfer: {0}")]
+    Shielded(#[from] ctchain_circuits::CircuitError),
 }
 
 /// Result of wallet operations.

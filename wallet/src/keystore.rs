@@ -9,11 +9,15 @@
 //!   "kind": "full" | "view-only" | "issuer" | "audit" | "audit-share",
 //!   "kdf": { "name": "argon2id", "memory_kib": 65536, "iterations": 3, "parallelism": 1, "salt": "<hex 16>" },
 //!   "cipher": { "name": "sm4-gcm", "nonce": "<hex 12>" },
-//!   "ciphertext": "<hex>"                   // 32-byte seed (full), 64-byte viewing keys (view-only),
-//!                                          // or 32-byte issuer signing secret (issuer), or a regulator's
-//!                                          // audit secret / key share with its dealing (ctchain-audit)
+//!   "ciphertext": "<hex>"                   // 32-byte seed (full), 64-byte viewing keys (view-only), followed
+//!                                          // by the 64-byte shielded viewing key in a view-only wallet that
+//!                                          // sees notes, or 32-byte issuer signing secret (issuer), or a
+//!                                          // regulator's audit secret / key share with its dealing (ctchain-audit)
 //! }
 //! ```
+//!
+//! A full wallet's shielded spending key is derived from the same seed (`SpendingKey::from_seed`), so existing
+//! keystores and recovery phrases hold one without any change to the file.
 //!
 //! The key is Argon2id(password, salt) truncated to SM4's 16 bytes; the associated data is the file's public
 //! fields, so editing the address, chain or kind makes decryption fail. A wrong password is reported as such.
@@ -26,12 +30,14 @@ use std::path::Path;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::AesGcm;
+use ctchain_circuits::SpendingKey;
 use ctchain_crypto::{SigningKey, ViewingKeys, WalletKeys};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::address::encode_address;
+use crate::notes::{ShieldedViewingKey, SHIELDED_VIEWING_KEY_BYTES};
 
 type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 
@@ -75,8 +81,9 @@ pub enum KeystoreError {
 pub enum WalletSecret {
     /// A full wallet: the seed its keys derive from (and the recovery phrase encodes).
     Full(Zeroizing<[u8; 32]>),
-    /// A view-only wallet: it finds and reads its outputs but cannot spend them.
-    ViewOnly(ViewingKeys),
+    /// A view-only wallet: it finds and reads its outputs but cannot spend them; with a shielded viewing key it
+    /// also finds its notes and sees when they are spent.
+    ViewOnly(ViewingKeys, Option<ShieldedViewingKey>),
 }
 
 impl WalletSecret {
@@ -84,7 +91,7 @@ impl WalletSecret {
     pub fn viewing_keys(&self) -> ViewingKeys {
         match self {
             WalletSecret::Full(seed) => WalletKeys::from_seed(seed).viewing_keys(),
-            WalletSecret::ViewOnly(vk) => vk.clone(),
+            WalletSecret::ViewOnly(vk, _) => vk.clone(),
         }
     }
 
@@ -92,8 +99,55 @@ impl WalletSecret {
     pub fn wallet_keys(&self) -> Result<WalletKeys, KeystoreError> {
         match self {
             WalletSecret::Full(seed) => Ok(WalletKeys::from_seed(seed)),
-            WalletSecret::ViewOnly(_) => Err(KeystoreError::ViewOnly),
+            WalletSecret::ViewOnly(..) => Err(KeystoreError::ViewOnly),
         }
+    }
+
+    /// The shielded spending key, if this is a full wallet.
+    pub fn spending_key(&self) -> Result<SpendingKey, KeystoreError> {
+        match self {
+            WalletSecret::Full(seed) => Ok(SpendingKey::from_seed(seed.as_ref())),
+            WalletSecret::ViewOnly(..) => Err(KeystoreError::ViewOnly),
+        }
+    }
+
+    /// The shielded viewing key: a full wallet always has one, a view-only wallet if its view key included it.
+    pub fn shielded_viewing_key(&self) -> Option<ShieldedViewingKey> {
+        match self {
+            WalletSecret::Full(seed) => {
+                Some(ShieldedViewingKey::from_spending_key(&SpendingKey::from_seed(seed.as_ref())))
+            }
+            WalletSecret::ViewOnly(_, shielded) => shielded.clone(),
+        }
+    }
+
+    /// The view key as `export-view-key` prints it: the 64-byte viewing keys, then (always for a full wallet)
+    /// the 64-byte shielded viewing key.
+    pub fn view_key_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut bytes = Zeroizing::new(self.viewing_keys().to_bytes().to_vec());
+        if let Some(shielded) = self.shielded_viewing_key() {
+            bytes.extend_from_slice(shielded.to_bytes().as_ref());
+        }
+        bytes
+    }
+
+    /// A view-only wallet from [`WalletSecret::view_key_bytes`]: 64 bytes (confidential outputs only) or 128
+    /// (notes too).
+    pub fn view_only_from_bytes(bytes: &[u8]) -> Result<Self, KeystoreError> {
+        let bad = |e: String| KeystoreError::Format(format!("view key: {e}"));
+        let confidential_len = bytes.len().checked_sub(SHIELDED_VIEWING_KEY_BYTES).filter(|n| *n == 64);
+        let (confidential, shielded) = match confidential_len {
+            Some(n) => (&bytes[..n], Some(&bytes[n..])),
+            None => (bytes, None),
+        };
+        let keys = ViewingKeys::from_bytes(confidential).map_err(|e| bad(e.to_string()))?;
+        let shielded = shielded
+            .map(|b| {
+                let b: &[u8; SHIELDED_VIEWING_KEY_BYTES] = b.try_into().map_err(|_| bad("length".into()))?;
+                ShieldedViewingKey::from_bytes(b).map_err(|e| bad(e.to_string()))
+            })
+            .transpose()?;
+        Ok(WalletSecret::ViewOnly(keys, shielded))
     }
 
     /// The 24-word recovery phrase of a full wallet.
@@ -104,7 +158,7 @@ impl WalletSecret {
                     bip39::Mnemonic::from_entropy(seed.as_ref()).map_err(|e| KeystoreError::Phrase(e.to_string()))?;
                 Ok(Zeroizing::new(m.to_string()))
             }
-            WalletSecret::ViewOnly(_) => Err(KeystoreError::ViewOnly),
+            WalletSecret::ViewOnly(..) => Err(KeystoreError::ViewOnly),
         }
     }
 
@@ -199,7 +253,7 @@ impl KeystoreFile {
     ) -> Result<Self, KeystoreError> {
         let (kind, plaintext) = match secret {
             WalletSecret::Full(seed) => ("full", Zeroizing::new(seed.to_vec())),
-            WalletSecret::ViewOnly(vk) => ("view-only", Zeroizing::new(vk.to_bytes().to_vec())),
+            WalletSecret::ViewOnly(..) => ("view-only", secret.view_key_bytes()),
         };
         let address = encode_address(chain_id, &secret.viewing_keys().address());
         Self::seal_bytes(chain_id, kind, address, &plaintext, password, kdf, rng)
@@ -309,9 +363,7 @@ impl KeystoreFile {
                 let seed: [u8; 32] = plaintext.as_slice().try_into().map_err(|_| bad("seed"))?;
                 Ok(WalletSecret::Full(Zeroizing::new(seed)))
             }
-            "view-only" => ViewingKeys::from_bytes(&plaintext)
-                .map(WalletSecret::ViewOnly)
-                .map_err(|e| KeystoreError::Format(format!("viewing keys: {e}"))),
+            "view-only" => WalletSecret::view_only_from_bytes(&plaintext),
             other => Err(KeystoreError::Format(format!("kind {other:?}"))),
         }
     }

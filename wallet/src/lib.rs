@@ -10,8 +10,11 @@
 //! * [`scan`]: finding this wallet's outputs with its view key; [`sync`]: the sync, submit and wait operations
 //!   over any [`sync::ChainSource`] — the node's RPC ([`client::RpcSource`]) or, in tests, an in-process ledger;
 //! * [`spend`]: coin selection with change, and building transfers, issuances and burns;
-//! * [`history`]: balances (confirmed, locked, incoming) and history;
-//! * [`proof`]: payment proofs that a third party verifies against the chain.
+//! * [`notes`]: the shielded pool — following the note tree, finding this wallet's notes with its shielded
+//!   viewing key, keeping their witnesses; [`shielded`]: building shield, shielded send and unshield;
+//! * [`history`]: balances (confirmed, locked, incoming) of both pools and history;
+//! * [`proof`]: payment proofs that a third party verifies against the chain;
+//! * [`session`]: an opened wallet on a chain, with the whole flow of each command (sync, build, submit, wait).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,8 +26,11 @@ pub mod error;
 pub mod fsutil;
 pub mod history;
 pub mod keystore;
+pub mod notes;
 pub mod proof;
 pub mod scan;
+pub mod session;
+pub mod shielded;
 pub mod spend;
 pub mod store;
 pub mod sync;

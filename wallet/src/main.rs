@@ -9,22 +9,24 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
-use ctchain_crypto::{SigningKey, ViewingKeys, WalletKeys};
-use ctchain_wallet::address::decode_address;
-use ctchain_wallet::chain::ChainInfo;
+use ctchain_codec::Decode;
+use ctchain_crypto::SigningKey;
+use ctchain_wallet::address::{decode_address, decode_shielded_address, encode_shielded_address};
 use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
-use ctchain_wallet::history::{balances, history};
+use ctchain_wallet::history::{history, Balance};
 use ctchain_wallet::keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_wallet::proof::PaymentProof;
-use ctchain_wallet::spend::{build_burn, build_issue, build_transfer, Built};
-use ctchain_wallet::store::WalletStore;
-use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed};
+use ctchain_wallet::session::{Outgoing, Session, Synced, Wait};
+use ctchain_wallet::shielded::Prover;
+use ctchain_wallet::spend::{build_burn, build_issue, build_transfer};
+use ctchain_wallet::sync::{chain_info, committed_tx, wait_committed, ChainSource, ShieldedSource};
+use ctchain_wallet::WalletError;
 use rand_core::OsRng;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
-#[command(name = "ctchain-wallet", version, about = "Confidential wallet for ctchain")]
+#[command(name = "ctchain-wallet", version, about = "Confidential and shielded wallet for ctchain")]
 struct Cli {
     /// The keystore file (the local store sits next to it as NAME.store.json).
     #[arg(long, global = true, env = "CTCHAIN_WALLET", default_value = "wallet.json")]
@@ -38,6 +40,10 @@ struct Cli {
     /// Print one JSON document instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The shielded pool's proving parameters (transfer.pk, transfer.vk, SM3SUMS; a testnet writes them to
+    /// <testnet dir>/params): needed by `shield`, `send --shielded` and `unshield`.
+    #[arg(long, global = true, env = "CTCHAIN_PARAMS", value_name = "DIR")]
+    params: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,7 +100,9 @@ enum Command {
     },
     /// Print the wallet's address.
     Address,
-    /// Scan the chain for this wallet's outputs and spends.
+    /// Print the wallet's shielded address (for `send --shielded`).
+    ShieldedAddress,
+    /// Scan the chain for this wallet's outputs, notes and spends.
     Sync,
     /// Balances per asset (syncs first).
     Balance {
@@ -108,11 +116,14 @@ enum Command {
         #[arg(long)]
         no_sync: bool,
     },
-    /// Send a confidential payment.
+    /// Send a confidential payment, or with --shielded a payment from notes to a shielded address.
     Send {
-        /// Recipient address.
+        /// Recipient address (a shielded address with --shielded).
         #[arg(long)]
         to: String,
+        /// Pay from this wallet's notes to a shielded address: the chain sees neither party nor the amount.
+        #[arg(long)]
+        shielded: bool,
         /// Asset label (e.g. CNY) or id.
         #[arg(long)]
         asset: String,
@@ -160,7 +171,35 @@ enum Command {
         #[command(flatten)]
         submit: SubmitArgs,
     },
-    /// Submit a transaction written by `send`/`issue`/`burn --out`.
+    /// Move value from this wallet's confidential outputs into its notes in the shielded pool.
+    Shield {
+        /// Asset label or id.
+        #[arg(long)]
+        asset: String,
+        /// Amount in display units (public: the pool boundary shows what crosses it).
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        submit: SubmitArgs,
+    },
+    /// Move value from this wallet's notes back into a confidential output.
+    Unshield {
+        /// Asset label or id.
+        #[arg(long)]
+        asset: String,
+        /// Amount in display units (public: the pool boundary shows what crosses it).
+        #[arg(long)]
+        amount: String,
+        /// Confidential recipient (default: this wallet).
+        #[arg(long)]
+        to: Option<String>,
+        /// A note only the recipient and the regulators can read.
+        #[arg(long, default_value = "")]
+        memo: String,
+        #[command(flatten)]
+        submit: SubmitArgs,
+    },
+    /// Submit a transaction written by `send`/`issue`/`burn`/`shield`/`unshield --out`.
     Submit {
         /// The file with the transaction's hex.
         file: PathBuf,
@@ -171,7 +210,8 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
-    /// Print the view key, from which `new --view-only KEY` makes a wallet that sees but cannot spend.
+    /// Print the view key (with the shielded viewing key), from which `new --view-only KEY` makes a wallet that
+    /// sees but cannot spend.
     ExportViewKey,
     /// Prove to a third party that an output of a transaction paid this wallet (amount and recipient).
     ProvePayment {
@@ -262,16 +302,11 @@ fn wallet_password(cli: &Cli, confirm: bool) -> anyhow::Result<Zeroizing<String>
     password(cli.password_file.as_deref(), "CTCHAIN_WALLET_PASSWORD", "Wallet password", confirm)
 }
 
-struct Opened {
-    file: KeystoreFile,
-    secret: WalletSecret,
-}
-
-fn open_wallet(cli: &Cli) -> anyhow::Result<Opened> {
+fn open_wallet(cli: &Cli) -> anyhow::Result<(KeystoreFile, WalletSecret)> {
     let file = KeystoreFile::read(&cli.wallet)?;
     let pw = wallet_password(cli, false)?;
     let secret = file.open(pw.as_bytes())?;
-    Ok(Opened { file, secret })
+    Ok((file, secret))
 }
 
 async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<String> {
@@ -294,82 +329,104 @@ fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     }
 }
 
-/// The wallet with its chain and synced store.
-struct Session {
-    source: RpcSource,
-    chain: ChainInfo,
-    opened: Opened,
-    store: WalletStore,
-    store_path: PathBuf,
+/// The wallet opened on the node's chain, with its store.
+async fn start(cli: &Cli) -> anyhow::Result<Session<RpcSource>> {
+    let (file, secret) = open_wallet(cli)?;
+    Ok(Session::with_secret(RpcSource::new(&cli.rpc)?, &cli.wallet, file, secret).await?)
 }
 
-impl Session {
-    async fn start(cli: &Cli) -> anyhow::Result<Self> {
-        let opened = open_wallet(cli)?;
-        let source = RpcSource::new(&cli.rpc)?;
-        let chain = chain_info(&source, Some(&opened.file.chain_id)).await?;
-        let store_path = WalletStore::path_for(&cli.wallet);
-        let store = WalletStore::load_or_new(&store_path, &chain.chain_id, &chain.genesis_hash, &opened.file.address)?;
-        Ok(Self { source, chain, opened, store, store_path })
+/// Syncs both pools, with a progress bar for the confidential scan on a terminal.
+async fn sync_with_progress(s: &mut Session<RpcSource>, json: bool) -> anyhow::Result<Synced> {
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("scanning {bar:40} {pos}/{len} blocks ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let start = s.store.scanned_height;
+    let mut progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total.saturating_sub(start));
+            bar.set_position(done.saturating_sub(start));
+        }
+    };
+    let report = s.sync(&mut progress).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
+    Ok(report)
+}
 
-    async fn sync(&mut self, json: bool) -> anyhow::Result<ctchain_wallet::sync::SyncReport> {
-        let keys = self.opened.secret.viewing_keys();
-        let path = self.store_path.clone();
-        let mut save = |s: &WalletStore| s.save(&path);
-        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("scanning {bar:40} {pos}/{len} blocks ({eta})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
+/// The proving key from `--params`, checked against the chain.
+fn prover(cli: &Cli, s: &Session<RpcSource>) -> anyhow::Result<Prover> {
+    let dir = cli.params.as_deref().ok_or(WalletError::NoParameters)?;
+    Ok(Prover::load(dir, &s.chain)?)
+}
+
+/// What every shielded command checks before it loads the proving key or syncs: a full wallet, a chain with a
+/// shielded pool, a known asset and an amount above zero.
+fn check_shielded_request(s: &Session<RpcSource>, asset: &str, amount: &str) -> anyhow::Result<()> {
+    s.secret.spending_key()?;
+    s.chain.shielded_pool()?;
+    let asset = s.chain.asset(asset)?;
+    s.chain.parse(asset, amount)?;
+    Ok(())
+}
+
+/// Writes a built transaction to `--out`, or submits it and (unless told not to) waits for its block.
+async fn finish(s: &mut Session<RpcSource>, outgoing: Outgoing, args: &SubmitArgs, json: bool) -> anyhow::Result<()> {
+    let id = outgoing.tx_id().to_owned();
+    if let Some(out) = &args.out {
+        if out.exists() {
+            bail!("{} already exists", out.display());
+        }
+        std::fs::write(out, outgoing.hex()).with_context(|| format!("writing {}", out.display()))?;
+        print(json, json!({ "tx_id": id, "file": out }), || {
+            format!("signed transaction {id} written to {} (not submitted)", out.display())
         });
-        let start = self.store.scanned_height;
-        let mut progress = |done: u64, total: u64| {
-            if let Some(bar) = &bar {
-                bar.set_length(total.saturating_sub(start));
-                bar.set_position(done.saturating_sub(start));
-            }
-        };
-        let report = sync(&self.source, &keys, &self.chain, &mut self.store, &mut save, &mut progress).await?;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        Ok(report)
+        return Ok(());
     }
-
-    fn keys(&self) -> anyhow::Result<WalletKeys> {
-        Ok(self.opened.secret.wallet_keys()?)
-    }
-
-    /// Writes, or submits and (unless told not to) waits for, a built transaction.
-    async fn finish(&mut self, built: Built, args: &SubmitArgs, json: bool) -> anyhow::Result<()> {
-        let id = built.record.tx_id.clone();
-        if let Some(out) = &args.out {
-            if out.exists() {
-                bail!("{} already exists", out.display());
-            }
-            std::fs::write(out, built.hex()).with_context(|| format!("writing {}", out.display()))?;
-            print(json, json!({ "tx_id": id, "file": out }), || {
-                format!("signed transaction {id} written to {} (not submitted)", out.display())
-            });
-            return Ok(());
-        }
-        let path = self.store_path.clone();
-        let mut save = |s: &WalletStore| s.save(&path);
-        submit(&self.source, &mut self.store, &mut save, &built).await?;
-        if args.no_wait {
-            print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)"));
-            return Ok(());
-        }
-        let height =
-            wait_committed(&self.source, &id, Duration::from_millis(300), Duration::from_secs(args.timeout)).await?;
-        self.sync(true).await?;
-        print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
+    let wait = (!args.no_wait)
+        .then(|| Wait { interval: Duration::from_millis(300), timeout: Duration::from_secs(args.timeout) });
+    let submitted = s.submit(&outgoing, wait).await?;
+    match submitted.height {
+        None => print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)")),
+        Some(height) => print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
             format!("committed {id} at height {height}")
-        });
-        Ok(())
+        }),
+    }
+    Ok(())
+}
+
+/// One balance table as JSON rows with display amounts.
+fn balance_rows(s: &Session<RpcSource>, balances: &[Balance]) -> Vec<serde_json::Value> {
+    balances
+        .iter()
+        .map(|b| {
+            let id = parse_asset(&b.asset);
+            let f = |v: u64| id.map(|id| s.chain.format(&id, v)).unwrap_or_else(|| v.to_string());
+            json!({ "asset": b.asset, "label": id.map(|id| s.chain.label(&id)),
+                    "confirmed": f(b.confirmed), "spendable": f(b.spendable), "locked": f(b.locked),
+                    "incoming": f(b.incoming), "outputs": b.outputs })
+        })
+        .collect()
+}
+
+fn balance_lines(rows: &[serde_json::Value], t: &mut String) {
+    if rows.is_empty() {
+        t.push_str("  no funds\n");
+    }
+    for r in rows {
+        t.push_str(&format!(
+            "  {:<8} {:>20} confirmed, {:>20} spendable, {} pending out, {} pending in\n",
+            r["label"].as_str().unwrap_or("?"),
+            r["confirmed"].as_str().unwrap_or(""),
+            r["spendable"].as_str().unwrap_or(""),
+            r["locked"].as_str().unwrap_or(""),
+            r["incoming"].as_str().unwrap_or("")
+        ));
     }
 }
 
@@ -382,8 +439,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let secret = match view_only {
                 Some(key) => {
-                    let bytes = hex::decode(key.trim()).map_err(|_| anyhow!("the view key is not hex"))?;
-                    WalletSecret::ViewOnly(ViewingKeys::from_bytes(&bytes).map_err(|e| anyhow!("not a view key: {e}"))?)
+                    let bytes =
+                        Zeroizing::new(hex::decode(key.trim()).map_err(|_| anyhow!("the view key is not hex"))?);
+                    WalletSecret::view_only_from_bytes(&bytes).map_err(|e| anyhow!("not a view key: {e}"))?
                 }
                 None => WalletSecret::generate(&mut OsRng),
             };
@@ -405,9 +463,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         p.as_str()
                     ),
                     None => format!(
-                        "view-only wallet {} created\naddress: {}\nIt sees incoming funds and balances but cannot spend.",
+                        "view-only wallet {} created\naddress: {}\nIt sees incoming funds and balances{} but cannot spend.",
                         cli.wallet.display(),
-                        file.address
+                        file.address,
+                        if secret.shielded_viewing_key().is_some() { " (notes too)" } else { "" }
                     ),
                 }
                 },
@@ -470,64 +529,73 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 file.address.clone()
             });
         }
+        Command::ShieldedAddress => {
+            let (file, secret) = open_wallet(&cli)?;
+            let viewer = secret.shielded_viewing_key().ok_or(WalletError::NoShieldedKey)?;
+            let address = encode_shielded_address(&file.chain_id, &viewer.address());
+            print(json, json!({ "shielded_address": address, "chain_id": file.chain_id }), || address.clone());
+        }
         Command::Sync => {
-            let mut s = Session::start(&cli).await?;
-            let r = s.sync(json).await?;
+            let mut s = start(&cli).await?;
+            let r = sync_with_progress(&mut s, json).await?;
             print(json, serde_json::to_value(&r)?, || {
+                let c = &r.confidential;
                 let mut t = format!(
                     "synced to height {}: {} new outputs, {} spent, {} of your transactions committed, {} rejected",
-                    r.to, r.found, r.spent, r.committed, r.rejected
+                    c.to, c.found, c.spent, c.committed, c.rejected
                 );
-                if r.bad > 0 {
+                if c.bad > 0 {
                     t.push_str(&format!(
                         "\nwarning: {} outputs addressed to you have memos that do not verify; they are not counted",
-                        r.bad
+                        c.bad
                     ));
+                }
+                if let Some(z) = &r.shielded {
+                    t.push_str(&format!(
+                        "\nshielded pool: note tree followed to {} leaves (root checked): {} new notes, {} spent, {} \
+                         of your shielded transactions committed, {} rejected",
+                        z.to, z.found, z.spent, z.committed, z.rejected
+                    ));
+                    if z.bad > 0 {
+                        t.push_str(&format!(
+                            "\nwarning: {} notes addressed to you do not open their commitments; they are not counted",
+                            z.bad
+                        ));
+                    }
                 }
                 t
             });
         }
         Command::Balance { no_sync } => {
-            let mut s = Session::start(&cli).await?;
+            let mut s = start(&cli).await?;
             if !no_sync {
-                s.sync(json).await?;
+                sync_with_progress(&mut s, json).await?;
             }
-            let rows: Vec<serde_json::Value> = balances(&s.store)
-                .iter()
-                .map(|b| {
-                    let id = parse_asset(&b.asset);
-                    let f = |v: u64| id.map(|id| s.chain.format(&id, v)).unwrap_or_else(|| v.to_string());
-                    json!({ "asset": b.asset, "label": id.map(|id| s.chain.label(&id)),
-                            "confirmed": f(b.confirmed), "spendable": f(b.spendable), "locked": f(b.locked),
-                            "incoming": f(b.incoming), "outputs": b.outputs })
-                })
-                .collect();
+            let (confidential, shielded) = s.balances();
+            let rows = balance_rows(&s, &confidential);
+            let shielded_rows = balance_rows(&s, &shielded);
+            let has_pool = s.chain.shielded.is_some();
             print(
                 json,
-                json!({ "height": s.store.scanned_height, "view_only": s.opened.file.kind == "view-only", "balances": rows }),
+                json!({ "height": s.store.scanned_height, "view_only": s.keystore.kind == "view-only",
+                        "balances": rows,
+                        "shielded": has_pool.then(|| json!({ "tree_size": s.store.shielded.tree_size,
+                                                              "balances": shielded_rows })) }),
                 || {
                     let mut t = format!("at height {}:\n", s.store.scanned_height);
-                    if rows.is_empty() {
-                        t.push_str("  no funds\n");
-                    }
-                    for r in &rows {
-                        t.push_str(&format!(
-                            "  {:<8} {:>20} confirmed, {:>20} spendable, {} pending out, {} pending in\n",
-                            r["label"].as_str().unwrap_or("?"),
-                            r["confirmed"].as_str().unwrap_or(""),
-                            r["spendable"].as_str().unwrap_or(""),
-                            r["locked"].as_str().unwrap_or(""),
-                            r["incoming"].as_str().unwrap_or("")
-                        ));
+                    balance_lines(&rows, &mut t);
+                    if has_pool {
+                        t.push_str(&format!("shielded notes (tree of {} leaves):\n", s.store.shielded.tree_size));
+                        balance_lines(&shielded_rows, &mut t);
                     }
                     t.trim_end().to_owned()
                 },
             );
         }
         Command::History { no_sync } => {
-            let mut s = Session::start(&cli).await?;
+            let mut s = start(&cli).await?;
             if !no_sync {
-                s.sync(json).await?;
+                sync_with_progress(&mut s, json).await?;
             }
             let rows: Vec<serde_json::Value> = history(&s.store)
                 .iter()
@@ -544,11 +612,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut t = String::new();
                 for r in &rows {
                     t.push_str(&format!(
-                        "{:>6} {:<20} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
+                        "{:>6} {:<20} {:<10} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
                         r["height"].as_u64().map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
                         r["time_ms"].as_u64().map(utc).unwrap_or_default(),
                         r["status"].as_str().unwrap_or(""),
                         r["kind"].as_str().unwrap_or(""),
+                        if r["shielded"].as_bool() == Some(true) { "shielded" } else { "" },
                         r["amount"].as_str().unwrap_or(""),
                         r["label"].as_str().unwrap_or(""),
                         r["counterparty"].as_str().unwrap_or("(unknown)"),
@@ -562,44 +631,85 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 t.trim_end().to_owned()
             });
         }
-        Command::Send { to, asset, amount, memo, submit } => {
+        Command::Send { to, shielded: true, asset, amount, memo, submit } => {
+            if !memo.is_empty() {
+                bail!("a shielded payment carries no memo (a note holds only asset, value and owner); drop --memo");
+            }
+            // Everything that needs neither the node nor the parameters is checked first.
+            let to = decode_shielded_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
+            let mut s = start(&cli).await?;
+            check_shielded_request(&s, asset, amount)?;
+            if s.shielded_address()? == to {
+                return Err(WalletError::SendToSelf(encode_shielded_address(&s.chain.chain_id, &to)).into());
+            }
+            let prover = prover(&cli, &s)?;
+            let to = encode_shielded_address(&s.chain.chain_id, &to);
+            let built = s.build_send_shielded(&prover, &to, asset, amount).await?;
+            finish(&mut s, Outgoing::Shielded(built), submit, json).await?;
+        }
+        Command::Send { to, shielded: false, asset, amount, memo, submit } => {
             // The address is checked against the wallet's chain before anything else, node or password.
             let to = decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
-            let mut s = Session::start(&cli).await?;
-            let keys = s.keys()?;
+            let mut s = start(&cli).await?;
+            let keys = s.secret.wallet_keys()?;
             let asset = s.chain.asset(asset)?.clone();
             let units = s.chain.parse(&asset, amount)?;
-            s.sync(json).await?;
+            sync_with_progress(&mut s, json).await?;
             let built = build_transfer(&s.store, &keys, &s.chain, &to, &asset, units, memo, &mut OsRng)?;
-            s.finish(built, submit, json).await?;
+            finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
+        }
+        Command::Shield { asset, amount, submit } => {
+            let mut s = start(&cli).await?;
+            check_shielded_request(&s, asset, amount)?;
+            let prover = prover(&cli, &s)?;
+            let built = s.build_shield(&prover, asset, amount).await?;
+            finish(&mut s, Outgoing::Shielded(built), submit, json).await?;
+        }
+        Command::Unshield { asset, amount, to, memo, submit } => {
+            let wallet_chain = KeystoreFile::read(&cli.wallet)?.chain_id;
+            if let Some(to) = to {
+                decode_address(&wallet_chain, to)?;
+            }
+            let mut s = start(&cli).await?;
+            check_shielded_request(&s, asset, amount)?;
+            let prover = prover(&cli, &s)?;
+            let built = s.build_unshield(&prover, asset, amount, to.as_deref(), memo).await?;
+            finish(&mut s, Outgoing::Shielded(built), submit, json).await?;
         }
         Command::Issue { issuer_key, issuer_password_file, asset, amount, to, memo, submit } => {
             let wallet_chain = KeystoreFile::read(&cli.wallet)?.chain_id;
             let to = to.as_ref().map(|t| decode_address(&wallet_chain, t)).transpose()?;
-            let mut s = Session::start(&cli).await?;
+            let mut s = start(&cli).await?;
             let file = KeystoreFile::read(issuer_key)?;
             let pw =
                 password(issuer_password_file.as_deref(), "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", false)?;
             let key = file.open_issuer(pw.as_bytes())?;
             let asset = s.chain.asset(asset)?.clone();
             let units = s.chain.parse(&asset, amount)?;
-            let to = to.unwrap_or_else(|| s.opened.secret.viewing_keys().address());
+            let to = to.unwrap_or_else(|| s.secret.viewing_keys().address());
             let built = build_issue(&s.chain, &key, &asset, units, &to, memo, &mut OsRng)?;
-            s.finish(built, submit, json).await?;
+            finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Burn { asset, amount, submit } => {
-            let mut s = Session::start(&cli).await?;
-            let keys = s.keys()?;
+            let mut s = start(&cli).await?;
+            let keys = s.secret.wallet_keys()?;
             let asset = s.chain.asset(asset)?.clone();
             let units = s.chain.parse(&asset, amount)?;
-            s.sync(json).await?;
+            sync_with_progress(&mut s, json).await?;
             let built = build_burn(&s.store, &keys, &s.chain, &asset, units, &mut OsRng)?;
-            s.finish(built, submit, json).await?;
+            finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Submit { file, no_wait, timeout } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             let source = RpcSource::new(&cli.rpc)?;
-            let id = ctchain_wallet::sync::ChainSource::submit(&source, text.trim()).await?;
+            // A shielded transaction goes to its own method; the two encodings cannot be mistaken for each other.
+            let bytes = hex::decode(text.trim())
+                .map_err(|_| anyhow!("{} does not hold a transaction's hex", file.display()))?;
+            let id = if ctchain_ledger::ShieldedTx::from_bytes(&bytes).is_ok() {
+                source.shielded_submit(text.trim()).await?
+            } else {
+                source.submit(text.trim()).await?
+            };
             if *no_wait {
                 print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)"));
             } else {
@@ -611,20 +721,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::ExportViewKey => {
-            let opened = open_wallet(&cli)?;
-            let key = Zeroizing::new(hex::encode(opened.secret.viewing_keys().to_bytes()));
-            print(json, json!({ "view_key": key.as_str(), "address": opened.file.address }), || {
+            let (file, secret) = open_wallet(&cli)?;
+            let key = Zeroizing::new(hex::encode(secret.view_key_bytes()));
+            print(json, json!({ "view_key": key.as_str(), "address": file.address }), || {
                 format!(
-                    "{}\n(anyone with this key sees this wallet's incoming funds, amounts and memos, but cannot spend)",
+                    "{}\n(anyone with this key sees this wallet's incoming funds, amounts and memos, its notes and \
+                     when they are spent, but cannot spend)",
                     key.as_str()
                 )
             });
         }
         Command::ProvePayment { txid, output, out } => {
-            let s = Session::start(&cli).await?;
+            let s = start(&cli).await?;
             let (tx, height, _) = committed_tx(&s.source, txid.trim()).await?;
-            let proof =
-                PaymentProof::create(&s.opened.secret.viewing_keys(), &s.chain, &tx, height, *output, &mut OsRng)?;
+            let proof = PaymentProof::create(&s.secret.viewing_keys(), &s.chain, &tx, height, *output, &mut OsRng)?;
             match out {
                 Some(path) => {
                     if path.exists() {

@@ -114,15 +114,17 @@ pub fn mark_spent(store: &mut WalletStore, output_id: &str, tx_id: &str, height:
     }
     mark_committed(store, tx_id, height);
     for s in store.sent.iter_mut() {
-        if s.status == SentStatus::Pending && s.tx_id != tx_id && s.inputs.iter().any(|i| i == output_id) {
+        if s.status == SentStatus::Pending && !s.is(tx_id) && s.inputs.iter().any(|i| i == output_id) {
             s.status = SentStatus::Rejected;
             s.reason = Some(format!("input {output_id} was spent by transaction {tx_id}"));
         }
     }
 }
 
-fn mark_committed(store: &mut WalletStore, tx_id: &str, height: u64) {
-    if let Some(s) = store.sent.iter_mut().find(|s| s.tx_id == tx_id) {
+/// Records that a transaction of this wallet (named by its id or, for a shield or unshield, by its confidential
+/// side's) committed at `height`.
+pub(crate) fn mark_committed(store: &mut WalletStore, tx_id: &str, height: u64) {
+    if let Some(s) = store.sent.iter_mut().find(|s| s.is(tx_id)) {
         s.status = SentStatus::Committed;
         s.height = Some(height);
         s.reason = None;

@@ -103,6 +103,7 @@ fn record(kind: &str, tx: &Transaction, inputs: &[&OwnedRecord]) -> SentRecord {
         change: Vec::new(),
         public: Vec::new(),
         hex: hex::encode(tx.to_bytes()),
+        shielded: None,
     }
 }
 

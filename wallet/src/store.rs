@@ -10,7 +10,11 @@
 //!   "sent":    [ { "tx_id", "kind", "status", "reason", "height", "created_ms", "inputs", "payments",
 //!                  "change", "public", "hex" } ],
 //!   "block_times": { "12": 1700000012000 },
-//!   "bad_outputs": [ { "output_id", "reason" } ]
+//!   "bad_outputs": [ { "output_id", "reason" } ],
+//!   "shielded": { "frontier", "tree_size", "height",
+//!                 "notes": [ { "position", "commitment", "tx_id", "height", "asset", "value", "note",
+//!                              "nullifier", "witness", "spent_by", "spent_height" } ],
+//!                 "bad_notes": [ { "commitment", "reason" } ] }
 //! }
 //! ```
 //!
@@ -19,6 +23,12 @@
 //! scanned page and every sent transaction, so `sync` resumes where it stopped and a crash loses at most the
 //! page in progress. Deleting it is harmless: the next `sync` rebuilds it from the chain (all but the
 //! counterparties of what this wallet sent, which only the local record knows).
+//!
+//! The shielded part follows the whole note tree: its frontier, and for each note of this wallet the note
+//! itself (its opening), its nullifier and its witness (authentication path), all canonical encodings in hex.
+//! None of it spends without the spending key. It is replaced only together with a frontier whose root the
+//! node confirmed, so a crash or a lying node never leaves a tree the chain does not have. Stores written
+//! before the shielded pool existed load with an empty shielded part.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +129,79 @@ pub struct SentRecord {
     pub public: Vec<SentPublic>,
     /// The signed transaction (hex of its canonical encoding), to submit again if the node forgot it.
     pub hex: String,
+    /// What a shielded transaction (`shield`, `shielded_transfer`, `unshield`) adds to the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shielded: Option<ShieldedSent>,
+}
+
+impl SentRecord {
+    /// Whether `tx_id` names this transaction: its own id, or the id of its confidential side, which is what
+    /// the outputs it creates and spends name on chain.
+    pub fn is(&self, tx_id: &str) -> bool {
+        self.tx_id == tx_id || self.shielded.as_ref().and_then(|s| s.crossing_id.as_deref()) == Some(tx_id)
+    }
+}
+
+/// The shielded side of a sent transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedSent {
+    /// The id (hex) of the confidential side of a shield or unshield.
+    pub crossing_id: Option<String>,
+    /// Nullifiers (hex) of the notes it spends: reserved while it is pending.
+    pub nullifiers: Vec<String>,
+    /// Value it brings this wallet as notes (a shield's amount, change), per asset (hex id, base units).
+    pub notes_in: Vec<(String, u64)>,
+}
+
+/// A note of the shielded pool owned by this wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedNote {
+    /// Leaf position in the note tree.
+    pub position: u64,
+    /// Note commitment (hex).
+    pub commitment: String,
+    /// Creating shielded transaction (hex).
+    pub tx_id: String,
+    /// Creating block's height.
+    pub height: u64,
+    /// Asset id (hex).
+    pub asset: String,
+    /// Value in base units.
+    pub value: u64,
+    /// The canonical note (hex): its opening, needed to spend it.
+    pub note: String,
+    /// Its nullifier (hex), revealed when it is spent.
+    pub nullifier: String,
+    /// Its witness (hex) up to the store's frontier; dropped once the note is spent.
+    pub witness: Option<String>,
+    /// The transaction that spent it.
+    pub spent_by: Option<String>,
+    /// Height at which it was spent.
+    pub spent_height: Option<u64>,
+}
+
+/// A note addressed to this wallet that cannot be counted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadNote {
+    /// Note commitment (hex).
+    pub commitment: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The wallet's view of the shielded pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShieldedState {
+    /// The note tree's frontier (hex of its canonical encoding); empty before the first shielded sync.
+    pub frontier: String,
+    /// Leaves of the tree followed so far: the next position to fetch.
+    pub tree_size: u64,
+    /// The chain's height when the node last confirmed the frontier's root.
+    pub height: u64,
+    /// This wallet's notes, in tree order.
+    pub notes: Vec<OwnedNote>,
+    /// Notes addressed to this wallet that cannot be counted.
+    pub bad_notes: Vec<BadNote>,
 }
 
 /// An output found with the view key whose memo does not verify: reported, never counted.
@@ -151,6 +234,9 @@ pub struct WalletStore {
     pub block_times: BTreeMap<u64, u64>,
     /// Outputs addressed to this wallet with unusable memos.
     pub bad_outputs: Vec<BadOutput>,
+    /// The shielded pool.
+    #[serde(default)]
+    pub shielded: ShieldedState,
 }
 
 impl WalletStore {
@@ -167,6 +253,7 @@ impl WalletStore {
             sent: Vec::new(),
             block_times: BTreeMap::new(),
             bad_outputs: Vec::new(),
+            shielded: ShieldedState::default(),
         }
     }
 
@@ -221,6 +308,25 @@ impl WalletStore {
         self.outputs.iter().filter(|o| o.spent_by.is_none() && !reserved.contains(o.output_id.as_str())).collect()
     }
 
+    /// Nullifiers of notes reserved by pending transactions.
+    pub fn reserved_notes(&self) -> impl Iterator<Item = &str> {
+        self.sent
+            .iter()
+            .filter(|s| s.status == SentStatus::Pending)
+            .filter_map(|s| s.shielded.as_ref())
+            .flat_map(|s| s.nullifiers.iter().map(String::as_str))
+    }
+
+    /// Unspent notes not reserved by a pending transaction.
+    pub fn spendable_notes(&self) -> Vec<&OwnedNote> {
+        let reserved: std::collections::HashSet<&str> = self.reserved_notes().collect();
+        self.shielded
+            .notes
+            .iter()
+            .filter(|n| n.spent_by.is_none() && !reserved.contains(n.nullifier.as_str()))
+            .collect()
+    }
+
     /// The owned output with this id.
     pub fn output(&self, id: &str) -> Option<&OwnedRecord> {
         self.outputs.iter().find(|o| o.output_id == id)
@@ -253,6 +359,20 @@ mod tests {
         std::fs::write(&path, "{ not json").unwrap();
         assert!(matches!(WalletStore::load_or_new(&path, "c", "g", "addr"), Err(WalletError::Store { .. })));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary files left");
+    }
+
+    #[test]
+    fn a_store_written_before_the_shielded_pool_loads_with_an_empty_shielded_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.store.json");
+        let mut s = WalletStore::new("c", "g", "addr");
+        s.scanned_height = 3;
+        let mut old = serde_json::to_value(&s).unwrap();
+        old.as_object_mut().unwrap().remove("shielded");
+        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+        let loaded = WalletStore::load_or_new(&path, "c", "g", "addr").unwrap();
+        assert_eq!(loaded, s);
+        assert_eq!(loaded.shielded, ShieldedState::default());
     }
 
     #[test]

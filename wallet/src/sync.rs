@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ctchain_codec::Encode;
 use ctchain_crypto::{Transaction, ViewingKeys};
-use ctchain_rpc::{OutputJson, OutputsPage, TxStatus, MAX_OUTPUTS_RANGE};
+use ctchain_rpc::{NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus, MAX_OUTPUTS_RANGE};
 
 use crate::chain::ChainInfo;
 use crate::error::{Result, WalletError};
@@ -32,6 +32,19 @@ pub trait ChainSource {
     async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>>;
     /// Submits a transaction (hex); the node's refusal is [`WalletError::Refused`].
     async fn submit(&self, tx_hex: &str) -> Result<String>;
+}
+
+/// What a wallet needs from a chain with a shielded pool, besides [`ChainSource`].
+#[allow(async_fn_in_trait)]
+pub trait ShieldedSource: ChainSource {
+    /// The pool's state: tree size, root, the roots valid as anchors.
+    async fn shielded_status(&self) -> Result<ShieldedStatusJson>;
+    /// Up to `limit` notes of the tree from position `from` on, with the tree's size and root when answering.
+    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage>;
+    /// When a nullifier (hex) was revealed, if it was.
+    async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>>;
+    /// Submits a shielded transaction (hex); the node's refusal is [`WalletError::Refused`].
+    async fn shielded_submit(&self, tx_hex: &str) -> Result<String>;
 }
 
 /// Reads the chain's genesis and checks it is the wallet's chain.
@@ -81,11 +94,12 @@ pub async fn sync(
     let before_committed = count(store, SentStatus::Committed);
     let before_rejected = count(store, SentStatus::Rejected);
 
-    // 1. Pending transactions.
+    // 1. Pending transactions (shielded ones are settled by the shielded sync, which resubmits them the
+    // shielded way).
     let pending: Vec<(String, String)> = store
         .sent
         .iter()
-        .filter(|s| s.status == SentStatus::Pending)
+        .filter(|s| s.status == SentStatus::Pending && s.shielded.is_none())
         .map(|s| (s.tx_id.clone(), s.hex.clone()))
         .collect();
     for (id, hex) in pending {
@@ -167,7 +181,13 @@ fn count(store: &WalletStore, status: SentStatus) -> usize {
     store.sent.iter().filter(|s| s.status == status).count()
 }
 
-fn set_status(store: &mut WalletStore, id: &str, status: SentStatus, height: Option<u64>, reason: Option<String>) {
+pub(crate) fn set_status(
+    store: &mut WalletStore,
+    id: &str,
+    status: SentStatus,
+    height: Option<u64>,
+    reason: Option<String>,
+) {
     if let Some(s) = store.sent.iter_mut().find(|s| s.tx_id == id) {
         s.status = status;
         s.height = height;
@@ -183,18 +203,30 @@ pub async fn submit(
     save: &mut dyn FnMut(&WalletStore) -> Result<()>,
     built: &crate::spend::Built,
 ) -> Result<String> {
-    store.sent.push(built.record.clone());
+    let hex = built.hex();
+    submit_recorded(store, save, &built.record, source.submit(&hex)).await
+}
+
+/// Records `record` as pending and saved, then awaits `send` (the submission itself, which does nothing until
+/// awaited); a refusal marks the record rejected with the node's reason.
+pub(crate) async fn submit_recorded(
+    store: &mut WalletStore,
+    save: &mut dyn FnMut(&WalletStore) -> Result<()>,
+    record: &crate::store::SentRecord,
+    send: impl std::future::Future<Output = Result<String>>,
+) -> Result<String> {
+    store.sent.push(record.clone());
     save(store)?;
-    match source.submit(&built.hex()).await {
+    match send.await {
         Ok(id) => {
-            if id != built.record.tx_id {
-                return Err(WalletError::BadNodeData(format!("submitted {}, node says {id}", built.record.tx_id)));
+            if id != record.tx_id {
+                return Err(WalletError::BadNodeData(format!("submitted {}, node says {id}", record.tx_id)));
             }
             Ok(id)
         }
         Err(e @ WalletError::Refused { .. }) => {
             let reason = e.to_string();
-            set_status(store, &built.record.tx_id, SentStatus::Rejected, None, Some(reason));
+            set_status(store, &record.tx_id, SentStatus::Rejected, None, Some(reason));
             save(store)?;
             Err(e)
         }
@@ -235,7 +267,7 @@ pub async fn committed_tx(source: &impl ChainSource, tx_id: &str) -> Result<(Tra
     let decoded: ctchain_ledger::LedgerTx =
         ctchain_codec::Decode::from_bytes(&ledger_tx).map_err(|e| bad(&e.to_string()))?;
     let ctchain_ledger::LedgerTx::Confidential(tx) = decoded else {
-        return Err(WalletError::NotFound(format!("confidential transaction {tx_id} (it is an audit-access record)")));
+        return Err(WalletError::NotFound(format!("confidential transaction {tx_id} (it is of another kind)")));
     };
     if tx.id().to_string() != tx_id.to_ascii_lowercase() {
         return Err(bad("the node returned another transaction"));

@@ -136,6 +136,7 @@ impl ChainSource for LedgerSource {
         let verified = chain
             .ledger
             .verifier()
+            .confidential
             .verify(tx.clone())
             .map_err(|e| refused(ctchain_rpc::codes::TX_INVALID, e.to_string()))?;
         chain

@@ -70,13 +70,43 @@ fn the_recovery_phrase_restores_exactly_the_same_wallet() {
 #[test]
 fn a_view_only_keystore_sees_but_cannot_spend() {
     let full = WalletSecret::generate(&mut OsRng);
-    let view = WalletSecret::ViewOnly(full.viewing_keys());
+    let view = WalletSecret::ViewOnly(full.viewing_keys(), None);
     let file = KeystoreFile::seal(CHAIN, &view, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
     assert_eq!(file.kind, "view-only");
     let opened = file.open(b"pw").unwrap();
     assert_eq!(opened.viewing_keys().address(), full.viewing_keys().address());
     assert!(matches!(opened.wallet_keys(), Err(KeystoreError::ViewOnly)));
+    assert!(matches!(opened.spending_key(), Err(KeystoreError::ViewOnly)));
     assert!(matches!(opened.recovery_phrase(), Err(KeystoreError::ViewOnly)));
+    assert!(opened.shielded_viewing_key().is_none(), "a 64-byte view key sees no notes");
+}
+
+#[test]
+fn a_full_wallet_has_a_shielded_key_from_its_seed_and_its_view_key_carries_the_shielded_part() {
+    let full = WalletSecret::generate(&mut OsRng);
+    let phrase = full.recovery_phrase().unwrap();
+    let restored = WalletSecret::from_phrase(&phrase).unwrap();
+    let address = full.spending_key().unwrap().address();
+    assert_eq!(restored.spending_key().unwrap().address(), address, "the phrase restores the shielded key");
+    assert_ne!(WalletSecret::generate(&mut OsRng).spending_key().unwrap().address(), address);
+
+    // export-view-key → new --view-only: 128 bytes, and the view-only wallet sees the same notes' address.
+    let view_key = full.view_key_bytes();
+    assert_eq!(view_key.len(), 128);
+    let view = WalletSecret::view_only_from_bytes(&view_key).unwrap();
+    assert_eq!(view.shielded_viewing_key().unwrap().address(), address);
+    let file = KeystoreFile::seal(CHAIN, &view, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    let opened = file.open(b"pw").unwrap();
+    assert_eq!(opened.shielded_viewing_key().unwrap().address(), address);
+    assert_eq!(opened.view_key_bytes().as_slice(), view_key.as_slice());
+    assert!(matches!(opened.spending_key(), Err(KeystoreError::ViewOnly)));
+
+    // The legacy 64-byte key still makes a (notes-blind) view-only wallet; other lengths and bad keys are refused.
+    assert!(WalletSecret::view_only_from_bytes(&view_key[..64]).unwrap().shielded_viewing_key().is_none());
+    assert!(matches!(WalletSecret::view_only_from_bytes(&view_key[..100]), Err(KeystoreError::Format(_))));
+    let mut bad = view_key.to_vec();
+    bad[96..].fill(0); // a zero incoming viewing key
+    assert!(matches!(WalletSecret::view_only_from_bytes(&bad), Err(KeystoreError::Format(_))));
 }
 
 #[test]

@@ -19,18 +19,19 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use ctchain_codec::{Decode, Encode, Reader, Writer};
-use ctchain_crypto::{AuditSecretKey, Transaction, TxId};
+use ctchain_crypto::{AuditSecretKey, TxId};
 use ctchain_ledger::access::AuditAccessRecord;
-use ctchain_ledger::{Block, BlockHeader, Genesis, LedgerTx, TxInclusionProof};
+use ctchain_ledger::{Block, BlockHeader, Crossing, Genesis, LedgerTx, TxInclusionProof};
 use ctchain_rpc::{BlockRef, ChainApiClient, TxStatus};
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND, AUDIT_SHARE_KIND};
+use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_SHARE_KIND};
 use rand_core::OsRng;
 use zeroize::Zeroizing;
 
-use crate::aml::{self, report, AuditRecord, RuleSet};
+use crate::aml::{self, report, AuditRecord, NotDecrypted, NotDecryptedReason, Pool, RuleSet};
 use crate::db::AuditDb;
-use crate::decrypt::{self, ChainOutput, Decrypted, Tables};
+use crate::decrypt::{self, BlockContents, ChainOutput, Decrypted, Decryption, ShieldedSource, Tables};
 use crate::evidence::{self, Evidence};
+use crate::keys::RegulatorKeys;
 use crate::threshold::{self, KeyShare, PartialDecryption, ThresholdKey};
 
 #[derive(Parser)]
@@ -51,8 +52,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create an audit key (or split a new one among N supervisors, any K of whom can decrypt); prints the public
-    /// key the genesis lists.
+    /// Create a regulator's audit keys — the confidential pool's and the shielded pool's, in one keystore — or split
+    /// a new confidential-pool key among N supervisors, any K of whom can decrypt; prints the public keys the genesis
+    /// lists.
     Keygen {
         /// The chain the key is for.
         #[arg(long)]
@@ -67,7 +69,20 @@ enum Command {
         #[arg(long, requires = "threshold")]
         shares: Option<u32>,
     },
-    /// Decrypt every output of a committed transaction with a whole audit key.
+    /// Write a keystore holding existing secrets: `audit_secret` and optionally `shielded_audit_secret` (hex) from a
+    /// JSON file such as a local testnet's `testnet-secrets.json`.
+    Import {
+        /// The chain the keys are for.
+        #[arg(long)]
+        chain_id: String,
+        /// The JSON file holding the secrets.
+        #[arg(long)]
+        secrets: PathBuf,
+        /// Keystore file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Decrypt every output of a committed transaction (confidential or shielded) with a whole audit key.
     Decrypt {
         /// Transaction id.
         txid: String,
@@ -196,7 +211,7 @@ enum Command {
 
 #[derive(Args)]
 struct KeyArgs {
-    /// The whole audit key's keystore.
+    /// The whole audit key's keystore (with the shielded pool's key too, if `keygen` or `import` put one in).
     #[arg(long)]
     key: PathBuf,
     /// Index of the key among the genesis audit keys.
@@ -273,13 +288,16 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Keygen { chain_id, out: path, threshold, shares } => {
             keygen(chain_id, path, *threshold, *shares, &new_password(cli.password_file.as_deref())?, kdf, out)
         }
+        Command::Import { chain_id, secrets, out: path } => {
+            import(chain_id, secrets, path, &new_password(cli.password_file.as_deref())?, kdf, out)
+        }
         Command::Decrypt { txid, key } => {
-            let secret = open_whole(&key.key, &pw()?)?;
-            decrypt_tx(&node(&cli)?, txid, key.key_index, &secret, out).await
+            let keys = open_whole(&key.key, &pw()?)?;
+            decrypt_tx(&node(&cli)?, txid, key.key_index, &keys, out).await
         }
         Command::Scan { from, to, key, db } => {
-            let secret = open_whole(&key.key, &pw()?)?;
-            scan(&node(&cli)?, *from, *to, key.key_index, &secret, db, out).await
+            let keys = open_whole(&key.key, &pw()?)?;
+            scan(&node(&cli)?, *from, *to, key.key_index, &keys, db, out).await
         }
         Command::Access(a) => access(&cli, a, out).await,
         Command::Log => log(&node(&cli)?, out).await,
@@ -290,12 +308,12 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Show { db, from, to } => show(db, *from, *to, out),
         Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
         Command::Watch { ws, key, db, rules, until_height } => {
-            let secret = open_whole(&key.key, &pw()?)?;
-            watch(ws, key.key_index, &secret, db, rules, *until_height, out).await
+            let keys = open_whole(&key.key, &pw()?)?;
+            watch(ws, key.key_index, &keys, db, rules, *until_height, out).await
         }
         Command::Evidence { txid, key, key_index, access, partials, out: path } => {
             let how = match (key, access) {
-                (Some(key), _) => Decryptor::Whole(*key_index, open_whole(key, &pw()?)?),
+                (Some(key), _) => Decryptor::Whole(*key_index, open_whole(key, &pw()?)?.confidential),
                 (None, Some(access)) => Decryptor::Partials(access.clone(), partials.clone()),
                 (None, None) => bail!("give --key, or --access with --partial files"),
             };
@@ -346,23 +364,11 @@ fn keygen(
     if pw.is_empty() {
         bail!("an empty password is not allowed");
     }
+    let (Some(k), Some(n)) = (threshold, shares) else {
+        return write_keys(chain_id, &RegulatorKeys::generate(&mut OsRng), path, pw, kdf, out);
+    };
     let secret = AuditSecretKey::random(&mut OsRng);
     let public = hex::encode(secret.public().0.as_bytes());
-    let (Some(k), Some(n)) = (threshold, shares) else {
-        let file = KeystoreFile::seal_audit(
-            chain_id,
-            AUDIT_KIND,
-            public.clone(),
-            &secret.to_bytes(),
-            pw.as_bytes(),
-            kdf,
-            &mut OsRng,
-        )?;
-        file.write(path, false)?;
-        writeln!(out, "audit key written to {}", path.display())?;
-        writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
-        return Ok(());
-    };
     let (dealing, key_shares) = threshold::split(&secret, k, n, &mut OsRng)?;
     // The whole secret is dropped (and zeroised) here: from now on only the shares exist.
     drop(secret);
@@ -409,14 +415,51 @@ fn keygen(
         dealing_path.display()
     )?;
     writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
+    writeln!(
+        out,
+        "note: the shielded pool's (Baby Jubjub) audit key is not split by this tool: threshold keys cover the \
+         confidential pool only, and shielded outputs are reported as not decryptable with a split key"
+    )?;
     Ok(())
 }
 
-fn open_whole(path: &Path, pw: &str) -> Result<AuditSecretKey> {
+/// Seals `keys` into a new keystore at `path` and prints the public keys the genesis takes.
+fn write_keys(
+    chain_id: &str,
+    keys: &RegulatorKeys,
+    path: &Path,
+    pw: &str,
+    kdf: KdfParams,
+    out: &mut dyn Write,
+) -> Result<()> {
+    keys.seal(chain_id, pw.as_bytes(), kdf, &mut OsRng)?.write(path, false)?;
+    writeln!(out, "audit keys written to {}", path.display())?;
+    writeln!(out, "audit public key (for the genesis audit_keys): {}", keys.confidential_public_hex())?;
+    match keys.shielded_public_hex() {
+        Some(public) => writeln!(out, "shielded audit public key (for the genesis [shielded] audit_key): {public}")?,
+        None => writeln!(
+            out,
+            "no shielded audit key: shielded outputs will be reported as not decryptable without the shielded audit key"
+        )?,
+    }
+    Ok(())
+}
+
+fn import(chain_id: &str, secrets: &Path, path: &Path, pw: &str, kdf: KdfParams, out: &mut dyn Write) -> Result<()> {
+    if pw.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(secrets).with_context(|| format!("reading secrets file {}", secrets.display()))?,
+    );
+    let keys =
+        RegulatorKeys::from_secrets_json(&text).with_context(|| format!("secrets file {}", secrets.display()))?;
+    write_keys(chain_id, &keys, path, pw, kdf, out)
+}
+
+fn open_whole(path: &Path, pw: &str) -> Result<RegulatorKeys> {
     let file = KeystoreFile::read(path)?;
-    let bytes =
-        file.open_audit(pw.as_bytes(), AUDIT_KIND).with_context(|| format!("audit keystore {}", path.display()))?;
-    AuditSecretKey::from_bytes(&bytes).map_err(|e| anyhow!("audit keystore {}: {e}", path.display()))
+    RegulatorKeys::open(&file, pw.as_bytes()).with_context(|| format!("audit keystore {}", path.display()))
 }
 
 fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
@@ -463,24 +506,13 @@ async fn block_at(client: &impl ChainApiClient, height: u64) -> Result<(Block, O
     Ok((Block { header, txs }, cert))
 }
 
-fn block_outputs(block: &Block) -> Vec<ChainOutput> {
-    block
-        .txs
-        .iter()
-        .filter_map(|t| match t {
-            LedgerTx::Confidential(tx) => Some(tx),
-            LedgerTx::AuditAccess(_) => None,
-        })
-        .flat_map(|tx| decrypt::outputs_of(tx, block.header.height, block.header.timestamp_ms))
-        .collect()
-}
-
-async fn range_outputs(client: &impl ChainApiClient, from: u64, to: u64) -> Result<Vec<ChainOutput>> {
-    let mut outputs = Vec::new();
+/// The confidential outputs and shielded transactions of heights `from..=to`.
+async fn range_contents(client: &impl ChainApiClient, from: u64, to: u64) -> Result<BlockContents> {
+    let mut contents = BlockContents::default();
     for h in from..=to {
-        outputs.extend(block_outputs(&block_at(client, h).await?.0));
+        contents.extend(BlockContents::of_block(&block_at(client, h).await?.0));
     }
-    Ok(outputs)
+    Ok(contents)
 }
 
 async fn chain_height(client: &impl ChainApiClient) -> Result<u64> {
@@ -502,31 +534,77 @@ fn records(genesis: &Genesis, decrypted: &[Decrypted]) -> Result<Vec<AuditRecord
 }
 
 fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
+    let amount = aml::format_display_amount(u128::from(r.amount), r.decimals);
+    match r.pool {
+        Pool::Confidential => writeln!(
+            out,
+            "  output {}: {amount} {} ({})  from {}  to {}  memo {:?}{}",
+            r.output_index,
+            r.asset_label,
+            r.kind.as_str(),
+            r.sender.as_deref().unwrap_or("-"),
+            r.receiver,
+            r.memo,
+            if r.memo_matches_amount { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+        )?,
+        // No memo: the shielded audit copy is proven whole (asset, amount, receiver and sender).
+        Pool::Shielded => writeln!(
+            out,
+            "  shielded output {}: {amount} {} ({})  from owner {}  to owner {}",
+            r.output_index,
+            r.asset_label,
+            r.kind.as_str(),
+            r.sender.as_deref().unwrap_or("-"),
+            r.receiver,
+        )?,
+    }
+    Ok(())
+}
+
+fn print_not_decrypted(out: &mut dyn Write, n: &NotDecrypted) -> Result<()> {
     writeln!(
         out,
-        "  output {}: {} {} ({})  from {}  to {}  memo {:?}{}",
-        r.output_index,
-        aml::format_display_amount(u128::from(r.amount), r.decimals),
-        r.asset_label,
-        r.kind.as_str(),
-        r.sender.as_deref().unwrap_or("-"),
-        r.receiver,
-        r.memo,
-        if r.memo_matches_amount { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+        "height {} tx {}: {} {} outputs NOT DECRYPTED: {}",
+        n.height,
+        n.tx_id,
+        n.outputs,
+        n.pool.as_str(),
+        n.reason.as_str()
     )?;
     Ok(())
 }
 
-async fn committed(client: &impl ChainApiClient, txid: &str) -> Result<(Transaction, u64, TxInclusionProof)> {
+/// `", N dummy shielded outputs (value 0) not recorded"`, or nothing.
+fn dummies_text(dummies: usize) -> String {
+    if dummies == 0 {
+        String::new()
+    } else {
+        format!(", {dummies} dummy shielded outputs (value 0) not recorded")
+    }
+}
+
+async fn committed(client: &impl ChainApiClient, txid: &str) -> Result<(LedgerTx, u64, TxInclusionProof)> {
     match client.tx_get(txid.trim().to_string()).await.context("asking for the transaction")? {
         TxStatus::Committed { height, hex, inclusion_proof, .. } => {
-            let tx = match LedgerTx::from_bytes(&hex::decode(hex)?)? {
-                LedgerTx::Confidential(tx) => tx,
-                LedgerTx::AuditAccess(_) => bail!("{txid} is an audit-access record, not a transfer"),
-            };
+            let tx = LedgerTx::from_bytes(&hex::decode(hex)?)?;
+            if let LedgerTx::AuditAccess(_) = tx {
+                bail!("{txid} is an audit-access record, not a transfer");
+            }
             Ok((tx, height, TxInclusionProof::from_bytes(&hex::decode(inclusion_proof)?)?))
         }
         other => bail!("transaction {txid} is not committed ({other:?})"),
+    }
+}
+
+/// A committed confidential transaction (evidence bundles and partials for one transaction cover those only).
+async fn committed_confidential(client: &impl ChainApiClient, txid: &str) -> Result<(TxId, u64, TxInclusionProof)> {
+    match committed(client, txid).await? {
+        (LedgerTx::Confidential(tx), height, proof) => Ok((tx.id(), height, proof)),
+        (other, ..) => bail!(
+            "{txid} is part of shielded transaction {}: evidence bundles cover confidential transactions only \
+             (decrypt it with `ctchain-audit decrypt`)",
+            other.id()
+        ),
     }
 }
 
@@ -534,17 +612,58 @@ async fn decrypt_tx(
     client: &impl ChainApiClient,
     txid: &str,
     key_index: u32,
-    secret: &AuditSecretKey,
+    keys: &RegulatorKeys,
     out: &mut dyn Write,
 ) -> Result<()> {
     let genesis = genesis_of(client).await?;
-    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    decrypt::check_keys(&genesis, key_index as usize, keys)?;
     let (tx, height, proof) = committed(client, txid).await?;
-    let outputs = decrypt::outputs_of(&tx, height, proof.header.timestamp_ms);
-    let decrypted = whole_decrypt(&outputs, key_index, secret, &mut Tables::default())?;
-    writeln!(out, "transaction {} at height {height} ({})", tx.id(), report::utc_text(proof.header.timestamp_ms))?;
+    let timestamp_ms = proof.header.timestamp_ms;
+    let contents = BlockContents::of_tx(&tx, height, timestamp_ms);
+    writeln!(out, "transaction {} at height {height} ({})", tx.id(), report::utc_text(timestamp_ms))?;
+    let mut tables = Tables::default();
+    for source in &contents.shielded {
+        print_shielded(out, &genesis, keys, source)?;
+    }
+    if let Some(crossing) = contents.shielded.first().and_then(|s| s.crossing_id) {
+        writeln!(out, "  its confidential side, transaction {crossing}:")?;
+    }
+    let decrypted = whole_decrypt(&contents.outputs, key_index, &keys.confidential, &mut tables)?;
     for r in records(&genesis, &decrypted)? {
         print_record(out, &r)?;
+    }
+    Ok(())
+}
+
+/// What a shielded transaction does, then each of its outputs (a dummy as such, or why none can be read).
+fn print_shielded(out: &mut dyn Write, genesis: &Genesis, keys: &RegulatorKeys, source: &ShieldedSource) -> Result<()> {
+    let public = |asset, amount: u64| match genesis.asset(&asset) {
+        Some(a) => format!("{} {}", aml::format_display_amount(u128::from(amount), a.decimals), a.label),
+        None => format!("{amount} base units of unknown asset {}", hex::encode(asset.0)),
+    };
+    match source.crossing {
+        None => writeln!(out, "  shielded transfer (inside the shielded pool)")?,
+        Some(Crossing::Shield { asset, amount }) => {
+            writeln!(out, "  shield: {} enters the shielded pool (public amount)", public(asset, amount))?
+        }
+        Some(Crossing::Unshield { asset, amount }) => {
+            writeln!(out, "  unshield: {} leaves the shielded pool (public amount)", public(asset, amount))?
+        }
+    }
+    let Some(secret) = &keys.shielded else {
+        let n = source.not_decrypted(NotDecryptedReason::NoShieldedKey);
+        writeln!(out, "  shielded outputs 0..{}: NOT DECRYPTED: {}", n.outputs, n.reason.as_str())?;
+        return Ok(());
+    };
+    for (index, plaintext) in decrypt::decrypt_shielded(secret, source)?.iter().enumerate() {
+        match decrypt::shielded_record(genesis, source, index, plaintext)? {
+            Some(r) => print_record(out, &r)?,
+            None => writeln!(
+                out,
+                "  shielded output {index}: dummy (value 0) to owner {}, not recorded",
+                decrypt::owner_hex(&plaintext.receiver)
+            )?,
+        }
     }
     Ok(())
 }
@@ -557,7 +676,7 @@ async fn scan(
     from: u64,
     to: u64,
     key_index: u32,
-    secret: &AuditSecretKey,
+    keys: &RegulatorKeys,
     db: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -565,7 +684,7 @@ async fn scan(
         bail!("height range {from}..={to} is not valid (need 1 ≤ from ≤ to)");
     }
     let genesis = genesis_of(client).await?;
-    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    decrypt::check_keys(&genesis, key_index as usize, keys)?;
     let tip = chain_height(client).await?;
     if to > tip {
         bail!("the chain is at height {tip}; cannot scan up to {to}");
@@ -574,17 +693,29 @@ async fn scan(
     // chain, and an interrupted scan leaves whole chunks (rerunning it replaces records with themselves).
     let db_handle = AuditDb::open(db, &genesis.hash().to_string())?;
     let mut tables = Tables::default();
-    let mut count = 0;
+    let (mut count, mut shielded, mut dummies) = (0, 0, 0);
+    let mut not_decrypted = Vec::new();
     let mut start = from;
     while start <= to {
         let end = to.min(start.saturating_add(SCAN_CHUNK - 1));
-        let outputs = range_outputs(client, start, end).await?;
-        let recs = records(&genesis, &whole_decrypt(&outputs, key_index, secret, &mut tables)?)?;
-        db_handle.put(&recs, end)?;
-        count += recs.len();
+        let contents = range_contents(client, start, end).await?;
+        let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
+        db_handle.store(start, end, &d.records, &d.not_decrypted)?;
+        count += d.records.len();
+        shielded += d.records.iter().filter(|r| r.pool == Pool::Shielded).count();
+        dummies += d.dummies;
+        not_decrypted.extend(d.not_decrypted);
         start = end + 1;
     }
-    writeln!(out, "decrypted {count} outputs at heights {from}..={to} into {}", db.display())?;
+    writeln!(
+        out,
+        "decrypted {count} outputs ({shielded} shielded) at heights {from}..={to} into {}{}",
+        db.display(),
+        dummies_text(dummies)
+    )?;
+    for n in &not_decrypted {
+        print_not_decrypted(out, n)?;
+    }
     Ok(())
 }
 
@@ -761,7 +892,7 @@ async fn partial(
     let chain_dealing = dealing_of(&record, &genesis)?;
     let (request, covered_to, what) = match tx {
         Some(txid) => {
-            let (tx, height, _) = committed(client, txid).await?;
+            let (tx_id, height, _) = committed_confidential(client, txid).await?;
             if height < record.from_height || height > record.to_height {
                 bail!(
                     "transaction {txid} is at height {height}, outside the authorised range {}..={}",
@@ -770,8 +901,8 @@ async fn partial(
                 );
             }
             let (block, _) = block_at(client, height).await?;
-            let request = evidence::request_for(&block, &tx.id(), record.audit_key_index, Some(&record))?;
-            (request, height, format!("transaction {} (for an evidence bundle)", tx.id()))
+            let request = evidence::request_for(&block, &tx_id, record.audit_key_index, Some(&record))?;
+            (request, height, format!("transaction {tx_id} (for an evidence bundle)"))
         }
         None => {
             let tip = chain_height(client).await?;
@@ -782,7 +913,8 @@ async fn partial(
                     record.from_height
                 );
             }
-            let outputs = range_outputs(client, record.from_height, to).await?;
+            // The confidential outputs only: a split key does not cover the shielded pool.
+            let outputs = range_contents(client, record.from_height, to).await?.outputs;
             let context = record.id().as_bytes().to_vec();
             let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
             (request, to, format!("{} outputs at heights {}..={to}", outputs.len(), record.from_height))
@@ -831,7 +963,8 @@ async fn combine(
             "the partials cover different heights (up to {covered:?}); ask the supervisors for partials of one range"
         ),
     };
-    let outputs = range_outputs(client, record.from_height, to).await?;
+    let contents = range_contents(client, record.from_height, to).await?;
+    let outputs = contents.outputs;
     let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
     let mut partials = Vec::new();
     let mut invalid = BTreeSet::new();
@@ -853,7 +986,22 @@ async fn combine(
     })?;
     let decrypted = decrypt::finish(&outputs, record.audit_key_index as usize, &points, &mut Tables::default())?;
     let recs = records(&genesis, &decrypted)?;
-    AuditDb::open(db, &genesis.hash().to_string())?.put(&recs, to)?;
+    let db_handle = AuditDb::open(db, &genesis.hash().to_string())?;
+    // A split key cannot read the shielded pool: its transactions are listed as not decrypted, unless a whole key
+    // already decrypted them into this database.
+    let done: BTreeSet<String> = db_handle
+        .records(record.from_height, to)?
+        .into_iter()
+        .filter(|r| r.pool == Pool::Shielded)
+        .map(|r| r.tx_id)
+        .collect();
+    let not_decrypted: Vec<NotDecrypted> = contents
+        .shielded
+        .iter()
+        .filter(|s| !done.contains(&s.tx_id.to_string()))
+        .map(|s| s.not_decrypted(NotDecryptedReason::SplitKey))
+        .collect();
+    db_handle.store(record.from_height, to, &recs, &not_decrypted)?;
     writeln!(
         out,
         "combined {} valid partials of supervisors {:?} for case {:?}: {} outputs at heights {}..={to} decrypted into {}",
@@ -864,6 +1012,9 @@ async fn combine(
         record.from_height,
         db.display()
     )?;
+    for n in &not_decrypted {
+        print_not_decrypted(out, n)?;
+    }
     Ok(())
 }
 
@@ -882,26 +1033,61 @@ fn open_db_for_reading(db: &Path) -> Result<AuditDb> {
 }
 
 fn show(db: &Path, from: u64, to: u64, out: &mut dyn Write) -> Result<()> {
-    let records = open_db_for_reading(db)?.records(from, to)?;
+    let db = open_db_for_reading(db)?;
+    let records = db.records(from, to)?;
+    let missing = db.not_decrypted(from, to)?;
+    // In height order: the transactions not decrypted among the records.
+    let mut pending = missing.iter().peekable();
     for r in &records {
+        while let Some(n) = pending.next_if(|n| n.height < r.height) {
+            print_not_decrypted(out, n)?;
+        }
         write!(out, "height {} tx {}", r.height, r.tx_id)?;
         print_record(out, r)?;
     }
+    for n in pending {
+        print_not_decrypted(out, n)?;
+    }
     writeln!(out, "{} records", records.len())?;
+    print_missing_summary(out, &missing)?;
+    Ok(())
+}
+
+/// The warning that some transactions were not decrypted (nothing if all were).
+fn print_missing_summary(out: &mut dyn Write, missing: &[NotDecrypted]) -> Result<()> {
+    if !missing.is_empty() {
+        writeln!(
+            out,
+            "WARNING: {} transactions ({} outputs) were NOT decrypted and are in no record: {}",
+            missing.len(),
+            missing.iter().map(|n| u64::from(n.outputs)).sum::<u64>(),
+            missing
+                .iter()
+                .map(|n| n.reason.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join("; ")
+        )?;
+    }
     Ok(())
 }
 
 fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
     let rules = load_rules(rules)?;
-    let records = open_db_for_reading(db)?.all()?;
+    let db = open_db_for_reading(db)?;
+    let records = db.all()?;
+    let missing = db.not_decrypted(0, u64::MAX)?;
     let alerts = aml::run(&records, &rules);
-    let report = report::Report::new(&records, &alerts, &rules)?;
+    let report = report::Report::new(&records, &alerts, &rules)?.with_not_decrypted(&missing);
     let files =
         report.write_dir(dir, if overwrite { report::Overwrite::Replace } else { report::Overwrite::Refuse })?;
     writeln!(out, "{} records, {} alerts", records.len(), alerts.len())?;
     for a in &alerts {
         print_alert(out, a)?;
     }
+    // The rules could not judge these: said here and in the reports.
+    print_missing_summary(out, &missing)?;
     writeln!(out, "reports: {}, {}, {}", files.json.display(), files.csv.display(), files.html.display())?;
     Ok(())
 }
@@ -911,7 +1097,7 @@ fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn W
 async fn watch(
     ws: &str,
     key_index: u32,
-    secret: &AuditSecretKey,
+    keys: &RegulatorKeys,
     db_path: &Path,
     rules: &Path,
     until: Option<u64>,
@@ -924,7 +1110,7 @@ async fn watch(
         .await
         .with_context(|| format!("connecting to {ws}"))?;
     let genesis = genesis_of(&client).await?;
-    decrypt::check_key(&genesis, key_index as usize, secret)?;
+    decrypt::check_keys(&genesis, key_index as usize, keys)?;
     let db = AuditDb::open(db_path, &genesis.hash().to_string())?;
     // Subscribe first, then catch up: a block committed in between is seen twice, never missed (storing a record
     // again replaces it with itself).
@@ -944,11 +1130,15 @@ async fn watch(
         if next <= stop {
             while next <= stop {
                 let (block, _) = block_at(&client, next).await?;
-                let recs = records(&genesis, &whole_decrypt(&block_outputs(&block), key_index, secret, &mut tables)?)?;
-                db.put(&recs, next)?;
-                for r in &recs {
+                let contents = BlockContents::of_block(&block);
+                let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
+                db.store(next, next, &d.records, &d.not_decrypted)?;
+                for r in &d.records {
                     write!(out, "height {next} tx {}", r.tx_id)?;
                     print_record(out, r)?;
+                }
+                for n in &d.not_decrypted {
+                    print_not_decrypted(out, n)?;
                 }
                 next += 1;
             }
@@ -988,25 +1178,37 @@ fn alert_key(a: &aml::Alert) -> (String, Vec<String>, String) {
 
 // ---- the demo's closing view ----
 
-/// The regulator's view of a whole chain, as text: every output decrypted with `secret` (the chain's audit key 0)
-/// and the alerts of the rule file `rules_toml`. The node's demo ends with it.
-pub async fn regulator_view(client: &impl ChainApiClient, secret: &AuditSecretKey, rules_toml: &str) -> Result<String> {
+/// The regulator's view of a whole chain, as text: every output of both pools decrypted with `keys` (the
+/// confidential key must be the chain's audit key 0; without a shielded key, each shielded transaction is listed as
+/// not decrypted) and the alerts of the rule file `rules_toml`. The node's demo ends with it.
+pub async fn regulator_view(client: &impl ChainApiClient, keys: &RegulatorKeys, rules_toml: &str) -> Result<String> {
     let rules = RuleSet::from_toml(rules_toml).context("the demo's rule file")?;
     let genesis = genesis_of(client).await?;
-    decrypt::check_key(&genesis, 0, secret)?;
+    decrypt::check_keys(&genesis, 0, keys)?;
     let tip = chain_height(client).await?;
-    let outputs = range_outputs(client, 1, tip).await?;
-    let recs = records(&genesis, &whole_decrypt(&outputs, 0, secret, &mut Tables::default())?)?;
+    let contents = range_contents(client, 1, tip).await?;
+    let Decryption { records: recs, not_decrypted, dummies } =
+        decrypt::decrypt_whole(&genesis, 0, keys, &contents, &mut Tables::default())?;
     let mut out = Vec::new();
-    writeln!(out, "    {} outputs at heights 1..={tip}, every amount decrypted and proven:", recs.len())?;
-    // Addresses shortened to their first characters: a terminal line per output.
+    let shielded = recs.iter().filter(|r| r.pool == Pool::Shielded).count();
+    writeln!(
+        out,
+        "    {} outputs ({shielded} shielded) at heights 1..={tip}, every amount decrypted and proven{}:",
+        recs.len(),
+        dummies_text(dummies)
+    )?;
+    // Addresses and owner tags shortened to their first characters: a terminal line per output.
     let short = |a: &str| a.chars().take(18).collect::<String>() + "…";
     for r in &recs {
+        let pool = match r.pool {
+            Pool::Confidential => "",
+            Pool::Shielded => " shielded",
+        };
         writeln!(
             out,
-            "    height {} tx {}…  output {}: {:>16} {} {:<8}  {} → {}  memo {:?}{}",
+            "    height {} tx {}…{pool} output {}: {:>16} {} {:<8}  {} → {}  memo {:?}{}",
             r.height,
-            &r.tx_id[..12],
+            r.tx_id.chars().take(12).collect::<String>(),
             r.output_index,
             aml::format_display_amount(u128::from(r.amount), r.decimals),
             r.asset_label,
@@ -1016,6 +1218,10 @@ pub async fn regulator_view(client: &impl ChainApiClient, secret: &AuditSecretKe
             r.memo,
             if r.memo_matches_amount { "" } else { "  MEMO DISAGREES" }
         )?;
+    }
+    for n in &not_decrypted {
+        write!(out, "    ")?;
+        print_not_decrypted(&mut out, n)?;
     }
     let alerts = aml::run(&recs, &rules);
     writeln!(out, "    AML: {} alerts", alerts.len())?;
@@ -1047,10 +1253,10 @@ async fn evidence(
         bail!("{} already exists; nothing was written", path.display());
     }
     let genesis = genesis_of(client).await?;
-    let (tx, height, inclusion) = committed(client, txid).await?;
+    let (tx_id, height, inclusion) = committed_confidential(client, txid).await?;
     let (block, cert) = block_at(client, height).await?;
     let certificate = cert.ok_or_else(|| anyhow!("the node has no commit certificate for block {height}"))?;
-    let located = evidence::Located { tx_id: tx.id(), block, certificate, inclusion };
+    let located = evidence::Located { tx_id, block, certificate, inclusion };
     let (bundle, decrypted) = match how {
         Decryptor::Whole(key_index, secret) => {
             Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
@@ -1073,7 +1279,7 @@ async fn evidence(
     // Check before writing: a bundle that would not verify is never handed out.
     bundle.verify(&genesis.hash().to_string())?;
     ctchain_wallet::fsutil::write_atomic(path, &bundle.to_bytes())?;
-    writeln!(out, "evidence for transaction {} (height {height}) written to {}", tx.id(), path.display())?;
+    writeln!(out, "evidence for transaction {} (height {height}) written to {}", tx_id, path.display())?;
     for r in records(&genesis, &decrypted)? {
         print_record(out, &r)?;
     }

@@ -5,16 +5,23 @@
 //! range scan returns records in chain order; values are the records' JSON. `b"m/genesis"` holds the hash of the
 //! chain's genesis (a database never mixes chains) and `b"m/height"` the highest height written. Each call writes
 //! one atomic, synced batch: a crash leaves a range either wholly stored or not at all.
+//!
+//! Records of both pools share one key space (a record says its pool; a shielded transaction's outputs are under its
+//! own id, its confidential side's under the crossing's id). Transactions whose outputs could not be decrypted
+//! ([`NotDecrypted`]: shielded ones without the shielded key, or under a split key) are kept under
+//! `b"u" ‖ height ‖ transaction id`, so that `show` and `aml` name them instead of passing over them; storing a range
+//! again ([`AuditDb::store`]) replaces the range's entries, so a later scan with the shielded key clears them.
 
 use std::path::Path;
 
 use rocksdb::{Options, WriteBatch, WriteOptions, DB};
 
-use crate::aml::AuditRecord;
+use crate::aml::{AuditRecord, NotDecrypted};
 
 const GENESIS: &[u8] = b"m/genesis";
 const HEIGHT: &[u8] = b"m/height";
 const RECORD: u8 = b'r';
+const UNDECRYPTED: u8 = b'u';
 
 /// Why the audit database failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +63,16 @@ fn record_key(r: &AuditRecord) -> Result<Vec<u8>, DbError> {
     Ok(key)
 }
 
+fn undecrypted_key(n: &NotDecrypted) -> Result<Vec<u8>, DbError> {
+    let id =
+        hex::decode(&n.tx_id).map_err(|_| DbError::Damaged { key: n.tx_id.clone(), reason: "tx id not hex".into() })?;
+    let mut key = Vec::with_capacity(1 + 8 + id.len());
+    key.push(UNDECRYPTED);
+    key.extend_from_slice(&n.height.to_be_bytes());
+    key.extend_from_slice(&id);
+    Ok(key)
+}
+
 impl AuditDb {
     /// Opens (or creates) the database at `path` for the chain whose genesis hash is `genesis_hash` (hex).
     pub fn open(path: &Path, genesis_hash: &str) -> Result<Self, DbError> {
@@ -83,20 +100,70 @@ impl AuditDb {
     }
 
     /// Stores `records` (replacing records of the same outputs) and raises the stored height to `height`, in one
-    /// synced atomic write.
+    /// synced atomic write. Entries of transactions not decrypted are left as they are (see [`AuditDb::store`]).
     pub fn put(&self, records: &[AuditRecord], height: u64) -> Result<(), DbError> {
         let mut batch = WriteBatch::default();
+        Self::put_records(&mut batch, records)?;
+        self.finish(batch, height)
+    }
+
+    /// Stores what decrypting the whole height range `from..=to` gave: its `records` (replacing records of the same
+    /// outputs) and its transactions `not_decrypted` (replacing every such entry of the range, so that a range
+    /// decrypted again with the shielded key no longer lists them), and raises the stored height to `to` — in one
+    /// synced atomic write.
+    pub fn store(
+        &self,
+        from: u64,
+        to: u64,
+        records: &[AuditRecord],
+        not_decrypted: &[NotDecrypted],
+    ) -> Result<(), DbError> {
+        let mut batch = WriteBatch::default();
+        for (key, _) in self.scan(UNDECRYPTED, from, to)? {
+            batch.delete(key);
+        }
+        for n in not_decrypted {
+            let value =
+                serde_json::to_vec(n).map_err(|e| DbError::Damaged { key: n.tx_id.clone(), reason: e.to_string() })?;
+            batch.put(undecrypted_key(n)?, value);
+        }
+        Self::put_records(&mut batch, records)?;
+        self.finish(batch, to)
+    }
+
+    fn put_records(batch: &mut WriteBatch, records: &[AuditRecord]) -> Result<(), DbError> {
         for r in records {
             let value =
                 serde_json::to_vec(r).map_err(|e| DbError::Damaged { key: r.tx_id.clone(), reason: e.to_string() })?;
             batch.put(record_key(r)?, value);
         }
+        Ok(())
+    }
+
+    fn finish(&self, mut batch: WriteBatch, height: u64) -> Result<(), DbError> {
         if height > self.height()? {
             batch.put(HEIGHT, height.to_be_bytes());
         }
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         Ok(self.db.write_opt(batch, &sync)?)
+    }
+
+    /// The entries under `prefix` at heights `from..=to`, in key order.
+    fn scan(&self, prefix: u8, from: u64, to: u64) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, DbError> {
+        let mut start = vec![prefix];
+        start.extend_from_slice(&from.to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.db.iterator(rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward)) {
+            let (key, value) = item?;
+            let Some(height) = key.get(1..9).filter(|_| key.first() == Some(&prefix)) else { break };
+            let height = u64::from_be_bytes(height.try_into().unwrap_or_default());
+            if height > to {
+                break;
+            }
+            out.push((key, value));
+        }
+        Ok(out)
     }
 
     /// The highest height written (0 for a new database).
@@ -113,23 +180,22 @@ impl AuditDb {
 
     /// Records at heights `from..=to`, in chain order.
     pub fn records(&self, from: u64, to: u64) -> Result<Vec<AuditRecord>, DbError> {
-        let mut start = vec![RECORD];
-        start.extend_from_slice(&from.to_be_bytes());
-        let mut out = Vec::new();
-        for item in self.db.iterator(rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward)) {
-            let (key, value) = item?;
-            if key.first() != Some(&RECORD) || key.len() < 9 {
-                break;
-            }
-            let height = u64::from_be_bytes(key[1..9].try_into().unwrap_or_default());
-            if height > to {
-                break;
-            }
-            let record: AuditRecord = serde_json::from_slice(&value)
-                .map_err(|e| DbError::Damaged { key: hex::encode(&key), reason: e.to_string() })?;
-            out.push(record);
-        }
-        Ok(out)
+        Self::decode_all(self.scan(RECORD, from, to)?)
+    }
+
+    /// Transactions at heights `from..=to` whose outputs were not decrypted, in chain order.
+    pub fn not_decrypted(&self, from: u64, to: u64) -> Result<Vec<NotDecrypted>, DbError> {
+        Self::decode_all(self.scan(UNDECRYPTED, from, to)?)
+    }
+
+    fn decode_all<T: serde::de::DeserializeOwned>(entries: Vec<(Box<[u8]>, Box<[u8]>)>) -> Result<Vec<T>, DbError> {
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                serde_json::from_slice(&value)
+                    .map_err(|e| DbError::Damaged { key: hex::encode(&key), reason: e.to_string() })
+            })
+            .collect()
     }
 
     /// Every record.

@@ -1,20 +1,42 @@
 //! From chain data to audit records: which points a decryption needs, and what the decrypted outputs say.
 //!
+//! ## Confidential outputs
 //! Decrypting output `o` under the audit key at index `k` needs `s·X` for five points `X` of the output (its four
 //! limb handles and its audit memo's ephemeral key, [`ctchain_crypto::audit_decryption_inputs`]). With a whole key
 //! the regulator computes them itself; with a split key, `k` supervisors' verified partials are combined into them
 //! ([`crate::threshold`]). Either way [`finish`] turns them into amounts — found in a 2¹⁶ table, so a value that is
 //! not what the proven handles encrypt cannot come out — and into [`AuditRecord`]s for the AML rules.
+//!
+//! ## Shielded outputs
+//! Every shielded transaction's statement carries, for each of its two outputs, an audit ciphertext to the chain's
+//! Baby Jubjub audit key, proven inside the Groth16 circuit to encrypt the output's asset, value, receiver and the
+//! spender ([`ctchain_circuits::audit`]). [`decrypt_shielded`] reads both with the whole shielded key (there is no
+//! split form of that key) and [`shielded_record`] turns each into an [`AuditRecord`] of [`Pool::Shielded`], so the
+//! AML rules judge shielded transfers exactly as confidential ones. Owner tags are shown as hex of their canonical
+//! 32 bytes (the first 32 bytes of the owner's shielded address).
+//!
+//! **Dummy outputs** — a shielded output of value 0, which a transfer uses to fill its second slot — are never
+//! recorded: they move nothing, and counted as transfers they would only feed the velocity rule noise. `decrypt`
+//! lists them as dummies, and [`Decryption::dummies`] counts them.
+//!
+//! A shield or unshield also has a confidential side (its `crossing`), whose outputs are ordinary confidential
+//! outputs ([`BlockContents`] lists them with the others); they keep the crossing's own id, which is how the
+//! ledger names them (and `tx_get` finds the shielded transaction by either id).
+//!
+//! [`decrypt_whole`] does all of this for a regulator's whole keys ([`RegulatorKeys`]); a shielded transaction it
+//! cannot read (no shielded key) becomes a [`NotDecrypted`] entry, never a silent gap.
 
 use std::collections::HashMap;
 
+use ctchain_circuits::{AssetTag, AuditPlaintext, AuditSecretKey as ShieldedAuditSecretKey, Owner, TransferStatement};
 use ctchain_crypto::{
     audit_decryption_inputs, audit_output_from_shares, AssetId, AuditDecryptError, AuditDecryptionShares,
     AuditedOutput, LimbTable, Output, Point, PublicKind, RistrettoPoint, Transaction, TxId, LIMBS,
 };
-use ctchain_ledger::Genesis;
+use ctchain_ledger::{AssetInfo, Block, Crossing, Genesis, LedgerTx, ShieldedTx};
 
-use crate::aml::{AuditRecord, RecordKind};
+use crate::aml::{AuditRecord, NotDecrypted, NotDecryptedReason, Pool, RecordKind};
+use crate::keys::RegulatorKeys;
 use crate::threshold::DecryptionRequest;
 
 /// Points per output in a decryption request.
@@ -48,6 +70,32 @@ pub enum DecryptError {
         index: usize,
         /// Why.
         error: AuditDecryptError,
+    },
+    /// The chain has no shielded pool, yet the keys were checked against one.
+    #[error("the chain has no shielded pool")]
+    NoShieldedPool,
+    /// The shielded audit key given is not the chain's (genesis `[shielded] audit_key`).
+    #[error("this shielded audit key is not the chain's shielded audit key")]
+    WrongShieldedKey,
+    /// A shielded statement's audit copies are encrypted to another key than the one given (a chain validates
+    /// that every statement names its own key, so this is a key of another chain).
+    #[error("shielded transaction {0} is encrypted to another shielded audit key than this one")]
+    ShieldedKeyMismatch(TxId),
+    /// A shielded audit copy does not decrypt (never for a statement that verified, decrypted with its key).
+    #[error("shielded transaction {tx_id}: {error}")]
+    ShieldedAudit {
+        /// Transaction.
+        tx_id: TxId,
+        /// Why.
+        error: ctchain_circuits::CircuitError,
+    },
+    /// A shielded output's asset tag is not the tag of any asset the genesis lists.
+    #[error("shielded output {index} of transaction {tx_id} is of an asset the genesis does not list")]
+    UnknownShieldedAsset {
+        /// Transaction.
+        tx_id: TxId,
+        /// Output index (0 or 1).
+        index: usize,
     },
     /// Combined points do not match the outputs asked for.
     #[error("{found} decrypted points for {outputs} outputs")]
@@ -101,6 +149,96 @@ pub fn outputs_of(tx: &Transaction, height: u64, timestamp_ms: u64) -> Vec<Chain
         .enumerate()
         .map(|(i, o)| ChainOutput { tx_id, index: i as u32, height, timestamp_ms, kind, output: o.clone() })
         .collect()
+}
+
+/// A shielded transaction of a committed block, with what the regulator needs to decrypt and describe it.
+#[derive(Clone, Debug)]
+pub struct ShieldedSource {
+    /// Its id (the ledger's id, to which its proof is bound).
+    pub tx_id: TxId,
+    /// Block height.
+    pub height: u64,
+    /// Block time (ms).
+    pub timestamp_ms: u64,
+    /// What crosses the pool boundary in public, if anything: a shield or an unshield.
+    pub crossing: Option<Crossing>,
+    /// The id of its confidential side (shield or unshield), whose outputs are listed as confidential outputs.
+    pub crossing_id: Option<TxId>,
+    /// The statement, with both outputs' audit copies.
+    pub statement: TransferStatement,
+}
+
+impl ShieldedSource {
+    /// The shielded transaction `tx` committed at `height`.
+    pub fn of(tx: &ShieldedTx, height: u64, timestamp_ms: u64) -> Self {
+        Self {
+            tx_id: tx.id(),
+            height,
+            timestamp_ms,
+            crossing: tx.crossing_kind(),
+            crossing_id: tx.crossing.as_ref().map(Transaction::id),
+            statement: tx.statement.clone(),
+        }
+    }
+
+    /// What it does, for a person: "shielded transfer", "shield" or "unshield".
+    pub fn kind_text(&self) -> &'static str {
+        match self.crossing {
+            None => "shielded transfer",
+            Some(Crossing::Shield { .. }) => "shield",
+            Some(Crossing::Unshield { .. }) => "unshield",
+        }
+    }
+
+    /// The entry saying its outputs were not decrypted, and why.
+    pub fn not_decrypted(&self, reason: NotDecryptedReason) -> NotDecrypted {
+        NotDecrypted {
+            tx_id: self.tx_id.to_string(),
+            height: self.height,
+            timestamp_ms: self.timestamp_ms,
+            pool: Pool::Shielded,
+            outputs: self.statement.audit.len() as u32,
+            reason,
+        }
+    }
+}
+
+/// What the regulator decrypts in some committed transactions: confidential outputs and shielded transactions.
+#[derive(Clone, Debug, Default)]
+pub struct BlockContents {
+    /// Every confidential output, those of the confidential sides of shields and unshields included.
+    pub outputs: Vec<ChainOutput>,
+    /// Every shielded transaction (transfer, shield, unshield).
+    pub shielded: Vec<ShieldedSource>,
+}
+
+impl BlockContents {
+    /// The contents of one ledger transaction committed at `height` (nothing for an audit-access record).
+    pub fn of_tx(tx: &LedgerTx, height: u64, timestamp_ms: u64) -> Self {
+        match tx {
+            LedgerTx::Confidential(tx) => Self { outputs: outputs_of(tx, height, timestamp_ms), shielded: vec![] },
+            LedgerTx::Shielded(tx) => Self {
+                outputs: tx.crossing.as_ref().map(|c| outputs_of(c, height, timestamp_ms)).unwrap_or_default(),
+                shielded: vec![ShieldedSource::of(tx, height, timestamp_ms)],
+            },
+            LedgerTx::AuditAccess(_) => Self::default(),
+        }
+    }
+
+    /// The contents of a committed block, in block order.
+    pub fn of_block(block: &Block) -> Self {
+        let mut contents = Self::default();
+        for tx in &block.txs {
+            contents.extend(Self::of_tx(tx, block.header.height, block.header.timestamp_ms));
+        }
+        contents
+    }
+
+    /// Appends `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.outputs.extend(other.outputs);
+        self.shielded.extend(other.shielded);
+    }
 }
 
 /// The request for decrypting `outputs` under audit key `key_index`, bound to `context` (an access record id).
@@ -168,6 +306,134 @@ pub fn check_key(
     Ok(())
 }
 
+/// Checks a regulator's whole keys against the genesis before anything is decrypted: the confidential key must be
+/// the chain's audit key `key_index`, and a shielded key, if the keys hold one and the chain has a shielded pool,
+/// the chain's shielded audit key.
+pub fn check_keys(genesis: &Genesis, key_index: usize, keys: &RegulatorKeys) -> Result<(), DecryptError> {
+    check_key(genesis, key_index, &keys.confidential)?;
+    match (&keys.shielded, &genesis.shielded) {
+        (Some(secret), Some(_)) => check_shielded_key(genesis, secret),
+        // No shielded pool: the key is simply not needed. No key: shielded transactions are reported as not
+        // decrypted, one by one.
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `secret` is the chain's shielded audit key.
+pub fn check_shielded_key(genesis: &Genesis, secret: &ShieldedAuditSecretKey) -> Result<(), DecryptError> {
+    let config = genesis.shielded.as_ref().ok_or(DecryptError::NoShieldedPool)?;
+    if config.audit_key != secret.public_key() {
+        return Err(DecryptError::WrongShieldedKey);
+    }
+    Ok(())
+}
+
+/// Decrypts both outputs' audit copies of a shielded transaction, in output order.
+pub fn decrypt_shielded(
+    secret: &ShieldedAuditSecretKey,
+    source: &ShieldedSource,
+) -> Result<[AuditPlaintext; 2], DecryptError> {
+    if source.statement.audit_key != secret.public_key() {
+        return Err(DecryptError::ShieldedKeyMismatch(source.tx_id));
+    }
+    secret
+        .decrypt_statement(&source.statement)
+        .map_err(|error| DecryptError::ShieldedAudit { tx_id: source.tx_id, error })
+}
+
+/// An owner tag as the regulator shows it: hex of its canonical 32 bytes.
+pub fn owner_hex(owner: &Owner) -> String {
+    hex::encode(ctchain_circuits::encoding::fr_to_bytes(&owner.0))
+}
+
+/// The genesis asset whose shielded tag is `tag`.
+pub fn shielded_asset<'g>(genesis: &'g Genesis, tag: &AssetTag) -> Option<&'g AssetInfo> {
+    genesis.assets.iter().find(|a| AssetTag::from_asset_id(&a.id.0) == *tag)
+}
+
+/// The audit record of shielded output `index` (0 or 1) of `source`, decrypted as `plaintext`; `None` for a dummy
+/// output (value 0), which is never recorded.
+pub fn shielded_record(
+    genesis: &Genesis,
+    source: &ShieldedSource,
+    index: usize,
+    plaintext: &AuditPlaintext,
+) -> Result<Option<AuditRecord>, DecryptError> {
+    if plaintext.value == 0 {
+        return Ok(None);
+    }
+    let asset = shielded_asset(genesis, &plaintext.asset)
+        .ok_or(DecryptError::UnknownShieldedAsset { tx_id: source.tx_id, index })?;
+    let sender = owner_hex(&plaintext.sender);
+    let receiver = owner_hex(&plaintext.receiver);
+    Ok(Some(AuditRecord {
+        tx_id: source.tx_id.to_string(),
+        output_index: index as u32,
+        height: source.height,
+        timestamp_ms: source.timestamp_ms,
+        asset_id: hex::encode(asset.id.0),
+        asset_label: asset.label.clone(),
+        decimals: asset.decimals,
+        amount: plaintext.value,
+        kind: party_kind(RecordKind::Transfer, Some(&sender), &receiver),
+        sender: Some(sender),
+        receiver,
+        memo: String::new(),
+        memo_matches_amount: true,
+        pool: Pool::Shielded,
+    }))
+}
+
+/// What a whole-key decryption of some [`BlockContents`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Decryption {
+    /// The records: every confidential output, then every shielded output that is not a dummy.
+    pub records: Vec<AuditRecord>,
+    /// Shielded transactions that could not be decrypted (the keys hold no shielded key).
+    pub not_decrypted: Vec<NotDecrypted>,
+    /// Dummy shielded outputs (value 0) decrypted and left out of the records.
+    pub dummies: usize,
+}
+
+/// Decrypts `contents` with a regulator's whole keys (confidential audit key `key_index`), after
+/// [`check_keys`]. Without a shielded key every shielded transaction becomes a [`NotDecrypted`] entry.
+pub fn decrypt_whole(
+    genesis: &Genesis,
+    key_index: usize,
+    keys: &RegulatorKeys,
+    contents: &BlockContents,
+    tables: &mut Tables,
+) -> Result<Decryption, DecryptError> {
+    let req = request(Vec::new(), &contents.outputs, key_index)?;
+    let decrypted = finish(&contents.outputs, key_index, &multiply(&keys.confidential, &req.points), tables)?;
+    let mut out = Decryption {
+        records: decrypted.iter().map(|d| record(genesis, d)).collect::<Result<_, _>>()?,
+        ..Decryption::default()
+    };
+    for source in &contents.shielded {
+        let Some(secret) = &keys.shielded else {
+            out.not_decrypted.push(source.not_decrypted(NotDecryptedReason::NoShieldedKey));
+            continue;
+        };
+        for (index, plaintext) in decrypt_shielded(secret, source)?.iter().enumerate() {
+            match shielded_record(genesis, source, index, plaintext)? {
+                Some(r) => out.records.push(r),
+                None => out.dummies += 1,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A transfer whose sender is its receiver moves nothing between parties: change.
+fn party_kind(kind: RecordKind, sender: Option<&str>, receiver: &str) -> RecordKind {
+    if kind == RecordKind::Transfer && sender == Some(receiver) {
+        RecordKind::Change
+    } else {
+        kind
+    }
+}
+
 /// The audit record of a decrypted output: addresses as the chain's bech32m text, the asset by its label.
 pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptError> {
     let o = &d.source;
@@ -192,14 +458,304 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
         asset_label: asset.label.clone(),
         decimals: asset.decimals,
         amount: d.audited.amount,
-        kind: if o.kind == RecordKind::Transfer && sender.as_deref() == Some(receiver.as_str()) {
-            RecordKind::Change
-        } else {
-            o.kind
-        },
+        kind: party_kind(o.kind, sender.as_deref(), &receiver),
         sender,
         receiver,
         memo,
         memo_matches_amount: d.memo_agrees,
+        pool: Pool::Confidential,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Real shielded statements (built, not proven: decryption needs no proof), decrypted as `scan` does.
+
+    use ctchain_circuits::{
+        AssetTag, Frontier, Note, Payment, SpendInput, SpendingKey, TransferProof, TransferRequest, UnprovenTransfer,
+        Witness,
+    };
+    use ctchain_codec::{Decode, Encode, Hash32};
+    use ctchain_crypto::SigningKey;
+    use ctchain_ledger::{BlockHeader, ShieldedConfig};
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    use super::*;
+    use crate::aml::{self, RuleId, RuleSet};
+
+    /// TEST ONLY: deterministic randomness, so a failure replays.
+    fn rng(seed: u64) -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    /// A chain with CNY (2 decimals) and USD, a shielded pool audited by `keys`, and two shielded users.
+    struct Fixture {
+        genesis: Genesis,
+        keys: RegulatorKeys,
+        alice: SpendingKey,
+        bob: SpendingKey,
+        cny: AssetTag,
+        rng: ChaCha20Rng,
+    }
+
+    fn fixture(seed: u64) -> Fixture {
+        let mut rng = rng(seed);
+        let keys = RegulatorKeys::generate(&mut rng);
+        let asset = |label: &str, rng: &mut ChaCha20Rng| AssetInfo {
+            id: AssetId::from_label(label),
+            label: label.into(),
+            decimals: 2,
+            issuer: SigningKey::random(rng).public(),
+        };
+        let genesis = Genesis {
+            chain_id: "ctchain-test".into(),
+            crypto_suite: ctchain_ledger::CRYPTO_SUITE.into(),
+            genesis_time_ms: 0,
+            validators: vec![],
+            audit_keys: vec![keys.confidential.public()],
+            assets: vec![asset("CNY", &mut rng), asset("USD", &mut rng)],
+            consensus: Default::default(),
+            shielded: Some(ShieldedConfig {
+                verifying_key_hash: Hash32([0; 32]),
+                audit_key: keys.shielded_public().unwrap(),
+                recent_roots: 100,
+            }),
+        };
+        Fixture {
+            genesis,
+            keys,
+            alice: SpendingKey::random(&mut rng),
+            bob: SpendingKey::random(&mut rng),
+            cny: AssetTag::from_asset_id(&AssetId::from_label("CNY").0),
+            rng,
+        }
+    }
+
+    impl Fixture {
+        /// Alice pays Bob `amount` from a note of `note_value` she holds, keeping the change.
+        fn transfer(&mut self, note_value: u64, amount: u64) -> UnprovenTransfer {
+            let mut tree = Frontier::new();
+            let note = Note::new(self.cny, note_value, self.alice.owner(), &mut self.rng);
+            let witness = Witness::new(&tree.append(note.commitment()).unwrap());
+            TransferRequest {
+                spending_key: &self.alice,
+                asset: self.cny,
+                anchor: tree.root(),
+                inputs: [SpendInput::Note { note, path: Box::new(witness.path().clone()) }, SpendInput::Dummy],
+                outputs: [
+                    Payment { to: self.bob.address(), value: amount },
+                    Payment { to: self.alice.address(), value: note_value - amount },
+                ],
+                public_in: 0,
+                public_out: 0,
+                audit_key: self.genesis.shielded.unwrap().audit_key,
+            }
+            .build(&mut self.rng)
+            .unwrap()
+        }
+
+        /// Alice shields `amount` into a note of her own; the second output is a dummy (value 0) to Bob.
+        fn shield(&mut self, amount: u64) -> UnprovenTransfer {
+            TransferRequest {
+                spending_key: &self.alice,
+                asset: self.cny,
+                anchor: Frontier::new().root(),
+                inputs: [SpendInput::Dummy, SpendInput::Dummy],
+                outputs: [
+                    Payment { to: self.alice.address(), value: amount },
+                    Payment { to: self.bob.address(), value: 0 },
+                ],
+                public_in: amount,
+                public_out: 0,
+                audit_key: self.genesis.shielded.unwrap().audit_key,
+            }
+            .build(&mut self.rng)
+            .unwrap()
+        }
+    }
+
+    /// A shielded transaction as the ledger carries it. Its proof is the committed test vector's: well formed, but
+    /// for another statement — decryption never looks at it.
+    fn ledger_tx(unproven: &UnprovenTransfer) -> LedgerTx {
+        let vectors = include_str!("../../../circuits/vectors/transfer-v1.txt");
+        let proof_hex = vectors.lines().find_map(|l| l.strip_prefix("proof=")).unwrap();
+        let proof = TransferProof::from_bytes(&hex::decode(proof_hex).unwrap().try_into().unwrap()).unwrap();
+        let tx = ShieldedTx {
+            chain_id: "ctchain-test".into(),
+            statement: unproven.statement.clone(),
+            note_ciphertexts: unproven.note_ciphertexts.clone(),
+            crossing: None,
+            proof,
+        };
+        // What a node serves decodes to the same transaction.
+        LedgerTx::from_bytes(&LedgerTx::Shielded(Box::new(tx)).to_bytes()).unwrap()
+    }
+
+    fn block(height: u64, txs: Vec<LedgerTx>) -> Block {
+        let header = BlockHeader {
+            height,
+            prev_hash: Hash32([0; 32]),
+            tx_root: Block::compute_tx_root(&txs),
+            state_root: Hash32([0; 32]),
+            timestamp_ms: 1_700_000_000_000 + height * 1000,
+            proposer: 0,
+            view: 0,
+        };
+        Block { header, txs }
+    }
+
+    #[test]
+    fn a_shielded_transfer_decrypts_to_its_asset_amount_receiver_and_sender() {
+        let mut f = fixture(1);
+        let unproven = f.transfer(2_000_000, 1_500_000);
+        let tx = ledger_tx(&unproven);
+        let contents = BlockContents::of_block(&block(7, vec![tx.clone()]));
+        assert!(contents.outputs.is_empty(), "a transfer inside the pool has no confidential side");
+        assert_eq!(contents.shielded.len(), 1);
+        assert_eq!(contents.shielded[0].tx_id, tx.id());
+        assert_eq!(contents.shielded[0].kind_text(), "shielded transfer");
+
+        check_keys(&f.genesis, 0, &f.keys).unwrap();
+        let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
+        assert!(d.not_decrypted.is_empty());
+        assert_eq!(d.dummies, 0);
+        let alice = owner_hex(&f.alice.owner());
+        let bob = owner_hex(&f.bob.owner());
+        let cny = hex::encode(AssetId::from_label("CNY").0);
+        let [payment, change] = &d.records[..] else { panic!("two records expected: {:?}", d.records) };
+        let expected = AuditRecord {
+            tx_id: tx.id().to_string(),
+            output_index: 0,
+            height: 7,
+            timestamp_ms: 1_700_000_007_000,
+            asset_id: cny.clone(),
+            asset_label: "CNY".into(),
+            decimals: 2,
+            amount: 1_500_000,
+            kind: RecordKind::Transfer,
+            sender: Some(alice.clone()),
+            receiver: bob.clone(),
+            memo: String::new(),
+            memo_matches_amount: true,
+            pool: Pool::Shielded,
+        };
+        assert_eq!(*payment, expected);
+        // The change goes back to the spender: recorded as change, left out of the transfer rules.
+        assert_eq!(
+            *change,
+            AuditRecord {
+                output_index: 1,
+                amount: 500_000,
+                kind: RecordKind::Change,
+                receiver: alice.clone(),
+                ..expected
+            }
+        );
+        // Owner tags are the first 32 bytes of the shielded address.
+        assert_eq!(bob, hex::encode(&f.bob.address().to_bytes()[..32]));
+    }
+
+    #[test]
+    fn another_shielded_key_is_refused_before_and_while_decrypting() {
+        let mut f = fixture(2);
+        let contents = BlockContents::of_block(&block(3, vec![ledger_tx(&f.transfer(900, 400))]));
+        let stranger = RegulatorKeys {
+            confidential: f.keys.confidential.clone(),
+            shielded: Some(ctchain_circuits::AuditSecretKey::random(&mut f.rng)),
+        };
+        assert_eq!(check_keys(&f.genesis, 0, &stranger), Err(DecryptError::WrongShieldedKey));
+        // Even past the genesis check (another chain's key), the statement names the key it is encrypted to.
+        let tx_id = contents.shielded[0].tx_id;
+        assert_eq!(
+            decrypt_whole(&f.genesis, 0, &stranger, &contents, &mut Tables::default()).unwrap_err(),
+            DecryptError::ShieldedKeyMismatch(tx_id)
+        );
+        assert_eq!(
+            decrypt_shielded(stranger.shielded.as_ref().unwrap(), &contents.shielded[0]).unwrap_err(),
+            DecryptError::ShieldedKeyMismatch(tx_id)
+        );
+        // A chain without a shielded pool has no shielded key to check against.
+        let mut no_pool = f.genesis.clone();
+        no_pool.shielded = None;
+        assert_eq!(check_shielded_key(&no_pool, f.keys.shielded.as_ref().unwrap()), Err(DecryptError::NoShieldedPool));
+        check_keys(&no_pool, 0, &f.keys).unwrap();
+    }
+
+    #[test]
+    fn an_asset_the_genesis_does_not_list_is_named() {
+        let mut f = fixture(3);
+        let contents = BlockContents::of_block(&block(3, vec![ledger_tx(&f.transfer(900, 400))]));
+        let mut other = f.genesis.clone();
+        other.assets.retain(|a| a.label != "CNY");
+        assert_eq!(
+            decrypt_whole(&other, 0, &f.keys, &contents, &mut Tables::default()).unwrap_err(),
+            DecryptError::UnknownShieldedAsset { tx_id: contents.shielded[0].tx_id, index: 0 }
+        );
+    }
+
+    #[test]
+    fn without_the_shielded_key_each_shielded_transaction_is_reported_not_skipped() {
+        let mut f = fixture(4);
+        let txs = vec![ledger_tx(&f.transfer(900, 400)), ledger_tx(&f.shield(300))];
+        let ids: Vec<String> = txs.iter().map(|t| t.id().to_string()).collect();
+        let contents = BlockContents::of_block(&block(5, txs));
+        let old = RegulatorKeys { confidential: f.keys.confidential.clone(), shielded: None };
+        check_keys(&f.genesis, 0, &old).unwrap();
+        let d = decrypt_whole(&f.genesis, 0, &old, &contents, &mut Tables::default()).unwrap();
+        assert!(d.records.is_empty());
+        assert_eq!(d.not_decrypted.iter().map(|n| n.tx_id.clone()).collect::<Vec<_>>(), ids);
+        for n in &d.not_decrypted {
+            assert_eq!(
+                (n.height, n.pool, n.outputs, n.reason),
+                (5, Pool::Shielded, 2, NotDecryptedReason::NoShieldedKey)
+            );
+            assert_eq!(n.reason.as_str(), "not decryptable without the shielded audit key");
+        }
+    }
+
+    #[test]
+    fn dummy_outputs_are_decrypted_but_never_recorded() {
+        let mut f = fixture(5);
+        let unproven = f.shield(300);
+        let source = ShieldedSource {
+            crossing: Some(Crossing::Shield { asset: AssetId::from_label("CNY"), amount: 300 }),
+            ..ShieldedSource::of(ledger_tx_inner(&unproven).as_ref(), 9, 9_000)
+        };
+        assert_eq!(source.kind_text(), "shield");
+        let plain = decrypt_shielded(f.keys.shielded.as_ref().unwrap(), &source).unwrap();
+        assert_eq!(plain[1].value, 0);
+        assert_eq!(plain[1].receiver, f.bob.owner());
+        assert_eq!(shielded_record(&f.genesis, &source, 1, &plain[1]).unwrap(), None);
+        let contents = BlockContents { outputs: vec![], shielded: vec![source] };
+        let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
+        assert_eq!(d.dummies, 1);
+        assert_eq!(d.records.len(), 1);
+        assert_eq!((d.records[0].amount, d.records[0].kind), (300, RecordKind::Change), "shielded to herself");
+    }
+
+    fn ledger_tx_inner(unproven: &UnprovenTransfer) -> Box<ShieldedTx> {
+        match ledger_tx(unproven) {
+            LedgerTx::Shielded(tx) => tx,
+            other => panic!("not shielded: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn aml_rules_fire_on_a_large_shielded_transfer_and_not_on_a_small_one() {
+        let mut f = fixture(6);
+        let large = ledger_tx(&f.transfer(2_000_000, 1_500_000)); // 15,000.00 CNY
+        let small = ledger_tx(&f.transfer(2_000_000, 90_000)); // 900.00 CNY
+        let contents = BlockContents::of_block(&block(2, vec![large.clone(), small]));
+        let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
+        let rules =
+            RuleSet::from_toml("[[asset]]\nlabel = \"CNY\"\ndecimals = 2\n\n[large_value]\nCNY = \"10000.00\"\n")
+                .unwrap();
+        let alerts = aml::run(&d.records, &rules);
+        let large_alerts: Vec<_> = alerts.iter().filter(|a| a.rule == RuleId::LargeValue).collect();
+        assert_eq!(large_alerts.len(), 1, "{alerts:?}");
+        assert_eq!(large_alerts[0].tx_ids, vec![large.id().to_string()]);
+        assert_eq!(large_alerts[0].total_amount, 1_500_000);
+        assert!(large_alerts[0].addresses.contains(&owner_hex(&f.bob.owner())), "{:?}", large_alerts[0]);
+    }
 }

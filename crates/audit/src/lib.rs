@@ -12,7 +12,12 @@
 //!   memo mismatch) over decrypted audit records, and the JSON, CSV and HTML reports a supervisor reads.
 //!
 //! * [`decrypt`]: from chain outputs to the points a decryption needs and, once multiplied by the secret (whole or
-//!   recombined), to exact amounts and [`aml::AuditRecord`]s; [`db`]: the regulator's local RocksDB audit database.
+//!   recombined), to exact amounts and [`aml::AuditRecord`]s — for the shielded pool too, whose outputs' audit
+//!   copies (proven in the Groth16 circuit) the regulator's Baby Jubjub key reads; [`db`]: the regulator's local
+//!   RocksDB audit database.
+//!
+//! * [`keys`]: a regulator's whole secrets (the confidential pool's Ristretto key and the shielded pool's Baby
+//!   Jubjub key) and the keystore payload that holds both.
 //!
 //! * [`evidence`]: bundles (transaction, block, commit certificate, inclusion proof, proven decryptions) that
 //!   anyone checks offline against the genesis; [`finality`]: the commit-certificate check they and nodes share.
@@ -35,4 +40,5 @@ pub mod db;
 pub mod decrypt;
 pub mod evidence;
 pub mod finality;
+pub mod keys;
 pub mod threshold;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ctchain_audit::cli;
+use ctchain_audit::keys::RegulatorKeys;
 use ctchain_audit::threshold::{self, KeyShare};
 use ctchain_codec::Encode;
 use ctchain_crypto::AuditSecretKey;
@@ -45,7 +46,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn keygen_writes_a_whole_key_and_prints_its_public_key_and_never_overwrites() {
+fn keygen_writes_both_pools_keys_and_prints_their_public_keys_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("regulator.json");
     let out = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap();
@@ -53,8 +54,16 @@ fn keygen_writes_a_whole_key_and_prints_its_public_key_and_never_overwrites() {
     assert_eq!(file.kind, AUDIT_KIND);
     let public = file.address.clone();
     assert!(out.contains(&format!("audit public key (for the genesis audit_keys): {public}")), "{out}");
-    let secret = AuditSecretKey::from_bytes(&file.open_audit(b"correct horse", AUDIT_KIND).unwrap()).unwrap();
-    assert_eq!(hex::encode(secret.public().0.as_bytes()), public);
+    let keys = RegulatorKeys::open(&file, b"correct horse").unwrap();
+    assert_eq!(hex::encode(keys.confidential.public().0.as_bytes()), public);
+    // The shielded pool's Baby Jubjub key, in the form a genesis `[shielded] audit_key` takes.
+    let shielded = keys.shielded_public().expect("keygen makes the shielded key too");
+    let printed = format!(
+        "shielded audit public key (for the genesis [shielded] audit_key): {}",
+        hex::encode(shielded.to_bytes())
+    );
+    assert!(out.contains(&printed), "{out}");
+    assert_eq!(ctchain_circuits::AuditPublicKey::from_bytes(&shielded.to_bytes()).unwrap(), shielded);
 
     let before = std::fs::read(&key).unwrap();
     let err = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap_err();
@@ -240,7 +249,7 @@ fn garbage_is_not_evidence() {
 
 #[test]
 fn the_audit_database_keeps_one_chain_and_returns_ranges_in_chain_order() {
-    use ctchain_audit::aml::{AuditRecord, RecordKind};
+    use ctchain_audit::aml::{AuditRecord, Pool, RecordKind};
     use ctchain_audit::db::{AuditDb, DbError};
     let dir = tempfile::tempdir().unwrap();
     let record = |height: u64, tx: u8, index: u32| AuditRecord {
@@ -257,6 +266,7 @@ fn the_audit_database_keeps_one_chain_and_returns_ranges_in_chain_order() {
         receiver: "b".into(),
         memo: String::new(),
         memo_matches_amount: true,
+        pool: Pool::Confidential,
     };
     let db = AuditDb::open(dir.path(), "chain-a").unwrap();
     db.put(&[record(300, 1, 0), record(2, 9, 1), record(2, 9, 0), record(40, 3, 0)], 300).unwrap();
@@ -277,6 +287,7 @@ fn help_lists_every_command_and_an_unknown_one_is_an_error() {
     let help = String::from_utf8(out).unwrap();
     for command in [
         "keygen",
+        "import",
         "decrypt",
         "scan",
         "access",
@@ -293,4 +304,176 @@ fn help_lists_every_command_and_an_unknown_one_is_an_error() {
     }
     let err = cli::run(["ctchain-audit", "frobnicate"], &mut Vec::new()).unwrap_err();
     assert!(err.to_string().starts_with("unrecognized subcommand 'frobnicate'"), "{err}");
+}
+
+#[test]
+fn import_writes_a_keystore_from_testnet_secrets_with_or_without_the_shielded_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = RegulatorKeys::generate(&mut OsRng);
+    let secrets = dir.path().join("testnet-secrets.json");
+    std::fs::write(
+        &secrets,
+        format!(
+            r#"{{"format":"ctchain-testnet-secrets/v1","audit_secret":"{}","shielded_audit_secret":"{}","issuers":[]}}"#,
+            hex::encode(keys.confidential.to_bytes()),
+            hex::encode(keys.shielded.as_ref().unwrap().to_bytes())
+        ),
+    )
+    .unwrap();
+    let key = dir.path().join("regulator.json");
+    let args = |secrets: &Path, key: &Path| {
+        vec![
+            "import".to_string(),
+            "--chain-id".into(),
+            "ctchain-test".into(),
+            "--secrets".into(),
+            secrets.display().to_string(),
+            "--out".into(),
+            key.display().to_string(),
+        ]
+    };
+    let a = args(&secrets, &key);
+    let out = run(dir.path(), &a.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+    assert!(out.contains(&keys.confidential_public_hex()), "{out}");
+    assert!(out.contains(&keys.shielded_public_hex().unwrap()), "{out}");
+    let opened = RegulatorKeys::open(&KeystoreFile::read(&key).unwrap(), b"correct horse").unwrap();
+    assert_eq!(opened.confidential.to_bytes(), keys.confidential.to_bytes());
+    assert_eq!(opened.shielded, keys.shielded);
+    // Never over an existing keystore.
+    let err = run(dir.path(), &a.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_err();
+    assert!(err.contains("already exists"), "{err}");
+
+    // A secrets file of before the shielded pool gives a keystore without the shielded key, and says so.
+    let old = dir.path().join("old-secrets.json");
+    std::fs::write(&old, format!(r#"{{"audit_secret":"{}"}}"#, hex::encode(keys.confidential.to_bytes()))).unwrap();
+    let old_key = dir.path().join("old.json");
+    let out = run(dir.path(), &args(&old, &old_key).iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+    assert!(out.contains("no shielded audit key"), "{out}");
+    assert!(RegulatorKeys::open(&KeystoreFile::read(&old_key).unwrap(), b"correct horse").unwrap().shielded.is_none());
+
+    // A malformed secret is named, and nothing is written.
+    let bad = dir.path().join("bad-secrets.json");
+    std::fs::write(&bad, r#"{"audit_secret":"00","shielded_audit_secret":"zz"}"#).unwrap();
+    let bad_key = dir.path().join("bad.json");
+    let err = run(dir.path(), &args(&bad, &bad_key).iter().map(String::as_str).collect::<Vec<_>>()).unwrap_err();
+    assert!(err.contains("audit_secret is not hex of 32 bytes"), "{err}");
+    assert!(!bad_key.exists());
+}
+
+#[test]
+fn a_keystore_written_before_the_shielded_pool_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = AuditSecretKey::random(&mut OsRng);
+    // Byte for byte what `keygen` wrote before: the 32-byte Ristretto secret alone.
+    let file = KeystoreFile::seal_audit(
+        "ctchain-test",
+        AUDIT_KIND,
+        hex::encode(secret.public().0.as_bytes()),
+        &secret.to_bytes(),
+        b"correct horse",
+        KdfParams::TEST_ONLY,
+        &mut OsRng,
+    )
+    .unwrap();
+    let path = dir.path().join("old.json");
+    file.write(&path, false).unwrap();
+    let keys = RegulatorKeys::open(&KeystoreFile::read(&path).unwrap(), b"correct horse").unwrap();
+    assert_eq!(keys.confidential.to_bytes(), secret.to_bytes());
+    assert!(keys.shielded.is_none());
+}
+
+#[test]
+fn show_and_aml_list_shielded_records_and_name_what_was_not_decrypted() {
+    use ctchain_audit::aml::{AuditRecord, NotDecrypted, NotDecryptedReason, Pool, RecordKind};
+    use ctchain_audit::db::AuditDb;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("db");
+    let owner = |b: u8| hex::encode([b; 32]);
+    let shielded = AuditRecord {
+        tx_id: hex::encode([5u8; 32]),
+        output_index: 0,
+        height: 4,
+        timestamp_ms: 4_000,
+        asset_id: hex::encode([7u8; 32]),
+        asset_label: "CNY".into(),
+        decimals: 2,
+        amount: 6_000_000,
+        kind: RecordKind::Transfer,
+        sender: Some(owner(0xa1)),
+        receiver: owner(0xb2),
+        memo: String::new(),
+        memo_matches_amount: true,
+        pool: Pool::Shielded,
+    };
+    let missing = NotDecrypted {
+        tx_id: hex::encode([6u8; 32]),
+        height: 5,
+        timestamp_ms: 5_000,
+        pool: Pool::Shielded,
+        outputs: 2,
+        reason: NotDecryptedReason::NoShieldedKey,
+    };
+    {
+        let db = AuditDb::open(&db_path, "chain-a").unwrap();
+        db.store(1, 5, std::slice::from_ref(&shielded), std::slice::from_ref(&missing)).unwrap();
+        assert_eq!(db.height().unwrap(), 5);
+        assert_eq!(db.all().unwrap(), vec![shielded.clone()]);
+        assert_eq!(db.not_decrypted(0, u64::MAX).unwrap(), vec![missing.clone()]);
+        assert!(db.not_decrypted(1, 4).unwrap().is_empty());
+    }
+    let show = run(dir.path(), &["show", "--db", db_path.to_str().unwrap()]).unwrap();
+    assert!(
+        show.contains(&format!(
+            "height 4 tx {}  shielded output 0: 60,000.00 CNY (transfer)  from owner {}  to owner {}",
+            shielded.tx_id,
+            owner(0xa1),
+            owner(0xb2)
+        )),
+        "{show}"
+    );
+    assert!(
+        show.contains(&format!(
+            "height 5 tx {}: 2 shielded outputs NOT DECRYPTED: not decryptable without the shielded audit key",
+            missing.tx_id
+        )),
+        "{show}"
+    );
+    assert!(show.contains("1 records") && show.contains("WARNING: 1 transactions (2 outputs) were NOT decrypted"));
+
+    // The AML rules judge the shielded transfer like any other, and the report names what they could not judge.
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[[asset]]\nlabel = \"CNY\"\ndecimals = 2\n[large_value]\nCNY = \"50000.00\"\n").unwrap();
+    let reports = dir.path().join("reports");
+    let out = run(
+        dir.path(),
+        &[
+            "aml",
+            "--db",
+            db_path.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--out",
+            reports.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert!(out.contains("ALERT large-value") && out.contains(&shielded.tx_id), "{out}");
+    assert!(out.contains("WARNING: 1 transactions (2 outputs) were NOT decrypted"), "{out}");
+    let report = ctchain_audit::aml::report::Report::from_json(
+        &std::fs::read_to_string(reports.join("aml-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report.not_decrypted, vec![missing.clone()]);
+    assert_eq!(report.transactions[0].pool, Pool::Shielded);
+    let html = std::fs::read_to_string(reports.join("aml-report.html")).unwrap();
+    assert!(html.contains("were NOT decrypted") && html.contains("transfer (shielded)"), "{html}");
+
+    // Decrypting the range again with the shielded key replaces the entry with records.
+    {
+        let db = AuditDb::open(&db_path, "chain-a").unwrap();
+        let found = AuditRecord { tx_id: missing.tx_id.clone(), height: 5, timestamp_ms: 5_000, ..shielded.clone() };
+        db.store(5, 5, std::slice::from_ref(&found), &[]).unwrap();
+        assert!(db.not_decrypted(0, u64::MAX).unwrap().is_empty());
+        assert_eq!(db.all().unwrap().len(), 2);
+    }
 }

@@ -14,6 +14,12 @@
 //!    signed by the asset's issuer; supply counters do not overflow. The audit keys were fixed by phase 1: the
 //!    verifier is built from the genesis keys.
 //!
+//! Shielded transactions ([`shielded`]) join the same phases: phase 1 checks the Groth16 proof, the binding of the
+//! confidential side that crosses the pool boundary (if any) and that side's own proofs; phase 3 checks the
+//! anchor against the recent note-tree roots, the nullifiers against the nullifier set (and the block), the
+//! audit key against the genesis, the crossing's inputs like any confidential transaction's, and the per-pool
+//! turnstile; it then records the nullifiers and appends the note commitments in the block's atomic write.
+//!
 //! Besides confidential transactions, a block carries audit-access records ([`access`]): supervisors' quorum
 //! authorisations to decrypt with a split audit key, checked in phase 1 (dealing, signatures) and in phase 3 (no
 //! duplicate), kept in chain order ([`Ledger::audit_access_log`]).
@@ -26,8 +32,14 @@
 //!   and supply counters, so two nodes with the same blocks have the same root, and a node that computes another
 //!   root than the header's rejects the block ([`LedgerError::StateRootMismatch`]).
 //! * Every stored value carries a checksum; damage is reported naming what is damaged ([`StorageError`]).
-//! * For each asset the confidential pool holds exactly `issued − burned − fees` ([`Supply`]), at every height
-//!   ([`Ledger::supply_at`]); the range and balance proofs guarantee it, and a regulator can check it by decrypting.
+//! * For each asset the confidential pool holds exactly `issued + unshielded − burned − fees − shielded` and the
+//!   shielded pool `shielded − unshielded` ([`Supply`]), at every height ([`Ledger::supply_at`]); the range,
+//!   balance and Groth16 proofs guarantee it, a regulator can check it by decrypting, and no unshield may take
+//!   more out of the shielded pool than went in (so a forged note could not leave it).
+//! * A nullifier is revealed at most once in the whole chain; only recent roots of the note tree (kept with the
+//!   frontier in the tip's write) are anchors; the state root covers the nullifier set and the tree's size and root.
+//! * A confidential transaction carrying a pool-crossing amount is refused unless it is the crossing of the
+//!   shielded transaction its binding hash names.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

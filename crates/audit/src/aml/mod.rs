@@ -15,6 +15,12 @@
 //! Windows slide record by record (two pointers over a sorted index, `O(n log n)` overall). Overlapping windows that
 //! fire are merged into one alert, so a burst raises one alert listing all its transactions, not one per record.
 //!
+//! ## Pools
+//! Records of both pools are judged alike: a shielded transfer (its audit copy decrypted with the shielded pool's key)
+//! is a `Transfer` record whose parties are owner tags (hex) instead of addresses, and [`AuditRecord::pool`] says
+//! which pool it came from. Transactions whose outputs could not be decrypted are [`NotDecrypted`] entries, which the
+//! reports list ([`report::Report::with_not_decrypted`]) since no rule could judge them.
+//!
 //! ## The rules (only `Transfer` records count, except for the watch-list and memo rules)
 //! * **large-value** — a transfer with `amount >= large_value` of its asset alerts.
 //! * **structuring** — per (sender, asset): at least `min_count` transfers inside one window, each with
@@ -37,9 +43,7 @@ mod rules;
 
 pub use amount::{format_display_amount, parse_display_amount, AmountError};
 pub use engine::{run, Alert, RuleId, Severity};
-pub use rules::{
-    AssetRule, Direction, PassThroughRule, RuleError, RuleSet, StructuringRule, VelocityRule, WatchEntry,
-};
+pub use rules::{AssetRule, Direction, PassThroughRule, RuleError, RuleSet, StructuringRule, VelocityRule, WatchEntry};
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +77,28 @@ impl RecordKind {
     }
 }
 
+/// Which pool an output belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// A confidential output (Pedersen commitment, Ristretto audit handles), including the confidential side of a
+    /// shield or unshield. Parties are bech32m addresses.
+    #[default]
+    Confidential,
+    /// A shielded note (Groth16 pool, Baby Jubjub audit ciphertext). Parties are owner tags, hex.
+    Shielded,
+}
+
+impl Pool {
+    /// The pool as written in reports and JSON (`"shielded"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pool::Confidential => "confidential",
+            Pool::Shielded => "shielded",
+        }
+    }
+}
+
 /// One decrypted output, as the regulator's scanner records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -100,8 +126,53 @@ pub struct AuditRecord {
     pub receiver: String,
     /// Memo text as the sender wrote it (attacker-controlled).
     pub memo: String,
-    /// Whether the memo's stated amount agreed with the proven amount.
+    /// Whether the memo's stated amount agreed with the proven amount (always true for shielded outputs, which have
+    /// no audit memo: everything in their audit copy is proven).
     pub memo_matches_amount: bool,
+    /// The pool the output is in. Records stored before the shielded pool existed read as confidential.
+    #[serde(default)]
+    pub pool: Pool,
+}
+
+/// A transaction whose outputs the regulator could not decrypt, kept so that no report passes over it in silence:
+/// a shielded transaction decrypted with a keystore that has no shielded audit key, or under a split key (which
+/// covers the confidential pool only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotDecrypted {
+    /// Transaction id, lower-case hex.
+    pub tx_id: String,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Block timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The pool of the outputs not decrypted.
+    pub pool: Pool,
+    /// How many outputs were not decrypted.
+    pub outputs: u32,
+    /// Why.
+    pub reason: NotDecryptedReason,
+}
+
+/// Why a transaction's outputs were not decrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotDecryptedReason {
+    /// Shielded outputs, and the keystore holds no shielded (Baby Jubjub) audit key.
+    NoShieldedKey,
+    /// Shielded outputs, decrypted under a split key: threshold keys cover the confidential pool only.
+    SplitKey,
+}
+
+impl NotDecryptedReason {
+    /// The reason as a supervisor reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotDecryptedReason::NoShieldedKey => "not decryptable without the shielded audit key",
+            NotDecryptedReason::SplitKey => {
+                "not decryptable with a split audit key (threshold keys cover the confidential pool only)"
+            }
+        }
+    }
 }
 
 impl AuditRecord {

@@ -39,7 +39,7 @@ use thiserror::Error;
 use super::amount::format_display_amount;
 use super::engine::{Alert, RuleId, Severity};
 use super::rules::{Direction, RuleSet, WatchEntry};
-use super::{AuditRecord, RecordKind};
+use super::{AuditRecord, NotDecrypted, Pool, RecordKind};
 
 /// The `format` field of every report this version writes; [`Report::from_json`] refuses any other.
 pub const REPORT_FORMAT: &str = "ctchain-aml-report/1";
@@ -199,6 +199,10 @@ pub struct Report {
     pub flows: Flows,
     /// Addresses with the largest transfer volume, per asset.
     pub top_counterparties: Vec<AssetCounterparties>,
+    /// Transactions in the period whose outputs were not decrypted (and so not judged by the rules), in chain
+    /// order: see [`Report::with_not_decrypted`].
+    #[serde(default)]
+    pub not_decrypted: Vec<NotDecrypted>,
 }
 
 /// A time range, inclusive.
@@ -372,6 +376,9 @@ pub struct ReportTransaction {
     pub memo: String,
     /// Whether the memo agreed with the proven amount.
     pub memo_matches_amount: bool,
+    /// The pool of the output.
+    #[serde(default)]
+    pub pool: Pool,
     /// Ids of the alerts naming this transaction.
     pub alert_ids: Vec<String>,
 }
@@ -488,7 +495,16 @@ impl Report {
             flows: flows(records, &order, &decimals, options.bucket_ms)?,
             top_counterparties: top_counterparties(records, &order, &alerts, &decimals, options.top_counterparties),
             alerts,
+            not_decrypted: Vec::new(),
         })
+    }
+
+    /// The report, listing `not_decrypted`: transactions the rules could not judge because their outputs were not
+    /// decrypted (shielded ones without the shielded audit key, or under a split key). The HTML page warns of them
+    /// at its top; a report never passes over them in silence.
+    pub fn with_not_decrypted(mut self, not_decrypted: &[NotDecrypted]) -> Self {
+        self.not_decrypted = not_decrypted.to_vec();
+        self
     }
 
     /// Pretty-printed JSON, ending in a newline.
@@ -778,6 +794,7 @@ fn transactions(
                 receiver: record.receiver.clone(),
                 memo: record.memo.clone(),
                 memo_matches_amount: record.memo_matches_amount,
+                pool: record.pool,
                 alert_ids: ids.iter().map(|&id| id.to_owned()).collect(),
             })
         })

@@ -1,7 +1,7 @@
 //! Record builders shared by the AML tests and the benchmark (which includes this file by path).
 #![allow(dead_code)] // Each test binary uses a different subset.
 
-use ctchain_audit::aml::{AuditRecord, RecordKind};
+use ctchain_audit::aml::{AuditRecord, Pool, RecordKind};
 
 /// A CNY transfer (2 decimals) at `seconds` after the epoch, at height `seconds`, output 0, empty memo.
 pub fn transfer(tx: &str, seconds: u64, from: &str, to: &str, amount: u64) -> AuditRecord {
@@ -19,6 +19,7 @@ pub fn transfer(tx: &str, seconds: u64, from: &str, to: &str, amount: u64) -> Au
         receiver: to.to_owned(),
         memo: String::new(),
         memo_matches_amount: true,
+        pool: Pool::Confidential,
     }
 }
 

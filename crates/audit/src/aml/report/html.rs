@@ -133,7 +133,29 @@ fn header(out: &mut String, report: &Report, title: &str) {
     if let Some(generated) = report.generated_at_ms {
         let _ = write!(out, " · generated {}", escape(&super::utc_text(generated)));
     }
-    out.push_str("</p>\n</header>\n");
+    out.push_str("</p>\n");
+    if !report.not_decrypted.is_empty() {
+        let outputs: u64 = report.not_decrypted.iter().map(|n| u64::from(n.outputs)).sum();
+        let _ = write!(
+            out,
+            "<p class=\"mismatch\">{} transaction(s) with {outputs} output(s) were NOT decrypted, so no rule judged \
+             them:</p>\n<ul>\n",
+            report.not_decrypted.len()
+        );
+        for n in &report.not_decrypted {
+            let _ = writeln!(
+                out,
+                "<li class=\"mono\">height {} · {} · {} {} output(s): {}</li>",
+                n.height,
+                escape(&n.tx_id),
+                n.outputs,
+                n.pool.as_str(),
+                n.reason.as_str()
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</header>\n");
 }
 
 /// Row anchors of the transactions table: the first row of each transaction id.
@@ -227,7 +249,10 @@ fn transactions_table(out: &mut String, report: &Report) {
             transaction.height,
             escape(&transaction.tx_id),
             transaction.output_index,
-            transaction.kind.as_str(),
+            match transaction.pool {
+                super::Pool::Confidential => transaction.kind.as_str().to_owned(),
+                pool => format!("{} ({})", transaction.kind.as_str(), pool.as_str()),
+            },
             escape(&transaction.asset),
             escape(&transaction.amount_display),
             escape(transaction.sender.as_deref().unwrap_or("—")),
