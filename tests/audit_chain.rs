@@ -30,7 +30,7 @@ use ctchain_wallet::address::encode_address;
 use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND, AUDIT_SHARE_KIND};
 use rand_core::OsRng;
 
-const BASE: u16 = 34_000;
+const BASE: u16 = 23_000;
 /// Node 4 is the regulator's observer.
 const OBSERVER: usize = 4;
 

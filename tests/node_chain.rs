@@ -14,7 +14,7 @@ use rand_core::OsRng;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_commit_and_a_killed_validator_catches_up_and_votes_again() {
-    let mut chain = Chain::start(4, 0, 31_000).await;
+    let mut chain = Chain::start(4, 0, 20_000).await;
     let mut alice = chain.funded_wallet("alice", 10_000, 0).await;
     let mut bob = ScanningWallet::new("bob", WalletKeys::random(&mut OsRng));
     let (cny, _) = chain.cny();

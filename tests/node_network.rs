@@ -15,7 +15,7 @@ use ctchain_rpc::{BlockRef, ChainApiClient};
 use jsonrpsee::http_client::HttpClientBuilder;
 use rand_core::OsRng;
 
-const BASE: u16 = 32_000;
+const BASE: u16 = 21_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outsiders_are_refused_and_observers_follow_the_chain() {
@@ -32,6 +32,9 @@ async fn outsiders_are_refused_and_observers_follow_the_chain() {
     config.metrics.listen = None;
     config.write_new(&rogue.config()).unwrap();
     std::fs::copy(observer_home.genesis(), rogue.genesis()).unwrap();
+    // The genesis enables the shielded pool, so a node (even an outsider) starts only with its verifying key.
+    std::fs::create_dir_all(rogue.shielded_verifying_key().parent().unwrap()).unwrap();
+    std::fs::copy(observer_home.shielded_verifying_key(), rogue.shielded_verifying_key()).unwrap();
     NodeKey::generate().write(&rogue.network_key(), "network").unwrap();
     let log = std::fs::File::create(chain.dir.path().join("rogue.log")).unwrap();
     let mut rogue_process = std::process::Command::new(env!("CARGO_BIN_EXE_ctchain-node"))

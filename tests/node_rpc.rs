@@ -16,7 +16,7 @@ use jsonrpsee::core::ClientError;
 use jsonrpsee::rpc_params;
 use rand_core::{OsRng, RngCore};
 
-const BASE: u16 = 33_000;
+const BASE: u16 = 22_000;
 
 /// The JSON-RPC error code and `data.check` of a failed call.
 fn code_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> (i32, String) {

@@ -12,7 +12,7 @@ use common::{Chain, Tool, Wallets};
 use ctchain_rpc::ChainApiClient;
 use serde_json::Value;
 
-const BASE: u16 = 36_000;
+const BASE: u16 = 25_000;
 
 /// The per-pool supply counters of CNY (base units): (outstanding, confidential pool, shielded pool).
 async fn supply(chain: &Chain, via: usize) -> (String, String, String) {

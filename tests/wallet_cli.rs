@@ -8,7 +8,7 @@ use common::{Chain, Wallets};
 use ctchain_rpc::ChainApiClient;
 use serde_json::Value;
 
-const BASE: u16 = 35_000;
+const BASE: u16 = 24_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallets_send_back_and_forth_view_restore_and_prove() {
