@@ -1,5 +1,6 @@
 //! The network admits only the consortium: a node whose network key is not on the allow-list is refused by every
-//! validator (and the refusals are counted), while a listed observer connects and follows every block.
+//! validator (and the refusals are counted), while a listed observer connects and follows every block. A node whose
+//! home lacks the shielded pool's verifying key, or holds another setup's, refuses to start and says why.
 
 mod common;
 
@@ -32,10 +33,27 @@ async fn outsiders_are_refused_and_observers_follow_the_chain() {
     config.metrics.listen = None;
     config.write_new(&rogue.config()).unwrap();
     std::fs::copy(observer_home.genesis(), rogue.genesis()).unwrap();
-    // The genesis enables the shielded pool, so a node (even an outsider) starts only with its verifying key.
-    std::fs::create_dir_all(rogue.shielded_verifying_key().parent().unwrap()).unwrap();
-    std::fs::copy(observer_home.shielded_verifying_key(), rogue.shielded_verifying_key()).unwrap();
     NodeKey::generate().write(&rogue.network_key(), "network").unwrap();
+    // The genesis enables the shielded pool, so a node (even an outsider) starts only with the verifying key whose
+    // hash the genesis pins: without it, or with another key, it stops at once and says why.
+    let start_fails = |expected: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ctchain-node"))
+            .args(["start", "--home"])
+            .arg(&rogue.0)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(expected), "{expected:?} not in: {stderr}");
+    };
+    start_fails("the genesis enables the shielded pool: its verifying key must be at");
+    let vk = std::fs::read(observer_home.shielded_verifying_key()).unwrap();
+    let mut other = vk.clone();
+    let last = other.len() - 1;
+    other[last] ^= 1;
+    std::fs::create_dir_all(rogue.shielded_verifying_key().parent().unwrap()).unwrap();
+    std::fs::write(rogue.shielded_verifying_key(), &other).unwrap();
+    start_fails("verifying key hashes to");
+    std::fs::write(rogue.shielded_verifying_key(), &vk).unwrap();
     let log = std::fs::File::create(chain.dir.path().join("rogue.log")).unwrap();
     let mut rogue_process = std::process::Command::new(env!("CARGO_BIN_EXE_ctchain-node"))
         .args(["start", "--home"])
