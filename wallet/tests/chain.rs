@@ -1,6 +1,7 @@
-//! The wallet against an in-process ledger: a [`ChainSource`] that answers from a real `Ledger` (the same
-//! checks a node runs: proofs on submission, ledger rules on commit), so sync, send, issue, burn, view-only
-//! wallets, restores and payment proofs are tested end to end without a node or a network.
+//! The wallet against an in-process ledger: a [`ChainSource`] (and [`ShieldedSource`]) that answers from a real
+//! `Ledger` (the same checks a node runs: proofs on submission, ledger rules on commit), so sync, send, issue,
+//! burn, view-only wallets, restores, payment proofs and the shielded pool (shield, shielded send, unshield,
+//! notes found, reserved, restored and resubmitted) are tested end to end without a node or a network.
 
 #[path = "../../crates/ledger/tests/common/mod.rs"]
 mod common;
@@ -9,23 +10,31 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use common::*;
+use ctchain_circuits::{params, AuditSecretKey, Nullifier, SpendingKey};
 use ctchain_codec::{Decode, Encode, Hash32};
 use ctchain_crypto::{OutputId, Transaction, TxId, ViewingKeys, WalletKeys};
-use ctchain_ledger::LedgerTx;
-use ctchain_rpc::{OutputJson, OutputRecordJson, OutputsPage, TxStatus};
+use ctchain_ledger::{LedgerTx, ShieldedConfig, ShieldedTx, VerifiedLedgerTx};
+use ctchain_rpc::{
+    NoteJson, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson, TxStatus,
+};
 use ctchain_wallet::address::encode_address;
 use ctchain_wallet::chain::ChainInfo;
+use ctchain_wallet::history::shielded_balances;
 use ctchain_wallet::history::{balances, history, EntryKind};
+use ctchain_wallet::notes::{sync_shielded, ShieldedViewingKey};
 use ctchain_wallet::proof::PaymentProof;
+use ctchain_wallet::shielded::{check_wallet_anchor, newest_anchor, submit_shielded, Prover, ShieldedSpender};
 use ctchain_wallet::spend::{build_burn, build_issue, build_transfer, Built};
 use ctchain_wallet::store::{SentStatus, WalletStore};
-use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed, ChainSource};
+use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed, ChainSource, ShieldedSource};
 use ctchain_wallet::{Result, WalletError};
 
 /// A ledger with a mempool, answering like the node's RPC.
 struct LedgerSource {
     chain: RefCell<TestChain>,
     mempool: RefCell<Vec<Transaction>>,
+    /// Pending shielded transactions.
+    shielded: RefCell<Vec<ShieldedTx>>,
     /// Forget the mempool (as a restarted node does).
     amnesia: Cell<bool>,
     /// Outputs per page, to exercise paging.
@@ -38,18 +47,46 @@ fn hash(text: &str) -> Hash32 {
 
 impl LedgerSource {
     fn new(seed: u64) -> Self {
+        Self::from_chain(TestChain::new(seed))
+    }
+
+    fn from_chain(chain: TestChain) -> Self {
         Self {
-            chain: RefCell::new(TestChain::new(seed)),
+            chain: RefCell::new(chain),
             mempool: RefCell::default(),
+            shielded: RefCell::default(),
             amnesia: Cell::new(false),
             page: 2,
         }
     }
 
+    /// A chain with a shielded pool from its own Groth16 setup, and the parameter directory wallets prove with.
+    fn with_shielded_pool(seed: u64) -> (Self, tempfile::TempDir) {
+        let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(seed ^ 0x5eed);
+        let (proving_key, verifying_key) = ctchain_circuits::setup(&mut rng).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let hashes = params::write_parameters(dir.path(), &proving_key, &verifying_key).unwrap();
+        let config = ShieldedConfig {
+            verifying_key_hash: hashes.verifying_key,
+            audit_key: AuditSecretKey::random(&mut rng).public_key(),
+            recent_roots: 4,
+        };
+        let mut chain = TestChain::with_genesis(seed, |g| g.shielded = Some(config));
+        chain.ledger.load_shielded_verifying_key(&params::verifying_key_to_bytes(&verifying_key).unwrap()).unwrap();
+        (Self::from_chain(chain), dir)
+    }
+
     /// Commits every pending transaction in one block.
     fn mine(&self) {
         let txs = std::mem::take(&mut *self.mempool.borrow_mut());
-        self.chain.borrow_mut().commit(txs);
+        let shielded = std::mem::take(&mut *self.shielded.borrow_mut());
+        let mut chain = self.chain.borrow_mut();
+        let mut verified: Vec<VerifiedLedgerTx> =
+            txs.into_iter().map(|t| VerifiedLedgerTx::Confidential(chain.verify(t))).collect();
+        for tx in shielded {
+            verified.push(VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), chain.ledger.verifier()).unwrap());
+        }
+        chain.commit_ledger(verified);
     }
 
     fn info(&self) -> ChainInfo {
@@ -104,7 +141,9 @@ impl ChainSource for LedgerSource {
 
     async fn tx(&self, id: &str) -> Result<TxStatus> {
         let tx_id = TxId(hash(id));
-        if self.mempool.borrow().iter().any(|t| t.id() == tx_id) {
+        if self.mempool.borrow().iter().any(|t| t.id() == tx_id)
+            || self.shielded.borrow().iter().any(|t| t.id() == tx_id)
+        {
             return Ok(TxStatus::Pending);
         }
         let chain = self.chain.borrow();
@@ -153,6 +192,73 @@ impl ChainSource for LedgerSource {
         }
         drop(pending);
         self.mempool.borrow_mut().push(tx.clone());
+        Ok(tx.id().to_string())
+    }
+}
+
+fn refused(code: i32, reason: String) -> WalletError {
+    WalletError::Refused { code, reason, check: None }
+}
+
+impl ShieldedSource for LedgerSource {
+    async fn shielded_status(&self) -> Result<ShieldedStatusJson> {
+        let chain = self.chain.borrow();
+        let (tree_size, root, anchors) = chain.ledger.note_tree().expect("a chain with a shielded pool");
+        Ok(ShieldedStatusJson {
+            enabled: true,
+            height: chain.ledger.height(),
+            tree_size,
+            root: hex::encode(root.to_bytes()),
+            anchors: anchors.iter().map(|a| hex::encode(a.to_bytes())).collect(),
+            params: None,
+        })
+    }
+
+    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage> {
+        let chain = self.chain.borrow();
+        let (tree_size, root, _) = chain.ledger.note_tree().expect("a chain with a shielded pool");
+        // Small pages, so that sync's paging is exercised.
+        let limit = u64::from(limit).min(self.page) as usize;
+        let notes = chain
+            .ledger
+            .notes_range(from, limit)
+            .unwrap()
+            .into_iter()
+            .map(|n| NoteJson {
+                position: n.position,
+                commitment: hex::encode(n.commitment.to_bytes()),
+                ciphertext: hex::encode(n.ciphertext.to_bytes()),
+                tx_id: n.tx_id.to_string(),
+                height: n.height,
+            })
+            .collect();
+        Ok(NotesPage { notes, tree_size, root: hex::encode(root.to_bytes()), height: chain.ledger.height() })
+    }
+
+    async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>> {
+        let nf = Nullifier::from_bytes(&hash(nullifier).0).unwrap();
+        let chain = self.chain.borrow();
+        Ok(chain.ledger.nullifier(&nf).unwrap().map(|r| NullifierJson { tx_id: r.tx_id.to_string(), height: r.height }))
+    }
+
+    async fn shielded_submit(&self, tx_hex: &str) -> Result<String> {
+        let tx = ShieldedTx::from_bytes(&hex::decode(tx_hex).unwrap())
+            .map_err(|e| refused(ctchain_rpc::codes::TX_ENCODING, e.to_string()))?;
+        if self.amnesia.get() {
+            return Ok(tx.id().to_string());
+        }
+        let chain = self.chain.borrow();
+        let verified = VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx.clone())), chain.ledger.verifier())
+            .map_err(|e| refused(ctchain_rpc::codes::TX_INVALID, e.to_string()))?;
+        chain.ledger.check_ledger_tx(&verified).map_err(|e| refused(ctchain_rpc::codes::TX_REJECTED, e.to_string()))?;
+        let reveals = |t: &ShieldedTx| t.statement.nullifiers;
+        if self.shielded.borrow().iter().any(|p| reveals(p).iter().any(|n| reveals(&tx).contains(n))) {
+            return Err(refused(
+                ctchain_rpc::codes::TX_CONFLICT,
+                "reveals a nullifier a pending transaction reveals".into(),
+            ));
+        }
+        self.shielded.borrow_mut().push(tx.clone());
         Ok(tx.id().to_string())
     }
 }
@@ -475,4 +581,104 @@ async fn a_store_of_another_chain_is_refused_and_a_node_of_another_chain_too() {
         WalletStore::load_or_new(&path, &info.chain_id, &info.genesis_hash, "addr"),
         Err(WalletError::Store { .. })
     ));
+}
+
+/// Syncs the shielded part of `store` with `viewer`.
+async fn sync_notes(
+    src: &LedgerSource,
+    viewer: &ShieldedViewingKey,
+    store: &mut WalletStore,
+) -> ctchain_wallet::notes::ShieldedSyncReport {
+    sync_shielded(src, viewer, &src.info(), store, &mut |_| Ok(())).await.unwrap()
+}
+
+/// (confirmed, locked, incoming) of the shielded balance of `asset`.
+fn notes_balance(store: &WalletStore, asset: &ctchain_crypto::AssetId) -> (u64, u64, u64) {
+    shielded_balances(store)
+        .into_iter()
+        .find(|b| b.asset == asset.to_string())
+        .map_or((0, 0, 0), |b| (b.confirmed, b.locked, b.incoming))
+}
+
+#[tokio::test]
+async fn notes_are_shielded_paid_reserved_resubmitted_restored_and_unshielded() {
+    let (src, params_dir) = LedgerSource::with_shielded_pool(40);
+    let info = src.info();
+    let cny = info.asset("CNY").unwrap().clone();
+    let prover = Prover::load(params_dir.path(), &info).unwrap();
+    let (alice_keys, bob_keys) = {
+        let c = src.chain.borrow();
+        (c.keys.alice.clone(), c.keys.bob.clone())
+    };
+    let mut alice = Wallet::new(&src, alice_keys);
+    let mut bob = Wallet::new(&src, bob_keys);
+    let (alice_sk, bob_sk) = (SpendingKey::from_seed(&[41; 32]), SpendingKey::from_seed(&[42; 32]));
+    let (alice_view, bob_view) =
+        (ShieldedViewingKey::from_spending_key(&alice_sk), ShieldedViewingKey::from_spending_key(&bob_sk));
+    let issuer = src.chain.borrow().keys.issuers[&cny.id].clone();
+    let built =
+        build_issue(&info, &issuer, &cny, 100_000, &alice.keys.address(), "opening", &mut rand_core::OsRng).unwrap();
+    alice.submit(&src, &built).await.unwrap();
+    src.mine();
+    alice.sync(&src).await;
+
+    // Shield 300.00: while pending, the confidential input is locked and the note is incoming.
+    let spender = ShieldedSpender { keys: &alice.keys, spending_key: &alice_sk, chain: &info, prover: &prover };
+    let anchor = newest_anchor(&src).await.unwrap();
+    let shield = spender.build_shield(&alice.store, &cny, 30_000, anchor, &mut rand_core::OsRng).unwrap();
+    submit_shielded(&src, &mut alice.store, &mut |_| Ok(()), &shield).await.unwrap();
+    assert_eq!(notes_balance(&alice.store, &cny.id), (0, 0, 30_000));
+    src.mine();
+    alice.sync(&src).await;
+    let report = sync_notes(&src, &alice_view, &mut alice.store).await;
+    assert_eq!((report.found, report.to), (1, 2), "her note and the shield's zero-value padding are in the tree");
+    assert_eq!(alice.balance(&cny.id), (70_000, 70_000));
+    assert_eq!(notes_balance(&alice.store, &cny.id), (30_000, 0, 0));
+    assert_eq!(alice.store.sent.last().unwrap().status, SentStatus::Committed);
+
+    // A payment to bob that the node accepts and then forgets (it restarted): the note stays reserved, and the
+    // next sync submits it again.
+    check_wallet_anchor(&src, &alice.store).await.unwrap();
+    let spender = ShieldedSpender { keys: &alice.keys, spending_key: &alice_sk, chain: &info, prover: &prover };
+    let pay = spender.build_send(&alice.store, &bob_view.address(), &cny, 12_000, &mut rand_core::OsRng).unwrap();
+    src.amnesia.set(true);
+    submit_shielded(&src, &mut alice.store, &mut |_| Ok(()), &pay).await.unwrap();
+    src.amnesia.set(false);
+    assert_eq!(notes_balance(&alice.store, &cny.id), (30_000, 30_000, 18_000));
+    let spender = ShieldedSpender { keys: &alice.keys, spending_key: &alice_sk, chain: &info, prover: &prover };
+    let again = spender.build_send(&alice.store, &bob_view.address(), &cny, 1_000, &mut rand_core::OsRng);
+    assert!(matches!(again, Err(WalletError::InsufficientShielded { .. })), "the only note is reserved: {again:?}");
+    let report = sync_notes(&src, &alice_view, &mut alice.store).await;
+    assert_eq!(report.resubmitted, 1);
+    src.mine();
+    let report = sync_notes(&src, &alice_view, &mut alice.store).await;
+    assert_eq!((report.found, report.spent), (1, 1), "her change arrives and her note is spent");
+    assert_eq!(notes_balance(&alice.store, &cny.id), (18_000, 0, 0));
+    assert_eq!(alice.store.sent.last().unwrap().status, SentStatus::Committed);
+    let report = sync_notes(&src, &bob_view, &mut bob.store).await;
+    assert_eq!(report.found, 1);
+    assert_eq!(notes_balance(&bob.store, &cny.id), (12_000, 0, 0));
+
+    // A wallet restored from the same key (the recovery phrase gives the same seed) finds what is left.
+    let mut restored = WalletStore::new(&info.chain_id, &info.genesis_hash, &alice.store.address);
+    let report = sync_notes(&src, &alice_view, &mut restored).await;
+    assert_eq!((report.found, report.spent), (2, 1));
+    assert_eq!(notes_balance(&restored, &cny.id), (18_000, 0, 0));
+
+    // Bob unshields 20.00 to his confidential address; his change stays a note.
+    bob.sync(&src).await;
+    let spender = ShieldedSpender { keys: &bob.keys, spending_key: &bob_sk, chain: &info, prover: &prover };
+    let out =
+        spender.build_unshield(&bob.store, &bob.keys.address(), &cny, 2_000, "back", &mut rand_core::OsRng).unwrap();
+    submit_shielded(&src, &mut bob.store, &mut |_| Ok(()), &out).await.unwrap();
+    src.mine();
+    bob.sync(&src).await;
+    sync_notes(&src, &bob_view, &mut bob.store).await;
+    assert_eq!(bob.balance(&cny.id), (2_000, 2_000));
+    assert_eq!(notes_balance(&bob.store, &cny.id), (10_000, 0, 0));
+
+    // Both pools add up to the supply counters.
+    let supply = src.chain.borrow().ledger.supply(&cny.id).unwrap();
+    assert_eq!(supply.shielded_pool(), u128::from(18_000u64 + 10_000));
+    assert_eq!(supply.confidential_pool(), u128::from(alice.balance(&cny.id).0 + bob.balance(&cny.id).0));
 }
