@@ -78,6 +78,8 @@ pub enum KeystoreError {
 }
 
 /// What a keystore holds.
+// One per opened wallet: the size difference between the variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum WalletSecret {
     /// A full wallet: the seed its keys derive from (and the recovery phrase encodes).
     Full(Zeroizing<[u8; 32]>),

@@ -52,6 +52,8 @@ impl Default for Wait {
 }
 
 /// A built transaction of either pool, ready to record and submit.
+// Both variants are large (a proven transaction and its record); one exists at a time, so no box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Outgoing {
     /// A confidential transfer, issuance or burn.
