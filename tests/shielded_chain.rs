@@ -54,7 +54,10 @@ async fn shield_pay_inside_the_pool_unshield_and_the_regulator_reads_it_all() {
     }
     let sums = std::fs::read_to_string(forged.join("SM3SUMS")).unwrap();
     let vk_line = sums.lines().find(|l| l.contains("transfer.vk")).unwrap();
-    let flipped = if vk_line.starts_with('0') { format!("1{}", &vk_line[1..]) } else { format!("0{}", &vk_line[1..]) };
+    let flipped = match vk_line.strip_prefix('0') {
+        Some(rest) => format!("1{rest}"),
+        None => format!("0{}", &vk_line[1..]),
+    };
     std::fs::write(forged.join("SM3SUMS"), sums.replace(vk_line, &flipped)).unwrap();
     let err =
         w.fails("alice.json", &["--params", forged.to_str().unwrap(), "shield", "--asset", "CNY", "--amount", "1"]);

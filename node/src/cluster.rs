@@ -278,7 +278,7 @@ impl ScanningWallet {
     /// Unspent outputs covering `amount` of `asset` (largest first).
     pub async fn select(&self, client: &HttpClient, asset: AssetId, amount: u64) -> Result<Vec<OwnedOutput>> {
         let mut unspent = self.unspent(client, asset).await?;
-        unspent.sort_by(|a, b| b.opening.amount.cmp(&a.opening.amount));
+        unspent.sort_by_key(|o| std::cmp::Reverse(o.opening.amount));
         let mut chosen = Vec::new();
         let mut total = 0u64;
         for o in unspent {

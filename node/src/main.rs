@@ -322,8 +322,8 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
     for p in &config.network.peers {
         let key = keys::public_from_hex(&p.network_key)?;
         let id = ctchain_net::peer_id_from_public(&key).ok_or_else(|| anyhow!("bad network key of {}", p.name))?;
-        if !peer_names.contains_key(&id) {
-            peer_names.insert(id, (p.name.clone(), false));
+        if let std::collections::hash_map::Entry::Vacant(slot) = peer_names.entry(id) {
+            slot.insert((p.name.clone(), false));
             peers.push((id, p.address.as_ref().map(|a| a.parse()).transpose()?));
         }
     }

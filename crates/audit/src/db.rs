@@ -23,6 +23,9 @@ const HEIGHT: &[u8] = b"m/height";
 const RECORD: u8 = b'r';
 const UNDECRYPTED: u8 = b'u';
 
+/// A raw key and value as RocksDB returns them.
+type Entry = (Box<[u8]>, Box<[u8]>);
+
 /// Why the audit database failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -150,7 +153,7 @@ impl AuditDb {
     }
 
     /// The entries under `prefix` at heights `from..=to`, in key order.
-    fn scan(&self, prefix: u8, from: u64, to: u64) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>, DbError> {
+    fn scan(&self, prefix: u8, from: u64, to: u64) -> Result<Vec<Entry>, DbError> {
         let mut start = vec![prefix];
         start.extend_from_slice(&from.to_be_bytes());
         let mut out = Vec::new();
@@ -188,7 +191,7 @@ impl AuditDb {
         Self::decode_all(self.scan(UNDECRYPTED, from, to)?)
     }
 
-    fn decode_all<T: serde::de::DeserializeOwned>(entries: Vec<(Box<[u8]>, Box<[u8]>)>) -> Result<Vec<T>, DbError> {
+    fn decode_all<T: serde::de::DeserializeOwned>(entries: Vec<Entry>) -> Result<Vec<T>, DbError> {
         entries
             .into_iter()
             .map(|(key, value)| {

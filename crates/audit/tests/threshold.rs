@@ -35,11 +35,19 @@ fn setup() -> Setup {
 }
 
 fn request_for(output: &Output) -> DecryptionRequest {
-    DecryptionRequest { context: b"access-record 1".to_vec(), points: audit_decryption_inputs(output, 0).unwrap().to_vec() }
+    DecryptionRequest {
+        context: b"access-record 1".to_vec(),
+        points: audit_decryption_inputs(output, 0).unwrap().to_vec(),
+    }
 }
 
-fn finish(output: &Output, asset: AssetId, combined: &[ctchain_crypto::RistrettoPoint]) -> ctchain_crypto::AuditedOutput {
-    let shares = AuditDecryptionShares { handles: [combined[0], combined[1], combined[2], combined[3]], memo: combined[4] };
+fn finish(
+    output: &Output,
+    asset: AssetId,
+    combined: &[ctchain_crypto::RistrettoPoint],
+) -> ctchain_crypto::AuditedOutput {
+    let shares =
+        AuditDecryptionShares { handles: [combined[0], combined[1], combined[2], combined[3]], memo: combined[4] };
     audit_output_from_shares(0, output, &LimbTable::new(asset), &shares).unwrap()
 }
 
@@ -74,8 +82,10 @@ fn fewer_than_three_supervisors_cannot_decrypt() {
     // Interpolating two partials as if they were enough does not give s·X: the limbs do not decrypt.
     let naive = |i: usize| {
         let (j, k) = (1u64, 2u64);
-        let lj = ctchain_crypto::Scalar::from(k) * (ctchain_crypto::Scalar::from(k) - ctchain_crypto::Scalar::from(j)).invert();
-        let lk = ctchain_crypto::Scalar::from(j) * (ctchain_crypto::Scalar::from(j) - ctchain_crypto::Scalar::from(k)).invert();
+        let lj = ctchain_crypto::Scalar::from(k)
+            * (ctchain_crypto::Scalar::from(k) - ctchain_crypto::Scalar::from(j)).invert();
+        let lk = ctchain_crypto::Scalar::from(j)
+            * (ctchain_crypto::Scalar::from(j) - ctchain_crypto::Scalar::from(k)).invert();
         lj * two[0].points[i].point() + lk * two[1].points[i].point()
     };
     let guessed = AuditDecryptionShares { handles: [naive(0), naive(1), naive(2), naive(3)], memo: naive(4) };

@@ -39,8 +39,7 @@ pub fn parse_display_amount(text: &str, decimals: u8) -> Result<u64, AmountError
     };
     let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
     // "5." and ".5" are refused: a rule file should say what it means.
-    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || (text.contains('.') && fraction.is_empty())
-    {
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || (text.contains('.') && fraction.is_empty()) {
         return Err(AmountError::NotDecimal(text.to_owned()));
     }
     if fraction.len() > usize::from(decimals) {
@@ -49,7 +48,7 @@ pub fn parse_display_amount(text: &str, decimals: u8) -> Result<u64, AmountError
     let overflow = || AmountError::Overflow(text.to_owned());
     let mut units: u64 = 0;
     let padding = usize::from(decimals) - fraction.len();
-    for digit in whole.bytes().chain(fraction.bytes()).chain(std::iter::repeat(b'0').take(padding)) {
+    for digit in whole.bytes().chain(fraction.bytes()).chain(std::iter::repeat_n(b'0', padding)) {
         units = units.checked_mul(10).and_then(|u| u.checked_add(u64::from(digit - b'0'))).ok_or_else(overflow)?;
     }
     Ok(units)
@@ -59,7 +58,11 @@ pub fn parse_display_amount(text: &str, decimals: u8) -> Result<u64, AmountError
 pub fn format_display_amount(units: u128, decimals: u8) -> String {
     let digits = units.to_string();
     let decimals = usize::from(decimals);
-    let padded = if digits.len() <= decimals { format!("{}{}", "0".repeat(decimals + 1 - digits.len()), digits) } else { digits };
+    let padded = if digits.len() <= decimals {
+        format!("{}{}", "0".repeat(decimals + 1 - digits.len()), digits)
+    } else {
+        digits
+    };
     let (whole, fraction) = padded.split_at(padded.len() - decimals);
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
     for (position, character) in whole.chars().enumerate() {

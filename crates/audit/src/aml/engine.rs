@@ -223,9 +223,14 @@ fn watch_list(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
             let mut addresses = vec![address.to_owned()];
             addresses.extend(sides.into_iter().flatten().filter(|other| *other != address).map(str::to_owned));
             let amount = context.amount_text(record);
-            alerts.extend(context.alert(RuleId::WatchList, Severity::High, addresses, &[index], record.amount.into(), |_| {
-                format!("watch-listed address {address} ({reason}) {role} {amount}")
-            }));
+            alerts.extend(context.alert(
+                RuleId::WatchList,
+                Severity::High,
+                addresses,
+                &[index],
+                record.amount.into(),
+                |_| format!("watch-listed address {address} ({reason}) {role} {amount}"),
+            ));
             // One alert per record even when both sides are listed; the addresses list names both.
             break;
         }
@@ -243,9 +248,14 @@ fn large_value(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) 
         }
         let addresses = record.sender.iter().cloned().chain([record.receiver.clone()]).collect();
         let threshold_text = format_display_amount(threshold.into(), context.decimals(record));
-        alerts.extend(context.alert(RuleId::LargeValue, Severity::Medium, addresses, &[index], record.amount.into(), |total| {
-            format!("single transfer of {total} is at or above the large-value threshold of {threshold_text}")
-        }));
+        alerts.extend(context.alert(
+            RuleId::LargeValue,
+            Severity::Medium,
+            addresses,
+            &[index],
+            record.amount.into(),
+            |total| format!("single transfer of {total} is at or above the large-value threshold of {threshold_text}"),
+        ));
     }
 }
 
@@ -292,14 +302,21 @@ fn structuring(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) 
             let threshold = context.rules.assets.get(&record.asset_label).and_then(|asset| asset.large_value);
             let threshold_text = format_display_amount(threshold.unwrap_or(0).into(), context.decimals(record));
             let count = burst.len();
-            alerts.extend(context.alert(RuleId::Structuring, Severity::High, vec![sender.to_owned()], burst, total, |total| {
-                format!(
+            alerts.extend(context.alert(
+                RuleId::Structuring,
+                Severity::High,
+                vec![sender.to_owned()],
+                burst,
+                total,
+                |total| {
+                    format!(
                     "{sender} sent {count} transfers totalling {total}, each just below the large-value threshold of \
                      {threshold_text}, with at least {} inside {}",
                     rule.min_count,
                     seconds(rule.window_ms)
                 )
-            }));
+                },
+            ));
         }
     }
 }
@@ -356,7 +373,9 @@ fn velocity(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
             let count = burst.len();
             let decimals = context.decimals(&context.records[burst[0]]);
             let limit_text = match max_sum {
-                Some(limit) => format!("{} transfers or {} {asset}", rule.max_count, format_display_amount(limit.into(), decimals)),
+                Some(limit) => {
+                    format!("{} transfers or {} {asset}", rule.max_count, format_display_amount(limit.into(), decimals))
+                }
                 None => format!("{} transfers", rule.max_count),
             };
             alerts.extend(context.alert(RuleId::Velocity, Severity::Medium, vec![address.to_owned()], burst, total, |total| {
@@ -408,7 +427,8 @@ impl WindowAggregate for PassThroughWindow<'_> {
 fn pass_through(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
     let Some(rule) = &context.rules.pass_through else { return };
     // Events per (address, asset): (record index, is_receipt, amount), in record order.
-    let mut groups: BTreeMap<(&str, &str), Vec<(usize, bool, u64)>> = BTreeMap::new();
+    type Events = Vec<(usize, bool, u64)>;
+    let mut groups: BTreeMap<(&str, &str), Events> = BTreeMap::new();
     for index in transfers(context, order) {
         let record = &context.records[index];
         let Some(sender) = record.sender.as_deref() else { continue };
@@ -469,8 +489,13 @@ fn memo_mismatch(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>
         }
         let addresses = record.sender.iter().cloned().chain([record.receiver.clone()]).collect();
         let amount = context.amount_text(record);
-        alerts.extend(context.alert(RuleId::MemoMismatch, Severity::Medium, addresses, &[index], record.amount.into(), |_| {
-            format!("memo {:?} disagrees with the proven amount {amount}", record.memo)
-        }));
+        alerts.extend(context.alert(
+            RuleId::MemoMismatch,
+            Severity::Medium,
+            addresses,
+            &[index],
+            record.amount.into(),
+            |_| format!("memo {:?} disagrees with the proven amount {amount}", record.memo),
+        ));
     }
 }

@@ -192,7 +192,10 @@ struct RawPassThrough {
 
 fn in_range(value: i64, low: i64, high: i64, field: &str) -> Result<i64, RuleError> {
     if value < low || value > high {
-        return Err(RuleError::OutOfRange { field: field.to_owned(), reason: format!("{value} is not in {low}..={high}") });
+        return Err(RuleError::OutOfRange {
+            field: field.to_owned(),
+            reason: format!("{value} is not in {low}..={high}"),
+        });
     }
     Ok(value)
 }
