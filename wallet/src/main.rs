@@ -365,16 +365,6 @@ fn prover(cli: &Cli, s: &Session<RpcSource>) -> anyhow::Result<Prover> {
     Ok(Prover::load(dir, &s.chain)?)
 }
 
-/// What every shielded command checks before it loads the proving key or syncs: a full wallet, a chain with a
-/// shielded pool, a known asset and an amount above zero.
-fn check_shielded_request(s: &Session<RpcSource>, asset: &str, amount: &str) -> anyhow::Result<()> {
-    s.secret.spending_key()?;
-    s.chain.shielded_pool()?;
-    let asset = s.chain.asset(asset)?;
-    s.chain.parse(asset, amount)?;
-    Ok(())
-}
-
 /// Writes a built transaction to `--out`, or submits it and (unless told not to) waits for its block.
 async fn finish(s: &mut Session<RpcSource>, outgoing: Outgoing, args: &SubmitArgs, json: bool) -> anyhow::Result<()> {
     let id = outgoing.tx_id().to_owned();
@@ -638,7 +628,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Everything that needs neither the node nor the parameters is checked first.
             let to = decode_shielded_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
             let mut s = start(&cli).await?;
-            check_shielded_request(&s, asset, amount)?;
+            s.shielded_request(asset, amount)?;
             if s.shielded_address()? == to {
                 return Err(WalletError::SendToSelf(encode_shielded_address(&s.chain.chain_id, &to)).into());
             }
@@ -660,7 +650,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Shield { asset, amount, submit } => {
             let mut s = start(&cli).await?;
-            check_shielded_request(&s, asset, amount)?;
+            s.shielded_request(asset, amount)?;
             let prover = prover(&cli, &s)?;
             let built = s.build_shield(&prover, asset, amount).await?;
             finish(&mut s, Outgoing::Shielded(built), submit, json).await?;
@@ -671,7 +661,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 decode_address(&wallet_chain, to)?;
             }
             let mut s = start(&cli).await?;
-            check_shielded_request(&s, asset, amount)?;
+            s.shielded_request(asset, amount)?;
             let prover = prover(&cli, &s)?;
             let built = s.build_unshield(&prover, asset, amount, to.as_deref(), memo).await?;
             finish(&mut s, Outgoing::Shielded(built), submit, json).await?;

@@ -189,7 +189,7 @@ impl<S: ShieldedSource> Session<S> {
 
     /// What every shielded build checks before touching the network: a full wallet, a chain with a shielded
     /// pool, a known asset and a non-zero amount. Returns the asset and the amount in base units.
-    fn shielded_request(&self, asset: &str, amount: &str) -> Result<(ctchain_ledger::AssetInfo, u64)> {
+    pub fn shielded_request(&self, asset: &str, amount: &str) -> Result<(ctchain_ledger::AssetInfo, u64)> {
         self.secret.spending_key()?;
         self.chain.shielded_pool()?;
         let asset = self.chain.asset(asset)?.clone();

@@ -1187,10 +1187,8 @@ pub async fn regulator_view(client: &impl ChainApiClient, keys: &RegulatorKeys, 
     decrypt::check_keys(&genesis, 0, keys)?;
     let tip = chain_height(client).await?;
     let contents = range_contents(client, 1, tip).await?;
-    let Decryption { records: mut recs, not_decrypted, dummies } =
+    let Decryption { records: recs, not_decrypted, dummies } =
         decrypt::decrypt_whole(&genesis, 0, keys, &contents, &mut Tables::default())?;
-    // Chain order for the reader: the decryption lists confidential outputs before shielded ones.
-    recs.sort_by_key(|r| r.height);
     let mut out = Vec::new();
     let shielded = recs.iter().filter(|r| r.pool == Pool::Shielded).count();
     writeln!(

@@ -387,7 +387,7 @@ pub fn shielded_record(
 /// What a whole-key decryption of some [`BlockContents`] found.
 #[derive(Clone, Debug, Default)]
 pub struct Decryption {
-    /// The records: every confidential output, then every shielded output that is not a dummy.
+    /// The records, in height order: every confidential output and every shielded output that is not a dummy.
     pub records: Vec<AuditRecord>,
     /// Shielded transactions that could not be decrypted (the keys hold no shielded key).
     pub not_decrypted: Vec<NotDecrypted>,
@@ -422,6 +422,9 @@ pub fn decrypt_whole(
             }
         }
     }
+    // Chain order for every reader (reports, the demo): the contents list a range's confidential outputs before
+    // its shielded transactions. Stable, so a block keeps its own order within each pool.
+    out.records.sort_by_key(|r| r.height);
     Ok(out)
 }
 
