@@ -24,10 +24,10 @@ use ctchain_audit::aml::RuleId;
 use ctchain_audit::threshold::{self, PartialDecryption};
 use ctchain_codec::{Decode, Encode, Reader, Writer};
 use ctchain_crypto::{OwnedOutput, Transaction, TxId, WalletKeys};
-use ctchain_node::cluster::{submit_and_wait, wait_committed, ScanningWallet};
+use ctchain_devnet::cluster::{submit_and_wait, wait_committed, ChainWallet};
+use ctchain_keystore::address::encode_address;
+use ctchain_keystore::{KdfParams, KeyKind, KeystoreFile};
 use ctchain_rpc::ChainApiClient;
-use ctchain_wallet::address::encode_address;
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND, AUDIT_SHARE_KIND};
 use rand_core::OsRng;
 
 const BASE: u16 = 23_000;
@@ -81,12 +81,12 @@ fn pay_exact(chain: &Chain, from: &WalletKeys, output: OwnedOutput, to: &WalletK
 }
 
 /// A transfer of the whole of `from`'s first unspent output.
-async fn pay_one(chain: &Chain, from: &mut ScanningWallet, to: &WalletKeys, note: &str) -> Transaction {
+async fn pay_one(chain: &Chain, from: &mut ChainWallet, to: &WalletKeys, note: &str) -> Transaction {
     let output = unspent(chain, from).await.swap_remove(0);
     pay_exact(chain, &from.keys, output, to, note)
 }
 
-async fn unspent(chain: &Chain, wallet: &mut ScanningWallet) -> Vec<OwnedOutput> {
+async fn unspent(chain: &Chain, wallet: &mut ChainWallet) -> Vec<OwnedOutput> {
     let client = chain.client(OBSERVER);
     // The observer follows the validators with a short lag: wait until it holds what they committed.
     let target = chain.client(0).chain_status().await.unwrap().height;
@@ -96,7 +96,7 @@ async fn unspent(chain: &Chain, wallet: &mut ScanningWallet) -> Vec<OwnedOutput>
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wallet.sync(&client).await.unwrap();
-    wallet.unspent(&client, chain.cny().0).await.unwrap()
+    wallet.unspent(chain.cny().0).unwrap()
 }
 
 /// Submits all of `txs` through different validators, then waits for each; returns their ids in order.
@@ -107,7 +107,7 @@ async fn commit_all(chain: &Chain, txs: &[Transaction]) -> Vec<TxId> {
         ids.push(id);
     }
     for id in &ids {
-        let id = TxId(ctchain_node::cluster::parse_hash(id).unwrap());
+        let id = TxId(ctchain_codec::Hash32::from_hex(id).unwrap());
         wait_committed(&chain.client(OBSERVER), &id, COMMIT).await.unwrap();
     }
     txs.iter().map(Transaction::id).collect()
@@ -174,7 +174,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let public_hex = hex::encode(auditor.public().0.as_bytes());
     KeystoreFile::seal_audit(
         CHAIN_ID,
-        AUDIT_KIND,
+        KeyKind::Audit,
         public_hex.clone(),
         &auditor.to_bytes(),
         password,
@@ -187,11 +187,11 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let key = reg.path("regulator.json").display().to_string();
 
     // ---- the chain's activity: one issuance funds everyone, then crafted transfers ----
-    let new = |name: &str| ScanningWallet::new(name, WalletKeys::random(&mut OsRng));
+    let new = |name: &str| ChainWallet::new(name, WalletKeys::random(&mut OsRng));
     let (mut big, mut smurf, mut busy, mut source, mut mule, mut plain, mut late) =
         (new("big"), new("smurf"), new("busy"), new("source"), new("mule"), new("plain"), new("late"));
     let (r_big, r_smurf, r_plain, r_watched, sink) = (new("r1"), new("r2"), new("r3"), new("watched"), new("sink"));
-    let r_busy: Vec<ScanningWallet> = (0..4).map(|i| new(&format!("busy-{i}"))).collect();
+    let r_busy: Vec<ChainWallet> = (0..4).map(|i| new(&format!("busy-{i}"))).collect();
     let (cny, issuer) = chain.cny();
     let mut b = chain.builder();
     let payments: Vec<(&WalletKeys, u64)> = vec![
@@ -250,7 +250,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let stranger = ctchain_crypto::AuditSecretKey::random(&mut OsRng);
     KeystoreFile::seal_audit(
         CHAIN_ID,
-        AUDIT_KIND,
+        KeyKind::Audit,
         "x".into(),
         &stranger.to_bytes(),
         password,
@@ -326,7 +326,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     for s in &shares {
         KeystoreFile::seal_audit(
             CHAIN_ID,
-            AUDIT_SHARE_KIND,
+            KeyKind::AuditShare,
             public_hex.clone(),
             &s.to_keystore_bytes(&dealing),
             password,
@@ -422,7 +422,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let (other_dealing, other_shares) = threshold::split(&auditor, 2, 3, &mut OsRng).unwrap();
     KeystoreFile::seal_audit(
         CHAIN_ID,
-        AUDIT_SHARE_KIND,
+        KeyKind::AuditShare,
         public_hex.clone(),
         &other_shares[0].to_keystore_bytes(&other_dealing),
         password,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Chain, COMMIT};
 use ctchain_crypto::WalletKeys;
-use ctchain_node::cluster::{submit_and_wait, ScanningWallet};
+use ctchain_devnet::cluster::{submit_and_wait, ChainWallet};
 use ctchain_rpc::{BlockRef, ChainApiClient};
 use rand_core::OsRng;
 
@@ -16,7 +16,7 @@ use rand_core::OsRng;
 async fn transfers_commit_and_a_killed_validator_catches_up_and_votes_again() {
     let mut chain = Chain::start(4, 0, 20_000).await;
     let mut alice = chain.funded_wallet("alice", 10_000, 0).await;
-    let mut bob = ScanningWallet::new("bob", WalletKeys::random(&mut OsRng));
+    let mut bob = ChainWallet::new("bob", WalletKeys::random(&mut OsRng));
     let (cny, _) = chain.cny();
 
     // A transfer entered through validator 1 commits; every validator ends at the same header.
@@ -32,7 +32,7 @@ async fn transfers_commit_and_a_killed_validator_catches_up_and_votes_again() {
         assert!(block.certificate.is_some(), "every committed block carries its commit certificate");
     }
     bob.sync(&chain.client(2)).await.unwrap();
-    assert_eq!(bob.balance(&chain.client(2), cny).await.unwrap(), 2_500);
+    assert_eq!(bob.balance(cny).unwrap(), 2_500);
 
     // The primary crashes; the other three change view and keep committing.
     let primary = chain.client(0).chain_status().await.unwrap().primary as usize;
@@ -71,8 +71,8 @@ async fn transfers_commit_and_a_killed_validator_catches_up_and_votes_again() {
     let client = chain.client(primary);
     bob.sync(&client).await.unwrap();
     alice.sync(&client).await.unwrap();
-    assert_eq!(bob.balance(&client, cny).await.unwrap(), 4_000);
-    assert_eq!(alice.balance(&client, cny).await.unwrap(), 6_000);
+    assert_eq!(bob.balance(cny).unwrap(), 4_000);
+    assert_eq!(alice.balance(cny).unwrap(), 6_000);
     let supply = chain.client(other).asset_supply("CNY".into()).await.unwrap().unwrap();
     assert_eq!(supply.outstanding, "10000", "issued supply equals what the wallets hold");
 

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::{Chain, COMMIT};
 use ctchain_crypto::WalletKeys;
-use ctchain_node::cluster::submit_and_wait;
+use ctchain_devnet::cluster::submit_and_wait;
+use ctchain_ledger::finality::verify_block_certificate;
 use ctchain_node::config::{Home, NodeConfig};
-use ctchain_node::finality::verify_block_certificate;
 use ctchain_node::keys::NodeKey;
 use ctchain_rpc::{BlockRef, ChainApiClient};
 use jsonrpsee::http_client::HttpClientBuilder;

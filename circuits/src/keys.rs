@@ -19,9 +19,11 @@ use ark_ed_on_bn254::{EdwardsAffine, Fr as JubScalar};
 use ark_ff::{PrimeField, UniformRand};
 use ctchain_codec::Sm3Hasher;
 use rand_core::{CryptoRng, RngCore};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::encoding::{fr_from_bytes, fr_to_bytes, nonidentity_point_from_bytes, point_to_bytes, FIELD_BYTES};
+use crate::note::{Note, NoteCommitment, Nullifier};
+use crate::note_encryption::NoteCiphertext;
 use crate::poseidon::{hash, Domain};
 use crate::CircuitError;
 
@@ -295,6 +297,67 @@ impl AuditPublicKey {
     /// Decodes and validates (on curve, in the subgroup, not the identity).
     pub fn from_bytes(bytes: &[u8; FIELD_BYTES]) -> Result<Self, CircuitError> {
         nonidentity_point_from_bytes(bytes, "audit public key").map(Self)
+    }
+}
+
+/// Bytes of an encoded [`ShieldedViewingKey`].
+pub const SHIELDED_VIEWING_KEY_BYTES: usize = 64;
+
+/// What finds and follows an address's notes without being able to spend them: the nullifier key (which notes
+/// are spent; it also gives the owner tag) and the incoming viewing key (which notes are received).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShieldedViewingKey {
+    nullifier_key: NullifierKey,
+    incoming: IncomingViewingKey,
+}
+
+impl std::fmt::Debug for ShieldedViewingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShieldedViewingKey(..)")
+    }
+}
+
+impl ShieldedViewingKey {
+    /// The viewing key of a spending key.
+    pub fn from_spending_key(sk: &SpendingKey) -> Self {
+        Self { nullifier_key: sk.nullifier_key(), incoming: sk.incoming_viewing_key() }
+    }
+
+    /// `nullifier key || incoming viewing key` (secret: it reveals every note of the address and its spends).
+    pub fn to_bytes(&self) -> Zeroizing<[u8; SHIELDED_VIEWING_KEY_BYTES]> {
+        let mut out = Zeroizing::new([0u8; SHIELDED_VIEWING_KEY_BYTES]);
+        out[..32].copy_from_slice(&self.nullifier_key.to_bytes());
+        out[32..].copy_from_slice(&self.incoming.to_bytes());
+        out
+    }
+
+    /// Decodes and validates (both halves canonical, the viewing key non-zero).
+    pub fn from_bytes(bytes: &[u8; SHIELDED_VIEWING_KEY_BYTES]) -> Result<Self, CircuitError> {
+        let mut nk = Zeroizing::new([0u8; 32]);
+        let mut ivk = Zeroizing::new([0u8; 32]);
+        nk.copy_from_slice(&bytes[..32]);
+        ivk.copy_from_slice(&bytes[32..]);
+        Ok(Self { nullifier_key: NullifierKey::from_bytes(&nk)?, incoming: IncomingViewingKey::from_bytes(&ivk)? })
+    }
+
+    /// The owner tag of this address's notes.
+    pub fn owner(&self) -> Owner {
+        self.nullifier_key.owner()
+    }
+
+    /// The shielded address.
+    pub fn address(&self) -> ShieldedAddress {
+        ShieldedAddress { owner: self.owner(), transmission_key: self.incoming.transmission_key() }
+    }
+
+    /// The nullifier a note at `position` reveals when spent.
+    pub fn nullifier(&self, note: &Note, position: u64) -> Nullifier {
+        note.nullifier(&self.nullifier_key, position)
+    }
+
+    /// Trial-decrypts a leaf: the note if it is this address's and opens `commitment`.
+    pub fn decrypt(&self, commitment: &NoteCommitment, ciphertext: &NoteCiphertext) -> Result<Note, CircuitError> {
+        self.incoming.decrypt_note(self.owner(), commitment, ciphertext)
     }
 }
 

@@ -37,7 +37,10 @@ mod circuit_tests;
 pub use audit::{AuditCiphertext, AuditPlaintext, AuditRandomness};
 pub use circuit::NUM_PUBLIC_INPUTS;
 pub use error::CircuitError;
-pub use keys::{AuditPublicKey, AuditSecretKey, IncomingViewingKey, NullifierKey, Owner, ShieldedAddress, SpendingKey};
+pub use keys::{
+    AuditPublicKey, AuditSecretKey, IncomingViewingKey, NullifierKey, Owner, ShieldedAddress, ShieldedViewingKey,
+    SpendingKey, SHIELDED_VIEWING_KEY_BYTES,
+};
 pub use note::{Anchor, AssetTag, Note, NoteCommitment, Nullifier};
 pub use note_encryption::{encrypt_note, NoteCiphertext};
 pub use transfer::{

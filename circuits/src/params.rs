@@ -181,14 +181,10 @@ fn io(path: &Path, e: std::io::Error) -> CircuitError {
     CircuitError::Parameters(format!("{}: {e}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename), so a crash never leaves half a key.
+/// Writes `bytes` to `path` whole, so a crash never leaves half a key; parameters are public.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CircuitError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-    f.sync_all().map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    ctchain_files::write_atomic(path, bytes, ctchain_files::Replace::Allow, ctchain_files::Access::Default)
+        .map_err(|e| CircuitError::Parameters(e.to_string()))
 }
 
 /// Writes both keys and `SM3SUMS` into `dir` (created if missing).

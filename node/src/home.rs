@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
+use ctchain_keystore::{KdfParams, KeystoreFile};
 use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 

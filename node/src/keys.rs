@@ -2,7 +2,6 @@
 //! kept apart: the consensus key signs votes, the network key authenticates libp2p connections, so that the
 //! compromise of a transport key cannot forge consensus messages.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -89,23 +88,9 @@ pub fn public_from_hex(s: &str) -> Result<[u8; 32]> {
     hex::decode(s).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| anyhow!("expected 32 bytes of hex"))
 }
 
-/// Writes a new file atomically (temporary file, sync, rename), refusing to replace an existing one.
+/// Writes a new file atomically (temporary file, sync, rename), refusing to replace an existing one; `private`
+/// files are readable by their owner only.
 pub fn write_new_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    if path.exists() {
-        bail!("{} already exists; refusing to overwrite it", path.display());
-    }
-    let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist_noclobber(path).map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
-    Ok(())
+    let access = if private { ctchain_files::Access::OwnerOnly } else { ctchain_files::Access::Default };
+    Ok(ctchain_files::write_atomic(path, bytes, ctchain_files::Replace::Refuse, access)?)
 }

@@ -11,20 +11,18 @@
 //! | [`rpc_server`] | JSON-RPC 2.0 over HTTP and WebSocket (`ctchain_rpc::ChainApi`) |
 //! | [`metrics`] | Prometheus endpoint |
 //! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
-//! | [`cluster`], [`demo`], [`loadgen`] | local chains of node processes, the demo, the load generator |
+//!
+//! The node knows no client: the wallet, the regulator's tools, the demo and the load generator (`ctchain-devnet`)
+//! reach it over RPC only.
 //!
 //! Invariants are stated in each module's documentation; the central ones are in [`node`].
 #![forbid(unsafe_code)]
 
-pub mod cluster;
 pub mod config;
 pub mod consensus_store;
-pub mod demo;
-pub mod finality;
 pub mod genesis_file;
 pub mod home;
 pub mod keys;
-pub mod loadgen;
 pub mod metrics;
 pub mod node;
 pub mod rpc_server;

@@ -1,11 +1,11 @@
-//! `ctchain-node`: a ctchain validator or observer, and the commands that set up and demonstrate a chain.
+//! `ctchain-node`: a ctchain validator or observer, and the commands that set up a chain.
 //!
 //! * `testnet` creates every home a local N-validator chain needs; `start` runs one node; `status` asks a node;
-//!   `init` prepares one node of a real deployment; `demo` runs the whole story (four validator processes,
-//!   issuance, confidential transfers, a regulator's audit, a crash and a catch-up).
+//!   `init` prepares one node of a real deployment. The demo and the load generator are clients of the node and
+//!   live in `ctchain-devnet`.
 //! * The process layout and invariants of the running node are in `ctchain_node::node`.
 
-use ctchain_node::{consensus_store, demo, genesis_file, home, keys, metrics, node, rpc_server};
+use ctchain_node::{consensus_store, genesis_file, home, keys, metrics, node, rpc_server};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use ctchain_ledger::Ledger;
+use ctchain_mempool::Admission;
 use ctchain_net::{Multiaddr, NetConfig};
 use ctchain_rpc::ChainApiClient;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -92,31 +93,6 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-    },
-    /// Load test: pre-built transfers submitted to a local 4-validator chain; reports committed TPS, latency and the
-    /// raw verification throughput of the same transactions on this machine.
-    Loadgen {
-        /// Transfers to submit.
-        #[arg(long, default_value_t = 2_000)]
-        txs: usize,
-        /// Concurrent submissions.
-        #[arg(long, default_value_t = 64)]
-        in_flight: usize,
-        /// First port (see `testnet`).
-        #[arg(long, default_value_t = 28600)]
-        base_port: u16,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// The main job: a four-validator chain on loopback doing confidential transfers that a regulator audits.
-    Demo {
-        /// Keep the chain's directory instead of deleting it.
-        #[arg(long)]
-        keep: bool,
-        /// First port (see `testnet`).
-        #[arg(long, default_value_t = 27600)]
-        base_port: u16,
     },
 }
 
@@ -203,33 +179,6 @@ async fn run_other(command: Command) -> Result<()> {
                     );
                 }
                 println!("  mempool     {} txs, {} bytes", s.mempool_txs, s.mempool_bytes);
-            }
-            Ok(())
-        }
-        Command::Demo { keep, base_port } => demo::run(keep, base_port).await,
-        Command::Loadgen { txs, in_flight, base_port, json } => {
-            let r = ctchain_node::loadgen::run(txs, in_flight, base_port).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!(
-                    "transfers             {} submitted, {} committed in {} blocks",
-                    r.transactions, r.committed, r.blocks
-                );
-                println!("committed throughput  {:.0} tx/s", r.committed_tps);
-                println!("commit latency        p50 {:.0} ms, p99 {:.0} ms", r.latency_p50_ms, r.latency_p99_ms);
-                println!(
-                    "raw verification      {:.0} tx/s on {} cores (same transactions, in-process)",
-                    r.raw_verify_tps, r.cores
-                );
-                println!(
-                    "ratio                 {:.2} (raw verification / committed; 1.0 = the chain adds nothing)",
-                    r.ratio
-                );
-                println!(
-                    "per validator         {:.2} (4 validators share these cores, each verifies every transaction)",
-                    r.ratio_per_validator
-                );
             }
             Ok(())
         }
@@ -342,7 +291,7 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
     let shared = Arc::new(Shared {
         name: config.name.clone(),
         genesis_hash: genesis.hash(),
-        verifier: ledger.verifier().clone(),
+        admission: Admission::new(ledger.verifier().clone(), ctchain_ledger::types::MAX_TX_BYTES),
         genesis,
         validator_index,
         ledger: RwLock::new(ledger),
@@ -353,7 +302,6 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         heads,
         tx_updates,
         rejected: Mutex::new(Default::default()),
-        verified: Mutex::new(Default::default()),
         peer_names,
     });
 

@@ -18,12 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
-use ctchain_crypto::{Transaction, TxId};
-use ctchain_ledger::{
-    Block as LedgerBlock, ChainVerifier, Genesis, Ledger, LedgerError, LedgerTx, ShieldedTx, TxRejection,
-    VerifiedBlock, VerifiedLedgerTx,
-};
-use ctchain_mempool::{AdmitError, Mempool, MempoolConfig};
+use ctchain_crypto::TxId;
+use ctchain_ledger::{Block as LedgerBlock, CheckedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
+use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
 use ctchain_pbft::{
     Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, Input, LedgerTip, Output,
@@ -95,50 +92,6 @@ impl RejectedTxs {
     }
 }
 
-/// Transactions this node verified recently, by Merkle leaf hash (the hash of their exact bytes), so that a
-/// transaction is verified once whichever way it arrives first: in a proposed block, by RPC or by gossip.
-/// Bounded; the oldest entries are forgotten first.
-#[derive(Default)]
-pub struct VerifiedCache {
-    entries: HashMap<Hash32, VerifiedLedgerTx>,
-    order: VecDeque<Hash32>,
-}
-
-impl VerifiedCache {
-    /// Entries kept (a transfer is about 5 KiB, so about 20 MiB).
-    pub const CAPACITY: usize = 4_096;
-
-    /// The verified transaction with exactly these bytes, if verified recently.
-    pub fn get(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
-        self.entries.get(leaf).cloned()
-    }
-
-    /// Remembers a verified transaction.
-    pub fn insert(&mut self, leaf: Hash32, tx: VerifiedLedgerTx) {
-        if self.entries.insert(leaf, tx).is_none() {
-            self.order.push_back(leaf);
-            while self.order.len() > Self::CAPACITY {
-                if let Some(old) = self.order.pop_front() {
-                    self.entries.remove(&old);
-                }
-            }
-        }
-    }
-}
-
-/// The Merkle leaf hash of a confidential transaction given by its own encoding (as a block would carry it).
-pub fn confidential_leaf(tx_bytes: &[u8]) -> Hash32 {
-    tagged_leaf(0, tx_bytes) // `LedgerTx::Confidential`
-}
-
-/// The Merkle leaf hash of a ledger transaction given by its kind tag and its own encoding.
-fn tagged_leaf(tag: u8, tx_bytes: &[u8]) -> Hash32 {
-    let mut ledger_bytes = Vec::with_capacity(tx_bytes.len() + 1);
-    ledger_bytes.push(tag);
-    ledger_bytes.extend_from_slice(tx_bytes);
-    ctchain_ledger::merkle::leaf_hash(&ledger_bytes)
-}
-
 /// What the driver shares with the RPC server.
 pub struct Shared {
     /// Node name.
@@ -153,8 +106,8 @@ pub struct Shared {
     pub ledger: RwLock<Ledger>,
     /// Pending transactions.
     pub mempool: Mutex<Mempool>,
-    /// The chain's transaction verifier.
-    pub verifier: ChainVerifier,
+    /// The one door for transactions, with the chain's verifier and what it verified recently.
+    pub admission: Admission,
     /// The network.
     pub net: NetHandle,
     /// Metrics.
@@ -167,111 +120,24 @@ pub struct Shared {
     pub tx_updates: broadcast::Sender<TxId>,
     /// Recent rejections.
     pub rejected: Mutex<RejectedTxs>,
-    /// Recently verified transactions.
-    pub verified: Mutex<VerifiedCache>,
     /// Names of known peers and whether they validate.
     pub peer_names: HashMap<PeerId, (String, bool)>,
 }
 
 impl Shared {
-    /// Stateless checks (decoding, proofs, signatures) then admission to the mempool. Blocking: call it from a
+    /// Admits the tagged ledger encoding of a transaction of any kind ([`Admission::admit`]: cheap checks, then
+    /// proofs outside every lock, then the stateful checks), and counts what it cost. Blocking: call it from a
     /// blocking context.
-    pub fn admit(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        let max = ctchain_ledger::types::MAX_TX_BYTES;
-        if bytes.len() > max {
-            return Err(AdmitError::TooLarge { size: bytes.len(), max });
+    pub fn admit(&self, tagged: &[u8]) -> Result<TxId, AdmitError> {
+        let admitted = self.admission.admit(&self.ledger, &self.mempool, tagged)?;
+        if let Some(took) = admitted.verified_in {
+            self.metrics.tx_verify_seconds.observe(took.as_secs_f64());
         }
-        let tx = Transaction::from_bytes(bytes).map_err(AdmitError::Encoding)?;
-        // Gossip brings every transaction to every node, often after its block committed: refuse known ones
-        // before paying for their proofs.
-        self.refuse_known(&tx.id())?;
-        let leaf = confidential_leaf(bytes);
-        self.admit_checked(leaf, bytes.len(), || {
-            VerifiedLedgerTx::verify(LedgerTx::Confidential(tx), &self.verifier).map_err(|e| match e {
-                TxRejection::Stateless(v) => AdmitError::Invalid(v),
-                other => AdmitError::Rejected(other),
-            })
-        })
-    }
-
-    /// Admits an encoded shielded transaction (its Groth16 proof is checked outside every lock). Blocking.
-    pub fn admit_shielded(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        let max = ctchain_ledger::types::MAX_TX_BYTES;
-        if bytes.len() > max {
-            return Err(AdmitError::TooLarge { size: bytes.len(), max });
+        if let Ok(mempool) = self.mempool.lock() {
+            self.metrics.mempool_txs.set(mempool.len() as i64);
+            self.metrics.mempool_bytes.set(mempool.bytes() as i64);
         }
-        let tx = ShieldedTx::from_bytes(bytes).map_err(AdmitError::Encoding)?;
-        self.refuse_known(&tx.id())?;
-        self.admit_checked(tagged_leaf(2, bytes), bytes.len(), || {
-            VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), &self.verifier).map_err(AdmitError::Rejected)
-        })
-    }
-
-    /// Refuses a transaction already pending or committed, before paying for its proofs.
-    fn refuse_known(&self, id: &TxId) -> Result<(), AdmitError> {
-        if self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?.contains(id) {
-            return Err(AdmitError::Duplicate(*id));
-        }
-        let on_chain =
-            self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?.transaction(id);
-        if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))?.is_some() {
-            return Err(AdmitError::Rejected(TxRejection::Duplicate));
-        }
-        Ok(())
-    }
-
-    /// Verifies (or takes from the cache) and admits a transaction whose ledger leaf hash is `leaf`.
-    fn admit_checked(
-        &self,
-        leaf: Hash32,
-        size: usize,
-        verify: impl FnOnce() -> Result<VerifiedLedgerTx, AdmitError>,
-    ) -> Result<TxId, AdmitError> {
-        let cached = self.verified.lock().map_err(|_| AdmitError::Ledger("cache lock poisoned".into()))?.get(&leaf);
-        let verified = match cached {
-            Some(v) => v,
-            None => {
-                let started = Instant::now();
-                let verified = verify();
-                self.metrics.tx_verify_seconds.observe(started.elapsed().as_secs_f64());
-                let verified = verified?;
-                if let Ok(mut cache) = self.verified.lock() {
-                    cache.insert(leaf, verified.clone());
-                }
-                verified
-            }
-        };
-        let ledger = self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?;
-        let mut mempool = self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?;
-        let id = mempool.admit_ledger_tx(&ledger, verified, size)?;
-        self.metrics.mempool_txs.set(mempool.len() as i64);
-        self.metrics.mempool_bytes.set(mempool.bytes() as i64);
-        Ok(id)
-    }
-
-    /// Admits an encoded audit-access record (its checks are a few scalar multiplications, so they run under the
-    /// mempool lock). Blocking.
-    pub fn admit_access(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        let ledger = self.ledger.read().map_err(|_| AdmitError::Ledger("ledger lock poisoned".into()))?;
-        let mut mempool = self.mempool.lock().map_err(|_| AdmitError::Ledger("mempool lock poisoned".into()))?;
-        let id = mempool.admit_access(&ledger, bytes)?;
-        self.metrics.mempool_txs.set(mempool.len() as i64);
-        self.metrics.mempool_bytes.set(mempool.bytes() as i64);
-        Ok(id)
-    }
-
-    /// Admits a gossiped ledger transaction: gossip carries the tagged [`ctchain_ledger::LedgerTx`] encoding, so
-    /// that every kind (confidential transactions, audit-access records) travels on one topic. Blocking.
-    pub fn admit_gossip(&self, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        match bytes.split_first() {
-            Some((0, tx)) => self.admit(tx),
-            Some((1, record)) => self.admit_access(record),
-            Some((2, shielded)) => self.admit_shielded(shielded),
-            _ => Err(AdmitError::Encoding(ctchain_codec::DecodeError::InvalidTag {
-                field: "ledger transaction kind",
-                tag: bytes.first().copied().map_or(u32::MAX, u32::from),
-            })),
-        }
+        Ok(admitted.id)
     }
 
     /// The gossip encoding of a pending transaction.
@@ -409,7 +275,7 @@ pub struct Driver {
     applied_seq: u64,
     pending_proposal: Option<(u64, u64, u64)>,
     awaiting: BTreeMap<u64, AwaitingVerdict>,
-    validated: HashMap<Hash32, VerifiedBlock>,
+    validated: HashMap<Hash32, CheckedBlock>,
     round_start: HashMap<u64, Instant>,
     sync_deadline: u64,
     sync_peer: usize,
@@ -620,7 +486,8 @@ impl Driver {
             NetEvent::Gossip { topic: Topic::Transactions, bytes, .. } => {
                 let shared = self.shared.clone();
                 let events = self.events.clone();
-                tokio::task::spawn_blocking(move || match shared.admit_gossip(&bytes) {
+                // Gossip carries the tagged ledger encoding, so every kind travels on one topic.
+                tokio::task::spawn_blocking(move || match shared.admit(&bytes) {
                     Ok(id) => {
                         let _ = shared.tx_updates.send(id);
                         let _ = events.send(Event::TxAdmitted);
@@ -746,9 +613,9 @@ impl Driver {
                     warn!(seq, view = a.view, "proposal refused: {reason}");
                     false
                 }
-                Ok(block) => match self.check_against_state(a.view, a.timestamp, &block) {
-                    Ok(()) => {
-                        self.validated.insert(a.digest, block);
+                Ok(block) => match self.check_against_state(a.view, a.timestamp, block) {
+                    Ok(checked) => {
+                        self.validated.insert(a.digest, checked);
                         true
                     }
                     Err(reason) => {
@@ -762,7 +629,7 @@ impl Driver {
         Ok(())
     }
 
-    fn check_against_state(&self, view: u64, timestamp: u64, block: &VerifiedBlock) -> Result<(), String> {
+    fn check_against_state(&self, view: u64, timestamp: u64, block: VerifiedBlock) -> Result<CheckedBlock, String> {
         let header = block.header();
         if header.timestamp_ms != timestamp {
             return Err(format!("header time {} differs from the consensus time {timestamp}", header.timestamp_ms));
@@ -821,12 +688,17 @@ impl Driver {
             if txs.is_empty() {
                 return Ok(Vec::new());
             }
-            match ledger.propose(txs, timestamp, me, view) {
+            match ledger.propose_checked(txs, timestamp, me, view) {
                 Ok(block) => {
-                    let proposal = PbftBlock::Data { timestamp, payload: block.to_block().to_bytes() };
+                    let proposal = PbftBlock::Data { timestamp, payload: block.block().to_block().to_bytes() };
                     let digest = proposal.digest(&self.shared.genesis.chain_id, seq);
                     let PbftBlock::Data { payload, .. } = proposal else { unreachable!("built as a data block") };
-                    info!(seq, height = block.header().height, txs = block.txs().len(), "proposing block");
+                    info!(
+                        seq,
+                        height = block.block().header().height,
+                        txs = block.block().txs().len(),
+                        "proposing block"
+                    );
                     self.validated.insert(digest, block);
                     return Ok(payload);
                 }
@@ -887,24 +759,34 @@ impl Driver {
         &mut self,
         entry: &LogEntry,
         block: LedgerBlock,
-        verified: Option<VerifiedBlock>,
+        checked: Option<CheckedBlock>,
     ) -> Result<()> {
-        let verified = match verified {
-            Some(v) => v,
-            None => {
-                let known = known_transactions(&self.shared, &block);
-                let verifier = self.shared.verifier.clone();
-                let b = block.clone();
-                tokio::task::block_in_place(|| b.verify_with(&verifier, |leaf| known.get(leaf).cloned())).map_err(
-                    |e| anyhow!("committed block {} fails verification ({e}): this node diverged", entry.committed.seq),
-                )?
-            }
-        };
         let cert = entry.committed.cert.to_bytes();
         let header = block.header.clone();
+        let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
+        let applied = match checked {
+            // Checked against this very tip when it was proposed or voted for: written without executing again.
+            Some(checked) => tokio::task::block_in_place(|| ledger.apply_checked(checked, Some(&cert))),
+            None => {
+                drop(ledger);
+                let known = known_transactions(&self.shared, &block);
+                let verifier = self.shared.admission.verifier().clone();
+                let b = block.clone();
+                let verified =
+                    tokio::task::block_in_place(|| b.verify_with(&verifier, |leaf| known.get(leaf).cloned())).map_err(
+                        |e| {
+                            anyhow!(
+                                "committed block {} fails verification ({e}): this node diverged",
+                                entry.committed.seq
+                            )
+                        },
+                    )?;
+                ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
+                tokio::task::block_in_place(|| ledger.apply(verified, Some(&cert)))
+            }
+        };
         {
-            let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
-            tokio::task::block_in_place(|| ledger.apply(verified, Some(&cert))).map_err(|e| {
+            applied.map_err(|e| {
                 error!(height = header.height, "a committed block does not apply: {e}");
                 anyhow!("committed block at height {} does not apply: {e}", header.height)
             })?;
@@ -1030,15 +912,15 @@ fn ledger_block_of(entry: &LogEntry) -> Result<Option<LedgerBlock>> {
     }
 }
 
-/// Transactions of `block` that the mempool already verified, by leaf hash.
+/// Transactions of `block` that this node already verified, by leaf hash.
 fn known_transactions(shared: &Shared, block: &LedgerBlock) -> HashMap<Hash32, ctchain_ledger::VerifiedLedgerTx> {
-    let (Ok(mempool), Ok(cache)) = (shared.mempool.lock(), shared.verified.lock()) else { return HashMap::new() };
+    let Ok(mempool) = shared.mempool.lock() else { return HashMap::new() };
     block
         .txs
         .iter()
         .filter_map(|tx| {
             let leaf = tx.leaf_hash();
-            mempool.known(&leaf).or_else(|| cache.get(&leaf)).map(|v| (leaf, v))
+            shared.admission.known(&mempool, &leaf).map(|v| (leaf, v))
         })
         .collect()
 }
@@ -1047,12 +929,11 @@ fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, Stri
     let block = LedgerBlock::from_bytes(payload).map_err(|e| format!("payload is not a block: {e}"))?;
     let known = known_transactions(shared, &block);
     let leaves: Vec<Hash32> = block.txs.iter().map(|tx| tx.leaf_hash()).collect();
-    let verified = block.verify_with(&shared.verifier, |leaf| known.get(leaf).cloned()).map_err(|e| e.to_string())?;
+    let verified =
+        block.verify_with(shared.admission.verifier(), |leaf| known.get(leaf).cloned()).map_err(|e| e.to_string())?;
     // Copies of these transactions may still be on their way by gossip: they need not be verified again.
-    if let Ok(mut cache) = shared.verified.lock() {
-        for (leaf, tx) in leaves.into_iter().zip(verified.txs()) {
-            cache.insert(leaf, tx.clone());
-        }
+    for (leaf, tx) in leaves.into_iter().zip(verified.txs()) {
+        shared.admission.remember(leaf, tx);
     }
     Ok(verified)
 }
@@ -1060,50 +941,4 @@ fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, Stri
 /// Builds the mempool with the configured limits.
 pub fn mempool(max_txs: usize, max_bytes: usize) -> Mempool {
     Mempool::new(MempoolConfig { max_txs, max_bytes, ..MempoolConfig::default() })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, Verifier, WalletKeys};
-    use rand_core::OsRng;
-
-    fn issuance() -> Transaction {
-        let auditor = AuditSecretKey::random(&mut OsRng);
-        let issuer = SigningKey::random(&mut OsRng);
-        let asset = AssetId::from_label("CNY");
-        let mut b = TransactionBuilder::new("ctchain-node-test", vec![auditor.public()]);
-        b.issue(&issuer, asset, 10).pay(WalletKeys::random(&mut OsRng).address(), asset, 10, "");
-        b.build(&mut OsRng).unwrap()
-    }
-
-    #[test]
-    fn a_transaction_is_cached_under_the_leaf_its_block_will_carry() {
-        let tx = issuance();
-        let in_block = ctchain_ledger::LedgerTx::Confidential(tx.clone()).leaf_hash();
-        assert_eq!(confidential_leaf(&tx.to_bytes()), in_block);
-        let mut flipped = tx.to_bytes();
-        let last = flipped.len() - 1;
-        flipped[last] ^= 1;
-        assert_ne!(confidential_leaf(&flipped), in_block, "other bytes, another entry");
-    }
-
-    #[test]
-    fn the_verified_cache_forgets_its_oldest_entries_first() {
-        let tx = issuance();
-        let verifier = Verifier::new("ctchain-node-test", tx.body.audit_keys.clone());
-        let verified = VerifiedLedgerTx::Confidential(verifier.verify(tx).unwrap());
-        let mut cache = VerifiedCache::default();
-        let leaf = |i: u32| {
-            let mut h = [0u8; 32];
-            h[..4].copy_from_slice(&i.to_le_bytes());
-            Hash32(h)
-        };
-        for i in 0..=VerifiedCache::CAPACITY as u32 {
-            cache.insert(leaf(i), verified.clone());
-        }
-        assert!(cache.get(&leaf(0)).is_none());
-        assert!(cache.get(&leaf(1)).is_some());
-        assert!(cache.get(&leaf(VerifiedCache::CAPACITY as u32)).is_some());
-    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ctchain_codec::{Encode, Hash32};
 use ctchain_crypto::{AssetId, OutputId, TxId};
-use ctchain_ledger::{LedgerError, LedgerTx, TxKind};
+use ctchain_ledger::{LedgerError, LedgerTx, TxKind, TxTag};
 use ctchain_mempool::AdmitError;
 use ctchain_rpc::{
     codes, AssetJson, AuditAccessJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson,
@@ -40,10 +40,7 @@ fn node_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
 }
 
 fn parse_hash(what: &str, s: &str) -> RpcResult<Hash32> {
-    let bytes = hex::decode(s.trim()).map_err(|_| invalid_params(format!("{what} is not hex")))?;
-    let arr: [u8; 32] =
-        bytes.try_into().map_err(|_| invalid_params(format!("{what} must be 32 bytes (64 hex digits)")))?;
-    Ok(Hash32(arr))
+    Hash32::from_hex(s.trim()).ok_or_else(|| invalid_params(format!("{what} must be 32 bytes (64 hex digits)")))
 }
 
 /// Maps an admission failure to its JSON-RPC error; `data.check` names the failed check.
@@ -271,7 +268,8 @@ impl ChainApiServer for Rpc {
         let bytes =
             hex::decode(tx_hex.trim()).map_err(|_| error(codes::TX_ENCODING, "transaction is not hex", "hex"))?;
         let shared = self.shared.clone();
-        let result = tokio::task::spawn_blocking(move || shared.admit(&bytes)).await.map_err(node_error)?;
+        let tagged = TxTag::Confidential.tagged(&bytes);
+        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
         self.admitted(result)
     }
 
@@ -279,7 +277,8 @@ impl ChainApiServer for Rpc {
         let bytes = hex::decode(record_hex.trim())
             .map_err(|_| error(codes::TX_ENCODING, "audit-access record is not hex", "hex"))?;
         let shared = self.shared.clone();
-        let result = tokio::task::spawn_blocking(move || shared.admit_access(&bytes)).await.map_err(node_error)?;
+        let tagged = TxTag::AuditAccess.tagged(&bytes);
+        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
         self.admitted(result)
     }
 
@@ -287,7 +286,8 @@ impl ChainApiServer for Rpc {
         let bytes = hex::decode(tx_hex.trim())
             .map_err(|_| error(codes::TX_ENCODING, "shielded transaction is not hex", "hex"))?;
         let shared = self.shared.clone();
-        let result = tokio::task::spawn_blocking(move || shared.admit_shielded(&bytes)).await.map_err(node_error)?;
+        let tagged = TxTag::Shielded.tagged(&bytes);
+        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
         self.admitted(result)
     }
 

@@ -6,7 +6,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use ctchain_crypto::{AssetId, SigningKey, Transaction, TransactionBuilder, WalletKeys};
-use ctchain_node::cluster::{submit_and_wait, Cluster, ScanningWallet};
+use ctchain_devnet::cluster::{submit_and_wait, ChainWallet, Cluster};
 use jsonrpsee::http_client::HttpClient;
 use rand_core::OsRng;
 use serde_json::Value;
@@ -49,8 +49,8 @@ impl Chain {
     }
 
     /// Issues `amount` CNY to a new wallet and waits for it to commit.
-    pub async fn funded_wallet(&self, name: &str, amount: u64, via: usize) -> ScanningWallet {
-        let mut wallet = ScanningWallet::new(name, WalletKeys::random(&mut OsRng));
+    pub async fn funded_wallet(&self, name: &str, amount: u64, via: usize) -> ChainWallet {
+        let mut wallet = ChainWallet::new(name, WalletKeys::random(&mut OsRng));
         let (cny, issuer) = self.cny();
         let mut b = self.builder();
         b.issue(&issuer, cny, amount).pay(wallet.keys.address(), cny, amount, "funding");
@@ -77,13 +77,13 @@ impl Chain {
     }
 
     /// A signed transfer of `amount` CNY from `from` to `to` (not submitted).
-    pub async fn transfer(&self, from: &mut ScanningWallet, to: &WalletKeys, amount: u64, via: usize) -> Transaction {
+    pub async fn transfer(&self, from: &mut ChainWallet, to: &WalletKeys, amount: u64, via: usize) -> Transaction {
         let client = self.client(via);
         self.wait_caught_up(via).await;
         from.sync(&client).await.unwrap();
         let (cny, _) = self.cny();
         let mut b = self.builder();
-        for o in from.select(&client, cny, amount).await.unwrap() {
+        for o in from.select(cny, amount).unwrap() {
             b.spend(o);
         }
         b.pay(to.address(), cny, amount, "e2e").sender(from.keys.address()).change_to(from.keys.address());

@@ -95,9 +95,6 @@ impl ChainInfo {
 
 /// Parses 64 hex digits.
 pub(crate) fn parse_hash(what: &str, text: &str) -> Result<ctchain_codec::Hash32> {
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| WalletError::BadNodeData(format!("{what} {text:?} is not 64 hex digits")))?;
-    Ok(ctchain_codec::Hash32(bytes))
+    ctchain_codec::Hash32::from_hex(text.trim())
+        .ok_or_else(|| WalletError::BadNodeData(format!("{what} {text:?} is not 64 hex digits")))
 }

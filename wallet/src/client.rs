@@ -1,12 +1,16 @@
-//! The node's JSON-RPC as a [`ChainSource`], over HTTP.
+//! The node's JSON-RPC as a [`ChainSource`], over HTTP. The genesis and block headers are read through the light
+//! client (`ctchain-light`): the genesis must hash to what the node reports, and a header is handed out only from a
+//! block whose commit certificate carries a quorum of that genesis's validators, so payment proofs built from it
+//! rest on the chain's signatures, not on the node's word.
 
 use std::time::Duration;
 
-use ctchain_rpc::{
-    BlockRef, ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus,
-};
+use ctchain_codec::Encode;
+use ctchain_light::{GenesisTrust, LightClient, LightError};
+use ctchain_rpc::{ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use tokio::sync::OnceCell;
 
 use crate::error::{Result, WalletError};
 use crate::sync::{ChainSource, ShieldedSource};
@@ -18,6 +22,7 @@ pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
 pub struct RpcSource {
     client: HttpClient,
     url: String,
+    light: OnceCell<LightClient<HttpClient>>,
 }
 
 impl RpcSource {
@@ -27,7 +32,28 @@ impl RpcSource {
             .request_timeout(Duration::from_secs(30))
             .build(url)
             .map_err(|e| WalletError::NodeUnreachable { url: url.into(), reason: e.to_string() })?;
-        Ok(Self { client, url: url.into() })
+        Ok(Self::with_client(client, url))
+    }
+
+    /// A source over an existing client of the node at `url` (the local-chain tooling shares one per node).
+    pub fn with_client(client: HttpClient, url: &str) -> Self {
+        Self { client, url: url.into(), light: OnceCell::new() }
+    }
+
+    /// The light client over this node, connected on first use. The wallet store pins the genesis it was made
+    /// for and compares it with this one (`Session`), so the first use here takes the node's.
+    async fn light(&self) -> Result<&LightClient<HttpClient>> {
+        self.light
+            .get_or_try_init(|| LightClient::connect(self.client.clone(), GenesisTrust::FirstUse))
+            .await
+            .map_err(|e| self.light_error(e))
+    }
+
+    fn light_error(&self, e: LightError) -> WalletError {
+        match e {
+            LightError::Unreachable { source, .. } => self.map(source),
+            other => WalletError::BadNodeData(other.to_string()),
+        }
     }
 
     fn map(&self, e: ClientError) -> WalletError {
@@ -49,8 +75,7 @@ impl RpcSource {
 
 impl ChainSource for RpcSource {
     async fn genesis(&self) -> Result<Vec<u8>> {
-        let g = self.client.chain_get_genesis().await.map_err(|e| self.map(e))?;
-        hex::decode(&g.hex).map_err(|_| WalletError::BadNodeData("genesis hex".into()))
+        Ok(self.light().await?.genesis_bytes().to_vec())
     }
 
     async fn height(&self) -> Result<u64> {
@@ -70,11 +95,11 @@ impl ChainSource for RpcSource {
     }
 
     async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>> {
-        let Some(block) = self.client.chain_get_block(BlockRef::Height(height)).await.map_err(|e| self.map(e))? else {
-            return Ok(None);
-        };
-        let bytes = hex::decode(&block.header_hex).map_err(|_| WalletError::BadNodeData("header hex".into()))?;
-        Ok(Some((bytes, block.header.timestamp_ms)))
+        match self.light().await?.block(height).await {
+            Ok(certified) => Ok(Some((certified.header().to_bytes(), certified.header().timestamp_ms))),
+            Err(LightError::MissingBlock(_)) => Ok(None),
+            Err(e) => Err(self.light_error(e)),
+        }
     }
 
     async fn submit(&self, tx_hex: &str) -> Result<String> {

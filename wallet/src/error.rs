@@ -1,8 +1,8 @@
 //! The wallet's errors: each says what went wrong in terms a user can act on.
 
-use crate::address::AddressError;
 use crate::amount::AmountError;
-use crate::keystore::KeystoreError;
+use ctchain_keystore::address::AddressError;
+use ctchain_keystore::KeystoreError;
 
 /// Why a wallet operation failed. Nothing is written when an operation fails (files are replaced whole).
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,8 @@
 //!
 //! The library holds all of the wallet's logic; the `ctchain-wallet` binary is a thin command line over it.
 //!
-//! * [`keystore`]: keys in a password-encrypted, versioned JSON file (Argon2id + SM4-GCM), written by
-//!   write-then-rename, with a 24-word recovery phrase; also issuer-key keystores (`KeystoreFile::seal_issuer`);
-//! * [`address`]: bech32m addresses with a chain-specific prefix; [`amount`]: exact decimal amounts;
+//! * keys live in `ctchain-keystore` (the password-encrypted keystore file, the recovery phrase, addresses as
+//!   text), which the regulator's tools share; [`amount`]: exact decimal amounts;
 //! * [`chain`]: what the wallet reads from a genesis (chain id, audit keys, assets);
 //! * [`store`]: the local state (owned outputs, spends, sent transactions, scanned height);
 //! * [`scan`]: finding this wallet's outputs with its view key; [`sync`]: the sync, submit and wait operations
@@ -18,14 +17,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod address;
 pub mod amount;
 pub mod chain;
 pub mod client;
 pub mod error;
-pub mod fsutil;
 pub mod history;
-pub mod keystore;
 pub mod notes;
 pub mod proof;
 pub mod scan;

@@ -11,10 +11,10 @@ use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
 use ctchain_codec::Decode;
 use ctchain_crypto::SigningKey;
-use ctchain_wallet::address::{decode_address, decode_shielded_address, encode_shielded_address};
+use ctchain_keystore::address::{decode_address, decode_shielded_address, encode_shielded_address};
+use ctchain_keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
 use ctchain_wallet::history::{history, Balance};
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_wallet::proof::PaymentProof;
 use ctchain_wallet::session::{Outgoing, Session, Synced, Wait};
 use ctchain_wallet::shielded::Prover;
@@ -567,7 +567,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let has_pool = s.chain.shielded.is_some();
             print(
                 json,
-                json!({ "height": s.store.scanned_height, "view_only": s.keystore.kind == "view-only",
+                json!({ "height": s.store.scanned_height, "view_only": s.keystore.kind == ctchain_keystore::KeyKind::ViewOnly,
                         "balances": rows,
                         "shielded": has_pool.then(|| json!({ "tree_size": s.store.shielded.tree_size,
                                                               "balances": shielded_rows })) }),

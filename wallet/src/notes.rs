@@ -16,14 +16,11 @@
 //! nullifier of every unspent note. A view-only wallet holding a [`ShieldedViewingKey`] does all of this; only
 //! spending needs the spending key.
 
-use ctchain_circuits::{
-    Anchor, AppendedLeaf, CircuitError, Frontier, IncomingViewingKey, Note, NoteCiphertext, NoteCommitment, Nullifier,
-    NullifierKey, Owner, ShieldedAddress, SpendingKey, Witness,
-};
+use ctchain_circuits::{Anchor, AppendedLeaf, Frontier, Note, NoteCiphertext, NoteCommitment, Witness};
+pub use ctchain_circuits::{ShieldedViewingKey, SHIELDED_VIEWING_KEY_BYTES};
 use ctchain_codec::{Decode, Encode};
 use ctchain_ledger::NoteRecord;
 use ctchain_rpc::{NoteJson, TxStatus};
-use zeroize::Zeroizing;
 
 use crate::chain::ChainInfo;
 use crate::error::{Result, WalletError};
@@ -31,69 +28,8 @@ use crate::scan::mark_committed;
 use crate::store::{BadNote, OwnedNote, SentStatus, ShieldedState, WalletStore};
 use crate::sync::{set_status, ShieldedSource};
 
-/// Bytes of an encoded [`ShieldedViewingKey`].
-pub const SHIELDED_VIEWING_KEY_BYTES: usize = 64;
-
 /// Notes asked for per `shielded_notes` call (the node's maximum).
 pub const NOTES_PER_PAGE: u32 = 1000;
-
-/// What finds and follows an address's notes without being able to spend them: the nullifier key (which notes
-/// are spent; it also gives the owner tag) and the incoming viewing key (which notes are received).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ShieldedViewingKey {
-    nullifier_key: NullifierKey,
-    incoming: IncomingViewingKey,
-}
-
-impl std::fmt::Debug for ShieldedViewingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ShieldedViewingKey(..)")
-    }
-}
-
-impl ShieldedViewingKey {
-    /// The viewing key of a spending key.
-    pub fn from_spending_key(sk: &SpendingKey) -> Self {
-        Self { nullifier_key: sk.nullifier_key(), incoming: sk.incoming_viewing_key() }
-    }
-
-    /// `nullifier key || incoming viewing key` (secret: it reveals every note of the address and its spends).
-    pub fn to_bytes(&self) -> Zeroizing<[u8; SHIELDED_VIEWING_KEY_BYTES]> {
-        let mut out = Zeroizing::new([0u8; SHIELDED_VIEWING_KEY_BYTES]);
-        out[..32].copy_from_slice(&self.nullifier_key.to_bytes());
-        out[32..].copy_from_slice(&self.incoming.to_bytes());
-        out
-    }
-
-    /// Decodes and validates (both halves canonical, the viewing key non-zero).
-    pub fn from_bytes(bytes: &[u8; SHIELDED_VIEWING_KEY_BYTES]) -> std::result::Result<Self, CircuitError> {
-        let mut nk = Zeroizing::new([0u8; 32]);
-        let mut ivk = Zeroizing::new([0u8; 32]);
-        nk.copy_from_slice(&bytes[..32]);
-        ivk.copy_from_slice(&bytes[32..]);
-        Ok(Self { nullifier_key: NullifierKey::from_bytes(&nk)?, incoming: IncomingViewingKey::from_bytes(&ivk)? })
-    }
-
-    /// The owner tag of this address's notes.
-    pub fn owner(&self) -> Owner {
-        self.nullifier_key.owner()
-    }
-
-    /// The shielded address.
-    pub fn address(&self) -> ShieldedAddress {
-        ShieldedAddress { owner: self.owner(), transmission_key: self.incoming.transmission_key() }
-    }
-
-    /// The nullifier a note at `position` reveals when spent.
-    pub fn nullifier(&self, note: &Note, position: u64) -> Nullifier {
-        note.nullifier(&self.nullifier_key, position)
-    }
-
-    /// Trial-decrypts a leaf: the note if it is this address's and opens `commitment`.
-    pub fn decrypt(&self, commitment: &NoteCommitment, ciphertext: &NoteCiphertext) -> Result<Note> {
-        Ok(self.incoming.decrypt_note(self.owner(), commitment, ciphertext)?)
-    }
-}
 
 /// A leaf of the note tree as the chain holds it, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -258,7 +194,7 @@ impl NoteTracker {
         let note = match viewer.decrypt(&leaf.commitment, &leaf.ciphertext) {
             Ok(note) => note,
             // Encrypted to this wallet (the authenticated decryption succeeded) but not a note it can spend.
-            Err(WalletError::Shielded(CircuitError::MalformedPlaintext(reason))) => {
+            Err(ctchain_circuits::CircuitError::MalformedPlaintext(reason)) => {
                 return self.bad(commitment, reason.into());
             }
             // Someone else's note: the overwhelmingly common case.
@@ -472,7 +408,7 @@ fn count(store: &WalletStore, status: SentStatus) -> usize {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use ctchain_circuits::{encrypt_note, AssetTag};
+    use ctchain_circuits::{encrypt_note, AssetTag, ShieldedAddress, SpendingKey};
     use ctchain_crypto::{AssetId, SigningKey};
     use ctchain_ledger::AssetInfo;
     use rand_chacha::ChaCha20Rng;

@@ -20,9 +20,9 @@ use ctchain_ledger::{BlockHeader, LedgerTx, TxInclusionProof};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
-use crate::address::encode_address;
 use crate::chain::{parse_hash, ChainInfo};
 use crate::error::{Result, WalletError};
+use ctchain_keystore::address::encode_address;
 
 const FORMAT: &str = "ctchain-payment-proof";
 const VERSION: u32 = 1;

@@ -8,10 +8,10 @@ use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{OutputId, TxId, ViewingKeys};
 use ctchain_rpc::OutputRecordJson;
 
-use crate::address::encode_address;
 use crate::chain::{parse_hash, ChainInfo};
 use crate::error::{Result, WalletError};
 use crate::store::{BadOutput, OwnedRecord, SentStatus, WalletStore};
+use ctchain_keystore::address::encode_address;
 
 /// An output as the chain holds it, checked.
 #[derive(Clone, Debug)]

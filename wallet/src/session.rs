@@ -25,16 +25,16 @@ use std::time::Duration;
 use ctchain_circuits::ShieldedAddress;
 use ctchain_crypto::Address;
 
-use crate::address::{decode_address, decode_shielded_address};
 use crate::chain::ChainInfo;
 use crate::error::{Result, WalletError};
 use crate::history::{balances, shielded_balances, Balance};
-use crate::keystore::{KeystoreFile, WalletSecret};
 use crate::notes::{sync_shielded, ShieldedSyncReport, ShieldedViewingKey};
 use crate::shielded::{check_wallet_anchor, newest_anchor, submit_shielded, BuiltShielded, Prover, ShieldedSpender};
 use crate::spend::Built;
 use crate::store::WalletStore;
 use crate::sync::{chain_info, submit, sync, wait_committed, ShieldedSource, SyncReport};
+use ctchain_keystore::address::{decode_address, decode_shielded_address};
+use ctchain_keystore::{KeystoreFile, WalletSecret};
 
 /// How long to wait for a submitted transaction's block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,13 +30,13 @@ use ctchain_ledger::shielded::{binding_hash, shielded_tx_id};
 use ctchain_ledger::{AssetInfo, ShieldedTx};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::address::{encode_address, encode_shielded_address};
 use crate::chain::ChainInfo;
 use crate::error::{Result, WalletError};
 use crate::notes::{field_hex, parse_anchor, stored_frontier, stored_note};
 use crate::spend::{owned_output, select_inputs};
 use crate::store::{OwnedNote, SentPayment, SentPublic, SentRecord, SentStatus, ShieldedSent, WalletStore};
 use crate::sync::{submit_recorded, ShieldedSource};
+use ctchain_keystore::address::{encode_address, encode_shielded_address};
 
 /// The transfer circuit's proving key, loaded from a parameter directory and checked to be the chain's.
 pub struct Prover {

@@ -11,10 +11,10 @@ use ctchain_crypto::{
 use ctchain_ledger::AssetInfo;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::address::encode_address;
 use crate::chain::{parse_hash, ChainInfo};
 use crate::error::{Result, WalletError};
 use crate::store::{OwnedRecord, SentPayment, SentPublic, SentRecord, SentStatus, WalletStore};
+use ctchain_keystore::address::encode_address;
 
 /// A signed transaction and the record the wallet keeps of it.
 #[derive(Clone, Debug)]

@@ -36,7 +36,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, WalletError};
-use crate::fsutil::write_atomic;
 
 const FORMAT: &str = "ctchain-wallet-store";
 const VERSION: u32 = 1;
@@ -294,7 +293,8 @@ impl WalletStore {
     pub fn save(&self, path: &Path) -> Result<()> {
         let bad = |reason: String| WalletError::Store { path: path.display().to_string(), reason };
         let json = serde_json::to_vec_pretty(self).map_err(|e| bad(e.to_string()))?;
-        write_atomic(path, &json).map_err(|e| bad(e.to_string()))
+        ctchain_files::write_atomic(path, &json, ctchain_files::Replace::Allow, ctchain_files::Access::OwnerOnly)
+            .map_err(|e| bad(e.to_string()))
     }
 
     /// Output ids reserved by pending transactions.

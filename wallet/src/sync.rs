@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ctchain_codec::Encode;
 use ctchain_crypto::{Transaction, ViewingKeys};
+use ctchain_light::WaitError;
 use ctchain_rpc::{NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus, MAX_OUTPUTS_RANGE};
 
 use crate::chain::ChainInfo;
@@ -234,25 +235,18 @@ pub(crate) async fn submit_recorded(
     }
 }
 
-/// Waits until a transaction is committed (returning its height) or rejected, polling every `interval`.
+/// Waits until a transaction is committed (returning its height) or rejected, polling every `interval` (the
+/// light client's loop: a node that cannot be asked for a while is asked again until `timeout`).
 pub async fn wait_committed(
     source: &impl ChainSource,
     tx_id: &str,
     interval: Duration,
     timeout: Duration,
 ) -> Result<u64> {
-    let start = std::time::Instant::now();
-    loop {
-        match source.tx(tx_id).await? {
-            TxStatus::Committed { height, .. } => return Ok(height),
-            TxStatus::Rejected { reason } => return Err(WalletError::TxRejected { tx_id: tx_id.into(), reason }),
-            TxStatus::Pending | TxStatus::Unknown => {}
-        }
-        if start.elapsed() >= timeout {
-            return Err(WalletError::Timeout(tx_id.into()));
-        }
-        tokio::time::sleep(interval).await;
-    }
+    ctchain_light::wait_for_commit(tx_id, interval, timeout, || source.tx(tx_id)).await.map_err(|e| match e {
+        WaitError::Rejected { id, reason } => WalletError::TxRejected { tx_id: id, reason },
+        WaitError::Timeout { id, .. } => WalletError::Timeout(id),
+    })
 }
 
 /// A committed transaction: the confidential transaction, its height, and the evidence a proof verifier checks.

@@ -13,11 +13,11 @@ use common::*;
 use ctchain_circuits::{params, AuditSecretKey, Nullifier, SpendingKey};
 use ctchain_codec::{Decode, Encode, Hash32};
 use ctchain_crypto::{OutputId, Transaction, TxId, ViewingKeys, WalletKeys};
+use ctchain_keystore::address::encode_address;
 use ctchain_ledger::{LedgerTx, ShieldedConfig, ShieldedTx, VerifiedLedgerTx};
 use ctchain_rpc::{
     NoteJson, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson, TxStatus,
 };
-use ctchain_wallet::address::encode_address;
 use ctchain_wallet::chain::ChainInfo;
 use ctchain_wallet::history::shielded_balances;
 use ctchain_wallet::history::{balances, history, EntryKind};

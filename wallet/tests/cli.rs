@@ -132,7 +132,7 @@ fn an_issuer_key_is_created_with_its_public_key_printed() {
     assert!(o.status.success(), "{}", stderr(&o));
     let key = json(&o)["issuer_public_key"].as_str().unwrap().to_owned();
     assert_eq!(key.len(), 64);
-    let file = ctchain_wallet::keystore::KeystoreFile::read(&out).unwrap();
+    let file = ctchain_keystore::KeystoreFile::read(&out).unwrap();
     assert_eq!(hex::encode(file.open_issuer(b"ipw").unwrap().public().as_bytes()), key);
 }
 

@@ -18,12 +18,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use ctchain_codec::{Decode, Encode, Reader, Writer};
+use ctchain_codec::{Decode, Encode, Hash32, Reader, Writer};
 use ctchain_crypto::{AuditSecretKey, TxId};
+use ctchain_keystore::{KdfParams, KeyKind, KeystoreFile};
 use ctchain_ledger::access::AuditAccessRecord;
-use ctchain_ledger::{Block, BlockHeader, Crossing, Genesis, LedgerTx, TxInclusionProof};
-use ctchain_rpc::{BlockRef, ChainApiClient, TxStatus};
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_SHARE_KIND};
+use ctchain_ledger::{Crossing, Genesis, LedgerTx, TxInclusionProof};
+use ctchain_light::{CommittedTx, GenesisTrust, LightClient, LightError};
+use ctchain_rpc::ChainApiClient;
 use rand_core::OsRng;
 use zeroize::Zeroizing;
 
@@ -40,6 +41,11 @@ struct Cli {
     /// The node's JSON-RPC URL (an observer node of the regulator's own, ideally).
     #[arg(long, global = true, env = "CTCHAIN_NODE", default_value = "http://127.0.0.1:8545")]
     node: String,
+    /// The chain's genesis hash: every block and record the node serves is checked against this genesis (without
+    /// it, against the genesis the node serves, after checking it against the audit database's chain when there
+    /// is one).
+    #[arg(long, global = true, env = "CTCHAIN_GENESIS_HASH")]
+    genesis_hash: Option<String>,
     /// Read keystore passwords from this file (first line) instead of prompting; `CTCHAIN_AUDIT_PASSWORD` also works.
     #[arg(long, global = true)]
     password_file: Option<PathBuf>,
@@ -293,23 +299,23 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Decrypt { txid, key } => {
             let keys = open_whole(&key.key, &pw()?)?;
-            decrypt_tx(&node(&cli)?, txid, key.key_index, &keys, out).await
+            decrypt_tx(&node(&cli).await?, txid, key.key_index, &keys, out).await
         }
         Command::Scan { from, to, key, db } => {
             let keys = open_whole(&key.key, &pw()?)?;
-            scan(&node(&cli)?, *from, *to, key.key_index, &keys, db, out).await
+            scan(&node(&cli).await?, *from, *to, key.key_index, &keys, db, out).await
         }
         Command::Access(a) => access(&cli, a, out).await,
-        Command::Log => log(&node(&cli)?, out).await,
+        Command::Log => log(&node(&cli).await?, out).await,
         Command::Partial { access, share, tx, out: path } => {
-            partial(&node(&cli)?, access, &open_share(share, &pw()?)?, tx.as_deref(), path, out).await
+            partial(&node(&cli).await?, access, &open_share(share, &pw()?)?, tx.as_deref(), path, out).await
         }
-        Command::Combine { access, db, partials } => combine(&node(&cli)?, access, db, partials, out).await,
+        Command::Combine { access, db, partials } => combine(&node(&cli).await?, access, db, partials, out).await,
         Command::Show { db, from, to } => show(db, *from, *to, out),
         Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
         Command::Watch { ws, key, db, rules, until_height } => {
             let keys = open_whole(&key.key, &pw()?)?;
-            watch(ws, key.key_index, &keys, db, rules, *until_height, out).await
+            watch(ws, trust(&cli)?, key.key_index, &keys, db, rules, *until_height, out).await
         }
         Command::Evidence { txid, key, key_index, access, partials, out: path } => {
             let how = match (key, access) {
@@ -317,7 +323,7 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 (None, Some(access)) => Decryptor::Partials(access.clone(), partials.clone()),
                 (None, None) => bail!("give --key, or --access with --partial files"),
             };
-            evidence(&node(&cli)?, txid, how, path, out).await
+            evidence(&node(&cli).await?, txid, how, path, out).await
         }
         Command::VerifyEvidence { file, genesis_hash } => verify_evidence(file, genesis_hash, out),
     }
@@ -382,7 +388,7 @@ fn keygen(
         .map(|s| {
             KeystoreFile::seal_audit(
                 chain_id,
-                AUDIT_SHARE_KIND,
+                KeyKind::AuditShare,
                 public.clone(),
                 &s.to_keystore_bytes(&dealing),
                 pw.as_bytes(),
@@ -399,7 +405,7 @@ fn keygen(
             sealed.write(file, false)?;
             written.push(file.clone());
         }
-        ctchain_wallet::fsutil::write_atomic(&dealing_path, hex::encode(dealing.to_bytes()).as_bytes())?;
+        write_private(&dealing_path, hex::encode(dealing.to_bytes()).as_bytes())?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -465,7 +471,7 @@ fn open_whole(path: &Path, pw: &str) -> Result<RegulatorKeys> {
 fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
     let file = KeystoreFile::read(path)?;
     let bytes = file
-        .open_audit(pw.as_bytes(), AUDIT_SHARE_KIND)
+        .open_audit(pw.as_bytes(), KeyKind::AuditShare)
         .with_context(|| format!("share keystore {}", path.display()))?;
     let (share, dealing) =
         KeyShare::from_keystore_bytes(&bytes).with_context(|| format!("share keystore {}", path.display()))?;
@@ -474,49 +480,40 @@ fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
 
 // ---- chain access ----
 
-fn node(cli: &Cli) -> Result<jsonrpsee::http_client::HttpClient> {
-    jsonrpsee::http_client::HttpClientBuilder::default()
+/// A node's RPC client (HTTP or WebSocket).
+trait Rpc: ChainApiClient + Send + Sync {}
+impl<C: ChainApiClient + Send + Sync> Rpc for C {}
+/// A node's chain as this tool reads it: through the light client.
+type Chain<C> = LightClient<C>;
+
+/// Which genesis the node must serve: `--genesis-hash` when given.
+fn trust(cli: &Cli) -> Result<GenesisTrust> {
+    match &cli.genesis_hash {
+        None => Ok(GenesisTrust::FirstUse),
+        Some(text) => Hash32::from_hex(text.trim())
+            .map(GenesisTrust::Pinned)
+            .ok_or_else(|| anyhow!("--genesis-hash {text:?} is not 64 hex digits")),
+    }
+}
+
+/// The node's chain, read through the light client: every block this tool decrypts is certified by the genesis
+/// validators, so a node cannot make supervisors decrypt handles of other heights than the ones authorised.
+async fn node(cli: &Cli) -> Result<LightClient<jsonrpsee::http_client::HttpClient>> {
+    let client = jsonrpsee::http_client::HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(60))
+        .max_response_size(64 << 20)
         .build(&cli.node)
-        .with_context(|| format!("node URL {}", cli.node))
+        .with_context(|| format!("node URL {}", cli.node))?;
+    Ok(LightClient::connect(client, trust(cli)?).await?)
 }
 
-async fn genesis_of(client: &impl ChainApiClient) -> Result<Genesis> {
-    let g = client.chain_get_genesis().await.context("asking the node for its genesis")?;
-    let genesis = Genesis::from_bytes(&hex::decode(&g.hex)?).context("the node's genesis does not decode")?;
-    if genesis.hash().to_string() != g.hash {
-        bail!("the node's genesis does not hash to the hash it reports");
-    }
-    Ok(genesis)
-}
-
-/// A committed block with its certificate (if the node has one), checked to be self-consistent.
-async fn block_at(client: &impl ChainApiClient, height: u64) -> Result<(Block, Option<Vec<u8>>)> {
-    let b = client
-        .chain_get_block(BlockRef::Height(height))
-        .await
-        .with_context(|| format!("asking for block {height}"))?
-        .ok_or_else(|| anyhow!("the node has no block {height}"))?;
-    let header = BlockHeader::from_bytes(&hex::decode(&b.header_hex)?)?;
-    let txs = b.txs.iter().map(|t| Ok(LedgerTx::from_bytes(&hex::decode(&t.hex)?)?)).collect::<Result<Vec<_>>>()?;
-    if Block::compute_tx_root(&txs) != header.tx_root || header.height != height {
-        bail!("the node's block {height} is inconsistent (transaction root or height)");
-    }
-    let cert = b.certificate.as_deref().map(hex::decode).transpose()?;
-    Ok((Block { header, txs }, cert))
-}
-
-/// The confidential outputs and shielded transactions of heights `from..=to`.
-async fn range_contents(client: &impl ChainApiClient, from: u64, to: u64) -> Result<BlockContents> {
+/// The confidential outputs and shielded transactions of heights `from..=to`, from certified blocks.
+async fn range_contents(chain: &Chain<impl Rpc>, from: u64, to: u64) -> Result<BlockContents> {
     let mut contents = BlockContents::default();
     for h in from..=to {
-        contents.extend(BlockContents::of_block(&block_at(client, h).await?.0));
+        contents.extend(BlockContents::of_block(&chain.block(h).await?.block));
     }
     Ok(contents)
-}
-
-async fn chain_height(client: &impl ChainApiClient) -> Result<u64> {
-    Ok(client.chain_status().await.context("asking the node for its status")?.height)
 }
 
 fn whole_decrypt(
@@ -583,22 +580,18 @@ fn dummies_text(dummies: usize) -> String {
     }
 }
 
-async fn committed(client: &impl ChainApiClient, txid: &str) -> Result<(LedgerTx, u64, TxInclusionProof)> {
-    match client.tx_get(txid.trim().to_string()).await.context("asking for the transaction")? {
-        TxStatus::Committed { height, hex, inclusion_proof, .. } => {
-            let tx = LedgerTx::from_bytes(&hex::decode(hex)?)?;
-            if let LedgerTx::AuditAccess(_) = tx {
-                bail!("{txid} is an audit-access record, not a transfer");
-            }
-            Ok((tx, height, TxInclusionProof::from_bytes(&hex::decode(inclusion_proof)?)?))
-        }
-        other => bail!("transaction {txid} is not committed ({other:?})"),
+/// A committed transaction, shown to be in a certified block.
+async fn committed(chain: &Chain<impl Rpc>, txid: &str) -> Result<(LedgerTx, u64, TxInclusionProof)> {
+    let CommittedTx { tx, height, proof, .. } = chain.committed_tx(txid).await?;
+    if let LedgerTx::AuditAccess(_) = tx {
+        bail!("{txid} is an audit-access record, not a transfer");
     }
+    Ok((tx, height, proof))
 }
 
 /// A committed confidential transaction (evidence bundles and partials for one transaction cover those only).
-async fn committed_confidential(client: &impl ChainApiClient, txid: &str) -> Result<(TxId, u64, TxInclusionProof)> {
-    match committed(client, txid).await? {
+async fn committed_confidential(chain: &Chain<impl Rpc>, txid: &str) -> Result<(TxId, u64, TxInclusionProof)> {
+    match committed(chain, txid).await? {
         (LedgerTx::Confidential(tx), height, proof) => Ok((tx.id(), height, proof)),
         (other, ..) => bail!(
             "{txid} is part of shielded transaction {}: evidence bundles cover confidential transactions only \
@@ -609,15 +602,15 @@ async fn committed_confidential(client: &impl ChainApiClient, txid: &str) -> Res
 }
 
 async fn decrypt_tx(
-    client: &impl ChainApiClient,
+    chain: &Chain<impl Rpc>,
     txid: &str,
     key_index: u32,
     keys: &RegulatorKeys,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let genesis = genesis_of(client).await?;
+    let genesis = chain.genesis().clone();
     decrypt::check_keys(&genesis, key_index as usize, keys)?;
-    let (tx, height, proof) = committed(client, txid).await?;
+    let (tx, height, proof) = committed(chain, txid).await?;
     let timestamp_ms = proof.header.timestamp_ms;
     let contents = BlockContents::of_tx(&tx, height, timestamp_ms);
     writeln!(out, "transaction {} at height {height} ({})", tx.id(), report::utc_text(timestamp_ms))?;
@@ -672,7 +665,7 @@ fn print_shielded(out: &mut dyn Write, genesis: &Genesis, keys: &RegulatorKeys, 
 const SCAN_CHUNK: u64 = 256;
 
 async fn scan(
-    client: &impl ChainApiClient,
+    chain: &Chain<impl Rpc>,
     from: u64,
     to: u64,
     key_index: u32,
@@ -683,9 +676,9 @@ async fn scan(
     if from == 0 || from > to {
         bail!("height range {from}..={to} is not valid (need 1 ≤ from ≤ to)");
     }
-    let genesis = genesis_of(client).await?;
+    let genesis = chain.genesis().clone();
     decrypt::check_keys(&genesis, key_index as usize, keys)?;
-    let tip = chain_height(client).await?;
+    let tip = chain.height().await?;
     if to > tip {
         bail!("the chain is at height {tip}; cannot scan up to {to}");
     }
@@ -698,7 +691,7 @@ async fn scan(
     let mut start = from;
     while start <= to {
         let end = to.min(start.saturating_add(SCAN_CHUNK - 1));
-        let contents = range_contents(client, start, end).await?;
+        let contents = range_contents(chain, start, end).await?;
         let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
         db_handle.store(start, end, &d.records, &d.not_decrypted)?;
         count += d.records.len();
@@ -739,8 +732,8 @@ async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Write) -> Resu
                 (None, None) => bail!("give --share or --dealing"),
             };
             dealing.check()?;
-            let client = node(cli)?;
-            let genesis = genesis_of(&client).await?;
+            let chain = node(cli).await?;
+            let genesis = chain.genesis().clone();
             if genesis.audit_keys.get(*key_index as usize) != Some(&dealing.public) {
                 bail!("the dealing is not of the chain's audit key {key_index}");
             }
@@ -757,7 +750,7 @@ async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Write) -> Resu
             if path.exists() {
                 bail!("{} already exists; nothing was written", path.display());
             }
-            ctchain_wallet::fsutil::write_atomic(path, hex::encode(record.to_bytes()).as_bytes())?;
+            write_private(path, hex::encode(record.to_bytes()).as_bytes())?;
             writeln!(
                 out,
                 "access record {} for case {case:?}, heights {from}..={to}: {} signatures needed",
@@ -780,7 +773,7 @@ async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Write) -> Resu
             let signature = share.sign_access(&dealing, &record.id(), &mut OsRng)?;
             record.signatures.push(signature);
             record.signatures.sort_by_key(|s| s.supervisor);
-            ctchain_wallet::fsutil::write_atomic(path, hex::encode(record.to_bytes()).as_bytes())?;
+            write_private(path, hex::encode(record.to_bytes()).as_bytes())?;
             writeln!(
                 out,
                 "supervisor {index} signed access record {} ({} of {} signatures)",
@@ -792,32 +785,22 @@ async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Write) -> Resu
         }
         AccessCommand::Submit { record: path } => {
             let record = read_record(path)?;
-            let client = node(cli)?;
-            let id = client
+            let chain = node(cli).await?;
+            let id = chain
+                .rpc()
                 .audit_submit_access(hex::encode(record.to_bytes()))
                 .await
                 .context("the node refused the record")?
                 .id;
-            let height = wait_committed(&client, &id).await?;
+            let height = chain.wait_committed(&id, Duration::from_millis(200), Duration::from_secs(120)).await?;
             writeln!(out, "access record {id} committed at height {height}")?;
             Ok(())
         }
     }
 }
 
-async fn wait_committed(client: &impl ChainApiClient, id: &str) -> Result<u64> {
-    for _ in 0..600 {
-        match client.tx_get(id.to_string()).await? {
-            TxStatus::Committed { height, .. } => return Ok(height),
-            TxStatus::Rejected { reason } => bail!("{id} was rejected: {reason}"),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    bail!("{id} was not committed within two minutes")
-}
-
-async fn log(client: &impl ChainApiClient, out: &mut dyn Write) -> Result<()> {
-    let log = client.audit_access_log().await.context("asking for the access log")?;
+async fn log(chain: &Chain<impl Rpc>, out: &mut dyn Write) -> Result<()> {
+    let log = chain.rpc().audit_access_log().await.context("asking for the access log")?;
     if log.is_empty() {
         writeln!(out, "no audit access has been recorded")?;
     }
@@ -831,14 +814,17 @@ async fn log(client: &impl ChainApiClient, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// The committed access record with this id, checked again locally (the node could lie).
-async fn access_record(client: &impl ChainApiClient, genesis: &Genesis, id: &str) -> Result<AuditAccessRecord> {
-    let log = client.audit_access_log().await.context("asking for the access log")?;
-    let entry = log
-        .into_iter()
-        .find(|a| a.id.eq_ignore_ascii_case(id.trim()))
-        .ok_or_else(|| anyhow!("no committed audit-access record {id}: record the access on chain first"))?;
-    let record = AuditAccessRecord::from_bytes(&hex::decode(&entry.hex)?)?;
+/// The committed access record with this id: shown to be in a certified block, and checked again locally (a
+/// record that was signed but never committed authorises nothing).
+async fn access_record(chain: &Chain<impl Rpc>, genesis: &Genesis, id: &str) -> Result<AuditAccessRecord> {
+    let record = match chain.committed_tx(id).await {
+        Ok(CommittedTx { tx: LedgerTx::AuditAccess(record), .. }) => record,
+        Ok(_) => bail!("{id} is a transaction, not an audit-access record"),
+        Err(LightError::NotCommitted { .. }) => {
+            bail!("no committed audit-access record {id}: record the access on chain first")
+        }
+        Err(e) => return Err(e.into()),
+    };
     let verified =
         record.verify(&genesis.chain_id, &genesis.audit_keys).context("the access record does not verify")?;
     Ok(verified.record().clone())
@@ -862,7 +848,7 @@ fn write_partial(path: &Path, id: &TxId, covered_to: u64, partial: &PartialDecry
     if path.exists() {
         bail!("{} already exists; nothing was written", path.display());
     }
-    Ok(ctchain_wallet::fsutil::write_atomic(path, hex::encode(w.into_bytes()).as_bytes())?)
+    Ok(write_private(path, hex::encode(w.into_bytes()).as_bytes())?)
 }
 
 fn read_partial(path: &Path) -> Result<(TxId, u64, PartialDecryption)> {
@@ -877,22 +863,22 @@ fn read_partial(path: &Path) -> Result<(TxId, u64, PartialDecryption)> {
 }
 
 async fn partial(
-    client: &impl ChainApiClient,
+    chain: &Chain<impl Rpc>,
     access: &str,
     (share, dealing): &(KeyShare, ThresholdKey),
     tx: Option<&str>,
     path: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let genesis = genesis_of(client).await?;
-    let record = access_record(client, &genesis, access).await?;
+    let genesis = chain.genesis().clone();
+    let record = access_record(chain, &genesis, access).await?;
     if record.share_keys != dealing.share_keys || record.threshold != dealing.threshold {
         bail!("this share is from another split than the one access record {access} names");
     }
     let chain_dealing = dealing_of(&record, &genesis)?;
     let (request, covered_to, what) = match tx {
         Some(txid) => {
-            let (tx_id, height, _) = committed_confidential(client, txid).await?;
+            let (tx_id, height, _) = committed_confidential(chain, txid).await?;
             if height < record.from_height || height > record.to_height {
                 bail!(
                     "transaction {txid} is at height {height}, outside the authorised range {}..={}",
@@ -900,12 +886,12 @@ async fn partial(
                     record.to_height
                 );
             }
-            let (block, _) = block_at(client, height).await?;
+            let block = chain.block(height).await?.block;
             let request = evidence::request_for(&block, &tx_id, record.audit_key_index, Some(&record))?;
             (request, height, format!("transaction {tx_id} (for an evidence bundle)"))
         }
         None => {
-            let tip = chain_height(client).await?;
+            let tip = chain.height().await?;
             let to = record.to_height.min(tip);
             if to < record.from_height {
                 bail!(
@@ -914,7 +900,7 @@ async fn partial(
                 );
             }
             // The confidential outputs only: a split key does not cover the shielded pool.
-            let outputs = range_contents(client, record.from_height, to).await?.outputs;
+            let outputs = range_contents(chain, record.from_height, to).await?.outputs;
             let context = record.id().as_bytes().to_vec();
             let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
             (request, to, format!("{} outputs at heights {}..={to}", outputs.len(), record.from_height))
@@ -933,14 +919,14 @@ async fn partial(
 }
 
 async fn combine(
-    client: &impl ChainApiClient,
+    chain: &Chain<impl Rpc>,
     access: &str,
     db: &Path,
     paths: &[PathBuf],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let genesis = genesis_of(client).await?;
-    let record = access_record(client, &genesis, access).await?;
+    let genesis = chain.genesis().clone();
+    let record = access_record(chain, &genesis, access).await?;
     let dealing = dealing_of(&record, &genesis)?;
     let mut read = Vec::new();
     for path in paths {
@@ -963,7 +949,7 @@ async fn combine(
             "the partials cover different heights (up to {covered:?}); ask the supervisors for partials of one range"
         ),
     };
-    let contents = range_contents(client, record.from_height, to).await?;
+    let contents = range_contents(chain, record.from_height, to).await?;
     let outputs = contents.outputs;
     let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
     let mut partials = Vec::new();
@@ -1094,8 +1080,10 @@ fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn W
 
 // ---- live supervision ----
 
+#[allow(clippy::too_many_arguments)]
 async fn watch(
     ws: &str,
+    trust: GenesisTrust,
     key_index: u32,
     keys: &RegulatorKeys,
     db_path: &Path,
@@ -1109,12 +1097,13 @@ async fn watch(
         .build(ws)
         .await
         .with_context(|| format!("connecting to {ws}"))?;
-    let genesis = genesis_of(&client).await?;
+    let chain = LightClient::connect(client, trust).await?;
+    let genesis = chain.genesis().clone();
     decrypt::check_keys(&genesis, key_index as usize, keys)?;
     let db = AuditDb::open(db_path, &genesis.hash().to_string())?;
     // Subscribe first, then catch up: a block committed in between is seen twice, never missed (storing a record
     // again replaces it with itself).
-    let mut heads = client.subscribe_new_heads().await.context("subscribing to new heads")?;
+    let mut heads = chain.rpc().subscribe_new_heads().await.context("subscribing to new heads")?;
     let mut tables = Tables::default();
     let mut seen_alerts = BTreeSet::new();
     for a in aml::run(&db.all()?, &rules) {
@@ -1125,11 +1114,11 @@ async fn watch(
     loop {
         // Decrypt everything up to the tip, then run the rules once: a long catch-up costs one AML pass, not one
         // per block, while a block that arrives alone is judged as soon as it is stored.
-        let tip = chain_height(&client).await?;
+        let tip = chain.height().await?;
         let stop = until.map_or(tip, |u| tip.min(u));
         if next <= stop {
             while next <= stop {
-                let (block, _) = block_at(&client, next).await?;
+                let block = chain.block(next).await?.block;
                 let contents = BlockContents::of_block(&block);
                 let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
                 db.store(next, next, &d.records, &d.not_decrypted)?;
@@ -1181,12 +1170,16 @@ fn alert_key(a: &aml::Alert) -> (String, Vec<String>, String) {
 /// The regulator's view of a whole chain, as text: every output of both pools decrypted with `keys` (the
 /// confidential key must be the chain's audit key 0; without a shielded key, each shielded transaction is listed as
 /// not decrypted) and the alerts of the rule file `rules_toml`. The node's demo ends with it.
-pub async fn regulator_view(client: &impl ChainApiClient, keys: &RegulatorKeys, rules_toml: &str) -> Result<String> {
+pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
+    chain: &LightClient<C>,
+    keys: &RegulatorKeys,
+    rules_toml: &str,
+) -> Result<String> {
     let rules = RuleSet::from_toml(rules_toml).context("the demo's rule file")?;
-    let genesis = genesis_of(client).await?;
+    let genesis = chain.genesis().clone();
     decrypt::check_keys(&genesis, 0, keys)?;
-    let tip = chain_height(client).await?;
-    let contents = range_contents(client, 1, tip).await?;
+    let tip = chain.height().await?;
+    let contents = range_contents(chain, 1, tip).await?;
     let Decryption { records: recs, not_decrypted, dummies } =
         decrypt::decrypt_whole(&genesis, 0, keys, &contents, &mut Tables::default())?;
     let mut out = Vec::new();
@@ -1242,27 +1235,21 @@ enum Decryptor {
     Partials(String, Vec<PathBuf>),
 }
 
-async fn evidence(
-    client: &impl ChainApiClient,
-    txid: &str,
-    how: Decryptor,
-    path: &Path,
-    out: &mut dyn Write,
-) -> Result<()> {
+async fn evidence(chain: &Chain<impl Rpc>, txid: &str, how: Decryptor, path: &Path, out: &mut dyn Write) -> Result<()> {
     if path.exists() {
         bail!("{} already exists; nothing was written", path.display());
     }
-    let genesis = genesis_of(client).await?;
-    let (tx_id, height, inclusion) = committed_confidential(client, txid).await?;
-    let (block, cert) = block_at(client, height).await?;
-    let certificate = cert.ok_or_else(|| anyhow!("the node has no commit certificate for block {height}"))?;
-    let located = evidence::Located { tx_id, block, certificate, inclusion };
+    let genesis = chain.genesis().clone();
+    let (tx_id, height, inclusion) = committed_confidential(chain, txid).await?;
+    let certified = chain.block(height).await?;
+    let located =
+        evidence::Located { tx_id, block: certified.block, certificate: certified.certificate_bytes, inclusion };
     let (bundle, decrypted) = match how {
         Decryptor::Whole(key_index, secret) => {
             Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
         }
         Decryptor::Partials(access, files) => {
-            let record = access_record(client, &genesis, &access).await?;
+            let record = access_record(chain, &genesis, &access).await?;
             let dealing = dealing_of(&record, &genesis)?;
             let mut partials = Vec::new();
             for file in &files {
@@ -1278,7 +1265,7 @@ async fn evidence(
     };
     // Check before writing: a bundle that would not verify is never handed out.
     bundle.verify(&genesis.hash().to_string())?;
-    ctchain_wallet::fsutil::write_atomic(path, &bundle.to_bytes())?;
+    write_private(path, &bundle.to_bytes())?;
     writeln!(out, "evidence for transaction {} (height {height}) written to {}", tx_id, path.display())?;
     for r in records(&genesis, &decrypted)? {
         print_record(out, &r)?;
@@ -1321,4 +1308,9 @@ fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Write) -> Resu
         )?;
     }
     Ok(())
+}
+
+/// Writes a supervisor's file (dealings, records, partials, evidence) whole, readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ctchain_files::FileError> {
+    ctchain_files::write_atomic(path, bytes, ctchain_files::Replace::Allow, ctchain_files::Access::OwnerOnly)
 }

@@ -445,7 +445,7 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
         index: o.index as usize,
         asset: o.output.asset,
     })?;
-    let address = |a| ctchain_wallet::address::encode_address(&genesis.chain_id, a);
+    let address = |a| ctchain_keystore::address::encode_address(&genesis.chain_id, a);
     let (sender, receiver, memo) = match &d.audited.memo {
         Ok(m) => (m.sender.as_ref().map(address), address(&m.receiver), m.text.clone()),
         // An undecryptable memo is itself suspicious (and flagged through `memo_matches_amount`); the amount is

@@ -6,7 +6,7 @@
 //! amounts, parties and memos the regulator claims. [`Evidence::verify`] re-derives every claim:
 //!
 //! 1. the genesis hashes to the hash the verifier trusts, and names the audit key and the validators;
-//! 2. `2f + 1` genesis validators signed the block ([`crate::finality`]), and the inclusion proof puts the
+//! 2. `2f + 1` genesis validators signed the block (`ctchain_ledger::finality`), and the inclusion proof puts the
 //!    transaction under that block's transaction root;
 //! 3. the dealing is a dealing of the chain's audit key, every partial's proof verifies (none may be wrong in a
 //!    bundle), and for a split key the access record verifies, covers the block's height and is the partials'
@@ -23,8 +23,8 @@ use ctchain_ledger::{Block, Genesis, LedgerTx, TxInclusionProof};
 use rand_core::{CryptoRng, RngCore};
 
 use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
-use crate::finality::{verify_block_certificate, FinalityError};
 use crate::threshold::{DecryptionRequest, KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
+use ctchain_ledger::finality::{verify_block_certificate, FinalityError};
 
 /// The bundle format tag.
 pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/1";

@@ -23,7 +23,7 @@
 
 use ctchain_circuits::{AuditPublicKey as ShieldedAuditPublicKey, AuditSecretKey as ShieldedAuditSecretKey};
 use ctchain_crypto::AuditSecretKey;
-use ctchain_wallet::keystore::{KdfParams, KeystoreError, KeystoreFile, AUDIT_KIND};
+use ctchain_keystore::{KdfParams, KeyKind, KeystoreError, KeystoreFile};
 use rand_core::{CryptoRng, RngCore};
 use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
@@ -191,7 +191,7 @@ impl RegulatorKeys {
     ) -> Result<KeystoreFile, KeyError> {
         Ok(KeystoreFile::seal_audit(
             chain_id,
-            AUDIT_KIND,
+            KeyKind::Audit,
             self.confidential_public_hex(),
             &self.to_keystore_bytes(),
             password,
@@ -202,7 +202,7 @@ impl RegulatorKeys {
 
     /// Opens a keystore of kind `audit` (either payload version).
     pub fn open(file: &KeystoreFile, password: &[u8]) -> Result<Self, KeyError> {
-        Self::from_keystore_bytes(&file.open_audit(password, AUDIT_KIND)?)
+        Self::from_keystore_bytes(&file.open_audit(password, KeyKind::Audit)?)
     }
 }
 
@@ -236,7 +236,7 @@ mod tests {
         // Exactly what `keygen` wrote before the shielded pool: the 32 secret bytes.
         let file = KeystoreFile::seal_audit(
             "ctchain-test",
-            AUDIT_KIND,
+            KeyKind::Audit,
             hex::encode(old.public().0.as_bytes()),
             &old.to_bytes(),
             b"pw",

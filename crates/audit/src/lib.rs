@@ -20,7 +20,7 @@
 //!   Jubjub key) and the keystore payload that holds both.
 //!
 //! * [`evidence`]: bundles (transaction, block, commit certificate, inclusion proof, proven decryptions) that
-//!   anyone checks offline against the genesis; [`finality`]: the commit-certificate check they and nodes share.
+//!   anyone checks offline against the genesis (the commit-certificate check is `ctchain_ledger::finality`).
 //!
 //! * [`cli`]: the `ctchain-audit` command line (keygen, decrypt, scan, access, partial, combine, log, aml, watch,
 //!   evidence, verify-evidence); see `crates/audit/README.md` for a supervisor's workflow.
@@ -39,6 +39,5 @@ pub mod cli;
 pub mod db;
 pub mod decrypt;
 pub mod evidence;
-pub mod finality;
 pub mod keys;
 pub mod threshold;

@@ -8,8 +8,8 @@ use ctchain_audit::keys::RegulatorKeys;
 use ctchain_audit::threshold::{self, KeyShare};
 use ctchain_codec::Encode;
 use ctchain_crypto::AuditSecretKey;
+use ctchain_keystore::{KdfParams, KeyKind, KeystoreFile};
 use ctchain_ledger::access::AuditAccessRecord;
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, AUDIT_KIND};
 use rand_core::OsRng;
 
 fn run(dir: &Path, args: &[&str]) -> Result<String, String> {
@@ -51,7 +51,7 @@ fn keygen_writes_both_pools_keys_and_prints_their_public_keys_and_never_overwrit
     let key = dir.path().join("regulator.json");
     let out = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap();
     let file = KeystoreFile::read(&key).unwrap();
-    assert_eq!(file.kind, AUDIT_KIND);
+    assert_eq!(file.kind, KeyKind::Audit);
     let public = file.address.clone();
     assert!(out.contains(&format!("audit public key (for the genesis audit_keys): {public}")), "{out}");
     let keys = RegulatorKeys::open(&file, b"correct horse").unwrap();
@@ -94,8 +94,8 @@ fn keygen_splits_a_key_among_supervisors_with_one_public_key() {
     let mut keys = Vec::new();
     for j in 1..=3 {
         let file = KeystoreFile::read(&shares.join(format!("supervisor-{j}.json"))).unwrap();
-        assert_eq!(file.kind, "audit-share");
-        let bytes = file.open_audit(b"correct horse", "audit-share").unwrap();
+        assert_eq!(file.kind, KeyKind::AuditShare);
+        let bytes = file.open_audit(b"correct horse", KeyKind::AuditShare).unwrap();
         let (share, dealing) = KeyShare::from_keystore_bytes(&bytes).unwrap();
         assert_eq!(share.index(), j);
         dealing.check().unwrap();
@@ -104,7 +104,8 @@ fn keygen_splits_a_key_among_supervisors_with_one_public_key() {
     }
     assert!(keys.windows(2).all(|w| w[0] == w[1]), "every supervisor holds the same public dealing");
     // A share keystore is not a whole key: refused before any password is tried.
-    let err = KeystoreFile::read(&shares.join("supervisor-1.json")).unwrap().open_audit(b"x", AUDIT_KIND).unwrap_err();
+    let err =
+        KeystoreFile::read(&shares.join("supervisor-1.json")).unwrap().open_audit(b"x", KeyKind::Audit).unwrap_err();
     assert!(err.to_string().contains("not \"audit\""), "{err}");
     // Splitting into an existing directory writes nothing.
     let err = run(
@@ -183,7 +184,7 @@ fn a_share_from_another_split_cannot_sign_and_the_record_file_is_untouched() {
     let share_path = dir.path().join("b1.json");
     KeystoreFile::seal_audit(
         "ctchain-test",
-        "audit-share",
+        KeyKind::AuditShare,
         hex::encode(secret.public().0.as_bytes()),
         &shares_b[0].to_keystore_bytes(&dealing_b),
         b"correct horse",
@@ -367,7 +368,7 @@ fn a_keystore_written_before_the_shielded_pool_still_opens() {
     // Byte for byte what `keygen` wrote before: the 32-byte Ristretto secret alone.
     let file = KeystoreFile::seal_audit(
         "ctchain-test",
-        AUDIT_KIND,
+        KeyKind::Audit,
         hex::encode(secret.public().0.as_bytes()),
         &secret.to_bytes(),
         b"correct horse",

@@ -30,6 +30,26 @@ pub struct VerifiedBlock {
     txs: Vec<VerifiedLedgerTx>,
 }
 
+/// A block that passed phases two and three against the tip it extends (its parent), with the state changes it
+/// makes: [`Ledger::apply_checked`] writes them without executing the block again.
+pub struct CheckedBlock {
+    block: VerifiedBlock,
+    execution: Execution,
+    parent: Hash32,
+}
+
+impl CheckedBlock {
+    /// The block.
+    pub fn block(&self) -> &VerifiedBlock {
+        &self.block
+    }
+
+    /// The block, without its execution.
+    pub fn into_block(self) -> VerifiedBlock {
+        self.block
+    }
+}
+
 /// A ledger transaction that passed its stateless checks. Only the verifiers make one.
 // Confidential transactions are nearly every entry; boxing them to shrink the rare audit-access record would
 // cost an allocation per transaction.
@@ -241,6 +261,8 @@ pub struct Ledger {
     tip: Tip,
     /// `Some` exactly when the genesis enables the shielded pool.
     shielded: Option<ShieldedState>,
+    /// [`Ledger::executed_txs`].
+    executed_txs: std::sync::atomic::AtomicU64,
 }
 
 impl Ledger {
@@ -325,6 +347,7 @@ impl Ledger {
             genesis_hash,
             tip,
             shielded,
+            executed_txs: Default::default(),
         };
         // The tip record and the tip header are written in one batch; check they agree.
         if tip.height > 0 {
@@ -416,6 +439,18 @@ impl Ledger {
         proposer: u32,
         view: u64,
     ) -> Result<VerifiedBlock, LedgerError> {
+        self.propose_checked(txs, timestamp_ms, proposer, view).map(CheckedBlock::into_block)
+    }
+
+    /// [`Ledger::propose`], keeping the execution that computed the state root: [`Ledger::apply_checked`] then
+    /// writes it without executing the block again.
+    pub fn propose_checked<T: Into<VerifiedLedgerTx>>(
+        &self,
+        txs: Vec<T>,
+        timestamp_ms: u64,
+        proposer: u32,
+        view: u64,
+    ) -> Result<CheckedBlock, LedgerError> {
         let txs: Vec<VerifiedLedgerTx> = txs.into_iter().map(Into::into).collect();
         let height = self.tip.height + 1;
         let execution = self.execute(height, &txs)?;
@@ -429,13 +464,15 @@ impl Ledger {
             proposer,
             view,
         };
-        Ok(VerifiedBlock { header, txs })
+        Ok(CheckedBlock { block: VerifiedBlock { header, txs }, execution, parent: self.tip.hash })
     }
 
     /// Phases two and three without writing: what [`Ledger::apply`] would check, for a validator deciding whether
-    /// to vote for a proposed block. Leaves the ledger untouched either way.
-    pub fn check_block(&self, block: &VerifiedBlock) -> Result<(), LedgerError> {
-        self.check_and_execute(block).map(|_| ())
+    /// to vote for a proposed block. Leaves the ledger untouched either way; the execution is kept in the
+    /// [`CheckedBlock`], so that applying the block once it commits does not execute it again.
+    pub fn check_block(&self, block: VerifiedBlock) -> Result<CheckedBlock, LedgerError> {
+        let execution = self.check_and_execute(&block)?;
+        Ok(CheckedBlock { block, execution, parent: self.tip.hash })
     }
 
     fn check_and_execute(&self, block: &VerifiedBlock) -> Result<Execution, LedgerError> {
@@ -471,6 +508,27 @@ impl Ledger {
     /// block with all its state changes in one synced atomic write. On any error nothing is written.
     pub fn apply(&mut self, block: VerifiedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
         let execution = self.check_and_execute(&block)?;
+        self.write_block(&block, execution, certificate)
+    }
+
+    /// Commits a block checked against the current tip ([`Ledger::check_block`], [`Ledger::propose_checked`])
+    /// without executing it again. A block checked against another tip (the ledger moved on since) is checked
+    /// and executed again, as by [`Ledger::apply`].
+    pub fn apply_checked(&mut self, checked: CheckedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
+        let CheckedBlock { block, execution, parent } = checked;
+        if parent != self.tip.hash {
+            return self.apply(block, certificate);
+        }
+        self.write_block(&block, execution, certificate)
+    }
+
+    /// The block's one atomic, synced write, then the new tip.
+    fn write_block(
+        &mut self,
+        block: &VerifiedBlock,
+        execution: Execution,
+        certificate: Option<&[u8]>,
+    ) -> Result<(), LedgerError> {
         let header = &block.header;
         let height = header.height;
 
@@ -534,7 +592,14 @@ impl Ledger {
 
     /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
     fn execute(&self, height: u64, txs: &[VerifiedLedgerTx]) -> Result<Execution, LedgerError> {
+        self.executed_txs.fetch_add(txs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         crate::execute::execute(self, height, txs)
+    }
+
+    /// Transactions executed (stateful checks run) since this ledger was opened, counting each run over each
+    /// transaction: a work counter. A block proposed or checked, then applied, executes its transactions once.
+    pub fn executed_txs(&self) -> u64 {
+        self.executed_txs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -24,6 +24,9 @@
 //! authorisations to decrypt with a split audit key, checked in phase 1 (dealing, signatures) and in phase 3 (no
 //! duplicate), kept in chain order ([`Ledger::audit_access_log`]).
 //!
+//! A committed block is final when its commit certificate carries `2f + 1` genesis validators' signatures over
+//! it ([`finality`]): nodes catching up, observers, light clients and auditors all use that one check.
+//!
 //! ## Invariants
 //! * A block and all its state changes are one atomic, synced RocksDB write; the in-memory tip changes only after
 //!   it succeeded. A failing block leaves the state untouched; reopening after a crash yields exactly the last
@@ -46,6 +49,7 @@
 pub mod access;
 pub mod error;
 mod execute;
+pub mod finality;
 mod ledger;
 pub mod merkle;
 pub mod shielded;
@@ -54,12 +58,12 @@ pub mod store;
 pub mod types;
 
 pub use error::{LedgerError, TxRejection};
-pub use ledger::{Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx};
+pub use ledger::{CheckedBlock, Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx};
 pub use shielded::{
     ChainVerifier, Crossing, NoteRecord, NullifierRecord, ShieldedConfig, ShieldedTx, VerifiedShielded,
 };
 pub use state::{OutputRecord, SpentRecord, Supply, TxLocation};
 pub use store::StorageError;
 pub use types::{
-    AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, TxKind, ValidatorInfo, CRYPTO_SUITE,
+    AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, TxKind, TxTag, ValidatorInfo, CRYPTO_SUITE,
 };

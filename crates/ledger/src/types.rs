@@ -213,32 +213,64 @@ impl LedgerTx {
     }
 }
 
+/// The kind tag that starts a ledger transaction's canonical encoding (and so its Merkle leaf and its gossip
+/// bytes). Defined here once: the node, the mempool and the clients name these, never the numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TxTag {
+    /// [`LedgerTx::Confidential`].
+    Confidential = 0,
+    /// [`LedgerTx::AuditAccess`].
+    AuditAccess = 1,
+    /// [`LedgerTx::Shielded`].
+    Shielded = 2,
+}
+
+impl TxTag {
+    /// The tagged ledger encoding of a transaction of this kind, given its own encoding (what the RPC's
+    /// per-kind submit methods receive).
+    pub fn tagged(self, body: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(body.len() + 1);
+        bytes.push(self as u8);
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    fn from_u8(tag: u8) -> Option<Self> {
+        [Self::Confidential, Self::AuditAccess, Self::Shielded].into_iter().find(|t| *t as u8 == tag)
+    }
+}
+
+impl LedgerTx {
+    /// The kind tag of this transaction's encoding.
+    pub fn tag(&self) -> TxTag {
+        match self {
+            Self::Confidential(_) => TxTag::Confidential,
+            Self::AuditAccess(_) => TxTag::AuditAccess,
+            Self::Shielded(_) => TxTag::Shielded,
+        }
+    }
+}
+
 impl Encode for LedgerTx {
     fn encode_to(&self, w: &mut Writer) {
+        w.u8(self.tag() as u8);
         match self {
-            Self::Confidential(tx) => {
-                w.u8(0);
-                w.put(tx);
-            }
-            Self::AuditAccess(record) => {
-                w.u8(1);
-                w.put(record);
-            }
-            Self::Shielded(tx) => {
-                w.u8(2);
-                w.put(tx.as_ref());
-            }
+            Self::Confidential(tx) => w.put(tx),
+            Self::AuditAccess(record) => w.put(record),
+            Self::Shielded(tx) => w.put(tx.as_ref()),
         }
     }
 }
 
 impl Decode for LedgerTx {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match r.u8("ledger transaction kind")? {
-            0 => Ok(Self::Confidential(r.get()?)),
-            1 => Ok(Self::AuditAccess(r.get()?)),
-            2 => Ok(Self::Shielded(Box::new(r.get()?))),
-            tag => Err(DecodeError::InvalidTag { field: "ledger transaction kind", tag: u32::from(tag) }),
+        let tag = r.u8("ledger transaction kind")?;
+        match TxTag::from_u8(tag) {
+            Some(TxTag::Confidential) => Ok(Self::Confidential(r.get()?)),
+            Some(TxTag::AuditAccess) => Ok(Self::AuditAccess(r.get()?)),
+            Some(TxTag::Shielded) => Ok(Self::Shielded(Box::new(r.get()?))),
+            None => Err(DecodeError::InvalidTag { field: "ledger transaction kind", tag: u32::from(tag) }),
         }
     }
 }

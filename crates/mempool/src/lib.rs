@@ -1,10 +1,12 @@
 //! # ctchain-mempool: pending transactions, verified once
 //!
-//! Transactions arrive from the RPC and from gossip as bytes. Admission decodes them and runs the stateless checks
-//! (proofs and signatures) **in parallel** across a batch, then, in arrival order, the stateful checks against the
-//! committed ledger ([`ctchain_ledger::Ledger::check_transaction`]) and against the other pending transactions.
-//! What is admitted is kept as a [`VerifiedTransaction`]; when a block arrives, [`Mempool::known`] hands those back
-//! by Merkle leaf hash to [`ctchain_ledger::Block::verify_with`], so a transaction is never verified twice.
+//! Transactions arrive from the RPC and from gossip as bytes, and enter through one door, [`Admission::admit`]:
+//! the tagged encoding of a ledger transaction of any kind, checked cheapest first — size, decoding (once), id,
+//! duplicates, the stateless phase (proofs and signatures, one transaction per call: the node runs calls on its
+//! blocking pool, so several verify at once), then the stateful checks against the committed ledger and against
+//! the other pending transactions. What is admitted is kept as a [`VerifiedLedgerTx`] with its bytes; when a
+//! block arrives, [`Admission::known`] hands those back by Merkle leaf hash to
+//! [`ctchain_ledger::Block::verify_with`], so a transaction is never verified twice.
 //!
 //! ## Invariants
 //! * Every pending transaction passed every stateless check and, when admitted, every stateful check.
@@ -19,14 +21,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod admission;
+
+pub use admission::{Admission, Admitted, LedgerAccess, PoolAccess, VerifiedCache};
+
 use std::collections::{BTreeMap, HashMap};
 
 use ctchain_circuits::Nullifier;
-use ctchain_codec::{Decode, DecodeError, Encode, Hash32};
-use ctchain_crypto::{OutputId, Transaction, TxId, VerifiedTransaction, VerifyError};
-use ctchain_ledger::access::AuditAccessRecord;
-use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, ShieldedTx, TxRejection, VerifiedLedgerTx};
-use rayon::prelude::*;
+use ctchain_codec::{DecodeError, Hash32};
+use ctchain_crypto::{OutputId, TxId, VerifyError};
+use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection, VerifiedLedgerTx};
 
 /// Limits of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +108,8 @@ pub enum AdmitError {
 struct Entry {
     tx: VerifiedLedgerTx,
     leaf: Hash32,
-    size: usize,
+    /// The tagged ledger encoding, as admitted: gossiped as is, never encoded again.
+    bytes: Vec<u8>,
     seq: u64,
 }
 
@@ -165,62 +170,17 @@ impl Mempool {
         self.by_leaf.get(leaf).and_then(|id| self.entries.get(id)).map(|e| e.tx.clone())
     }
 
-    /// Admits one encoded transaction.
-    pub fn admit(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        self.admit_batch(ledger, vec![bytes.to_vec()]).pop().unwrap_or(Err(AdmitError::Ledger("empty batch".into())))
-    }
-
-    /// Admits a batch: decoding and proof checks run in parallel; the rest in order. Results are in input order.
-    pub fn admit_batch(&mut self, ledger: &Ledger, raw: Vec<Vec<u8>>) -> Vec<Result<TxId, AdmitError>> {
-        let max_tx = self.config.max_tx_bytes;
-        let verifier = ledger.verifier();
-        let checked: Vec<Result<(VerifiedTransaction, usize), AdmitError>> = raw
-            .into_par_iter()
-            .map(|bytes| {
-                if bytes.len() > max_tx {
-                    return Err(AdmitError::TooLarge { size: bytes.len(), max: max_tx });
-                }
-                let tx = Transaction::from_bytes(&bytes).map_err(AdmitError::Encoding)?;
-                let verified = verifier.confidential.verify(tx).map_err(AdmitError::Invalid)?;
-                Ok((verified, bytes.len()))
-            })
-            .collect();
-        checked.into_iter().map(|r| r.and_then(|(tx, size)| self.admit_verified(ledger, tx, size))).collect()
-    }
-
-    /// Admits an encoded audit-access record ([`ctchain_ledger::access`]): its dealing and supervisor signatures
-    /// are checked here, once, like a transaction's proofs.
-    pub fn admit_access(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        if bytes.len() > self.config.max_tx_bytes {
-            return Err(AdmitError::TooLarge { size: bytes.len(), max: self.config.max_tx_bytes });
-        }
-        let record = AuditAccessRecord::from_bytes(bytes).map_err(AdmitError::Encoding)?;
-        let verifier = ledger.verifier();
-        let verified =
-            VerifiedLedgerTx::verify(LedgerTx::AuditAccess(record), verifier).map_err(AdmitError::Rejected)?;
-        let size = verified.to_ledger_tx().to_bytes().len();
-        self.admit_ledger_tx(ledger, verified, size)
-    }
-
-    /// Admits an encoded shielded transaction ([`ctchain_ledger::ShieldedTx`]): its Groth16 proof (a few
-    /// milliseconds) and, when value crosses, its confidential side are checked here, once.
-    pub fn admit_shielded(&mut self, ledger: &Ledger, bytes: &[u8]) -> Result<TxId, AdmitError> {
-        let verified = verify_shielded(ledger, bytes, self.config.max_tx_bytes)?;
-        self.admit_ledger_tx(ledger, verified, bytes.len())
-    }
-
-    /// Admits a transaction already verified (stateless) by this node.
-    pub fn admit_verified(
+    /// The stateful half of admission ([`Admission::admit`] runs the rest): a transaction verified (stateless)
+    /// by this node, with its tagged bytes and their leaf hash, checked against the ledger and the pending
+    /// transactions.
+    pub(crate) fn admit_ledger_tx(
         &mut self,
         ledger: &Ledger,
-        tx: VerifiedTransaction,
-        size: usize,
+        tx: VerifiedLedgerTx,
+        leaf: Hash32,
+        bytes: &[u8],
     ) -> Result<TxId, AdmitError> {
-        self.admit_ledger_tx(ledger, tx.into(), size)
-    }
-
-    /// Admits a ledger transaction of any kind already verified (stateless) by this node.
-    pub fn admit_ledger_tx(&mut self, ledger: &Ledger, tx: VerifiedLedgerTx, size: usize) -> Result<TxId, AdmitError> {
+        let size = bytes.len();
         let id = tx.id();
         if self.entries.contains_key(&id) {
             return Err(AdmitError::Duplicate(id));
@@ -251,7 +211,6 @@ impl Mempool {
                 max_bytes: self.config.max_bytes,
             });
         }
-        let leaf = tx.to_ledger_tx().leaf_hash();
         for input in inputs(&tx) {
             self.spends.insert(input.output_id, id);
         }
@@ -260,7 +219,7 @@ impl Mempool {
         }
         self.by_leaf.insert(leaf, id);
         self.arrival.insert(self.next_seq, id);
-        self.entries.insert(id, Entry { tx, leaf, size, seq: self.next_seq });
+        self.entries.insert(id, Entry { tx, leaf, bytes: bytes.to_vec(), seq: self.next_seq });
         self.next_seq += 1;
         self.bytes += size;
         Ok(id)
@@ -276,10 +235,10 @@ impl Mempool {
             if out.len() == max_txs {
                 break;
             }
-            if bytes + e.size > max_bytes {
+            if bytes + e.bytes.len() > max_bytes {
                 continue;
             }
-            bytes += e.size;
+            bytes += e.bytes.len();
             out.push(e.tx.clone());
         }
         out
@@ -289,7 +248,7 @@ impl Mempool {
         if let Some(e) = self.entries.remove(id) {
             self.arrival.remove(&e.seq);
             self.by_leaf.remove(&e.leaf);
-            self.bytes -= e.size;
+            self.bytes -= e.bytes.len();
             for input in inputs(&e.tx) {
                 if self.spends.get(&input.output_id) == Some(id) {
                     self.spends.remove(&input.output_id);
@@ -340,7 +299,7 @@ impl Mempool {
 
     /// The ledger encoding ([`LedgerTx`], tagged by kind) of a pending transaction, for gossip.
     pub fn encoded(&self, id: &TxId) -> Option<Vec<u8>> {
-        self.entries.get(id).map(|e| e.tx.to_ledger_tx().to_bytes())
+        self.entries.get(id).map(|e| e.bytes.clone())
     }
 }
 
@@ -360,14 +319,4 @@ fn nullifiers(tx: &VerifiedLedgerTx) -> &[Nullifier] {
         VerifiedLedgerTx::Shielded(s) => &s.tx().statement.nullifiers,
         _ => &[],
     }
-}
-
-/// The stateless phase of an encoded shielded transaction, without touching any pool (callers run it outside
-/// their locks).
-pub fn verify_shielded(ledger: &Ledger, bytes: &[u8], max_tx_bytes: usize) -> Result<VerifiedLedgerTx, AdmitError> {
-    if bytes.len() > max_tx_bytes {
-        return Err(AdmitError::TooLarge { size: bytes.len(), max: max_tx_bytes });
-    }
-    let tx = ShieldedTx::from_bytes(bytes).map_err(AdmitError::Encoding)?;
-    VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), ledger.verifier()).map_err(AdmitError::Rejected)
 }

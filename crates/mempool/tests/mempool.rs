@@ -5,9 +5,39 @@ mod common;
 
 use common::*;
 use ctchain_codec::Encode;
+use ctchain_crypto::TxId;
 use ctchain_crypto::{OwnedOutput, Transaction, VerifyError};
-use ctchain_ledger::{LedgerTx, TxRejection};
-use ctchain_mempool::{AdmitError, Mempool, MempoolConfig};
+use ctchain_ledger::{LedgerTx, TxRejection, TxTag};
+use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
+use std::cell::RefCell;
+
+/// The node's one door over a test chain's ledger, and its pool.
+struct Door {
+    admission: Admission,
+    pool: RefCell<Mempool>,
+}
+
+impl Door {
+    fn new(chain: &TestChain, config: MempoolConfig) -> Self {
+        let admission = Admission::new(chain.ledger.verifier().clone(), config.max_tx_bytes);
+        Self { admission, pool: RefCell::new(Mempool::new(config)) }
+    }
+
+    /// Submits a confidential transaction's bytes, as `tx_submit` does.
+    fn tx(&self, chain: &TestChain, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        self.tagged(chain, &TxTag::Confidential.tagged(bytes))
+    }
+
+    /// Submits an audit-access record's bytes, as `audit_submitAccess` does.
+    fn access(&self, chain: &TestChain, bytes: &[u8]) -> Result<TxId, AdmitError> {
+        self.tagged(chain, &TxTag::AuditAccess.tagged(bytes))
+    }
+
+    /// Admits tagged ledger bytes, as gossip does.
+    fn tagged(&self, chain: &TestChain, tagged: &[u8]) -> Result<TxId, AdmitError> {
+        self.admission.admit(&chain.ledger, &self.pool, tagged).map(|a| a.id)
+    }
+}
 
 /// A chain where Alice owns `n` outputs of 100 CNY each.
 fn funded(seed: u64, n: usize) -> (TestChain, Vec<OwnedOutput>) {
@@ -31,32 +61,31 @@ fn pay(chain: &mut TestChain, input: &OwnedOutput, amount: u64) -> Transaction {
 fn valid_transactions_are_admitted_once_and_proposed_in_arrival_order() {
     let (mut chain, owned) = funded(1, 3);
     let txs: Vec<Transaction> = owned.iter().map(|o| pay(&mut chain, o, 10)).collect();
-    let mut pool = Mempool::new(MempoolConfig::default());
-    let results = pool.admit_batch(&chain.ledger, txs.iter().map(|t| t.to_bytes()).collect());
-    let ids: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    let door = Door::new(&chain, MempoolConfig::default());
+    let ids: Vec<_> = txs.iter().map(|t| door.tx(&chain, &t.to_bytes()).unwrap()).collect();
     assert_eq!(ids, txs.iter().map(Transaction::id).collect::<Vec<_>>());
-    assert_eq!(pool.len(), 3);
-    assert_eq!(pool.admit(&chain.ledger, &txs[1].to_bytes()), Err(AdmitError::Duplicate(ids[1])));
-    let proposal: Vec<_> = pool.proposal(2, usize::MAX).iter().map(|t| t.id()).collect();
+    assert_eq!(door.pool.borrow().len(), 3);
+    assert_eq!(door.tx(&chain, &txs[1].to_bytes()), Err(AdmitError::Duplicate(ids[1])));
+    let proposal: Vec<_> = door.pool.borrow().proposal(2, usize::MAX).iter().map(|t| t.id()).collect();
     assert_eq!(proposal, ids[..2]);
     // Byte limits skip what does not fit.
-    let one_size = txs[0].to_bytes().len();
-    assert_eq!(pool.proposal(10, one_size).len(), 1);
+    let one_size = LedgerTx::Confidential(txs[0].clone()).to_bytes().len();
+    assert_eq!(door.pool.borrow().proposal(10, one_size).len(), 1);
     // The pool hands verified transactions back by their exact bytes, so blocks are not re-verified.
     let leaf = LedgerTx::Confidential(txs[2].clone()).leaf_hash();
-    assert_eq!(pool.known(&leaf).map(|t| t.id()), Some(ids[2]));
+    assert_eq!(door.pool.borrow().known(&leaf).map(|t| t.id()), Some(ids[2]));
 }
 
 #[test]
 fn invalid_and_conflicting_transactions_are_refused_with_their_reason() {
     let (mut chain, owned) = funded(2, 2);
-    let mut pool = Mempool::new(MempoolConfig::default());
+    let door = Door::new(&chain, MempoolConfig::default());
     let first = pay(&mut chain, &owned[0], 10);
-    pool.admit(&chain.ledger, &first.to_bytes()).unwrap();
+    door.tx(&chain, &first.to_bytes()).unwrap();
 
     let double = pay(&mut chain, &owned[0], 20);
     assert_eq!(
-        pool.admit(&chain.ledger, &double.to_bytes()),
+        door.tx(&chain, &double.to_bytes()),
         Err(AdmitError::ConflictsWithPending { output: owned[0].output_id, pending: first.id() })
     );
 
@@ -66,58 +95,55 @@ fn invalid_and_conflicting_transactions_are_refused_with_their_reason() {
         kind: ctchain_crypto::PublicKind::Fee,
         amount: 1,
     });
-    assert_eq!(pool.admit(&chain.ledger, &forged.to_bytes()), Err(AdmitError::Invalid(VerifyError::Balance)));
+    assert_eq!(door.tx(&chain, &forged.to_bytes()), Err(AdmitError::Invalid(VerifyError::Balance)));
 
     let mut bytes = pay(&mut chain, &owned[1], 10).to_bytes();
     bytes.push(0);
-    assert!(matches!(pool.admit(&chain.ledger, &bytes), Err(AdmitError::Encoding(_))));
-    assert!(matches!(pool.admit(&chain.ledger, &vec![0; 300_000]), Err(AdmitError::TooLarge { .. })));
-    assert_eq!(pool.len(), 1, "refusals change nothing");
+    assert!(matches!(door.tx(&chain, &bytes), Err(AdmitError::Encoding(_))));
+    assert!(matches!(door.tx(&chain, &vec![0; 300_000]), Err(AdmitError::TooLarge { .. })));
+    assert_eq!(door.pool.borrow().len(), 1, "refusals change nothing");
 
     // Spending an output the ledger already saw spent is refused by the stateful check.
     chain.commit(vec![first.clone()]);
-    pool.on_block_committed(chain.blocks.last().unwrap());
+    door.pool.borrow_mut().on_block_committed(chain.blocks.last().unwrap());
     let stale = pay(&mut chain, &owned[0], 30);
-    assert!(matches!(
-        pool.admit(&chain.ledger, &stale.to_bytes()),
-        Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))
-    ));
+    assert!(matches!(door.tx(&chain, &stale.to_bytes()), Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))));
 }
 
 #[test]
 fn a_full_pool_refuses_clearly_and_keeps_what_it_has() {
     let (mut chain, owned) = funded(3, 3);
-    let mut pool = Mempool::new(MempoolConfig { max_txs: 2, ..MempoolConfig::default() });
+    let door = Door::new(&chain, MempoolConfig { max_txs: 2, ..MempoolConfig::default() });
     let txs: Vec<Transaction> = owned.iter().map(|o| pay(&mut chain, o, 10)).collect();
-    pool.admit(&chain.ledger, &txs[0].to_bytes()).unwrap();
-    pool.admit(&chain.ledger, &txs[1].to_bytes()).unwrap();
-    let err = pool.admit(&chain.ledger, &txs[2].to_bytes()).unwrap_err();
+    door.tx(&chain, &txs[0].to_bytes()).unwrap();
+    door.tx(&chain, &txs[1].to_bytes()).unwrap();
+    let err = door.tx(&chain, &txs[2].to_bytes()).unwrap_err();
     assert!(matches!(err, AdmitError::Full { pending_txs: 2, max_txs: 2, .. }));
     assert!(err.to_string().starts_with("mempool full"));
-    assert!(pool.contains(&txs[0].id()) && pool.contains(&txs[1].id()));
+    assert!(door.pool.borrow().contains(&txs[0].id()) && door.pool.borrow().contains(&txs[1].id()));
 }
 
 #[test]
 fn a_committed_block_removes_its_transactions_and_their_conflicts() {
     let (mut chain, owned) = funded(4, 2);
-    let mut pool = Mempool::new(MempoolConfig::default());
+    let door = Door::new(&chain, MempoolConfig::default());
     let pending = pay(&mut chain, &owned[0], 10);
     let other = pay(&mut chain, &owned[1], 10);
-    pool.admit(&chain.ledger, &pending.to_bytes()).unwrap();
-    pool.admit(&chain.ledger, &other.to_bytes()).unwrap();
+    door.tx(&chain, &pending.to_bytes()).unwrap();
+    door.tx(&chain, &other.to_bytes()).unwrap();
     // Another node's block spends owned[0] differently (e.g. the wallet submitted twice to two nodes).
     let rival = pay(&mut chain, &owned[0], 55);
     let block = chain.commit(vec![rival]);
-    let evicted = pool.on_block_committed(&block);
+    let evicted = door.pool.borrow_mut().on_block_committed(&block);
     assert_eq!(evicted, vec![pending.id()]);
-    assert!(!pool.contains(&pending.id()));
-    assert!(pool.contains(&other.id()));
-    assert_eq!(pool.bytes(), other.to_bytes().len());
+    assert!(!door.pool.borrow().contains(&pending.id()));
+    assert!(door.pool.borrow().contains(&other.id()));
+    assert_eq!(door.pool.borrow().bytes(), LedgerTx::Confidential(other.clone()).to_bytes().len());
     // Once `other` commits it leaves too.
     let block = chain.commit(vec![other.clone()]);
-    assert!(pool.on_block_committed(&block).is_empty());
-    assert!(pool.is_empty());
-    assert_eq!(pool.bytes(), 0);
+    assert!(door.pool.borrow_mut().on_block_committed(&block).is_empty());
+    assert!(door.pool.borrow().is_empty());
+    assert_eq!(door.pool.borrow().bytes(), 0);
 }
 
 /// An audit-access record of the test chain's whole audit key (the 1-of-1 dealing whose share key is `B`).
@@ -143,36 +169,36 @@ fn access_record(chain: &mut TestChain, case: &str) -> ctchain_ledger::access::A
 #[test]
 fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transactions() {
     let (mut chain, owned) = funded(9, 1);
-    let mut pool = Mempool::new(MempoolConfig::default());
+    let door = Door::new(&chain, MempoolConfig::default());
     let transfer = pay(&mut chain, &owned[0], 10);
-    pool.admit(&chain.ledger, &transfer.to_bytes()).unwrap();
+    door.tx(&chain, &transfer.to_bytes()).unwrap();
     let record = access_record(&mut chain, "case 1");
-    let id = pool.admit_access(&chain.ledger, &record.to_bytes()).unwrap();
+    let id = door.access(&chain, &record.to_bytes()).unwrap();
     assert_eq!(id, record.id());
-    assert_eq!(pool.admit_access(&chain.ledger, &record.to_bytes()), Err(AdmitError::Duplicate(id)));
+    assert_eq!(door.access(&chain, &record.to_bytes()), Err(AdmitError::Duplicate(id)));
     // Gossip carries the tagged ledger encoding of either kind.
-    assert_eq!(pool.encoded(&id), Some(LedgerTx::AuditAccess(record.clone()).to_bytes()));
-    assert_eq!(pool.encoded(&transfer.id()), Some(LedgerTx::Confidential(transfer.clone()).to_bytes()));
+    assert_eq!(door.pool.borrow().encoded(&id), Some(LedgerTx::AuditAccess(record.clone()).to_bytes()));
+    assert_eq!(door.pool.borrow().encoded(&transfer.id()), Some(LedgerTx::Confidential(transfer.clone()).to_bytes()));
     // Both go into one block, which commits, and leave the pool.
-    let proposal = pool.proposal(10, usize::MAX);
+    let proposal = door.pool.borrow().proposal(10, usize::MAX);
     assert_eq!(proposal.iter().map(|t| t.id()).collect::<Vec<_>>(), vec![transfer.id(), id]);
     let ts = chain.ledger.tip_timestamp_ms() + 1_000;
     let block = chain.ledger.propose(proposal, ts, 0, 0).unwrap().to_block();
-    let verified = block.clone().verify_with(chain.ledger.verifier(), |leaf| pool.known(leaf)).unwrap();
+    let guard = door.pool.borrow();
+    let pending: &Mempool = &guard;
+    let verified = block.clone().verify_with(chain.ledger.verifier(), |leaf| pending.known(leaf)).unwrap();
+    drop(guard);
     chain.ledger.apply(verified, None).unwrap();
-    assert!(pool.on_block_committed(&block).is_empty());
-    assert!(pool.is_empty());
+    assert!(door.pool.borrow_mut().on_block_committed(&block).is_empty());
+    assert!(door.pool.borrow().is_empty());
     assert_eq!(chain.ledger.audit_access_log().unwrap().len(), 1);
     // Once on chain it is refused as a duplicate; a record with a forged signature is refused by name.
-    assert!(matches!(
-        pool.admit_access(&chain.ledger, &record.to_bytes()),
-        Err(AdmitError::Rejected(TxRejection::Duplicate))
-    ));
+    assert!(matches!(door.access(&chain, &record.to_bytes()), Err(AdmitError::Rejected(TxRejection::Duplicate))));
     let mut forged = access_record(&mut chain, "case 2");
     forged.case_reference = "case 3".into();
     assert!(matches!(
-        pool.admit_access(&chain.ledger, &forged.to_bytes()),
+        door.access(&chain, &forged.to_bytes()),
         Err(AdmitError::Rejected(TxRejection::Access(ctchain_ledger::access::AccessError::BadSignature(1))))
     ));
-    assert!(matches!(pool.admit_access(&chain.ledger, b"\x01\x02"), Err(AdmitError::Encoding(_))));
+    assert!(matches!(door.access(&chain, b"\x01\x02"), Err(AdmitError::Encoding(_))));
 }

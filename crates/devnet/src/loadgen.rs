@@ -1,4 +1,4 @@
-//! `ctchain-node loadgen`: how much the node adds on top of proof checking. It starts a local 4-validator chain,
+//! `ctchain-devnet loadgen`: how much the node adds on top of proof checking. It starts a local 4-validator chain,
 //! pre-builds valid independent transfers, submits them through every validator's RPC, and reports committed
 //! transactions per second and commit latency (p50, p99), next to the raw verification throughput of the same
 //! transactions measured on the same machine in the same run.
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use ctchain_codec::Encode;
 use ctchain_crypto::{OutputId, Transaction, TransactionBuilder, TxId, Verifier, WalletKeys};
 use ctchain_rpc::{BlockRef, ChainApiClient};
@@ -71,7 +71,7 @@ async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port
     if count == 0 || in_flight == 0 {
         bail!("--txs and --in-flight must be positive");
     }
-    let bin = std::env::current_exe().context("cannot find this executable")?;
+    let bin = crate::cluster::node_binary()?;
     let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
     cluster.start_all()?;
     for i in 0..4 {
@@ -181,7 +181,10 @@ async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port
                 let block = client.chain_get_block(BlockRef::Height(h)).await?.ok_or_else(|| anyhow!("block {h}"))?;
                 let map = submitted.lock().expect("lock");
                 for tx in &block.txs {
-                    if let Some(at) = map.get(&crate::cluster::parse_hash(&tx.id).map(TxId)?) {
+                    if let Some(at) = map.get(&TxId(
+                        ctchain_codec::Hash32::from_hex(&tx.id)
+                            .ok_or_else(|| anyhow!("block {} holds a bad id", tx.id))?,
+                    )) {
                         latencies.push(seen.duration_since(*at).as_secs_f64() * 1_000.0);
                         last_commit = seen;
                     }

@@ -1,7 +1,7 @@
 //! The keystore: round trips, wrong passwords, tampering, recovery phrases, view-only wallets, atomic writes.
 
-use ctchain_wallet::address::encode_address;
-use ctchain_wallet::keystore::{KdfParams, KeystoreError, KeystoreFile, WalletSecret};
+use ctchain_keystore::address::encode_address;
+use ctchain_keystore::{KdfParams, KeyKind, KeystoreError, KeystoreFile, WalletSecret};
 use rand_core::OsRng;
 
 const CHAIN: &str = "ctchain-demo-1";
@@ -72,7 +72,7 @@ fn a_view_only_keystore_sees_but_cannot_spend() {
     let full = WalletSecret::generate(&mut OsRng);
     let view = WalletSecret::ViewOnly(full.viewing_keys(), None);
     let file = KeystoreFile::seal(CHAIN, &view, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
-    assert_eq!(file.kind, "view-only");
+    assert_eq!(file.kind, KeyKind::ViewOnly);
     let opened = file.open(b"pw").unwrap();
     assert_eq!(opened.viewing_keys().address(), full.viewing_keys().address());
     assert!(matches!(opened.wallet_keys(), Err(KeystoreError::ViewOnly)));
@@ -115,16 +115,19 @@ fn an_issuer_keystore_holds_a_signing_key_and_shows_its_public_key() {
     let path = dir.path().join("cny-issuer.json");
     let key = ctchain_crypto::SigningKey::random(&mut OsRng);
     let file = KeystoreFile::seal_issuer(CHAIN, &key, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
-    assert_eq!(file.kind, "issuer");
+    assert_eq!(file.kind, KeyKind::Issuer);
     assert_eq!(file.address, hex::encode(key.public().as_bytes()), "the public key is readable for the genesis");
     file.write(&path, false).unwrap();
     let file = KeystoreFile::read(&path).unwrap();
     assert_eq!(file.open_issuer(b"pw").unwrap().public(), key.public());
     assert!(matches!(file.open_issuer(b"wrong"), Err(KeystoreError::WrongPassword)));
     // An issuer keystore is not a wallet, and a wallet is not an issuer key.
-    assert!(matches!(file.open(b"pw"), Err(KeystoreError::Format(_))));
+    assert!(matches!(file.open(b"pw"), Err(KeystoreError::WrongKind { found: KeyKind::Issuer, .. })));
     let wallet =
         KeystoreFile::seal(CHAIN, &WalletSecret::generate(&mut OsRng), b"pw", KdfParams::TEST_ONLY, &mut OsRng)
             .unwrap();
-    assert!(matches!(wallet.open_issuer(b"pw"), Err(KeystoreError::Format(_))));
+    assert!(matches!(wallet.open_issuer(b"pw"), Err(KeystoreError::WrongKind { found: KeyKind::Full, .. })));
+    // The kind is refused before the password is tried: a wrong password still names the kind.
+    let err = wallet.open_issuer(b"not the password").unwrap_err();
+    assert_eq!(err.to_string(), "this is a \"full\" keystore, not an issuer key");
 }

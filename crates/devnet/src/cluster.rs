@@ -1,18 +1,37 @@
-//! A local chain of node processes on loopback, and a minimal client-side wallet: what the demo, the end-to-end
-//! tests and the load generator drive. Each node is its own OS process (`ctchain-node start`), so crashes are
-//! real (`SIGKILL`) and restarts go through the disk.
+//! A local chain of node processes on loopback, and wallets on it: what the demo, the end-to-end tests and the
+//! load generator drive. Each node is its own OS process (`ctchain-node start`), so crashes are real (`SIGKILL`)
+//! and restarts go through the disk. The wallets are the wallet library's ([`ChainWallet`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use ctchain_codec::{Decode, Encode, Hash32};
-use ctchain_crypto::{AssetId, Output, OutputId, OwnedOutput, ReceivedOutput, Transaction, TxId, WalletKeys};
-use ctchain_rpc::{ChainApiClient, ChainStatus, TxStatus};
+use ctchain_codec::Encode;
+use ctchain_crypto::{AssetId, OwnedOutput, Transaction, TxId, WalletKeys};
+use ctchain_node::home::{testnet, Testnet};
+use ctchain_rpc::{ChainApiClient, ChainStatus};
+use ctchain_wallet::chain::ChainInfo;
+use ctchain_wallet::client::RpcSource;
+use ctchain_wallet::store::{OwnedRecord, WalletStore};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 
-use crate::home::{testnet, Testnet};
+/// The `ctchain-node` binary: next to this executable (both are built into the same directory), or where
+/// `CTCHAIN_NODE_BIN` says.
+pub fn node_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("CTCHAIN_NODE_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let me = std::env::current_exe().context("cannot find this executable")?;
+    // Test executables live one directory further down (`deps/`) than the binaries.
+    let candidates = [
+        me.with_file_name("ctchain-node"),
+        me.parent().and_then(Path::parent).map_or_else(PathBuf::new, |d| d.join("ctchain-node")),
+    ];
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        anyhow!("ctchain-node is not built next to {}: run `cargo build -p ctchain-node` first", me.display())
+    })
+}
 
 /// A running local chain.
 pub struct Cluster {
@@ -37,7 +56,7 @@ impl Cluster {
     ) -> Result<Self> {
         // A port still held (say, by a node of an earlier run) would silently join the wrong chain: refuse early.
         for i in 0..validators + observers {
-            let (p2p, rpc, metrics) = crate::home::ports(base_port, i);
+            let (p2p, rpc, metrics) = ctchain_node::home::ports(base_port, i);
             for port in [p2p, rpc, metrics] {
                 std::net::TcpListener::bind(("127.0.0.1", port))
                     .with_context(|| format!("port {port} on 127.0.0.1 is in use; choose another --base-port"))?;
@@ -194,109 +213,80 @@ pub async fn submit_and_wait(client: &HttpClient, tx: &Transaction, timeout: Dur
     wait_committed(client, &id, timeout).await.map(|h| (id, h))
 }
 
-/// Waits until a transaction is committed; returns its height.
+/// Waits until a transaction is committed; returns its height (the light client's wait, through one node).
 pub async fn wait_committed(client: &HttpClient, id: &TxId, timeout: Duration) -> Result<u64> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match client.tx_get(id.to_string()).await {
-            Ok(TxStatus::Committed { height, .. }) => return Ok(height),
-            Ok(TxStatus::Rejected { reason }) => bail!("transaction {id} was rejected: {reason}"),
-            _ => {}
-        }
-        if Instant::now() > deadline {
-            bail!("transaction {id} not committed within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let id = id.to_string();
+    Ok(ctchain_light::wait_for_commit(&id, Duration::from_millis(50), timeout, || client.tx_get(id.clone())).await?)
 }
 
-/// A wallet that scans the chain with its view key (the demo's and the tests' stand-in for `ctchain-wallet`).
-pub struct ScanningWallet {
+/// A bank's or a user's wallet on a local chain: the wallet library's store, synced through its RPC source with
+/// its view key, held in memory (the demo's and the tests' wallets are throwaway).
+pub struct ChainWallet {
     /// Its name.
     pub name: String,
     /// Its keys.
     pub keys: WalletKeys,
-    scanned: u64,
-    found: Vec<(ReceivedOutput, Output)>,
+    state: Option<(ChainInfo, WalletStore)>,
 }
 
-impl ScanningWallet {
-    /// A wallet with these keys that has scanned nothing yet.
+impl ChainWallet {
+    /// A wallet with these keys that has synced nothing yet.
     pub fn new(name: &str, keys: WalletKeys) -> Self {
-        Self { name: name.to_owned(), keys, scanned: 0, found: Vec::new() }
+        Self { name: name.to_owned(), keys, state: None }
     }
 
-    /// Scans the blocks committed since the last call.
+    /// Syncs with the chain through `client` (its genesis is read on the first sync).
     pub async fn sync(&mut self, client: &HttpClient) -> Result<()> {
-        let height = client.chain_status().await?.height;
-        let vk = self.keys.viewing_keys();
-        while self.scanned < height {
-            let to = height.min(self.scanned + ctchain_rpc::MAX_OUTPUTS_RANGE);
-            let page = client.outputs_range(self.scanned + 1, to).await?;
-            for o in page.outputs {
-                let output =
-                    Output::from_bytes(&hex::decode(&o.output)?).map_err(|e| anyhow!("output {}: {e}", o.id))?;
-                let id = OutputId(parse_hash(&o.id)?);
-                if let Some(found) = vk.receive(id, &output) {
-                    // An output whose memo does not open its commitments is reported, never counted.
-                    match found {
-                        Ok(r) => self.found.push((r, output)),
-                        Err(e) => eprintln!("{}: ignoring output {} with an unusable memo: {e}", self.name, o.id),
-                    }
-                }
-            }
-            self.scanned = page.to;
+        let source = RpcSource::with_client(client.clone(), "the local node");
+        if self.state.is_none() {
+            let chain = ctchain_wallet::sync::chain_info(&source, None).await?;
+            let address = ctchain_keystore::address::encode_address(&chain.chain_id, &self.keys.address());
+            let store = WalletStore::new(&chain.chain_id, &chain.genesis_hash, &address);
+            self.state = Some((chain, store));
+        }
+        let Some((chain, store)) = &mut self.state else { bail!("{}: no chain state after the first sync", self.name) };
+        let report = ctchain_wallet::sync::sync(
+            &source,
+            &self.keys.viewing_keys(),
+            chain,
+            store,
+            &mut |_| Ok(()),
+            &mut |_, _| {},
+        )
+        .await?;
+        if report.bad > 0 {
+            eprintln!("{}: ignored {} outputs with an unusable memo", self.name, report.bad);
         }
         Ok(())
     }
 
-    /// Outputs received so far (spent or not), with their public data.
-    pub fn received(&self) -> &[(ReceivedOutput, Output)] {
-        &self.found
+    /// Outputs received so far (spent or not), as the wallet stores them.
+    pub fn received(&self) -> &[OwnedRecord] {
+        self.state.as_ref().map_or(&[], |(_, store)| store.outputs.as_slice())
     }
 
-    /// Unspent outputs of `asset` (asks the node which are spent).
-    pub async fn unspent(&self, client: &HttpClient, asset: AssetId) -> Result<Vec<OwnedOutput>> {
-        let mut out = Vec::new();
-        for (r, _) in &self.found {
-            if r.memo.opening.asset != asset {
-                continue;
-            }
-            let status = client.output_get(r.output_id.to_string()).await?.ok_or_else(|| anyhow!("output vanished"))?;
-            if status.spent_by.is_none() {
-                out.push(self.keys.owned(r));
-            }
-        }
-        Ok(out)
+    /// The spending secrets of a received output.
+    pub fn owned(&self, record: &OwnedRecord) -> Result<OwnedOutput> {
+        Ok(ctchain_wallet::spend::owned_output(&self.keys, record)?)
     }
 
-    /// Confirmed balance of `asset`.
-    pub async fn balance(&self, client: &HttpClient, asset: AssetId) -> Result<u64> {
-        Ok(self.unspent(client, asset).await?.iter().map(|o| o.opening.amount).sum())
+    /// Unspent outputs of `asset` as of the last sync.
+    pub fn unspent(&self, asset: AssetId) -> Result<Vec<OwnedOutput>> {
+        let asset = asset.to_string();
+        let Some((_, store)) = &self.state else { return Ok(Vec::new()) };
+        store.spendable().into_iter().filter(|r| r.asset == asset).map(|r| self.owned(r)).collect()
     }
 
-    /// Unspent outputs covering `amount` of `asset` (largest first).
-    pub async fn select(&self, client: &HttpClient, asset: AssetId, amount: u64) -> Result<Vec<OwnedOutput>> {
-        let mut unspent = self.unspent(client, asset).await?;
-        unspent.sort_by_key(|o| std::cmp::Reverse(o.opening.amount));
-        let mut chosen = Vec::new();
-        let mut total = 0u64;
-        for o in unspent {
-            if total >= amount {
-                break;
-            }
-            total += o.opening.amount;
-            chosen.push(o);
-        }
-        if total < amount {
-            bail!("{} has {total} base units of the asset, needs {amount}", self.name);
-        }
-        Ok(chosen)
+    /// Confirmed balance of `asset` as of the last sync.
+    pub fn balance(&self, asset: AssetId) -> Result<u64> {
+        Ok(self.unspent(asset)?.iter().map(|o| o.opening.amount).sum())
     }
-}
 
-/// Parses a 32-byte hex id.
-pub fn parse_hash(s: &str) -> Result<Hash32> {
-    let bytes: [u8; 32] = hex::decode(s)?.try_into().map_err(|_| anyhow!("expected 32 bytes"))?;
-    Ok(Hash32(bytes))
+    /// Unspent outputs covering `amount` of `asset`, chosen by the wallet's coin selection (largest first).
+    pub fn select(&self, asset: AssetId, amount: u64) -> Result<Vec<OwnedOutput>> {
+        let Some((chain, store)) = &self.state else { bail!("{} has not synced yet", self.name) };
+        let chosen = ctchain_wallet::spend::select_inputs(store, chain, &asset, amount)
+            .with_context(|| format!("{} paying {amount} base units", self.name))?;
+        chosen.into_iter().map(|r| self.owned(r)).collect()
+    }
 }

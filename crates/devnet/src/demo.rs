@@ -1,4 +1,4 @@
-//! `ctchain-node demo`: the whole story on one machine. Four validator processes on loopback; two banks receive
+//! `ctchain-devnet demo`: the whole story on one machine. Four validator processes on loopback; two banks receive
 //! issued assets and pay each other confidentially through the RPC; for one transfer the demo prints side by side
 //! what a validator sees, what the receiving bank sees and what the regulator decrypts; the banks then move value
 //! through the shielded pool (shield, a shielded payment that hides who pays whom, unshield), each proven with
@@ -16,12 +16,14 @@ use ctchain_rpc::ChainApiClient;
 use jsonrpsee::http_client::HttpClient;
 use rand_core::OsRng;
 
+use ctchain_keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_wallet::client::RpcSource;
-use ctchain_wallet::keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_wallet::session::{Outgoing, Session, Wait};
 use ctchain_wallet::shielded::Prover;
 
-use crate::cluster::{submit_and_wait, Cluster, ScanningWallet};
+use ctchain_light::{GenesisTrust, LightClient};
+
+use crate::cluster::{submit_and_wait, ChainWallet, Cluster};
 
 const CHAIN_ID: &str = "ctchain-demo-1";
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,18 +32,9 @@ fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
+/// Base units of the demo's assets (two decimals) as the regulator's reports print them.
 fn money(units: u64) -> String {
-    let whole = units / 100;
-    let cents = units % 100;
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped}.{cents:02}")
+    ctchain_audit::aml::format_display_amount(u128::from(units), 2)
 }
 
 fn short(hex: &str) -> String {
@@ -50,7 +43,10 @@ fn short(hex: &str) -> String {
 
 /// An address shortened for display: its prefix and first characters, and its last characters.
 fn short_address(address: &ctchain_crypto::Address) -> String {
-    let text = ctchain_wallet::address::encode_address(CHAIN_ID, address);
+    short_address_text(&ctchain_keystore::address::encode_address(CHAIN_ID, address))
+}
+
+fn short_address_text(text: &str) -> String {
     let tail = &text[text.len().saturating_sub(6)..];
     format!("{}…{tail}", &text[..20.min(text.len())])
 }
@@ -80,7 +76,7 @@ impl Demo {
 /// Runs the demo; the chain lives in a temporary directory (kept with `keep`).
 pub async fn run(keep: bool, base_port: u16) -> Result<()> {
     let started = Instant::now();
-    let bin = std::env::current_exe().context("cannot find this executable")?;
+    let bin = crate::cluster::node_binary()?;
     let tmp = tempfile::Builder::new().prefix("ctchain-demo-").tempdir()?;
     let dir = tmp.path().join("chain");
 
@@ -120,10 +116,10 @@ async fn story(demo: &mut Demo) -> Result<()> {
     // Each bank's keys come from a wallet seed, so the same bank can use the wallet library (and its shielded
     // key, derived from the same seed) in the shielded step.
     let secrets = [WalletSecret::generate(&mut OsRng), WalletSecret::generate(&mut OsRng)];
-    let bank_a = ScanningWallet::new("bank-a", secrets[0].wallet_keys()?);
-    let bank_b = ScanningWallet::new("bank-b", secrets[1].wallet_keys()?);
+    let bank_a = ChainWallet::new("bank-a", secrets[0].wallet_keys()?);
+    let bank_b = ChainWallet::new("bank-b", secrets[1].wallet_keys()?);
     let mut wallets = [bank_a, bank_b];
-    let addr = |w: &ScanningWallet| ctchain_wallet::address::encode_address(CHAIN_ID, &w.keys.address());
+    let addr = |w: &ChainWallet| ctchain_keystore::address::encode_address(CHAIN_ID, &w.keys.address());
     println!("    bank-a address {}", addr(&wallets[0]));
     println!("    bank-b address {}", addr(&wallets[1]));
 
@@ -239,15 +235,18 @@ async fn story(demo: &mut Demo) -> Result<()> {
     step(10, "Summary");
     for w in wallets.iter_mut() {
         w.sync(&demo.clients[0]).await?;
-        let c = w.balance(&demo.clients[0], cny).await?;
-        let u = w.balance(&demo.clients[0], usd).await?;
+        let c = w.balance(cny)?;
+        let u = w.balance(usd)?;
         println!("    {}: {} CNY, {} USD (decrypted by its own view key)", w.name, money(c), money(u));
     }
     let s = demo.clients[0].chain_status().await?;
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
 
     step(11, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
-    print!("{}", ctchain_audit::cli::regulator_view(&demo.clients[0], &regulator_keys(demo), DEMO_RULES).await?);
+    let chain =
+        LightClient::connect(demo.clients[0].clone(), GenesisTrust::Pinned(demo.cluster.testnet.genesis.hash()))
+            .await?;
+    print!("{}", ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES).await?);
     Ok(())
 }
 
@@ -301,7 +300,7 @@ async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<
     );
     let wait = Some(Wait::default());
     let address = |s: &Session<RpcSource>| -> Result<String> {
-        Ok(ctchain_wallet::address::encode_shielded_address(CHAIN_ID, &s.shielded_address()?))
+        Ok(ctchain_keystore::address::encode_shielded_address(CHAIN_ID, &s.shielded_address()?))
     };
     let (a_address, b_address) = (address(&banks[0])?, address(&banks[1])?);
     println!("    bank-a shielded address {}…", &a_address[..28.min(a_address.len())]);
@@ -424,7 +423,7 @@ USD = "2000.00"
 #[allow(clippy::too_many_arguments)]
 async fn transfer(
     demo: &mut Demo,
-    wallets: &mut [ScanningWallet; 2],
+    wallets: &mut [ChainWallet; 2],
     from: usize,
     to: usize,
     asset: AssetId,
@@ -433,7 +432,7 @@ async fn transfer(
 ) -> Result<Transaction> {
     let (via, client) = live_client(demo).await?;
     wallets[from].sync(&client).await?;
-    let inputs = wallets[from].select(&client, asset, amount).await?;
+    let inputs = wallets[from].select(asset, amount)?;
     let mut b = demo.builder();
     for o in inputs {
         b.spend(o);
@@ -466,7 +465,7 @@ async fn live_client(demo: &mut Demo) -> Result<(usize, HttpClient)> {
     bail!("no validator answers")
 }
 
-async fn show_views(demo: &mut Demo, wallets: &mut [ScanningWallet; 2], tx: &Transaction) -> Result<()> {
+async fn show_views(demo: &mut Demo, wallets: &mut [ChainWallet; 2], tx: &Transaction) -> Result<()> {
     let body = &tx.body;
     let bytes = tx.to_bytes().len();
     println!("    ── what every validator sees (and checks) ──────────────────────────────────────");
@@ -491,22 +490,19 @@ async fn show_views(demo: &mut Demo, wallets: &mut [ScanningWallet; 2], tx: &Tra
 
     let client = demo.clients[0].clone();
     println!("    ── what the receiving bank sees (its view key) ─────────────────────────────────");
-    let id = tx.id();
+    let id = tx.id().to_string();
     for w in wallets.iter_mut() {
         w.sync(&client).await?;
-        for (r, _) in w.received() {
-            if body.outputs.iter().enumerate().any(|(i, _)| ctchain_crypto::OutputId::new(&id, i as u32) == r.output_id)
-            {
-                let sender = r.memo.sender.map(|a| short_address(&a));
-                println!(
-                    "      {}: receives {} (asset {}), note \"{}\", from {}",
-                    w.name,
-                    money(r.memo.opening.amount),
-                    label_of(demo, &r.memo.opening.asset),
-                    r.memo.text,
-                    sender.unwrap_or_else(|| "(undisclosed)".into())
-                );
-            }
+        for r in w.received().iter().filter(|r| r.tx_id == id) {
+            let asset = AssetId(ctchain_codec::Hash32::from_hex(&r.asset).map(|h| h.0).unwrap_or_default());
+            println!(
+                "      {}: receives {} (asset {}), note \"{}\", from {}",
+                w.name,
+                money(r.amount),
+                label_of(demo, &asset),
+                r.memo,
+                r.sender.as_deref().map_or_else(|| "(undisclosed)".into(), short_address_text)
+            );
         }
     }
     println!("    ── what the regulator decrypts (audit key; amounts proven at validation) ──────");
@@ -535,7 +531,7 @@ fn label_of(demo: &Demo, asset: &AssetId) -> String {
 /// The regulator decrypts every unspent output of the chain and compares the sums with the public counters.
 async fn supply_check(
     demo: &mut Demo,
-    wallets: &mut [ScanningWallet; 2],
+    wallets: &mut [ChainWallet; 2],
     shielded_held: &BTreeMap<String, u64>,
     assets: &[(AssetId, &str)],
 ) -> Result<()> {
@@ -559,7 +555,7 @@ async fn supply_check(
         let mut held = 0u64;
         for w in wallets.iter_mut() {
             w.sync(&client).await?;
-            held += w.balance(&client, *asset).await?;
+            held += w.balance(*asset)?;
         }
         let sum = decrypted.get(asset).copied().unwrap_or(0);
         let notes = shielded_held.get(&asset.to_string()).copied().unwrap_or(0);

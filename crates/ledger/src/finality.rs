@@ -1,12 +1,13 @@
 //! Checking a ledger block's commit certificate offline, against the genesis validator keys only: the evidence
-//! of finality that lagging nodes, observers and auditors rely on.
+//! of finality that lagging nodes, observers, light clients and auditors rely on. It lives with the ledger, not
+//! with any one of them, so that all of them run the very same check.
 //!
 //! The consensus block of a ledger block is `Data { timestamp: header.timestamp_ms, payload: block bytes }` at the
 //! certificate's sequence number (validators refuse a proposal whose header time differs from its consensus time),
 //! so the certificate's `2f + 1` signatures over that digest bind exactly this block.
 
+use crate::{Block, Genesis};
 use ctchain_codec::{Decode, Encode};
-use ctchain_ledger::{Block, Genesis};
 use ctchain_pbft::{CommitCertificate, CommittedBlock, Ed25519Verifier, PublicKey, ValidatorSet};
 
 /// Why a certificate does not prove a block final.

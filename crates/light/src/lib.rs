@@ -1,0 +1,319 @@
+//! # ctchain-light: reading a chain without trusting the node that serves it
+//!
+//! A wallet, a supervisor's tools and the local-chain tooling each talk to one node's RPC. A node can lie: serve
+//! another chain's genesis, a block it made up, a genuine block under another height, or a transaction that no
+//! block holds. [`LightClient`] checks everything it hands out against the chain's genesis, the way Tendermint
+//! light clients and `lightwalletd` clients trust no single server:
+//!
+//! * **Genesis pinned by its hash.** The client starts from a genesis whose SM3 hash it was given
+//!   ([`GenesisTrust::Pinned`], e.g. from a supervisor's database or a wallet's store) or, on first use, the one
+//!   the node serves, checked to hash to what the node reports ([`GenesisTrust::FirstUse`]); every later check
+//!   is against that genesis's validators.
+//! * **Every block certified.** [`LightClient::block`] returns a [`CertifiedBlock`] only if its commit
+//!   certificate carries `2f + 1` genesis validators' signatures over exactly these block bytes
+//!   (`ctchain_ledger::finality`), its header names the height asked for, and its transaction root is the root
+//!   of its transactions. A certificate binds the whole block, so a node cannot swap a transaction or move a
+//!   genuine block to another height.
+//! * **The hash chain.** Every block's `prev_hash` must be the hash of the certified block below it whenever the
+//!   client has seen that one, and of the one above it likewise; [`LightClient::blocks`] checks a whole range.
+//! * **Inclusion.** [`LightClient::committed_tx`] returns a transaction only with a Merkle path from its leaf to
+//!   the transaction root of a certified block at the height the node named.
+//!
+//! What is *not* checked, and why: the height a node reports as its tip ([`LightClient::height`]) is a hint —
+//! a node can always withhold new blocks, and anything read below it is checked; a transaction's pending or
+//! rejected status is the node's word (only a commitment is evidence), which is why
+//! [`LightClient::wait_committed`] is a progress signal and [`LightClient::committed_tx`] the proof.
+//!
+//! ## Invariants
+//! * No value of type [`CertifiedBlock`] or [`CommittedTx`] exists that did not pass the checks above against
+//!   this client's genesis.
+//! * A refusal names what the node got wrong ([`LightError`]); nothing a node sends makes this crate panic.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ctchain_codec::{Decode, Hash32};
+use ctchain_ledger::finality::verify_block_certificate;
+use ctchain_ledger::{Block, BlockHeader, Genesis, LedgerTx, TxInclusionProof};
+use ctchain_pbft::CommitCertificate;
+use ctchain_rpc::{BlockRef, ChainApiClient, TxStatus};
+use jsonrpsee::core::client::Error as ClientError;
+
+pub use wait::{wait_for_commit, WaitError};
+
+/// Which genesis the client trusts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenesisTrust {
+    /// The genesis with this SM3 hash, and no other: a node serving another one is refused.
+    Pinned(Hash32),
+    /// The node's genesis, on first use (its bytes must hash to the hash the node reports); the caller should
+    /// keep [`LightClient::genesis_hash`] and pin it next time.
+    FirstUse,
+}
+
+/// Why the client refused what a node served, or could not get it.
+#[derive(Debug, thiserror::Error)]
+pub enum LightError {
+    /// The node did not answer (or answered with an RPC error) while being asked for `what`.
+    #[error("cannot reach the node (asking for {what}): {source}")]
+    Unreachable {
+        /// What was asked for.
+        what: String,
+        /// The transport's or the node's error.
+        #[source]
+        source: ClientError,
+    },
+    /// The node serves another chain than the pinned genesis.
+    #[error("the node serves genesis {served}, not the pinned genesis {pinned}")]
+    WrongGenesis {
+        /// The pinned hash.
+        pinned: Hash32,
+        /// The hash of what the node served.
+        served: Hash32,
+    },
+    /// The node's genesis bytes are malformed or do not hash to the hash it reports.
+    #[error("the node's genesis is invalid: {0}")]
+    BadGenesis(String),
+    /// The node has no block at this height.
+    #[error("the node has no block {0}")]
+    MissingBlock(u64),
+    /// The node served a block that is not the chain's block at this height.
+    #[error("the node served a block {height} that is not the chain's: {reason}")]
+    ForgedBlock {
+        /// The height asked for.
+        height: u64,
+        /// What failed (certificate, height, transaction root, hash chain, encoding).
+        reason: String,
+    },
+    /// The node's answer about a transaction does not check out.
+    #[error("the node's answer for transaction {id} does not check out: {reason}")]
+    ForgedTransaction {
+        /// The transaction id asked for.
+        id: String,
+        /// What failed (decoding, id, inclusion proof, block).
+        reason: String,
+    },
+    /// The transaction is not committed (yet, or ever).
+    #[error("transaction {id} is not committed ({status})")]
+    NotCommitted {
+        /// The transaction id.
+        id: String,
+        /// The node's status for it.
+        status: String,
+    },
+}
+
+/// A block whose commit certificate was checked against the genesis validators.
+#[derive(Clone, Debug)]
+pub struct CertifiedBlock {
+    /// The block.
+    pub block: Block,
+    /// Its header's hash.
+    pub hash: Hash32,
+    /// Its checked commit certificate.
+    pub certificate: CommitCertificate,
+    /// The certificate's canonical bytes, as served (for evidence bundles).
+    pub certificate_bytes: Vec<u8>,
+}
+
+impl CertifiedBlock {
+    /// The block's header.
+    pub fn header(&self) -> &BlockHeader {
+        &self.block.header
+    }
+}
+
+/// A transaction shown to be in a certified block.
+#[derive(Clone, Debug)]
+pub struct CommittedTx {
+    /// The transaction.
+    pub tx: LedgerTx,
+    /// The height of its block.
+    pub height: u64,
+    /// Its path to the block's transaction root (with the block's header).
+    pub proof: TxInclusionProof,
+    /// Its block's hash, certified.
+    pub block_hash: Hash32,
+}
+
+/// A node's RPC, read through the checks of this crate (see the crate documentation).
+pub struct LightClient<C> {
+    client: C,
+    genesis: Genesis,
+    genesis_hash: Hash32,
+    genesis_bytes: Vec<u8>,
+    /// `height → (hash, prev_hash)` of every block certified so far: what the hash chain is checked against.
+    seen: Mutex<BTreeMap<u64, (Hash32, Hash32)>>,
+}
+
+impl<C: ChainApiClient + Send + Sync> LightClient<C> {
+    /// Fetches the node's genesis and checks it against `trust`.
+    pub async fn connect(client: C, trust: GenesisTrust) -> Result<Self, LightError> {
+        let served = client.chain_get_genesis().await.map_err(unreachable("the genesis"))?;
+        let bytes = hex::decode(&served.hex).map_err(|_| LightError::BadGenesis("its bytes are not hex".into()))?;
+        let genesis = Genesis::from_bytes(&bytes).map_err(|e| LightError::BadGenesis(e.to_string()))?;
+        let genesis_hash = genesis.hash();
+        if genesis_hash.to_hex() != served.hash.to_ascii_lowercase() {
+            return Err(LightError::BadGenesis(format!(
+                "its bytes hash to {genesis_hash}, the node reports {}",
+                served.hash
+            )));
+        }
+        if let GenesisTrust::Pinned(pinned) = trust {
+            if pinned != genesis_hash {
+                return Err(LightError::WrongGenesis { pinned, served: genesis_hash });
+            }
+        }
+        Ok(Self { client, genesis, genesis_hash, genesis_bytes: bytes, seen: Mutex::default() })
+    }
+
+    /// The checked genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The genesis's SM3 hash (what to pin next time).
+    pub fn genesis_hash(&self) -> Hash32 {
+        self.genesis_hash
+    }
+
+    /// The genesis's canonical bytes.
+    pub fn genesis_bytes(&self) -> &[u8] {
+        &self.genesis_bytes
+    }
+
+    /// The RPC client, for what is not a read of chain data (submitting, status, subscriptions).
+    pub fn rpc(&self) -> &C {
+        &self.client
+    }
+
+    /// The height the node reports as its tip: a hint (see the crate documentation); every block read below it
+    /// is checked.
+    pub async fn height(&self) -> Result<u64, LightError> {
+        Ok(self.client.chain_status().await.map_err(unreachable("its status"))?.height)
+    }
+
+    /// The block at `height`, certified, with its place in the hash chain checked against the neighbours this
+    /// client has seen.
+    pub async fn block(&self, height: u64) -> Result<CertifiedBlock, LightError> {
+        let served = self
+            .client
+            .chain_get_block(BlockRef::Height(height))
+            .await
+            .map_err(unreachable(format!("block {height}")))?
+            .ok_or(LightError::MissingBlock(height))?;
+        let forged = |reason: String| LightError::ForgedBlock { height, reason };
+        let header_bytes = hex::decode(&served.header_hex).map_err(|_| forged("header is not hex".into()))?;
+        let header = BlockHeader::from_bytes(&header_bytes).map_err(|e| forged(format!("header: {e}")))?;
+        let txs = served
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let bytes = hex::decode(&t.hex).map_err(|_| forged(format!("transaction {i} is not hex")))?;
+                LedgerTx::from_bytes(&bytes).map_err(|e| forged(format!("transaction {i}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if header.height != height {
+            return Err(forged(format!("its header is for height {}", header.height)));
+        }
+        if Block::compute_tx_root(&txs) != header.tx_root {
+            return Err(forged("its transactions are not the ones its header's root commits to".into()));
+        }
+        let block = Block { header, txs };
+        let certificate_hex = served.certificate.ok_or_else(|| forged("it has no commit certificate".into()))?;
+        let certificate_bytes =
+            hex::decode(&certificate_hex).map_err(|_| forged("its certificate is not hex".into()))?;
+        let certificate =
+            verify_block_certificate(&self.genesis, &block, &certificate_bytes).map_err(|e| forged(e.to_string()))?;
+        let hash = block.header.hash();
+        self.link(height, hash, block.header.prev_hash).map_err(forged)?;
+        Ok(CertifiedBlock { block, hash, certificate, certificate_bytes })
+    }
+
+    /// Blocks `from..=to`, each certified, each linked to the one below it.
+    pub async fn blocks(&self, from: u64, to: u64) -> Result<Vec<CertifiedBlock>, LightError> {
+        let mut blocks = Vec::new();
+        for height in from..=to {
+            blocks.push(self.block(height).await?);
+        }
+        Ok(blocks)
+    }
+
+    /// A committed transaction with its inclusion in a certified block checked.
+    pub async fn committed_tx(&self, id: &str) -> Result<CommittedTx, LightError> {
+        let id = id.trim().to_ascii_lowercase();
+        let forged = |reason: &str| LightError::ForgedTransaction { id: id.clone(), reason: reason.into() };
+        let status = self.client.tx_get(id.clone()).await.map_err(unreachable(format!("transaction {id}")))?;
+        let TxStatus::Committed { height, hex: tx_hex, inclusion_proof, .. } = status else {
+            return Err(LightError::NotCommitted { id, status: status_text(&status) });
+        };
+        let tx_bytes = hex::decode(&tx_hex).map_err(|_| forged("its bytes are not hex"))?;
+        let tx = LedgerTx::from_bytes(&tx_bytes).map_err(|_| forged("its bytes do not decode"))?;
+        if tx.id().to_string() != id {
+            return Err(forged("the node returned another transaction"));
+        }
+        let proof_bytes = hex::decode(&inclusion_proof).map_err(|_| forged("its inclusion proof is not hex"))?;
+        let proof =
+            TxInclusionProof::from_bytes(&proof_bytes).map_err(|_| forged("its inclusion proof does not decode"))?;
+        let proven_block = proof.verify(&tx).ok_or_else(|| forged("its inclusion proof does not lead to its block"))?;
+        let block = self.block(height).await?;
+        if proven_block != block.hash {
+            return Err(forged(&format!("its inclusion proof is for another block than the chain's block {height}")));
+        }
+        Ok(CommittedTx { tx, height, proof, block_hash: block.hash })
+    }
+
+    /// Polls the node's status of `id` until it says committed (returning the height it names) or rejected, or
+    /// `timeout` passes. A progress signal only (the crate documentation says why); rely on
+    /// [`LightClient::committed_tx`].
+    pub async fn wait_committed(&self, id: &str, poll: Duration, timeout: Duration) -> Result<u64, WaitError> {
+        let id = id.trim().to_ascii_lowercase();
+        wait_for_commit(&id, poll, timeout, || async {
+            self.client.tx_get(id.clone()).await.map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Records a certified block and checks it against its certified neighbours.
+    fn link(&self, height: u64, hash: Hash32, prev_hash: Hash32) -> Result<(), String> {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((below, _)) = height.checked_sub(1).and_then(|h| seen.get(&h)) {
+            if *below != prev_hash {
+                return Err(format!("its previous hash is not the hash of the certified block {}", height - 1));
+            }
+        }
+        if let Some((_, above_prev)) = seen.get(&(height + 1)) {
+            if *above_prev != hash {
+                return Err(format!("the certified block {} does not follow it", height + 1));
+            }
+        }
+        match seen.get(&height) {
+            // Two certified blocks at one height would be a safety failure of the chain itself: report it.
+            Some((known, _)) if *known != hash => Err("another certified block is known at this height".into()),
+            _ => {
+                seen.insert(height, (hash, prev_hash));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn unreachable(what: impl Into<String>) -> impl FnOnce(ClientError) -> LightError {
+    let what = what.into();
+    move |source| LightError::Unreachable { what, source }
+}
+
+fn status_text(status: &TxStatus) -> String {
+    match status {
+        TxStatus::Unknown => "unknown to the node".into(),
+        TxStatus::Pending => "pending".into(),
+        TxStatus::Rejected { reason } => format!("rejected: {reason}"),
+        TxStatus::Committed { height, .. } => format!("committed at height {height}"),
+    }
+}

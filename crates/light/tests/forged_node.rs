@@ -1,0 +1,395 @@
+//! A node that lies, served over real JSON-RPC on loopback: a certified three-block chain, and a server that can
+//! be told to forge what it serves. The light client accepts the honest answers and refuses every forgery,
+//! naming it — in particular a block at one height holding another height's transactions (and so its decrypt
+//! handles), which a supervisor's `partial` would otherwise decrypt outside its authorised range.
+
+use std::sync::{Arc, Mutex};
+
+use ctchain_codec::{Encode, Hash32};
+use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, WalletKeys};
+use ctchain_ledger::merkle;
+use ctchain_ledger::{
+    AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, TxInclusionProof, ValidatorInfo, CRYPTO_SUITE,
+};
+use ctchain_light::{GenesisTrust, LightClient, LightError};
+use ctchain_pbft::{Commit, CommitCertificate, Ed25519Signer, Signer};
+use ctchain_rpc::*;
+use async_trait::async_trait;
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
+use jsonrpsee::types::ErrorObjectOwned;
+use rand_core::OsRng;
+
+const CHAIN: &str = "ctchain-light-test";
+
+/// What the lying node does instead of answering honestly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lie {
+    None,
+    /// Block 3 served with block 1's transactions (re-rooted, so the header is self-consistent).
+    OtherHeightsTransactions,
+    /// Block 1, genuine and certified, served as block 3.
+    GenuineBlockAtAnotherHeight,
+    /// Block 2 served with one commit signature removed.
+    CertificateShortOfQuorum,
+    /// Block 2 served with its previous hash pointing elsewhere (and a certificate signed by one validator
+    /// three times over, which a quorum check must not count).
+    BrokenHashChain,
+    /// A transaction of block 1 reported committed at height 2 with block 1's inclusion proof.
+    TransactionAtAnotherHeight,
+    /// Another genesis than the chain's.
+    OtherGenesis,
+}
+
+struct Chain {
+    genesis: Genesis,
+    other_genesis: Genesis,
+    blocks: Vec<Block>,
+    certificates: Vec<Vec<u8>>,
+}
+
+fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
+    let issuer = SigningKey::from_bytes(&[7u8; 32]).unwrap();
+    Genesis {
+        chain_id: chain_id.into(),
+        crypto_suite: CRYPTO_SUITE.into(),
+        genesis_time_ms: 1_700_000_000_000,
+        validators: validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ValidatorInfo {
+                name: format!("bank-{i}"),
+                consensus_key: v.public_key().0.try_into().unwrap(),
+                network_key: [i as u8; 32],
+            })
+            .collect(),
+        audit_keys: vec![AuditSecretKey::random(&mut OsRng).public()],
+        assets: vec![AssetInfo {
+            id: AssetId::from_label("CNY"),
+            label: "CNY".into(),
+            decimals: 2,
+            issuer: issuer.public(),
+        }],
+        consensus: ConsensusParams::default(),
+        shielded: None,
+    }
+}
+
+fn certify(genesis: &Genesis, validators: &[Ed25519Signer], block: &Block, signers: &[u32]) -> Vec<u8> {
+    let seq = block.header.height;
+    let consensus_block = ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() };
+    let digest = consensus_block.digest(&genesis.chain_id, seq);
+    let body = Commit { view: 0, seq, digest };
+    let signatures = signers
+        .iter()
+        .map(|&i| {
+            let msg = ctchain_pbft::types::signing_digest(&genesis.chain_id, i, &body);
+            (i, validators[i as usize].sign(msg.as_bytes()))
+        })
+        .collect();
+    CommitCertificate { view: 0, seq, digest, signatures }.to_bytes()
+}
+
+/// A block at `height` after `prev`, holding `txs`.
+fn block(height: u64, prev_hash: Hash32, txs: Vec<LedgerTx>) -> Block {
+    let header = BlockHeader {
+        height,
+        prev_hash,
+        tx_root: Block::compute_tx_root(&txs),
+        state_root: Hash32([height as u8; 32]),
+        timestamp_ms: 1_700_000_000_000 + height * 1_000,
+        proposer: 0,
+        view: 0,
+    };
+    Block { header, txs }
+}
+
+fn chain() -> (Chain, Vec<Ed25519Signer>) {
+    let validators: Vec<Ed25519Signer> = (0..4).map(|_| Ed25519Signer::generate(&mut OsRng)).collect();
+    let genesis = genesis(&validators, CHAIN);
+    let issuer = SigningKey::from_bytes(&[7u8; 32]).unwrap();
+    let cny = AssetId::from_label("CNY");
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut prev = genesis.hash();
+    for height in 1..=3u64 {
+        let mut b = TransactionBuilder::new(CHAIN, genesis.audit_keys.clone());
+        b.issue(&issuer, cny, 100 * height).pay(WalletKeys::random(&mut OsRng).address(), cny, 100 * height, "");
+        let tx = LedgerTx::Confidential(b.build(&mut OsRng).unwrap());
+        let next = block(height, prev, vec![tx]);
+        prev = next.header.hash();
+        blocks.push(next);
+    }
+    let certificates = blocks.iter().map(|b| certify(&genesis, &validators, b, &[0, 1, 2])).collect();
+    let other_genesis = self::genesis(&validators, "ctchain-other");
+    (Chain { genesis, other_genesis, blocks, certificates }, validators)
+}
+
+struct LyingNode {
+    chain: Chain,
+    validators: Vec<Ed25519Signer>,
+    lie: Mutex<Lie>,
+}
+
+fn not_served() -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32601, "not served by this test node", None::<()>)
+}
+
+fn block_json(b: &Block, certificate: &[u8]) -> BlockJson {
+    let h = &b.header;
+    BlockJson {
+        header: HeaderJson {
+            hash: h.hash().to_hex(),
+            height: h.height,
+            prev_hash: h.prev_hash.to_hex(),
+            tx_root: h.tx_root.to_hex(),
+            state_root: h.state_root.to_hex(),
+            timestamp_ms: h.timestamp_ms,
+            proposer: h.proposer,
+            view: h.view,
+            tx_count: b.txs.len() as u32,
+        },
+        header_hex: hex::encode(h.to_bytes()),
+        txs: b
+            .txs
+            .iter()
+            .map(|t| BlockTxJson { id: t.id().to_string(), kind: "issue".into(), hex: hex::encode(t.to_bytes()) })
+            .collect(),
+        certificate: Some(hex::encode(certificate)),
+    }
+}
+
+impl LyingNode {
+    fn lie(&self) -> Lie {
+        *self.lie.lock().unwrap()
+    }
+
+    fn served_block(&self, height: u64) -> Option<BlockJson> {
+        let c = &self.chain;
+        let index = usize::try_from(height).ok()?.checked_sub(1)?;
+        let honest = (c.blocks.get(index)?, c.certificates.get(index)?);
+        Some(match (self.lie(), height) {
+            (Lie::OtherHeightsTransactions, 3) => {
+                let forged = block(3, c.blocks[1].header.hash(), c.blocks[0].txs.clone());
+                block_json(&forged, &c.certificates[2])
+            }
+            (Lie::GenuineBlockAtAnotherHeight, 3) => block_json(&c.blocks[0], &c.certificates[0]),
+            (Lie::CertificateShortOfQuorum, 2) => {
+                block_json(honest.0, &certify(&c.genesis, &self.validators, honest.0, &[0, 1]))
+            }
+            (Lie::BrokenHashChain, 2) => {
+                let forged = block(2, Hash32([9; 32]), c.blocks[1].txs.clone());
+                block_json(&forged, &certify(&c.genesis, &self.validators, &forged, &[1, 1, 1]))
+            }
+            _ => block_json(honest.0, honest.1),
+        })
+    }
+}
+
+/// The node as its RPC server sees it (shared with the test, which changes its lie).
+struct Served(Arc<LyingNode>);
+
+impl std::ops::Deref for Served {
+    type Target = LyingNode;
+    fn deref(&self) -> &LyingNode {
+        &self.0
+    }
+}
+
+#[async_trait]
+impl ChainApiServer for Served {
+    async fn chain_status(&self) -> RpcResult<ChainStatus> {
+        Err(not_served())
+    }
+
+    async fn chain_get_block(&self, at: BlockRef) -> RpcResult<Option<BlockJson>> {
+        match at {
+            BlockRef::Height(h) => Ok(self.served_block(h)),
+            BlockRef::Hash(_) => Err(not_served()),
+        }
+    }
+
+    async fn chain_get_genesis(&self) -> RpcResult<GenesisJson> {
+        let g = if self.lie() == Lie::OtherGenesis { &self.chain.other_genesis } else { &self.chain.genesis };
+        Ok(GenesisJson {
+            hash: g.hash().to_hex(),
+            hex: hex::encode(g.to_bytes()),
+            chain_id: g.chain_id.clone(),
+            genesis_time_ms: g.genesis_time_ms,
+            validators: Vec::new(),
+            audit_keys: Vec::new(),
+            assets: Vec::new(),
+            shielded: None,
+        })
+    }
+
+    async fn tx_submit(&self, _tx_hex: String) -> RpcResult<SubmitResult> {
+        Err(not_served())
+    }
+
+    async fn tx_get(&self, id: String) -> RpcResult<TxStatus> {
+        let c = &self.chain;
+        for (index, b) in c.blocks.iter().enumerate() {
+            let leaves: Vec<Hash32> = b.txs.iter().map(LedgerTx::leaf_hash).collect();
+            for (i, tx) in b.txs.iter().enumerate() {
+                if tx.id().to_string() != id {
+                    continue;
+                }
+                let proof = TxInclusionProof { header: b.header.clone(), path: merkle::path(&leaves, i).unwrap() };
+                let height = if self.lie() == Lie::TransactionAtAnotherHeight { 2 } else { index as u64 + 1 };
+                return Ok(TxStatus::Committed {
+                    height,
+                    index: i as u32,
+                    block_hash: b.header.hash().to_hex(),
+                    timestamp_ms: b.header.timestamp_ms,
+                    hex: hex::encode(tx.to_bytes()),
+                    inclusion_proof: hex::encode(proof.to_bytes()),
+                });
+            }
+        }
+        Ok(TxStatus::Unknown)
+    }
+
+    async fn output_get(&self, _id: String) -> RpcResult<Option<OutputJson>> {
+        Err(not_served())
+    }
+
+    async fn outputs_range(&self, _from: u64, _to: u64) -> RpcResult<OutputsPage> {
+        Err(not_served())
+    }
+
+    async fn asset_supply(&self, _asset: String) -> RpcResult<Option<SupplyJson>> {
+        Err(not_served())
+    }
+
+    async fn audit_submit_access(&self, _record_hex: String) -> RpcResult<SubmitResult> {
+        Err(not_served())
+    }
+
+    async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>> {
+        Err(not_served())
+    }
+
+    async fn shielded_submit(&self, _tx_hex: String) -> RpcResult<SubmitResult> {
+        Err(not_served())
+    }
+
+    async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {
+        Err(not_served())
+    }
+
+    async fn shielded_notes(&self, _from: u64, _limit: u32) -> RpcResult<NotesPage> {
+        Err(not_served())
+    }
+
+    async fn shielded_nullifier(&self, _nullifier: String) -> RpcResult<Option<NullifierJson>> {
+        Err(not_served())
+    }
+
+    async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+        pending.reject(not_served()).await;
+        Ok(())
+    }
+
+    async fn subscribe_tx_status(&self, pending: PendingSubscriptionSink, _id: String) -> SubscriptionResult {
+        pending.reject(not_served()).await;
+        Ok(())
+    }
+}
+
+async fn serve() -> (Arc<LyingNode>, HttpClient, ServerHandle) {
+    let (chain, validators) = chain();
+    let node = Arc::new(LyingNode { chain, validators, lie: Mutex::new(Lie::None) });
+    let server = Server::builder().build("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", server.local_addr().unwrap());
+    let handle = server.start(Served(node.clone()).into_rpc());
+    (node, HttpClientBuilder::default().build(url).unwrap(), handle)
+}
+
+fn forged_reason(result: Result<impl std::fmt::Debug, LightError>, height: u64) -> String {
+    match result {
+        Err(LightError::ForgedBlock { height: h, reason }) if h == height => reason,
+        other => panic!("expected block {height} refused as forged, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_honest_node_is_believed() {
+    let (node, client, _server) = serve().await;
+    let pinned = node.chain.genesis.hash();
+    let light = LightClient::connect(client, GenesisTrust::Pinned(pinned)).await.unwrap();
+    let blocks = light.blocks(1, 3).await.unwrap();
+    assert_eq!(
+        blocks.iter().map(|b| b.hash).collect::<Vec<_>>(),
+        node.chain.blocks.iter().map(|b| b.header.hash()).collect::<Vec<_>>()
+    );
+    let id = node.chain.blocks[1].txs[0].id().to_string();
+    let committed = light.committed_tx(&id).await.unwrap();
+    assert_eq!((committed.height, committed.block_hash), (2, node.chain.blocks[1].header.hash()));
+    assert!(matches!(light.block(4).await, Err(LightError::MissingBlock(4))));
+}
+
+#[tokio::test]
+async fn a_block_holding_another_heights_transactions_is_refused() {
+    let (node, client, _server) = serve().await;
+    *node.lie.lock().unwrap() = Lie::OtherHeightsTransactions;
+    let light = LightClient::connect(client, GenesisTrust::FirstUse).await.unwrap();
+    let reason = forged_reason(light.block(3).await, 3);
+    assert!(reason.contains("certificate does not prove this block"), "{reason}");
+    // The range read a supervisor's `partial` makes stops there too: nothing of the forged block is handed out.
+    assert!(matches!(light.blocks(1, 3).await, Err(LightError::ForgedBlock { height: 3, .. })));
+}
+
+#[tokio::test]
+async fn a_genuine_block_served_at_another_height_is_refused() {
+    let (node, client, _server) = serve().await;
+    *node.lie.lock().unwrap() = Lie::GenuineBlockAtAnotherHeight;
+    let light = LightClient::connect(client, GenesisTrust::FirstUse).await.unwrap();
+    let reason = forged_reason(light.block(3).await, 3);
+    assert!(reason.contains("header is for height 1"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_certificate_short_of_a_quorum_is_refused() {
+    let (node, client, _server) = serve().await;
+    *node.lie.lock().unwrap() = Lie::CertificateShortOfQuorum;
+    let light = LightClient::connect(client, GenesisTrust::FirstUse).await.unwrap();
+    let reason = forged_reason(light.block(2).await, 2);
+    assert!(reason.contains("signatures"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_block_off_the_hash_chain_is_refused() {
+    let (node, client, _server) = serve().await;
+    let light = LightClient::connect(client, GenesisTrust::FirstUse).await.unwrap();
+    light.block(1).await.unwrap();
+    *node.lie.lock().unwrap() = Lie::BrokenHashChain;
+    let reason = forged_reason(light.block(2).await, 2);
+    assert!(reason.contains("certificate"), "one signer three times is no quorum: {reason}");
+}
+
+#[tokio::test]
+async fn a_transaction_claimed_at_another_height_is_refused() {
+    let (node, client, _server) = serve().await;
+    *node.lie.lock().unwrap() = Lie::TransactionAtAnotherHeight;
+    let light = LightClient::connect(client, GenesisTrust::FirstUse).await.unwrap();
+    let id = node.chain.blocks[0].txs[0].id().to_string();
+    match light.committed_tx(&id).await {
+        Err(LightError::ForgedTransaction { reason, .. }) => assert!(reason.contains("another block"), "{reason}"),
+        other => panic!("expected the transaction refused, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_node_of_another_chain_is_refused_when_the_genesis_is_pinned() {
+    let (node, client, _server) = serve().await;
+    *node.lie.lock().unwrap() = Lie::OtherGenesis;
+    let pinned = node.chain.genesis.hash();
+    match LightClient::connect(client, GenesisTrust::Pinned(pinned)).await {
+        Err(LightError::WrongGenesis { pinned: p, served }) => {
+            assert_eq!((p, served), (pinned, node.chain.other_genesis.hash()))
+        }
+        Err(other) => panic!("expected the genesis refused, got {other}"),
+        Ok(_) => panic!("expected the genesis refused"),
+    }
+}
