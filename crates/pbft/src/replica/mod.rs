@@ -89,7 +89,7 @@ pub enum Input {
     },
     /// The application's payload for an [`Output::NeedProposal`] request (primary only).
     Propose {
-        /// Opaque payload, at most [`MAX_PAYLOAD_BYTES`].
+        /// Opaque payload, at most [`MAX_PAYLOAD_BYTES`](crate::types::MAX_PAYLOAD_BYTES).
         payload: Vec<u8>,
     },
     /// Committed blocks obtained by the host some other way (e.g. from a peer's ledger); accepted only if their

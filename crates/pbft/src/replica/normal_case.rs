@@ -13,7 +13,7 @@
 //!   the application accepted.
 //! * `prepared(m, v, n, i)` is the pre-prepare plus `2f` matching prepares from backups; the prepared certificate
 //!   is recorded (it becomes `P` in a view change, §4.4) before the commit is signed. `committed-local` is
-//!   `2f + 1` matching commits, which become the block's [`CommitCertificate`](crate::CommitCertificate).
+//!   `2f + 1` matching commits, which become the block's [`CommitCertificate`].
 //! * Blocks are delivered in sequence order with no gaps; every `K`-th delivered block is checkpointed (§4.3).
 //! * Every vote is signed by [`SafetyRules`](crate::SafetyRules), which refuses a conflicting one.
 
