@@ -32,14 +32,32 @@
 //! | paper | code |
 //! |---|---|
 //! | §4.1 views, primary `p = v mod n`, quorums | [`ValidatorSet::primary`], [`ValidatorSet::quorum`] (`n − f`, i.e. `2f + 1`) |
-//! | §4.2 pre-prepare / prepare / commit, watermarks `h < n ≤ H` | `replica::Replica::{on_pre_prepare, on_prepare, on_commit, accept_pre_prepares, vote, execute}`; window [`Config::window`] |
-//! | §4.2 `prepared(m, v, n, i)`, `committed-local` | `Replica::vote`: pre-prepare + `2f` matching prepares from backups; `2f + 1` commits → [`CommitCertificate`] |
-//! | §4.3 checkpoints, stable checkpoints, garbage collection | `Replica::{execute, on_checkpoint, update_stable, set_stable}`; interval [`Config::checkpoint_interval`] |
-//! | §4.4 VIEW-CHANGE with `C` and `P` | `Replica::start_view_change`, [`ViewChange`], [`ValidatorSet::verify_view_change`] |
-//! | §4.4 NEW-VIEW with `V` and `O` (`min-s`, `max-s`, null requests) | [`compute_o`], `Replica::{send_new_view, on_new_view, enter_new_view}` |
-//! | §4.5.2 liveness: join on `f + 1` view changes, timer from `2f + 1`, doubling timeouts | `Replica::{join_view_change, advance, on_timeout}` |
-//! | §4.3 "a replica that is behind obtains the missing state" (state transfer, detailed in the TOCS paper), simplified | catch-up: `FetchRequest` / `FetchResponse` of committed blocks with certificates, [`verify_committed`] |
+//! | §4.2 pre-prepare / prepare / commit, watermarks `h < n ≤ H` | `replica/normal_case.rs`: `Replica::{on_pre_prepare, on_prepare, on_commit, accept_pre_prepares, vote, execute}`; window [`Config::window`] |
+//! | §4.2 `prepared(m, v, n, i)`, `committed-local` | `replica/normal_case.rs`: `Replica::vote`: pre-prepare + `2f` matching prepares from backups; `2f + 1` commits → [`CommitCertificate`] |
+//! | §4.3 checkpoints, stable checkpoints, garbage collection | `replica/checkpoint.rs`: `Replica::{on_checkpoint, update_stable, set_stable}`, taken in `Replica::execute`; interval [`Config::checkpoint_interval`] |
+//! | §4.4 VIEW-CHANGE with `C` and `P` | `replica/view_change.rs`: `Replica::{start_view_change, on_view_change}`, [`ViewChange`], [`ValidatorSet::verify_view_change`] |
+//! | §4.4 NEW-VIEW with `V` and `O` (`min-s`, `max-s`, null requests) | `replica/view_change.rs`: [`compute_o`], `Replica::{send_new_view, on_new_view, enter_new_view}` |
+//! | §4.5.2 liveness: join on `f + 1` view changes, timer from `2f + 1`, doubling timeouts | `Replica::join_view_change` (`replica/view_change.rs`), `Replica::advance` (`replica/mod.rs`), `Replica::on_timeout` (`replica/timeout.rs`) |
+//! | §4.3 "a replica that is behind obtains the missing state" (state transfer, detailed in the TOCS paper), simplified | `replica/catch_up.rs`: `FetchRequest` / `FetchResponse` of committed blocks with certificates, [`verify_committed`] |
 //! | signatures on every message, as in the OSDI paper (BFT-PK in TOCS 2002), not MAC authenticators | [`Signed`], [`types::signing_digest`], [`Signer`] / [`Verifier`], [`Ed25519Signer`] |
+//!
+//! # Where the code is
+//!
+//! | module | what |
+//! |---|---|
+//! | [`replica`] | the state machine. `replica/mod.rs` holds [`Input`], [`Output`], the replica's state and [`Replica::handle`], which only dispatches to the handler of each input, in the file named after its message or phase: |
+//! | `replica/normal_case.rs` | §4.2: pre-prepare, prepare, commit, the application's verdict, the primary's proposal, execution |
+//! | `replica/checkpoint.rs` | §4.3: checkpoints, the stable checkpoint, garbage collection |
+//! | `replica/view_change.rs` | §4.4, §4.5.2: view change, new view, [`compute_o`] |
+//! | `replica/catch_up.rs` | fetch requests and responses, [`Input::SyncedBlocks`] |
+//! | `replica/timeout.rs` | [`Input::Start`], [`Input::Timeout`], the doubling view timeout |
+//! | `replica/config.rs` | [`Config`], [`ConfigError`] |
+//! | [`safety`] | [`SafetyRules`], the only holder of the key, and the [`PersistedState`] it guards |
+//! | [`cert`] | [`ValidatorSet`] and every certificate check, shared with auditors and lagging nodes |
+//! | [`types`] | the protocol values and their canonical encoding |
+//! | [`crypto`] | the [`Signer`] / [`Verifier`] traits and Ed25519 |
+//! | [`metrics`] | counters, every dropped input under its [`DropReason`] |
+//! | [`sim`] | the seeded deterministic simulator and its checkers |
 //!
 //! # Invariants
 //!

@@ -1,0 +1,123 @@
+//! Catch-up: `FETCH-REQUEST` and `FETCH-RESPONSE` messages, and committed blocks the host obtained itself
+//! ([`Input::SyncedBlocks`](super::Input::SyncedBlocks)). This is §4.3's "a replica that is behind obtains the missing state" (the state
+//! transfer detailed in the TOCS paper), simplified to committed blocks with their certificates.
+//!
+//! Invariants:
+//!
+//! * A replica is behind when `f + 1` others (so at least one honest) claim checkpoints above its last executed
+//!   block, when its stable checkpoint is above it, or when it holds a committed block whose predecessors are
+//!   missing.
+//! * It asks one peer at a time and asks the next one after
+//!   [`Config::fetch_timeout_ms`](super::Config::fetch_timeout_ms): a peer that lies or stays silent costs one
+//!   timeout.
+//! * Blocks are accepted in sequence order, each only if its commit certificate verifies against the validator
+//!   set ([`verify_committed`](crate::verify_committed)), so the peer that sent them need not be trusted.
+//! * A certificate from a later view makes the replica ask for that view: it slept through a view change, and
+//!   fetched blocks must not pass for progress of its own view.
+//! * A response holds at most [`MAX_FETCH_BLOCKS`] blocks and stays under half the message size limit.
+
+use ctchain_codec::Encode;
+
+use super::{Output, Replica, Timer};
+use crate::metrics::DropReason;
+use crate::types::{CommittedBlock, FetchRequest, FetchResponse, Message, ReplicaId, Seq, Signed, MAX_FETCH_BLOCKS};
+
+impl Replica {
+    pub(super) fn on_fetch_request(&mut self, m: Signed<FetchRequest>, out: &mut Vec<Output>) {
+        let FetchRequest { from, to } = m.body;
+        if m.signer == self.cfg.me {
+            return;
+        }
+        let mut blocks = Vec::new();
+        let mut bytes = 0usize;
+        for (_, b) in self.store.range(from..=to.max(from)) {
+            if blocks.len() >= MAX_FETCH_BLOCKS || bytes > self.cfg.max_message_bytes / 2 {
+                break;
+            }
+            bytes += b.to_bytes().len();
+            blocks.push(b.clone());
+        }
+        if blocks.is_empty() {
+            return;
+        }
+        let response = self.safety.sign_unchecked(FetchResponse { blocks });
+        out.push(Output::Send { to: m.signer, message: Message::FetchResponse(response) });
+    }
+
+    /// Catch-up (§4.3 state transfer, simplified): blocks are accepted in order, each only if its commit certificate verifies
+    /// against the validator set, so the peer that sent them need not be trusted.
+    pub(super) fn on_blocks(&mut self, blocks: Vec<CommittedBlock>, out: &mut Vec<Output>) {
+        for cb in blocks {
+            if cb.seq <= self.last_exec {
+                continue;
+            }
+            if cb.seq != self.last_exec + 1 {
+                break;
+            }
+            if crate::cert::verify_committed(&self.cfg.validators, self.verifier.as_ref(), &cb).is_err() {
+                self.metrics.drop(DropReason::InvalidProof);
+                break;
+            }
+            self.metrics.blocks_fetched += 1;
+            let cert_view = cb.cert.view;
+            self.execute(cb, out);
+            // A certificate from a later view proves that 2f + 1 replicas (f + 1 honest) moved there while this
+            // replica was away (a restart across a view change). Fetched blocks must not pass for progress of its
+            // own view, or it would follow forever without voting: it asks for that view, and a replica there
+            // answers with the new-view message that lets it in.
+            if self.normal && cert_view > self.view {
+                self.start_view_change(cert_view, out);
+            }
+        }
+        self.fetch_in_flight = false;
+    }
+
+    /// Asks one peer at a time (rotating on timeout) for the committed blocks this replica is missing.
+    pub(super) fn fetch(&mut self, out: &mut Vec<Output>) {
+        let target = self.fetch_target();
+        if target <= self.last_exec || self.fetch_in_flight || self.n() < 2 {
+            return;
+        }
+        let from = self.last_exec + 1;
+        let to = target.min(self.last_exec + MAX_FETCH_BLOCKS as u64);
+        self.fetch_peer = (self.fetch_peer + 1) % self.n() as ReplicaId;
+        if self.fetch_peer == self.cfg.me {
+            self.fetch_peer = (self.fetch_peer + 1) % self.n() as ReplicaId;
+        }
+        let request = self.safety.sign_unchecked(FetchRequest { from, to });
+        out.push(Output::Send { to: self.fetch_peer, message: Message::FetchRequest(request) });
+        self.fetch_in_flight = true;
+        self.fetch_epoch += 1;
+        out.push(Output::SetTimer {
+            timer: Timer::Fetch { epoch: self.fetch_epoch },
+            after_ms: self.cfg.fetch_timeout_ms,
+        });
+    }
+
+    /// Whether f + 1 replicas (so at least one honest) claim checkpoints above what this replica executed, or a
+    /// stable checkpoint is above it: then it is behind and catches up instead of blaming the primary.
+    pub(super) fn behind_target(&self) -> Seq {
+        let mut target = self.low();
+        let mut claims: Vec<Seq> = self
+            .checkpoint_votes
+            .iter()
+            .filter(|(id, _)| **id != self.cfg.me)
+            .filter_map(|(_, votes)| votes.keys().next_back().copied())
+            .collect();
+        claims.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(c) = claims.get(self.cfg.validators.f()) {
+            target = target.max(*c);
+        }
+        target
+    }
+
+    /// What to fetch: up to [`Self::behind_target`], or up to a block committed here whose predecessors are
+    /// missing.
+    fn fetch_target(&self) -> Seq {
+        let mut target = self.behind_target();
+        if let Some((seq, _)) = self.slots.iter().rev().find(|(_, s)| s.committed.is_some()) {
+            target = target.max(*seq);
+        }
+        target
+    }
+}
