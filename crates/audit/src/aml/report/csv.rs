@@ -26,7 +26,14 @@ pub const COLUMNS: [&str; 16] = [
     "explanation",
 ];
 
-pub(super) fn render(report: &Report) -> String {
+impl Report {
+    /// One CSV row per alert (see the module docs for quoting; the columns are [`CSV_COLUMNS`](super::CSV_COLUMNS)).
+    pub fn to_csv(&self) -> String {
+        render(self)
+    }
+}
+
+fn render(report: &Report) -> String {
     let mut by_tx: HashMap<&str, Vec<&ReportTransaction>> = HashMap::new();
     for transaction in &report.transactions {
         by_tx.entry(transaction.tx_id.as_str()).or_default().push(transaction);
