@@ -23,6 +23,9 @@ use ctchain_wallet::sync::{chain_info, committed_tx, wait_committed, ChainSource
 use ctchain_wallet::WalletError;
 use rand_core::OsRng;
 use serde_json::json;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -769,20 +772,15 @@ fn parse_asset(hex_id: &str) -> Option<ctchain_crypto::AssetId> {
     hex::decode(hex_id).ok().and_then(|b| b.try_into().ok()).map(ctchain_crypto::AssetId)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ms since the Unix epoch (civil-from-days, proleptic Gregorian).
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ms since the Unix epoch; past the year 9999, which four-digit years
+/// cannot write, the offset from the epoch instead (block times are chosen by proposers, garbage included).
 fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    i64::try_from(ms / 1000)
+        .ok()
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .and_then(|time| time.format(FORMAT).ok())
+        .unwrap_or_else(|| format!("{ms} ms after 1970-01-01 00:00:00"))
 }
 
 #[cfg(test)]
@@ -792,5 +790,7 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00");
         assert_eq!(super::utc(1_700_000_000_000), "2023-11-14 22:13:20");
         assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00");
+        assert_eq!(super::utc(253_402_300_799_999), "9999-12-31 23:59:59");
+        assert_eq!(super::utc(u64::MAX), "18446744073709551615 ms after 1970-01-01 00:00:00");
     }
 }

@@ -1,5 +1,6 @@
 //! The CSV rendering: one row per alert, RFC 4180.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{Report, ReportTransaction};
@@ -26,13 +27,20 @@ pub const COLUMNS: [&str; 16] = [
     "explanation",
 ];
 
-pub(super) fn render(report: &Report) -> String {
+impl Report {
+    /// One CSV row per alert (see the module docs for quoting; the columns are [`CSV_COLUMNS`](super::CSV_COLUMNS)).
+    pub fn to_csv(&self) -> String {
+        render(self)
+    }
+}
+
+fn render(report: &Report) -> String {
     let mut by_tx: HashMap<&str, Vec<&ReportTransaction>> = HashMap::new();
     for transaction in &report.transactions {
         by_tx.entry(transaction.tx_id.as_str()).or_default().push(transaction);
     }
-    let mut out = String::new();
-    write_row(&mut out, COLUMNS.iter().map(|column| column.to_string()));
+    let mut rows = rows();
+    write_row(&mut rows, &COLUMNS);
     for alert in &report.alerts {
         let mut memos: Vec<&str> = Vec::new();
         for tx_id in &alert.tx_ids {
@@ -44,68 +52,73 @@ pub(super) fn render(report: &Report) -> String {
         }
         let heights: Vec<String> = alert.heights.iter().map(u64::to_string).collect();
         write_row(
-            &mut out,
-            [
-                alert.id.clone(),
-                alert.rule.as_str().to_owned(),
-                alert.severity.as_str().to_owned(),
-                alert.asset.clone(),
-                alert.total_display.clone(),
-                alert.total_amount.to_string(),
-                alert.window_start_utc.clone(),
-                alert.window_end_utc.clone(),
-                alert.window_start_ms.to_string(),
-                alert.window_end_ms.to_string(),
-                alert.tx_ids.len().to_string(),
-                alert.tx_ids.join("; "),
-                heights.join("; "),
-                alert.addresses.join("; "),
-                memos.join("\n"),
-                alert.explanation.clone(),
+            &mut rows,
+            &[
+                alert.id.as_str(),
+                alert.rule.as_str(),
+                alert.severity.as_str(),
+                &alert.asset,
+                &alert.total_display,
+                &alert.total_amount.to_string(),
+                &alert.window_start_utc,
+                &alert.window_end_utc,
+                &alert.window_start_ms.to_string(),
+                &alert.window_end_ms.to_string(),
+                &alert.tx_ids.len().to_string(),
+                &alert.tx_ids.join("; "),
+                &heights.join("; "),
+                &alert.addresses.join("; "),
+                &memos.join("\n"),
+                &alert.explanation,
             ],
         );
     }
-    out
+    finish(rows)
 }
 
-fn write_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
-    for (position, cell) in cells.into_iter().enumerate() {
-        if position > 0 {
-            out.push(',');
-        }
-        write_cell(out, &cell);
-    }
-    // RFC 4180 records end in CRLF.
-    out.push_str("\r\n");
+/// RFC 4180: fields quoted only where a comma, quote or line break requires it, and records ending in CRLF.
+fn rows() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new())
 }
 
-/// Quotes a cell when RFC 4180 requires it, and defuses spreadsheet formulas.
-pub(super) fn write_cell(out: &mut String, cell: &str) {
-    let needs_quotes = cell.contains([',', '"', '\r', '\n']);
-    if needs_quotes {
-        out.push('"');
+// The `expect`s below cannot fire: the sink is a `Vec`, which never fails a write, every row has `COLUMNS.len()`
+// cells, and every cell is a `str`, so the bytes are UTF-8.
+fn write_row(rows: &mut csv::Writer<Vec<u8>>, cells: &[&str]) {
+    for cell in cells {
+        rows.write_field(defuse_formula(cell).as_bytes()).expect("a CSV cell of text into memory");
     }
-    // Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading apostrophe makes
-    // them show it as text. Senders write memos and choose addresses, so every cell is treated as hostile.
+    rows.write_record(None::<&[u8]>).expect("a CSV row end into memory");
+}
+
+fn finish(rows: csv::Writer<Vec<u8>>) -> String {
+    let bytes = rows.into_inner().expect("flushing CSV into memory");
+    String::from_utf8(bytes).expect("CSV made of str cells is UTF-8")
+}
+
+/// Spreadsheets run a cell starting with one of these as a formula (CSV injection); a leading apostrophe makes them
+/// show it as text. Senders write memos and choose addresses, so every cell is treated as hostile.
+fn defuse_formula(cell: &str) -> Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        out.push('\'');
-    }
-    if needs_quotes {
-        out.push_str(&cell.replace('"', "\"\""));
-        out.push('"');
+        Cow::Owned(format!("'{cell}"))
     } else {
-        out.push_str(cell);
+        Cow::Borrowed(cell)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::write_cell;
+    use super::{finish, rows, write_row};
 
+    /// How `text` is written as the first cell of a row (a one-cell row would quote an empty cell, so that the
+    /// row is not mistaken for an empty line).
     fn cell(text: &str) -> String {
-        let mut out = String::new();
-        write_cell(&mut out, text);
-        out
+        let mut out = rows();
+        write_row(&mut out, &[text, "next"]);
+        let row = finish(out);
+        row.strip_suffix(",next\r\n").expect("row ends in the second cell and CRLF").to_owned()
     }
 
     #[test]

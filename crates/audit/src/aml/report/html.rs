@@ -58,7 +58,14 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.3em 1em}dt{font-weig
 @media print{nav{display:none}th{position:static}}
 ";
 
-pub(super) fn render(report: &Report) -> String {
+impl Report {
+    /// The self-contained HTML report.
+    pub fn to_html(&self) -> String {
+        render(self)
+    }
+}
+
+fn render(report: &Report) -> String {
     let mut out = String::with_capacity(64 * 1024 + report.alerts.len() * 1024);
     let title = escape(&report.title);
     // The policy forbids scripts, connections, images and fonts: even a string that escaped escaping could run
@@ -250,7 +257,7 @@ fn transactions_table(out: &mut String, report: &Report) {
             escape(&transaction.tx_id),
             transaction.output_index,
             match transaction.pool {
-                super::Pool::Confidential => transaction.kind.as_str().to_owned(),
+                super::super::Pool::Confidential => transaction.kind.as_str().to_owned(),
                 pool => format!("{} ({})", transaction.kind.as_str(), pool.as_str()),
             },
             escape(&transaction.asset),

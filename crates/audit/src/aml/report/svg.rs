@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use super::super::amount::format_display_amount;
+use super::compute::{DAY_MS, HOUR_MS, MINUTE_MS};
 use super::html::escape;
-use super::{AssetCounterparties, AssetFlows, RuleCount, DAY_MS, HOUR_MS, MINUTE_MS};
+use super::{AssetCounterparties, AssetFlows, RuleCount};
 
 /// Okabe–Ito colours: distinguishable with the common forms of colour blindness, and in greyscale print.
 const PALETTE: [&str; 7] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"];
