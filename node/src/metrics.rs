@@ -1,8 +1,16 @@
 //! Prometheus metrics and the `GET /metrics` endpoint.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -10,8 +18,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 /// Every metric the node exports.
 pub struct NodeMetrics {
     registry: Registry,
@@ -130,40 +136,113 @@ impl NodeMetrics {
     }
 }
 
-/// Serves `GET /metrics` until the task is dropped.
-pub async fn serve(addr: SocketAddr, metrics: std::sync::Arc<NodeMetrics>) -> std::io::Result<SocketAddr> {
+/// What `GET /metrics` answers with: the OpenMetrics text format that `prometheus_client` encodes.
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A scraper that opens a connection and sends nothing is dropped after this long, so idle sockets cannot pile up.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The smallest request buffer hyper accepts; a scrape request is a few hundred bytes.
+const MAX_REQUEST_BUFFER: usize = 8192;
+
+/// Serves `GET /metrics` until the task is dropped: 404 for any other path, 405 for any other method on it.
+pub async fn serve(addr: SocketAddr, metrics: Arc<NodeMetrics>) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else { continue };
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let mut len = 0;
-                // Only the request line matters; stop at the end of the headers or at 4 KiB.
-                while len < buf.len() {
-                    match tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf[len..])).await {
-                        Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
-                        Ok(Ok(n)) => len += n,
-                    }
-                    if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-                let request = String::from_utf8_lossy(&buf[..len]);
-                let response = if request.starts_with("GET /metrics ") {
-                    let body = metrics.render();
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                } else {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
-                };
-                let _ = sock.write_all(response.as_bytes()).await;
+                let service = service_fn(move |request| {
+                    let response = respond(&request, &metrics);
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                // One request per connection: a scrape every few seconds gains nothing from keep-alive, and a
+                // closed connection lets clients read the response to its end.
+                let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .max_buf_size(MAX_REQUEST_BUFFER)
+                    .keep_alive(false)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
     Ok(local)
+}
+
+fn respond<B>(request: &Request<B>, metrics: &NodeMetrics) -> Response<String> {
+    if request.uri().path() != "/metrics" {
+        return empty_response(StatusCode::NOT_FOUND);
+    }
+    if request.method() != Method::GET {
+        let mut response = empty_response(StatusCode::METHOD_NOT_ALLOWED);
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    let mut response = Response::new(metrics.render());
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+    response
+}
+
+fn empty_response(status: StatusCode) -> Response<String> {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Sends `request` to the endpoint and reads the answer until the server closes the connection.
+    async fn exchange(addr: SocketAddr, request: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+            .await
+            .expect("the server closes the connection after one answer")
+            .expect("read");
+        answer
+    }
+
+    async fn endpoint() -> SocketAddr {
+        let metrics = Arc::new(NodeMetrics::new("test-node"));
+        metrics.height.set(7);
+        serve(SocketAddr::from(([127, 0, 0, 1], 0)), metrics).await.expect("bind on loopback")
+    }
+
+    #[tokio::test]
+    async fn get_metrics_answers_with_the_openmetrics_text() {
+        let addr = endpoint().await;
+        let answer = exchange(addr, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        let lowercase = answer.to_ascii_lowercase();
+        assert!(lowercase.contains(&format!("\r\ncontent-type: {METRICS_CONTENT_TYPE}\r\n")), "{answer}");
+        assert!(lowercase.contains("\r\nconnection: close\r\n"), "{answer}");
+        assert!(answer.contains("ctchain_height{node=\"test-node\"} 7"), "{answer}");
+        assert!(answer.ends_with("# EOF\n"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn other_paths_are_not_found_and_other_methods_not_allowed() {
+        let addr = endpoint().await;
+        let other = exchange(addr, "GET /other HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+        assert!(other.starts_with("HTTP/1.1 404 Not Found\r\n"), "{other}");
+        let post = exchange(addr, "POST /metrics HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n").await;
+        assert!(post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{post}");
+        assert!(post.to_ascii_lowercase().contains("\r\nallow: get\r\n"), "{post}");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_is_not_http_closes_the_connection() {
+        let addr = endpoint().await;
+        let answer = exchange(addr, "not http at all\r\n\r\n").await;
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use ctchain_codec::{Encode, Hash32};
 use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, WalletKeys};
 use ctchain_ledger::merkle;
@@ -14,7 +15,6 @@ use ctchain_ledger::{
 use ctchain_light::{GenesisTrust, LightClient, LightError};
 use ctchain_pbft::{Commit, CommitCertificate, Ed25519Signer, Signer};
 use ctchain_rpc::*;
-use async_trait::async_trait;
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
