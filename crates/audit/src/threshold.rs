@@ -16,7 +16,7 @@
 //! `s·X_i = Σ_j λ_j R_{j,i}`.
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
-use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, RistrettoPoint, Scalar, TxId};
+use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, ProtocolTranscript, RistrettoPoint, Scalar, TxId};
 use ctchain_ledger::access::{check_dealing, lagrange_at_zero, DealingError, SupervisorSignature};
 use curve25519_dalek::traits::VartimeMultiscalarMul;
 use merlin::Transcript;
@@ -151,29 +151,18 @@ fn transcript(
     share_key: &Point,
     points: &[Point],
 ) -> Transcript {
-    let mut t = Transcript::new(b"ctchain");
-    t.append_message(b"protocol", b"audit-partial-decryption/v1");
-    t.append_message(b"context", &request.context);
-    t.append_message(b"audit-key", public.0.as_bytes());
-    t.append_u64(b"supervisor", u64::from(index));
-    t.append_message(b"share-key", share_key.as_bytes());
-    t.append_u64(b"points", request.points.len() as u64);
+    let mut t = Transcript::threshold_partial(&request.context, public, index, share_key);
+    t.append_u64_le(b"points", request.points.len() as u64);
     for (x, r) in request.points.iter().zip(points) {
-        t.append_message(b"X", x.as_bytes());
-        t.append_message(b"R", r.as_bytes());
+        t.append_point(b"X", x);
+        t.append_point(b"R", r);
     }
     t
 }
 
-fn challenge(t: &mut Transcript, label: &'static [u8]) -> Scalar {
-    let mut wide = [0u8; 64];
-    t.challenge_bytes(label, &mut wide);
-    Scalar::from_bytes_mod_order_wide(&wide)
-}
-
 /// `Σ w_i X_i` and `Σ w_i R_i` with transcript-drawn weights.
 fn fold(t: &mut Transcript, xs: &[Point], rs: &[Point]) -> (RistrettoPoint, RistrettoPoint) {
-    let weights: Vec<Scalar> = (0..xs.len()).map(|_| challenge(t, b"w")).collect();
+    let weights: Vec<Scalar> = (0..xs.len()).map(|_| t.challenge(b"w")).collect();
     let x = RistrettoPoint::vartime_multiscalar_mul(&weights, xs.iter().map(|p| *p.point()));
     let r = RistrettoPoint::vartime_multiscalar_mul(&weights, rs.iter().map(|p| *p.point()));
     (x, r)
@@ -210,7 +199,7 @@ impl KeyShare {
             let mut t = t.clone();
             t.append_message(b"A-base", a_base.as_bytes());
             t.append_message(b"A-points", a_points.as_bytes());
-            let c = challenge(&mut t, b"c");
+            let c = t.challenge(b"c");
             return Ok(PartialDecryption {
                 index: self.index,
                 points,
@@ -327,7 +316,7 @@ impl ThresholdKey {
         let (x_star, r_star) = fold(&mut t, &request.points, &partial.points);
         t.append_message(b"A-base", partial.proof_commit_base.as_bytes());
         t.append_message(b"A-points", partial.proof_commit_points.as_bytes());
-        let c = challenge(&mut t, b"c");
+        let c = t.challenge(b"c");
         let z = partial.proof_response;
         let ok_base = z * self.public.0.point() == partial.proof_commit_base.point() + c * share_key.point();
         let ok_points = z * x_star == partial.proof_commit_points.point() + c * r_star;

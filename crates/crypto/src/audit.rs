@@ -36,7 +36,7 @@ use crate::batch::Equation;
 use crate::generators::{blinding_base, value_base};
 use crate::keys::AuditPublicKey;
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::{TxId, MAX_AUDIT_KEYS};
 
 /// The proof for one limb.
@@ -81,7 +81,7 @@ impl<'a> AuditStatement<'a> {
     }
 
     fn transcript(&self) -> Transcript {
-        let mut t = Transcript::for_statement(b"audit-validity/v1", self.chain_id, self.tx_id);
+        let mut t = Transcript::audit_copy(self.chain_id, self.tx_id);
         t.append_u64_le(b"output-index", u64::from(self.output_index));
         t.append_message(b"asset", self.asset.as_bytes());
         t.append_u64_le(b"audit-keys", self.audit_keys.len() as u64);

@@ -35,7 +35,7 @@ use crate::generators::key_base;
 use crate::keys::{Address, OutputSecret, ViewingKeys};
 use crate::memo::{open, MemoError};
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::{Output, TxId};
 
 /// Why a disclosure could not be made or does not verify.
@@ -96,7 +96,7 @@ struct Statement<'a> {
 
 impl Statement<'_> {
     fn transcript(&self) -> Transcript {
-        let mut t = Transcript::for_statement(b"payment-disclosure/v1", self.chain_id, self.tx_id);
+        let mut t = Transcript::payment_disclosure(self.chain_id, self.tx_id);
         t.append_u64_le(b"output-index", u64::from(self.output_index));
         t.append_point(b"recipient-view", &self.recipient.view);
         t.append_point(b"recipient-spend", &self.recipient.spend);

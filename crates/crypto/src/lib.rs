@@ -67,7 +67,7 @@ mod point;
 mod range;
 mod receive;
 mod schnorr;
-mod transcript;
+pub mod transcript;
 pub mod tx;
 mod verify;
 
@@ -87,6 +87,7 @@ pub use receive::{
     audit_decryption_inputs, audit_output_from_shares, AuditDecryptionShares, AuditedOutput, ReceivedOutput,
 };
 pub use schnorr::{Signature, SignaturePurpose};
+pub use transcript::{Protocol, ProtocolTranscript};
 pub use tx::{
     AuditMemo, Input, Output, OutputId, PublicAmount, PublicKind, Transaction, TxBody, TxId, TxWitness, MAX_AUDIT_KEYS,
     MAX_INPUTS, MAX_OUTPUTS, MAX_RANGE_PARTIES,

@@ -14,7 +14,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::batch::Equation;
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::TxId;
 
 /// What a signature authorises; part of the signed message.
@@ -49,7 +49,7 @@ pub struct Signature {
 }
 
 fn transcript(purpose: SignaturePurpose, chain_id: &str, tx_id: &TxId, public: &Point) -> Transcript {
-    let mut t = Transcript::for_statement(b"schnorr/v1", chain_id, tx_id);
+    let mut t = Transcript::schnorr(chain_id, tx_id);
     t.append_message(b"purpose", purpose.label());
     t.append_point(b"public-key", public);
     t

@@ -26,7 +26,7 @@
 //! through their transcripts (ids cover statements, not proofs, as for confidential transactions).
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
-use ctchain_crypto::{AuditPublicKey, Point, RistrettoPoint, Scalar, TxId};
+use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, RistrettoPoint, Scalar, TxId};
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 
@@ -182,20 +182,12 @@ pub fn check_dealing(threshold: u32, share_keys: &[Point]) -> Result<(), Dealing
 }
 
 fn signature_transcript(id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Transcript {
-    let mut t = Transcript::new(b"ctchain");
-    t.append_message(b"protocol", b"audit-access-signature/v1");
-    t.append_message(b"record", id.as_bytes());
-    t.append_message(b"audit-key", audit_key.0.as_bytes());
-    t.append_u64(b"supervisor", u64::from(supervisor));
-    t.append_message(b"share-key", share_key.as_bytes());
-    t
+    Transcript::access_signature(id, audit_key, supervisor, share_key)
 }
 
 fn challenge(t: &mut Transcript, commitment: &Point) -> Scalar {
-    t.append_message(b"R", commitment.as_bytes());
-    let mut wide = [0u8; 64];
-    t.challenge_bytes(b"c", &mut wide);
-    Scalar::from_bytes_mod_order_wide(&wide)
+    t.append_point(b"R", commitment);
+    t.challenge(b"c")
 }
 
 impl SupervisorSignature {
