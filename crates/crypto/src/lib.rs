@@ -67,6 +67,7 @@ mod point;
 mod range;
 mod receive;
 mod schnorr;
+pub mod threshold;
 pub mod transcript;
 pub mod tx;
 mod verify;

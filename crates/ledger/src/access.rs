@@ -26,12 +26,14 @@
 //! through their transcripts (ids cover statements, not proofs, as for confidential transactions).
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
-use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, RistrettoPoint, Scalar, TxId};
+use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, Scalar, TxId};
+// Re-exported so that the record's errors and callers keep their paths; the checks live with the group code.
+pub use ctchain_crypto::threshold::{check_dealing, lagrange_at_zero, DealingError};
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 
 /// Most supervisors one dealing may name.
-pub const MAX_SUPERVISORS: usize = 64;
+pub const MAX_SUPERVISORS: usize = ctchain_crypto::threshold::MAX_SHARES;
 /// Longest case reference, in bytes.
 pub const MAX_CASE_REFERENCE: usize = 128;
 
@@ -114,22 +116,6 @@ pub enum AccessError {
     },
 }
 
-/// Why a dealing (threshold and share keys) is not a sharing of an audit key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DealingError {
-    /// `k` and `n` out of bounds.
-    #[error("threshold {threshold} of {shares} is not allowed (need 1 ≤ k ≤ n ≤ {MAX_SUPERVISORS})")]
-    BadThreshold {
-        /// k.
-        threshold: u32,
-        /// n.
-        shares: usize,
-    },
-    /// The share keys do not interpolate to `s·P = B`.
-    #[error("the share keys do not interpolate to the audit key")]
-    Inconsistent,
-}
-
 /// A record that passed every stateless check. Only [`AuditAccessRecord::verify`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedAccess {
@@ -147,38 +133,6 @@ impl VerifiedAccess {
     pub fn id(&self) -> TxId {
         self.id
     }
-}
-
-/// The Lagrange coefficient of index `j` for interpolating at zero over `indices` (distinct, non-zero).
-pub fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
-    let mut num = Scalar::ONE;
-    let mut den = Scalar::ONE;
-    for &m in indices.iter().filter(|&&m| m != j) {
-        num *= Scalar::from(m);
-        den *= Scalar::from(m) - Scalar::from(j);
-    }
-    num * den.invert()
-}
-
-/// Checks a dealing: `1 ≤ k ≤ n ≤ MAX_SUPERVISORS` and every window of `k` consecutive share keys interpolates at
-/// zero to the blinding base `B`. Consecutive windows overlap in `k − 1` points, so together they pin all `n` keys
-/// to one polynomial of degree `< k` (any `k` points determine it), whose value at zero is `s·P = B`.
-pub fn check_dealing(threshold: u32, share_keys: &[Point]) -> Result<(), DealingError> {
-    let n = share_keys.len();
-    if threshold == 0 || threshold as usize > n || n > MAX_SUPERVISORS {
-        return Err(DealingError::BadThreshold { threshold, shares: n });
-    }
-    let b = ctchain_crypto::generators::blinding_base();
-    let n = n as u32;
-    for start in 1..=(n - threshold + 1) {
-        let indices: Vec<u32> = (start..start + threshold).collect();
-        let at_zero: RistrettoPoint =
-            indices.iter().map(|&j| lagrange_at_zero(&indices, j) * share_keys[j as usize - 1].point()).sum();
-        if at_zero != b {
-            return Err(DealingError::Inconsistent);
-        }
-    }
-    Ok(())
 }
 
 fn signature_transcript(id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Transcript {
