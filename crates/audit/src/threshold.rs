@@ -1,19 +1,11 @@
 //! Threshold audit keys: Shamir sharing of the audit secret and DLEQ-proven partial decryptions.
 //!
-//! # Sharing
-//! The dealer (the regulator's key ceremony) draws `f(x) = s + a₁x + … + a_{k−1}x^{k−1}` over the scalar field
-//! and gives supervisor `j ∈ 1..=n` the share `s_j = f(j)`; it publishes the share keys `Y_j = s_j·P`, where
-//! `P = s⁻¹·B` is the ordinary audit public key. Anyone can check the dealing: any `k` share keys interpolate at
-//! zero to `s·P = B`, the blinding base ([`ThresholdKey::check`]). Any `k − 1` shares are uniformly distributed
-//! whatever `s` is, so they reveal nothing about it.
-//!
-//! # Partial decryption
-//! To decrypt, every needed point `X_i` (limb handles `D`, memo ephemeral keys `E`) must be multiplied by `s`.
-//! Supervisor `j` returns `R_i = s_j·X_i` with a proof that `log_P(Y_j) = log_{X_i}(R_i)` for all `i` at once:
-//! weights `w_i` are drawn from a transcript binding the request context, `P`, `Y_j` and every `(X_i, R_i)`; then a
-//! Chaum–Pedersen proof shows `log_P(Y_j) = log_{X*}(R*)` for `X* = Σ w_i X_i`, `R* = Σ w_i R_i`. If any `R_i` were
-//! wrong, `R*` would match only for a negligible fraction of weights. Combination is Lagrange interpolation at zero:
-//! `s·X_i = Σ_j λ_j R_{j,i}`.
+//! [`split`] deals an audit secret to `n` supervisors, any `k` of whom can decrypt; [`ThresholdKey::check`] checks
+//! a dealing without a secret. Each supervisor answers a [`DecryptionRequest`] with a [`PartialDecryption`]
+//! ([`KeyShare::partial_decrypt`]), whose DLEQ proof anyone checks ([`ThresholdKey::verify_partial`]);
+//! [`ThresholdKey::combine`] interpolates `k` valid ones at zero. Lagrange coefficients, the dealing check and the
+//! DLEQ proof are `ctchain_crypto::threshold`; why a dealing that checks is a sharing of the audit key, and why a
+//! wrong partial cannot pass, is argued in [`ctchain_crypto::notes::threshold_partials`].
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use ctchain_crypto::threshold::{

@@ -1,8 +1,9 @@
 //! Schnorr signatures over Ristretto, bound to a chain, a transaction and a purpose.
 //!
 //! A signature `(R, s)` under public key `X = x·base` on transaction `id` satisfies `s·base = R + c·X` where
-//! `c = H(header(chain, id), purpose, base, X, R)` is drawn from a merlin transcript. The purpose (balance,
-//! owner, issuer, …) is part of the hash, so a signature made for one role can never be presented for another.
+//! `c = H(header(chain, id), purpose, X, R)` is drawn from a merlin transcript. The purpose (balance,
+//! owner, issuer, …) is part of the hash, so a signature made for one role can never be presented for another;
+//! it also fixes the base (`B` for balance, `G` for owner and issuer), which is therefore not hashed.
 //! Nonces are derived from the transcript, the secret key and fresh randomness (merlin's witness-rekeyed RNG), so
 //! a weak RNG alone does not leak the key.
 

@@ -4,7 +4,7 @@
 //! [`ProtocolTranscript`], named after the protocol; the versioned domain separators are the [`Protocol`]
 //! labels, listed once. A caller appends its statement after the header and before any challenge. How the
 //! headers bind each statement, and why that makes the composition sound, is in
-//! `crates/crypto/docs/transcripts.md`.
+//! [`notes::transcripts`](crate::notes::transcripts).
 //!
 //! The bytes a constructor appends are frozen: changing a label, a field or their order orphans every proof,
 //! signature and committed test vector made under it. A new statement gets a new version, never an edit.

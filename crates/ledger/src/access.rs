@@ -6,24 +6,10 @@
 //! the records are ordinary ledger transactions, every node holds them, and the list of accesses ever authorised
 //! is as tamper-proof as the chain ([`crate::Ledger::audit_access_log`]).
 //!
-//! # Who may sign
-//! The genesis names only the audit *public* key `P = s⁻¹·B`; the supervisors' share keys `Y_j = s_j·P` travel in
-//! the record itself (the *dealing*), and the validators check, without any secret:
-//!
-//! 1. the dealing is consistent: every `k` consecutive share keys interpolate at zero to `s·P = B`
-//!    ([`check_dealing`]); by the degree bound, all `n` keys then lie on one polynomial whose value at zero is `B`;
-//! 2. at least `k` distinct supervisors signed the record's id, each with a Schnorr signature to base `P` under
-//!    their share key `Y_j` ([`SupervisorSignature`]).
-//!
-//! Whoever can produce `k` such signatures knows `k` discrete logs `s_j = log_P Y_j` on a polynomial through
-//! `(0, s)`, hence `s` itself (Lagrange): only a quorum of the real supervisors — or the holder of the whole audit
-//! key, who could decrypt anyway — can put a record on chain. No registry of supervisors is needed in the genesis,
-//! so a regulator may re-split its key (new supervisors, new threshold) without changing the chain. An unsplit key
-//! is the dealing `k = n = 1` with the single share key `B` (indeed `s·P = B`), signed with `s` itself.
-//!
-//! # Identifier
-//! The id is `SM3("ctchain/audit-access/v1", body)` over every field except the signatures, which bind to it
-//! through their transcripts (ids cover statements, not proofs, as for confidential transactions).
+//! [`AuditAccessRecord::verify`] runs every stateless check (chain, audit key, range, the dealing carried in the
+//! record with [`check_dealing`], a quorum of [`SupervisorSignature`]s) and alone makes a [`VerifiedAccess`]. Why
+//! only a quorum of the real supervisors can put a record on chain, and why the id leaves the signatures out:
+//! [`ctchain_crypto::notes::access_records`].
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
 use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, Scalar, TxId};
