@@ -1,28 +1,9 @@
 //! The regulator's copy of each output, encrypted inside the circuit.
 //!
-//! # Design
-//!
-//! For output `j` the prover picks a fresh Baby Jubjub scalar `r_j` and publishes `R_j = r_j · G`. With the
-//! chain's audit key `A = a · G`, the shared point is `S_j = r_j · A = a · R_j`. A keystream of four field
-//! elements `k = Poseidon_AUDITj(S_j.x, S_j.y)` (the output index is in the domain tag, so the two outputs never
-//! share a keystream even if a prover reuses `r`) masks the plaintext by field addition:
-//!
-//! ```text
-//! c = (asset + k0, value + k1, receiver + k2, sender + k3)
-//! ```
-//!
-//! This is ECIES with Poseidon as the key-derivation function and a one-time pad over the field: secure under
-//! the decisional Diffie–Hellman assumption on Baby Jubjub's prime-order subgroup, with Poseidon modelled as a
-//! random oracle. Compared with exponent ElGamal (`v · G + r · A`), recovery is exact and instant: the regulator
-//! subtracts the keystream and reads the 64-bit value, with no discrete logarithm and no limbs. The price is
-//! that the ciphertext is not additively homomorphic, which the shielded pool does not need (balance is proven
-//! by the circuit).
-//!
-//! Integrity is the circuit's job: the proof shows that `R_j`, `c_j` are exactly this encryption, to the audit
-//! key given as public input, of the output's own asset, value and owner and of the spender's owner tag. A
-//! sender therefore cannot hide a payment from the regulator; a ciphertext altered after proving makes the
-//! proof fail. The audit key is checked natively (on the curve, in the subgroup, not the identity) before it
-//! becomes a public input; the circuit also checks it is on the curve.
+//! Each output's [`AuditCiphertext`] encrypts `(asset, value, receiver, sender)` to the chain's Baby Jubjub audit
+//! key; the regulator reads it with [`crate::AuditSecretKey`] exactly and instantly. The design (ECIES with a
+//! Poseidon keystream), why it is secure, and why a sender cannot hide a payment:
+//! [`notes::regulator_copy`](crate::notes::regulator_copy).
 
 use ark_bn254::Fr;
 use ark_ec::{AffineRepr, CurveGroup};

@@ -1,43 +1,9 @@
 //! The 2-in/2-out transfer circuit.
 //!
-//! # Statement (public inputs, in this order)
-//!
-//! | index | input | meaning |
-//! |---|---|---|
-//! | 0 | `anchor` | a recent root of the note tree |
-//! | 1, 2 | `nf[0]`, `nf[1]` | nullifiers of the two inputs |
-//! | 3, 4 | `cm[0]`, `cm[1]` | commitments of the two outputs |
-//! | 5 | `public_in` | value entering the pool (u64) |
-//! | 6 | `public_out` | value leaving the pool (u64) |
-//! | 7 | `public_asset` | the asset, when a public value crosses; zero otherwise |
-//! | 8, 9 | `tx_id_lo`, `tx_id_hi` | the transaction id, little-endian bytes 0..16 and 16..32 as integers |
-//! | 10, 11 | `A.x`, `A.y` | the chain's audit key |
-//! | 12..=17 | `R0.x, R0.y, c0[0..4]` | audit ciphertext of output 0 |
-//! | 18..=23 | `R1.x, R1.y, c1[0..4]` | audit ciphertext of output 1 |
-//!
-//! # What the constraints enforce
-//!
-//! With private `sk`, `asset`, the input notes (value, rcm, position, path), the output notes (value, owner,
-//! rcm) and the audit randomness:
-//!
-//! 1. `nk = Poseidon_NK(sk)`, `owner = Poseidon_OWNER(nk)`: both inputs belong to the prover's key.
-//! 2. every note (inputs and outputs) has the same `asset`; if `public_in + public_out ≠ 0` then
-//!    `asset = public_asset` (one constraint: `(public_in + public_out) · (asset − public_asset) = 0`).
-//! 3. each input's commitment is in the tree at `anchor`, unless its value is zero (a dummy input):
-//!    `(root_i − anchor) · value_i = 0`, as in Zcash Sapling.
-//! 4. `nf[i] = Poseidon_NF(nk, cm_i, position_i)`, position from the path bits.
-//! 5. `cm[j] = Poseidon_NOTE(asset, value_j, owner_j, rcm_j)`.
-//! 6. every value, `public_in` and `public_out` is a 64-bit integer (bit decomposition), so the sum below, at
-//!    most 3 · 2^64, cannot wrap modulo r.
-//! 7. `value_in0 + value_in1 + public_in = value_out0 + value_out1 + public_out`.
-//! 8. the audit ciphertext of output `j` is the encryption (see [`crate::audit`]) to `A` of
-//!    `(asset, value_j, owner_j, owner)`; `A` is on the curve.
-//! 9. `tx_id_lo`, `tx_id_hi` are 128-bit integers: the proof is bound to one transaction id, and the id's
-//!    split into field elements is unique.
-//!
-//! What is checked outside (natively, by [`crate::TransferStatement::check`] and the ledger): the two
-//! nullifiers differ, neither was seen before, the anchor is a recent root, `A` is the chain's audit key and in
-//! the prime-order subgroup, and `public_asset` is zero when no public value crosses.
+//! [`NUM_PUBLIC_INPUTS`] public inputs: the anchor, two nullifiers, two output commitments, the public value in
+//! and out and its asset, the transaction id in two halves, the chain's audit key and the two outputs' audit
+//! ciphertexts. Their order, what the constraints enforce and what is checked outside the circuit:
+//! [`notes::transfer_circuit`](crate::notes::transfer_circuit).
 
 use ark_bn254::Fr;
 use ark_ed_on_bn254::constraints::EdwardsVar;

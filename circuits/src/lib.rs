@@ -13,8 +13,10 @@
 //!   asset, values and owners to the chain's audit key has no valid proof ([`audit`]).
 //! * Library code never panics on input; every failure is a [`CircuitError`].
 //!
-//! The statement's public-input layout and the constraints are documented in [`circuit`]; the flow of a
-//! transfer in [`transfer`]; parameter files and their hashes in [`params`]; the snarkjs export in [`snarkjs`].
+//! The flow of a transfer is in [`transfer`]; parameter files and their hashes in [`params`]; the snarkjs export
+//! in [`snarkjs`]. How the circuit works and why it is sound is in [`notes`]: the statement's public-input layout
+//! and what the constraints enforce ([`notes::transfer_circuit`]), the regulator's copy
+//! ([`notes::regulator_copy`]), and the Poseidon parameters ([`notes::poseidon`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -33,6 +35,17 @@ pub mod tree;
 
 #[cfg(test)]
 mod circuit_tests;
+
+/// How the circuit works and why it is sound, one page each (`circuits/docs/`). The rest of the crate's
+/// documentation says how to use it.
+pub mod notes {
+    #[doc = include_str!("../docs/transfer-circuit.md")]
+    pub mod transfer_circuit {}
+    #[doc = include_str!("../docs/regulator-copy.md")]
+    pub mod regulator_copy {}
+    #[doc = include_str!("../docs/poseidon.md")]
+    pub mod poseidon {}
+}
 
 pub use audit::{AuditCiphertext, AuditPlaintext, AuditRandomness};
 pub use circuit::NUM_PUBLIC_INPUTS;

@@ -1,28 +1,8 @@
 //! Poseidon over the BN254 scalar field: the one hash of the circuits, natively and as a gadget.
 //!
-//! # Parameters and why
-//!
-//! * Width t = 3 (rate 2, capacity 1): a Merkle node hashes two children with a single permutation, which is
-//!   what dominates the circuit (2 × 32 node hashes per transfer). Inputs longer than two elements are absorbed
-//!   in rate-sized blocks by the duplex sponge.
-//! * S-box x^5: the smallest exponent α with gcd(α, r − 1) = 1 for BN254's r (3 divides r − 1, 5 does not), so
-//!   x ↦ x^5 is a permutation; it costs 3 constraints.
-//! * 8 full rounds and 57 partial rounds: the round numbers the Poseidon paper (Grassi, Khovratovich,
-//!   Rechberger, Roy, Schofnegger, USENIX Security 2021, Table 2 and its `calc_round_numbers` script) gives for
-//!   128-bit security with t = 3, α = 5 over a 254-bit prime, including its security margin (+2 full rounds,
-//!   +7.5 % partial rounds). They are the numbers circomlib and other deployments on BN254 use.
-//! * Round constants and the MDS matrix come from the paper's Grain LFSR, seeded by (field size, t, R_F, R_P),
-//!   as implemented by `ark_crypto_primitives::sponge::poseidon::find_poseidon_ark_and_mds`; nothing is chosen
-//!   by hand, so there is no room for a backdoor. The constants therefore differ from circomlib's (which uses
-//!   another generator): ctchain's commitments are not interchangeable with circom circuits, and need not be.
-//!   A test pins `hash(domain, [1, 2])`, so a change of parameters (which would orphan every note on chain) fails CI.
-//!
-//! # Domain separation
-//!
-//! The capacity element starts at a tag `VERSION · 2^32 + domain · 2^8 + arity` instead of zero, so hashes for
-//! different purposes (note commitment, nullifier, Merkle node, key derivation, audit keystream) or of different
-//! input lengths are different functions: a Merkle node can never be passed off as a note commitment. The tag
-//! costs nothing in the circuit (it is a constant).
+//! Width 3, x^5, 8 full and 57 partial rounds, constants from the paper's Grain LFSR; every hash is
+//! domain-separated by purpose and arity through its capacity element ([`Domain`]). Why these parameters, and how
+//! the domain tag separates purposes: [`notes::poseidon`](crate::notes::poseidon).
 
 use std::sync::OnceLock;
 

@@ -1,30 +1,23 @@
 //! Threshold audit keys: Shamir sharing of the audit secret and DLEQ-proven partial decryptions.
 //!
-//! # Sharing
-//! The dealer (the regulator's key ceremony) draws `f(x) = s + a₁x + … + a_{k−1}x^{k−1}` over the scalar field
-//! and gives supervisor `j ∈ 1..=n` the share `s_j = f(j)`; it publishes the share keys `Y_j = s_j·P`, where
-//! `P = s⁻¹·B` is the ordinary audit public key. Anyone can check the dealing: any `k` share keys interpolate at
-//! zero to `s·P = B`, the blinding base ([`ThresholdKey::check`]). Any `k − 1` shares are uniformly distributed
-//! whatever `s` is, so they reveal nothing about it.
-//!
-//! # Partial decryption
-//! To decrypt, every needed point `X_i` (limb handles `D`, memo ephemeral keys `E`) must be multiplied by `s`.
-//! Supervisor `j` returns `R_i = s_j·X_i` with a proof that `log_P(Y_j) = log_{X_i}(R_i)` for all `i` at once:
-//! weights `w_i` are drawn from a transcript binding the request context, `P`, `Y_j` and every `(X_i, R_i)`; then a
-//! Chaum–Pedersen proof shows `log_P(Y_j) = log_{X*}(R*)` for `X* = Σ w_i X_i`, `R* = Σ w_i R_i`. If any `R_i` were
-//! wrong, `R*` would match only for a negligible fraction of weights. Combination is Lagrange interpolation at zero:
-//! `s·X_i = Σ_j λ_j R_{j,i}`.
+//! [`split`] deals an audit secret to `n` supervisors, any `k` of whom can decrypt; [`ThresholdKey::check`] checks
+//! a dealing without a secret. Each supervisor answers a [`DecryptionRequest`] with a [`PartialDecryption`]
+//! ([`KeyShare::partial_decrypt`]), whose DLEQ proof anyone checks ([`ThresholdKey::verify_partial`]);
+//! [`ThresholdKey::combine`] interpolates `k` valid ones at zero. Lagrange coefficients, the dealing check and the
+//! DLEQ proof are `ctchain_crypto::threshold`; why a dealing that checks is a sharing of the audit key, and why a
+//! wrong partial cannot pass, is argued in [`ctchain_crypto::notes::threshold_partials`].
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
+use ctchain_crypto::threshold::{
+    check_dealing, lagrange_at_zero, DealingError, DleqError, DleqProof, LagrangeError, PartialStatement,
+};
 use ctchain_crypto::{AuditPublicKey, AuditSecretKey, Point, RistrettoPoint, Scalar, TxId};
-use ctchain_ledger::access::{check_dealing, lagrange_at_zero, DealingError, SupervisorSignature};
-use curve25519_dalek::traits::VartimeMultiscalarMul;
-use merlin::Transcript;
+use ctchain_ledger::access::SupervisorSignature;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Most supervisors one key may be split among.
-pub const MAX_SHARES: u32 = 64;
+pub const MAX_SHARES: u32 = ctchain_crypto::threshold::MAX_SHARES as u32;
 /// Most points one partial decryption may cover (5 per output: four handles and a memo key).
 pub const MAX_POINTS: usize = 5 * 100_000;
 
@@ -107,9 +100,7 @@ pub struct PartialDecryption {
     pub index: u32,
     /// `s_j·X_i` for every requested point, in order.
     pub points: Vec<Point>,
-    proof_commit_base: Point,
-    proof_commit_points: Point,
-    proof_response: Scalar,
+    proof: DleqProof,
 }
 
 /// Splits an audit secret into `shares` shares, any `threshold` of which can decrypt.
@@ -144,41 +135,6 @@ pub fn split<R: RngCore + CryptoRng>(
     }
 }
 
-fn transcript(
-    request: &DecryptionRequest,
-    public: &AuditPublicKey,
-    index: u32,
-    share_key: &Point,
-    points: &[Point],
-) -> Transcript {
-    let mut t = Transcript::new(b"ctchain");
-    t.append_message(b"protocol", b"audit-partial-decryption/v1");
-    t.append_message(b"context", &request.context);
-    t.append_message(b"audit-key", public.0.as_bytes());
-    t.append_u64(b"supervisor", u64::from(index));
-    t.append_message(b"share-key", share_key.as_bytes());
-    t.append_u64(b"points", request.points.len() as u64);
-    for (x, r) in request.points.iter().zip(points) {
-        t.append_message(b"X", x.as_bytes());
-        t.append_message(b"R", r.as_bytes());
-    }
-    t
-}
-
-fn challenge(t: &mut Transcript, label: &'static [u8]) -> Scalar {
-    let mut wide = [0u8; 64];
-    t.challenge_bytes(label, &mut wide);
-    Scalar::from_bytes_mod_order_wide(&wide)
-}
-
-/// `Σ w_i X_i` and `Σ w_i R_i` with transcript-drawn weights.
-fn fold(t: &mut Transcript, xs: &[Point], rs: &[Point]) -> (RistrettoPoint, RistrettoPoint) {
-    let weights: Vec<Scalar> = (0..xs.len()).map(|_| challenge(t, b"w")).collect();
-    let x = RistrettoPoint::vartime_multiscalar_mul(&weights, xs.iter().map(|p| *p.point()));
-    let r = RistrettoPoint::vartime_multiscalar_mul(&weights, rs.iter().map(|p| *p.point()));
-    (x, r)
-}
-
 impl KeyShare {
     /// The supervisor's index (1-based).
     pub fn index(&self) -> u32 {
@@ -199,26 +155,16 @@ impl KeyShare {
             .iter()
             .map(|x| Point::new(self.secret * x.point()).expect("a non-zero share times a non-identity point"))
             .collect();
-        let mut t = transcript(request, &key.public, self.index, &share_key, &points);
-        let (x_star, _) = fold(&mut t, &request.points, &points);
-        let mut nonce_rng = t.build_rng().rekey_with_witness_bytes(b"share", self.secret.as_bytes()).finalize(rng);
-        loop {
-            let k = Scalar::random(&mut nonce_rng);
-            let (Some(a_base), Some(a_points)) = (Point::new(k * key.public.0.point()), Point::new(k * x_star)) else {
-                continue;
-            };
-            let mut t = t.clone();
-            t.append_message(b"A-base", a_base.as_bytes());
-            t.append_message(b"A-points", a_points.as_bytes());
-            let c = challenge(&mut t, b"c");
-            return Ok(PartialDecryption {
-                index: self.index,
-                points,
-                proof_commit_base: a_base,
-                proof_commit_points: a_points,
-                proof_response: k + c * self.secret,
-            });
-        }
+        let statement = PartialStatement {
+            context: &request.context,
+            audit_key: &key.public,
+            supervisor: self.index,
+            share_key: &share_key,
+            inputs: &request.points,
+            outputs: &points,
+        };
+        let proof = DleqProof::prove(&statement, &self.secret, rng).map_err(|e| dleq_error(self.index, e))?;
+        Ok(PartialDecryption { index: self.index, points, proof })
     }
 
     /// An unsplit audit key seen as the dealing `k = n = 1`: its one "share" is the secret `s` and its share key is
@@ -316,26 +262,15 @@ impl ThresholdKey {
             return Err(ThresholdError::UnknownSupervisor(index));
         }
         let share_key = self.share_keys.get(index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(index))?;
-        if partial.points.len() != request.points.len() {
-            return Err(ThresholdError::WrongLength {
-                index,
-                expected: request.points.len(),
-                found: partial.points.len(),
-            });
-        }
-        let mut t = transcript(request, &self.public, index, share_key, &partial.points);
-        let (x_star, r_star) = fold(&mut t, &request.points, &partial.points);
-        t.append_message(b"A-base", partial.proof_commit_base.as_bytes());
-        t.append_message(b"A-points", partial.proof_commit_points.as_bytes());
-        let c = challenge(&mut t, b"c");
-        let z = partial.proof_response;
-        let ok_base = z * self.public.0.point() == partial.proof_commit_base.point() + c * share_key.point();
-        let ok_points = z * x_star == partial.proof_commit_points.point() + c * r_star;
-        if ok_base && ok_points {
-            Ok(())
-        } else {
-            Err(ThresholdError::InvalidPartial(index))
-        }
+        let statement = PartialStatement {
+            context: &request.context,
+            audit_key: &self.public,
+            supervisor: index,
+            share_key,
+            inputs: &request.points,
+            outputs: &partial.points,
+        };
+        partial.proof.verify(&statement).map_err(|e| dleq_error(index, e))
     }
 
     /// Combines partials into `s·X_i` for every requested point. Invalid partials are set aside and named in the
@@ -362,10 +297,31 @@ impl ThresholdKey {
         }
         valid.truncate(self.threshold as usize);
         let indices: Vec<u32> = valid.iter().map(|p| p.index).collect();
-        let lambdas: Vec<Scalar> = indices.iter().map(|&j| lagrange_at_zero(&indices, j)).collect();
+        let lambdas = indices
+            .iter()
+            .map(|&j| lagrange_at_zero(&indices, j).map_err(lagrange_error))
+            .collect::<Result<Vec<Scalar>, _>>()?;
         Ok((0..request.points.len())
             .map(|i| valid.iter().zip(&lambdas).map(|(p, l)| l * p.points[i].point()).sum())
             .collect())
+    }
+}
+
+/// A proof that fails names its supervisor; a length mismatch keeps its counts.
+fn dleq_error(index: u32, e: DleqError) -> ThresholdError {
+    match e {
+        DleqError::WrongLength { expected, found } => ThresholdError::WrongLength { index, expected, found },
+        DleqError::Invalid => ThresholdError::InvalidPartial(index),
+    }
+}
+
+/// `combine` only interpolates over distinct, non-zero indices it has checked, so these name what went wrong
+/// should that ever change.
+fn lagrange_error(e: LagrangeError) -> ThresholdError {
+    match e {
+        LagrangeError::ZeroIndex => ThresholdError::UnknownSupervisor(0),
+        LagrangeError::RepeatedIndex(j) => ThresholdError::DuplicateSupervisor(j),
+        LagrangeError::NotAnIndex(j) => ThresholdError::UnknownSupervisor(j),
     }
 }
 
@@ -404,21 +360,12 @@ impl Encode for PartialDecryption {
     fn encode_to(&self, w: &mut Writer) {
         w.u32(self.index);
         w.seq(&self.points);
-        w.put(&self.proof_commit_base);
-        w.put(&self.proof_commit_points);
-        w.fixed(self.proof_response.as_bytes());
+        w.put(&self.proof);
     }
 }
 
 impl Decode for PartialDecryption {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            index: r.u32("supervisor index")?,
-            points: r.seq("partial points", MAX_POINTS)?,
-            proof_commit_base: r.get()?,
-            proof_commit_points: r.get()?,
-            proof_response: Option::<Scalar>::from(Scalar::from_canonical_bytes(r.array("proof response")?))
-                .ok_or(DecodeError::Invalid { field: "proof response", reason: "not reduced" })?,
-        })
+        Ok(Self { index: r.u32("supervisor index")?, points: r.seq("partial points", MAX_POINTS)?, proof: r.get()? })
     }
 }

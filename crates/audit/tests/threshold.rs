@@ -144,3 +144,25 @@ fn dealing_is_checkable_and_everything_round_trips_through_bytes() {
         Err(ThresholdError::BadParameters { threshold: 4, shares: 3 })
     ));
 }
+
+/// A partial decryption made by an earlier build keeps verifying, and the prover (transcript labels, their order,
+/// the nonce derivation) still makes it byte for byte. Regenerate with `CTCHAIN_REGENERATE_FIXTURES=1` only on
+/// purpose: it invalidates every partial exchanged so far.
+#[test]
+fn committed_partial_decryption_still_verifies() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/partial_decryption_v1.hex");
+    let mut s = setup();
+    let request = request_for(&s.tx.body.outputs[0]);
+    let rebuilt = s.shares[1].partial_decrypt(&s.key, &request, &mut s.rng).unwrap();
+    let bytes = [s.key.to_bytes(), request.to_bytes(), rebuilt.to_bytes()].map(hex::encode).join("\n");
+    if std::env::var_os("CTCHAIN_REGENERATE_FIXTURES").is_some() {
+        std::fs::write(path, &bytes).unwrap();
+    }
+    let stored = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<Vec<u8>> = stored.lines().map(|l| hex::decode(l.trim()).unwrap()).collect();
+    let key = ThresholdKey::from_bytes(&lines[0]).unwrap();
+    let request = DecryptionRequest::from_bytes(&lines[1]).unwrap();
+    let partial = PartialDecryption::from_bytes(&lines[2]).unwrap();
+    key.verify_partial(&request, &partial).unwrap();
+    assert_eq!(bytes, stored.trim_end(), "the partial-decryption prover has not drifted");
+}

@@ -1,26 +1,9 @@
 //! Provable audit copies: twisted-ElGamal decrypt handles, their validity proof, and exact decryption.
 //!
-//! # Statement
-//! For an output of asset `a` with limb commitments `C₀..C₃` and, for each audit key `P_k`, handles
-//! `D_{k,0}..D_{k,3}`, the prover shows knowledge of `(vᵢ, rᵢ)` for every limb `i` such that
-//!
-//! ```text
-//!     Cᵢ = vᵢ·V_a + rᵢ·B     and     D_{k,i} = rᵢ·P_k  for every k.
-//! ```
-//!
-//! # Protocol (a sigma protocol made non-interactive with merlin)
-//! The transcript header binds chain id and transaction id (which hashes every field of the transaction), then the
-//! output index, asset, every audit key, every limb commitment and every handle are appended. For each limb the
-//! prover picks `y_v, y_r` and sends `Y₀ = y_v·V_a + y_r·B` and `Y_k = y_r·P_k`; one challenge `c` is drawn after
-//! all of them; the responses are `z_v = y_v + c·vᵢ`, `z_r = y_r + c·rᵢ`. The verifier checks
-//! `z_v·V_a + z_r·B = Y₀ + c·Cᵢ` and `z_r·P_k = Y_k + c·D_{k,i}`.
-//!
-//! Special soundness: two accepting transcripts with challenges `c ≠ c'` give `rᵢ = (z_r − z_r')/(c − c')` and
-//! `vᵢ` likewise, with `D_{k,i} = rᵢ·P_k` for the same `rᵢ` that blinds `Cᵢ`. So the handle really is the audit
-//! half of an ElGamal ciphertext of `vᵢ`, and because the range proof shows `vᵢ < 2¹⁶`,
-//! `Cᵢ − s_k·D_{k,i} = vᵢ·V_a` is found in a 2¹⁶-entry table. Honest-verifier zero knowledge: `(Y, z)` are
-//! simulated by choosing `z` and `c` first. This is the ciphertext-validity proof of Solana's confidential
-//! transfers, extended to several audit keys and to the four limbs of a 64-bit amount.
+//! Each output carries, per audit key `P_k`, handles `D_{k,i} = rᵢ·P_k` for its limb commitments
+//! `Cᵢ = vᵢ·V_a + rᵢ·B`, and an [`AuditValidityProof`] that they use the same `rᵢ`; the regulator decrypts
+//! `Cᵢ − s_k·D_{k,i} = vᵢ·V_a` with a [`LimbTable`]. The statement, the sigma protocol and why it is sound:
+//! [`notes::audit_copy`](crate::notes::audit_copy).
 
 use std::collections::HashMap;
 
@@ -36,7 +19,7 @@ use crate::batch::Equation;
 use crate::generators::{blinding_base, value_base};
 use crate::keys::AuditPublicKey;
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::{TxId, MAX_AUDIT_KEYS};
 
 /// The proof for one limb.
@@ -81,7 +64,7 @@ impl<'a> AuditStatement<'a> {
     }
 
     fn transcript(&self) -> Transcript {
-        let mut t = Transcript::for_statement(b"audit-validity/v1", self.chain_id, self.tx_id);
+        let mut t = Transcript::audit_copy(self.chain_id, self.tx_id);
         t.append_u64_le(b"output-index", u64::from(self.output_index));
         t.append_message(b"asset", self.asset.as_bytes());
         t.append_u64_le(b"audit-keys", self.audit_keys.len() as u64);

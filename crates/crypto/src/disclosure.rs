@@ -1,28 +1,8 @@
 //! Payment disclosures: showing a third party that one output pays a given address a given amount.
 //!
-//! # Statement
-//! Output `n` of transaction `id` on chain `c` has ephemeral key `R`, one-time key `O`, limb commitments `Cᵢ` and
-//! a receiver memo. The receiver's address is `(A = a·G, S = b·G)` and the shared point of the output is
-//! `K = a·R` (the sender computed it as `r·A`). The disclosure gives `K` and a proof that `log_G A = log_R K`
-//! (a Chaum–Pedersen DLEQ proof, made non-interactive with merlin). The verifier then
-//!
-//! 1. checks the DLEQ proof, whose transcript binds the protocol label, chain id, transaction id, output index,
-//!    `A`, `S`, `R`, `O`, the asset, the limb commitments and `K` before the challenge (no statement element is
-//!    left outside the hash, see Frozen Heart);
-//! 2. derives the owner offset `h = H(K, R)` exactly as the wallet does and checks `O = h·G + S`, so the holder
-//!    of the address's spend key controls the output, and its view key finds it;
-//! 3. derives the memo key from `K`, decrypts the receiver memo and checks that its opening opens the limb
-//!    commitments, so the amount is the committed amount (binding of Pedersen commitments) and the receiver can
-//!    spend it.
-//!
-//! # What the verifier learns
-//! `K` is this output's secret only: it derives from the ephemeral key of this one output, so it says nothing
-//! about any other output of the receiver or of the transaction, and it does not reveal the view key `a`
-//! (DLEQ is zero-knowledge). It does open this output's receiver memo: the amount and its blindings, and also
-//! the note and the sender's address the sender wrote into it. [`DisclosedPayment`] returns the amount, asset,
-//! recipient and note; the wallet documents that the note and sender address are readable by the verifier.
-//!
-//! The prover is the receiver (or any holder of its view key, e.g. a view-only wallet): it knows `a`.
+//! The receiver (or any holder of its view key) calls [`ViewingKeys::disclose_payment`]; the third party calls
+//! [`PaymentDisclosure::verify`] on the output it took from the chain and learns a [`DisclosedPayment`]. The
+//! statement, what the verifier checks and what it learns: [`notes::payment_disclosure`](crate::notes::payment_disclosure).
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use curve25519_dalek::scalar::Scalar;
@@ -35,7 +15,7 @@ use crate::generators::key_base;
 use crate::keys::{Address, OutputSecret, ViewingKeys};
 use crate::memo::{open, MemoError};
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::{Output, TxId};
 
 /// Why a disclosure could not be made or does not verify.
@@ -96,7 +76,7 @@ struct Statement<'a> {
 
 impl Statement<'_> {
     fn transcript(&self) -> Transcript {
-        let mut t = Transcript::for_statement(b"payment-disclosure/v1", self.chain_id, self.tx_id);
+        let mut t = Transcript::payment_disclosure(self.chain_id, self.tx_id);
         t.append_u64_le(b"output-index", u64::from(self.output_index));
         t.append_point(b"recipient-view", &self.recipient.view);
         t.append_point(b"recipient-spend", &self.recipient.spend);

@@ -17,11 +17,11 @@ use crate::amount::LIMB_BITS;
 use crate::asset::AssetId;
 use crate::generators::{blinding_base, bulletproof_gens, pedersen_gens};
 use crate::point::Point;
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::TxId;
 
 fn transcript(chain_id: &str, tx_id: &TxId, asset: &AssetId, real_limbs: usize) -> Transcript {
-    let mut t = Transcript::for_statement(b"range/v1", chain_id, tx_id);
+    let mut t = Transcript::range_proof(chain_id, tx_id);
     t.append_message(b"asset", asset.as_bytes());
     t.append_u64_le(b"limbs", real_limbs as u64);
     t

@@ -1,8 +1,9 @@
 //! Schnorr signatures over Ristretto, bound to a chain, a transaction and a purpose.
 //!
 //! A signature `(R, s)` under public key `X = x·base` on transaction `id` satisfies `s·base = R + c·X` where
-//! `c = H(header(chain, id), purpose, base, X, R)` is drawn from a merlin transcript. The purpose (balance,
-//! owner, issuer, …) is part of the hash, so a signature made for one role can never be presented for another.
+//! `c = H(header(chain, id), purpose, X, R)` is drawn from a merlin transcript. The purpose (balance,
+//! owner, issuer, …) is part of the hash, so a signature made for one role can never be presented for another;
+//! it also fixes the base (`B` for balance, `G` for owner and issuer), which is therefore not hashed.
 //! Nonces are derived from the transcript, the secret key and fresh randomness (merlin's witness-rekeyed RNG), so
 //! a weak RNG alone does not leak the key.
 
@@ -14,7 +15,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::batch::Equation;
 use crate::point::{read_point, read_scalar, write_scalar, Point};
-use crate::transcript::TranscriptExt;
+use crate::transcript::ProtocolTranscript;
 use crate::tx::TxId;
 
 /// What a signature authorises; part of the signed message.
@@ -49,7 +50,7 @@ pub struct Signature {
 }
 
 fn transcript(purpose: SignaturePurpose, chain_id: &str, tx_id: &TxId, public: &Point) -> Transcript {
-    let mut t = Transcript::for_statement(b"schnorr/v1", chain_id, tx_id);
+    let mut t = Transcript::schnorr(chain_id, tx_id);
     t.append_message(b"purpose", purpose.label());
     t.append_point(b"public-key", public);
     t

@@ -6,32 +6,20 @@
 //! the records are ordinary ledger transactions, every node holds them, and the list of accesses ever authorised
 //! is as tamper-proof as the chain ([`crate::Ledger::audit_access_log`]).
 //!
-//! # Who may sign
-//! The genesis names only the audit *public* key `P = s⁻¹·B`; the supervisors' share keys `Y_j = s_j·P` travel in
-//! the record itself (the *dealing*), and the validators check, without any secret:
-//!
-//! 1. the dealing is consistent: every `k` consecutive share keys interpolate at zero to `s·P = B`
-//!    ([`check_dealing`]); by the degree bound, all `n` keys then lie on one polynomial whose value at zero is `B`;
-//! 2. at least `k` distinct supervisors signed the record's id, each with a Schnorr signature to base `P` under
-//!    their share key `Y_j` ([`SupervisorSignature`]).
-//!
-//! Whoever can produce `k` such signatures knows `k` discrete logs `s_j = log_P Y_j` on a polynomial through
-//! `(0, s)`, hence `s` itself (Lagrange): only a quorum of the real supervisors — or the holder of the whole audit
-//! key, who could decrypt anyway — can put a record on chain. No registry of supervisors is needed in the genesis,
-//! so a regulator may re-split its key (new supervisors, new threshold) without changing the chain. An unsplit key
-//! is the dealing `k = n = 1` with the single share key `B` (indeed `s·P = B`), signed with `s` itself.
-//!
-//! # Identifier
-//! The id is `SM3("ctchain/audit-access/v1", body)` over every field except the signatures, which bind to it
-//! through their transcripts (ids cover statements, not proofs, as for confidential transactions).
+//! [`AuditAccessRecord::verify`] runs every stateless check (chain, audit key, range, the dealing carried in the
+//! record with [`check_dealing`], a quorum of [`SupervisorSignature`]s) and alone makes a [`VerifiedAccess`]. Why
+//! only a quorum of the real supervisors can put a record on chain, and why the id leaves the signatures out:
+//! [`ctchain_crypto::notes::access_records`].
 
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
-use ctchain_crypto::{AuditPublicKey, Point, RistrettoPoint, Scalar, TxId};
+use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, Scalar, TxId};
+// Re-exported so that the record's errors and callers keep their paths; the checks live with the group code.
+pub use ctchain_crypto::threshold::{check_dealing, lagrange_at_zero, DealingError};
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 
 /// Most supervisors one dealing may name.
-pub const MAX_SUPERVISORS: usize = 64;
+pub const MAX_SUPERVISORS: usize = ctchain_crypto::threshold::MAX_SHARES;
 /// Longest case reference, in bytes.
 pub const MAX_CASE_REFERENCE: usize = 128;
 
@@ -114,22 +102,6 @@ pub enum AccessError {
     },
 }
 
-/// Why a dealing (threshold and share keys) is not a sharing of an audit key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DealingError {
-    /// `k` and `n` out of bounds.
-    #[error("threshold {threshold} of {shares} is not allowed (need 1 ≤ k ≤ n ≤ {MAX_SUPERVISORS})")]
-    BadThreshold {
-        /// k.
-        threshold: u32,
-        /// n.
-        shares: usize,
-    },
-    /// The share keys do not interpolate to `s·P = B`.
-    #[error("the share keys do not interpolate to the audit key")]
-    Inconsistent,
-}
-
 /// A record that passed every stateless check. Only [`AuditAccessRecord::verify`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedAccess {
@@ -149,53 +121,13 @@ impl VerifiedAccess {
     }
 }
 
-/// The Lagrange coefficient of index `j` for interpolating at zero over `indices` (distinct, non-zero).
-pub fn lagrange_at_zero(indices: &[u32], j: u32) -> Scalar {
-    let mut num = Scalar::ONE;
-    let mut den = Scalar::ONE;
-    for &m in indices.iter().filter(|&&m| m != j) {
-        num *= Scalar::from(m);
-        den *= Scalar::from(m) - Scalar::from(j);
-    }
-    num * den.invert()
-}
-
-/// Checks a dealing: `1 ≤ k ≤ n ≤ MAX_SUPERVISORS` and every window of `k` consecutive share keys interpolates at
-/// zero to the blinding base `B`. Consecutive windows overlap in `k − 1` points, so together they pin all `n` keys
-/// to one polynomial of degree `< k` (any `k` points determine it), whose value at zero is `s·P = B`.
-pub fn check_dealing(threshold: u32, share_keys: &[Point]) -> Result<(), DealingError> {
-    let n = share_keys.len();
-    if threshold == 0 || threshold as usize > n || n > MAX_SUPERVISORS {
-        return Err(DealingError::BadThreshold { threshold, shares: n });
-    }
-    let b = ctchain_crypto::generators::blinding_base();
-    let n = n as u32;
-    for start in 1..=(n - threshold + 1) {
-        let indices: Vec<u32> = (start..start + threshold).collect();
-        let at_zero: RistrettoPoint =
-            indices.iter().map(|&j| lagrange_at_zero(&indices, j) * share_keys[j as usize - 1].point()).sum();
-        if at_zero != b {
-            return Err(DealingError::Inconsistent);
-        }
-    }
-    Ok(())
-}
-
 fn signature_transcript(id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Transcript {
-    let mut t = Transcript::new(b"ctchain");
-    t.append_message(b"protocol", b"audit-access-signature/v1");
-    t.append_message(b"record", id.as_bytes());
-    t.append_message(b"audit-key", audit_key.0.as_bytes());
-    t.append_u64(b"supervisor", u64::from(supervisor));
-    t.append_message(b"share-key", share_key.as_bytes());
-    t
+    Transcript::access_signature(id, audit_key, supervisor, share_key)
 }
 
 fn challenge(t: &mut Transcript, commitment: &Point) -> Scalar {
-    t.append_message(b"R", commitment.as_bytes());
-    let mut wide = [0u8; 64];
-    t.challenge_bytes(b"c", &mut wide);
-    Scalar::from_bytes_mod_order_wide(&wide)
+    t.append_point(b"R", commitment);
+    t.challenge(b"c")
 }
 
 impl SupervisorSignature {

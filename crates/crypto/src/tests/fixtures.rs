@@ -34,3 +34,21 @@ fn fixture_transaction_still_verifies_and_decrypts() {
     assert_eq!(amounts, vec![1_250, 3_750]);
     let _ = Transaction::from_bytes(&stored).unwrap();
 }
+
+const DISCLOSURE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/payment_disclosure_v1.hex");
+
+/// The payment-disclosure transcript (labels and their order) must not drift either: a disclosure made by an
+/// earlier build, on the fixture transaction, keeps verifying and is rebuilt byte for byte.
+#[test]
+fn fixture_disclosure_still_verifies() {
+    let (tx, mut w) = deterministic_transfer();
+    let id = tx.id();
+    let rebuilt = w.bob.viewing_keys().disclose_payment(CHAIN, &id, 0, &tx.body.outputs[0], &mut w.rng).unwrap();
+    if std::env::var_os("CTCHAIN_REGENERATE_FIXTURES").is_some() {
+        std::fs::write(DISCLOSURE_FIXTURE, hex::encode(rebuilt.to_bytes())).unwrap();
+    }
+    let stored = hex::decode(std::fs::read_to_string(DISCLOSURE_FIXTURE).unwrap().trim()).unwrap();
+    let disclosure = PaymentDisclosure::from_bytes(&stored).unwrap();
+    assert_eq!(disclosure.verify(CHAIN, &id, 0, &tx.body.outputs[0]).unwrap().amount, 1_250);
+    assert_eq!(rebuilt.to_bytes(), stored, "the disclosure prover has not drifted");
+}
