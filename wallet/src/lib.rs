@@ -14,6 +14,22 @@
 //! * [`history`]: balances (confirmed, locked, incoming) of both pools and history;
 //! * [`proof`]: payment proofs that a third party verifies against the chain;
 //! * [`session`]: an opened wallet on a chain, with the whole flow of each command (sync, build, submit, wait).
+//!
+//! ## Invariants
+//! * **Recorded before sent.** A transaction is written to the store as pending (with the outputs or notes it
+//!   spends) and the store is saved before it is submitted, so a crash after the submission never loses track of
+//!   money that may move.
+//! * **Reserved inputs.** The inputs of a pending transaction are reserved: coin selection never spends them again
+//!   ([`store::WalletStore::spendable`], [`store::WalletStore::spendable_notes`]), so two sends in a row never
+//!   double-spend even before the first commits.
+//! * **When a send is settled.** Pending until a sync sees it committed (its height recorded, its inputs marked
+//!   spent, its change received) or rejected (the node's reason recorded, its inputs released); a node that forgot
+//!   it (a restart empties its mempool) gets it again at the next sync. A refusal at submission settles it as
+//!   rejected at once; nothing else does.
+//! * **Nothing unchecked is counted.** An output counts only if its memo opens its commitments; a note only if
+//!   it opens its commitment and the note tree rebuilt from the leaves has the node's root; the genesis and
+//!   block headers come through the light client (`ctchain-light`), certified by the genesis validators.
+//! * The store is bound to one chain (its genesis hash) and written whole (`ctchain-files`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
