@@ -1,0 +1,92 @@
+//! Evidence bundles: written with a whole key or supervisors' partials, verified offline against the genesis.
+
+use super::*;
+
+/// How an evidence bundle's decryption is proven.
+pub(super) enum Decryptor {
+    /// A whole key (at this genesis index) proves its own decryption.
+    Whole(u32, AuditSecretKey),
+    /// Supervisors' partials (files) under a committed access record (id).
+    Partials(String, Vec<PathBuf>),
+}
+
+pub(super) async fn evidence(
+    chain: &Chain<impl Rpc>,
+    txid: &str,
+    how: Decryptor,
+    path: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if path.exists() {
+        bail!("{} already exists; nothing was written", path.display());
+    }
+    let genesis = chain.genesis().clone();
+    let (tx_id, height, inclusion) = committed_confidential(chain, txid).await?;
+    let certified = chain.block(height).await?;
+    let located =
+        evidence::Located { tx_id, block: certified.block, certificate: certified.certificate_bytes, inclusion };
+    let (bundle, decrypted) = match how {
+        Decryptor::Whole(key_index, secret) => {
+            Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
+        }
+        Decryptor::Partials(access, files) => {
+            let record = access_record(chain, &genesis, &access).await?;
+            let dealing = dealing_of(&record, &genesis)?;
+            let mut partials = Vec::new();
+            for file in &files {
+                let (id, _, p) = read_partial(file)?;
+                if id != record.id() {
+                    bail!("{} answers access record {id}, not {}", file.display(), record.id());
+                }
+                partials.push(p);
+            }
+            let key_index = record.audit_key_index;
+            Evidence::from_partials(&genesis, located, key_index, dealing, Some(record), partials)?
+        }
+    };
+    // Check before writing: a bundle that would not verify is never handed out.
+    bundle.verify(&genesis.hash().to_string())?;
+    write_private(path, &bundle.to_bytes())?;
+    writeln!(out, "evidence for transaction {} (height {height}) written to {}", tx_id, path.display())?;
+    for r in records(&genesis, &decrypted)? {
+        print_record(out, &r)?;
+    }
+    writeln!(
+        out,
+        "verify offline with: ctchain-audit verify-evidence {} --genesis-hash {}",
+        path.display(),
+        genesis.hash()
+    )?;
+    Ok(())
+}
+
+pub(super) fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Write) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bundle =
+        Evidence::from_bytes(&bytes).with_context(|| format!("{} is not an evidence bundle", path.display()))?;
+    let v = bundle.verify(genesis_hash).with_context(|| format!("evidence {} does NOT verify", path.display()))?;
+    writeln!(
+        out,
+        "evidence verified: transaction {} at height {} ({}) on chain {}, final under the genesis validators' certificate",
+        v.tx_id,
+        v.height,
+        report::utc_text(v.timestamp_ms),
+        v.chain_id
+    )?;
+    if let Some(case) = &v.case_reference {
+        writeln!(out, "decrypted under audit-access record for case {case:?}")?;
+    }
+    for o in &v.outputs {
+        writeln!(
+            out,
+            "  output {}: amount {} (base units)  from {}  to {}  memo {:?}{}",
+            o.index,
+            o.amount,
+            o.sender.as_deref().unwrap_or("-"),
+            o.receiver,
+            o.memo,
+            if o.memo_agrees { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+        )?;
+    }
+    Ok(())
+}

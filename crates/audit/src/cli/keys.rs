@@ -1,0 +1,157 @@
+//! Keystores and passwords: creating a whole audit key or a k-of-n split, importing testnet secrets, opening them.
+
+use super::*;
+
+pub(super) fn password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    if let Some(path) = file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).with_context(|| format!("reading password file {}", path.display()))?,
+        );
+        return Ok(Zeroizing::new(text.lines().next().unwrap_or_default().to_string()));
+    }
+    if let Ok(p) = std::env::var("CTCHAIN_AUDIT_PASSWORD") {
+        return Ok(Zeroizing::new(p));
+    }
+    Ok(Zeroizing::new(rpassword::prompt_password("Audit keystore password: ")?))
+}
+
+/// A new keystore's password: from the file or environment as usual, or typed twice (a typo would lock the key
+/// away for good).
+pub(super) fn new_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    if file.is_some() || std::env::var_os("CTCHAIN_AUDIT_PASSWORD").is_some() {
+        return password(file);
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("New audit keystore password: ")?);
+    let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
+    if first != second {
+        bail!("the passwords differ; nothing was written");
+    }
+    Ok(first)
+}
+
+pub(super) fn keygen(
+    chain_id: &str,
+    path: &Path,
+    threshold: Option<u32>,
+    shares: Option<u32>,
+    pw: &str,
+    kdf: KdfParams,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if pw.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    let (Some(k), Some(n)) = (threshold, shares) else {
+        return write_keys(chain_id, &RegulatorKeys::generate(&mut OsRng), path, pw, kdf, out);
+    };
+    let secret = AuditSecretKey::random(&mut OsRng);
+    let public = hex::encode(secret.public().0.as_bytes());
+    let (dealing, key_shares) = threshold::split(&secret, k, n, &mut OsRng)?;
+    // The whole secret is dropped (and zeroised) here: from now on only the shares exist.
+    drop(secret);
+    let files: Vec<PathBuf> = (1..=n).map(|j| path.join(format!("supervisor-{j}.json"))).collect();
+    let dealing_path = path.join("dealing.hex");
+    if let Some(existing) = files.iter().chain([&dealing_path]).find(|p| p.exists()) {
+        bail!("{} already exists; nothing was written", existing.display());
+    }
+    let sealed = key_shares
+        .iter()
+        .map(|s| {
+            KeystoreFile::seal_audit(
+                chain_id,
+                KeyKind::AuditShare,
+                public.clone(),
+                &s.to_keystore_bytes(&dealing),
+                pw.as_bytes(),
+                kdf,
+                &mut OsRng,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    // Written one by one; if any write fails, the ones already written are removed, so no partial split remains.
+    let mut written = Vec::new();
+    let result = (|| -> Result<()> {
+        for (file, sealed) in files.iter().zip(&sealed) {
+            sealed.write(file, false)?;
+            written.push(file.clone());
+        }
+        write_private(&dealing_path, hex::encode(dealing.to_bytes()).as_bytes())?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for f in written {
+            let _ = std::fs::remove_file(f);
+        }
+        return Err(e);
+    }
+    writeln!(
+        out,
+        "audit key split {k}-of-{n}: {} (one keystore per supervisor), public dealing {}",
+        path.display(),
+        dealing_path.display()
+    )?;
+    writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
+    writeln!(
+        out,
+        "note: the shielded pool's (Baby Jubjub) audit key is not split by this tool: threshold keys cover the \
+         confidential pool only, and shielded outputs are reported as not decryptable with a split key"
+    )?;
+    Ok(())
+}
+
+/// Seals `keys` into a new keystore at `path` and prints the public keys the genesis takes.
+pub(super) fn write_keys(
+    chain_id: &str,
+    keys: &RegulatorKeys,
+    path: &Path,
+    pw: &str,
+    kdf: KdfParams,
+    out: &mut dyn Write,
+) -> Result<()> {
+    keys.seal(chain_id, pw.as_bytes(), kdf, &mut OsRng)?.write(path, false)?;
+    writeln!(out, "audit keys written to {}", path.display())?;
+    writeln!(out, "audit public key (for the genesis audit_keys): {}", keys.confidential_public_hex())?;
+    match keys.shielded_public_hex() {
+        Some(public) => writeln!(out, "shielded audit public key (for the genesis [shielded] audit_key): {public}")?,
+        None => writeln!(
+            out,
+            "no shielded audit key: shielded outputs will be reported as not decryptable without the shielded audit key"
+        )?,
+    }
+    Ok(())
+}
+
+pub(super) fn import(
+    chain_id: &str,
+    secrets: &Path,
+    path: &Path,
+    pw: &str,
+    kdf: KdfParams,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if pw.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(secrets).with_context(|| format!("reading secrets file {}", secrets.display()))?,
+    );
+    let keys =
+        RegulatorKeys::from_secrets_json(&text).with_context(|| format!("secrets file {}", secrets.display()))?;
+    write_keys(chain_id, &keys, path, pw, kdf, out)
+}
+
+pub(super) fn open_whole(path: &Path, pw: &str) -> Result<RegulatorKeys> {
+    let file = KeystoreFile::read(path)?;
+    RegulatorKeys::open(&file, pw.as_bytes()).with_context(|| format!("audit keystore {}", path.display()))
+}
+
+pub(super) fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
+    let file = KeystoreFile::read(path)?;
+    let bytes = file
+        .open_audit(pw.as_bytes(), KeyKind::AuditShare)
+        .with_context(|| format!("share keystore {}", path.display()))?;
+    let (share, dealing) =
+        KeyShare::from_keystore_bytes(&bytes).with_context(|| format!("share keystore {}", path.display()))?;
+    Ok((share, dealing))
+}

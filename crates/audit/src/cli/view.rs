@@ -1,0 +1,61 @@
+//! The demo's closing view: the whole chain decrypted and judged, as text.
+
+use super::*;
+
+/// The regulator's view of a whole chain, as text: every output of both pools decrypted with `keys` (the
+/// confidential key must be the chain's audit key 0; without a shielded key, each shielded transaction is listed as
+/// not decrypted) and the alerts of the rule file `rules_toml`. The node's demo ends with it.
+pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
+    chain: &LightClient<C>,
+    keys: &RegulatorKeys,
+    rules_toml: &str,
+) -> Result<String> {
+    let rules = RuleSet::from_toml(rules_toml).context("the demo's rule file")?;
+    let genesis = chain.genesis().clone();
+    decrypt::check_keys(&genesis, 0, keys)?;
+    let tip = chain.height().await?;
+    let contents = range_contents(chain, 1, tip).await?;
+    let Decryption { records: recs, not_decrypted, dummies } =
+        decrypt::decrypt_whole(&genesis, 0, keys, &contents, &mut Tables::default())?;
+    let mut out = Vec::new();
+    let shielded = recs.iter().filter(|r| r.pool == Pool::Shielded).count();
+    writeln!(
+        out,
+        "    {} outputs ({shielded} shielded) at heights 1..={tip}, every amount decrypted and proven{}:",
+        recs.len(),
+        dummies_text(dummies)
+    )?;
+    // Addresses and owner tags shortened to their first characters: a terminal line per output.
+    let short = |a: &str| a.chars().take(18).collect::<String>() + "…";
+    for r in &recs {
+        let pool = match r.pool {
+            Pool::Confidential => "",
+            Pool::Shielded => " shielded",
+        };
+        writeln!(
+            out,
+            "    height {} tx {}…{pool} output {}: {:>16} {} {:<8}  {} → {}  memo {:?}{}",
+            r.height,
+            r.tx_id.chars().take(12).collect::<String>(),
+            r.output_index,
+            aml::format_display_amount(u128::from(r.amount), r.decimals),
+            r.asset_label,
+            r.kind.as_str(),
+            r.sender.as_deref().map_or("-".into(), short),
+            short(&r.receiver),
+            r.memo,
+            if r.memo_matches_amount { "" } else { "  MEMO DISAGREES" }
+        )?;
+    }
+    for n in &not_decrypted {
+        write!(out, "    ")?;
+        print_not_decrypted(&mut out, n)?;
+    }
+    let alerts = aml::run(&recs, &rules);
+    writeln!(out, "    AML: {} alerts", alerts.len())?;
+    for a in &alerts {
+        write!(out, "    ")?;
+        print_alert(&mut out, a)?;
+    }
+    Ok(String::from_utf8(out)?)
+}
