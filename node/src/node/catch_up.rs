@@ -1,0 +1,94 @@
+//! Catching up: committed log entries with their certificates fetched from any peer and served to others from disk, trusting none of them.
+
+use super::*;
+
+impl Driver {
+    /// Serves log entries from disk to a peer that is behind.
+    pub(super) fn serve_sync(&self, peer: PeerId, from: u64, to: u64) -> Result<()> {
+        let last = self.applied_seq;
+        if from == 0 || from > last {
+            return Ok(());
+        }
+        let to = to.min(last).min(from + SYNC_BATCH - 1);
+        let mut entries = Vec::new();
+        let mut bytes = 0usize;
+        for seq in from..=to {
+            let Some(e) = self.store.entry(seq)? else { break };
+            bytes += e.to_bytes().len();
+            if !entries.is_empty() && bytes > self.settings.max_message_bytes / 2 {
+                break;
+            }
+            entries.push(e);
+        }
+        if !entries.is_empty() {
+            if let Err(e) = self.shared.net.send(peer, Wire::SyncResponse(entries).to_bytes()) {
+                debug!("sync response failed: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries from a sync response or block gossip. A validator hands them to its core (which checks each
+    /// certificate); an observer checks each certificate itself and applies them in order.
+    pub(super) fn on_synced(&mut self, entries: Vec<LogEntry>) -> Result<()> {
+        self.sync_deadline = 0;
+        if self.replica.is_some() {
+            let fresh: Vec<CommittedBlock> =
+                entries.into_iter().filter(|e| e.committed.seq > self.applied_seq).map(|e| e.committed).collect();
+            if fresh.is_empty() {
+                return Ok(());
+            }
+            if fresh[0].seq > self.applied_seq + 1 {
+                // A gap: fetch what is missing first.
+                self.request_sync();
+                return Ok(());
+            }
+            return self.step(Input::SyncedBlocks(fresh));
+        }
+        for e in entries {
+            if e.committed.seq > self.applied_seq {
+                self.early_entries.insert(e.committed.seq, e);
+            }
+        }
+        while let Some(entry) = self.early_entries.remove(&(self.applied_seq + 1)) {
+            if let Err(e) = ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed) {
+                warn!(seq = entry.committed.seq, "synced block with an invalid certificate: {e}");
+                break;
+            }
+            self.deliver(entry)?;
+        }
+        self.early_entries.retain(|s, _| *s > self.applied_seq);
+        if !self.early_entries.is_empty() {
+            self.request_sync();
+        }
+        Ok(())
+    }
+
+    pub(super) fn maybe_sync(&mut self) {
+        let behind = match &self.replica {
+            Some(r) => r.is_catching_up(),
+            // An observer polls: it has no other way to learn that blocks exist beyond gossip.
+            None => true,
+        };
+        if behind {
+            self.request_sync();
+        }
+    }
+
+    pub(super) fn request_sync(&mut self) {
+        let now = now_ms();
+        if now < self.sync_deadline || self.peers_by_index.is_empty() {
+            return;
+        }
+        let n = self.peers_by_index.len();
+        self.sync_peer = (self.sync_peer + 1) % n;
+        if Some(self.sync_peer as u32) == self.shared.validator_index {
+            self.sync_peer = (self.sync_peer + 1) % n;
+        }
+        let from = self.applied_seq + 1;
+        let msg = Wire::SyncRequest { from, to: from + SYNC_BATCH - 1 };
+        if self.shared.net.send(self.peers_by_index[self.sync_peer], msg.to_bytes()).is_ok() {
+            self.sync_deadline = now + if self.replica.is_some() { SYNC_TIMEOUT_MS } else { 500 };
+        }
+    }
+}

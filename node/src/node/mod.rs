@@ -1,0 +1,421 @@
+//! The running node: one task (the driver) owns the PBFT replica and the consensus store and performs the core's
+//! outputs; the ledger and the mempool are shared with the RPC server behind locks (always taken in the order
+//! ledger, then mempool).
+//!
+//! Invariants:
+//! * The core's `Persist` output is durable before any later output of the same call is performed.
+//! * A delivered block is written to the consensus log before the ledger applies it (the log is the ledger's
+//!   write-ahead log; a restart re-applies what the ledger misses).
+//! * A block is stateless-verified once: transactions the mempool verified are taken from it, and the block a
+//!   validator voted for is kept, so executing it does not verify it again.
+//! * A backup votes for a data block only after its ledger has applied everything before it and checked the block
+//!   against that state (header fields, every transaction, the state root).
+//! * The ledger changes only by committed blocks with a certificate of `2f + 1` validators.
+//!
+//! | file | the driver's part |
+//! |---|---|
+//! | this file | the driver: opening, the event loop, performing the core's outputs in order |
+//! | `shared` | what the RPC server shares with the driver ([`Shared`]) |
+//! | `wire` | the node-level direct messages (consensus, log sync) |
+//! | `validation` | a backup's check of a proposal (`Validate`) |
+//! | `proposal` | the primary's proposal (`NeedProposal`) |
+//! | `delivery` | a committed sequence number (`Deliver`): log, ledger, mempool |
+//! | `catch_up` | fetching and serving committed log entries |
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
+use ctchain_crypto::TxId;
+use ctchain_ledger::{Block as LedgerBlock, CheckedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
+use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
+use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
+use ctchain_pbft::{
+    Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, Input, LedgerTip, Output,
+    PublicKey, Replica, ValidatorSet,
+};
+use ctchain_rpc::HeaderJson;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, error, info, warn};
+
+use crate::consensus_store::{ConsensusStore, LogEntry};
+use crate::metrics::NodeMetrics;
+
+mod catch_up;
+mod delivery;
+mod proposal;
+mod shared;
+mod validation;
+mod wire;
+
+pub use shared::{header_json, now_ms, ConsensusView, RejectedTxs, Shared};
+use delivery::ledger_block_of;
+use validation::*;
+use wire::Wire;
+
+/// Committed blocks kept for catch-up requests in the core's memory (older ones are served from disk).
+const RECENT_IN_MEMORY: u64 = 256;
+/// Most log entries in one sync response.
+const SYNC_BATCH: u64 = 64;
+/// How long a sync request may go unanswered before another peer is asked.
+const SYNC_TIMEOUT_MS: u64 = 2_000;
+/// Recently rejected transactions remembered for `tx_get`.
+const REJECTED_REMEMBERED: usize = 10_000;
+/// How often status and metrics are refreshed between deliveries.
+const STATUS_REFRESH_MS: u64 = 200;
+/// Room kept in a proposal's payload for the block header and framing.
+const HEADER_ROOM: usize = 4 * 1024;
+
+/// Events the driver handles besides network events.
+pub enum Event {
+    /// An input for the core (timer expiries).
+    Consensus(Input),
+    /// A proposed block finished its stateless verification.
+    Verified {
+        /// View of the proposal.
+        view: u64,
+        /// Its sequence number.
+        seq: u64,
+        /// Its consensus digest.
+        digest: Hash32,
+        /// Its consensus timestamp.
+        timestamp: u64,
+        /// The verified block, or why it failed.
+        result: Result<VerifiedBlock, String>,
+    },
+    /// A transaction was admitted through RPC or gossip (a primary may want to propose sooner).
+    TxAdmitted,
+}
+
+struct AwaitingVerdict {
+    view: u64,
+    digest: Hash32,
+    timestamp: u64,
+    result: Result<VerifiedBlock, String>,
+}
+
+/// Settings of the driver.
+pub struct DriverSettings {
+    /// Heartbeat interval of an idle primary.
+    pub idle_block_ms: u64,
+    /// Batching delay of a primary with pending transactions.
+    pub batch_delay_ms: u64,
+    /// Largest network message.
+    pub max_message_bytes: usize,
+}
+
+/// The consensus driver.
+pub struct Driver {
+    shared: Arc<Shared>,
+    replica: Option<Replica>,
+    store: ConsensusStore,
+    validators: ValidatorSet,
+    peers_by_index: Vec<PeerId>,
+    events: mpsc::UnboundedSender<Event>,
+    settings: DriverSettings,
+    applied_seq: u64,
+    pending_proposal: Option<(u64, u64, u64)>,
+    awaiting: BTreeMap<u64, AwaitingVerdict>,
+    validated: HashMap<Hash32, CheckedBlock>,
+    round_start: HashMap<u64, Instant>,
+    sync_deadline: u64,
+    sync_peer: usize,
+    early_entries: BTreeMap<u64, LogEntry>,
+    status_published_ms: u64,
+}
+
+/// What `Driver::open` needs.
+pub struct DriverParts {
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// Consensus store.
+    pub store: ConsensusStore,
+    /// The consensus secret (validators only).
+    pub consensus_secret: Option<[u8; 32]>,
+    /// Where the driver's own events come from (timers, verifications).
+    pub events: mpsc::UnboundedSender<Event>,
+    /// Settings.
+    pub settings: DriverSettings,
+}
+
+impl Driver {
+    /// Restores the driver: re-applies to the ledger what the consensus log holds beyond it, and restores the
+    /// replica from its persisted safety state.
+    pub fn open(parts: DriverParts) -> Result<Self> {
+        let DriverParts { shared, store, consensus_secret, events, settings } = parts;
+        let genesis = &shared.genesis;
+        let keys = genesis.validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
+        let validators = ValidatorSet::new(genesis.chain_id.clone(), keys);
+        let peers_by_index = genesis
+            .validators
+            .iter()
+            .map(|v| {
+                ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let last = store.last_seq()?;
+        let mut driver = Self {
+            shared: shared.clone(),
+            replica: None,
+            store,
+            validators,
+            peers_by_index,
+            events,
+            settings,
+            applied_seq: last,
+            pending_proposal: None,
+            awaiting: BTreeMap::new(),
+            validated: HashMap::new(),
+            round_start: HashMap::new(),
+            sync_deadline: 0,
+            sync_peer: 0,
+            early_entries: BTreeMap::new(),
+            status_published_ms: 0,
+        };
+        driver.replay_into_ledger(last)?;
+
+        let tip = match driver.store.entry(last)? {
+            Some(e) => LedgerTip { seq: last, chain_digest: e.chain_digest, timestamp: e.timestamp },
+            None if last == 0 => LedgerTip::genesis(&genesis.chain_id),
+            None => bail!("consensus log misses its last entry {last}"),
+        };
+        if let (Some(me), Some(secret)) = (shared.validator_index, consensus_secret) {
+            let c = &genesis.consensus;
+            let mut cfg = PbftConfig::new(driver.validators.clone(), me);
+            cfg.checkpoint_interval = c.checkpoint_interval;
+            cfg.window = c.window;
+            cfg.view_timeout_ms = c.view_timeout_ms;
+            cfg.max_clock_skew_ms = c.max_clock_drift_ms;
+            cfg.max_message_bytes = driver.settings.max_message_bytes;
+            cfg.retain_blocks = RECENT_IN_MEMORY;
+            let persisted =
+                driver.store.safety()?.unwrap_or_else(|| ctchain_pbft::PersistedState::genesis(&genesis.chain_id));
+            let recent = driver
+                .store
+                .range(last.saturating_sub(RECENT_IN_MEMORY - 1).max(1), last)?
+                .into_iter()
+                .map(|e| e.committed)
+                .collect();
+            let replica = Replica::restore(
+                cfg,
+                Box::new(Ed25519Signer::from_secret(secret)),
+                Box::new(Ed25519Verifier),
+                persisted,
+                tip,
+                recent,
+            )
+            .context("cannot start the consensus replica")?;
+            driver.replica = Some(replica);
+        }
+        info!(seq = last, height = driver.height(), "consensus state restored");
+        Ok(driver)
+    }
+
+    fn height(&self) -> u64 {
+        self.shared.ledger.read().map(|l| l.height()).unwrap_or(0)
+    }
+
+    /// After a crash between logging a block and applying it, the ledger is behind the log: apply the missing
+    /// data blocks from the log (they are committed, with certificates).
+    fn replay_into_ledger(&mut self, last: u64) -> Result<()> {
+        let height = self.height();
+        let mut missing = Vec::new();
+        let mut seq = last;
+        while seq > 0 {
+            let entry = self.store.entry(seq)?.ok_or_else(|| anyhow!("consensus log misses entry {seq}"))?;
+            if let Some(block) = ledger_block_of(&entry)? {
+                if block.header.height <= height {
+                    break;
+                }
+                missing.push((entry, block));
+            }
+            seq -= 1;
+        }
+        for (entry, block) in missing.into_iter().rev() {
+            info!(seq = entry.committed.seq, height = block.header.height, "re-applying a logged block to the ledger");
+            self.apply_ledger_block(&entry, block, None)?;
+        }
+        Ok(())
+    }
+
+    /// Runs until `shutdown` fires.
+    pub async fn run(
+        mut self,
+        mut net_events: mpsc::UnboundedReceiver<NetEvent>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<()> {
+        self.step(Input::Start)?;
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                ev = net_events.recv() => match ev {
+                    Some(ev) => self.on_net(ev)?,
+                    None => bail!("the network task stopped"),
+                },
+                ev = events.recv() => match ev {
+                    Some(Event::Consensus(input)) => self.step(input)?,
+                    Some(Event::Verified { view, seq, digest, timestamp, result }) => {
+                        self.awaiting.insert(seq, AwaitingVerdict { view, digest, timestamp, result });
+                        self.decide_awaiting()?;
+                    }
+                    Some(Event::TxAdmitted) => self.try_propose()?,
+                    None => bail!("event channel closed"),
+                },
+                _ = tick.tick() => self.on_tick()?,
+                _ = shutdown.changed() => {
+                    info!("driver stopping");
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self) -> Result<()> {
+        self.try_propose()?;
+        self.decide_awaiting()?;
+        self.maybe_sync();
+        // Status and metrics change with deliveries (which publish them at once); between those, peers and views
+        // need no more than a few refreshes a second, not one per 10 ms tick.
+        let now = now_ms();
+        if now >= self.status_published_ms + STATUS_REFRESH_MS {
+            self.publish_status();
+        }
+        Ok(())
+    }
+
+    fn publish_status(&mut self) {
+        self.status_published_ms = now_ms();
+        let net = self.shared.net.status();
+        self.shared.metrics.peers.set(net.connected.len() as i64);
+        let refused = net.refused_connections;
+        let counted = self.shared.metrics.refused_connections.get();
+        if refused > counted {
+            self.shared.metrics.refused_connections.inc_by(refused - counted);
+        }
+        let mut view = ConsensusView { seq: self.applied_seq, ..Default::default() };
+        if let Some(r) = &self.replica {
+            view.view = r.view();
+            view.primary = r.primary();
+            view.normal = r.is_normal();
+            view.syncing = r.is_catching_up();
+            self.shared.metrics.observe_pbft(r.metrics());
+        } else {
+            view.syncing = !self.early_entries.is_empty();
+        }
+        self.shared.metrics.view.set(view.view as i64);
+        self.shared.metrics.consensus_seq.set(self.applied_seq as i64);
+        if let Ok(mut c) = self.shared.consensus.write() {
+            *c = view;
+        }
+    }
+
+    fn on_net(&mut self, ev: NetEvent) -> Result<()> {
+        match ev {
+            NetEvent::Direct { from, bytes } => match Wire::from_bytes(&bytes) {
+                Ok(Wire::Consensus(msg)) => {
+                    if self.replica.is_some() {
+                        self.step(Input::Message(msg))?;
+                    }
+                }
+                Ok(Wire::SyncRequest { from: lo, to: hi }) => self.serve_sync(from, lo, hi)?,
+                Ok(Wire::SyncResponse(entries)) => self.on_synced(entries)?,
+                Err(e) => debug!(%from, "undecodable direct message: {e}"),
+            },
+            NetEvent::Gossip { topic: Topic::Transactions, bytes, .. } => {
+                let shared = self.shared.clone();
+                let events = self.events.clone();
+                // Gossip carries the tagged ledger encoding, so every kind travels on one topic.
+                tokio::task::spawn_blocking(move || match shared.admit(&bytes) {
+                    Ok(id) => {
+                        let _ = shared.tx_updates.send(id);
+                        let _ = events.send(Event::TxAdmitted);
+                    }
+                    Err(AdmitError::Duplicate(_)) => {}
+                    Err(e) => {
+                        shared.count_rejection(&e);
+                        debug!("gossiped transaction refused: {e}");
+                    }
+                });
+            }
+            NetEvent::Gossip { topic: Topic::Blocks, bytes, .. } => match LogEntry::from_bytes(&bytes) {
+                Ok(entry) => self.on_synced(vec![entry])?,
+                Err(e) => debug!("undecodable gossiped block: {e}"),
+            },
+            NetEvent::PeerConnected(p) => info!(peer = %self.peer_name(&p), "peer connected"),
+            NetEvent::PeerDisconnected(p) => warn!(peer = %self.peer_name(&p), "peer disconnected"),
+            NetEvent::Refused { peer } => {
+                warn!(peer = ?peer.map(|p| p.to_string()), "refused a connection from a peer outside the allow-list")
+            }
+            NetEvent::Listening(addr) => info!(%addr, "network listening"),
+        }
+        Ok(())
+    }
+
+    fn peer_name(&self, p: &PeerId) -> String {
+        self.shared.peer_names.get(p).map(|(n, _)| n.clone()).unwrap_or_else(|| p.to_string())
+    }
+
+    /// Feeds one input to the core and performs its outputs in order.
+    fn step(&mut self, input: Input) -> Result<()> {
+        let Some(replica) = self.replica.as_mut() else { return Ok(()) };
+        let outputs = replica.handle(now_ms(), input);
+        self.perform(outputs)
+    }
+
+    fn perform(&mut self, outputs: Vec<Output>) -> Result<()> {
+        let mut queue: VecDeque<Output> = outputs.into();
+        while let Some(out) = queue.pop_front() {
+            match out {
+                // Durable before anything after it is sent: a failure here stops the node rather than letting
+                // it sign without remembering.
+                Output::Persist(state) => self.store.put_safety(&state).context("cannot persist the safety state")?,
+                Output::Send { to, message } => self.send_consensus(to, message.to_bytes()),
+                Output::Broadcast(message) => {
+                    let bytes = message.to_bytes();
+                    for to in 0..self.peers_by_index.len() as u32 {
+                        if Some(to) != self.shared.validator_index {
+                            self.send_consensus(to, bytes.clone());
+                        }
+                    }
+                }
+                Output::SetTimer { timer, after_ms } => {
+                    let events = self.events.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                        let _ = events.send(Event::Consensus(Input::Timeout(timer)));
+                    });
+                }
+                Output::Validate { view, seq, digest, block } => self.validate(view, seq, digest, block),
+                Output::NeedProposal { view, seq } => {
+                    self.pending_proposal = Some((view, seq, now_ms()));
+                }
+                Output::Deliver(delivered) => {
+                    let entry = LogEntry {
+                        committed: delivered.committed,
+                        timestamp: delivered.timestamp,
+                        chain_digest: delivered.chain_digest,
+                    };
+                    self.deliver(entry)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send_consensus(&self, to: u32, bytes: Vec<u8>) {
+        let Some(peer) = self.peers_by_index.get(to as usize) else { return };
+        if let Err(e) = self.shared.net.send(*peer, Wire::Consensus(bytes).to_bytes()) {
+            debug!(to, "consensus send failed: {e}");
+        }
+    }
+}
+
+/// Builds the mempool with the configured limits.
+pub fn mempool(max_txs: usize, max_bytes: usize) -> Mempool {
+    Mempool::new(MempoolConfig { max_txs, max_bytes, ..MempoolConfig::default() })
+}

@@ -1,0 +1,71 @@
+//! The primary's proposal: once the ledger has applied everything before the requested sequence number, a block of pending transactions (executed once, the execution kept), or a heartbeat when idle.
+
+use super::*;
+
+impl Driver {
+    /// As primary: once the ledger stands right before the requested sequence number, propose the pending
+    /// transactions (after a short batching delay), or an empty heartbeat when idle.
+    pub(super) fn try_propose(&mut self) -> Result<()> {
+        let Some((view, seq, since)) = self.pending_proposal else { return Ok(()) };
+        if self.applied_seq + 1 != seq {
+            return Ok(());
+        }
+        let Some(me) = self.shared.validator_index else { return Ok(()) };
+        let now = now_ms();
+        let pending = self.shared.mempool.lock().map(|m| m.len()).unwrap_or(0);
+        let waited = now.saturating_sub(since);
+        if (pending == 0 && waited < self.settings.idle_block_ms)
+            || (pending > 0 && waited < self.settings.batch_delay_ms)
+        {
+            return Ok(());
+        }
+        let last_time = self.replica.as_ref().map_or(0, |r| r.last_block_time());
+        let timestamp = now.max(last_time + 1);
+        let payload = if pending == 0 { Vec::new() } else { self.build_block(timestamp, me, view, seq)? };
+        self.pending_proposal = None;
+        self.round_start.insert(seq, Instant::now());
+        let outputs = match self.replica.as_mut() {
+            Some(r) => r.handle(now, Input::Propose { payload }),
+            None => return Ok(()),
+        };
+        self.perform(outputs)
+    }
+
+    /// Builds the next ledger block from the mempool; transactions that no longer pass against the ledger are
+    /// dropped from the mempool (with their reason) and the block is built without them.
+    pub(super) fn build_block(&mut self, timestamp: u64, me: u32, view: u64, seq: u64) -> Result<Vec<u8>> {
+        let g = &self.shared.genesis.consensus;
+        let max_bytes = (g.max_block_bytes as usize).min(ctchain_pbft::types::MAX_PAYLOAD_BYTES) - HEADER_ROOM;
+        loop {
+            let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            let mut mempool = self.shared.mempool.lock().map_err(|_| anyhow!("mempool lock poisoned"))?;
+            let txs = mempool.proposal(g.max_block_txs as usize, max_bytes);
+            if txs.is_empty() {
+                return Ok(Vec::new());
+            }
+            match ledger.propose_checked(txs, timestamp, me, view) {
+                Ok(block) => {
+                    let proposal = PbftBlock::Data { timestamp, payload: block.block().to_block().to_bytes() };
+                    let digest = proposal.digest(&self.shared.genesis.chain_id, seq);
+                    let PbftBlock::Data { payload, .. } = proposal else { unreachable!("built as a data block") };
+                    info!(
+                        seq,
+                        height = block.block().header().height,
+                        txs = block.block().txs().len(),
+                        "proposing block"
+                    );
+                    self.validated.insert(digest, block);
+                    return Ok(payload);
+                }
+                Err(LedgerError::InvalidTransaction { tx_id, reason, .. }) => {
+                    warn!(%tx_id, "dropping a pending transaction that no longer applies: {reason}");
+                    mempool.evict(&tx_id);
+                    drop(mempool);
+                    drop(ledger);
+                    self.reject(tx_id, reason.to_string());
+                }
+                Err(e) => return Err(anyhow!(e).context("cannot build a block")),
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! What the driver shares with the RPC server: the ledger and the mempool behind locks (ledger before mempool, always), the door for transactions, status for `chain_status`, recent rejections.
+
+use super::*;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Where consensus stands, for `chain_status`.
+#[derive(Clone, Debug, Default)]
+pub struct ConsensusView {
+    /// Current view.
+    pub view: u64,
+    /// Its primary.
+    pub primary: u32,
+    /// Normal case (not changing views).
+    pub normal: bool,
+    /// Last executed sequence number.
+    pub seq: u64,
+    /// Catching up.
+    pub syncing: bool,
+}
+
+/// Transactions recently dropped, with the reason (bounded, oldest forgotten first).
+#[derive(Default)]
+pub struct RejectedTxs {
+    reasons: HashMap<TxId, String>,
+    order: VecDeque<TxId>,
+}
+
+impl RejectedTxs {
+    /// Remembers a rejection.
+    pub fn insert(&mut self, id: TxId, reason: String) {
+        if self.reasons.insert(id, reason).is_none() {
+            self.order.push_back(id);
+            if self.order.len() > REJECTED_REMEMBERED {
+                if let Some(old) = self.order.pop_front() {
+                    self.reasons.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The reason a transaction was rejected, if remembered.
+    pub fn get(&self, id: &TxId) -> Option<&String> {
+        self.reasons.get(id)
+    }
+}
+
+/// What the driver shares with the RPC server.
+pub struct Shared {
+    /// Node name.
+    pub name: String,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Its hash.
+    pub genesis_hash: Hash32,
+    /// This node's validator index (`None` for an observer).
+    pub validator_index: Option<u32>,
+    /// The ledger.
+    pub ledger: RwLock<Ledger>,
+    /// Pending transactions.
+    pub mempool: Mutex<Mempool>,
+    /// The one door for transactions, with the chain's verifier and what it verified recently.
+    pub admission: Admission,
+    /// The network.
+    pub net: NetHandle,
+    /// Metrics.
+    pub metrics: Arc<NodeMetrics>,
+    /// Consensus state for status.
+    pub consensus: RwLock<ConsensusView>,
+    /// New headers, for subscriptions.
+    pub heads: broadcast::Sender<HeaderJson>,
+    /// Transactions whose status changed, for subscriptions.
+    pub tx_updates: broadcast::Sender<TxId>,
+    /// Recent rejections.
+    pub rejected: Mutex<RejectedTxs>,
+    /// Names of known peers and whether they validate.
+    pub peer_names: HashMap<PeerId, (String, bool)>,
+}
+
+impl Shared {
+    /// Admits the tagged ledger encoding of a transaction of any kind ([`Admission::admit`]: cheap checks, then
+    /// proofs outside every lock, then the stateful checks), and counts what it cost. Blocking: call it from a
+    /// blocking context.
+    pub fn admit(&self, tagged: &[u8]) -> Result<TxId, AdmitError> {
+        let admitted = self.admission.admit(&self.ledger, &self.mempool, tagged)?;
+        if let Some(took) = admitted.verified_in {
+            self.metrics.tx_verify_seconds.observe(took.as_secs_f64());
+        }
+        if let Ok(mempool) = self.mempool.lock() {
+            self.metrics.mempool_txs.set(mempool.len() as i64);
+            self.metrics.mempool_bytes.set(mempool.bytes() as i64);
+        }
+        Ok(admitted.id)
+    }
+
+    /// The gossip encoding of a pending transaction.
+    pub fn gossip_bytes(&self, id: &TxId) -> Option<Vec<u8>> {
+        self.mempool.lock().ok()?.encoded(id)
+    }
+
+    /// Counts a refused transaction under a short reason label.
+    pub fn count_rejection(&self, err: &AdmitError) {
+        let label = match err {
+            AdmitError::TooLarge { .. } => "too_large",
+            AdmitError::Encoding(_) => "encoding",
+            AdmitError::Invalid(_) => "invalid",
+            AdmitError::Duplicate(_) => "duplicate",
+            AdmitError::ConflictsWithPending { .. } | AdmitError::NullifierConflictsWithPending { .. } => "conflict",
+            AdmitError::Rejected(_) => "rejected",
+            AdmitError::Ledger(_) => "node_error",
+            AdmitError::Full { .. } => "mempool_full",
+        };
+        self.metrics.rejected_txs.get_or_create(&vec![("reason".into(), label.into())]).inc();
+    }
+}
+
+/// A header as the RPC shows it.
+pub fn header_json(header: &ctchain_ledger::BlockHeader, tx_count: usize) -> HeaderJson {
+    HeaderJson {
+        hash: header.hash().to_string(),
+        height: header.height,
+        prev_hash: header.prev_hash.to_string(),
+        tx_root: header.tx_root.to_string(),
+        state_root: header.state_root.to_string(),
+        timestamp_ms: header.timestamp_ms,
+        proposer: header.proposer,
+        view: header.view,
+        tx_count: tx_count as u32,
+    }
+}
