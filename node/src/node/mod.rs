@@ -50,8 +50,8 @@ mod shared;
 mod validation;
 mod wire;
 
-pub use shared::{header_json, now_ms, ConsensusView, RejectedTxs, Shared};
 use delivery::ledger_block_of;
+pub use shared::{header_json, now_ms, ConsensusView, RejectedTxs, Shared};
 use validation::*;
 use wire::Wire;
 
