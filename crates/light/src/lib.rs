@@ -46,6 +46,9 @@ use jsonrpsee::core::client::Error as ClientError;
 
 pub use wait::{wait_for_commit, WaitError};
 
+/// Certified block hashes remembered for the hash-chain check (the lowest heights are forgotten first).
+const SEEN_BLOCKS: usize = 4_096;
+
 /// Which genesis the client trusts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenesisTrust {
@@ -298,6 +301,11 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
             Some((known, _)) if *known != hash => Err("another certified block is known at this height".into()),
             _ => {
                 seen.insert(height, (hash, prev_hash));
+                // A long `watch` reads every block: keep the hashes near the most recent reads, not all of them.
+                while seen.len() > SEEN_BLOCKS {
+                    let Some(&lowest) = seen.keys().next() else { break };
+                    seen.remove(&lowest);
+                }
                 Ok(())
             }
         }
