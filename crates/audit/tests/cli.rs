@@ -478,3 +478,26 @@ fn show_and_aml_list_shielded_records_and_name_what_was_not_decrypted() {
         assert_eq!(db.all().unwrap().len(), 2);
     }
 }
+
+#[test]
+fn a_new_keystore_with_an_empty_password_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("password"), "\n").unwrap();
+    let key = dir.path().join("regulator.json");
+    let err = run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", key.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("an empty password is not allowed"), "{err}");
+    let shares = dir.path().join("split");
+    let args = [
+        "keygen",
+        "--chain-id",
+        "ctchain-test",
+        "--out",
+        shares.to_str().unwrap(),
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+    ];
+    assert!(run(dir.path(), &args).unwrap_err().contains("an empty password is not allowed"));
+    assert_eq!(listing(dir.path()), vec!["password".to_string()], "nothing but the password file");
+}

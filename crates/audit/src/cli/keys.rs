@@ -16,17 +16,22 @@ pub(super) fn password(file: Option<&Path>) -> Result<Zeroizing<String>> {
 }
 
 /// A new keystore's password: from the file or environment as usual, or typed twice (a typo would lock the key
-/// away for good).
+/// away for good); never empty.
 pub(super) fn new_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
-    if file.is_some() || std::env::var_os("CTCHAIN_AUDIT_PASSWORD").is_some() {
-        return password(file);
+    let chosen = if file.is_some() || std::env::var_os("CTCHAIN_AUDIT_PASSWORD").is_some() {
+        password(file)?
+    } else {
+        let first = Zeroizing::new(rpassword::prompt_password("New audit keystore password: ")?);
+        let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
+        if first != second {
+            bail!("the passwords differ; nothing was written");
+        }
+        first
+    };
+    if chosen.is_empty() {
+        bail!("an empty password is not allowed");
     }
-    let first = Zeroizing::new(rpassword::prompt_password("New audit keystore password: ")?);
-    let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
-    if first != second {
-        bail!("the passwords differ; nothing was written");
-    }
-    Ok(first)
+    Ok(chosen)
 }
 
 pub(super) fn keygen(
@@ -38,9 +43,6 @@ pub(super) fn keygen(
     kdf: KdfParams,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if pw.is_empty() {
-        bail!("an empty password is not allowed");
-    }
     let (Some(k), Some(n)) = (threshold, shares) else {
         return write_keys(chain_id, &RegulatorKeys::generate(&mut OsRng), path, pw, kdf, out);
     };
@@ -130,9 +132,6 @@ pub(super) fn import(
     kdf: KdfParams,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if pw.is_empty() {
-        bail!("an empty password is not allowed");
-    }
     let text = Zeroizing::new(
         std::fs::read_to_string(secrets).with_context(|| format!("reading secrets file {}", secrets.display()))?,
     );
