@@ -53,7 +53,11 @@ pub struct NodeMetrics {
     pub block_verify_seconds: Histogram,
     /// From proposal (or validation request) to commit of a block, seconds.
     pub round_seconds: Histogram,
+    /// Work per ledger transaction in this process (decodes, encodes, leaf hashes, executions): on the path of
+    /// a transaction each grows by one ([`ctchain_ledger::work`]).
+    pub tx_work: Family<Vec<(String, String)>, Counter>,
     last_pbft: Mutex<ctchain_pbft::Metrics>,
+    last_work: Mutex<ctchain_ledger::work::WorkCounts>,
 }
 
 impl NodeMetrics {
@@ -78,7 +82,9 @@ impl NodeMetrics {
             tx_verify_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             block_verify_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             round_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            tx_work: Family::default(),
             last_pbft: Mutex::new(ctchain_pbft::Metrics::default()),
+            last_work: Mutex::new(ctchain_ledger::work::WorkCounts::default()),
             registry: Registry::default(),
         };
         registry.register("height", "Ledger height", m.height.clone());
@@ -109,6 +115,11 @@ impl NodeMetrics {
             m.block_verify_seconds.clone(),
         );
         registry.register("round_seconds", "Proposal to commit of a block", m.round_seconds.clone());
+        registry.register(
+            "ledger_tx_work",
+            "Ledger transactions decoded, encoded, leaf-hashed, executed in blocks and checked alone in this process",
+            m.tx_work.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -128,8 +139,26 @@ impl NodeMetrics {
         *last = now.clone();
     }
 
+    /// Folds the ledger's work counters in (process-wide and cumulative; only the increase is added).
+    pub fn observe_work(&self) {
+        let now = ctchain_ledger::work::WorkCounts::now();
+        let mut last = self.last_work.lock().expect("metrics lock");
+        let grown = now.since(*last);
+        for (work, count) in [
+            ("decoded", grown.decoded),
+            ("encoded", grown.encoded),
+            ("leaf_hashed", grown.leaf_hashed),
+            ("executed", grown.executed),
+            ("checked_alone", grown.checked_alone),
+        ] {
+            self.tx_work.get_or_create(&vec![("work".into(), work.into())]).inc_by(count);
+        }
+        *last = now;
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
+        self.observe_work();
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out

@@ -82,7 +82,7 @@ impl LedgerSource {
         let shielded = std::mem::take(&mut *self.shielded.borrow_mut());
         let mut chain = self.chain.borrow_mut();
         let mut verified: Vec<VerifiedLedgerTx> =
-            txs.into_iter().map(|t| VerifiedLedgerTx::Confidential(chain.verify(t))).collect();
+            txs.into_iter().map(|t| VerifiedLedgerTx::from(chain.verify(t))).collect();
         for tx in shielded {
             verified.push(VerifiedLedgerTx::verify(LedgerTx::Shielded(Box::new(tx)), chain.ledger.verifier()).unwrap());
         }

@@ -8,6 +8,9 @@ use crate::store::StorageError;
 /// Why a transaction cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxRejection {
+    /// The bytes are not the canonical encoding of a ledger transaction.
+    #[error("not a ledger transaction: {0}")]
+    Undecodable(ctchain_codec::DecodeError),
     /// A stateless check failed (proofs, signatures, encoding, chain id, audit keys).
     #[error("{0}")]
     Stateless(#[from] VerifyError),
@@ -169,6 +172,16 @@ pub enum LedgerError {
         count: usize,
         /// The limit.
         max: usize,
+    },
+    /// A transaction's bytes are not the canonical encoding of a ledger transaction.
+    #[error("block at height {height}, transaction {index} does not decode: {error}")]
+    UndecodableTransaction {
+        /// Height of the block.
+        height: u64,
+        /// Index of the transaction in the block.
+        index: usize,
+        /// Why.
+        error: ctchain_codec::DecodeError,
     },
     /// A transaction fails; the whole block is rejected and the state is untouched.
     #[error("block at height {height}, transaction {index} ({tx_id}): {reason}")]

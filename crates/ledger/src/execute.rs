@@ -1,5 +1,9 @@
 //! Phase three: the stateful checks of a block's transactions in order, computing every state change before
 //! anything is written (the caller writes them in one batch, or drops them).
+//!
+//! The execution reads the committed state only through [`StateView`]: the few questions a block's checks ask
+//! (is this id on chain, is this output unspent, what is this asset's supply, is this nullifier revealed), so
+//! what it depends on is visible in one place and any state holder (a channel's ledger, a snapshot) can answer.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -8,10 +12,58 @@ use ctchain_crypto::{AssetId, MultisetHash, OutputId, PublicKind, TxId, Verified
 
 use crate::access::AuditAccessRecord;
 use crate::error::{LedgerError, TxRejection};
-use crate::ledger::{Ledger, VerifiedLedgerTx};
-use crate::shielded::{NoteRecord, NullifierRecord, VerifiedShielded};
+use crate::ledger::{Ledger, VerifiedTxKind};
+use crate::shielded::{NoteRecord, NullifierRecord, ShieldedConfig, VerifiedShielded};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::Cf;
+use crate::types::AssetInfo;
+
+/// What a block's execution reads of the committed state it extends.
+pub(crate) trait StateView {
+    /// Whether a transaction with this id is on chain.
+    fn has_transaction(&self, id: &TxId) -> Result<bool, LedgerError>;
+    /// The unspent output's entry, if it exists and is unspent.
+    fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError>;
+    /// Where an output was spent, if it was.
+    fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError>;
+    /// The asset as the chain lists it.
+    fn asset(&self, id: &AssetId) -> Option<&AssetInfo>;
+    /// The asset's supply counters.
+    fn supply(&self, asset: &AssetId) -> Result<Supply, LedgerError>;
+    /// The shielded pool's configuration and state, when the chain has one.
+    fn shielded(&self) -> Option<(&ShieldedConfig, &ShieldedState)>;
+    /// Whether a nullifier was revealed on chain.
+    fn nullifier_revealed(&self, nf: &Nullifier) -> Result<bool, LedgerError>;
+    /// The state accumulator (the multiset hash under the state root).
+    fn accumulator(&self) -> MultisetHash;
+}
+
+impl StateView for Ledger {
+    fn has_transaction(&self, id: &TxId) -> Result<bool, LedgerError> {
+        self.contains_transaction(id)
+    }
+    fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
+        Ledger::unspent_entry(self, id)
+    }
+    fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
+        Ledger::spent_record(self, id)
+    }
+    fn asset(&self, id: &AssetId) -> Option<&AssetInfo> {
+        self.genesis().asset(id)
+    }
+    fn supply(&self, asset: &AssetId) -> Result<Supply, LedgerError> {
+        Ledger::supply(self, asset)
+    }
+    fn shielded(&self) -> Option<(&ShieldedConfig, &ShieldedState)> {
+        Some((self.genesis().shielded.as_ref()?, self.shielded_state()?))
+    }
+    fn nullifier_revealed(&self, nf: &Nullifier) -> Result<bool, LedgerError> {
+        Ok(self.store().contains(Cf::Nullifiers, &nullifier_key(nf))?)
+    }
+    fn accumulator(&self) -> MultisetHash {
+        Ledger::accumulator(self)
+    }
+}
 
 /// The shielded pool's state between blocks: the note tree's frontier and the roots valid as anchors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,8 +90,8 @@ pub(crate) struct Execution {
 }
 
 /// One block's execution in progress.
-struct BlockExecution<'a> {
-    ledger: &'a Ledger,
+struct BlockExecution<'a, S: StateView> {
+    state: &'a S,
     height: u64,
     created: Vec<OutputRecord>,
     created_index: HashMap<OutputId, usize>,
@@ -59,9 +111,13 @@ struct BlockExecution<'a> {
 }
 
 /// Runs the stateful checks of `txs` in order as block `height` on top of `ledger`'s committed state.
-pub(crate) fn execute(ledger: &Ledger, height: u64, txs: &[VerifiedLedgerTx]) -> Result<Execution, LedgerError> {
+pub(crate) fn execute<T: AsRef<VerifiedTxKind>>(
+    state: &impl StateView,
+    height: u64,
+    txs: &[T],
+) -> Result<Execution, LedgerError> {
     let mut exec = BlockExecution {
-        ledger,
+        state,
         height,
         created: Vec::new(),
         created_index: HashMap::new(),
@@ -77,9 +133,10 @@ pub(crate) fn execute(ledger: &Ledger, height: u64, txs: &[VerifiedLedgerTx]) ->
         nullifiers_in_block: HashMap::new(),
         nullifiers: Vec::new(),
         notes: Vec::new(),
-        frontier: ledger.shielded_state().map(|s| s.frontier.clone()),
+        frontier: state.shielded().map(|(_, s)| s.frontier.clone()),
     };
     for (index, vtx) in txs.iter().enumerate() {
+        let vtx = vtx.as_ref();
         let tx_id = vtx.id();
         exec.transaction(index, vtx).map_err(|reason| reason.into_ledger_error(height, index, tx_id))?;
     }
@@ -119,23 +176,23 @@ impl From<crate::store::StorageError> for Failure {
     }
 }
 
-impl BlockExecution<'_> {
-    fn transaction(&mut self, index: usize, vtx: &VerifiedLedgerTx) -> Result<(), Failure> {
+impl<S: StateView> BlockExecution<'_, S> {
+    fn transaction(&mut self, index: usize, vtx: &VerifiedTxKind) -> Result<(), Failure> {
         let tx_id = vtx.id();
         self.claim_id(tx_id)?;
         match vtx {
-            VerifiedLedgerTx::Confidential(tx) => {
+            VerifiedTxKind::Confidential(tx) => {
                 if tx.transaction().body.public.iter().any(|p| p.kind.crosses_pools()) {
                     return Err(TxRejection::CrossingOutsideShieldedTx.into());
                 }
                 self.confidential(index, tx)?;
             }
-            VerifiedLedgerTx::AuditAccess(access) => {
+            VerifiedTxKind::AuditAccess(access) => {
                 // A record changes no balance: it is kept, located and listed, and its leaf in the transaction
                 // root makes it as permanent as the block.
                 self.accesses.push((index as u32, access.record().clone()));
             }
-            VerifiedLedgerTx::Shielded(shielded) => self.shielded(index, shielded)?,
+            VerifiedTxKind::Shielded(shielded) => self.shielded(index, shielded)?,
         }
         self.locations.push((tx_id, TxLocation { height: self.height, index: index as u32 }));
         Ok(())
@@ -143,14 +200,14 @@ impl BlockExecution<'_> {
 
     /// Refuses an id already on chain or earlier in the block.
     fn claim_id(&mut self, tx_id: TxId) -> Result<(), Failure> {
-        if !self.seen.insert(tx_id) || self.ledger.store().contains(Cf::Txs, tx_id.as_bytes())? {
+        if !self.seen.insert(tx_id) || self.state.has_transaction(&tx_id)? {
             return Err(TxRejection::Duplicate.into());
         }
         Ok(())
     }
 
     fn confidential(&mut self, index: usize, vtx: &VerifiedTransaction) -> Result<(), Failure> {
-        let ledger = self.ledger;
+        let state = self.state;
         let height = self.height;
         let tx_id = vtx.id();
         let body = &vtx.transaction().body;
@@ -161,10 +218,10 @@ impl BlockExecution<'_> {
             }
             let entry = match self.created_index.get(&output_id) {
                 Some(&i) => self.created_unspent[i].1,
-                None => match ledger.unspent_entry(&output_id)? {
+                None => match state.unspent_entry(&output_id)? {
                     Some(entry) => entry,
                     None => {
-                        return Err(match ledger.spent_record(&output_id)? {
+                        return Err(match state.spent_record(&output_id)? {
                             Some(s) => TxRejection::AlreadySpent { input: k, output: output_id, height: s.height },
                             None => TxRejection::UnknownInput { input: k, output: output_id },
                         }
@@ -182,12 +239,12 @@ impl BlockExecution<'_> {
             self.spent.push((output_id, record));
         }
         for output in &body.outputs {
-            if ledger.genesis().asset(&output.asset).is_none() {
+            if state.asset(&output.asset).is_none() {
                 return Err(TxRejection::UnknownAsset(output.asset).into());
             }
         }
         for p in &body.public {
-            let Some(info) = ledger.genesis().asset(&p.asset) else {
+            let Some(info) = state.asset(&p.asset) else {
                 return Err(TxRejection::UnknownAsset(p.asset).into());
             };
             let counters = self.supply_mut(&p.asset)?;
@@ -223,11 +280,11 @@ impl BlockExecution<'_> {
     }
 
     fn supply_mut(&mut self, asset: &AssetId) -> Result<&mut Supply, Failure> {
-        let ledger = self.ledger;
+        let state = self.state;
         let counters = match self.supply.entry(*asset) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(v) => {
-                let current = ledger.supply(asset)?;
+                let current = state.supply(asset)?;
                 v.insert((current, current))
             }
         };
@@ -235,10 +292,8 @@ impl BlockExecution<'_> {
     }
 
     fn shielded(&mut self, index: usize, vtx: &VerifiedShielded) -> Result<(), Failure> {
-        let ledger = self.ledger;
-        let (Some(config), Some(state), Some(frontier)) =
-            (ledger.genesis().shielded.as_ref(), ledger.shielded_state(), self.frontier.as_mut())
-        else {
+        let view = self.state;
+        let (Some((config, state)), Some(frontier)) = (view.shielded(), self.frontier.as_mut()) else {
             return Err(TxRejection::ShieldedPoolDisabled.into());
         };
         let tx_id = vtx.id();
@@ -250,7 +305,7 @@ impl BlockExecution<'_> {
         }
         let mut on_chain = Vec::new();
         for nf in &statement.nullifiers {
-            if ledger.store().contains(Cf::Nullifiers, &nullifier_key(nf))? {
+            if view.nullifier_revealed(nf)? {
                 on_chain.push(*nf);
             }
         }
@@ -292,7 +347,7 @@ impl BlockExecution<'_> {
                 changed.insert(asset, after);
             }
         }
-        let shielded = match (self.ledger.shielded_state(), self.frontier) {
+        let shielded = match (self.state.shielded().map(|(_, s)| s), self.frontier) {
             (Some(before), Some(frontier)) if frontier.size() != before.frontier.size() => {
                 self.removed.push(state::note_tree_element(&before.frontier));
                 self.inserted.push(state::note_tree_element(&frontier));
@@ -302,7 +357,7 @@ impl BlockExecution<'_> {
             }
             _ => None,
         };
-        let mut acc = self.ledger.accumulator();
+        let mut acc = self.state.accumulator();
         acc.remove_all(&self.removed);
         acc.insert_all(&self.inserted);
         let spent_in_block = self.spent_in_block;

@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+mod encoded;
 pub mod error;
 mod execute;
 pub mod finality;
@@ -56,9 +57,13 @@ pub mod shielded;
 pub mod state;
 pub mod store;
 pub mod types;
+pub mod work;
 
 pub use error::{LedgerError, TxRejection};
-pub use ledger::{CheckedBlock, Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx};
+pub use encoded::{DecodedTx, EncodedBlock, EncodedTx};
+pub use ledger::{
+    CheckedBlock, Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind,
+};
 pub use shielded::{
     ChainVerifier, Crossing, NoteRecord, NullifierRecord, ShieldedConfig, ShieldedTx, VerifiedShielded,
 };

@@ -209,6 +209,7 @@ impl LedgerTx {
     /// The Merkle leaf hash of the full encoding (witness included): what the block commits to, and the key
     /// under which a node remembers having verified exactly these bytes.
     pub fn leaf_hash(&self) -> Hash32 {
+        crate::work::count_leaf_hashed();
         merkle::leaf_hash(&self.to_bytes())
     }
 }
@@ -254,6 +255,7 @@ impl LedgerTx {
 
 impl Encode for LedgerTx {
     fn encode_to(&self, w: &mut Writer) {
+        crate::work::count_encoded();
         w.u8(self.tag() as u8);
         match self {
             Self::Confidential(tx) => w.put(tx),
@@ -265,6 +267,7 @@ impl Encode for LedgerTx {
 
 impl Decode for LedgerTx {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        crate::work::count_decoded();
         let tag = r.u8("ledger transaction kind")?;
         match TxTag::from_u8(tag) {
             Some(TxTag::Confidential) => Ok(Self::Confidential(r.get()?)),
@@ -430,11 +433,18 @@ impl Encode for Block {
 impl Decode for Block {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let header = r.get()?;
-        let n = r.len("block transactions", MAX_BLOCK_TXS)?;
-        let mut txs = Vec::with_capacity(n.min(r.remaining()));
-        for _ in 0..n {
-            txs.push(LedgerTx::from_bytes(r.bytes("block transaction", MAX_TX_BYTES)?)?);
-        }
+        let txs = read_tx_list(r)?.into_iter().map(LedgerTx::from_bytes).collect::<Result<_, _>>()?;
         Ok(Self { header, txs })
     }
+}
+
+/// A block's list of transactions — a count, then each transaction's bytes, length-prefixed — as slices, not
+/// decoded: the same list in a block, a proposal's payload and a stored block.
+pub(crate) fn read_tx_list<'a>(r: &mut Reader<'a>) -> Result<Vec<&'a [u8]>, DecodeError> {
+    let n = r.len("block transactions", MAX_BLOCK_TXS)?;
+    let mut txs = Vec::with_capacity(n.min(r.remaining()));
+    for _ in 0..n {
+        txs.push(r.bytes("block transaction", MAX_TX_BYTES)?);
+    }
+    Ok(txs)
 }

@@ -172,7 +172,7 @@ fn shield_transfer_unshield_keep_both_pools_balanced_and_refuse_every_forgery() 
         TxRejection::CrossingOutsideShieldedTx
     );
     // Even if a node skipped that check, the stateful phase refuses it.
-    let bypass = VerifiedLedgerTx::Confidential(pool.chain.ledger.verifier().confidential.verify(mint).unwrap());
+    let bypass = VerifiedLedgerTx::from(pool.chain.ledger.verifier().confidential.verify(mint).unwrap());
     assert_eq!(rejection(pool.chain.ledger.check_ledger_tx(&bypass)), TxRejection::CrossingOutsideShieldedTx);
 
     let verified = verify(&pool, &shield).unwrap();

@@ -2,11 +2,12 @@
 //! here as the tagged bytes of a [`LedgerTx`] and pass the same checks in the same order, cheapest first:
 //!
 //! 1. size (before anything is decoded);
-//! 2. decoding — once: the bytes are canonical, so their Merkle leaf hash identifies them exactly;
-//! 3. the id, and duplicates: already pending, or already on chain (gossip brings every transaction to every node,
-//!    often after its block committed — refused before paying for its proofs);
-//! 4. the stateless phase (proofs, signatures), or its result from [`VerifiedCache`] when these exact bytes were
-//!    verified before — by admission or inside a proposed block;
+//! 2. the Merkle leaf hash of the bytes — once: the bytes are canonical, so it identifies them exactly; bytes
+//!    already pending are refused here, and bytes verified before (by admission or inside a proposed block, kept in
+//!    [`VerifiedCache`]) are taken from there, neither decoded nor verified again;
+//! 3. decoding — once — then the id, and duplicates: already pending, or already on chain (gossip brings every
+//!    transaction to every node, often after its block committed — refused before paying for its proofs);
+//! 4. the stateless phase (proofs, signatures);
 //! 5. the stateful checks against the ledger and the conflicts with pending transactions
 //!    ([`Mempool`]'s own rules).
 //!
@@ -18,35 +19,47 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use ctchain_codec::{Decode, Hash32};
+use ctchain_codec::Hash32;
 use ctchain_crypto::TxId;
-use ctchain_ledger::{ChainVerifier, Ledger, LedgerTx, TxRejection, TxTag, VerifiedLedgerTx};
+use ctchain_ledger::{ChainVerifier, EncodedTx, Ledger, TxRejection, TxTag, VerifiedLedgerTx};
 
 use crate::{AdmitError, Mempool};
 
 /// Transactions verified recently, by Merkle leaf hash (the hash of their exact tagged bytes), so that a
 /// transaction is verified once whichever way it arrives first: in a proposed block, by RPC or by gossip.
 /// Bounded; the oldest entries are forgotten first.
-#[derive(Default)]
 pub struct VerifiedCache {
     entries: HashMap<Hash32, VerifiedLedgerTx>,
     order: VecDeque<Hash32>,
+    capacity: usize,
+}
+
+impl Default for VerifiedCache {
+    fn default() -> Self {
+        Self::with_capacity(Self::CAPACITY)
+    }
 }
 
 impl VerifiedCache {
-    /// Entries kept (a transfer is about 5 KiB, so about 20 MiB).
+    /// Entries a node keeps (a transfer is about 5 KiB, so about 20 MiB).
     pub const CAPACITY: usize = 4_096;
+
+    /// A cache keeping at most `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { entries: HashMap::new(), order: VecDeque::new(), capacity }
+    }
 
     /// The verified transaction with exactly these bytes, if verified recently.
     pub fn get(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
         self.entries.get(leaf).cloned()
     }
 
-    /// Remembers a verified transaction.
-    pub fn insert(&mut self, leaf: Hash32, tx: VerifiedLedgerTx) {
+    /// Remembers a verified transaction, under the leaf hash of the bytes it carries.
+    pub fn insert(&mut self, tx: VerifiedLedgerTx) {
+        let leaf = tx.leaf();
         if self.entries.insert(leaf, tx).is_none() {
             self.order.push_back(leaf);
-            while self.order.len() > Self::CAPACITY {
+            while self.order.len() > self.capacity {
                 if let Some(old) = self.order.pop_front() {
                     self.entries.remove(&old);
                 }
@@ -145,34 +158,41 @@ impl Admission {
         if tagged.len() > self.max_tx_bytes {
             return Err(AdmitError::TooLarge { size: tagged.len(), max: self.max_tx_bytes });
         }
-        let tx = LedgerTx::from_bytes(tagged).map_err(AdmitError::Encoding)?;
-        let id = tx.id();
-        if mempool.lock_pool()?.contains(&id) {
-            return Err(AdmitError::Duplicate(id));
+        let encoded = EncodedTx::new(tagged);
+        // These exact bytes are pending already (gossip brings each transaction from every peer): refused
+        // before they are decoded.
+        if let Some(pending) = mempool.lock_pool()?.known(&encoded.leaf()) {
+            return Err(AdmitError::Duplicate(pending.id()));
         }
-        let on_chain = ledger.read_ledger()?.transaction(&id);
-        if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))?.is_some() {
-            return Err(AdmitError::Rejected(TxRejection::Duplicate));
-        }
-        let leaf = ctchain_ledger::merkle::leaf_hash(tagged);
-        let cached = self.verified.lock().map_err(|_| poisoned("verified-cache"))?.get(&leaf);
+        let cached = self.verified.lock().map_err(|_| poisoned("verified-cache"))?.get(&encoded.leaf());
         let (verified, verified_in) = match cached {
-            Some(v) => (v, None),
+            // Verified before (in a proposed block, or admitted and since committed or evicted): not decoded
+            // again either.
+            Some(v) => {
+                refuse_if_on_chain(ledger, &v.id())?;
+                (v, None)
+            }
             None => {
-                let tag = tx.tag();
+                let decoded = encoded.into_decoded().map_err(AdmitError::Encoding)?;
+                let id = decoded.tx().id();
+                if mempool.lock_pool()?.contains(&id) {
+                    return Err(AdmitError::Duplicate(id));
+                }
+                refuse_if_on_chain(ledger, &id)?;
+                let tag = decoded.tx().tag();
                 let started = Instant::now();
-                let verified = VerifiedLedgerTx::verify(tx, &self.verifier).map_err(|e| match (tag, e) {
+                let verified = VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| match (tag, e) {
                     (TxTag::Confidential, TxRejection::Stateless(v)) => AdmitError::Invalid(v),
                     (_, other) => AdmitError::Rejected(other),
                 })?;
                 let took = started.elapsed();
-                self.remember(leaf, &verified);
+                self.remember(&verified);
                 (verified, Some(took))
             }
         };
         let ledger = ledger.read_ledger()?;
         let mut mempool = mempool.lock_pool()?;
-        let id = mempool.admit_ledger_tx(&ledger, verified, leaf, tagged)?;
+        let id = mempool.admit_ledger_tx(&ledger, verified)?;
         Ok(Admitted { id, verified_in })
     }
 
@@ -183,12 +203,21 @@ impl Admission {
     }
 
     /// Remembers a transaction verified elsewhere (inside a proposed block), so that a copy arriving later by
-    /// gossip is not verified again.
-    pub fn remember(&self, leaf: Hash32, tx: &VerifiedLedgerTx) {
+    /// gossip is not decoded or verified again.
+    pub fn remember(&self, tx: &VerifiedLedgerTx) {
         if let Ok(mut cache) = self.verified.lock() {
-            cache.insert(leaf, tx.clone());
+            cache.insert(tx.clone());
         }
     }
+}
+
+/// Refuses a transaction already on chain (before its proofs are paid for).
+fn refuse_if_on_chain(ledger: &impl LedgerAccess, id: &TxId) -> Result<(), AdmitError> {
+    let on_chain = ledger.read_ledger()?.contains_transaction(id);
+    if on_chain.map_err(|e| AdmitError::Ledger(e.to_string()))? {
+        return Err(AdmitError::Rejected(TxRejection::Duplicate));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -196,10 +225,10 @@ mod tests {
     use super::*;
     use ctchain_codec::Encode;
     use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, Transaction, TransactionBuilder, Verifier, WalletKeys};
+    use ctchain_ledger::LedgerTx;
     use rand_core::OsRng;
 
-    fn issuance() -> Transaction {
-        let auditor = AuditSecretKey::random(&mut OsRng);
+    fn issuance(auditor: &AuditSecretKey) -> Transaction {
         let issuer = SigningKey::random(&mut OsRng);
         let asset = AssetId::from_label("CNY");
         let mut b = TransactionBuilder::new("ctchain-mempool-test", vec![auditor.public()]);
@@ -209,32 +238,32 @@ mod tests {
 
     #[test]
     fn a_transaction_is_cached_under_the_leaf_its_block_will_carry() {
-        let tx = issuance();
+        let tx = issuance(&AuditSecretKey::random(&mut OsRng));
         let in_block = LedgerTx::Confidential(tx.clone()).leaf_hash();
         let tagged = TxTag::Confidential.tagged(&tx.to_bytes());
-        assert_eq!(ctchain_ledger::merkle::leaf_hash(&tagged), in_block);
+        assert_eq!(EncodedTx::new(tagged.clone()).leaf(), in_block);
+        assert_eq!(EncodedTx::confidential(&tx).leaf(), in_block);
         let mut flipped = tagged.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert_ne!(ctchain_ledger::merkle::leaf_hash(&flipped), in_block, "other bytes, another entry");
+        assert_ne!(EncodedTx::new(flipped).leaf(), in_block, "other bytes, another entry");
     }
 
     #[test]
     fn the_verified_cache_forgets_its_oldest_entries_first() {
-        let tx = issuance();
-        let verifier = Verifier::new("ctchain-mempool-test", tx.body.audit_keys.clone());
-        let verified = VerifiedLedgerTx::Confidential(verifier.verify(tx).unwrap());
-        let mut cache = VerifiedCache::default();
-        let leaf = |i: u32| {
-            let mut h = [0u8; 32];
-            h[..4].copy_from_slice(&i.to_le_bytes());
-            Hash32(h)
-        };
-        for i in 0..=VerifiedCache::CAPACITY as u32 {
-            cache.insert(leaf(i), verified.clone());
+        let auditor = AuditSecretKey::random(&mut OsRng);
+        let verifier = Verifier::new("ctchain-mempool-test", vec![auditor.public()]);
+        let txs: Vec<VerifiedLedgerTx> =
+            (0..4).map(|_| verifier.verify(issuance(&auditor)).unwrap().into()).collect();
+        let mut cache = VerifiedCache::with_capacity(3);
+        for tx in &txs {
+            cache.insert(tx.clone());
         }
-        assert!(cache.get(&leaf(0)).is_none());
-        assert!(cache.get(&leaf(1)).is_some());
-        assert!(cache.get(&leaf(VerifiedCache::CAPACITY as u32)).is_some());
+        assert!(cache.get(&txs[0].leaf()).is_none(), "the oldest is forgotten");
+        for tx in &txs[1..] {
+            assert_eq!(cache.get(&tx.leaf()).map(|t| t.id()), Some(tx.id()));
+        }
+        cache.insert(txs[3].clone());
+        assert!(cache.get(&txs[1].leaf()).is_some(), "inserting a known entry again evicts nothing");
     }
 }

@@ -4,9 +4,9 @@
 //! the tagged encoding of a ledger transaction of any kind, checked cheapest first — size, decoding (once), id,
 //! duplicates, the stateless phase (proofs and signatures, one transaction per call: the node runs calls on its
 //! blocking pool, so several verify at once), then the stateful checks against the committed ledger and against
-//! the other pending transactions. What is admitted is kept as a [`VerifiedLedgerTx`] with its bytes; when a
-//! block arrives, [`Admission::known`] hands those back by Merkle leaf hash to
-//! [`ctchain_ledger::Block::verify_with`], so a transaction is never verified twice.
+//! the other pending transactions. What is admitted is kept as a [`VerifiedLedgerTx`], which carries the bytes
+//! it was admitted as; when a block arrives, [`Admission::known`] hands those back by Merkle leaf hash to
+//! [`ctchain_ledger::EncodedBlock::verify_with`], so a transaction is never decoded or verified twice.
 //!
 //! ## Invariants
 //! * Every pending transaction passed every stateless check and, when admitted, every stateful check.
@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use ctchain_circuits::Nullifier;
 use ctchain_codec::{DecodeError, Hash32};
 use ctchain_crypto::{OutputId, TxId, VerifyError};
-use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, TxRejection, VerifiedLedgerTx};
+use ctchain_ledger::{EncodedTx, Ledger, LedgerError, TxRejection, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind};
 
 /// Limits of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,10 +106,8 @@ pub enum AdmitError {
 }
 
 struct Entry {
+    /// With the tagged bytes it was admitted as: proposed and gossiped as they are, never encoded again.
     tx: VerifiedLedgerTx,
-    leaf: Hash32,
-    /// The tagged ledger encoding, as admitted: gossiped as is, never encoded again.
-    bytes: Vec<u8>,
     seq: u64,
 }
 
@@ -165,22 +163,16 @@ impl Mempool {
         self.entries.get(id).map(|e| &e.tx)
     }
 
-    /// The verified transaction with exactly these bytes (by Merkle leaf hash), for [`Block::verify_with`].
+    /// The verified transaction with exactly these bytes (by Merkle leaf hash), for
+    /// [`ctchain_ledger::EncodedBlock::verify_with`].
     pub fn known(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
         self.by_leaf.get(leaf).and_then(|id| self.entries.get(id)).map(|e| e.tx.clone())
     }
 
     /// The stateful half of admission ([`Admission::admit`] runs the rest): a transaction verified (stateless)
-    /// by this node, with its tagged bytes and their leaf hash, checked against the ledger and the pending
-    /// transactions.
-    pub(crate) fn admit_ledger_tx(
-        &mut self,
-        ledger: &Ledger,
-        tx: VerifiedLedgerTx,
-        leaf: Hash32,
-        bytes: &[u8],
-    ) -> Result<TxId, AdmitError> {
-        let size = bytes.len();
+    /// by this node, checked against the ledger and the pending transactions.
+    pub(crate) fn admit_ledger_tx(&mut self, ledger: &Ledger, tx: VerifiedLedgerTx) -> Result<TxId, AdmitError> {
+        let size = tx.encoded().len();
         let id = tx.id();
         if self.entries.contains_key(&id) {
             return Err(AdmitError::Duplicate(id));
@@ -217,9 +209,9 @@ impl Mempool {
         for nf in nullifiers(&tx) {
             self.nullifiers.insert(*nf, id);
         }
-        self.by_leaf.insert(leaf, id);
+        self.by_leaf.insert(tx.leaf(), id);
         self.arrival.insert(self.next_seq, id);
-        self.entries.insert(id, Entry { tx, leaf, bytes: bytes.to_vec(), seq: self.next_seq });
+        self.entries.insert(id, Entry { tx, seq: self.next_seq });
         self.next_seq += 1;
         self.bytes += size;
         Ok(id)
@@ -235,10 +227,11 @@ impl Mempool {
             if out.len() == max_txs {
                 break;
             }
-            if bytes + e.bytes.len() > max_bytes {
+            let size = e.tx.encoded().len();
+            if bytes + size > max_bytes {
                 continue;
             }
-            bytes += e.bytes.len();
+            bytes += size;
             out.push(e.tx.clone());
         }
         out
@@ -247,8 +240,8 @@ impl Mempool {
     fn remove(&mut self, id: &TxId) {
         if let Some(e) = self.entries.remove(id) {
             self.arrival.remove(&e.seq);
-            self.by_leaf.remove(&e.leaf);
-            self.bytes -= e.bytes.len();
+            self.by_leaf.remove(&e.tx.leaf());
+            self.bytes -= e.tx.encoded().len();
             for input in inputs(&e.tx) {
                 if self.spends.get(&input.output_id) == Some(id) {
                     self.spends.remove(&input.output_id);
@@ -271,21 +264,14 @@ impl Mempool {
 
     /// Removes the block's transactions and every pending transaction that spends an output the block spent.
     /// Returns the ids evicted because of such a conflict (their senders should hear they will not commit).
-    pub fn on_block_committed(&mut self, block: &Block) -> Vec<TxId> {
+    pub fn on_block_committed(&mut self, block: &VerifiedBlock) -> Vec<TxId> {
         let mut evicted = Vec::new();
-        for tx in &block.txs {
-            let id = tx.id();
-            self.remove(&id);
-            let (ctx, revealed) = match tx {
-                LedgerTx::Confidential(ctx) => (Some(ctx), &[][..]),
-                LedgerTx::Shielded(s) => (s.crossing.as_ref(), &s.statement.nullifiers[..]),
-                LedgerTx::AuditAccess(_) => continue,
-            };
-            let spent = ctx.map_or(&[][..], |c| &c.body.inputs[..]);
-            let conflicting: Vec<TxId> = spent
+        for tx in block.txs() {
+            self.remove(&tx.id());
+            let conflicting: Vec<TxId> = inputs(tx)
                 .iter()
                 .filter_map(|input| self.spends.get(&input.output_id).copied())
-                .chain(revealed.iter().filter_map(|nf| self.nullifiers.get(nf).copied()))
+                .chain(nullifiers(tx).iter().filter_map(|nf| self.nullifiers.get(nf).copied()))
                 .collect();
             for other in conflicting {
                 if self.entries.contains_key(&other) {
@@ -297,26 +283,27 @@ impl Mempool {
         evicted
     }
 
-    /// The ledger encoding ([`LedgerTx`], tagged by kind) of a pending transaction, for gossip.
-    pub fn encoded(&self, id: &TxId) -> Option<Vec<u8>> {
-        self.entries.get(id).map(|e| e.bytes.clone())
+    /// The ledger encoding ([`ctchain_ledger::LedgerTx`], tagged by kind) of a pending transaction, as admitted,
+    /// for gossip.
+    pub fn encoded(&self, id: &TxId) -> Option<EncodedTx> {
+        self.entries.get(id).map(|e| e.tx.encoded().clone())
     }
 }
 
 /// The confidential inputs a pending transaction spends (audit-access records spend none; a shielded
 /// transaction those of its confidential side).
 fn inputs(tx: &VerifiedLedgerTx) -> &[ctchain_crypto::Input] {
-    match tx {
-        VerifiedLedgerTx::Confidential(tx) => &tx.transaction().body.inputs,
-        VerifiedLedgerTx::AuditAccess(_) => &[],
-        VerifiedLedgerTx::Shielded(s) => s.crossing().map_or(&[], |c| &c.transaction().body.inputs),
+    match tx.kind() {
+        VerifiedTxKind::Confidential(tx) => &tx.transaction().body.inputs,
+        VerifiedTxKind::AuditAccess(_) => &[],
+        VerifiedTxKind::Shielded(s) => s.crossing().map_or(&[], |c| &c.transaction().body.inputs),
     }
 }
 
 /// The nullifiers a pending shielded transaction reveals.
 fn nullifiers(tx: &VerifiedLedgerTx) -> &[Nullifier] {
-    match tx {
-        VerifiedLedgerTx::Shielded(s) => &s.tx().statement.nullifiers,
+    match tx.kind() {
+        VerifiedTxKind::Shielded(s) => &s.tx().statement.nullifiers,
         _ => &[],
     }
 }

@@ -39,6 +39,11 @@ impl Door {
     }
 }
 
+/// A block of the test chain as its verified form (what the node hands the pool once it committed).
+fn verified(chain: &TestChain, block: &ctchain_ledger::Block) -> ctchain_ledger::VerifiedBlock {
+    block.clone().verify(chain.ledger.verifier()).unwrap()
+}
+
 /// A chain where Alice owns `n` outputs of 100 CNY each.
 fn funded(seed: u64, n: usize) -> (TestChain, Vec<OwnedOutput>) {
     let mut chain = TestChain::new(seed);
@@ -105,7 +110,7 @@ fn invalid_and_conflicting_transactions_are_refused_with_their_reason() {
 
     // Spending an output the ledger already saw spent is refused by the stateful check.
     chain.commit(vec![first.clone()]);
-    door.pool.borrow_mut().on_block_committed(chain.blocks.last().unwrap());
+    door.pool.borrow_mut().on_block_committed(&verified(&chain, chain.blocks.last().unwrap()));
     let stale = pay(&mut chain, &owned[0], 30);
     assert!(matches!(door.tx(&chain, &stale.to_bytes()), Err(AdmitError::Rejected(TxRejection::AlreadySpent { .. }))));
 }
@@ -134,14 +139,14 @@ fn a_committed_block_removes_its_transactions_and_their_conflicts() {
     // Another node's block spends owned[0] differently (e.g. the wallet submitted twice to two nodes).
     let rival = pay(&mut chain, &owned[0], 55);
     let block = chain.commit(vec![rival]);
-    let evicted = door.pool.borrow_mut().on_block_committed(&block);
+    let evicted = door.pool.borrow_mut().on_block_committed(&verified(&chain, &block));
     assert_eq!(evicted, vec![pending.id()]);
     assert!(!door.pool.borrow().contains(&pending.id()));
     assert!(door.pool.borrow().contains(&other.id()));
     assert_eq!(door.pool.borrow().bytes(), LedgerTx::Confidential(other.clone()).to_bytes().len());
     // Once `other` commits it leaves too.
     let block = chain.commit(vec![other.clone()]);
-    assert!(door.pool.borrow_mut().on_block_committed(&block).is_empty());
+    assert!(door.pool.borrow_mut().on_block_committed(&verified(&chain, &block)).is_empty());
     assert!(door.pool.borrow().is_empty());
     assert_eq!(door.pool.borrow().bytes(), 0);
 }
@@ -177,8 +182,9 @@ fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transact
     assert_eq!(id, record.id());
     assert_eq!(door.access(&chain, &record.to_bytes()), Err(AdmitError::Duplicate(id)));
     // Gossip carries the tagged ledger encoding of either kind.
-    assert_eq!(door.pool.borrow().encoded(&id), Some(LedgerTx::AuditAccess(record.clone()).to_bytes()));
-    assert_eq!(door.pool.borrow().encoded(&transfer.id()), Some(LedgerTx::Confidential(transfer.clone()).to_bytes()));
+    let gossiped = |id| door.pool.borrow().encoded(id).map(|e| e.bytes().to_vec());
+    assert_eq!(gossiped(&id), Some(LedgerTx::AuditAccess(record.clone()).to_bytes()));
+    assert_eq!(gossiped(&transfer.id()), Some(LedgerTx::Confidential(transfer.clone()).to_bytes()));
     // Both go into one block, which commits, and leave the pool.
     let proposal = door.pool.borrow().proposal(10, usize::MAX);
     assert_eq!(proposal.iter().map(|t| t.id()).collect::<Vec<_>>(), vec![transfer.id(), id]);
@@ -188,8 +194,8 @@ fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transact
     let pending: &Mempool = &guard;
     let verified = block.clone().verify_with(chain.ledger.verifier(), |leaf| pending.known(leaf)).unwrap();
     drop(guard);
-    chain.ledger.apply(verified, None).unwrap();
-    assert!(door.pool.borrow_mut().on_block_committed(&block).is_empty());
+    let committed = chain.ledger.apply(verified, None).unwrap();
+    assert!(door.pool.borrow_mut().on_block_committed(&committed).is_empty());
     assert!(door.pool.borrow().is_empty());
     assert_eq!(chain.ledger.audit_access_log().unwrap().len(), 1);
     // Once on chain it is refused as a duplicate; a record with a forged signature is refused by name.

@@ -2,14 +2,20 @@
 
 use super::*;
 
-/// The ledger block a log entry carries (`None` for null blocks and heartbeats).
-pub(super) fn ledger_block_of(entry: &LogEntry) -> Result<Option<LedgerBlock>> {
+/// The ledger block a log entry carries (`None` for null blocks and heartbeats), split into its transactions'
+/// bytes (not decoded).
+pub(super) fn ledger_block_of(entry: &LogEntry) -> Result<Option<EncodedBlock>> {
     match &entry.committed.block {
-        PbftBlock::Data { payload, .. } if !payload.is_empty() => LedgerBlock::from_bytes(payload)
+        PbftBlock::Data { payload, .. } if !payload.is_empty() => EncodedBlock::from_bytes(payload)
             .map(Some)
             .map_err(|e| anyhow!("committed block {} does not decode: {e}", entry.committed.seq)),
         _ => Ok(None),
     }
+}
+
+/// Whether a log entry carries a ledger block.
+fn carries_block(entry: &LogEntry) -> bool {
+    matches!(&entry.committed.block, PbftBlock::Data { payload, .. } if !payload.is_empty())
 }
 
 impl Driver {
@@ -27,10 +33,16 @@ impl Driver {
             bail!("delivered sequence number {seq} does not follow {}", self.applied_seq);
         }
         self.store.append(&entry)?;
-        if let Some(block) = ledger_block_of(&entry)? {
+        if carries_block(&entry) {
             // The certificate's digest is the block's (the core checked it): no need to hash the block again.
-            let verified = self.validated.remove(&entry.committed.cert.digest);
-            self.apply_ledger_block(&entry, block, verified)?;
+            // A block this node proposed or checked is applied as it was checked: not decoded again.
+            match self.validated.remove(&entry.committed.cert.digest) {
+                Some(checked) => self.apply_ledger_block(&entry, Applying::Checked(checked))?,
+                None => {
+                    let block = ledger_block_of(&entry)?.ok_or_else(|| anyhow!("the entry carries a block"))?;
+                    self.apply_ledger_block(&entry, Applying::Received(block))?;
+                }
+            }
         }
         self.applied_seq = seq;
         if let Some(started) = self.round_start.remove(&seq) {
@@ -54,60 +66,55 @@ impl Driver {
         Ok(())
     }
 
-    pub(super) fn apply_ledger_block(
-        &mut self,
-        entry: &LogEntry,
-        block: LedgerBlock,
-        checked: Option<CheckedBlock>,
-    ) -> Result<()> {
+    pub(super) fn apply_ledger_block(&mut self, entry: &LogEntry, block: Applying) -> Result<()> {
         let cert = entry.committed.cert.to_bytes();
-        let header = block.header.clone();
-        let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
-        let applied = match checked {
+        let seq = entry.committed.seq;
+        let mut ledger;
+        let applied = match block {
             // Checked against this very tip when it was proposed or voted for: written without executing again.
-            Some(checked) => tokio::task::block_in_place(|| ledger.apply_checked(checked, Some(&cert))),
-            None => {
-                drop(ledger);
-                let known = known_transactions(&self.shared, &block);
-                let verifier = self.shared.admission.verifier().clone();
-                let b = block.clone();
-                let verified =
-                    tokio::task::block_in_place(|| b.verify_with(&verifier, |leaf| known.get(leaf).cloned())).map_err(
-                        |e| {
-                            anyhow!(
-                                "committed block {} fails verification ({e}): this node diverged",
-                                entry.committed.seq
-                            )
-                        },
-                    )?;
+            Applying::Checked(checked) => {
+                ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
+                tokio::task::block_in_place(|| ledger.apply_checked(checked, Some(&cert)))
+            }
+            Applying::Received(block) => {
+                let shared = self.shared.clone();
+                let verified = tokio::task::block_in_place(|| verify_encoded_block(&shared, block)).map_err(|e| {
+                    anyhow!("committed block {seq} fails verification ({e}): this node diverged")
+                })?;
                 ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
                 tokio::task::block_in_place(|| ledger.apply(verified, Some(&cert)))
             }
         };
-        {
-            applied.map_err(|e| {
-                error!(height = header.height, "a committed block does not apply: {e}");
-                anyhow!("committed block at height {} does not apply: {e}", header.height)
-            })?;
-            let mut mempool = self.shared.mempool.lock().map_err(|_| anyhow!("mempool lock poisoned"))?;
-            let evicted = mempool.on_block_committed(&block);
-            self.shared.metrics.mempool_txs.set(mempool.len() as i64);
-            self.shared.metrics.mempool_bytes.set(mempool.bytes() as i64);
-            drop(mempool);
-            drop(ledger);
-            for id in evicted {
-                self.reject(id, "an output it spends was spent by a committed transaction".into());
-            }
+        let block = applied.map_err(|e| {
+            error!(seq, "a committed block does not apply: {e}");
+            anyhow!("committed block of sequence number {seq} does not apply: {e}")
+        })?;
+        let header = block.header();
+        let mut mempool = self.shared.mempool.lock().map_err(|_| anyhow!("mempool lock poisoned"))?;
+        let evicted = mempool.on_block_committed(&block);
+        self.shared.metrics.mempool_txs.set(mempool.len() as i64);
+        self.shared.metrics.mempool_bytes.set(mempool.bytes() as i64);
+        // The ledger is unlocked after the mempool is updated: admission never sees the new tip with the old pool.
+        drop(mempool);
+        drop(ledger);
+        for id in evicted {
+            self.reject(id, "an output it spends was spent by a committed transaction".into());
         }
         let m = &self.shared.metrics;
         m.height.set(header.height as i64);
         m.committed_blocks.inc();
-        m.committed_txs.inc_by(block.txs.len() as u64);
-        info!(height = header.height, seq = entry.committed.seq, txs = block.txs.len(), "block committed");
-        let _ = self.shared.heads.send(header_json(&header, block.txs.len()));
-        for tx in &block.txs {
+        m.committed_txs.inc_by(block.txs().len() as u64);
+        info!(height = header.height, seq, txs = block.txs().len(), "block committed");
+        let _ = self.shared.heads.send(header_json(header, block.txs().len()));
+        for tx in block.txs() {
             let _ = self.shared.tx_updates.send(tx.id());
         }
         Ok(())
     }
+}
+
+/// A committed block to apply: checked against the tip already, or as received.
+pub(super) enum Applying {
+    Checked(CheckedBlock),
+    Received(EncodedBlock),
 }

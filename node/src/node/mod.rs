@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
 use ctchain_crypto::TxId;
-use ctchain_ledger::{Block as LedgerBlock, CheckedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
+use ctchain_ledger::{CheckedBlock, EncodedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
 use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
 use ctchain_pbft::{
@@ -236,7 +236,7 @@ impl Driver {
         }
         for (entry, block) in missing.into_iter().rev() {
             info!(seq = entry.committed.seq, height = block.header.height, "re-applying a logged block to the ledger");
-            self.apply_ledger_block(&entry, block, None)?;
+            self.apply_ledger_block(&entry, delivery::Applying::Received(block))?;
         }
         Ok(())
     }

@@ -45,7 +45,7 @@ impl Driver {
             }
             match ledger.propose_checked(txs, timestamp, me, view) {
                 Ok(block) => {
-                    let proposal = PbftBlock::Data { timestamp, payload: block.block().to_block().to_bytes() };
+                    let proposal = PbftBlock::Data { timestamp, payload: block.block().to_bytes() };
                     let digest = proposal.digest(&self.shared.genesis.chain_id, seq);
                     let PbftBlock::Data { payload, .. } = proposal else { unreachable!("built as a data block") };
                     info!(

@@ -98,7 +98,7 @@ impl Shared {
 
     /// The gossip encoding of a pending transaction.
     pub fn gossip_bytes(&self, id: &TxId) -> Option<Vec<u8>> {
-        self.mempool.lock().ok()?.encoded(id)
+        Some(self.mempool.lock().ok()?.encoded(id)?.bytes().to_vec())
     }
 
     /// Counts a refused transaction under a short reason label.

@@ -5,30 +5,34 @@ use super::*;
 /// Transactions of `block` that this node already verified, by leaf hash.
 pub(super) fn known_transactions(
     shared: &Shared,
-    block: &LedgerBlock,
+    block: &EncodedBlock,
 ) -> HashMap<Hash32, ctchain_ledger::VerifiedLedgerTx> {
     let Ok(mempool) = shared.mempool.lock() else { return HashMap::new() };
     block
         .txs
         .iter()
-        .filter_map(|tx| {
-            let leaf = tx.leaf_hash();
-            shared.admission.known(&mempool, &leaf).map(|v| (leaf, v))
-        })
+        .filter_map(|tx| shared.admission.known(&mempool, &tx.leaf()).map(|v| (tx.leaf(), v)))
         .collect()
 }
 
-pub(super) fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, String> {
-    let block = LedgerBlock::from_bytes(payload).map_err(|e| format!("payload is not a block: {e}"))?;
+/// Phase one for a block received as bytes: split into its transactions' bytes (each hashed once), the ones this
+/// node verified before taken as they are (neither decoded nor verified again), the others decoded and verified.
+pub(super) fn verify_encoded_block(shared: &Shared, block: EncodedBlock) -> Result<VerifiedBlock, LedgerError> {
     let known = known_transactions(shared, &block);
-    let leaves: Vec<Hash32> = block.txs.iter().map(|tx| tx.leaf_hash()).collect();
-    let verified =
-        block.verify_with(shared.admission.verifier(), |leaf| known.get(leaf).cloned()).map_err(|e| e.to_string())?;
-    // Copies of these transactions may still be on their way by gossip: they need not be verified again.
-    for (leaf, tx) in leaves.into_iter().zip(verified.txs()) {
-        shared.admission.remember(leaf, tx);
+    let verified = block.verify_with(shared.admission.verifier(), |leaf| known.get(leaf).cloned())?;
+    // Copies of these transactions may still be on their way by gossip: they need not be decoded or verified
+    // again.
+    for tx in verified.txs() {
+        if !known.contains_key(&tx.leaf()) {
+            shared.admission.remember(tx);
+        }
     }
     Ok(verified)
+}
+
+pub(super) fn verify_payload(shared: &Shared, payload: &[u8]) -> Result<VerifiedBlock, String> {
+    let block = EncodedBlock::from_bytes(payload).map_err(|e| format!("payload is not a block: {e}"))?;
+    verify_encoded_block(shared, block).map_err(|e| e.to_string())
 }
 
 impl Driver {

@@ -15,13 +15,14 @@ use crate::merkle::{self, MerklePath};
 use crate::shielded::{ChainVerifier, NoteRecord, NullifierRecord, ShieldedKeys, ShieldedTx, VerifiedShielded};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::{Cf, StorageError, Store, StoreBatch};
+use crate::encoded::{DecodedTx, EncodedBlock, EncodedTx};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
 
 mod queries;
 mod verified;
 
 pub use queries::{OutputStatus, TxInclusionProof, TxRecord};
-pub use verified::{CheckedBlock, VerifiedBlock, VerifiedLedgerTx};
+pub use verified::{CheckedBlock, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind};
 
 const SCHEMA_VERSION: u32 = 2;
 const META_GENESIS: &[u8] = b"genesis";
@@ -75,8 +76,6 @@ pub struct Ledger {
     tip: Tip,
     /// `Some` exactly when the genesis enables the shielded pool.
     shielded: Option<ShieldedState>,
-    /// [`Ledger::executed_txs`].
-    executed_txs: std::sync::atomic::AtomicU64,
 }
 
 impl Ledger {
@@ -161,7 +160,6 @@ impl Ledger {
             genesis_hash,
             tip,
             shielded,
-            executed_txs: Default::default(),
         };
         // The tip record and the tip header are written in one batch; check they agree.
         if tip.height > 0 {
@@ -237,12 +235,14 @@ impl Ledger {
     /// Phase three for a mempool: the stateful checks of one transaction against the committed state, as if it
     /// were alone in the next block. A failing check is [`LedgerError::InvalidTransaction`] with its reason.
     pub fn check_transaction(&self, tx: &VerifiedTransaction) -> Result<(), LedgerError> {
-        self.check_ledger_tx(&VerifiedLedgerTx::Confidential(tx.clone()))
+        crate::work::count_checked_alone();
+        crate::execute::execute(self, self.tip.height + 1, &[VerifiedTxKind::Confidential(tx.clone())]).map(|_| ())
     }
 
     /// [`Ledger::check_transaction`] for a ledger transaction of any kind.
     pub fn check_ledger_tx(&self, tx: &VerifiedLedgerTx) -> Result<(), LedgerError> {
-        self.execute(self.tip.height + 1, std::slice::from_ref(tx)).map(|_| ())
+        crate::work::count_checked_alone();
+        crate::execute::execute(self, self.tip.height + 1, std::slice::from_ref(tx.kind())).map(|_| ())
     }
 
     /// Builds the next block from verified transactions, computing its state root (for a proposer).
@@ -268,11 +268,11 @@ impl Ledger {
         let txs: Vec<VerifiedLedgerTx> = txs.into_iter().map(Into::into).collect();
         let height = self.tip.height + 1;
         let execution = self.execute(height, &txs)?;
-        let plain: Vec<LedgerTx> = txs.iter().map(VerifiedLedgerTx::to_ledger_tx).collect();
+        let leaves: Vec<Hash32> = txs.iter().map(VerifiedLedgerTx::leaf).collect();
         let header = BlockHeader {
             height,
             prev_hash: self.tip.hash,
-            tx_root: Block::compute_tx_root(&plain),
+            tx_root: merkle::root(&leaves),
             state_root: state::state_root(&self.genesis_hash, &execution.acc),
             timestamp_ms,
             proposer,
@@ -319,21 +319,28 @@ impl Ledger {
     }
 
     /// Phase three: checks the header and every transaction against the state in block order, and commits the
-    /// block with all its state changes in one synced atomic write. On any error nothing is written.
-    pub fn apply(&mut self, block: VerifiedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
+    /// block with all its state changes in one synced atomic write. On any error nothing is written. Gives the
+    /// block back, committed.
+    pub fn apply(&mut self, block: VerifiedBlock, certificate: Option<&[u8]>) -> Result<VerifiedBlock, LedgerError> {
         let execution = self.check_and_execute(&block)?;
-        self.write_block(&block, execution, certificate)
+        self.write_block(&block, execution, certificate)?;
+        Ok(block)
     }
 
     /// Commits a block checked against the current tip ([`Ledger::check_block`], [`Ledger::propose_checked`])
     /// without executing it again. A block checked against another tip (the ledger moved on since) is checked
     /// and executed again, as by [`Ledger::apply`].
-    pub fn apply_checked(&mut self, checked: CheckedBlock, certificate: Option<&[u8]>) -> Result<(), LedgerError> {
+    pub fn apply_checked(
+        &mut self,
+        checked: CheckedBlock,
+        certificate: Option<&[u8]>,
+    ) -> Result<VerifiedBlock, LedgerError> {
         let CheckedBlock { block, execution, parent } = checked;
         if parent != self.tip.hash {
             return self.apply(block, certificate);
         }
-        self.write_block(&block, execution, certificate)
+        self.write_block(&block, execution, certificate)?;
+        Ok(block)
     }
 
     /// The block's one atomic, synced write, then the new tip.
@@ -350,11 +357,11 @@ impl Ledger {
         let mut batch = StoreBatch::default();
         let hk = height_key(height);
         batch.put(Cf::Headers, hk, &header.to_bytes());
-        let encoded: Vec<Vec<u8>> = block.txs.par_iter().map(|t| t.to_ledger_tx().to_bytes()).collect();
+        // The bytes each transaction was verified as: stored as they came, never encoded again.
         let mut w = Writer::new();
-        w.len(encoded.len());
-        for tx in &encoded {
-            w.bytes(tx);
+        w.len(block.txs.len());
+        for tx in &block.txs {
+            w.bytes(tx.encoded().bytes());
         }
         batch.put(Cf::Blocks, hk, w.as_bytes());
         batch.put(Cf::BlockHashes, hash.0, &hk);
@@ -405,15 +412,10 @@ impl Ledger {
     }
 
     /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
-    fn execute(&self, height: u64, txs: &[VerifiedLedgerTx]) -> Result<Execution, LedgerError> {
-        self.executed_txs.fetch_add(txs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    /// A block's execution (counted in [`crate::work`]).
+    fn execute<T: AsRef<VerifiedTxKind>>(&self, height: u64, txs: &[T]) -> Result<Execution, LedgerError> {
+        crate::work::count_executed(txs.len());
         crate::execute::execute(self, height, txs)
-    }
-
-    /// Transactions executed (stateful checks run) since this ledger was opened, counting each run over each
-    /// transaction: a work counter. A block proposed or checked, then applied, executes its transactions once.
-    pub fn executed_txs(&self) -> u64 {
-        self.executed_txs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn store(&self) -> &Store {

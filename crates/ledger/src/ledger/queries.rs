@@ -94,13 +94,23 @@ impl Ledger {
         let what = || format!("location of transaction {id}");
         let Some(bytes) = self.store.get(Cf::Txs, id.as_bytes(), what)? else { return Ok(None) };
         let loc: TxLocation = decode(&bytes, what)?;
-        let block = self.block(loc.height)?.ok_or_else(|| StorageError::Missing(format!("block {}", loc.height)))?;
-        let tx = block
-            .txs
-            .into_iter()
-            .nth(loc.index as usize)
+        let what = || format!("transactions of block {}", loc.height);
+        let stored =
+            self.store.get(Cf::Blocks, &height_key(loc.height), what)?.ok_or_else(|| StorageError::Missing(what()))?;
+        let undecodable = |e: ctchain_codec::DecodeError| StorageError::Undecodable { what: what(), error: e.to_string() };
+        // Only the one transaction is decoded, not its whole block.
+        let bytes = split_tx_list(&stored)
+            .map_err(undecodable)?
+            .get(loc.index as usize)
+            .copied()
             .ok_or_else(|| StorageError::Missing(format!("transaction {id} in block {}", loc.height)))?;
+        let tx = LedgerTx::from_bytes(bytes).map_err(undecodable)?;
         Ok(Some(TxRecord { tx, height: loc.height, index: loc.index }))
+    }
+
+    /// Whether a transaction with this id is on chain (nothing is read but its location).
+    pub fn contains_transaction(&self, id: &TxId) -> Result<bool, LedgerError> {
+        Ok(self.store.contains(Cf::Txs, id.as_bytes())?)
     }
 
     pub(crate) fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError> {
@@ -275,12 +285,13 @@ impl Ledger {
 }
 
 fn decode_tx_list(bytes: &[u8]) -> Result<Vec<LedgerTx>, ctchain_codec::DecodeError> {
+    split_tx_list(bytes)?.into_iter().map(LedgerTx::from_bytes).collect()
+}
+
+/// A stored block's transactions as their bytes, not decoded.
+fn split_tx_list(bytes: &[u8]) -> Result<Vec<&[u8]>, ctchain_codec::DecodeError> {
     let mut r = Reader::new(bytes);
-    let n = r.len("block transactions", MAX_BLOCK_TXS)?;
-    let mut txs = Vec::with_capacity(n.min(r.remaining()));
-    for _ in 0..n {
-        txs.push(LedgerTx::from_bytes(r.bytes("block transaction", crate::types::MAX_TX_BYTES)?)?);
-    }
+    let txs = crate::types::read_tx_list(&mut r)?;
     r.finish()?;
     Ok(txs)
 }

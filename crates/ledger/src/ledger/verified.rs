@@ -31,12 +31,20 @@ impl CheckedBlock {
     }
 }
 
-/// A ledger transaction that passed its stateless checks. Only the verifiers make one.
+/// A ledger transaction that passed its stateless checks, with the canonical bytes it was checked as (and their
+/// leaf hash): blocks, gossip and storage reuse them. Only the verifiers make one.
+#[derive(Clone, Debug)]
+pub struct VerifiedLedgerTx {
+    kind: VerifiedTxKind,
+    encoded: EncodedTx,
+}
+
+/// What a [`VerifiedLedgerTx`] is.
 // Confidential transactions are nearly every entry; boxing them to shrink the rare audit-access record would
 // cost an allocation per transaction.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
-pub enum VerifiedLedgerTx {
+pub enum VerifiedTxKind {
     /// A confidential transaction (proofs and signatures checked).
     Confidential(VerifiedTransaction),
     /// An audit-access record (dealing and supervisor signatures checked).
@@ -45,7 +53,7 @@ pub enum VerifiedLedgerTx {
     Shielded(VerifiedShielded),
 }
 
-impl VerifiedLedgerTx {
+impl VerifiedTxKind {
     /// The transaction id.
     pub fn id(&self) -> TxId {
         match self {
@@ -54,36 +62,85 @@ impl VerifiedLedgerTx {
             Self::Shielded(s) => s.id(),
         }
     }
+}
 
-    /// The plain transaction.
+impl AsRef<VerifiedTxKind> for VerifiedTxKind {
+    fn as_ref(&self) -> &VerifiedTxKind {
+        self
+    }
+}
+
+impl AsRef<VerifiedTxKind> for VerifiedLedgerTx {
+    fn as_ref(&self) -> &VerifiedTxKind {
+        &self.kind
+    }
+}
+
+impl VerifiedLedgerTx {
+    /// The transaction id.
+    pub fn id(&self) -> TxId {
+        self.kind.id()
+    }
+
+    /// What the transaction is.
+    pub fn kind(&self) -> &VerifiedTxKind {
+        &self.kind
+    }
+
+    /// The canonical bytes it was verified as, with their leaf hash.
+    pub fn encoded(&self) -> &EncodedTx {
+        &self.encoded
+    }
+
+    /// The Merkle leaf hash of its bytes.
+    pub fn leaf(&self) -> Hash32 {
+        self.encoded.leaf()
+    }
+
+    /// The plain transaction (a copy).
     pub fn to_ledger_tx(&self) -> LedgerTx {
-        match self {
-            Self::Confidential(tx) => LedgerTx::Confidential(tx.transaction().clone()),
-            Self::AuditAccess(a) => LedgerTx::AuditAccess(a.record().clone()),
-            Self::Shielded(s) => LedgerTx::Shielded(Box::new(s.tx().clone())),
+        match &self.kind {
+            VerifiedTxKind::Confidential(tx) => LedgerTx::Confidential(tx.transaction().clone()),
+            VerifiedTxKind::AuditAccess(a) => LedgerTx::AuditAccess(a.record().clone()),
+            VerifiedTxKind::Shielded(s) => LedgerTx::Shielded(Box::new(s.tx().clone())),
         }
     }
 
-    /// Runs the stateless checks of `tx` for the chain `verifier` is for.
+    /// Runs the stateless checks of `tx`, built or held in memory, for the chain `verifier` is for (encoding it
+    /// once).
     pub fn verify(tx: LedgerTx, verifier: &ChainVerifier) -> Result<Self, TxRejection> {
-        match tx {
+        Self::verify_decoded(DecodedTx::of(tx), verifier)
+    }
+
+    /// Decodes received bytes (once) and runs the stateless checks of the transaction they encode.
+    pub fn verify_encoded(encoded: EncodedTx, verifier: &ChainVerifier) -> Result<Self, TxRejection> {
+        Self::verify_decoded(encoded.into_decoded().map_err(TxRejection::Undecodable)?, verifier)
+    }
+
+    /// Runs the stateless checks of a transaction held with its bytes.
+    pub fn verify_decoded(decoded: DecodedTx, verifier: &ChainVerifier) -> Result<Self, TxRejection> {
+        let (tx, encoded) = decoded.into_parts();
+        let kind = match tx {
             LedgerTx::Confidential(tx) => {
                 if tx.body.public.iter().any(|p| p.kind.crosses_pools()) {
                     return Err(TxRejection::CrossingOutsideShieldedTx);
                 }
-                Ok(Self::Confidential(verifier.confidential.verify(tx)?))
+                VerifiedTxKind::Confidential(verifier.confidential.verify(tx)?)
             }
             LedgerTx::AuditAccess(record) => {
-                Ok(Self::AuditAccess(record.verify(verifier.chain_id(), verifier.confidential.audit_keys())?))
+                VerifiedTxKind::AuditAccess(record.verify(verifier.chain_id(), verifier.confidential.audit_keys())?)
             }
-            LedgerTx::Shielded(tx) => Ok(Self::Shielded(tx.verify(verifier)?)),
-        }
+            LedgerTx::Shielded(tx) => VerifiedTxKind::Shielded(tx.verify(verifier)?),
+        };
+        Ok(Self { kind, encoded })
     }
 }
 
 impl From<VerifiedTransaction> for VerifiedLedgerTx {
+    /// A confidential transaction verified on its own, encoded once as a ledger transaction.
     fn from(tx: VerifiedTransaction) -> Self {
-        Self::Confidential(tx)
+        let encoded = EncodedTx::confidential(tx.transaction());
+        Self { kind: VerifiedTxKind::Confidential(tx), encoded }
     }
 }
 
@@ -98,7 +155,19 @@ impl VerifiedBlock {
         &self.txs
     }
 
-    /// The plain block (for sending or storing).
+    /// The block's canonical bytes (the same as [`Block`]'s), from the bytes its transactions carry: nothing is
+    /// encoded again.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.put(&self.header);
+        w.len(self.txs.len());
+        for tx in &self.txs {
+            w.bytes(tx.encoded.bytes());
+        }
+        w.into_bytes()
+    }
+
+    /// The plain block (a copy, for tests and tools).
     pub fn to_block(&self) -> Block {
         Block { header: self.header.clone(), txs: self.txs.iter().map(VerifiedLedgerTx::to_ledger_tx).collect() }
     }
@@ -111,37 +180,85 @@ impl Block {
     }
 
     /// Like [`Block::verify`], but a transaction whose exact bytes (by Merkle leaf hash) were verified before —
-    /// typically in the mempool — is taken from `known` instead of being verified again.
+    /// typically in the mempool — is taken from `known` instead of being verified again. Encodes each
+    /// transaction once (a block received as bytes is checked as an [`EncodedBlock`] instead, with no encoding).
     pub fn verify_with(
         self,
         verifier: &ChainVerifier,
         known: impl Fn(&Hash32) -> Option<VerifiedLedgerTx> + Sync,
     ) -> Result<VerifiedBlock, LedgerError> {
-        let height = self.header.height;
-        if self.txs.len() > MAX_BLOCK_TXS {
-            return Err(LedgerError::TooManyTransactions { height, count: self.txs.len(), max: MAX_BLOCK_TXS });
-        }
-        if Block::compute_tx_root(&self.txs) != self.header.tx_root {
-            return Err(LedgerError::TxRootMismatch { height });
-        }
-        let results: Vec<Result<VerifiedLedgerTx, (TxId, TxRejection)>> = self
-            .txs
-            .into_par_iter()
-            .map(|tx| {
-                if let Some(done) = known(&tx.leaf_hash()) {
-                    return Ok(done);
-                }
-                let id = tx.id();
-                VerifiedLedgerTx::verify(tx, verifier).map_err(|e| (id, e))
-            })
-            .collect();
-        let mut txs = Vec::with_capacity(results.len());
-        for (index, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(tx) => txs.push(tx),
-                Err((tx_id, reason)) => return Err(LedgerError::InvalidTransaction { height, index, tx_id, reason }),
-            }
-        }
-        Ok(VerifiedBlock { header: self.header, txs })
+        let txs = self.txs.into_par_iter().map(|tx| Received::Decoded(DecodedTx::of(tx))).collect();
+        verify_block(self.header, txs, verifier, known)
     }
+}
+
+impl EncodedBlock {
+    /// Phase one for a block received as bytes: checks the transaction root over the leaves hashed on receipt,
+    /// takes every transaction verified before from `known` (by leaf hash: no decoding, no checks), and decodes
+    /// and checks the others in parallel.
+    pub fn verify_with(
+        self,
+        verifier: &ChainVerifier,
+        known: impl Fn(&Hash32) -> Option<VerifiedLedgerTx> + Sync,
+    ) -> Result<VerifiedBlock, LedgerError> {
+        let txs = self.txs.into_iter().map(Received::Encoded).collect();
+        verify_block(self.header, txs, verifier, known)
+    }
+
+    /// [`EncodedBlock::verify_with`] with nothing known.
+    pub fn verify(self, verifier: &ChainVerifier) -> Result<VerifiedBlock, LedgerError> {
+        self.verify_with(verifier, |_| None)
+    }
+}
+
+/// A block's transaction as phase one gets it: as bytes, or decoded already.
+enum Received {
+    Encoded(EncodedTx),
+    Decoded(DecodedTx),
+}
+
+impl Received {
+    fn encoded(&self) -> &EncodedTx {
+        match self {
+            Self::Encoded(e) => e,
+            Self::Decoded(d) => d.encoded(),
+        }
+    }
+}
+
+/// Phase one over a block's transactions.
+fn verify_block(
+    header: BlockHeader,
+    txs: Vec<Received>,
+    verifier: &ChainVerifier,
+    known: impl Fn(&Hash32) -> Option<VerifiedLedgerTx> + Sync,
+) -> Result<VerifiedBlock, LedgerError> {
+    let height = header.height;
+    if txs.len() > MAX_BLOCK_TXS {
+        return Err(LedgerError::TooManyTransactions { height, count: txs.len(), max: MAX_BLOCK_TXS });
+    }
+    let leaves: Vec<Hash32> = txs.iter().map(|tx| tx.encoded().leaf()).collect();
+    if merkle::root(&leaves) != header.tx_root {
+        return Err(LedgerError::TxRootMismatch { height });
+    }
+    let results: Vec<Result<VerifiedLedgerTx, LedgerError>> = txs
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, received)| {
+            if let Some(done) = known(&received.encoded().leaf()) {
+                return Ok(done);
+            }
+            let decoded = match received {
+                Received::Decoded(d) => d,
+                Received::Encoded(e) => {
+                    e.into_decoded().map_err(|error| LedgerError::UndecodableTransaction { height, index, error })?
+                }
+            };
+            let tx_id = decoded.tx().id();
+            VerifiedLedgerTx::verify_decoded(decoded, verifier)
+                .map_err(|reason| LedgerError::InvalidTransaction { height, index, tx_id, reason })
+        })
+        .collect();
+    let txs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(VerifiedBlock { header, txs })
 }
