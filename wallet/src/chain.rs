@@ -5,7 +5,7 @@ use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{AssetId, AuditPublicKey};
 use ctchain_ledger::{AssetInfo, Genesis, ShieldedConfig};
 
-use crate::amount::{format_amount, parse_amount};
+use ctchain_display::amount::{format_amount, parse_amount};
 use crate::error::{Result, WalletError};
 
 /// A chain as the wallet sees it.
@@ -80,7 +80,7 @@ impl ChainInfo {
 
     /// Formats base units of `id` in its display unit.
     pub fn format(&self, id: &AssetId, units: u64) -> String {
-        format_amount(units, self.asset_by_id(id).map(|a| a.decimals).unwrap_or(0))
+        format_amount(u128::from(units), self.asset_by_id(id).map(|a| a.decimals).unwrap_or(0))
     }
 
     /// Parses a display amount of `asset` into base units; zero is refused.

@@ -1,19 +1,45 @@
-//! The node's JSON-RPC as a [`ChainSource`], over HTTP. The genesis and block headers are read through the light
-//! client (`ctchain-light`): the genesis must hash to what the node reports, and a header is handed out only from a
-//! block whose commit certificate carries a quorum of that genesis's validators, so payment proofs built from it
-//! rest on the chain's signatures, not on the node's word.
+//! The node's JSON-RPC as a [`ChainSource`], over HTTP, read through the light client (`ctchain-light`): the
+//! genesis must hash to what the node reports, and everything the wallet counts comes from blocks whose commit
+//! certificate carries a quorum of that genesis's validators, so balances and payment proofs rest on the chain's
+//! signatures, not on the node's word:
+//!
+//! * outputs are taken from the certified blocks themselves (not from the node's `outputs_range` summary), so a
+//!   node can neither invent an output nor hide one in the blocks it serves;
+//! * a transaction the node calls committed is shown in its certified block (inclusion proof) before it counts;
+//! * a spend the node reports is checked in the spending transaction's certified block.
+//!
+//! What no single answer can prove is an absence: a node may still claim an output unspent, or a transaction
+//! pending or rejected, when it is not. Such a lie delays or misleads a send (the honest validators refuse a
+//! double spend), never credits money that is not there.
 
 use std::time::Duration;
 
 use ctchain_codec::Encode;
 use ctchain_light::{GenesisTrust, LightClient, LightError};
-use ctchain_rpc::{ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputsPage, ShieldedStatusJson, TxStatus};
+use ctchain_ledger::LedgerTx;
+use ctchain_rpc::{
+    ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson, TxStatus,
+};
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use tokio::sync::OnceCell;
 
 use crate::error::{Result, WalletError};
+use crate::scan::ChainOutput;
 use crate::sync::{ChainSource, ShieldedSource};
+
+/// Heights per page of certified blocks read for outputs.
+const CERTIFIED_PAGE_BLOCKS: u64 = 100;
+
+/// The confidential transaction whose outputs a ledger transaction creates and whose inputs it spends: itself, or
+/// a shielded transaction's crossing (audit-access records have none).
+fn confidential_part(tx: &LedgerTx) -> Option<&ctchain_crypto::Transaction> {
+    match tx {
+        LedgerTx::Confidential(tx) => Some(tx),
+        LedgerTx::Shielded(s) => s.crossing.as_ref(),
+        LedgerTx::AuditAccess(_) => None,
+    }
+}
 
 /// The default RPC address of a local node.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
@@ -83,15 +109,60 @@ impl ChainSource for RpcSource {
     }
 
     async fn outputs_range(&self, from: u64, to: u64) -> Result<OutputsPage> {
-        self.client.outputs_range(from, to).await.map_err(|e| self.map(e))
+        let light = self.light().await?;
+        let height = light.height().await.map_err(|e| self.light_error(e))?;
+        // Whole blocks travel, so a page is fewer heights than the node's own summary would cover.
+        let to = to.min(height).min(from.saturating_add(CERTIFIED_PAGE_BLOCKS - 1));
+        let blocks = light.blocks(from, to).await.map_err(|e| self.light_error(e))?;
+        let mut outputs = Vec::new();
+        for block in &blocks {
+            let height = block.header().height;
+            for tx in block.block.txs.iter().filter_map(confidential_part) {
+                let count = u32::try_from(tx.body.outputs.len()).unwrap_or(u32::MAX);
+                outputs.extend((0..count).filter_map(|i| ChainOutput::from_tx(tx, i, height)).map(|o| {
+                    OutputRecordJson {
+                        id: o.id.to_string(),
+                        tx_id: o.tx_id.to_string(),
+                        index: o.index,
+                        height,
+                        output: hex::encode(o.output.to_bytes()),
+                    }
+                }));
+            }
+        }
+        let block_times = blocks.iter().map(|b| (b.header().height, b.header().timestamp_ms)).collect();
+        Ok(OutputsPage { from, to, height, outputs, block_times })
     }
 
     async fn output(&self, id: &str) -> Result<Option<OutputJson>> {
-        self.client.output_get(id.into()).await.map_err(|e| self.map(e))
+        let status = self.client.output_get(id.into()).await.map_err(|e| self.map(e))?;
+        if let Some(OutputJson { spent_by: Some(by), spent_height: Some(height), .. }) = &status {
+            // A spend counts only as shown on chain: the spending transaction, in its certified block, spends it.
+            let committed = self.light().await?.committed_tx(by).await.map_err(|e| self.light_error(e))?;
+            let spends = confidential_part(&committed.tx)
+                .is_some_and(|tx| tx.body.inputs.iter().any(|input| input.output_id.to_string() == id));
+            if committed.height != *height || !spends {
+                return Err(WalletError::BadNodeData(format!(
+                    "the node says transaction {by} spent output {id} at height {height}, which its certified block \
+                     does not show"
+                )));
+            }
+        }
+        Ok(status)
     }
 
     async fn tx(&self, id: &str) -> Result<TxStatus> {
-        self.client.tx_get(id.into()).await.map_err(|e| self.map(e))
+        let status = self.client.tx_get(id.into()).await.map_err(|e| self.map(e))?;
+        if let TxStatus::Committed { height, .. } = &status {
+            let committed = self.light().await?.committed_tx(id).await.map_err(|e| self.light_error(e))?;
+            if committed.height != *height {
+                return Err(WalletError::BadNodeData(format!(
+                    "the node says transaction {id} committed at height {height}, its certified block is at {}",
+                    committed.height
+                )));
+            }
+        }
+        Ok(status)
     }
 
     async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>> {

@@ -1,6 +1,6 @@
 //! The wallet's errors: each says what went wrong in terms a user can act on.
 
-use crate::amount::AmountError;
+use ctchain_display::amount::AmountError;
 use ctchain_keystore::address::AddressError;
 use ctchain_keystore::KeystoreError;
 

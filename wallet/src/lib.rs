@@ -3,7 +3,7 @@
 //! The library holds all of the wallet's logic; the `ctchain-wallet` binary is a thin command line over it.
 //!
 //! * keys live in `ctchain-keystore` (the password-encrypted keystore file, the recovery phrase, addresses as
-//!   text), which the regulator's tools share; [`amount`]: exact decimal amounts;
+//!   text), which the regulator's tools share; amounts and times as people write them live in `ctchain-display`;
 //! * [`chain`]: what the wallet reads from a genesis (chain id, audit keys, assets);
 //! * [`store`]: the local state (owned outputs, spends, sent transactions, scanned height);
 //! * [`scan`]: finding this wallet's outputs with its view key; [`sync`]: the sync, submit and wait operations
@@ -13,7 +13,8 @@
 //!   viewing key, keeping their witnesses; [`shielded`]: building shield, shielded send and unshield;
 //! * [`history`]: balances (confirmed, locked, incoming) of both pools and history;
 //! * [`proof`]: payment proofs that a third party verifies against the chain;
-//! * [`session`]: an opened wallet on a chain, with the whole flow of each command (sync, build, submit, wait).
+//! * [`session`]: an opened wallet on a chain, with the whole flow of each command (sync, build, submit, wait) for
+//!   both pools; the `ctchain-wallet` binary (`src/bin/ctchain-wallet/`) parses, prompts and renders around it.
 //!
 //! ## Invariants
 //! * **Recorded before sent.** A transaction is written to the store as pending (with the outputs or notes it
@@ -27,13 +28,14 @@
 //!   it (a restart empties its mempool) gets it again at the next sync. A refusal at submission settles it as
 //!   rejected at once; nothing else does.
 //! * **Nothing unchecked is counted.** An output counts only if its memo opens its commitments; a note only if
-//!   it opens its commitment and the note tree rebuilt from the leaves has the node's root; the genesis and
-//!   block headers come through the light client (`ctchain-light`), certified by the genesis validators.
+//!   it opens its commitment and the note tree rebuilt from the leaves has the node's root. Over a node's RPC
+//!   ([`client::RpcSource`]) the genesis, the outputs (taken from the blocks themselves), the commitment of a sent
+//!   transaction and the spend of an output all come through the light client (`ctchain-light`), certified by the
+//!   genesis validators.
 //! * The store is bound to one chain (its genesis hash) and written whole (`ctchain-files`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod amount;
 pub mod chain;
 pub mod client;
 pub mod error;

@@ -13,9 +13,11 @@
 //! let wait = Some(Wait::default());
 //! alice.shield(&prover, "CNY", "100.00", wait).await?;
 //! let bob_address = "ctchaintestnet1zs1…"; // `shielded-address` of another wallet
+//! let bob_confidential_address = "ctchaintestnet1…"; // `address` of another wallet
 //! alice.send_shielded(&prover, bob_address, "CNY", "40.00", wait).await?;
 //! alice.unshield(&prover, "CNY", "50.00", None, "", wait).await?;
 //! let (confidential, shielded) = alice.balances();
+//! alice.send(bob_confidential_address, "CNY", "12.50", "invoice 7", wait).await?;
 //! # Ok(()) }
 //! ```
 
@@ -23,14 +25,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ctchain_circuits::ShieldedAddress;
-use ctchain_crypto::Address;
+use ctchain_crypto::{Address, SigningKey};
+use rand_core::OsRng;
 
 use crate::chain::ChainInfo;
 use crate::error::{Result, WalletError};
 use crate::history::{balances, shielded_balances, Balance};
 use crate::notes::{sync_shielded, ShieldedSyncReport, ShieldedViewingKey};
 use crate::shielded::{check_wallet_anchor, newest_anchor, submit_shielded, BuiltShielded, Prover, ShieldedSpender};
-use crate::spend::Built;
+use crate::spend::{build_burn, build_issue, build_transfer, Built};
 use crate::store::WalletStore;
 use crate::sync::{chain_info, submit, sync, wait_committed, ShieldedSource, SyncReport};
 use ctchain_keystore::address::{decode_address, decode_shielded_address};
@@ -187,6 +190,81 @@ impl<S: ShieldedSource> Session<S> {
         Ok(Submitted { tx_id, height: Some(height) })
     }
 
+    /// What every confidential build checks before touching the network: a known asset and a non-zero amount.
+    /// Returns the asset and the amount in base units.
+    pub fn confidential_request(&self, asset: &str, amount: &str) -> Result<(ctchain_ledger::AssetInfo, u64)> {
+        let asset = self.chain.asset(asset)?.clone();
+        let units = self.chain.parse(&asset, amount)?;
+        Ok((asset, units))
+    }
+
+    /// Syncs, then builds a confidential transfer of `amount` (display units) of `asset` to the address `to`
+    /// (text), with change back to this wallet.
+    pub async fn build_transfer(&mut self, to: &str, asset: &str, amount: &str, memo: &str) -> Result<Built> {
+        let to = decode_address(&self.chain.chain_id, to)?;
+        let keys = self.secret.wallet_keys()?;
+        let (asset, units) = self.confidential_request(asset, amount)?;
+        self.sync(&mut |_, _| {}).await?;
+        build_transfer(&self.store, &keys, &self.chain, &to, &asset, units, memo, &mut OsRng)
+    }
+
+    /// Builds an issuance of `amount` of `asset`, signed by its issuer key, to the address `to` (this wallet's
+    /// own by default). Needs no sync: an issuance spends nothing.
+    pub fn build_issue(
+        &self,
+        issuer: &SigningKey,
+        asset: &str,
+        amount: &str,
+        to: Option<&str>,
+        memo: &str,
+    ) -> Result<Built> {
+        let to = to.map(|t| decode_address(&self.chain.chain_id, t)).transpose()?;
+        let (asset, units) = self.confidential_request(asset, amount)?;
+        let to = to.unwrap_or_else(|| self.secret.viewing_keys().address());
+        build_issue(&self.chain, issuer, &asset, units, &to, memo, &mut OsRng)
+    }
+
+    /// Syncs, then builds a burn of `amount` of `asset` from this wallet's outputs.
+    pub async fn build_burn(&mut self, asset: &str, amount: &str) -> Result<Built> {
+        let keys = self.secret.wallet_keys()?;
+        let (asset, units) = self.confidential_request(asset, amount)?;
+        self.sync(&mut |_, _| {}).await?;
+        build_burn(&self.store, &keys, &self.chain, &asset, units, &mut OsRng)
+    }
+
+    /// Pays `amount` of `asset` to the confidential address `to`: sync, build, submit, and (if asked) wait.
+    pub async fn send(
+        &mut self,
+        to: &str,
+        asset: &str,
+        amount: &str,
+        memo: &str,
+        wait: Option<Wait>,
+    ) -> Result<Submitted> {
+        let built = self.build_transfer(to, asset, amount, memo).await?;
+        self.submit(&Outgoing::Confidential(built), wait).await
+    }
+
+    /// Issues `amount` of `asset` to `to` (this wallet by default): build, submit, and (if asked) wait.
+    pub async fn issue(
+        &mut self,
+        issuer: &SigningKey,
+        asset: &str,
+        amount: &str,
+        to: Option<&str>,
+        memo: &str,
+        wait: Option<Wait>,
+    ) -> Result<Submitted> {
+        let built = self.build_issue(issuer, asset, amount, to, memo)?;
+        self.submit(&Outgoing::Confidential(built), wait).await
+    }
+
+    /// Burns `amount` of `asset`: sync, build, submit, and (if asked) wait.
+    pub async fn burn(&mut self, asset: &str, amount: &str, wait: Option<Wait>) -> Result<Submitted> {
+        let built = self.build_burn(asset, amount).await?;
+        self.submit(&Outgoing::Confidential(built), wait).await
+    }
+
     /// What every shielded build checks before touching the network: a full wallet, a chain with a shielded
     /// pool, a known asset and a non-zero amount. Returns the asset and the amount in base units.
     pub fn shielded_request(&self, asset: &str, amount: &str) -> Result<(ctchain_ledger::AssetInfo, u64)> {
@@ -204,7 +282,7 @@ impl<S: ShieldedSource> Session<S> {
         let anchor = newest_anchor(&self.source).await?;
         let (keys, sk) = (self.secret.wallet_keys()?, self.secret.spending_key()?);
         let spender = ShieldedSpender { keys: &keys, spending_key: &sk, chain: &self.chain, prover };
-        spender.build_shield(&self.store, &asset, units, anchor, &mut rand_core::OsRng)
+        spender.build_shield(&self.store, &asset, units, anchor, &mut OsRng)
     }
 
     /// Syncs, then builds a shielded payment to the shielded address `to` (text).
@@ -221,7 +299,7 @@ impl<S: ShieldedSource> Session<S> {
         check_wallet_anchor(&self.source, &self.store).await?;
         let (keys, sk) = (self.secret.wallet_keys()?, self.secret.spending_key()?);
         let spender = ShieldedSpender { keys: &keys, spending_key: &sk, chain: &self.chain, prover };
-        spender.build_send(&self.store, &to, &asset, units, &mut rand_core::OsRng)
+        spender.build_send(&self.store, &to, &asset, units, &mut OsRng)
     }
 
     /// Syncs, then builds an unshield to the confidential address `to` (text; this wallet's own by default).
@@ -240,7 +318,7 @@ impl<S: ShieldedSource> Session<S> {
         let (keys, sk) = (self.secret.wallet_keys()?, self.secret.spending_key()?);
         let to = to.unwrap_or_else(|| keys.address());
         let spender = ShieldedSpender { keys: &keys, spending_key: &sk, chain: &self.chain, prover };
-        spender.build_unshield(&self.store, &to, &asset, units, memo, &mut rand_core::OsRng)
+        spender.build_unshield(&self.store, &to, &asset, units, memo, &mut OsRng)
     }
 
     /// Shields `amount` of `asset`: build, submit, and (if asked) wait and sync.

@@ -34,7 +34,7 @@ fn step(n: u32, text: &str) {
 
 /// Base units of the demo's assets (two decimals) as the regulator's reports print them.
 fn money(units: u64) -> String {
-    ctchain_audit::aml::format_display_amount(u128::from(units), 2)
+    ctchain_display::amount::format_grouped(u128::from(units), 2)
 }
 
 fn short(hex: &str) -> String {

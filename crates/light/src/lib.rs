@@ -258,7 +258,13 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
         };
         let tx_bytes = hex::decode(&tx_hex).map_err(|_| forged("its bytes are not hex"))?;
         let tx = LedgerTx::from_bytes(&tx_bytes).map_err(|_| forged("its bytes do not decode"))?;
-        if tx.id().to_string() != id {
+        // A shielded transaction's confidential side (its crossing) is located with it: asked for the crossing's
+        // id, the node returns the whole shielded transaction.
+        let crossing_id = match &tx {
+            LedgerTx::Shielded(s) => s.crossing.as_ref().map(|c| c.id().to_string()),
+            _ => None,
+        };
+        if tx.id().to_string() != id && crossing_id.as_deref() != Some(id.as_str()) {
             return Err(forged("the node returned another transaction"));
         }
         let proof_bytes = hex::decode(&inclusion_proof).map_err(|_| forged("its inclusion proof is not hex"))?;

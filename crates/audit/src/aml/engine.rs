@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::amount::format_display_amount;
+use ctchain_display::amount::format_grouped;
 use super::rules::{Direction, RuleSet};
 use super::{AuditRecord, RecordKind};
 
@@ -153,7 +153,7 @@ impl Context<'_> {
         let first = &self.records[*members.first()?];
         let last = &self.records[*members.last()?];
         let decimals = self.decimals(first);
-        let total_display = format_display_amount(total_amount, decimals);
+        let total_display = format_grouped(total_amount, decimals);
         let explanation = explanation(&format!("{total_display} {}", first.asset_label));
         Some(Alert {
             rule,
@@ -172,7 +172,7 @@ impl Context<'_> {
     }
 
     fn amount_text(&self, record: &AuditRecord) -> String {
-        format!("{} {}", format_display_amount(u128::from(record.amount), self.decimals(record)), record.asset_label)
+        format!("{} {}", format_grouped(u128::from(record.amount), self.decimals(record)), record.asset_label)
     }
 }
 
@@ -247,7 +247,7 @@ fn large_value(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) 
             continue;
         }
         let addresses = record.sender.iter().cloned().chain([record.receiver.clone()]).collect();
-        let threshold_text = format_display_amount(threshold.into(), context.decimals(record));
+        let threshold_text = format_grouped(threshold.into(), context.decimals(record));
         alerts.extend(context.alert(
             RuleId::LargeValue,
             Severity::Medium,
@@ -300,7 +300,7 @@ fn structuring(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) 
             let total: u128 = burst.iter().map(|&index| u128::from(context.records[index].amount)).sum();
             let record = &context.records[burst[0]];
             let threshold = context.rules.assets.get(&record.asset_label).and_then(|asset| asset.large_value);
-            let threshold_text = format_display_amount(threshold.unwrap_or(0).into(), context.decimals(record));
+            let threshold_text = format_grouped(threshold.unwrap_or(0).into(), context.decimals(record));
             let count = burst.len();
             alerts.extend(context.alert(
                 RuleId::Structuring,
@@ -374,7 +374,7 @@ fn velocity(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
             let decimals = context.decimals(&context.records[burst[0]]);
             let limit_text = match max_sum {
                 Some(limit) => {
-                    format!("{} transfers or {} {asset}", rule.max_count, format_display_amount(limit.into(), decimals))
+                    format!("{} transfers or {} {asset}", rule.max_count, format_grouped(limit.into(), decimals))
                 }
                 None => format!("{} transfers", rule.max_count),
             };
@@ -456,7 +456,7 @@ fn pass_through(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>)
             let received: u128 = burst.iter().filter(|event| event.1).map(|event| u128::from(event.2)).sum();
             let sent: u128 = burst.iter().filter(|event| !event.1).map(|event| u128::from(event.2)).sum();
             let decimals = context.decimals(&context.records[members[0]]);
-            let received_text = format_display_amount(received, decimals);
+            let received_text = format_grouped(received, decimals);
             let mut addresses = vec![address.to_owned()];
             for &(index, is_receipt, _) in burst {
                 let record = &context.records[index];

@@ -6,7 +6,7 @@
 //!
 //! ## Amounts
 //! Every amount is an exact integer in the asset's base units. The rule file writes amounts as decimal strings in
-//! display units (`"50000.00"`); [`parse_display_amount`] converts them exactly using the asset's decimals and
+//! display units (`"50000.00"`); [`ctchain_display::amount::parse_amount`] converts them exactly using the asset's decimals and
 //! rejects anything that would need rounding. No floating point touches an amount.
 //!
 //! ## Windows
@@ -36,12 +36,10 @@
 //! The engine is deterministic: records are sorted by a total order before anything else, and alerts are sorted by
 //! (window start, rule, first transaction).
 
-mod amount;
 mod engine;
 pub mod report;
 mod rules;
 
-pub use amount::{format_display_amount, parse_display_amount, AmountError};
 pub use engine::{run, Alert, RuleId, Severity};
 pub use rules::{AssetRule, Direction, PassThroughRule, RuleError, RuleSet, StructuringRule, VelocityRule, WatchEntry};
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::amount::{parse_display_amount, AmountError};
+use ctchain_display::amount::{parse_amount, AmountError};
 
 /// Why a rule file was refused. `field` is the TOML path of the offending value.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -237,7 +237,7 @@ impl RuleSet {
                 let asset: &AssetRule = assets
                     .get(label)
                     .ok_or_else(|| RuleError::UnknownAsset { field: field.clone(), label: label.clone() })?;
-                let units = parse_display_amount(text, asset.decimals)
+                let units = parse_amount(text, asset.decimals)
                     .map_err(|source| RuleError::BadAmount { field: field.clone(), source })?;
                 resolved.push((label.clone(), units));
             }

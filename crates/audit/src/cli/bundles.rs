@@ -70,7 +70,7 @@ pub(super) fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Wri
         "evidence verified: transaction {} at height {} ({}) on chain {}, final under the genesis validators' certificate",
         v.tx_id,
         v.height,
-        report::utc_text(v.timestamp_ms),
+        ctchain_display::time::utc_iso(v.timestamp_ms),
         v.chain_id
     )?;
     if let Some(case) = &v.case_reference {

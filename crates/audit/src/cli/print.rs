@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
-    let amount = aml::format_display_amount(u128::from(r.amount), r.decimals);
+    let amount = ctchain_display::amount::format_grouped(u128::from(r.amount), r.decimals);
     match r.pool {
         Pool::Confidential => writeln!(
             out,
@@ -60,7 +60,7 @@ pub(super) fn print_shielded(
     source: &ShieldedSource,
 ) -> Result<()> {
     let public = |asset, amount: u64| match genesis.asset(&asset) {
-        Some(a) => format!("{} {}", aml::format_display_amount(u128::from(amount), a.decimals), a.label),
+        Some(a) => format!("{} {}", ctchain_display::amount::format_grouped(u128::from(amount), a.decimals), a.label),
         None => format!("{amount} base units of unknown asset {}", hex::encode(asset.0)),
     };
     match source.crossing {

@@ -28,7 +28,7 @@ pub(super) async fn decrypt_tx(
     let (tx, height, proof) = committed(chain, txid).await?;
     let timestamp_ms = proof.header.timestamp_ms;
     let contents = BlockContents::of_tx(&tx, height, timestamp_ms);
-    writeln!(out, "transaction {} at height {height} ({})", tx.id(), report::utc_text(timestamp_ms))?;
+    writeln!(out, "transaction {} at height {height} ({})", tx.id(), ctchain_display::time::utc_iso(timestamp_ms))?;
     let mut tables = Tables::default();
     for source in &contents.shielded {
         print_shielded(out, &genesis, keys, source)?;

@@ -38,7 +38,7 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
             r.height,
             r.tx_id.chars().take(12).collect::<String>(),
             r.output_index,
-            aml::format_display_amount(u128::from(r.amount), r.decimals),
+            ctchain_display::amount::format_grouped(u128::from(r.amount), r.decimals),
             r.asset_label,
             r.kind.as_str(),
             r.sender.as_deref().map_or("-".into(), short),

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::super::amount::format_display_amount;
+use ctchain_display::amount::format_grouped;
 use super::super::engine::{Alert, RuleId};
 use super::super::rules::RuleSet;
 use super::super::{AuditRecord, NotDecrypted, RecordKind};
@@ -12,7 +12,7 @@ use super::model::{
     Report, ReportAlert, ReportOptions, ReportTransaction, RuleCount, RulesInForce, StructuringInForce,
     VelocityInForce, REPORT_FORMAT,
 };
-use super::utc::utc_text;
+use ctchain_display::time::utc_iso;
 
 /// At most this many buckets when the bucket size is chosen automatically: enough to see a pattern, few enough
 /// that every bar stays wider than a pixel or two on a page.
@@ -117,7 +117,7 @@ fn asset_decimals(
 }
 
 fn period(start_ms: u64, end_ms: u64) -> Period {
-    Period { start_ms, end_ms, start_utc: utc_text(start_ms), end_utc: utc_text(end_ms) }
+    Period { start_ms, end_ms, start_utc: utc_iso(start_ms), end_utc: utc_iso(end_ms) }
 }
 
 fn report_alert(index: usize, alert: &Alert) -> ReportAlert {
@@ -134,8 +134,8 @@ fn report_alert(index: usize, alert: &Alert) -> ReportAlert {
         heights: alert.heights.clone(),
         window_start_ms: alert.window_start_ms,
         window_end_ms: alert.window_end_ms,
-        window_start_utc: utc_text(alert.window_start_ms),
-        window_end_utc: utc_text(alert.window_end_ms),
+        window_start_utc: utc_iso(alert.window_start_ms),
+        window_end_utc: utc_iso(alert.window_end_ms),
         explanation: alert.explanation.clone(),
     }
 }
@@ -145,7 +145,7 @@ fn alert_id(index: usize) -> String {
 }
 
 fn rules_in_force(rules: &RuleSet) -> RulesInForce {
-    let display = |units: u64, decimals: u8| format_display_amount(units.into(), decimals);
+    let display = |units: u64, decimals: u8| format_grouped(units.into(), decimals);
     RulesInForce {
         assets: rules
             .assets
@@ -204,11 +204,11 @@ fn transactions(
                 output_index: record.output_index,
                 height: record.height,
                 timestamp_ms: record.timestamp_ms,
-                time_utc: utc_text(record.timestamp_ms),
+                time_utc: utc_iso(record.timestamp_ms),
                 kind: record.kind,
                 asset: record.asset_label.clone(),
                 amount: record.amount,
-                amount_display: format_display_amount(record.amount.into(), decimals_of(decimals, record)),
+                amount_display: format_grouped(record.amount.into(), decimals_of(decimals, record)),
                 sender: record.sender.clone(),
                 receiver: record.receiver.clone(),
                 memo: record.memo.clone(),
@@ -291,10 +291,10 @@ fn flows(
                 let start_ms = (first_bucket + offset as u64).saturating_mul(bucket_ms);
                 FlowBucket {
                     start_ms,
-                    start_utc: utc_text(start_ms),
+                    start_utc: utc_iso(start_ms),
                     transfer_count,
                     total_amount,
-                    total_display: format_display_amount(total_amount, asset_decimals),
+                    total_display: format_grouped(total_amount, asset_decimals),
                 }
             })
             .collect();
@@ -345,7 +345,7 @@ fn top_counterparties(
             // HashMap order is random; the address tie-break makes the ranking deterministic.
             ranked.sort_by(|a, b| (b.1.sent + b.1.received).cmp(&(a.1.sent + a.1.received)).then(a.0.cmp(b.0)));
             ranked.truncate(limit);
-            let display = |units: u128| format_display_amount(units, asset_decimals);
+            let display = |units: u128| format_grouped(units, asset_decimals);
             let parties = ranked
                 .into_iter()
                 .map(|(address, tally)| Counterparty {

@@ -138,7 +138,7 @@ fn header(out: &mut String, report: &Report, title: &str) {
     }
     let _ = write!(out, " · {} record(s) · {} alert(s)", report.record_count, report.alerts.len());
     if let Some(generated) = report.generated_at_ms {
-        let _ = write!(out, " · generated {}", escape(&super::utc_text(generated)));
+        let _ = write!(out, " · generated {}", escape(&ctchain_display::time::utc_iso(generated)));
     }
     out.push_str("</p>\n");
     if !report.not_decrypted.is_empty() {

@@ -31,7 +31,6 @@ mod html;
 mod json;
 mod model;
 mod svg;
-mod utc;
 mod write;
 
 pub use compute::{AUTO_MAX_BUCKETS, MAX_BUCKETS};
@@ -42,5 +41,4 @@ pub use model::{
     Report, ReportAlert, ReportOptions, ReportTransaction, RuleCount, RulesInForce, StructuringInForce,
     VelocityInForce, REPORT_FORMAT,
 };
-pub use utc::utc_text;
 pub use write::{Overwrite, ReportFiles, CSV_FILE_NAME, HTML_FILE_NAME, JSON_FILE_NAME};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::super::amount::format_display_amount;
+use ctchain_display::amount::format_grouped;
 use super::compute::{DAY_MS, HOUR_MS, MINUTE_MS};
 use super::html::escape;
 use super::{AssetCounterparties, AssetFlows, RuleCount};
@@ -91,7 +91,7 @@ pub(super) fn alerts_by_rule(counts: &[RuleCount]) -> String {
 
 /// A bucket start as an axis label: dates for whole-day buckets, date and time otherwise.
 fn time_label(ms: u64, bucket_ms: u64) -> String {
-    let text = super::utc_text(ms);
+    let text = ctchain_display::time::utc_iso(ms);
     if bucket_ms % DAY_MS == 0 {
         text[..text.len() - 14].to_owned()
     } else {
@@ -142,7 +142,7 @@ pub(super) fn flows(series: &AssetFlows, bucket_ms: u64, series_index: usize) ->
             LEFT + plot_width,
             LEFT - 6.0,
             y + 4.0,
-            escape(&format_display_amount(value, series.decimals))
+            escape(&format_grouped(value, series.decimals))
         );
     }
     let count = series.buckets.len().max(1);

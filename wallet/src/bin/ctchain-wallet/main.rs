@@ -4,7 +4,7 @@
 //! to standard error and exits with status 1 (2 for a malformed command line), leaving no file half-written.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -12,21 +12,23 @@ use clap::{Parser, Subcommand};
 use ctchain_codec::Decode;
 use ctchain_crypto::SigningKey;
 use ctchain_keystore::address::{decode_address, decode_shielded_address, encode_shielded_address};
-use ctchain_keystore::{KdfParams, KeystoreFile, WalletSecret};
+use ctchain_keystore::{KeystoreFile, WalletSecret};
 use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
-use ctchain_wallet::history::{history, Balance};
+use ctchain_wallet::history::history;
 use ctchain_wallet::proof::PaymentProof;
 use ctchain_wallet::session::{Outgoing, Session, Synced, Wait};
 use ctchain_wallet::shielded::Prover;
-use ctchain_wallet::spend::{build_burn, build_issue, build_transfer};
 use ctchain_wallet::sync::{chain_info, committed_tx, wait_committed, ChainSource, ShieldedSource};
 use ctchain_wallet::WalletError;
 use rand_core::OsRng;
 use serde_json::json;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
+
+mod prompt;
+mod render;
+
+use prompt::{kdf, password};
+use render::print;
 
 #[derive(Parser)]
 #[command(name = "ctchain-wallet", version, about = "Confidential and shielded wallet for ctchain")]
@@ -266,41 +268,6 @@ fn main() {
     }
 }
 
-fn kdf(insecure: bool) -> KdfParams {
-    if insecure {
-        KdfParams::TEST_ONLY
-    } else {
-        KdfParams::INTERACTIVE
-    }
-}
-
-/// The password: `--password-file`, then `env`, then a prompt (twice when creating).
-fn password(file: Option<&Path>, env: &str, prompt: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
-    if let Some(path) = file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path).with_context(|| format!("reading password file {}", path.display()))?,
-        );
-        return Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()));
-    }
-    if let Ok(p) = std::env::var(env) {
-        return Ok(Zeroizing::new(p));
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("no password: use --password-file or {env} when not running in a terminal");
-    }
-    let first = Zeroizing::new(rpassword::prompt_password(format!("{prompt}: "))?);
-    if confirm {
-        if first.is_empty() {
-            bail!("an empty password is not allowed");
-        }
-        let second = Zeroizing::new(rpassword::prompt_password("Repeat it: ")?);
-        if *first != *second {
-            bail!("the passwords differ");
-        }
-    }
-    Ok(first)
-}
-
 fn wallet_password(cli: &Cli, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
     password(cli.password_file.as_deref(), "CTCHAIN_WALLET_PASSWORD", "Wallet password", confirm)
 }
@@ -321,14 +288,6 @@ async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<S
                 chain_info(&source, None).await.context("reading the chain id from the node (or give --chain-id)")?;
             Ok(info.chain_id)
         }
-    }
-}
-
-fn print(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-    } else {
-        println!("{}", text());
     }
 }
 
@@ -393,36 +352,6 @@ async fn finish(s: &mut Session<RpcSource>, outgoing: Outgoing, args: &SubmitArg
     Ok(())
 }
 
-/// One balance table as JSON rows with display amounts.
-fn balance_rows(s: &Session<RpcSource>, balances: &[Balance]) -> Vec<serde_json::Value> {
-    balances
-        .iter()
-        .map(|b| {
-            let id = parse_asset(&b.asset);
-            let f = |v: u64| id.map(|id| s.chain.format(&id, v)).unwrap_or_else(|| v.to_string());
-            json!({ "asset": b.asset, "label": id.map(|id| s.chain.label(&id)),
-                    "confirmed": f(b.confirmed), "spendable": f(b.spendable), "locked": f(b.locked),
-                    "incoming": f(b.incoming), "outputs": b.outputs })
-        })
-        .collect()
-}
-
-fn balance_lines(rows: &[serde_json::Value], t: &mut String) {
-    if rows.is_empty() {
-        t.push_str("  no funds\n");
-    }
-    for r in rows {
-        t.push_str(&format!(
-            "  {:<8} {:>20} confirmed, {:>20} spendable, {} pending out, {} pending in\n",
-            r["label"].as_str().unwrap_or("?"),
-            r["confirmed"].as_str().unwrap_or(""),
-            r["spendable"].as_str().unwrap_or(""),
-            r["locked"].as_str().unwrap_or(""),
-            r["incoming"].as_str().unwrap_or("")
-        ));
-    }
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match &cli.command {
@@ -443,27 +372,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let file = KeystoreFile::seal(&chain_id, &secret, pw.as_bytes(), kdf(*insecure_fast_kdf), &mut OsRng)?;
             file.write(&cli.wallet, false)?;
             let phrase = secret.recovery_phrase().ok();
-            print(
-                json,
-                json!({ "wallet": cli.wallet, "address": file.address, "kind": file.kind, "chain_id": chain_id,
-                        "recovery_phrase": phrase.as_ref().map(|p| p.as_str()) }),
-                || {
-                    match &phrase {
-                    Some(p) => format!(
-                        "wallet {} created\naddress: {}\n\nRecovery phrase (write it down; it is shown only this once):\n{}",
-                        cli.wallet.display(),
-                        file.address,
-                        p.as_str()
-                    ),
-                    None => format!(
-                        "view-only wallet {} created\naddress: {}\nIt sees incoming funds and balances{} but cannot spend.",
-                        cli.wallet.display(),
-                        file.address,
-                        if secret.shielded_viewing_key().is_some() { " (notes too)" } else { "" }
-                    ),
-                }
-                },
-            );
+            let value = json!({ "wallet": cli.wallet, "address": file.address, "kind": file.kind, "chain_id": chain_id,
+                                "recovery_phrase": phrase.as_ref().map(|p| p.as_str()) });
+            let sees_notes = secret.shielded_viewing_key().is_some();
+            print(json, value, || render::new_wallet(&cli.wallet, &file.address, phrase.as_ref().map(|p| p.as_str()), sees_notes));
         }
         Command::Restore { phrase_file, chain_id, insecure_fast_kdf } => {
             if cli.wallet.exists() {
@@ -531,33 +443,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => {
             let mut s = start(&cli).await?;
             let r = sync_with_progress(&mut s, json).await?;
-            print(json, serde_json::to_value(&r)?, || {
-                let c = &r.confidential;
-                let mut t = format!(
-                    "synced to height {}: {} new outputs, {} spent, {} of your transactions committed, {} rejected",
-                    c.to, c.found, c.spent, c.committed, c.rejected
-                );
-                if c.bad > 0 {
-                    t.push_str(&format!(
-                        "\nwarning: {} outputs addressed to you have memos that do not verify; they are not counted",
-                        c.bad
-                    ));
-                }
-                if let Some(z) = &r.shielded {
-                    t.push_str(&format!(
-                        "\nshielded pool: note tree followed to {} leaves (root checked): {} new notes, {} spent, {} \
-                         of your shielded transactions committed, {} rejected",
-                        z.to, z.found, z.spent, z.committed, z.rejected
-                    ));
-                    if z.bad > 0 {
-                        t.push_str(&format!(
-                            "\nwarning: {} notes addressed to you do not open their commitments; they are not counted",
-                            z.bad
-                        ));
-                    }
-                }
-                t
-            });
+            print(json, serde_json::to_value(&r)?, || render::synced(&r));
         }
         Command::Balance { no_sync } => {
             let mut s = start(&cli).await?;
@@ -565,64 +451,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 sync_with_progress(&mut s, json).await?;
             }
             let (confidential, shielded) = s.balances();
-            let rows = balance_rows(&s, &confidential);
-            let shielded_rows = balance_rows(&s, &shielded);
-            let has_pool = s.chain.shielded.is_some();
-            print(
-                json,
-                json!({ "height": s.store.scanned_height, "view_only": s.keystore.kind == ctchain_keystore::KeyKind::ViewOnly,
-                        "balances": rows,
-                        "shielded": has_pool.then(|| json!({ "tree_size": s.store.shielded.tree_size,
-                                                              "balances": shielded_rows })) }),
-                || {
-                    let mut t = format!("at height {}:\n", s.store.scanned_height);
-                    balance_lines(&rows, &mut t);
-                    if has_pool {
-                        t.push_str(&format!("shielded notes (tree of {} leaves):\n", s.store.shielded.tree_size));
-                        balance_lines(&shielded_rows, &mut t);
-                    }
-                    t.trim_end().to_owned()
-                },
-            );
+            let rows = render::balance_rows(&s.chain, &confidential);
+            let shielded_rows = s.chain.shielded.is_some().then(|| render::balance_rows(&s.chain, &shielded));
+            let view_only = s.keystore.kind == ctchain_keystore::KeyKind::ViewOnly;
+            let tree_size = s.store.shielded.tree_size;
+            let value = json!({ "height": s.store.scanned_height, "view_only": view_only, "balances": rows,
+                                "shielded": shielded_rows.as_ref().map(|r| json!({ "tree_size": tree_size, "balances": r })) });
+            print(json, value, || render::balances(s.store.scanned_height, &rows, shielded_rows.as_deref().map(|r| (tree_size, r))));
         }
         Command::History { no_sync } => {
             let mut s = start(&cli).await?;
             if !no_sync {
                 sync_with_progress(&mut s, json).await?;
             }
-            let rows: Vec<serde_json::Value> = history(&s.store)
-                .iter()
-                .map(|h| {
-                    let id = parse_asset(&h.asset);
-                    let mut v = serde_json::to_value(h).unwrap_or_default();
-                    v["label"] = json!(id.map(|id| s.chain.label(&id)));
-                    v["amount"] =
-                        json!(id.map(|id| s.chain.format(&id, h.amount)).unwrap_or_else(|| h.amount.to_string()));
-                    v
-                })
-                .collect();
-            print(json, json!({ "history": rows }), || {
-                let mut t = String::new();
-                for r in &rows {
-                    t.push_str(&format!(
-                        "{:>6} {:<20} {:<10} {:<10} {:<9} {:>16} {:<6} {} {}{}\n",
-                        r["height"].as_u64().map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
-                        r["time_ms"].as_u64().map(utc).unwrap_or_default(),
-                        r["status"].as_str().unwrap_or(""),
-                        r["kind"].as_str().unwrap_or(""),
-                        if r["shielded"].as_bool() == Some(true) { "shielded" } else { "" },
-                        r["amount"].as_str().unwrap_or(""),
-                        r["label"].as_str().unwrap_or(""),
-                        r["counterparty"].as_str().unwrap_or("(unknown)"),
-                        r["memo"].as_str().filter(|m| !m.is_empty()).map(|m| format!("\"{m}\"")).unwrap_or_default(),
-                        r["reason"].as_str().map(|m| format!(" — {m}")).unwrap_or_default(),
-                    ));
-                }
-                if t.is_empty() {
-                    t.push_str("no transactions");
-                }
-                t.trim_end().to_owned()
-            });
+            let rows = render::history_rows(&s.chain, &history(&s.store));
+            print(json, json!({ "history": rows }), || render::history_table(&rows));
         }
         Command::Send { to, shielded: true, asset, amount, memo, submit } => {
             if !memo.is_empty() {
@@ -642,13 +485,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Send { to, shielded: false, asset, amount, memo, submit } => {
             // The address is checked against the wallet's chain before anything else, node or password.
-            let to = decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
+            decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
             let mut s = start(&cli).await?;
-            let keys = s.secret.wallet_keys()?;
-            let asset = s.chain.asset(asset)?.clone();
-            let units = s.chain.parse(&asset, amount)?;
+            s.secret.wallet_keys()?;
+            s.confidential_request(asset, amount)?;
             sync_with_progress(&mut s, json).await?;
-            let built = build_transfer(&s.store, &keys, &s.chain, &to, &asset, units, memo, &mut OsRng)?;
+            let built = s.build_transfer(to, asset, amount, memo).await?;
             finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Shield { asset, amount, submit } => {
@@ -670,26 +512,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             finish(&mut s, Outgoing::Shielded(built), submit, json).await?;
         }
         Command::Issue { issuer_key, issuer_password_file, asset, amount, to, memo, submit } => {
-            let wallet_chain = KeystoreFile::read(&cli.wallet)?.chain_id;
-            let to = to.as_ref().map(|t| decode_address(&wallet_chain, t)).transpose()?;
+            if let Some(to) = to {
+                decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
+            }
             let mut s = start(&cli).await?;
             let file = KeystoreFile::read(issuer_key)?;
             let pw =
                 password(issuer_password_file.as_deref(), "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", false)?;
             let key = file.open_issuer(pw.as_bytes())?;
-            let asset = s.chain.asset(asset)?.clone();
-            let units = s.chain.parse(&asset, amount)?;
-            let to = to.unwrap_or_else(|| s.secret.viewing_keys().address());
-            let built = build_issue(&s.chain, &key, &asset, units, &to, memo, &mut OsRng)?;
+            let built = s.build_issue(&key, asset, amount, to.as_deref(), memo)?;
             finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Burn { asset, amount, submit } => {
             let mut s = start(&cli).await?;
-            let keys = s.secret.wallet_keys()?;
-            let asset = s.chain.asset(asset)?.clone();
-            let units = s.chain.parse(&asset, amount)?;
+            s.secret.wallet_keys()?;
+            s.confidential_request(asset, amount)?;
             sync_with_progress(&mut s, json).await?;
-            let built = build_burn(&s.store, &keys, &s.chain, &asset, units, &mut OsRng)?;
+            let built = s.build_burn(asset, amount).await?;
             finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Submit { file, no_wait, timeout } => {
@@ -750,47 +589,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let chain = chain_info(&source, None).await?;
             let (_, _, evidence) = committed_tx(&source, &proof.tx_id).await?;
             let v = proof.verify(&chain, &evidence)?;
-            print(json, serde_json::to_value(&v)?, || {
-                format!(
-                    "VALID: output {} of transaction {}\n  paid {} {} to {}\n  in block {} at height {}\n  note: {:?}",
-                    v.output_index,
-                    v.tx_id,
-                    v.amount_display,
-                    v.asset_label,
-                    v.recipient,
-                    v.block_hash,
-                    v.height,
-                    v.memo
-                )
-            });
+            print(json, serde_json::to_value(&v)?, || render::verified_payment(&v));
         }
     }
     Ok(())
 }
 
-fn parse_asset(hex_id: &str) -> Option<ctchain_crypto::AssetId> {
-    hex::decode(hex_id).ok().and_then(|b| b.try_into().ok()).map(ctchain_crypto::AssetId)
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ms since the Unix epoch; past the year 9999, which four-digit years
-/// cannot write, the offset from the epoch instead (block times are chosen by proposers, garbage included).
-fn utc(ms: u64) -> String {
-    const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    i64::try_from(ms / 1000)
-        .ok()
-        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
-        .and_then(|time| time.format(FORMAT).ok())
-        .unwrap_or_else(|| format!("{ms} ms after 1970-01-01 00:00:00"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_print_as_utc() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
-        assert_eq!(super::utc(1_700_000_000_000), "2023-11-14 22:13:20");
-        assert_eq!(super::utc(951_782_400_000), "2000-02-29 00:00:00");
-        assert_eq!(super::utc(253_402_300_799_999), "9999-12-31 23:59:59");
-        assert_eq!(super::utc(u64::MAX), "18446744073709551615 ms after 1970-01-01 00:00:00");
-    }
-}
