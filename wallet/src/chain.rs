@@ -5,8 +5,8 @@ use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{AssetId, AuditPublicKey};
 use ctchain_ledger::{AssetInfo, Genesis, ShieldedConfig};
 
-use ctchain_display::amount::{format_amount, parse_amount};
 use crate::error::{Result, WalletError};
+use ctchain_display::amount::{format_amount, parse_amount};
 
 /// A chain as the wallet sees it.
 #[derive(Clone, Debug)]

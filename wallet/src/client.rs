@@ -15,8 +15,8 @@
 use std::time::Duration;
 
 use ctchain_codec::Encode;
-use ctchain_light::{GenesisTrust, LightClient, LightError};
 use ctchain_ledger::LedgerTx;
+use ctchain_light::{GenesisTrust, LightClient, LightError};
 use ctchain_rpc::{
     ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson, TxStatus,
 };
@@ -56,6 +56,8 @@ impl RpcSource {
     pub fn new(url: &str) -> Result<Self> {
         let client = HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(30))
+            // Outputs come from whole certified blocks: one of 1 000 transfers is about 10 MiB of hex.
+            .max_response_size(64 << 20)
             .build(url)
             .map_err(|e| WalletError::NodeUnreachable { url: url.into(), reason: e.to_string() })?;
         Ok(Self::with_client(client, url))

@@ -184,3 +184,11 @@ pub enum WalletError {
 
 /// Result of wallet operations.
 pub type Result<T> = std::result::Result<T, WalletError>;
+
+impl WalletError {
+    /// Whether the error leaves a submitted transaction's fate open (the node could not be reached, or did not
+    /// answer in time), as opposed to a definite answer (a refusal, a rejection, bad data).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, WalletError::NodeUnreachable { .. } | WalletError::Timeout(_))
+    }
+}

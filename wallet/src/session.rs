@@ -83,13 +83,44 @@ impl Outgoing {
     }
 }
 
+/// What is known of a submitted transaction's fate.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// In a block at this height.
+    Committed {
+        /// The block's height.
+        height: u64,
+    },
+    /// Accepted by the node, not waited for.
+    Pending,
+    /// Submitted — or perhaps not: the node's answer was lost — and not seen committed in time. It may still
+    /// commit: it stays pending in the store with its inputs reserved, and the next sync learns its fate (and
+    /// submits it again if no node knows it). Never reported as a failure.
+    Unknown {
+        /// Why the outcome is not known.
+        reason: String,
+    },
+}
+
 /// A submitted transaction.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Submitted {
     /// Its id (hex).
     pub tx_id: String,
-    /// Its block's height, when it was waited for.
-    pub height: Option<u64>,
+    /// What is known of its fate.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl Submitted {
+    /// Its block's height, when it was seen committed.
+    pub fn height(&self) -> Option<u64> {
+        match self.outcome {
+            Outcome::Committed { height } => Some(height),
+            _ => None,
+        }
+    }
 }
 
 /// What a sync of both pools did.
@@ -176,18 +207,36 @@ impl<S: ShieldedSource> Session<S> {
     }
 
     /// Records and submits a built transaction (with the submit method of its kind), then, if asked, waits for
-    /// its block and syncs again.
+    /// its block and syncs again. Only a definite answer is an error: the node's refusal, or a rejection seen
+    /// while waiting. A lost answer or a wait that ran out is [`Outcome::Unknown`] — the transaction may commit.
     pub async fn submit(&mut self, outgoing: &Outgoing, wait: Option<Wait>) -> Result<Submitted> {
         let path = self.store_path.clone();
         let mut save = |s: &WalletStore| s.save(&path);
-        let tx_id = match outgoing {
-            Outgoing::Confidential(built) => submit(&self.source, &mut self.store, &mut save, built).await?,
-            Outgoing::Shielded(built) => submit_shielded(&self.source, &mut self.store, &mut save, built).await?,
+        let submission = match outgoing {
+            Outgoing::Confidential(built) => submit(&self.source, &mut self.store, &mut save, built).await,
+            Outgoing::Shielded(built) => submit_shielded(&self.source, &mut self.store, &mut save, built).await,
         };
-        let Some(wait) = wait else { return Ok(Submitted { tx_id, height: None }) };
-        let height = wait_committed(&self.source, &tx_id, wait.interval, wait.timeout).await?;
-        self.sync(&mut |_, _| {}).await?;
-        Ok(Submitted { tx_id, height: Some(height) })
+        let tx_id = outgoing.tx_id().to_owned();
+        let unknown =
+            |tx_id: String, e: WalletError| Submitted { tx_id, outcome: Outcome::Unknown { reason: e.to_string() } };
+        match submission {
+            Ok(id) if id == tx_id => {}
+            Ok(other) => return Err(WalletError::BadNodeData(format!("submitted {tx_id}, the node says {other}"))),
+            Err(e) if e.outcome_unknown() => return Ok(unknown(tx_id, e)),
+            Err(e) => return Err(e),
+        }
+        let Some(wait) = wait else { return Ok(Submitted { tx_id, outcome: Outcome::Pending }) };
+        let height = match wait_committed(&self.source, &tx_id, wait.interval, wait.timeout).await {
+            Ok(height) => height,
+            Err(e) if e.outcome_unknown() => return Ok(unknown(tx_id, e)),
+            Err(e) => return Err(e),
+        };
+        // Committed is final whatever happens next; a node gone before the sync only delays the store's update.
+        match self.sync(&mut |_, _| {}).await {
+            Err(e) if !e.outcome_unknown() => return Err(e),
+            _ => {}
+        }
+        Ok(Submitted { tx_id, outcome: Outcome::Committed { height } })
     }
 
     /// What every confidential build checks before touching the network: a known asset and a non-zero amount.

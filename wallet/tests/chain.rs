@@ -37,6 +37,8 @@ struct LedgerSource {
     shielded: RefCell<Vec<ShieldedTx>>,
     /// Forget the mempool (as a restarted node does).
     amnesia: Cell<bool>,
+    /// Admit submissions but lose the answer (the connection drops after the node took the transaction).
+    lose_answers: Cell<bool>,
     /// Outputs per page, to exercise paging.
     page: u64,
 }
@@ -56,6 +58,7 @@ impl LedgerSource {
             mempool: RefCell::default(),
             shielded: RefCell::default(),
             amnesia: Cell::new(false),
+            lose_answers: Cell::new(false),
             page: 2,
         }
     }
@@ -192,6 +195,9 @@ impl ChainSource for LedgerSource {
         }
         drop(pending);
         self.mempool.borrow_mut().push(tx.clone());
+        if self.lose_answers.get() {
+            return Err(WalletError::NodeUnreachable { url: "test".into(), reason: "connection reset".into() });
+        }
         Ok(tx.id().to_string())
     }
 }
@@ -681,4 +687,50 @@ async fn notes_are_shielded_paid_reserved_resubmitted_restored_and_unshielded() 
     let supply = src.chain.borrow().ledger.supply(&cny.id).unwrap();
     assert_eq!(supply.shielded_pool(), u128::from(18_000u64 + 10_000));
     assert_eq!(supply.confidential_pool(), u128::from(alice.balance(&cny.id).0 + bob.balance(&cny.id).0));
+}
+
+/// A send whose node answer is lost, or whose block is not seen in time, may still commit: the wallet reports its
+/// outcome unknown (never a failure), keeps its inputs reserved, and the next sync settles it as committed.
+#[tokio::test]
+async fn a_send_whose_answer_is_lost_is_reported_unknown_and_settled_by_the_next_sync() {
+    use ctchain_keystore::{KdfParams, KeystoreFile, WalletSecret};
+    use ctchain_wallet::session::{Outcome, Session, Wait};
+
+    let src = LedgerSource::new(41);
+    let chain_id = src.info().chain_id;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = WalletSecret::generate(&mut rand_core::OsRng);
+    let keys = secret.wallet_keys().unwrap();
+    {
+        let mut chain = src.chain.borrow_mut();
+        let cny = chain.keys.cny;
+        let funding = vec![chain.issue(&keys, cny, 10_000), chain.issue(&keys, cny, 10_000)];
+        chain.commit(funding);
+    }
+    let file = KeystoreFile::seal(&chain_id, &secret, b"pw", KdfParams::TEST_ONLY, &mut rand_core::OsRng).unwrap();
+    let path = dir.path().join("alice.json");
+    file.write(&path, false).unwrap();
+    let mut alice = Session::with_secret(src, &path, file, secret).await.unwrap();
+    let bob = encode_address(&chain_id, &WalletKeys::random(&mut rand_core::OsRng).address());
+    let wait = Some(Wait { interval: Duration::from_millis(5), timeout: Duration::from_millis(50) });
+
+    // The node took the transfer, but its answer never arrived.
+    alice.source.lose_answers.set(true);
+    let lost = alice.send(&bob, "CNY", "12.50", "", wait).await.expect("not an error: the transfer may commit");
+    assert!(matches!(&lost.outcome, Outcome::Unknown { reason } if reason.contains("cannot reach")), "{lost:?}");
+    // Answered, but its block did not come in time.
+    alice.source.lose_answers.set(false);
+    let slow = alice.send(&bob, "CNY", "1.00", "", wait).await.expect("not an error: the transfer may commit");
+    assert!(matches!(&slow.outcome, Outcome::Unknown { reason } if reason.contains("not committed in time")));
+    let status = |s: &Session<LedgerSource>, id: &str| s.store.sent.iter().find(|r| r.tx_id == id).map(|r| r.status);
+    assert_eq!(status(&alice, &lost.tx_id), Some(SentStatus::Pending), "kept pending, its input reserved");
+    assert_eq!(status(&alice, &slow.tx_id), Some(SentStatus::Pending));
+
+    // Both were real: the block commits them, and the next sync says so.
+    alice.source.mine();
+    alice.sync(&mut |_, _| {}).await.unwrap();
+    assert_eq!(status(&alice, &lost.tx_id), Some(SentStatus::Committed));
+    assert_eq!(status(&alice, &slow.tx_id), Some(SentStatus::Committed));
+    let (confidential, _) = alice.balances();
+    assert_eq!(confidential[0].confirmed, 20_000 - 1_250 - 100);
 }

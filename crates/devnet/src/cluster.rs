@@ -122,6 +122,23 @@ impl Cluster {
         Ok(())
     }
 
+    /// Pauses node `i` with `SIGSTOP` (what a hung process or a long garbage-collection pause looks like to its
+    /// peers: connections open, nothing answered).
+    pub fn pause(&mut self, i: usize) -> Result<()> {
+        self.signal(i, nix::sys::signal::Signal::SIGSTOP)
+    }
+
+    /// Resumes a paused node `i` with `SIGCONT`.
+    pub fn resume(&mut self, i: usize) -> Result<()> {
+        self.signal(i, nix::sys::signal::Signal::SIGCONT)
+    }
+
+    fn signal(&mut self, i: usize, signal: nix::sys::signal::Signal) -> Result<()> {
+        let child = self.procs[i].as_ref().ok_or_else(|| anyhow!("node {i} is not running"))?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal)?;
+        Ok(())
+    }
+
     /// Stops node `i` with `SIGTERM` and waits for it to exit.
     pub fn stop(&mut self, i: usize) -> Result<std::process::ExitStatus> {
         let mut child = self.procs[i].take().ok_or_else(|| anyhow!("node {i} is not running"))?;

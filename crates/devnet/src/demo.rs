@@ -316,7 +316,7 @@ async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<
          note of its own comes out; built and proved in {:.1} s, tx {} committed at height {}",
         proved.as_secs_f64(),
         short(&done.tx_id),
-        done.height.unwrap_or(0)
+        done.height().unwrap_or(0)
     );
 
     let started = Instant::now();
@@ -324,7 +324,7 @@ async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<
     let proved = started.elapsed();
     let tx = built.tx.clone();
     let done = banks[0].submit(&Outgoing::Shielded(built), wait).await?;
-    let height = done.height.unwrap_or(0);
+    let height = done.height().unwrap_or(0);
     println!(
         "    bank-a pays bank-b 7,500.00 CNY inside the pool: built and proved in {:.1} s, tx {} committed at height {height}",
         proved.as_secs_f64(),
@@ -391,7 +391,7 @@ async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<
          committed at height {}",
         proved.as_secs_f64(),
         short(&done.tx_id),
-        done.height.unwrap_or(0)
+        done.height().unwrap_or(0)
     );
 
     let mut held: BTreeMap<String, u64> = BTreeMap::new();

@@ -2,6 +2,12 @@
 //! pre-builds valid independent transfers, submits them through every validator's RPC, and reports committed
 //! transactions per second and commit latency (p50, p99), next to the raw verification throughput of the same
 //! transactions measured on the same machine in the same run.
+//!
+//! It submits as a careful client does: a submission whose node cannot be reached goes to the next validator, and
+//! transactions not yet committed a while after a fault are submitted again through the live validators (a
+//! duplicate is refused harmlessly). With `--fault kill` or `--fault pause` it kills (`SIGKILL`) or pauses
+//! (`SIGSTOP`, resumed later) the primary part-way through the submissions, so the report shows throughput and
+//! latency through a view change, and the longest time without a commit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +27,54 @@ use crate::cluster::Cluster;
 const CHAIN_ID: &str = "ctchain-load-1";
 /// Outputs per funding issuance (the most a transaction may create).
 const FUNDING_FANOUT: usize = ctchain_crypto::MAX_OUTPUTS;
+
+/// A fault injected into the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// `SIGKILL` the primary (it stays down).
+    Kill,
+    /// `SIGSTOP` the primary, and `SIGCONT` it after ten seconds.
+    Pause,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fault::Kill => "kill (SIGKILL)",
+            Fault::Pause => "pause (SIGSTOP, SIGCONT 10 s later)",
+        })
+    }
+}
+
+/// How long a paused primary stays paused.
+const PAUSE: Duration = Duration::from_secs(10);
+
+/// What a run is asked to do.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    /// Transfers to submit.
+    pub count: usize,
+    /// Concurrent submissions.
+    pub in_flight: usize,
+    /// First port of the local chain.
+    pub base_port: u16,
+    /// A fault to inject once this share of the transfers was submitted.
+    pub fault: Option<(Fault, f64)>,
+}
+
+/// The fault of a run, as it happened.
+#[derive(Debug, Serialize)]
+pub struct FaultReport {
+    /// Which fault.
+    pub kind: Fault,
+    /// The validator it hit (the primary then).
+    pub validator: usize,
+    /// When, from the first submission, milliseconds.
+    pub at_ms: f64,
+    /// Transfers submitted again through live validators after it.
+    pub resubmitted: usize,
+}
 
 /// The figures of one run.
 #[derive(Debug, Serialize)]
@@ -46,6 +100,35 @@ pub struct LoadReport {
     pub blocks: u64,
     /// Cores of this machine.
     pub cores: usize,
+    /// The longest time between two blocks carrying these transfers, milliseconds.
+    pub longest_gap_ms: f64,
+    /// The fault injected, if any.
+    pub fault: Option<FaultReport>,
+}
+
+/// Submits `hex` through validator `first` or, when it cannot be reached, the next ones in turn. A refusal is an
+/// answer (no other node is asked), except that a duplicate after a failed attempt means an earlier attempt got
+/// through.
+async fn submit_anywhere(clients: &[jsonrpsee::http_client::HttpClient], first: usize, hex: &str) -> Result<()> {
+    let mut unreachable = Vec::new();
+    for attempt in 0..clients.len() {
+        let client = &clients[(first + attempt) % clients.len()];
+        match client.tx_submit(hex.to_owned()).await {
+            Ok(_) => return Ok(()),
+            Err(jsonrpsee::core::client::Error::Call(e)) => {
+                // Pending already (`TX_DUPLICATE`), or committed already (rejected by the check `duplicate`).
+                let duplicate = e.code() == ctchain_rpc::codes::TX_DUPLICATE
+                    || (e.code() == ctchain_rpc::codes::TX_REJECTED
+                        && e.data().is_some_and(|d| d.get().contains("\"duplicate\"")));
+                if attempt > 0 && duplicate {
+                    return Ok(());
+                }
+                bail!("transfer refused: {}", e.message());
+            }
+            Err(e) => unreachable.push(e.to_string()),
+        }
+    }
+    bail!("no validator could be reached: {}", unreachable.join("; "))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -57,9 +140,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Runs the load test with `count` transfers and at most `in_flight` concurrent submissions.
-pub async fn run(count: usize, in_flight: usize, base_port: u16) -> Result<LoadReport> {
+pub async fn run(options: LoadOptions) -> Result<LoadReport> {
     let tmp = tempfile::Builder::new().prefix("ctchain-load-").tempdir()?;
-    let result = run_in(tmp.path(), count, in_flight, base_port).await;
+    let result = run_in(tmp.path(), options).await;
     if result.is_err() {
         // Keep the nodes' logs for the post-mortem.
         eprintln!("load test failed; node logs kept in {}", tmp.keep().join("chain").join("logs").display());
@@ -67,9 +150,15 @@ pub async fn run(count: usize, in_flight: usize, base_port: u16) -> Result<LoadR
     result
 }
 
-async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port: u16) -> Result<LoadReport> {
+async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadReport> {
+    let LoadOptions { count, in_flight, base_port, fault } = options;
     if count == 0 || in_flight == 0 {
         bail!("--txs and --in-flight must be positive");
+    }
+    if let Some((_, share)) = fault {
+        if !(0.0..=1.0).contains(&share) {
+            bail!("--fault-at must be between 0 and 1");
+        }
     }
     let bin = crate::cluster::node_binary()?;
     let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
@@ -142,34 +231,51 @@ async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port
     }
     let raw_verify_tps = transfers.len() as f64 / raw_secs;
 
-    // Submission through all four validators; commits observed through new-head notifications.
-    eprintln!("submitting {count} transfers through 4 validators, {in_flight} in flight…");
+    // Submission through all four validators; commits observed through new-head notifications of a validator the
+    // fault spares (the primary's successor).
+    let primary = client.chain_status().await?.primary as usize % 4;
+    let watcher = (primary + 1) % 4;
+    eprintln!(
+        "submitting {count} transfers through 4 validators, {in_flight} in flight{}…",
+        match fault {
+            Some((kind, share)) =>
+                format!(", {kind:?} of the primary (validator {primary}) after {:.0} %", share * 100.0),
+            None => String::new(),
+        }
+    );
+    let watch_client = cluster.client(watcher);
     let ws = jsonrpsee::ws_client::WsClientBuilder::default()
-        .build(cluster.testnet.rpc[0].replace("http://", "ws://"))
+        .build(cluster.testnet.rpc[watcher].replace("http://", "ws://"))
         .await?;
     let mut heads = ws.subscribe_new_heads().await?;
-    let start_height = client.chain_status().await?.height;
-    let submitted: Arc<std::sync::Mutex<HashMap<TxId, Instant>>> = Default::default();
+    let start_height = watch_client.chain_status().await?.height;
+    let pending: Arc<std::sync::Mutex<HashMap<TxId, (Instant, String)>>> = Default::default();
     let clients: Vec<_> = (0..4).map(|i| cluster.client(i)).collect();
     let first_submit = Instant::now();
+    let submitted_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let submit_all = {
-        let submitted = submitted.clone();
+        let pending = pending.clone();
+        let clients = clients.clone();
+        let submitted_count = submitted_count.clone();
         let jobs = transfers.iter().enumerate().map(move |(k, tx)| {
-            let client = clients[k % clients.len()].clone();
-            let submitted = submitted.clone();
+            let clients = clients.clone();
+            let pending = pending.clone();
+            let submitted_count = submitted_count.clone();
             let hex = hex::encode(tx.to_bytes());
             let id = tx.id();
             async move {
-                submitted.lock().expect("lock").insert(id, Instant::now());
-                client.tx_submit(hex).await.map_err(|e| anyhow!("transfer refused: {e}"))
+                pending.lock().expect("lock").insert(id, (Instant::now(), hex.clone()));
+                let result = submit_anywhere(&clients, k, &hex).await;
+                submitted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                result
             }
         });
         futures::stream::iter(jobs).buffer_unordered(in_flight).collect::<Vec<_>>()
     };
     let mut latencies = Vec::with_capacity(count);
-    let mut last_commit = first_submit;
+    let mut commit_times = vec![first_submit];
     let mut last_height = start_height;
-    let deadline = Instant::now() + Duration::from_secs(60 + count as u64 / 5);
+    let deadline = Instant::now() + Duration::from_secs(120 + count as u64 / 5);
     let watch = async {
         while latencies.len() < count {
             let head = tokio::time::timeout_at(deadline.into(), heads.next())
@@ -178,35 +284,97 @@ async fn run_in(dir: &std::path::Path, count: usize, in_flight: usize, base_port
                 .ok_or_else(|| anyhow!("subscription ended"))??;
             let seen = Instant::now();
             for h in last_height + 1..=head.height {
-                let block = client.chain_get_block(BlockRef::Height(h)).await?.ok_or_else(|| anyhow!("block {h}"))?;
-                let map = submitted.lock().expect("lock");
+                let block =
+                    watch_client.chain_get_block(BlockRef::Height(h)).await?.ok_or_else(|| anyhow!("block {h}"))?;
+                let mut map = pending.lock().expect("lock");
+                let before = latencies.len();
                 for tx in &block.txs {
-                    if let Some(at) = map.get(&TxId(
+                    let id = TxId(
                         ctchain_codec::Hash32::from_hex(&tx.id)
                             .ok_or_else(|| anyhow!("block {} holds a bad id", tx.id))?,
-                    )) {
-                        latencies.push(seen.duration_since(*at).as_secs_f64() * 1_000.0);
-                        last_commit = seen;
+                    );
+                    if let Some((at, _)) = map.remove(&id) {
+                        latencies.push(seen.duration_since(at).as_secs_f64() * 1_000.0);
                     }
+                }
+                if latencies.len() > before {
+                    commit_times.push(seen);
                 }
             }
             last_height = last_height.max(head.height);
         }
         Ok::<_, anyhow::Error>(())
     };
-    let (submissions, watched) = tokio::join!(submit_all, watch);
-    for s in submissions {
-        s?;
+    let inject = async {
+        let Some((kind, share)) = fault else { return Ok::<_, anyhow::Error>(None) };
+        let threshold = ((count as f64 * share).ceil() as usize).min(count);
+        while submitted_count.load(std::sync::atomic::Ordering::Relaxed) < threshold {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let at_ms = first_submit.elapsed().as_secs_f64() * 1_000.0;
+        eprintln!("{kind} of validator {primary} (the primary) at {:.1} s", at_ms / 1_000.0);
+        match kind {
+            Fault::Kill => cluster.kill(primary)?,
+            Fault::Pause => cluster.pause(primary)?,
+        }
+        // What the primary held but had not yet passed on is gone with it (or frozen): a client that has not seen
+        // its transfers commit submits them again through the validators that answer.
+        let live: Vec<_> = (0..4).filter(|i| *i != primary).map(|i| clients[i].clone()).collect();
+        let mut resubmitted = 0;
+        let mut resumed = false;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            if kind == Fault::Pause
+                && !resumed
+                && first_submit.elapsed().as_secs_f64() * 1_000.0 >= at_ms + PAUSE.as_secs_f64() * 1_000.0
+            {
+                cluster.resume(primary)?;
+                resumed = true;
+            }
+            let stale: Vec<String> = {
+                let map = pending.lock().expect("lock");
+                map.values()
+                    .filter(|(at, _)| at.elapsed() > Duration::from_secs(3))
+                    .map(|(_, hex)| hex.clone())
+                    .collect()
+            };
+            if stale.is_empty() && (kind == Fault::Kill || resumed) {
+                break;
+            }
+            for (k, hex) in stale.iter().enumerate() {
+                if submit_anywhere(&live, k, hex).await.is_ok() {
+                    resubmitted += 1;
+                }
+            }
+        }
+        if kind == Fault::Pause && !resumed {
+            cluster.resume(primary)?;
+        }
+        Ok(Some(FaultReport { kind, validator: primary, at_ms, resubmitted }))
+    };
+    let (submissions, watched, injected) = tokio::join!(submit_all, watch, inject);
+    let fault_report = injected?;
+    // With a fault, a submission may have been lost with the primary and then made again: what counts is
+    // that every transfer committed, which the watch checked.
+    if fault_report.is_none() {
+        for s in submissions {
+            s?;
+        }
     }
     watched?;
+    let last_commit = *commit_times.last().unwrap_or(&first_submit);
     let elapsed = last_commit.duration_since(first_submit).as_secs_f64();
     let committed_tps = latencies.len() as f64 / elapsed.max(1e-9);
+    let longest_gap_ms =
+        commit_times.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64() * 1_000.0).fold(0.0, f64::max);
     latencies.sort_by(|a, b| a.total_cmp(b));
 
     for i in 0..4 {
         let _ = cluster.stop(i);
     }
     Ok(LoadReport {
+        longest_gap_ms,
+        fault: fault_report,
         transactions: count,
         committed: latencies.len(),
         committed_tps,

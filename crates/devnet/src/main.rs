@@ -34,6 +34,12 @@ enum Command {
         /// First port (see `demo`).
         #[arg(long, default_value_t = 28600)]
         base_port: u16,
+        /// Kill or pause the primary part-way through the submissions.
+        #[arg(long, value_enum)]
+        fault: Option<ctchain_devnet::loadgen::Fault>,
+        /// When to inject the fault: the share of transfers submitted by then.
+        #[arg(long, default_value_t = 0.3)]
+        fault_at: f64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -51,8 +57,14 @@ async fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { keep, base_port } => ctchain_devnet::demo::run(keep, base_port).await,
-        Command::Loadgen { txs, in_flight, base_port, json } => {
-            let r = ctchain_devnet::loadgen::run(txs, in_flight, base_port).await?;
+        Command::Loadgen { txs, in_flight, base_port, fault, fault_at, json } => {
+            let options = ctchain_devnet::loadgen::LoadOptions {
+                count: txs,
+                in_flight,
+                base_port,
+                fault: fault.map(|f| (f, fault_at)),
+            };
+            let r = ctchain_devnet::loadgen::run(options).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -75,6 +87,16 @@ async fn run(cli: Cli) -> Result<()> {
                 "per validator         {:.2} (4 validators share these cores, each verifies every transaction)",
                 r.ratio_per_validator
             );
+            println!("longest commit gap    {:.1} s", r.longest_gap_ms / 1_000.0);
+            if let Some(f) = &r.fault {
+                println!(
+                    "fault                 {} of validator {} (the primary) at {:.1} s; {} transfers submitted again",
+                    f.kind,
+                    f.validator,
+                    f.at_ms / 1_000.0,
+                    f.resubmitted
+                );
+            }
             Ok(())
         }
     }

@@ -59,8 +59,8 @@ pub mod store;
 pub mod types;
 pub mod work;
 
-pub use error::{LedgerError, TxRejection};
 pub use encoded::{DecodedTx, EncodedBlock, EncodedTx};
+pub use error::{LedgerError, TxRejection};
 pub use ledger::{
     CheckedBlock, Ledger, OutputStatus, TxInclusionProof, TxRecord, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind,
 };

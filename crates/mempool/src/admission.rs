@@ -181,10 +181,11 @@ impl Admission {
                 refuse_if_on_chain(ledger, &id)?;
                 let tag = decoded.tx().tag();
                 let started = Instant::now();
-                let verified = VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| match (tag, e) {
-                    (TxTag::Confidential, TxRejection::Stateless(v)) => AdmitError::Invalid(v),
-                    (_, other) => AdmitError::Rejected(other),
-                })?;
+                let verified =
+                    VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| match (tag, e) {
+                        (TxTag::Confidential, TxRejection::Stateless(v)) => AdmitError::Invalid(v),
+                        (_, other) => AdmitError::Rejected(other),
+                    })?;
                 let took = started.elapsed();
                 self.remember(&verified);
                 (verified, Some(took))
@@ -253,8 +254,7 @@ mod tests {
     fn the_verified_cache_forgets_its_oldest_entries_first() {
         let auditor = AuditSecretKey::random(&mut OsRng);
         let verifier = Verifier::new("ctchain-mempool-test", vec![auditor.public()]);
-        let txs: Vec<VerifiedLedgerTx> =
-            (0..4).map(|_| verifier.verify(issuance(&auditor)).unwrap().into()).collect();
+        let txs: Vec<VerifiedLedgerTx> = (0..4).map(|_| verifier.verify(issuance(&auditor)).unwrap().into()).collect();
         let mut cache = VerifiedCache::with_capacity(3);
         for tx in &txs {
             cache.insert(tx.clone());

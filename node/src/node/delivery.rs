@@ -78,9 +78,8 @@ impl Driver {
             }
             Applying::Received(block) => {
                 let shared = self.shared.clone();
-                let verified = tokio::task::block_in_place(|| verify_encoded_block(&shared, block)).map_err(|e| {
-                    anyhow!("committed block {seq} fails verification ({e}): this node diverged")
-                })?;
+                let verified = tokio::task::block_in_place(|| verify_encoded_block(&shared, block))
+                    .map_err(|e| anyhow!("committed block {seq} fails verification ({e}): this node diverged"))?;
                 ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
                 tokio::task::block_in_place(|| ledger.apply(verified, Some(&cert)))
             }

@@ -8,11 +8,7 @@ pub(super) fn known_transactions(
     block: &EncodedBlock,
 ) -> HashMap<Hash32, ctchain_ledger::VerifiedLedgerTx> {
     let Ok(mempool) = shared.mempool.lock() else { return HashMap::new() };
-    block
-        .txs
-        .iter()
-        .filter_map(|tx| shared.admission.known(&mempool, &tx.leaf()).map(|v| (tx.leaf(), v)))
-        .collect()
+    block.txs.iter().filter_map(|tx| shared.admission.known(&mempool, &tx.leaf()).map(|v| (tx.leaf(), v))).collect()
 }
 
 /// Phase one for a block received as bytes: split into its transactions' bytes (each hashed once), the ones this

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use ctchain_display::amount::format_grouped;
 use super::rules::{Direction, RuleSet};
 use super::{AuditRecord, RecordKind};
+use ctchain_display::amount::format_grouped;
 
 /// Which rule raised an alert. The declaration order is the tie-break order of alerts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -9,13 +9,13 @@ use ctchain_crypto::{AssetId, MultisetHash, OutputId, TxId, VerifiedTransaction,
 use rayon::prelude::*;
 
 use crate::access::{AuditAccessRecord, VerifiedAccess};
+use crate::encoded::{DecodedTx, EncodedBlock, EncodedTx};
 use crate::error::{LedgerError, TxRejection};
 use crate::execute::{Execution, ShieldedState};
 use crate::merkle::{self, MerklePath};
 use crate::shielded::{ChainVerifier, NoteRecord, NullifierRecord, ShieldedKeys, ShieldedTx, VerifiedShielded};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::{Cf, StorageError, Store, StoreBatch};
-use crate::encoded::{DecodedTx, EncodedBlock, EncodedTx};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
 
 mod queries;

@@ -97,7 +97,8 @@ impl Ledger {
         let what = || format!("transactions of block {}", loc.height);
         let stored =
             self.store.get(Cf::Blocks, &height_key(loc.height), what)?.ok_or_else(|| StorageError::Missing(what()))?;
-        let undecodable = |e: ctchain_codec::DecodeError| StorageError::Undecodable { what: what(), error: e.to_string() };
+        let undecodable =
+            |e: ctchain_codec::DecodeError| StorageError::Undecodable { what: what(), error: e.to_string() };
         // Only the one transaction is decoded, not its whole block.
         let bytes = split_tx_list(&stored)
             .map_err(undecodable)?

@@ -255,8 +255,12 @@ fn verify_block(
                 }
             };
             let tx_id = decoded.tx().id();
-            VerifiedLedgerTx::verify_decoded(decoded, verifier)
-                .map_err(|reason| LedgerError::InvalidTransaction { height, index, tx_id, reason })
+            VerifiedLedgerTx::verify_decoded(decoded, verifier).map_err(|reason| LedgerError::InvalidTransaction {
+                height,
+                index,
+                tx_id,
+                reason,
+            })
         })
         .collect();
     let txs = results.into_iter().collect::<Result<Vec<_>, _>>()?;

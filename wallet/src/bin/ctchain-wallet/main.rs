@@ -16,7 +16,7 @@ use ctchain_keystore::{KeystoreFile, WalletSecret};
 use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
 use ctchain_wallet::history::history;
 use ctchain_wallet::proof::PaymentProof;
-use ctchain_wallet::session::{Outgoing, Session, Synced, Wait};
+use ctchain_wallet::session::{Outcome, Outgoing, Session, Submitted, Synced, Wait};
 use ctchain_wallet::shielded::Prover;
 use ctchain_wallet::sync::{chain_info, committed_tx, wait_committed, ChainSource, ShieldedSource};
 use ctchain_wallet::WalletError;
@@ -260,6 +260,9 @@ fn main() {
         }
     };
     if let Err(e) = runtime.block_on(run(cli)) {
+        if e.downcast_ref::<OutcomeUnknown>().is_some() {
+            std::process::exit(3);
+        }
         if json {
             println!("{}", json!({ "error": format!("{e:#}") }));
         }
@@ -343,14 +346,22 @@ async fn finish(s: &mut Session<RpcSource>, outgoing: Outgoing, args: &SubmitArg
     let wait = (!args.no_wait)
         .then(|| Wait { interval: Duration::from_millis(300), timeout: Duration::from_secs(args.timeout) });
     let submitted = s.submit(&outgoing, wait).await?;
-    match submitted.height {
-        None => print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)")),
-        Some(height) => print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
-            format!("committed {id} at height {height}")
-        }),
-    }
-    Ok(())
+    report(json, &submitted)
 }
+
+/// Prints what is known of a submitted transaction; an unknown outcome ends the command with status 3.
+fn report(json: bool, submitted: &Submitted) -> anyhow::Result<()> {
+    print(json, serde_json::to_value(submitted)?, || render::submitted(submitted));
+    match submitted.outcome {
+        Outcome::Unknown { .. } => Err(OutcomeUnknown.into()),
+        _ => Ok(()),
+    }
+}
+
+/// A submitted transaction whose fate is not known (already reported): exit status 3, no error line.
+#[derive(Debug, thiserror::Error)]
+#[error("the outcome is unknown")]
+struct OutcomeUnknown;
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
@@ -375,7 +386,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let value = json!({ "wallet": cli.wallet, "address": file.address, "kind": file.kind, "chain_id": chain_id,
                                 "recovery_phrase": phrase.as_ref().map(|p| p.as_str()) });
             let sees_notes = secret.shielded_viewing_key().is_some();
-            print(json, value, || render::new_wallet(&cli.wallet, &file.address, phrase.as_ref().map(|p| p.as_str()), sees_notes));
+            print(json, value, || {
+                render::new_wallet(&cli.wallet, &file.address, phrase.as_ref().map(|p| p.as_str()), sees_notes)
+            });
         }
         Command::Restore { phrase_file, chain_id, insecure_fast_kdf } => {
             if cli.wallet.exists() {
@@ -457,7 +470,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let tree_size = s.store.shielded.tree_size;
             let value = json!({ "height": s.store.scanned_height, "view_only": view_only, "balances": rows,
                                 "shielded": shielded_rows.as_ref().map(|r| json!({ "tree_size": tree_size, "balances": r })) });
-            print(json, value, || render::balances(s.store.scanned_height, &rows, shielded_rows.as_deref().map(|r| (tree_size, r))));
+            print(json, value, || {
+                render::balances(s.store.scanned_height, &rows, shielded_rows.as_deref().map(|r| (tree_size, r)))
+            });
         }
         Command::History { no_sync } => {
             let mut s = start(&cli).await?;
@@ -537,20 +552,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // A shielded transaction goes to its own method; the two encodings cannot be mistaken for each other.
             let bytes = hex::decode(text.trim())
                 .map_err(|_| anyhow!("{} does not hold a transaction's hex", file.display()))?;
-            let id = if ctchain_ledger::ShieldedTx::from_bytes(&bytes).is_ok() {
-                source.shielded_submit(text.trim()).await?
-            } else {
-                source.submit(text.trim()).await?
+            let tx_id = match ctchain_ledger::ShieldedTx::from_bytes(&bytes) {
+                Ok(tx) => tx.id().to_string(),
+                Err(_) => ctchain_crypto::Transaction::from_bytes(&bytes)
+                    .map_err(|e| anyhow!("{} does not hold a transaction: {e}", file.display()))?
+                    .id()
+                    .to_string(),
             };
-            if *no_wait {
-                print(json, json!({ "tx_id": id, "status": "pending" }), || format!("submitted {id} (pending)"));
+            let submission = if ctchain_ledger::ShieldedTx::from_bytes(&bytes).is_ok() {
+                source.shielded_submit(text.trim()).await
             } else {
-                let height =
-                    wait_committed(&source, &id, Duration::from_millis(300), Duration::from_secs(*timeout)).await?;
-                print(json, json!({ "tx_id": id, "status": "committed", "height": height }), || {
-                    format!("committed {id} at height {height}")
-                });
-            }
+                source.submit(text.trim()).await
+            };
+            let unknown = |e: WalletError| Outcome::Unknown { reason: e.to_string() };
+            let outcome = match submission {
+                Err(e) if e.outcome_unknown() => unknown(e),
+                Err(e) => return Err(e.into()),
+                Ok(_) if *no_wait => Outcome::Pending,
+                Ok(_) => {
+                    match wait_committed(&source, &tx_id, Duration::from_millis(300), Duration::from_secs(*timeout))
+                        .await
+                    {
+                        Ok(height) => Outcome::Committed { height },
+                        Err(e) if e.outcome_unknown() => unknown(e),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            report(json, &Submitted { tx_id, outcome })?;
         }
         Command::ExportViewKey => {
             let (file, secret) = open_wallet(&cli)?;
@@ -594,4 +623,3 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

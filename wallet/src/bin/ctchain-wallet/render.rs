@@ -6,7 +6,7 @@ use std::path::Path;
 use ctchain_wallet::chain::ChainInfo;
 use ctchain_wallet::history::{Balance, HistoryEntry};
 use ctchain_wallet::proof::VerifiedPayment;
-use ctchain_wallet::session::Synced;
+use ctchain_wallet::session::{Outcome, Submitted, Synced};
 use serde_json::{json, Value};
 
 /// Prints `value` as JSON, or `text()` for people.
@@ -15,6 +15,19 @@ pub fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
         println!("{}", text());
+    }
+}
+
+/// What is known of a submitted transaction.
+pub fn submitted(s: &Submitted) -> String {
+    let id = &s.tx_id;
+    match &s.outcome {
+        Outcome::Committed { height } => format!("committed {id} at height {height}"),
+        Outcome::Pending => format!("submitted {id} (pending)"),
+        Outcome::Unknown { reason } => format!(
+            "submitted {id}, outcome unknown: {reason}\nIt may still commit; `sync` will tell (its inputs stay \
+             reserved until then, and a sync submits it again if no node knows it)."
+        ),
     }
 }
 

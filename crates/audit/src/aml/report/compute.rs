@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use ctchain_display::amount::format_grouped;
 use super::super::engine::{Alert, RuleId};
 use super::super::rules::RuleSet;
 use super::super::{AuditRecord, NotDecrypted, RecordKind};
@@ -12,6 +11,7 @@ use super::model::{
     Report, ReportAlert, ReportOptions, ReportTransaction, RuleCount, RulesInForce, StructuringInForce,
     VelocityInForce, REPORT_FORMAT,
 };
+use ctchain_display::amount::format_grouped;
 use ctchain_display::time::utc_iso;
 
 /// At most this many buckets when the bucket size is chosen automatically: enough to see a pattern, few enough

@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use ctchain_display::amount::format_grouped;
 use super::compute::{DAY_MS, HOUR_MS, MINUTE_MS};
 use super::html::escape;
 use super::{AssetCounterparties, AssetFlows, RuleCount};
+use ctchain_display::amount::format_grouped;
 
 /// Okabe–Ito colours: distinguishable with the common forms of colour blindness, and in greyscale print.
 const PALETTE: [&str; 7] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"];
