@@ -6,10 +6,13 @@
 //! * outputs are taken from the certified blocks themselves (not from the node's `outputs_range` summary), so a
 //!   node can neither invent an output nor hide one in the blocks it serves;
 //! * a transaction the node calls committed is shown in its certified block (inclusion proof) before it counts;
-//! * a spend the node reports is checked in the spending transaction's certified block.
+//! * a spend the node reports is checked in the spending transaction's certified block;
+//! * the shielded pool's notes are taken from the certified blocks too (the node's tree size must agree with what
+//!   they hold, and its root with the tree the wallet builds from them), and a revealed nullifier the node reports
+//!   is checked in the revealing transaction's certified block.
 //!
-//! What no single answer can prove is an absence: a node may still claim an output unspent, or a transaction
-//! pending or rejected, when it is not. Such a lie delays or misleads a send (the honest validators refuse a
+//! What no single answer can prove is an absence: a node may still claim an output or a note unspent, or a
+//! transaction pending or rejected, when it is not. Such a lie delays or misleads a send (the honest validators refuse a
 //! double spend), never credits money that is not there.
 
 use std::time::Duration;
@@ -18,7 +21,8 @@ use ctchain_codec::Encode;
 use ctchain_ledger::LedgerTx;
 use ctchain_light::{GenesisTrust, LightClient, LightError};
 use ctchain_rpc::{
-    ChainApiClient, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson, TxStatus,
+    ChainApiClient, NoteJson, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, ShieldedStatusJson,
+    TxStatus,
 };
 use jsonrpsee::core::client::Error as ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -185,12 +189,61 @@ impl ShieldedSource for RpcSource {
         self.client.shielded_status().await.map_err(|e| self.map(e))
     }
 
-    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage> {
-        self.client.shielded_notes(from, limit).await.map_err(|e| self.map(e))
+    async fn shielded_notes(&self, from: u64, after_height: u64, limit: u32) -> Result<NotesPage> {
+        // The notes come from the certified blocks, in the order the ledger appends them; the node's status
+        // only says how far to read (and its tree size and root are checked against what the blocks hold).
+        let status = self.shielded_status().await?;
+        let light = self.light().await?;
+        let mut notes = Vec::new();
+        let mut position = from;
+        let mut height = after_height;
+        while height < status.height && notes.len() < limit as usize {
+            height += 1;
+            let block = light.block(height).await.map_err(|e| self.light_error(e))?;
+            for tx in &block.block.txs {
+                let LedgerTx::Shielded(shielded) = tx else { continue };
+                let tx_id = shielded.id().to_string();
+                for (commitment, ciphertext) in shielded.statement.commitments.iter().zip(&shielded.note_ciphertexts) {
+                    notes.push(NoteJson {
+                        position,
+                        commitment: hex::encode(commitment.to_bytes()),
+                        ciphertext: hex::encode(ciphertext.to_bytes()),
+                        tx_id: tx_id.clone(),
+                        height,
+                    });
+                    position += 1;
+                }
+            }
+        }
+        if height >= status.height && position != status.tree_size {
+            return Err(WalletError::BadNodeData(format!(
+                "the node says the note tree has {} leaves at height {}; its certified blocks hold {position}",
+                status.tree_size, status.height
+            )));
+        }
+        Ok(NotesPage { notes, tree_size: status.tree_size, root: status.root, height })
     }
 
     async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>> {
-        self.client.shielded_nullifier(nullifier.into()).await.map_err(|e| self.map(e))
+        let revealed = self.client.shielded_nullifier(nullifier.into()).await.map_err(|e| self.map(e))?;
+        if let Some(r) = &revealed {
+            // A spend counts only as shown on chain: the revealing transaction, in its certified block.
+            let committed = self.light().await?.committed_tx(&r.tx_id).await.map_err(|e| self.light_error(e))?;
+            let reveals = match &committed.tx {
+                LedgerTx::Shielded(s) => {
+                    s.statement.nullifiers.iter().any(|nf| hex::encode(nf.to_bytes()).eq_ignore_ascii_case(nullifier))
+                }
+                _ => false,
+            };
+            if committed.height != r.height || !reveals {
+                return Err(WalletError::BadNodeData(format!(
+                    "the node says transaction {} revealed nullifier {nullifier} at height {}, which its certified \
+                     block does not show",
+                    r.tx_id, r.height
+                )));
+            }
+        }
+        Ok(revealed)
     }
 
     async fn shielded_submit(&self, tx_hex: &str) -> Result<String> {

@@ -29,9 +29,9 @@
 //!   rejected at once; nothing else does.
 //! * **Nothing unchecked is counted.** An output counts only if its memo opens its commitments; a note only if
 //!   it opens its commitment and the note tree rebuilt from the leaves has the node's root. Over a node's RPC
-//!   ([`client::RpcSource`]) the genesis, the outputs (taken from the blocks themselves), the commitment of a sent
-//!   transaction and the spend of an output all come through the light client (`ctchain-light`), certified by the
-//!   genesis validators.
+//!   ([`client::RpcSource`]) the genesis, the outputs and notes (taken from the blocks themselves), the commitment
+//!   of a sent transaction and the spend of an output or a note all come through the light client
+//!   (`ctchain-light`), certified by the genesis validators.
 //! * The store is bound to one chain (its genesis hash) and written whole (`ctchain-files`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

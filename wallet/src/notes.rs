@@ -322,19 +322,21 @@ pub async fn sync_shielded(
 
     // 1. The tree.
     let mut tracker = NoteTracker::open(&store.shielded)?;
+    let mut after = store.shielded.height;
     loop {
-        let page = source.shielded_notes(tracker.size(), NOTES_PER_PAGE).await?;
+        let page = source.shielded_notes(tracker.size(), after, NOTES_PER_PAGE).await?;
         let leaves = page.notes.iter().map(ChainNote::from_rpc).collect::<Result<Vec<_>>>()?;
         tracker.follow(viewer, chain, &leaves)?;
         match tracker.size().cmp(&page.tree_size) {
-            std::cmp::Ordering::Less if leaves.is_empty() => {
+            // No note and no block read further: the source cannot back its own tree size.
+            std::cmp::Ordering::Less if leaves.is_empty() && page.height <= after => {
                 return Err(WalletError::BadNodeData(format!(
                     "the node says the note tree has {} leaves but sends none from position {}",
                     page.tree_size,
                     tracker.size()
                 )));
             }
-            std::cmp::Ordering::Less => continue,
+            std::cmp::Ordering::Less => after = after.max(page.height),
             std::cmp::Ordering::Greater => {
                 return Err(WalletError::BadNodeData(format!(
                     "the node sent {} notes for a tree it says has {}",

@@ -40,8 +40,11 @@ pub trait ChainSource {
 pub trait ShieldedSource: ChainSource {
     /// The pool's state: tree size, root, the roots valid as anchors.
     async fn shielded_status(&self) -> Result<ShieldedStatusJson>;
-    /// Up to `limit` notes of the tree from position `from` on, with the tree's size and root when answering.
-    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage>;
+    /// About `limit` notes of the tree from position `from` on, with the tree's size and root when answering.
+    /// Every note from `from` on is in a block above `after_height` (the height the wallet's tree was last
+    /// confirmed at, then the previous page's `height`): a source that reads certified blocks starts there and
+    /// gives the last block it read as the page's `height`.
+    async fn shielded_notes(&self, from: u64, after_height: u64, limit: u32) -> Result<NotesPage>;
     /// When a nullifier (hex) was revealed, if it was.
     async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>>;
     /// Submits a shielded transaction (hex); the node's refusal is [`WalletError::Refused`].

@@ -220,7 +220,7 @@ impl ShieldedSource for LedgerSource {
         })
     }
 
-    async fn shielded_notes(&self, from: u64, limit: u32) -> Result<NotesPage> {
+    async fn shielded_notes(&self, from: u64, _after_height: u64, limit: u32) -> Result<NotesPage> {
         let chain = self.chain.borrow();
         let (tree_size, root, _) = chain.ledger.note_tree().expect("a chain with a shielded pool");
         // Small pages, so that sync's paging is exercised.

@@ -7,19 +7,22 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ctchain_codec::{Encode, Hash32};
-use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey, TransactionBuilder, WalletKeys};
+use ctchain_crypto::{AssetId, SigningKey, TransactionBuilder, WalletKeys};
 use ctchain_ledger::merkle;
-use ctchain_ledger::{
-    AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, TxInclusionProof, ValidatorInfo, CRYPTO_SUITE,
-};
+use ctchain_ledger::{Block, Genesis, LedgerTx, TxInclusionProof};
 use ctchain_light::{GenesisTrust, LightClient, LightError};
-use ctchain_pbft::{Commit, CommitCertificate, Ed25519Signer, Signer};
+use ctchain_pbft::Ed25519Signer;
 use ctchain_rpc::*;
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use rand_core::OsRng;
+
+#[path = "support/certified.rs"]
+#[allow(dead_code)]
+mod certified;
+use certified::{block, block_json, certify, genesis};
 
 const CHAIN: &str = "ctchain-light-test";
 
@@ -47,62 +50,6 @@ struct Chain {
     other_genesis: Genesis,
     blocks: Vec<Block>,
     certificates: Vec<Vec<u8>>,
-}
-
-fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
-    let issuer = SigningKey::from_bytes(&[7u8; 32]).unwrap();
-    Genesis {
-        chain_id: chain_id.into(),
-        crypto_suite: CRYPTO_SUITE.into(),
-        genesis_time_ms: 1_700_000_000_000,
-        validators: validators
-            .iter()
-            .enumerate()
-            .map(|(i, v)| ValidatorInfo {
-                name: format!("bank-{i}"),
-                consensus_key: v.public_key().0.try_into().unwrap(),
-                network_key: [i as u8; 32],
-            })
-            .collect(),
-        audit_keys: vec![AuditSecretKey::random(&mut OsRng).public()],
-        assets: vec![AssetInfo {
-            id: AssetId::from_label("CNY"),
-            label: "CNY".into(),
-            decimals: 2,
-            issuer: issuer.public(),
-        }],
-        consensus: ConsensusParams::default(),
-        shielded: None,
-    }
-}
-
-fn certify(genesis: &Genesis, validators: &[Ed25519Signer], block: &Block, signers: &[u32]) -> Vec<u8> {
-    let seq = block.header.height;
-    let consensus_block = ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() };
-    let digest = consensus_block.digest(&genesis.chain_id, seq);
-    let body = Commit { view: 0, seq, digest };
-    let signatures = signers
-        .iter()
-        .map(|&i| {
-            let msg = ctchain_pbft::types::signing_digest(&genesis.chain_id, i, &body);
-            (i, validators[i as usize].sign(msg.as_bytes()))
-        })
-        .collect();
-    CommitCertificate { view: 0, seq, digest, signatures }.to_bytes()
-}
-
-/// A block at `height` after `prev`, holding `txs`.
-fn block(height: u64, prev_hash: Hash32, txs: Vec<LedgerTx>) -> Block {
-    let header = BlockHeader {
-        height,
-        prev_hash,
-        tx_root: Block::compute_tx_root(&txs),
-        state_root: Hash32([height as u8; 32]),
-        timestamp_ms: 1_700_000_000_000 + height * 1_000,
-        proposer: 0,
-        view: 0,
-    };
-    Block { header, txs }
 }
 
 fn chain() -> (Chain, Vec<Ed25519Signer>) {
@@ -133,30 +80,6 @@ struct LyingNode {
 
 fn not_served() -> ErrorObjectOwned {
     ErrorObjectOwned::owned(-32601, "not served by this test node", None::<()>)
-}
-
-fn block_json(b: &Block, certificate: &[u8]) -> BlockJson {
-    let h = &b.header;
-    BlockJson {
-        header: HeaderJson {
-            hash: h.hash().to_hex(),
-            height: h.height,
-            prev_hash: h.prev_hash.to_hex(),
-            tx_root: h.tx_root.to_hex(),
-            state_root: h.state_root.to_hex(),
-            timestamp_ms: h.timestamp_ms,
-            proposer: h.proposer,
-            view: h.view,
-            tx_count: b.txs.len() as u32,
-        },
-        header_hex: hex::encode(h.to_bytes()),
-        txs: b
-            .txs
-            .iter()
-            .map(|t| BlockTxJson { id: t.id().to_string(), kind: "issue".into(), hex: hex::encode(t.to_bytes()) })
-            .collect(),
-        certificate: Some(hex::encode(certificate)),
-    }
 }
 
 impl LyingNode {
