@@ -5,9 +5,10 @@
 //! 2. the Merkle leaf hash of the bytes — once: the bytes are canonical, so it identifies them exactly; bytes
 //!    already pending are refused here, and bytes verified before (by admission or inside a proposed block, kept in
 //!    [`VerifiedCache`]) are taken from there, neither decoded nor verified again;
+//!    bytes refused before for what they are (undecodable, a failed proof) are refused again here, for nothing;
 //! 3. decoding — once — then the id, and duplicates: already pending, or already on chain (gossip brings every
 //!    transaction to every node, often after its block committed — refused before paying for its proofs);
-//! 4. the stateless phase (proofs, signatures);
+//! 4. the stateless phase (proofs, signatures); a failure is remembered by leaf hash;
 //! 5. the stateful checks against the ledger and the conflicts with pending transactions
 //!    ([`Mempool`]'s own rules).
 //!
@@ -25,14 +26,38 @@ use ctchain_ledger::{ChainVerifier, EncodedTx, Ledger, TxRejection, TxTag, Verif
 
 use crate::{AdmitError, Mempool};
 
-/// Transactions verified recently, by Merkle leaf hash (the hash of their exact tagged bytes), so that a
-/// transaction is verified once whichever way it arrives first: in a proposed block, by RPC or by gossip.
-/// Bounded; the oldest entries are forgotten first.
-pub struct VerifiedCache {
-    entries: HashMap<Hash32, VerifiedLedgerTx>,
+/// Up to `capacity` values by Merkle leaf hash (the hash of a transaction's exact tagged bytes); the oldest
+/// entries are forgotten first.
+struct ByLeaf<V> {
+    entries: HashMap<Hash32, V>,
     order: VecDeque<Hash32>,
     capacity: usize,
 }
+
+impl<V: Clone> ByLeaf<V> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self { entries: HashMap::new(), order: VecDeque::new(), capacity }
+    }
+
+    fn get(&self, leaf: &Hash32) -> Option<V> {
+        self.entries.get(leaf).cloned()
+    }
+
+    fn insert(&mut self, leaf: Hash32, value: V) {
+        if self.entries.insert(leaf, value).is_none() {
+            self.order.push_back(leaf);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.entries.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Transactions verified recently, by Merkle leaf hash, so that a transaction is verified once whichever way it
+/// arrives first: in a proposed block, by RPC or by gossip. Bounded; the oldest entries are forgotten first.
+pub struct VerifiedCache(ByLeaf<VerifiedLedgerTx>);
 
 impl Default for VerifiedCache {
     fn default() -> Self {
@@ -46,26 +71,29 @@ impl VerifiedCache {
 
     /// A cache keeping at most `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { entries: HashMap::new(), order: VecDeque::new(), capacity }
+        Self(ByLeaf::with_capacity(capacity))
     }
 
     /// The verified transaction with exactly these bytes, if verified recently.
     pub fn get(&self, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
-        self.entries.get(leaf).cloned()
+        self.0.get(leaf)
     }
 
     /// Remembers a verified transaction, under the leaf hash of the bytes it carries.
     pub fn insert(&mut self, tx: VerifiedLedgerTx) {
-        let leaf = tx.leaf();
-        if self.entries.insert(leaf, tx).is_none() {
-            self.order.push_back(leaf);
-            while self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.entries.remove(&old);
-                }
-            }
-        }
+        self.0.insert(tx.leaf(), tx);
     }
+}
+
+/// Bytes refused for what they are — they do not decode, or a proof or signature in them fails — by leaf hash,
+/// with the refusal: the same bytes sent again (a flood of one bad transaction, by RPC or gossip) are refused
+/// again without being decoded or verified. Only refusals that depend on nothing but the bytes are kept; one
+/// against the ledger's state (an input already spent) may not hold later. Bounded like [`VerifiedCache`].
+struct RefusedCache(ByLeaf<AdmitError>);
+
+impl RefusedCache {
+    /// Refusals kept (an error is small; the bytes are not kept).
+    const CAPACITY: usize = 16_384;
 }
 
 /// Where the door reads the ledger: behind the node's lock, or a ledger held plainly (tests, tools).
@@ -130,6 +158,7 @@ pub struct Admission {
     verifier: ChainVerifier,
     max_tx_bytes: usize,
     verified: Mutex<VerifiedCache>,
+    refused: Mutex<RefusedCache>,
 }
 
 fn poisoned(what: &str) -> AdmitError {
@@ -139,7 +168,8 @@ fn poisoned(what: &str) -> AdmitError {
 impl Admission {
     /// A door checking with `verifier`, refusing transactions over `max_tx_bytes`.
     pub fn new(verifier: ChainVerifier, max_tx_bytes: usize) -> Self {
-        Self { verifier, max_tx_bytes, verified: Mutex::default() }
+        let refused = Mutex::new(RefusedCache(ByLeaf::with_capacity(RefusedCache::CAPACITY)));
+        Self { verifier, max_tx_bytes, verified: Mutex::default(), refused }
     }
 
     /// The chain's verifier.
@@ -164,6 +194,9 @@ impl Admission {
         if let Some(pending) = mempool.lock_pool()?.known(&encoded.leaf()) {
             return Err(AdmitError::Duplicate(pending.id()));
         }
+        if let Some(refusal) = self.refused.lock().map_err(|_| poisoned("refused-cache"))?.0.get(&encoded.leaf()) {
+            return Err(refusal);
+        }
         let cached = self.verified.lock().map_err(|_| poisoned("verified-cache"))?.get(&encoded.leaf());
         let (verified, verified_in) = match cached {
             // Verified before (in a proposed block, or admitted and since committed or evicted): not decoded
@@ -173,7 +206,11 @@ impl Admission {
                 (v, None)
             }
             None => {
-                let decoded = encoded.into_decoded().map_err(AdmitError::Encoding)?;
+                let leaf = encoded.leaf();
+                let decoded = match encoded.into_decoded() {
+                    Ok(decoded) => decoded,
+                    Err(e) => return Err(self.refuse(leaf, AdmitError::Encoding(e))),
+                };
                 let id = decoded.tx().id();
                 if mempool.lock_pool()?.contains(&id) {
                     return Err(AdmitError::Duplicate(id));
@@ -181,11 +218,14 @@ impl Admission {
                 refuse_if_on_chain(ledger, &id)?;
                 let tag = decoded.tx().tag();
                 let started = Instant::now();
-                let verified =
-                    VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| match (tag, e) {
+                // Every failure of the stateless phase depends on the bytes alone: remembered.
+                let verified = VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| {
+                    let refusal = match (tag, e) {
                         (TxTag::Confidential, TxRejection::Stateless(v)) => AdmitError::Invalid(v),
                         (_, other) => AdmitError::Rejected(other),
-                    })?;
+                    };
+                    self.refuse(leaf, refusal)
+                })?;
                 let took = started.elapsed();
                 self.remember(&verified);
                 (verified, Some(took))
@@ -201,6 +241,14 @@ impl Admission {
     /// recently: what a block's stateless check need not redo.
     pub fn known(&self, mempool: &Mempool, leaf: &Hash32) -> Option<VerifiedLedgerTx> {
         mempool.known(leaf).or_else(|| self.verified.lock().ok()?.get(leaf))
+    }
+
+    /// Remembers why these bytes were refused, and gives the refusal back.
+    fn refuse(&self, leaf: Hash32, refusal: AdmitError) -> AdmitError {
+        if let Ok(mut refused) = self.refused.lock() {
+            refused.0.insert(leaf, refusal.clone());
+        }
+        refusal
     }
 
     /// Remembers a transaction verified elsewhere (inside a proposed block), so that a copy arriving later by

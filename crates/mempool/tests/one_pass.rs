@@ -82,8 +82,12 @@ fn setup(n: usize) -> (Vec<Node>, Vec<Vec<u8>>) {
     (chains.into_iter().map(Node::new).collect(), transfers)
 }
 
+/// The work counters are process-wide: the tests of this binary take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn every_node_decodes_and_executes_each_transaction_once_and_never_encodes_it() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: u64 = 4;
     let (mut nodes, transfers) = setup(N as usize);
     let [primary, backup, late] = &mut nodes[..] else { unreachable!() };
@@ -129,4 +133,33 @@ fn every_node_decodes_and_executes_each_transaction_once_and_never_encodes_it() 
         assert_eq!(node.chain.ledger.block(1 + 1).unwrap(), primary.chain.ledger.block(2).unwrap());
         assert_eq!(node.chain.ledger.state_root(), primary.chain.ledger.state_root());
     }
+}
+
+/// A flood of one bad transaction costs its proofs once: the same bytes again are refused by their hash, with the
+/// same reason, neither decoded nor verified; other bytes are still checked on their own.
+#[test]
+fn bytes_refused_for_what_they_are_are_refused_again_for_nothing() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (nodes, transfers) = setup(2);
+    let node = &nodes[0];
+    let mut forged = transfers[0].clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1; // a proof byte: still decodes, no longer verifies
+    let first = node.receive(&forged).unwrap_err();
+    assert!(matches!(first, AdmitError::Invalid(_) | AdmitError::Encoding(_)), "{first:?}");
+    let start = WorkCounts::now();
+    for _ in 0..100 {
+        assert_eq!(node.receive(&forged).unwrap_err(), first);
+    }
+    let work = WorkCounts::now().since(start);
+    assert_eq!((work.decoded, work.checked_alone), (0, 0), "refused by hash, for nothing");
+    assert_eq!(work.leaf_hashed, 100, "each copy hashed, to be recognised");
+    // An undecodable copy is remembered too; a valid transaction is unaffected.
+    let mut truncated = transfers[1].clone();
+    truncated.pop();
+    assert!(matches!(node.receive(&truncated), Err(AdmitError::Encoding(_))));
+    let start = WorkCounts::now();
+    assert!(matches!(node.receive(&truncated), Err(AdmitError::Encoding(_))));
+    assert_eq!(WorkCounts::now().since(start).decoded, 0);
+    node.receive(&transfers[1]).unwrap();
 }

@@ -6,7 +6,11 @@
 //! * anything in a view below the highest view it entered or asked to change to (§4.4: after sending
 //!   `VIEW-CHANGE` for `v + 1` a replica no longer accepts, hence no longer signs, messages of view `v`);
 //! * anything at or below its low-water mark (the stable checkpoint: votes there were garbage-collected);
-//! * two checkpoints with different digests for one sequence number, or two new-view messages for one view.
+//! * two checkpoints with different digests for one sequence number — made certain by never signing a checkpoint
+//!   below the newest it signed (a replica executes in order), so that only the newest
+//!   [`KEPT_CHECKPOINT_VOTES`] need be kept: the state stays bounded however long the replica executes without a
+//!   checkpoint becoming stable (a long outage caught up from certified blocks) — or two new-view messages for one
+//!   view.
 //!
 //! Every change to what it has signed marks the [`PersistedState`] dirty; [`crate::Replica::handle`] then emits
 //! [`crate::Output::Persist`] *before* any send of that call. The host must make a `Persist` durable before it
@@ -31,6 +35,10 @@ const VOTE_COMMIT: u8 = 3;
 const VOTE_CHECKPOINT: u8 = 4;
 const VOTE_NEW_VIEW: u8 = 6;
 
+/// Checkpoint votes kept in the persisted state, newest first: enough to sign the same checkpoint again (a
+/// resend) while the window moves; older ones are covered by the rule that nothing below the newest is signed.
+pub const KEPT_CHECKPOINT_VOTES: usize = 8;
+
 /// Why the safety rules refused to sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SafetyError {
@@ -51,6 +59,14 @@ pub enum SafetyError {
         view: View,
         /// Lowest view still signable.
         floor: View,
+    },
+    /// A checkpoint below the newest one signed.
+    #[error("checkpoint {seq} is below the newest checkpoint signed, {newest}")]
+    CheckpointBehind {
+        /// Requested sequence number.
+        seq: Seq,
+        /// The newest checkpoint signed.
+        newest: Seq,
     },
     /// The sequence number is at or below the low-water mark.
     #[error("sequence number {seq} is at or below the low-water mark {low}")]
@@ -231,8 +247,19 @@ impl SafetyRules {
         if c.seq <= low {
             return Err(SafetyError::BelowLowWater { seq: c.seq, low });
         }
-        let existing = self.state.votes.iter().find(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s == c.seq);
-        match existing {
+        let signed: Vec<(Seq, Hash32)> = self
+            .state
+            .votes
+            .iter()
+            .filter(|((k, _, _), _)| *k == VOTE_CHECKPOINT)
+            .map(|((_, _, s), d)| (*s, *d))
+            .collect();
+        if let Some(newest) = signed.iter().map(|(s, _)| *s).max() {
+            if c.seq < newest {
+                return Err(SafetyError::CheckpointBehind { seq: c.seq, newest });
+            }
+        }
+        match signed.iter().find(|(s, _)| *s == c.seq) {
             Some((_, d)) if *d != c.digest => {
                 return Err(SafetyError::Conflict { kind: VOTE_CHECKPOINT, view: 0, seq: c.seq })
             }
@@ -240,6 +267,14 @@ impl SafetyRules {
             None => {
                 let floor = self.floor();
                 self.state.votes.insert((VOTE_CHECKPOINT, floor, c.seq), c.digest);
+                let mut kept: Vec<(u8, View, Seq)> =
+                    self.state.votes.keys().filter(|(k, _, _)| *k == VOTE_CHECKPOINT).copied().collect();
+                if kept.len() > KEPT_CHECKPOINT_VOTES {
+                    kept.sort_unstable_by_key(|(_, _, s)| *s);
+                    for key in &kept[..kept.len() - KEPT_CHECKPOINT_VOTES] {
+                        self.state.votes.remove(key);
+                    }
+                }
                 self.dirty = true;
             }
         }

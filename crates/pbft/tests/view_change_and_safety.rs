@@ -317,3 +317,45 @@ fn a_replica_restarted_across_a_view_change_asks_for_the_view_its_fetched_blocks
     let outs = r.handle(NOW, Input::SyncedBlocks(vec![committed_in_view(2, 2, &b2, &[1, 2, 3])]));
     assert!(!describe_all(&outs).iter().any(|o| o.contains("view-change")));
 }
+
+/// A replica down for a day comes back to a day of heartbeat blocks: it executes them all from certified copies
+/// and signs a checkpoint at every interval, none of which becomes stable (the others voted on them long ago).
+/// What it must persist stays bounded, so it restarts again afterwards: on the code before the bound, its
+/// safety state held one checkpoint vote per interval and no longer decoded past 4,096 of them.
+#[test]
+fn the_safety_state_stays_bounded_after_a_day_of_heartbeats() {
+    // One heartbeat every 4 s for a day, checkpoints every 4 blocks (the tests' configuration): 5,400 checkpoints.
+    const BLOCKS: u64 = 86_400 / 4;
+    let mut r = replica(1);
+    r.handle(NOW, Input::Start);
+    let mut persisted = None;
+    let mut seq = 0;
+    while seq < BLOCKS {
+        let batch: Vec<CommittedBlock> = (seq + 1..=(seq + 500).min(BLOCKS))
+            .map(|s| committed_block(s, &Block::Data { timestamp: NOW + s, payload: Vec::new() }, &[0, 2, 3]))
+            .collect();
+        seq += batch.len() as u64;
+        for out in r.handle(NOW, Input::SyncedBlocks(batch)) {
+            if let Output::Persist(state) = out {
+                persisted = Some(state);
+            }
+        }
+    }
+    assert_eq!(r.last_executed(), BLOCKS);
+    let state = persisted.expect("checkpoints were signed, so the state was persisted");
+    let bytes = state.to_bytes();
+    let decoded = ctchain_pbft::PersistedState::from_bytes(&bytes).expect("the state a replica persists decodes");
+    assert_eq!(decoded, *state);
+    assert!(state.votes.len() <= 64, "{} votes kept", state.votes.len());
+    assert!(bytes.len() < 16 * 1024, "{} bytes", bytes.len());
+    // Bounded by forgetting old checkpoints, not by forgetting what it refuses: a checkpoint below the newest it
+    // signed is never signed, with whichever digest.
+    let mut safety = ctchain_pbft::SafetyRules::new(
+        Box::new(ctchain_pbft::Ed25519Signer::from_secret(sim_secret(1))),
+        1,
+        CHAIN_ID,
+        decoded,
+    );
+    let old = ctchain_pbft::Checkpoint { seq: 4, digest: ctchain_codec::Hash32([1; 32]) };
+    assert!(safety.sign_checkpoint(old).is_err(), "an old checkpoint is refused even once forgotten");
+}

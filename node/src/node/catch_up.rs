@@ -46,15 +46,12 @@ impl Driver {
             return self.step(Input::SyncedBlocks(fresh));
         }
         for e in entries {
-            if e.committed.seq > self.applied_seq {
-                self.early_entries.insert(e.committed.seq, e);
-            }
+            buffer_early(&mut self.early_entries, e, self.applied_seq, |entry| {
+                ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed)
+                    .map_err(|e| e.to_string())
+            });
         }
         while let Some(entry) = self.early_entries.remove(&(self.applied_seq + 1)) {
-            if let Err(e) = ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed) {
-                warn!(seq = entry.committed.seq, "synced block with an invalid certificate: {e}");
-                break;
-            }
             self.deliver(entry)?;
         }
         self.early_entries.retain(|s, _| *s > self.applied_seq);
@@ -90,5 +87,59 @@ impl Driver {
         if self.shared.net.send(self.peers_by_index[self.sync_peer], msg.to_bytes()).is_ok() {
             self.sync_deadline = now + if self.replica.is_some() { SYNC_TIMEOUT_MS } else { 500 };
         }
+    }
+}
+
+/// How far ahead of its ledger an observer keeps entries it cannot apply yet: two sync batches.
+pub(super) const MAX_EARLY_AHEAD: u64 = 2 * SYNC_BATCH;
+
+/// Keeps `entry` for later if it is within [`MAX_EARLY_AHEAD`] of `applied` and its certificate verifies
+/// (checked before it takes any room): a peer cannot fill an observer's memory with entries from the far future
+/// or with uncertified ones. Returns whether it was kept.
+pub(super) fn buffer_early(
+    early: &mut BTreeMap<u64, LogEntry>,
+    entry: LogEntry,
+    applied: u64,
+    certified: impl Fn(&LogEntry) -> Result<(), String>,
+) -> bool {
+    let seq = entry.committed.seq;
+    if seq <= applied || seq > applied + MAX_EARLY_AHEAD || early.contains_key(&seq) {
+        return false;
+    }
+    if let Err(e) = certified(&entry) {
+        warn!(seq, "synced block with an invalid certificate: {e}");
+        return false;
+    }
+    early.insert(seq, entry);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctchain_pbft::{Block, CommitCertificate, CommittedBlock};
+
+    fn entry(seq: u64) -> LogEntry {
+        let block = Block::Data { timestamp: seq, payload: Vec::new() };
+        let cert = CommitCertificate { view: 0, seq, digest: Hash32::default(), signatures: Vec::new() };
+        LogEntry { committed: CommittedBlock { seq, block, cert }, timestamp: seq, chain_digest: Hash32::default() }
+    }
+
+    #[test]
+    fn an_observer_keeps_only_certified_entries_near_its_tip() {
+        let mut early = BTreeMap::new();
+        let certified = |_: &LogEntry| Ok(());
+        let forged = |_: &LogEntry| Err("too few signatures".to_owned());
+        assert!(buffer_early(&mut early, entry(12), 10, certified));
+        assert!(!buffer_early(&mut early, entry(12), 10, certified), "one per sequence number");
+        assert!(!buffer_early(&mut early, entry(10), 10, certified), "already applied");
+        assert!(!buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD + 1), 10, certified), "too far ahead");
+        assert!(buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD), 10, certified));
+        assert!(!buffer_early(&mut early, entry(13), 10, forged), "uncertified entries take no room");
+        // However many a peer sends, the buffer holds at most the window.
+        for seq in 0..100_000 {
+            buffer_early(&mut early, entry(seq), 10, certified);
+        }
+        assert_eq!(early.len() as u64, MAX_EARLY_AHEAD);
     }
 }
