@@ -174,3 +174,69 @@ async fn http_get(port: u16, path: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+/// Seconds of flooding in CI; `CTCHAIN_E2E_FLOOD_SECS=300` for a longer run.
+fn flood_secs() -> u64 {
+    std::env::var("CTCHAIN_E2E_FLOOD_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(8)
+}
+
+/// A flood of invalid transactions at every validator's RPC — each a distinct single-bit mutation of a valid
+/// transfer, so none is refused by its hash and each costs a verification — while a wallet keeps sending valid
+/// transfers: the chain keeps committing and every valid transfer commits. A node verifies client traffic on at
+/// most half its cores and refuses as busy beyond its queue, leaving the rest to validating proposed blocks; the
+/// rate the chain kept is printed (a figure, not a bound: the machine is shared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_invalid_transactions_does_not_stop_the_chain() {
+    let chain = Chain::start(4, 0, BASE + 800).await;
+    let mut alice = chain.funded_wallet("alice", 100_000, 1).await;
+    let bob = WalletKeys::random(&mut OsRng);
+    let template = chain.transfer(&mut alice, &bob, 1, 1).await.to_bytes();
+    let start = chain.client(1).chain_status().await.unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut flooders = Vec::new();
+    for k in 0..16 {
+        let client = chain.client(k % 4);
+        let (template, stop) = (template.clone(), stop.clone());
+        flooders.push(tokio::spawn(async move {
+            let (mut invalid, mut busy) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut mutated = template.clone();
+                let bit = OsRng.next_u32() as usize % (mutated.len() * 8);
+                mutated[bit / 8] ^= 1 << (bit % 8);
+                match client.tx_submit(hex::encode(&mutated)).await {
+                    Err(ClientError::Call(e)) if e.code() == codes::MEMPOOL_FULL => busy += 1,
+                    Err(_) => invalid += 1,
+                    Ok(accepted) => panic!("a mutated transfer was admitted: {}", accepted.id),
+                }
+            }
+            (invalid, busy)
+        }));
+    }
+
+    let flood_started = std::time::Instant::now();
+    let mut sent = 0;
+    while flood_started.elapsed() < Duration::from_secs(flood_secs()) || sent == 0 {
+        let tx = chain.transfer(&mut alice, &bob, 10, 1).await;
+        submit_and_wait(&chain.client(1), &tx, COMMIT).await.expect("a valid transfer commits during the flood");
+        sent += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut invalid, mut busy) = (0, 0);
+    for f in flooders {
+        let (i, b) = f.await.unwrap();
+        invalid += i;
+        busy += b;
+    }
+    let end = chain.client(1).chain_status().await.unwrap();
+    let secs = flood_started.elapsed().as_secs_f64();
+    let blocks = end.consensus_seq - start.consensus_seq;
+    println!(
+        "flood of {secs:.1} s: {invalid} invalid transactions refused ({:.0}/s), {busy} refused as busy; the chain \
+         committed {blocks} sequence numbers ({:.1}/s) and all {sent} valid transfers",
+        invalid as f64 / secs,
+        blocks as f64 / secs,
+    );
+    assert!(invalid > 0, "the flood reached the validators");
+    assert!(end.height > start.height);
+}

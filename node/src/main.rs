@@ -303,6 +303,7 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         tx_updates,
         rejected: Mutex::new(Default::default()),
         peer_names,
+        admission_capacity: node::AdmissionCapacity::for_this_machine(),
     });
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();

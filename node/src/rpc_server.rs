@@ -112,6 +112,15 @@ fn kind_name(tx: &LedgerTx) -> &'static str {
 }
 
 impl Rpc {
+    /// Admits tagged bytes within the node's admission capacity; a full queue is refused as busy
+    /// (`MEMPOOL_FULL`, check `busy`: try again shortly).
+    async fn admit(&self, tagged: Vec<u8>) -> RpcResult<SubmitResult> {
+        match self.shared.admit_within_capacity(tagged).await {
+            Ok(result) => self.admitted(result),
+            Err(busy) => Err(error(codes::MEMPOOL_FULL, busy.to_string(), "busy")),
+        }
+    }
+
     /// Gossips an admitted transaction (tagged ledger encoding) and tells subscribers; maps a refusal.
     fn admitted(&self, result: Result<TxId, AdmitError>) -> RpcResult<SubmitResult> {
         match result {
@@ -267,28 +276,22 @@ impl ChainApiServer for Rpc {
     async fn tx_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
         let bytes =
             hex::decode(tx_hex.trim()).map_err(|_| error(codes::TX_ENCODING, "transaction is not hex", "hex"))?;
-        let shared = self.shared.clone();
         let tagged = TxTag::Confidential.tagged(&bytes);
-        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
-        self.admitted(result)
+        self.admit(tagged).await
     }
 
     async fn audit_submit_access(&self, record_hex: String) -> RpcResult<SubmitResult> {
         let bytes = hex::decode(record_hex.trim())
             .map_err(|_| error(codes::TX_ENCODING, "audit-access record is not hex", "hex"))?;
-        let shared = self.shared.clone();
         let tagged = TxTag::AuditAccess.tagged(&bytes);
-        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
-        self.admitted(result)
+        self.admit(tagged).await
     }
 
     async fn shielded_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
         let bytes = hex::decode(tx_hex.trim())
             .map_err(|_| error(codes::TX_ENCODING, "shielded transaction is not hex", "hex"))?;
-        let shared = self.shared.clone();
         let tagged = TxTag::Shielded.tagged(&bytes);
-        let result = tokio::task::spawn_blocking(move || shared.admit(&tagged)).await.map_err(node_error)?;
-        self.admitted(result)
+        self.admit(tagged).await
     }
 
     async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {

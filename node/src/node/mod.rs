@@ -51,7 +51,7 @@ mod validation;
 mod wire;
 
 use delivery::ledger_block_of;
-pub use shared::{header_json, now_ms, ConsensusView, RejectedTxs, Shared};
+pub use shared::{header_json, now_ms, AdmissionCapacity, Busy, ConsensusView, RejectedTxs, Shared};
 use validation::*;
 use wire::Wire;
 
@@ -330,15 +330,19 @@ impl Driver {
                 let shared = self.shared.clone();
                 let events = self.events.clone();
                 // Gossip carries the tagged ledger encoding, so every kind travels on one topic.
-                tokio::task::spawn_blocking(move || match shared.admit(&bytes) {
-                    Ok(id) => {
-                        let _ = shared.tx_updates.send(id);
-                        let _ = events.send(Event::TxAdmitted);
-                    }
-                    Err(AdmitError::Duplicate(_)) => {}
-                    Err(e) => {
-                        shared.count_rejection(&e);
-                        debug!("gossiped transaction refused: {e}");
+                tokio::spawn(async move {
+                    match shared.admit_within_capacity(bytes).await {
+                        Ok(Ok(id)) => {
+                            let _ = shared.tx_updates.send(id);
+                            let _ = events.send(Event::TxAdmitted);
+                        }
+                        Ok(Err(AdmitError::Duplicate(_))) => {}
+                        Ok(Err(e)) => {
+                            shared.count_rejection(&e);
+                            debug!("gossiped transaction refused: {e}");
+                        }
+                        // Dropped: the peer that sent it, or another, relays it again.
+                        Err(Busy) => debug!("gossiped transaction dropped: admission queue full"),
                     }
                 });
             }

@@ -78,9 +78,63 @@ pub struct Shared {
     pub rejected: Mutex<RejectedTxs>,
     /// Names of known peers and whether they validate.
     pub peer_names: HashMap<PeerId, (String, bool)>,
+    /// How many transactions client traffic (RPC and gossip) may verify at once, and how many may wait.
+    pub admission_capacity: AdmissionCapacity,
+}
+
+/// The verification capacity of client traffic, kept apart from block validation's: at most `workers`
+/// admissions run at once (half the cores by default), so a flood of transactions — valid or not, by RPC or by
+/// gossip — leaves the other cores to the validation of proposed blocks; at most `queue` more wait, and beyond
+/// that a submission is refused as busy (and a gossiped copy dropped) instead of piling up.
+pub struct AdmissionCapacity {
+    workers: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    queue: usize,
+}
+
+/// Client traffic beyond the admission queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the node is busy verifying other transactions; try again shortly")]
+pub struct Busy;
+
+impl AdmissionCapacity {
+    /// `workers` admissions at once (at least one), `queue` more waiting.
+    pub fn new(workers: usize, queue: usize) -> Self {
+        Self { workers: Arc::new(tokio::sync::Semaphore::new(workers.max(1))), waiting: Default::default(), queue }
+    }
+
+    /// Half this machine's cores (at least one), and a queue of 64 per worker.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let workers = (cores / 2).max(1);
+        Self::new(workers, 64 * workers)
+    }
 }
 
 impl Shared {
+    /// [`Shared::admit`] within the admission capacity: waits for a worker (refusing as [`Busy`] when the queue is
+    /// full), then admits on the blocking pool.
+    pub async fn admit_within_capacity(self: &Arc<Self>, tagged: Vec<u8>) -> Result<Result<TxId, AdmitError>, Busy> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let capacity = &self.admission_capacity;
+        if capacity.waiting.fetch_add(1, SeqCst) >= capacity.queue {
+            capacity.waiting.fetch_sub(1, SeqCst);
+            self.metrics.rejected_txs.get_or_create(&vec![("reason".into(), "busy".into())]).inc();
+            return Err(Busy);
+        }
+        let permit = capacity.workers.clone().acquire_owned().await;
+        capacity.waiting.fetch_sub(1, SeqCst);
+        let permit = permit.map_err(|_| Busy)?;
+        let shared = self.clone();
+        let admitted = tokio::task::spawn_blocking(move || {
+            let _worker = permit;
+            shared.admit(&tagged)
+        })
+        .await;
+        // A panic inside admission is a node bug: reported as a ledger error rather than taking the caller down.
+        Ok(admitted.unwrap_or_else(|e| Err(AdmitError::Ledger(format!("admission failed: {e}")))))
+    }
+
     /// Admits the tagged ledger encoding of a transaction of any kind ([`Admission::admit`]: cheap checks, then
     /// proofs outside every lock, then the stateful checks), and counts what it cost. Blocking: call it from a
     /// blocking context.
