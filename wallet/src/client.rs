@@ -53,6 +53,9 @@ pub struct RpcSource {
     client: HttpClient,
     url: String,
     light: OnceCell<LightClient<HttpClient>>,
+    /// The genesis this source must serve (set by [`FailoverSource`] once any node has shown one); the light
+    /// client then refuses a node of another chain.
+    pinned: std::sync::OnceLock<ctchain_codec::Hash32>,
 }
 
 impl RpcSource {
@@ -69,14 +72,28 @@ impl RpcSource {
 
     /// A source over an existing client of the node at `url` (the local-chain tooling shares one per node).
     pub fn with_client(client: HttpClient, url: &str) -> Self {
-        Self { client, url: url.into(), light: OnceCell::new() }
+        Self { client, url: url.into(), light: OnceCell::new(), pinned: std::sync::OnceLock::new() }
+    }
+
+    /// The node's address.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connects the light client (checking the node's genesis against the pinned one, once set).
+    async fn connect(&self) -> Result<()> {
+        self.light().await.map(|_| ())
     }
 
     /// The light client over this node, connected on first use. The wallet store pins the genesis it was made
     /// for and compares it with this one (`Session`), so the first use here takes the node's.
     async fn light(&self) -> Result<&LightClient<HttpClient>> {
+        let trust = match self.pinned.get() {
+            Some(hash) => GenesisTrust::Pinned(*hash),
+            None => GenesisTrust::FirstUse,
+        };
         self.light
-            .get_or_try_init(|| LightClient::connect(self.client.clone(), GenesisTrust::FirstUse))
+            .get_or_try_init(|| LightClient::connect(self.client.clone(), trust))
             .await
             .map_err(|e| self.light_error(e))
     }
@@ -248,5 +265,184 @@ impl ShieldedSource for RpcSource {
 
     async fn shielded_submit(&self, tx_hex: &str) -> Result<String> {
         Ok(self.client.shielded_submit(tx_hex.into()).await.map_err(|e| self.map(e))?.id)
+    }
+}
+
+/// Several nodes of one chain, used in turn: every request goes to the node that last answered, and to the next
+/// one when it cannot be reached — so a wallet keeps syncing and submitting through another node while one is
+/// down. The first genesis any of them serves is pinned for all: a node of another chain is refused, not
+/// followed. Re-submitting a transaction through another node is harmless (the same bytes have the same id).
+pub struct FailoverSource {
+    sources: Vec<RpcSource>,
+    current: std::sync::atomic::AtomicUsize,
+}
+
+impl FailoverSource {
+    /// Sources for `urls`, a comma-separated list of node addresses (one is fine).
+    pub fn new(urls: &str) -> Result<Self> {
+        let sources =
+            urls.split(',').map(str::trim).filter(|u| !u.is_empty()).map(RpcSource::new).collect::<Result<Vec<_>>>()?;
+        if sources.is_empty() {
+            return Err(WalletError::NodeUnreachable { url: urls.into(), reason: "no node address given".into() });
+        }
+        Ok(Self { sources, current: Default::default() })
+    }
+
+    /// The error when no node gave a usable answer: one whose data did not check out, if any did, else
+    /// unreachable.
+    fn none_answered<T>(&self, mut unreachable: Vec<(String, String)>, refused: Vec<String>) -> Result<T> {
+        if refused.is_empty() && unreachable.len() == 1 {
+            let (url, reason) = unreachable.remove(0);
+            return Err(WalletError::NodeUnreachable { url, reason });
+        }
+        let unreachable = unreachable.into_iter().map(|(url, reason)| format!("{url}: {reason}"));
+        if refused.is_empty() {
+            let url = format!("any of the {} nodes given", self.sources.len());
+            Err(WalletError::NodeUnreachable { url, reason: unreachable.collect::<Vec<_>>().join("; ") })
+        } else {
+            Err(WalletError::BadNodeData(refused.into_iter().chain(unreachable).collect::<Vec<_>>().join("; ")))
+        }
+    }
+
+    /// The nodes, in the order they are tried from the one that answered last.
+    fn in_turn(&self) -> impl Iterator<Item = (usize, &RpcSource)> {
+        let n = self.sources.len();
+        let first = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        (0..n).map(move |k| (first + k) % n).map(|i| (i, &self.sources[i]))
+    }
+}
+
+/// Tries `$call` on each node in turn until one can be reached.
+/// Each node is used only once its light client connected, so a node of another chain is passed over (and
+/// named) before it answers anything.
+macro_rules! in_turn {
+    ($self:ident, |$source:ident| $call:expr) => {{
+        let (mut unreachable, mut refused) = (Vec::new(), Vec::new());
+        for (i, $source) in $self.in_turn() {
+            let answer = match $source.connect().await {
+                Ok(()) => $call.await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Err(WalletError::NodeUnreachable { url, reason }) => unreachable.push((url, reason)),
+                Err(WalletError::BadNodeData(reason)) if $self.sources.len() > 1 => {
+                    refused.push(format!("{}: {reason}", $source.url()))
+                }
+                answer => {
+                    $self.current.store(i, std::sync::atomic::Ordering::Relaxed);
+                    return answer;
+                }
+            }
+        }
+        $self.none_answered(unreachable, refused)
+    }};
+}
+
+impl ChainSource for FailoverSource {
+    async fn genesis(&self) -> Result<Vec<u8>> {
+        let bytes: Result<Vec<u8>> = async { in_turn!(self, |s| s.genesis()) }.await;
+        let bytes = bytes?;
+        let genesis = <ctchain_ledger::Genesis as ctchain_codec::Decode>::from_bytes(&bytes)
+            .map_err(|e| WalletError::BadNodeData(format!("genesis: {e}")))?;
+        let hash = genesis.hash();
+        for source in &self.sources {
+            if *source.pinned.get_or_init(|| hash) != hash {
+                return Err(WalletError::BadNodeData(format!("node {} serves another chain", source.url)));
+            }
+        }
+        Ok(bytes)
+    }
+
+    async fn height(&self) -> Result<u64> {
+        in_turn!(self, |s| s.height())
+    }
+
+    async fn outputs_range(&self, from: u64, to: u64) -> Result<OutputsPage> {
+        in_turn!(self, |s| s.outputs_range(from, to))
+    }
+
+    async fn output(&self, id: &str) -> Result<Option<OutputJson>> {
+        in_turn!(self, |s| s.output(id))
+    }
+
+    async fn tx(&self, id: &str) -> Result<TxStatus> {
+        in_turn!(self, |s| s.tx(id))
+    }
+
+    async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        in_turn!(self, |s| s.header(height))
+    }
+
+    async fn submit(&self, tx_hex: &str) -> Result<String> {
+        let id = || {
+            let bytes = hex::decode(tx_hex).ok()?;
+            Some(<ctchain_crypto::Transaction as ctchain_codec::Decode>::from_bytes(&bytes).ok()?.id().to_string())
+        };
+        self.submit_in_turn(id, |s| s.submit(tx_hex)).await
+    }
+}
+
+impl FailoverSource {
+    /// Submits through each node in turn until one answers. A node that could not be reached may still have
+    /// taken the transaction and passed it on: a later node's "duplicate" then means it got through.
+    async fn submit_in_turn<'a, F>(
+        &'a self,
+        id: impl Fn() -> Option<String>,
+        submit: impl Fn(&'a RpcSource) -> F,
+    ) -> Result<String>
+    where
+        F: std::future::Future<Output = Result<String>>,
+    {
+        let (mut unreachable, mut refused) = (Vec::new(), Vec::new());
+        for (i, source) in self.in_turn() {
+            // A node of another chain would refuse the transaction, and the wallet would release its inputs.
+            if let Err(e) = source.connect().await {
+                match e {
+                    WalletError::NodeUnreachable { url, reason } => unreachable.push((url, reason)),
+                    other => refused.push(format!("{}: {other}", source.url)),
+                }
+                continue;
+            }
+            match submit(source).await {
+                Err(WalletError::NodeUnreachable { url, reason }) => unreachable.push((url, reason)),
+                Err(WalletError::Refused { code, check, .. })
+                    if !unreachable.is_empty()
+                        && (code == ctchain_rpc::codes::TX_DUPLICATE || check.as_deref() == Some("duplicate")) =>
+                {
+                    self.current.store(i, std::sync::atomic::Ordering::Relaxed);
+                    if let Some(id) = id() {
+                        return Ok(id);
+                    }
+                    return Err(WalletError::BadNodeData("a duplicate of bytes that do not decode".into()));
+                }
+                answer => {
+                    self.current.store(i, std::sync::atomic::Ordering::Relaxed);
+                    return answer;
+                }
+            }
+        }
+        self.none_answered(unreachable, refused)
+    }
+}
+
+impl ShieldedSource for FailoverSource {
+    async fn shielded_status(&self) -> Result<ShieldedStatusJson> {
+        in_turn!(self, |s| s.shielded_status())
+    }
+
+    async fn shielded_notes(&self, from: u64, after_height: u64, limit: u32) -> Result<NotesPage> {
+        in_turn!(self, |s| s.shielded_notes(from, after_height, limit))
+    }
+
+    async fn shielded_nullifier(&self, nullifier: &str) -> Result<Option<NullifierJson>> {
+        in_turn!(self, |s| s.shielded_nullifier(nullifier))
+    }
+
+    async fn shielded_submit(&self, tx_hex: &str) -> Result<String> {
+        let id = || {
+            let bytes = hex::decode(tx_hex).ok()?;
+            Some(<ctchain_ledger::ShieldedTx as ctchain_codec::Decode>::from_bytes(&bytes).ok()?.id().to_string())
+        };
+        self.submit_in_turn(id, |s| s.shielded_submit(tx_hex)).await
     }
 }

@@ -18,7 +18,7 @@ use ctchain_keystore::{KdfParams, KeystoreFile, WalletSecret};
 use ctchain_ledger::{Block, Genesis, LedgerTx};
 use ctchain_pbft::Ed25519Signer;
 use ctchain_rpc::*;
-use ctchain_wallet::client::RpcSource;
+use ctchain_wallet::client::{FailoverSource, RpcSource};
 use ctchain_wallet::session::Session;
 use ctchain_wallet::WalletError;
 use jsonrpsee::core::SubscriptionResult;
@@ -229,23 +229,43 @@ impl ChainApiServer for Served {
     }
 }
 
-/// Alice's wallet, opened over the lying node told to tell `lie`.
-async fn alice_over(lie: Lie) -> (Session<RpcSource>, ServerHandle, tempfile::TempDir) {
-    let secret = WalletSecret::generate(&mut OsRng);
-    let node = Arc::new(LyingNode::new(&secret.wallet_keys().unwrap()));
+/// A node of its own chain (fresh validators) that paid `alice`, telling `lie`; its URL.
+async fn serve(lie: Lie, alice: &WalletKeys) -> (String, ServerHandle) {
+    let node = Arc::new(LyingNode::new(alice));
     *node.lie.lock().unwrap() = lie;
     let server = Server::builder().build("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", server.local_addr().unwrap());
-    let handle = server.start(Served(node).into_rpc());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("alice.json");
+    (url, server.start(Served(node).into_rpc()))
+}
+
+/// Alice's wallet (a keystore in `dir`) opened over `source`.
+async fn open<S: ctchain_wallet::sync::ShieldedSource>(
+    source: S,
+    secret: WalletSecret,
+    dir: &std::path::Path,
+) -> ctchain_wallet::Result<Session<S>> {
+    let path = dir.join("alice.json");
     let file = KeystoreFile::seal(CHAIN, &secret, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
-    file.write(&path, false).unwrap();
-    let session = Session::with_secret(RpcSource::new(&url).unwrap(), &path, file, secret).await.unwrap();
+    file.write(&path, true).unwrap();
+    Session::with_secret(source, &path, file, secret).await
+}
+
+/// Alice's wallet, opened over the lying node told to tell `lie`.
+async fn alice_over(lie: Lie) -> (Session<RpcSource>, ServerHandle, tempfile::TempDir) {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let (url, handle) = serve(lie, &secret.wallet_keys().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let session = open(RpcSource::new(&url).unwrap(), secret, dir.path()).await.unwrap();
     (session, handle, dir)
 }
 
-fn confirmed(session: &Session<RpcSource>) -> u64 {
+/// An address nothing listens on.
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+fn confirmed<S: ctchain_wallet::sync::ShieldedSource>(session: &Session<S>) -> u64 {
     session.balances().0.iter().map(|b| b.confirmed).sum()
 }
 
@@ -271,4 +291,35 @@ async fn a_spend_its_certified_block_does_not_show_is_refused() {
         other => panic!("expected the claimed spend refused, got {other:?}"),
     }
     assert_eq!(confirmed(&alice), 1_000, "the output is still counted as Alice's");
+}
+
+#[tokio::test]
+async fn a_wallet_goes_on_through_another_node_when_one_is_down() {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let (url, _server) = serve(Lie::None, &secret.wallet_keys().unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = FailoverSource::new(&format!("{},{url}", dead_url())).unwrap();
+    let mut alice = open(source, secret, dir.path()).await.expect("the second node answers");
+    alice.sync(&mut |_, _| {}).await.unwrap();
+    assert_eq!(confirmed(&alice), 1_000);
+}
+
+#[tokio::test]
+async fn a_second_node_of_another_chain_is_refused_not_followed() {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let keys = secret.wallet_keys().unwrap();
+    let (ours, _a) = serve(Lie::None, &keys).await;
+    let (theirs, _b) = serve(Lie::None, &keys).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = FailoverSource::new(&format!("{ours},{theirs}")).unwrap();
+    let mut alice = open(source, secret, dir.path()).await.unwrap();
+    alice.sync(&mut |_, _| {}).await.unwrap();
+    // Our node goes away; the other one serves a chain of other validators under the same chain id.
+    drop(_a);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    match alice.sync(&mut |_, _| {}).await {
+        Err(WalletError::BadNodeData(reason)) => assert!(reason.contains("genesis"), "{reason}"),
+        other => panic!("expected the other chain refused, got {other:?}"),
+    }
+    assert_eq!(confirmed(&alice), 1_000);
 }

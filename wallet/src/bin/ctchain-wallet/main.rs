@@ -13,7 +13,7 @@ use ctchain_codec::Decode;
 use ctchain_crypto::SigningKey;
 use ctchain_keystore::address::{decode_address, decode_shielded_address, encode_shielded_address};
 use ctchain_keystore::{KeystoreFile, WalletSecret};
-use ctchain_wallet::client::{RpcSource, DEFAULT_RPC_URL};
+use ctchain_wallet::client::{FailoverSource, DEFAULT_RPC_URL};
 use ctchain_wallet::history::history;
 use ctchain_wallet::proof::PaymentProof;
 use ctchain_wallet::session::{Outcome, Outgoing, Session, Submitted, Synced, Wait};
@@ -36,7 +36,8 @@ struct Cli {
     /// The keystore file (the local store sits next to it as NAME.store.json).
     #[arg(long, global = true, env = "CTCHAIN_WALLET", default_value = "wallet.json")]
     wallet: PathBuf,
-    /// The node's RPC address.
+    /// The node's RPC address, or several nodes' separated by commas: each request goes to the next one when a
+    /// node cannot be reached.
     #[arg(long, global = true, env = "CTCHAIN_RPC", default_value = DEFAULT_RPC_URL)]
     rpc: String,
     /// Read the password from this file (first line) instead of prompting; `CTCHAIN_WALLET_PASSWORD` also works.
@@ -286,7 +287,7 @@ async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<S
     match given {
         Some(id) => Ok(id.clone()),
         None => {
-            let source = RpcSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&cli.rpc)?;
             let info =
                 chain_info(&source, None).await.context("reading the chain id from the node (or give --chain-id)")?;
             Ok(info.chain_id)
@@ -295,13 +296,13 @@ async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<S
 }
 
 /// The wallet opened on the node's chain, with its store.
-async fn start(cli: &Cli) -> anyhow::Result<Session<RpcSource>> {
+async fn start(cli: &Cli) -> anyhow::Result<Session<FailoverSource>> {
     let (file, secret) = open_wallet(cli)?;
-    Ok(Session::with_secret(RpcSource::new(&cli.rpc)?, &cli.wallet, file, secret).await?)
+    Ok(Session::with_secret(FailoverSource::new(&cli.rpc)?, &cli.wallet, file, secret).await?)
 }
 
 /// Syncs both pools, with a progress bar for the confidential scan on a terminal.
-async fn sync_with_progress(s: &mut Session<RpcSource>, json: bool) -> anyhow::Result<Synced> {
+async fn sync_with_progress(s: &mut Session<FailoverSource>, json: bool) -> anyhow::Result<Synced> {
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -325,13 +326,18 @@ async fn sync_with_progress(s: &mut Session<RpcSource>, json: bool) -> anyhow::R
 }
 
 /// The proving key from `--params`, checked against the chain.
-fn prover(cli: &Cli, s: &Session<RpcSource>) -> anyhow::Result<Prover> {
+fn prover(cli: &Cli, s: &Session<FailoverSource>) -> anyhow::Result<Prover> {
     let dir = cli.params.as_deref().ok_or(WalletError::NoParameters)?;
     Ok(Prover::load(dir, &s.chain)?)
 }
 
 /// Writes a built transaction to `--out`, or submits it and (unless told not to) waits for its block.
-async fn finish(s: &mut Session<RpcSource>, outgoing: Outgoing, args: &SubmitArgs, json: bool) -> anyhow::Result<()> {
+async fn finish(
+    s: &mut Session<FailoverSource>,
+    outgoing: Outgoing,
+    args: &SubmitArgs,
+    json: bool,
+) -> anyhow::Result<()> {
     let id = outgoing.tx_id().to_owned();
     if let Some(out) = &args.out {
         if out.exists() {
@@ -548,7 +554,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Submit { file, no_wait, timeout } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let source = RpcSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&cli.rpc)?;
             // A shielded transaction goes to its own method; the two encodings cannot be mistaken for each other.
             let bytes = hex::decode(text.trim())
                 .map_err(|_| anyhow!("{} does not hold a transaction's hex", file.display()))?;
@@ -614,7 +620,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyPayment { proof } => {
             let text = std::fs::read_to_string(proof).with_context(|| format!("reading {}", proof.display()))?;
             let proof = PaymentProof::from_json(&text)?;
-            let source = RpcSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&cli.rpc)?;
             let chain = chain_info(&source, None).await?;
             let (_, _, evidence) = committed_tx(&source, &proof.tx_id).await?;
             let v = proof.verify(&chain, &evidence)?;
