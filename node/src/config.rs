@@ -53,6 +53,33 @@ pub struct NetworkSection {
     /// here with their network key to be allowed at all.
     #[serde(default)]
     pub peers: Vec<PeerEntry>,
+    /// Messages one peer may send this node per second (direct and gossip together; bursts of twice as many).
+    #[serde(default = "default_peer_messages")]
+    pub peer_messages_per_second: u32,
+    /// Bytes one peer may send this node per second (a burst always fits two full-size messages).
+    #[serde(default = "default_peer_bytes")]
+    pub peer_bytes_per_second: u32,
+}
+
+impl NetworkSection {
+    /// Every field at its default (no listen address, no peers).
+    pub fn defaults() -> Self {
+        Self {
+            listen: String::new(),
+            max_message_bytes: default_max_message(),
+            peers: Vec::new(),
+            peer_messages_per_second: default_peer_messages(),
+            peer_bytes_per_second: default_peer_bytes(),
+        }
+    }
+}
+
+fn default_peer_messages() -> u32 {
+    ctchain_net::PeerQuota::default().messages_per_second
+}
+
+fn default_peer_bytes() -> u32 {
+    ctchain_net::PeerQuota::default().bytes_per_second
 }
 
 fn default_max_message() -> usize {

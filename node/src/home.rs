@@ -133,7 +133,12 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         let config = NodeConfig {
             name: names[i].clone(),
             chain_id: chain_id.to_owned(),
-            network: NetworkSection { listen: format!("/ip4/127.0.0.1/tcp/{p2p}"), max_message_bytes: 16 << 20, peers },
+            network: NetworkSection {
+                listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+                max_message_bytes: 16 << 20,
+                peers,
+                ..NetworkSection::defaults()
+            },
             rpc: RpcSection { listen: format!("127.0.0.1:{rpc_port}").parse()?, max_request_bytes: 2 << 20 },
             metrics: MetricsSection { listen: Some(format!("127.0.0.1:{metrics_port}").parse()?) },
             mempool: MempoolSection::default(),
@@ -199,7 +204,11 @@ pub fn init(
     let config = NodeConfig {
         name: name.to_owned(),
         chain_id: chain_id.to_owned(),
-        network: NetworkSection { listen: listen.to_owned(), max_message_bytes: 16 << 20, peers: vec![] },
+        network: NetworkSection {
+            listen: listen.to_owned(),
+            max_message_bytes: 16 << 20,
+            ..NetworkSection::defaults()
+        },
         rpc: RpcSection { listen: rpc.parse().context("--rpc must be HOST:PORT")?, max_request_bytes: 2 << 20 },
         metrics: MetricsSection { listen: None },
         mempool: MempoolSection::default(),

@@ -281,6 +281,10 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         listen: config.network.listen.parse()?,
         peers,
         max_message_bytes: config.network.max_message_bytes,
+        quota: ctchain_net::PeerQuota {
+            messages_per_second: config.network.peer_messages_per_second,
+            bytes_per_second: config.network.peer_bytes_per_second,
+        },
     })
     .await?;
 

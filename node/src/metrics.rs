@@ -43,6 +43,10 @@ pub struct NodeMetrics {
     pub peers: Gauge<i64, AtomicI64>,
     /// Connections refused (outside the allow-list).
     pub refused_connections: Counter<u64, AtomicU64>,
+    /// Messages dropped per peer over its quota.
+    pub refused_messages: Family<Vec<(String, String)>, Counter>,
+    /// Network events dropped because the driver did not take them in time.
+    pub dropped_net_events: Counter<u64, AtomicU64>,
     /// Transactions refused at admission, by reason.
     pub rejected_txs: Family<Vec<(String, String)>, Counter>,
     /// Consensus inputs dropped, by reason.
@@ -77,6 +81,8 @@ impl NodeMetrics {
             mempool_bytes: Gauge::default(),
             peers: Gauge::default(),
             refused_connections: Counter::default(),
+            refused_messages: Family::default(),
+            dropped_net_events: Counter::default(),
             rejected_txs: Family::default(),
             consensus_dropped: Family::default(),
             tx_verify_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
@@ -103,6 +109,16 @@ impl NodeMetrics {
             m.refused_connections.clone(),
         );
         registry.register("rejected_txs", "Transactions refused at admission, by reason", m.rejected_txs.clone());
+        registry.register(
+            "peer_refused_messages",
+            "Messages dropped because their peer exceeded its quota, by peer",
+            m.refused_messages.clone(),
+        );
+        registry.register(
+            "dropped_net_events",
+            "Network events dropped because the driver did not take them in time",
+            m.dropped_net_events.clone(),
+        );
         registry.register("consensus_dropped", "Consensus inputs dropped, by reason", m.consensus_dropped.clone());
         registry.register(
             "tx_verify_seconds",
@@ -137,6 +153,15 @@ impl NodeMetrics {
             }
         }
         *last = now.clone();
+    }
+
+    /// Raises `family{peer}` to `total` (a cumulative count kept elsewhere; only the increase is added).
+    pub fn set_counter(&self, family: &Family<Vec<(String, String)>, Counter>, peer: &str, total: u64) {
+        let counter = family.get_or_create(&vec![("peer".into(), peer.into())]);
+        let counted = counter.get();
+        if total > counted {
+            counter.inc_by(total - counted);
+        }
     }
 
     /// Folds the ledger's work counters in (process-wide and cumulative; only the increase is added).

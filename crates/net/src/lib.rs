@@ -17,7 +17,13 @@
 //! ## Invariants
 //! * No connection to or from a peer outside the allow-list survives its handshake.
 //! * Messages above [`NetConfig::max_message_bytes`] are neither sent nor accepted.
-//! * The network task owns the swarm; the rest of the node talks to it through channels only.
+//! * The network task owns the swarm; the rest of the node talks to it through channels only, and the channel
+//!   towards the node is bounded ([`EVENT_QUEUE`]): a node that falls behind loses messages (counted in
+//!   [`NetStatus::dropped_events`]; consensus retransmits), never memory.
+//! * Each peer is held to a [`PeerQuota`] of messages and bytes per second, direct and gossip together, counted
+//!   against the peer that delivered it; the excess is dropped before the node sees it and counted per peer
+//!   ([`NetStatus::refused_messages`]), so one member flooding cannot crowd out the others. (Gossipsub still
+//!   relays a message before the node has validated it: validation before forwarding is not done yet.)
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -25,7 +31,7 @@ mod codec;
 mod service;
 
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
-pub use service::{spawn, NetConfig, NetError, NetEvent, NetHandle, NetStatus, Topic};
+pub use service::{spawn, NetConfig, NetError, NetEvent, NetHandle, NetStatus, PeerQuota, Topic, EVENT_QUEUE};
 
 /// The libp2p keypair of a 32-byte Ed25519 secret (a node's network key).
 pub fn keypair_from_secret(secret: [u8; 32]) -> Keypair {

@@ -1,6 +1,7 @@
 //! The network task: owns the libp2p swarm, takes commands, emits events.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +27,30 @@ pub struct NetConfig {
     pub peers: Vec<(PeerId, Option<Multiaddr>)>,
     /// Largest direct or gossip message.
     pub max_message_bytes: usize,
+    /// What one peer may send this node per second.
+    pub quota: PeerQuota,
 }
+
+/// What one peer may send per second, direct messages and gossip together (a sync request is a direct message).
+/// Beyond it a message is dropped before it reaches the node, and counted against the peer
+/// ([`NetStatus::refused_messages`]): one member flooding cannot crowd out the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerQuota {
+    /// Messages per second (bursts of twice as many).
+    pub messages_per_second: u32,
+    /// Bytes per second; a burst may reach twice the largest message, so one full-size block always passes.
+    pub bytes_per_second: u32,
+}
+
+impl Default for PeerQuota {
+    fn default() -> Self {
+        Self { messages_per_second: 5_000, bytes_per_second: 64 << 20 }
+    }
+}
+
+/// Events the network task holds for the node before it drops new ones (counted in
+/// [`NetStatus::dropped_events`]): a node that falls behind loses messages (consensus retransmits), never memory.
+pub const EVENT_QUEUE: usize = 8_192;
 
 /// The gossip topics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,6 +115,10 @@ pub struct NetStatus {
     pub refused_connections: u64,
     /// Direct messages that could not be delivered, since start.
     pub failed_sends: u64,
+    /// Messages dropped per peer because it exceeded its [`PeerQuota`], since start.
+    pub refused_messages: BTreeMap<PeerId, u64>,
+    /// Events dropped because the node did not take them in time ([`EVENT_QUEUE`]), since start.
+    pub dropped_events: u64,
     /// Addresses the node listens on.
     pub listen_addrs: Vec<Multiaddr>,
 }
@@ -190,7 +218,7 @@ const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Starts the network task on the current tokio runtime.
-pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::UnboundedReceiver<NetEvent>), NetError> {
+pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     let local_peer_id = config.keypair.public().to_peer_id();
     let max = config.max_message_bytes;
     let gossip_config = gossipsub::ConfigBuilder::default()
@@ -233,7 +261,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::UnboundedRecei
         .map_err(|e| NetError::Listen { addr: config.listen.clone(), reason: e.to_string() })?;
 
     let (commands, command_rx) = mpsc::unbounded_channel();
-    let (events, event_rx) = mpsc::unbounded_channel();
+    let (events, event_rx) = mpsc::channel(EVENT_QUEUE);
     let status = Arc::new(Mutex::new(NetStatus::default()));
     let mut task = Task {
         swarm,
@@ -243,6 +271,7 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::UnboundedRecei
         allowed: config.peers.iter().map(|(p, _)| *p).collect(),
         backoff: HashMap::new(),
         redial_at: BTreeMap::new(),
+        quotas: Quotas::new(config.quota, max),
     };
     for (peer, addr) in task.addresses.clone() {
         task.dial(peer, addr);
@@ -251,9 +280,34 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::UnboundedRecei
     Ok((NetHandle { commands, status, local_peer_id, max_message_bytes: max }, event_rx))
 }
 
+/// The per-peer rate limiters.
+struct Quotas {
+    messages: governor::DefaultKeyedRateLimiter<PeerId>,
+    bytes: governor::DefaultKeyedRateLimiter<PeerId>,
+}
+
+impl Quotas {
+    fn new(quota: PeerQuota, max_message_bytes: usize) -> Self {
+        let nonzero = |n: u64| NonZeroU32::new(u32::try_from(n.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        let per_second =
+            |rate: u32, burst: u64| governor::Quota::per_second(nonzero(u64::from(rate))).allow_burst(nonzero(burst));
+        let messages = per_second(quota.messages_per_second, 2 * u64::from(quota.messages_per_second));
+        let byte_burst = (2 * u64::from(quota.bytes_per_second)).max(2 * max_message_bytes as u64);
+        let bytes = per_second(quota.bytes_per_second, byte_burst);
+        Self { messages: governor::RateLimiter::keyed(messages), bytes: governor::RateLimiter::keyed(bytes) }
+    }
+
+    /// Whether `peer` may send a message of `len` bytes now (taking it from its quotas if so).
+    fn allow(&self, peer: &PeerId, len: usize) -> bool {
+        let len = NonZeroU32::new(u32::try_from(len.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+        self.messages.check_key(peer).is_ok() && matches!(self.bytes.check_key_n(peer, len), Ok(Ok(())))
+    }
+}
+
 struct Task {
     swarm: Swarm<Behaviour>,
-    events: mpsc::UnboundedSender<NetEvent>,
+    events: mpsc::Sender<NetEvent>,
+    quotas: Quotas,
     status: Arc<Mutex<NetStatus>>,
     addresses: HashMap<PeerId, Multiaddr>,
     allowed: BTreeSet<PeerId>,
@@ -284,7 +338,19 @@ impl Task {
     }
 
     fn emit(&self, event: NetEvent) {
-        let _ = self.events.send(event);
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+            self.update_status(|s| s.dropped_events += 1);
+        }
+    }
+
+    /// A message from `peer`: passed on within its quota, else dropped and counted against it.
+    fn from_peer(&self, peer: PeerId, len: usize, event: NetEvent) {
+        if self.quotas.allow(&peer, len) {
+            self.emit(event);
+        } else {
+            tracing::debug!(%peer, len, "message over the peer's quota dropped");
+            self.update_status(|s| *s.refused_messages.entry(peer).or_default() += 1);
+        }
     }
 
     fn dial(&mut self, peer: PeerId, addr: Multiaddr) {
@@ -385,10 +451,17 @@ impl Task {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.on_direct(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { message, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+                propagation_source,
+                message,
+                ..
+            })) => {
                 let topic = Topic::all().into_iter().find(|t| t.ident().hash() == message.topic);
                 if let Some(topic) = topic {
-                    self.emit(NetEvent::Gossip { source: message.source, topic, bytes: message.data });
+                    // Counted against the peer that passed it on, whoever made it.
+                    let len = message.data.len();
+                    let event = NetEvent::Gossip { source: message.source, topic, bytes: message.data };
+                    self.from_peer(propagation_source, len, event);
                 }
             }
             _ => {}
@@ -403,7 +476,8 @@ impl Task {
                 ..
             } => {
                 let _ = self.swarm.behaviour_mut().direct.send_response(channel, ());
-                self.emit(NetEvent::Direct { from: peer, bytes: request });
+                let len = request.len();
+                self.from_peer(peer, len, NetEvent::Direct { from: peer, bytes: request });
             }
             request_response::Event::OutboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "direct message not delivered");

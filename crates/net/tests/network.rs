@@ -3,20 +3,25 @@
 use std::time::Duration;
 
 use ctchain_net::{spawn, Keypair, Multiaddr, NetConfig, NetError, NetEvent, NetHandle, PeerId, Topic};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 
 struct Node {
     handle: NetHandle,
-    events: UnboundedReceiver<NetEvent>,
+    events: Receiver<NetEvent>,
     addr: Multiaddr,
 }
 
 async fn start(key: &Keypair, allowed: &[PeerId], listen: &str) -> Node {
+    start_with(key, allowed, listen, ctchain_net::PeerQuota::default()).await
+}
+
+async fn start_with(key: &Keypair, allowed: &[PeerId], listen: &str, quota: ctchain_net::PeerQuota) -> Node {
     let config = NetConfig {
         keypair: key.clone(),
         listen: listen.parse().unwrap(),
         peers: allowed.iter().map(|p| (*p, None)).collect(),
         max_message_bytes: 64 * 1024,
+        quota,
     };
     let (handle, mut events) = spawn(config).await.unwrap();
     let addr = match expect(&mut events, |e| matches!(e, NetEvent::Listening(_))).await {
@@ -27,7 +32,7 @@ async fn start(key: &Keypair, allowed: &[PeerId], listen: &str) -> Node {
 }
 
 /// Waits (up to 15 s) for an event matching `want`, skipping others.
-async fn expect(events: &mut UnboundedReceiver<NetEvent>, want: impl Fn(&NetEvent) -> bool) -> NetEvent {
+async fn expect(events: &mut Receiver<NetEvent>, want: impl Fn(&NetEvent) -> bool) -> NetEvent {
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             let e = events.recv().await.expect("network task alive");
@@ -134,4 +139,82 @@ async fn oversized_messages_are_refused_before_sending() {
     let err = a.handle.send(ka.public().to_peer_id(), vec![0; 64 * 1024 + 1]).unwrap_err();
     assert!(matches!(err, NetError::TooLarge { len: 65_537, max: 65_536 }));
     assert!(matches!(a.handle.publish(Topic::Blocks, vec![0; 70_000]), Err(NetError::TooLarge { .. })));
+}
+
+/// A member sending faster than its quota has the excess dropped before it reaches the node, counted against it,
+/// while another member's messages still pass; once the flood stops, its messages pass again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_member_is_held_to_its_quota_and_others_still_get_through() {
+    let (ka, kb, kc) = (Keypair::generate_ed25519(), Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let members = ids(&[&ka, &kb, &kc]);
+    let quota = ctchain_net::PeerQuota { messages_per_second: 10, bytes_per_second: 1 << 20 };
+    let mut a = start_with(&ka, &members, "/ip4/127.0.0.1/tcp/0", quota).await;
+    let b = start(&kb, &members, "/ip4/127.0.0.1/tcp/0").await;
+    let c = start(&kc, &members, "/ip4/127.0.0.1/tcp/0").await;
+    b.handle.dial(members[0], a.addr.clone()).unwrap();
+    c.handle.dial(members[0], a.addr.clone()).unwrap();
+    // Both connect, in either order.
+    let mut connected = std::collections::BTreeSet::new();
+    while connected.len() < 2 {
+        if let NetEvent::PeerConnected(p) = expect(&mut a.events, |e| matches!(e, NetEvent::PeerConnected(_))).await {
+            connected.insert(p);
+        }
+    }
+
+    let flood_started = std::time::Instant::now();
+    for k in 0..200u32 {
+        b.handle.send(members[0], format!("flood {k}").into_bytes()).unwrap();
+    }
+    c.handle.send(members[0], b"honest".to_vec()).unwrap();
+    let mut from_b = 0u64;
+    let honest = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match a.events.recv().await.expect("network task alive") {
+                NetEvent::Direct { from, .. } if from == members[1] => from_b += 1,
+                NetEvent::Direct { from, bytes } if from == members[2] => return bytes,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the other member's message got through");
+    assert_eq!(honest, b"honest".to_vec());
+    // Let the rest of the flood arrive (until nothing more comes for a second), then count what passed.
+    let refused_now = |a: &Node| a.handle.status().refused_messages.get(&members[1]).copied().unwrap_or(0);
+    let mut settled = (from_b, refused_now(&a));
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        while let Ok(e) = a.events.try_recv() {
+            if matches!(e, NetEvent::Direct { from, .. } if from == members[1]) {
+                from_b += 1;
+            }
+        }
+        let now = (from_b, refused_now(&a));
+        if now == settled || now.0 + now.1 >= 200 {
+            break;
+        }
+        settled = now;
+    }
+    let flood_took = flood_started.elapsed();
+    // The quota: a burst of 20, then 10 a second for as long as the flood took to arrive.
+    let allowed = 20 + (10.0 * flood_took.as_secs_f64()).ceil() as u64;
+    let refused = a.handle.status().refused_messages.get(&members[1]).copied().unwrap_or(0);
+    assert!(from_b <= allowed, "{from_b} of 200 passed, the quota allowed {allowed}");
+    assert!(refused > 0 && from_b + refused <= 200, "{refused} refused, {from_b} passed");
+    assert_eq!(a.handle.status().refused_messages.get(&members[2]), None, "the other member was never refused");
+
+    // The quota refills: once the flood's stragglers are through, the member's messages pass again.
+    let later = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            b.handle.send(members[0], b"later".to_vec()).unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+            while let Ok(Some(e)) = tokio::time::timeout_at(deadline, a.events.recv()).await {
+                if matches!(&e, NetEvent::Direct { from, bytes } if *from == members[1] && bytes == b"later") {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(later.is_ok(), "the member's messages pass again once it slows down");
 }

@@ -244,7 +244,7 @@ impl Driver {
     /// Runs until `shutdown` fires.
     pub async fn run(
         mut self,
-        mut net_events: mpsc::UnboundedReceiver<NetEvent>,
+        mut net_events: mpsc::Receiver<NetEvent>,
         mut events: mpsc::UnboundedReceiver<Event>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<()> {
@@ -296,6 +296,14 @@ impl Driver {
         let counted = self.shared.metrics.refused_connections.get();
         if refused > counted {
             self.shared.metrics.refused_connections.inc_by(refused - counted);
+        }
+        for (peer, refused) in &net.refused_messages {
+            let name = self.peer_name(peer);
+            self.shared.metrics.set_counter(&self.shared.metrics.refused_messages, &name, *refused);
+        }
+        let dropped = self.shared.metrics.dropped_net_events.get();
+        if net.dropped_events > dropped {
+            self.shared.metrics.dropped_net_events.inc_by(net.dropped_events - dropped);
         }
         let mut view = ConsensusView { seq: self.applied_seq, ..Default::default() };
         if let Some(r) = &self.replica {
