@@ -111,10 +111,15 @@ pub struct LoadReport {
 /// through.
 async fn submit_anywhere(clients: &[jsonrpsee::http_client::HttpClient], first: usize, hex: &str) -> Result<()> {
     let mut unreachable = Vec::new();
-    for attempt in 0..clients.len() {
+    for attempt in 0..4 * clients.len() {
         let client = &clients[(first + attempt) % clients.len()];
         match client.tx_submit(hex.to_owned()).await {
             Ok(_) => return Ok(()),
+            // Busy (its admission queue is full): a careful client waits a little and asks the next one.
+            Err(jsonrpsee::core::client::Error::Call(e)) if e.code() == ctchain_rpc::codes::MEMPOOL_FULL => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                unreachable.push(e.message().to_owned());
+            }
             Err(jsonrpsee::core::client::Error::Call(e)) => {
                 // Pending already (`TX_DUPLICATE`), or committed already (rejected by the check `duplicate`).
                 let duplicate = e.code() == ctchain_rpc::codes::TX_DUPLICATE
