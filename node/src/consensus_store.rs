@@ -14,13 +14,14 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
 
-use ctchain_pbft::{CommittedBlock, PersistedState, PreparedCert};
+use ctchain_pbft::{Block, CommittedBlock, PersistedState, PreparedCert};
 use rocksdb::{IteratorMode, Options, WriteOptions, DB};
 
 const SAFETY_KEY: &[u8] = b"safety";
 const LOG_PREFIX: u8 = b'l';
-/// Prepared certificates are kept one per key (`'p' ‖ seq`): they carry whole blocks, and a replica persists its
-/// safety state on every vote, so rewriting them each time would write megabytes per message.
+/// Prepared certificates are kept one per key (`'p' ‖ seq`), each with its block when the replica holds it: a
+/// replica persists its safety state on every vote, so rewriting the blocks each time would write megabytes per
+/// message.
 const PREPARED_PREFIX: u8 = b'p';
 
 /// One committed sequence number as the node logged it.
@@ -48,12 +49,31 @@ impl Decode for LogEntry {
     }
 }
 
+/// What is stored under one prepared-certificate key.
+struct PreparedEntry {
+    cert: PreparedCert,
+    block: Option<Block>,
+}
+
+impl Encode for PreparedEntry {
+    fn encode_to(&self, w: &mut Writer) {
+        self.cert.encode_to(w);
+        w.option(&self.block);
+    }
+}
+
+impl Decode for PreparedEntry {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { cert: r.get()?, block: r.option("prepared block")? })
+    }
+}
+
 /// The consensus database.
 pub struct ConsensusStore {
     db: DB,
-    /// What is on disk under each prepared-certificate key: the pre-prepare's signature and the number of prepare
-    /// signatures, which identify a certificate without hashing its block.
-    prepared_on_disk: BTreeMap<u64, (Vec<u8>, usize)>,
+    /// What is on disk under each prepared-certificate key: the pre-prepare's signature, the number of prepare
+    /// signatures and whether the block is there, which identify an entry without hashing its block.
+    prepared_on_disk: BTreeMap<u64, (Vec<u8>, usize, bool)>,
 }
 
 fn prepared_key(seq: u64) -> [u8; 9] {
@@ -63,8 +83,8 @@ fn prepared_key(seq: u64) -> [u8; 9] {
     k
 }
 
-fn cert_identity(cert: &PreparedCert) -> (Vec<u8>, usize) {
-    (cert.pre_prepare.signature.0.clone(), cert.prepares.len())
+fn entry_identity(cert: &PreparedCert, has_block: bool) -> (Vec<u8>, usize, bool) {
+    (cert.pre_prepare.signature.0.clone(), cert.prepares.len(), has_block)
 }
 
 fn log_key(seq: u64) -> [u8; 9] {
@@ -102,13 +122,13 @@ impl ConsensusStore {
         opts.create_if_missing(true);
         let db = DB::open(&opts, path).with_context(|| format!("cannot open consensus store {}", path.display()))?;
         let mut store = Self { db, prepared_on_disk: BTreeMap::new() };
-        for (seq, cert) in store.read_prepared()? {
-            store.prepared_on_disk.insert(seq, cert_identity(&cert));
+        for (seq, entry) in store.read_prepared()? {
+            store.prepared_on_disk.insert(seq, entry_identity(&entry.cert, entry.block.is_some()));
         }
         Ok(store)
     }
 
-    fn read_prepared(&self) -> Result<BTreeMap<u64, PreparedCert>> {
+    fn read_prepared(&self) -> Result<BTreeMap<u64, PreparedEntry>> {
         let mut out = BTreeMap::new();
         let start = prepared_key(0);
         for item in self.db.iterator(IteratorMode::From(&start, rocksdb::Direction::Forward)) {
@@ -117,9 +137,12 @@ impl ConsensusStore {
                 break;
             }
             let seq = u64::from_be_bytes(k[1..].try_into().expect("9-byte key"));
-            let cert =
-                PreparedCert::from_bytes(&unseal(&k, &v)?).map_err(|e| anyhow!("prepared certificate {seq}: {e}"))?;
-            out.insert(seq, cert);
+            let entry =
+                PreparedEntry::from_bytes(&unseal(&k, &v)?).map_err(|e| anyhow!("prepared certificate {seq}: {e}"))?;
+            if entry.cert.pre_prepare.body.seq != seq {
+                bail!("prepared certificate stored under {seq} is for {}", entry.cert.pre_prepare.body.seq);
+            }
+            out.insert(seq, entry);
         }
         Ok(out)
     }
@@ -137,7 +160,12 @@ impl ConsensusStore {
             Some(v) => {
                 let payload = unseal(SAFETY_KEY, &v)?;
                 let mut state = PersistedState::from_bytes(&payload).map_err(|e| anyhow!("safety state: {e}"))?;
-                state.prepared = self.read_prepared()?;
+                for (seq, entry) in self.read_prepared()? {
+                    state.prepared.insert(seq, entry.cert);
+                    if let Some(block) = entry.block {
+                        state.prepared_blocks.insert(seq, block);
+                    }
+                }
                 Ok(Some(state))
             }
         }
@@ -155,10 +183,12 @@ impl ConsensusStore {
             }
         }
         for (seq, cert) in &state.prepared {
-            let identity = cert_identity(cert);
+            let block = state.prepared_blocks.get(seq);
+            let identity = entry_identity(cert, block.is_some());
             if on_disk.get(seq) != Some(&identity) {
                 let key = prepared_key(*seq);
-                batch.put(key, seal(&key, &cert.to_bytes()));
+                let entry = PreparedEntry { cert: cert.clone(), block: block.cloned() };
+                batch.put(key, seal(&key, &entry.to_bytes()));
                 on_disk.insert(*seq, identity);
             }
         }
@@ -167,6 +197,7 @@ impl ConsensusStore {
             view_change: state.view_change,
             votes: state.votes.clone(),
             prepared: BTreeMap::new(),
+            prepared_blocks: BTreeMap::new(),
             stable: state.stable.clone(),
             own_view_changes: state.own_view_changes.clone(),
         };
@@ -226,30 +257,49 @@ mod tests {
     use super::*;
     use ctchain_pbft::{Block, PrePrepare, Signature, Signed};
 
+    const CHAIN: &str = "ctchain-store-test";
+
     fn cert(view: u64, seq: u64, payload: &[u8], prepares: u32) -> PreparedCert {
+        let digest = block(seq, payload).digest(CHAIN, seq);
         let pre_prepare = Signed {
-            body: PrePrepare { view, seq, block: Block::Data { timestamp: 1_000 + seq, payload: payload.to_vec() } },
+            body: PrePrepare { view, seq, digest },
             signer: 0,
             signature: Signature(vec![view as u8, seq as u8, 7]),
         };
         PreparedCert { pre_prepare, prepares: (1..=prepares).map(|i| (i, Signature(vec![i as u8; 64]))).collect() }
     }
 
+    fn block(seq: u64, payload: &[u8]) -> Block {
+        Block::Data { timestamp: 1_000 + seq, payload: payload.to_vec() }
+    }
+
+    /// Records a prepared certificate, with its block when `held`.
+    fn prepare(state: &mut PersistedState, view: u64, seq: u64, payload: &[u8], prepares: u32, held: bool) {
+        state.prepared.insert(seq, cert(view, seq, payload, prepares));
+        if held {
+            state.prepared_blocks.insert(seq, block(seq, payload));
+        } else {
+            state.prepared_blocks.remove(&seq);
+        }
+    }
+
     #[test]
     fn safety_state_round_trips_with_prepared_certificates_written_only_when_they_change() {
         let dir = tempfile::tempdir().unwrap();
-        let mut state = PersistedState::genesis("ctchain-store-test");
+        let mut state = PersistedState::genesis(CHAIN);
         state.view = 3;
-        state.prepared.insert(1, cert(3, 1, &[1; 1000], 2));
-        state.prepared.insert(2, cert(3, 2, &[2; 1000], 2));
+        prepare(&mut state, 3, 1, &[1; 1000], 2, true);
+        prepare(&mut state, 3, 2, &[2; 1000], 2, false);
         {
             let mut store = ConsensusStore::open(dir.path()).unwrap();
             store.put_safety(&state).unwrap();
             assert_eq!(store.safety().unwrap().unwrap(), state);
-            // Seq 1 leaves (checkpoint), seq 2 gains a prepare, seq 3 arrives; the view moves on.
+            // Seq 1 leaves (checkpoint), seq 2 gains a prepare and its block (fetched by digest), seq 3 arrives
+            // without its block; the view moves on.
             state.prepared.remove(&1);
-            state.prepared.insert(2, cert(3, 2, &[2; 1000], 3));
-            state.prepared.insert(3, cert(4, 3, &[3; 1000], 2));
+            state.prepared_blocks.remove(&1);
+            prepare(&mut state, 3, 2, &[2; 1000], 3, true);
+            prepare(&mut state, 4, 3, &[3; 1000], 2, false);
             state.view = 4;
             store.put_safety(&state).unwrap();
         }
@@ -261,8 +311,8 @@ mod tests {
     #[test]
     fn a_damaged_prepared_certificate_is_reported_not_decoded() {
         let dir = tempfile::tempdir().unwrap();
-        let mut state = PersistedState::genesis("ctchain-store-test");
-        state.prepared.insert(5, cert(0, 5, b"block", 2));
+        let mut state = PersistedState::genesis(CHAIN);
+        prepare(&mut state, 0, 5, b"block", 2, true);
         ConsensusStore::open(dir.path()).unwrap().put_safety(&state).unwrap();
         {
             let db = DB::open_default(dir.path()).unwrap();

@@ -166,8 +166,7 @@ impl ValidatorSet {
             return Err(CertError::UnexpectedSigner(pp.signer));
         }
         self.verify_signed(verifier, pp)?;
-        let digest = pp.body.block.digest(&self.chain_id, pp.body.seq);
-        let body = Prepare { view: pp.body.view, seq: pp.body.seq, digest };
+        let body = Prepare { view: pp.body.view, seq: pp.body.seq, digest: pp.body.digest };
         self.verify_quorum(verifier, &body, &cert.prepares, self.quorum() - 1, Some(primary))
     }
 

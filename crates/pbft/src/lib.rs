@@ -36,6 +36,7 @@
 //! | §4.2 `prepared(m, v, n, i)`, `committed-local` | `replica/normal_case.rs`: `Replica::vote`: pre-prepare + `2f` matching prepares from backups; `2f + 1` commits → [`CommitCertificate`] |
 //! | §4.3 checkpoints, stable checkpoints, garbage collection | `replica/checkpoint.rs`: `Replica::{on_checkpoint, update_stable, set_stable}`, taken in `Replica::execute`; interval [`Config::checkpoint_interval`] |
 //! | §4.4 VIEW-CHANGE with `C` and `P` | `replica/view_change.rs`: `Replica::{start_view_change, on_view_change}`, [`ViewChange`], [`ValidatorSet::verify_view_change`] |
+//! | §4.2 `⟨⟨PRE-PREPARE, v, n, d⟩σp, m⟩`: the block beside the signed header; §4.4 "obtain the missing requests" | [`PrePrepare`] (signed header), [`Proposal`] (header and block); `replica/block_fetch.rs`: [`BlockRequest`] / [`BlockResponse`] by digest |
 //! | §4.4 NEW-VIEW with `V` and `O` (`min-s`, `max-s`, null requests) | `replica/view_change.rs`: [`compute_o`], `Replica::{send_new_view, on_new_view, enter_new_view}` |
 //! | §4.5.2 liveness: join on `f + 1` view changes, timer from `2f + 1`, doubling timeouts | `Replica::join_view_change` (`replica/view_change.rs`), `Replica::advance` (`replica/mod.rs`), `Replica::on_timeout` (`replica/timeout.rs`) |
 //! | §4.3 "a replica that is behind obtains the missing state" (state transfer, detailed in the TOCS paper), simplified | `replica/catch_up.rs`: `FetchRequest` / `FetchResponse` of committed blocks with certificates, [`verify_committed`] |
@@ -49,6 +50,7 @@
 //! | `replica/normal_case.rs` | §4.2: pre-prepare, prepare, commit, the application's verdict, the primary's proposal, execution |
 //! | `replica/checkpoint.rs` | §4.3: checkpoints, the stable checkpoint, garbage collection |
 //! | `replica/view_change.rs` | §4.4, §4.5.2: view change, new view, [`compute_o`] |
+//! | `replica/block_fetch.rs` | blocks that a new view's `O` names by digest, fetched from the replicas that prepared them |
 //! | `replica/catch_up.rs` | fetch requests and responses, [`Input::SyncedBlocks`] |
 //! | `replica/timeout.rs` | [`Input::Start`], [`Input::Timeout`], the doubling view timeout |
 //! | `replica/config.rs` | [`Config`], [`ConfigError`] |
@@ -79,6 +81,9 @@
 //!   exactly this block at exactly this height ([`Block::digest`] binds the chain id and the height).
 //! * **Bad input never changes state.** Every input that is dropped is counted under a [`DropReason`] in
 //!   [`Metrics`] and returns before any mutation.
+//! * **Bounded view changes.** Prepared certificates, view changes and new views name blocks by digest, so their
+//!   size depends on the window and the validator count, never on the block size. A block is executed only once
+//!   held and checked against the digest its certificate names; a block fetched from a peer is checked the same way.
 //! * **Determinism.** All collections whose order reaches outputs are `BTreeMap`/`BTreeSet`; the only time is
 //!   `now_ms`.
 //!
@@ -108,8 +113,9 @@
 //! # Simulation
 //!
 //! [`sim`] runs `n = 4` and `n = 7` replicas deterministically from a seed, with delays, drops, duplicates,
-//! reordering, partitions, crashes (including crashes between `Persist` and the sends that follow it) and
-//! Byzantine replicas (equivocating primary, double voting, silence, invalid proposals, replay, twins).
+//! reordering, two-way and one-way partitions, large blocks, crashes (including crashes between `Persist` and the
+//! sends that follow it) and Byzantine replicas (equivocating primary, double voting, silence, invalid proposals,
+//! replay, twins, lying fetch responses).
 //! Independent checkers in [`sim::checkers`] assert agreement, validity, no honest double signing, persist-before-
 //! send, the time rule, and liveness after healing. See `crates/pbft/README.md` for the campaign commands.
 #![forbid(unsafe_code)]
@@ -129,7 +135,7 @@ pub use metrics::{DropReason, Metrics};
 pub use replica::{compute_o, Config, ConfigError, Delivered, Input, LedgerTip, Output, Replica, Timer};
 pub use safety::{PersistedState, SafetyError, SafetyRules};
 pub use types::{
-    Block, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, FetchRequest, FetchResponse,
-    Message, NewView, PrePrepare, Prepare, PreparedCert, PublicKey, ReplicaId, Seq, Signature, Signed, View,
-    ViewChange,
+    Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock,
+    FetchRequest, FetchResponse, Message, NewView, PrePrepare, Prepare, PreparedCert, Proposal, PublicKey, ReplicaId,
+    Seq, Signature, Signed, View, ViewChange,
 };

@@ -54,6 +54,8 @@ pub struct Metrics {
     pub blocks_committed: u64,
     /// Blocks delivered that came from catch-up.
     pub blocks_fetched: u64,
+    /// Blocks of a new view's `O` obtained by digest from another replica.
+    pub blocks_fetched_by_digest: u64,
     /// New views entered.
     pub views_entered: u64,
     /// View changes started by this replica.

@@ -24,8 +24,9 @@ use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writ
 
 use crate::crypto::Signer;
 use crate::types::{
-    signing_digest, Checkpoint, CheckpointProof, Commit, FetchRequest, FetchResponse, NewView, PrePrepare, Prepare,
-    PreparedCert, ReplicaId, Seq, Signable, Signed, View, ViewChange, MAX_PREPARED_CERTS,
+    signing_digest, Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, FetchRequest,
+    FetchResponse, NewView, PrePrepare, Prepare, PreparedCert, ReplicaId, Seq, Signable, Signed, View, ViewChange,
+    MAX_PREPARED_CERTS,
 };
 
 /// Vote kinds recorded by the safety rules.
@@ -90,6 +91,10 @@ pub struct PersistedState {
     pub votes: BTreeMap<(u8, View, Seq), Hash32>,
     /// Highest-view prepared certificate per sequence number above the stable checkpoint.
     pub prepared: BTreeMap<Seq, PreparedCert>,
+    /// The blocks of those certificates that this replica holds, by sequence number (each one's digest is its
+    /// certificate's). Not needed for safety: kept so that a replica restarted after the whole validator set went
+    /// down can still serve, and execute, a block that `O` re-proposes by digest.
+    pub prepared_blocks: BTreeMap<Seq, Block>,
     /// Last stable checkpoint; its sequence number is the low-water mark.
     pub stable: CheckpointProof,
     /// The view changes this replica signed since it last entered a view, so that it can send exactly the same
@@ -105,6 +110,7 @@ impl PersistedState {
             view_change: 0,
             votes: BTreeMap::new(),
             prepared: BTreeMap::new(),
+            prepared_blocks: BTreeMap::new(),
             stable: CheckpointProof { seq: 0, digest: crate::types::genesis_digest(chain_id), signatures: Vec::new() },
             own_view_changes: Vec::new(),
         }
@@ -136,6 +142,11 @@ impl Encode for PersistedState {
         }
         let prepared: Vec<&PreparedCert> = self.prepared.values().collect();
         w.seq(&prepared);
+        w.len(self.prepared_blocks.len());
+        for (seq, block) in &self.prepared_blocks {
+            w.u64(*seq);
+            block.encode_to(w);
+        }
         self.stable.encode_to(w);
         w.seq(&self.own_view_changes);
     }
@@ -154,10 +165,22 @@ impl Decode for PersistedState {
             }
         }
         let certs: Vec<PreparedCert> = r.seq("prepared", MAX_PREPARED_CERTS)?;
-        let prepared = certs.into_iter().map(|c| (c.pre_prepare.body.seq, c)).collect();
+        let prepared: BTreeMap<Seq, PreparedCert> = certs.into_iter().map(|c| (c.pre_prepare.body.seq, c)).collect();
+        let n = r.len("prepared blocks", MAX_PREPARED_CERTS)?;
+        let mut prepared_blocks = BTreeMap::new();
+        for _ in 0..n {
+            let seq = r.u64("prepared block seq")?;
+            if prepared_blocks.last_key_value().is_some_and(|(last, _)| *last >= seq) || !prepared.contains_key(&seq) {
+                return Err(DecodeError::Invalid {
+                    field: "prepared blocks",
+                    reason: "not in increasing order, or without a prepared certificate",
+                });
+            }
+            prepared_blocks.insert(seq, Block::decode_from(r)?);
+        }
         let stable = CheckpointProof::decode_from(r)?;
         let own_view_changes = r.seq("own view changes", MAX_PREPARED_CERTS)?;
-        Ok(Self { view, view_change, votes, prepared, stable, own_view_changes })
+        Ok(Self { view, view_change, votes, prepared, prepared_blocks, stable, own_view_changes })
     }
 }
 
@@ -174,6 +197,8 @@ pub struct SafetyRules {
 pub trait Unchecked: Signable {}
 impl Unchecked for FetchRequest {}
 impl Unchecked for FetchResponse {}
+impl Unchecked for BlockRequest {}
+impl Unchecked for BlockResponse {}
 
 impl SafetyRules {
     /// Safety rules for validator `me`, resuming from `state`.
@@ -221,9 +246,9 @@ impl SafetyRules {
         }
     }
 
-    /// Signs a pre-prepare (as primary); `digest` must be the block digest.
-    pub fn sign_pre_prepare(&mut self, pp: PrePrepare, digest: Hash32) -> Result<Signed<PrePrepare>, SafetyError> {
-        self.check_and_record(VOTE_PRE_PREPARE, pp.view, pp.seq, digest)?;
+    /// Signs a pre-prepare header (as primary).
+    pub fn sign_pre_prepare(&mut self, pp: PrePrepare) -> Result<Signed<PrePrepare>, SafetyError> {
+        self.check_and_record(VOTE_PRE_PREPARE, pp.view, pp.seq, pp.digest)?;
         Ok(self.sign(pp))
     }
 
@@ -331,18 +356,37 @@ impl SafetyRules {
         }
     }
 
-    /// Records a prepared certificate, keeping the highest view per sequence number.
-    pub fn record_prepared(&mut self, cert: PreparedCert) {
+    /// Records a prepared certificate, keeping the highest view per sequence number, with its block if the replica
+    /// holds it (the caller checked that the block's digest is the certificate's).
+    pub fn record_prepared(&mut self, cert: PreparedCert, block: Option<Block>) {
         let seq = cert.pre_prepare.body.seq;
         if seq <= self.state.low_water() {
             return;
         }
-        let newer = match self.state.prepared.get(&seq) {
-            Some(old) => old.pre_prepare.body.view < cert.pre_prepare.body.view,
-            None => true,
+        let (newer, same_block) = match self.state.prepared.get(&seq) {
+            Some(old) => (
+                old.pre_prepare.body.view < cert.pre_prepare.body.view,
+                old.pre_prepare.body.digest == cert.pre_prepare.body.digest,
+            ),
+            None => (true, false),
         };
         if newer {
             self.state.prepared.insert(seq, cert);
+            if !same_block {
+                self.state.prepared_blocks.remove(&seq);
+            }
+            if let Some(block) = block {
+                self.state.prepared_blocks.insert(seq, block);
+            }
+            self.dirty = true;
+        }
+    }
+
+    /// Keeps the block of the prepared certificate at `seq` once the replica obtained it (fetched by digest).
+    pub fn keep_prepared_block(&mut self, seq: Seq, digest: Hash32, block: &Block) {
+        let certified = self.state.prepared.get(&seq).is_some_and(|c| c.pre_prepare.body.digest == digest);
+        if certified && !self.state.prepared_blocks.contains_key(&seq) {
+            self.state.prepared_blocks.insert(seq, block.clone());
             self.dirty = true;
         }
     }
@@ -355,6 +399,7 @@ impl SafetyRules {
         let low = proof.seq;
         self.state.votes.retain(|(k, _, s), _| *s > low || *k == VOTE_NEW_VIEW);
         self.state.prepared.retain(|s, _| *s > low);
+        self.state.prepared_blocks.retain(|s, _| *s > low);
         self.state.stable = proof;
         self.dirty = true;
     }

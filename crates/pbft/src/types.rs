@@ -88,6 +88,11 @@ impl Block {
         }
     }
 
+    /// The digest of the null block at `seq`: what `O` names for a sequence number no view change prepared.
+    pub fn null_digest(chain_id: &str, seq: Seq) -> Hash32 {
+        Block::Null.digest(chain_id, seq)
+    }
+
     /// Whether this is the null request.
     pub fn is_null(&self) -> bool {
         matches!(self, Block::Null)
@@ -159,14 +164,46 @@ impl<T: Decode> Decode for Signed<T> {
     }
 }
 
-/// `⟨PRE-PREPARE, v, n, d⟩` with the block itself (§4.2).
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// `⟨PRE-PREPARE, v, n, d⟩`, what the primary signs (§4.2). The block travels beside it ([`Proposal`]), never
+/// inside a signed statement: prepared certificates and new-view messages carry this header only, so view-change
+/// traffic stays small whatever the block size, and a replica that lacks a block fetches it by digest.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PrePrepare {
     /// View.
     pub view: View,
     /// Sequence number.
     pub seq: Seq,
-    /// The proposed block; its digest is [`Block::digest`].
+    /// Digest of the proposed block, [`Block::digest`] at `seq`.
+    pub digest: Hash32,
+}
+
+/// `⟨⟨PRE-PREPARE, v, n, d⟩σp, m⟩` (§4.2): the primary's signed header with the block it names. A receiver checks
+/// that the block's digest is the header's; the block itself needs no signature.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Proposal {
+    /// The signed header.
+    pub pre_prepare: Signed<PrePrepare>,
+    /// The block whose digest the header names.
+    pub block: Block,
+}
+
+/// Asks a replica for the block with `digest` at `seq`: a replica that entered a view whose `O` names a block it
+/// never received (or lost in a restart) fetches it from one that prepared it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BlockRequest {
+    /// Sequence number.
+    pub seq: Seq,
+    /// The digest the block must have.
+    pub digest: Hash32,
+}
+
+/// Answer to a [`BlockRequest`]. The requester checks the block against the digest it asked for, so the responder
+/// need not be trusted.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BlockResponse {
+    /// Sequence number.
+    pub seq: Seq,
+    /// The block.
     pub block: Block,
 }
 
@@ -233,13 +270,13 @@ pub struct CheckpointProof {
     pub signatures: QuorumSignatures,
 }
 
-/// A prepared certificate (§4.4, the set `P_m`): the primary's pre-prepare and a quorum minus one matching prepares
-/// from other replicas.
+/// A prepared certificate (§4.4, the set `P_m`): the primary's pre-prepare header and a quorum minus one matching
+/// prepares from other replicas. It names the block by digest only.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PreparedCert {
-    /// The pre-prepare signed by the primary of its view.
+    /// The pre-prepare header signed by the primary of its view.
     pub pre_prepare: Signed<PrePrepare>,
-    /// Prepare signatures over `Prepare { view, seq, digest }` of the pre-prepare.
+    /// Prepare signatures over `Prepare { view, seq, digest }` of the header.
     pub prepares: QuorumSignatures,
 }
 
@@ -286,7 +323,8 @@ pub struct NewView {
     pub view: View,
     /// A quorum of view-change messages for `view` (`V`).
     pub view_changes: Vec<Signed<ViewChange>>,
-    /// The pre-prepares the new primary computed from `V` (`O`), in sequence order.
+    /// The pre-prepare headers the new primary computed from `V` (`O`), in sequence order; a gap is filled with
+    /// the digest of the null block at that sequence number.
     pub pre_prepares: Vec<Signed<PrePrepare>>,
 }
 
@@ -309,8 +347,8 @@ pub struct FetchResponse {
 /// Every message on the wire.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Message {
-    /// Pre-prepare from the primary.
-    PrePrepare(Signed<PrePrepare>),
+    /// Pre-prepare from the primary, with its block.
+    PrePrepare(Proposal),
     /// Prepare from a backup.
     Prepare(Signed<Prepare>),
     /// Commit.
@@ -325,13 +363,17 @@ pub enum Message {
     FetchRequest(Signed<FetchRequest>),
     /// Catch-up response.
     FetchResponse(Signed<FetchResponse>),
+    /// Request for one block by digest.
+    BlockRequest(Signed<BlockRequest>),
+    /// A block asked for by digest.
+    BlockResponse(Signed<BlockResponse>),
 }
 
 impl Message {
     /// Who signed the message.
     pub fn signer(&self) -> ReplicaId {
         match self {
-            Message::PrePrepare(m) => m.signer,
+            Message::PrePrepare(m) => m.pre_prepare.signer,
             Message::Prepare(m) => m.signer,
             Message::Commit(m) => m.signer,
             Message::Checkpoint(m) => m.signer,
@@ -339,13 +381,15 @@ impl Message {
             Message::NewView(m) => m.signer,
             Message::FetchRequest(m) => m.signer,
             Message::FetchResponse(m) => m.signer,
+            Message::BlockRequest(m) => m.signer,
+            Message::BlockResponse(m) => m.signer,
         }
     }
 
     /// The view the message belongs to, for the view-dependent kinds.
     pub fn view(&self) -> Option<View> {
         match self {
-            Message::PrePrepare(m) => Some(m.body.view),
+            Message::PrePrepare(m) => Some(m.pre_prepare.body.view),
             Message::Prepare(m) => Some(m.body.view),
             Message::Commit(m) => Some(m.body.view),
             Message::ViewChange(m) => Some(m.body.new_view),
@@ -365,6 +409,8 @@ impl Message {
             Message::NewView(_) => "new-view",
             Message::FetchRequest(_) => "fetch-request",
             Message::FetchResponse(_) => "fetch-response",
+            Message::BlockRequest(_) => "block-request",
+            Message::BlockResponse(_) => "block-response",
         }
     }
 }
@@ -380,19 +426,44 @@ signable!(
     ViewChange = 5,
     NewView = 6,
     FetchRequest = 7,
-    FetchResponse = 8
+    FetchResponse = 8,
+    BlockRequest = 9,
+    BlockResponse = 10
 );
 
-impl Encode for PrePrepare {
+impl Encode for Proposal {
     fn encode_to(&self, w: &mut Writer) {
-        w.u64(self.view);
+        self.pre_prepare.encode_to(w);
+        self.block.encode_to(w);
+    }
+}
+impl Decode for Proposal {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { pre_prepare: Signed::decode_from(r)?, block: Block::decode_from(r)? })
+    }
+}
+
+impl Encode for BlockRequest {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u64(self.seq);
+        self.digest.encode_to(w);
+    }
+}
+impl Decode for BlockRequest {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { seq: r.u64("seq")?, digest: Hash32::decode_from(r)? })
+    }
+}
+
+impl Encode for BlockResponse {
+    fn encode_to(&self, w: &mut Writer) {
         w.u64(self.seq);
         self.block.encode_to(w);
     }
 }
-impl Decode for PrePrepare {
+impl Decode for BlockResponse {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { view: r.u64("view")?, seq: r.u64("seq")?, block: Block::decode_from(r)? })
+        Ok(Self { seq: r.u64("seq")?, block: Block::decode_from(r)? })
     }
 }
 
@@ -412,7 +483,7 @@ macro_rules! vote_codec {
         }
     )*};
 }
-vote_codec!(Prepare, Commit);
+vote_codec!(PrePrepare, Prepare, Commit);
 
 impl Encode for Checkpoint {
     fn encode_to(&self, w: &mut Writer) {
@@ -575,13 +646,21 @@ impl Encode for Message {
                 w.u8(FetchResponse::KIND);
                 m.encode_to(w)
             }
+            Message::BlockRequest(m) => {
+                w.u8(BlockRequest::KIND);
+                m.encode_to(w)
+            }
+            Message::BlockResponse(m) => {
+                w.u8(BlockResponse::KIND);
+                m.encode_to(w)
+            }
         }
     }
 }
 impl Decode for Message {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(match r.u8("message kind")? {
-            PrePrepare::KIND => Message::PrePrepare(Signed::decode_from(r)?),
+            PrePrepare::KIND => Message::PrePrepare(Proposal::decode_from(r)?),
             Prepare::KIND => Message::Prepare(Signed::decode_from(r)?),
             Commit::KIND => Message::Commit(Signed::decode_from(r)?),
             Checkpoint::KIND => Message::Checkpoint(Signed::decode_from(r)?),
@@ -589,6 +668,8 @@ impl Decode for Message {
             NewView::KIND => Message::NewView(Signed::decode_from(r)?),
             FetchRequest::KIND => Message::FetchRequest(Signed::decode_from(r)?),
             FetchResponse::KIND => Message::FetchResponse(Signed::decode_from(r)?),
+            BlockRequest::KIND => Message::BlockRequest(Signed::decode_from(r)?),
+            BlockResponse::KIND => Message::BlockResponse(Signed::decode_from(r)?),
             tag => return Err(DecodeError::InvalidTag { field: "message kind", tag: u32::from(tag) }),
         })
     }

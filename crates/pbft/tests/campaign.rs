@@ -1,6 +1,6 @@
 //! The simulation campaign: random scenarios (Byzantine replicas of every kind up to f, crashes with restarts from
-//! persisted state, torn crashes between persist and send, drops, duplicates, reordering, partitions), for n = 4
-//! and n = 7, every one checked by the independent checkers.
+//! persisted state, torn crashes between persist and send, drops, duplicates, reordering, two-way and one-way
+//! partitions, large blocks), for n = 4 and n = 7, every one checked by the independent checkers.
 //!
 //! * `CTCHAIN_SIM_SEEDS=N` — seeds per configuration (default 200);
 //! * `CTCHAIN_SIM_SEED_START=S` — first seed (default 0);

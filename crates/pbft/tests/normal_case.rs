@@ -94,7 +94,7 @@ fn primary_timestamps_strictly_increase_even_when_its_clock_does_not() {
     for i in 0..3 {
         for o in r.handle(NOW, Input::Propose { payload: vec![i] }) {
             if let Output::Broadcast(ctchain_pbft::Message::PrePrepare(pp)) = o {
-                stamps.push(pp.body.block.timestamp().unwrap());
+                stamps.push(pp.block.timestamp().unwrap());
             }
         }
     }

@@ -58,7 +58,7 @@ fn new_primary_re_proposes_a_prepared_block_in_the_new_view() {
     // Replica 1 is the primary of view 1: with a quorum of view changes it sends the new view.
     let nv = new_view_of(&outs);
     assert_eq!(nv.body.pre_prepares.len(), 1);
-    assert_eq!(nv.body.pre_prepares[0].body.block, b, "the prepared block keeps its sequence number");
+    assert_eq!(nv.body.pre_prepares[0].body.digest, digest(&b, 1), "the prepared block keeps its sequence number");
     assert!(r.is_normal());
     assert_eq!(r.view(), 1);
 }
@@ -67,14 +67,15 @@ fn new_primary_re_proposes_a_prepared_block_in_the_new_view() {
 fn o_set_fills_gaps_with_null_blocks_and_takes_the_highest_view() {
     let (b_old, b_new) = (block(NOW, "view 0"), block(NOW + 5, "view 2"));
     let cert = |view: u64, seq: u64, b: &Block| ctchain_pbft::PreparedCert {
-        pre_prepare: sign((view % 4) as u32, PrePrepare { view, seq, block: b.clone() }),
+        pre_prepare: sign((view % 4) as u32, PrePrepare { view, seq, digest: digest(b, seq) }),
         prepares: vec![],
     };
     let vc = |from: u32, prepared| sign(from, ViewChange { new_view: 3, stable: genesis_proof(), prepared });
     let vcs = vec![vc(0, vec![cert(0, 3, &b_old)]), vc(1, vec![cert(2, 3, &b_new)]), vc(2, vec![])];
-    let (stable, o) = compute_o(&vcs);
+    let (stable, o) = compute_o(CHAIN_ID, &vcs);
     assert_eq!(stable.seq, 0);
-    assert_eq!(o, vec![(1, Block::Null), (2, Block::Null), (3, b_new)]);
+    let null = |seq| Block::null_digest(CHAIN_ID, seq);
+    assert_eq!(o, vec![(1, null(1)), (2, null(2)), (3, digest(&b_new, 3))]);
 }
 
 #[test]
@@ -85,7 +86,7 @@ fn backups_accept_a_new_view_only_if_o_is_what_the_view_changes_imply() {
     let nv = new_view_of(&primary.handle(NOW, view_change(3, 1)));
 
     let mut tampered = nv.body.clone();
-    tampered.pre_prepares.push(sign(1, PrePrepare { view: 1, seq: 1, block: block(NOW, "smuggled") }));
+    tampered.pre_prepares.push(sign(1, PrePrepare { view: 1, seq: 1, digest: digest(&block(NOW, "smuggled"), 1) }));
     let mut backup = replica(2);
     let outs = backup.handle(NOW, bytes(Message::NewView(sign(1, tampered))));
     assert!(outs.is_empty());
@@ -216,7 +217,9 @@ fn every_message_round_trips_through_the_canonical_encoding() {
     let b = block(NOW, "payload");
     let d = digest(&b, 1);
     let msgs = vec![
-        Message::PrePrepare(sign(0, PrePrepare { view: 0, seq: 1, block: b.clone() })),
+        Message::PrePrepare(proposal(0, 0, 1, &b)),
+        Message::BlockRequest(sign(1, ctchain_pbft::BlockRequest { seq: 1, digest: d })),
+        Message::BlockResponse(sign(2, ctchain_pbft::BlockResponse { seq: 1, block: b.clone() })),
         Message::Prepare(sign(1, Prepare { view: 0, seq: 1, digest: d })),
         Message::Commit(sign(2, Commit { view: 0, seq: 1, digest: d })),
         Message::ViewChange(sign(3, ViewChange { new_view: 1, stable: genesis_proof(), prepared: vec![] })),

@@ -4,7 +4,7 @@ use super::*;
 
 impl Driver {
     /// As primary: once the ledger stands right before the requested sequence number, propose the pending
-    /// transactions (after a short batching delay), or an empty heartbeat when idle.
+    /// transactions (after a short batching delay, at once if they fill a block), or an empty heartbeat when idle.
     pub(super) fn try_propose(&mut self) -> Result<()> {
         let Some((view, seq, since)) = self.pending_proposal else { return Ok(()) };
         if self.applied_seq + 1 != seq {
@@ -14,8 +14,10 @@ impl Driver {
         let now = now_ms();
         let pending = self.shared.mempool.lock().map(|m| m.len()).unwrap_or(0);
         let waited = now.saturating_sub(since);
+        // A full block does not wait for the batching delay: more would not fit.
+        let full = pending >= self.shared.genesis.consensus.max_block_txs as usize;
         if (pending == 0 && waited < self.settings.idle_block_ms)
-            || (pending > 0 && waited < self.settings.batch_delay_ms)
+            || (pending > 0 && !full && waited < self.settings.batch_delay_ms)
         {
             return Ok(());
         }

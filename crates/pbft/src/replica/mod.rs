@@ -13,6 +13,7 @@
 //! | `Checkpoint` | `checkpoint.rs` (§4.3) |
 //! | `ViewChange`, `NewView` | `view_change.rs` (§4.4, §4.5.2) |
 //! | `FetchRequest`, `FetchResponse`; [`Input::SyncedBlocks`] | `catch_up.rs` (§4.3, state transfer) |
+//! | `BlockRequest`, `BlockResponse` | `block_fetch.rs` (§4.4: blocks `O` names by digest) |
 //! | [`Input::Start`], [`Input::Timeout`] | `timeout.rs` (§4.5.2) |
 //! | [`Config`] and its checks | `config.rs` |
 //!
@@ -26,6 +27,7 @@
 //! * Persist before send: whatever was signed during the call is handed out in an [`Output::Persist`] placed
 //!   first, so the host makes it durable before it sends anything.
 
+mod block_fetch;
 mod catch_up;
 mod checkpoint;
 mod config;
@@ -62,6 +64,11 @@ pub enum Timer {
     },
     /// Catch-up retry.
     Fetch {
+        /// Epoch.
+        epoch: u64,
+    },
+    /// Retry of the blocks asked for by digest, from the next peer.
+    BlockFetch {
         /// Epoch.
         epoch: u64,
     },
@@ -186,6 +193,9 @@ enum SlotState {
 #[derive(Clone, Debug)]
 struct Slot {
     pre_prepare: Option<Signed<PrePrepare>>,
+    /// The block the pre-prepare names, once held: a slot of `O` may be prepared and committed before its block
+    /// arrives (each was checked by a quorum, or is null), but it is executed only with it.
+    block: Option<Block>,
     digest: Hash32,
     state: SlotState,
     prepares: BTreeMap<ReplicaId, Signed<Prepare>>,
@@ -199,6 +209,7 @@ impl Default for Slot {
     fn default() -> Self {
         Self {
             pre_prepare: None,
+            block: None,
             digest: Hash32::default(),
             state: SlotState::Received,
             prepares: BTreeMap::new(),
@@ -235,6 +246,9 @@ pub struct Replica {
     fetch_epoch: u64,
     fetch_in_flight: bool,
     fetch_peer: ReplicaId,
+    block_fetch_epoch: u64,
+    block_fetch_in_flight: bool,
+    block_fetch_attempt: usize,
     proposal_requested: Option<(View, Seq)>,
     metrics: Metrics,
 }
@@ -285,6 +299,9 @@ impl Replica {
             timer_epoch: 0,
             fetch_epoch: 0,
             fetch_in_flight: false,
+            block_fetch_epoch: 0,
+            block_fetch_in_flight: false,
+            block_fetch_attempt: 0,
             proposal_requested: None,
             metrics: Metrics::default(),
         })
@@ -353,9 +370,10 @@ impl Replica {
             .iter()
             .map(|(n, s)| {
                 format!(
-                    "{n}:{:?}{}p{}c{}{}",
+                    "{n}:{:?}{}{}p{}c{}{}",
                     s.state,
                     if s.pre_prepare.is_some() { "+pp" } else { "" },
+                    if s.pre_prepare.is_some() && s.block.is_none() { "-block" } else { "" },
                     s.prepares.len(),
                     s.commits.len(),
                     if s.committed.is_some() { "!" } else { "" }
@@ -425,7 +443,7 @@ impl Replica {
         let v = &self.cfg.validators;
         let verifier = self.verifier.as_ref();
         let ok = match &msg {
-            Message::PrePrepare(m) => v.verify_signed(verifier, m),
+            Message::PrePrepare(m) => v.verify_signed(verifier, &m.pre_prepare),
             Message::Prepare(m) => v.verify_signed(verifier, m),
             Message::Commit(m) => v.verify_signed(verifier, m),
             Message::Checkpoint(m) => v.verify_signed(verifier, m),
@@ -433,6 +451,8 @@ impl Replica {
             Message::NewView(m) => v.verify_signed(verifier, m),
             Message::FetchRequest(m) => v.verify_signed(verifier, m),
             Message::FetchResponse(m) => v.verify_signed(verifier, m),
+            Message::BlockRequest(m) => v.verify_signed(verifier, m),
+            Message::BlockResponse(m) => v.verify_signed(verifier, m),
         };
         if ok.is_err() {
             return self.metrics.drop(DropReason::BadSignature);
@@ -452,6 +472,8 @@ impl Replica {
             Message::NewView(m) => self.on_new_view(m, out),
             Message::FetchRequest(m) => self.on_fetch_request(m, out),
             Message::FetchResponse(m) => self.on_blocks(m.body.blocks, out),
+            Message::BlockRequest(m) => self.on_block_request(m, out),
+            Message::BlockResponse(m) => self.on_block_response(m),
         }
     }
 
@@ -475,6 +497,7 @@ impl Replica {
         self.update_stable();
         self.request_proposal(out);
         self.fetch(out);
+        self.fetch_missing_blocks(out);
     }
 
     // ----- helpers -------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ use super::{Delivered, Output, Replica, SlotState};
 use crate::metrics::DropReason;
 use crate::types::{
     chain_digest, Block, Checkpoint, Commit, CommitCertificate, CommittedBlock, Message, PrePrepare, Prepare,
-    PreparedCert, ReplicaId, Seq, Signature, Signed, View, MAX_PAYLOAD_BYTES,
+    PreparedCert, Proposal, ReplicaId, Seq, Signature, Signed, View, MAX_PAYLOAD_BYTES,
 };
 
 impl Replica {
@@ -65,21 +65,30 @@ impl Replica {
     /// §4.2: a backup accepts a pre-prepare if it is signed by the primary, in its view, inside the watermarks, and
     /// it has not accepted another one for the same view and sequence number. The timestamp and the application
     /// check follow in sequence order in [`Self::accept_pre_prepares`].
-    pub(super) fn on_pre_prepare(&mut self, m: Signed<PrePrepare>, out: &mut Vec<Output>) {
-        let (view, seq) = (m.body.view, m.body.seq);
+    pub(super) fn on_pre_prepare(&mut self, m: Proposal, out: &mut Vec<Output>) {
+        let (view, seq) = (m.pre_prepare.body.view, m.pre_prepare.body.seq);
         if self.gate_view(view, || Message::PrePrepare(m.clone())).is_none() || self.gate_seq(seq).is_none() {
             return;
         }
-        if m.signer != self.cfg.validators.primary(view) {
+        if m.pre_prepare.signer != self.cfg.validators.primary(view) {
             return self.metrics.drop(DropReason::WrongSender);
         }
-        if m.body.block.is_null() {
+        if m.block.is_null() {
             return self.metrics.drop(DropReason::InvalidProposal);
         }
-        let digest = m.body.block.digest(self.chain_id(), seq);
+        let digest = m.pre_prepare.body.digest;
+        // The signature covers the header only, so anyone can pair a valid header with another block: a mismatch
+        // is dropped without blaming the primary.
+        if m.block.digest(self.chain_id(), seq) != digest {
+            return self.metrics.drop(DropReason::InvalidProof);
+        }
         let slot = self.slots.entry(seq).or_default();
         if slot.pre_prepare.is_some() {
             if slot.digest == digest {
+                if slot.block.is_none() {
+                    slot.block = Some(m.block);
+                    return;
+                }
                 return self.metrics.drop(DropReason::Duplicate);
             }
             // The primary signed two blocks for one (view, seq): proof of a faulty primary.
@@ -89,7 +98,8 @@ impl Replica {
         if slot.committed.is_some() {
             return self.metrics.drop(DropReason::Duplicate);
         }
-        slot.pre_prepare = Some(m);
+        slot.pre_prepare = Some(m.pre_prepare);
+        slot.block = Some(m.block);
         slot.digest = digest;
         slot.state = SlotState::Received;
     }
@@ -157,15 +167,16 @@ impl Replica {
         self.proposal_requested = None;
         let block = Block::Data { timestamp: self.now.max(prev.saturating_add(1)), payload };
         let digest = block.digest(self.chain_id(), seq);
-        let signed = match self.safety.sign_pre_prepare(PrePrepare { view, seq, block }, digest) {
+        let signed = match self.safety.sign_pre_prepare(PrePrepare { view, seq, digest }) {
             Ok(s) => s,
             Err(_) => return self.metrics.drop(DropReason::SafetyRefused),
         };
         let slot = self.slots.entry(seq).or_default();
         slot.pre_prepare = Some(signed.clone());
+        slot.block = Some(block.clone());
         slot.digest = digest;
         slot.state = SlotState::Accepted;
-        out.push(Output::Broadcast(Message::PrePrepare(signed)));
+        out.push(Output::Broadcast(Message::PrePrepare(Proposal { pre_prepare: signed, block })));
     }
 
     /// §4.2 with the time rule: pre-prepares are checked in sequence order; a data block's timestamp must exceed the
@@ -183,8 +194,10 @@ impl Replica {
             let delta = self.cfg.max_clock_skew_ms;
             let now = self.now;
             let Some(slot) = self.slots.get_mut(&seq) else { break };
-            let Some(pp) = slot.pre_prepare.clone() else { break };
-            let ts_ok = match pp.body.block.timestamp() {
+            let (Some(view), Some(block)) = (slot.pre_prepare.as_ref().map(|p| p.body.view), slot.block.clone()) else {
+                break;
+            };
+            let ts_ok = match block.timestamp() {
                 Some(ts) => ts > prev && ts <= now.saturating_add(delta) && ts.saturating_add(delta) >= now,
                 None => false,
             };
@@ -194,7 +207,7 @@ impl Replica {
                 return self.start_view_change(self.view + 1, out);
             }
             slot.state = SlotState::Validating;
-            out.push(Output::Validate { view: pp.body.view, seq, digest: slot.digest, block: pp.body.block });
+            out.push(Output::Validate { view, seq, digest: slot.digest, block });
         }
     }
 
@@ -202,6 +215,11 @@ impl Replica {
     /// prepared certificate and commit; when a quorum of matching commits is in, the block is committed with its
     /// certificate.
     pub(super) fn vote(&mut self, out: &mut Vec<Output>) {
+        // Checked here and not only by the caller: accepting pre-prepares may have started a view change in the
+        // same step, and a slot of the view being left must not be voted for (or certified) in the next one.
+        if !self.normal {
+            return;
+        }
         let view = self.view;
         let me = self.cfg.me;
         let primary = self.cfg.validators.primary(view);
@@ -232,7 +250,8 @@ impl Replica {
                     .collect();
                 slot.sent_commit = true;
                 if let Some(pp) = slot.pre_prepare.clone() {
-                    self.safety.record_prepared(PreparedCert { pre_prepare: pp, prepares: matching });
+                    self.safety
+                        .record_prepared(PreparedCert { pre_prepare: pp, prepares: matching }, slot.block.clone());
                 }
                 match self.safety.sign_commit(Commit { view, seq, digest }) {
                     Ok(c) => {
@@ -251,11 +270,13 @@ impl Replica {
                     .map(|c| (c.signer, c.signature.clone()))
                     .take(quorum)
                     .collect();
+                // Without its block (a slot of `O` still being fetched) the slot waits: the commit votes stay in
+                // the slot and the certificate forms once the block is in.
                 if sigs.len() >= quorum {
-                    if let Some(pp) = &slot.pre_prepare {
+                    if let Some(block) = &slot.block {
                         slot.committed = Some(CommittedBlock {
                             seq,
-                            block: pp.body.block.clone(),
+                            block: block.clone(),
                             cert: CommitCertificate { view, seq, digest, signatures: sigs },
                         });
                     }
@@ -335,9 +356,9 @@ impl Replica {
         let mut t = self.last_ts;
         for n in self.last_exec + 1..seq {
             let slot = self.slots.get(&n)?;
-            let block = match (&slot.committed, &slot.pre_prepare) {
+            let block = match (&slot.committed, &slot.block) {
                 (Some(cb), _) => &cb.block,
-                (None, Some(pp)) if matches!(slot.state, SlotState::Accepted | SlotState::Validating) => &pp.body.block,
+                (None, Some(block)) if matches!(slot.state, SlotState::Accepted | SlotState::Validating) => block,
                 _ => return None,
             };
             if let Some(ts) = block.timestamp() {

@@ -11,7 +11,7 @@
 //!   number of the window is executed (it waits for a stable checkpoint), or when it is behind the others (it
 //!   catches up), unless `f + 1` others already work in a later view, which it then asks for. While changing view
 //!   without a quorum yet, it re-sends the view changes it signed instead of signing new ones.
-//! * A fetch timeout lets catch-up ask the next peer.
+//! * A fetch timeout lets catch-up, or the fetch of blocks by digest, ask the next peer.
 
 use std::collections::BTreeMap;
 
@@ -62,6 +62,7 @@ impl Replica {
                 self.start_view_change(self.view + 1, out);
             }
             Timer::Fetch { epoch } if epoch == self.fetch_epoch => self.fetch_in_flight = false,
+            Timer::BlockFetch { epoch } => self.on_block_fetch_timeout(epoch),
             _ => {}
         }
     }

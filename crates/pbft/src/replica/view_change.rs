@@ -87,13 +87,13 @@ impl Replica {
             vals.verify_signed(verifier, vc).ok()?;
             vals.verify_view_change(verifier, &vc.body, self.cfg.window).ok()?;
         }
-        let (stable, o) = compute_o(&nv.view_changes);
+        let (stable, o) = compute_o(self.chain_id(), &nv.view_changes);
         if o.len() != nv.pre_prepares.len() {
             return None;
         }
         let primary = vals.primary(nv.view);
-        for ((seq, block), pp) in o.iter().zip(&nv.pre_prepares) {
-            if pp.body.view != nv.view || pp.body.seq != *seq || pp.body.block != *block || pp.signer != primary {
+        for ((seq, digest), pp) in o.iter().zip(&nv.pre_prepares) {
+            if pp.body.view != nv.view || pp.body.seq != *seq || pp.body.digest != *digest || pp.signer != primary {
                 return None;
             }
             vals.verify_signed(verifier, pp).ok()?;
@@ -158,11 +158,10 @@ impl Replica {
             return;
         }
         let view_changes: Vec<Signed<ViewChange>> = vcs.values().take(self.quorum()).cloned().collect();
-        let (stable, o) = compute_o(&view_changes);
+        let (stable, o) = compute_o(self.chain_id(), &view_changes);
         let mut pre_prepares = Vec::with_capacity(o.len());
-        for (seq, block) in o {
-            let digest = block.digest(self.chain_id(), seq);
-            match self.safety.sign_pre_prepare(PrePrepare { view: w, seq, block }, digest) {
+        for (seq, digest) in o {
+            match self.safety.sign_pre_prepare(PrePrepare { view: w, seq, digest }) {
                 Ok(pp) => pre_prepares.push(pp),
                 Err(_) => return self.metrics.drop(DropReason::SafetyRefused),
             }
@@ -177,9 +176,21 @@ impl Replica {
 
     /// §4.4: enter the new view: adopt the latest stable checkpoint in `V`, accept the pre-prepares of `O` (they
     /// need no application check: each is null or was prepared by a quorum that checked it), then process the
-    /// messages buffered for this view.
+    /// messages buffered for this view. `O` names blocks by digest: each is taken from what this replica holds
+    /// (its slots of earlier views, its prepared blocks), and one it lacks is fetched by digest (`block_fetch.rs`).
     fn enter_new_view(&mut self, nv: Signed<NewView>, stable: CheckpointProof, out: &mut Vec<Output>) {
         let w = nv.body.view;
+        let mut held: BTreeMap<Hash32, Block> = BTreeMap::new();
+        for slot in self.slots.values_mut() {
+            if let Some(block) = slot.block.take() {
+                held.insert(slot.digest, block);
+            }
+        }
+        for (seq, block) in &self.safety.state().prepared_blocks {
+            if let Some(cert) = self.safety.state().prepared.get(seq) {
+                held.entry(cert.pre_prepare.body.digest).or_insert_with(|| block.clone());
+            }
+        }
         self.view = w;
         self.normal = true;
         self.safety.enter_view(w);
@@ -200,13 +211,22 @@ impl Replica {
             if seq <= low || seq > self.high() {
                 continue;
             }
-            let digest = pp.body.block.digest(self.chain_id(), seq);
+            let digest = pp.body.digest;
+            let block = if digest == Block::null_digest(self.chain_id(), seq) {
+                Some(Block::Null)
+            } else {
+                held.remove(&digest)
+            };
             let slot = self.slots.entry(seq).or_default();
+            let block = block.or_else(|| slot.committed.as_ref().map(|c| c.block.clone()));
             slot.pre_prepare = Some(pp.clone());
+            slot.block = block;
             slot.digest = digest;
             slot.state = SlotState::Accepted;
         }
         self.new_view = Some(nv);
+        self.block_fetch_in_flight = false;
+        self.block_fetch_attempt = 0;
         self.arm_view_timer(out);
         let buffered = std::mem::take(&mut self.buffer);
         for m in buffered {
@@ -220,9 +240,10 @@ impl Replica {
 }
 
 /// §4.4: the new primary's choice. `min-s` is the latest stable checkpoint in `V`, `max-s` the highest sequence
-/// number in a prepared certificate of `V`; for every number in between, the block of the prepared certificate
-/// with the highest view, or the null block if there is none. Backups run the same function to check `O`.
-pub fn compute_o(view_changes: &[Signed<ViewChange>]) -> (CheckpointProof, Vec<(Seq, Block)>) {
+/// number in a prepared certificate of `V`; for every number in between, the digest of the prepared certificate
+/// with the highest view, or the digest of the null block there ([`Block::null_digest`]) if there is none.
+/// Backups run the same function to check `O`.
+pub fn compute_o(chain_id: &str, view_changes: &[Signed<ViewChange>]) -> (CheckpointProof, Vec<(Seq, Hash32)>) {
     let mut stable: Option<&CheckpointProof> = None;
     for vc in view_changes {
         if stable.is_none_or(|s| vc.body.stable.seq > s.seq) {
@@ -233,7 +254,7 @@ pub fn compute_o(view_changes: &[Signed<ViewChange>]) -> (CheckpointProof, Vec<(
         return (CheckpointProof { seq: 0, digest: Hash32::default(), signatures: vec![] }, vec![]);
     };
     let min_s = stable.seq;
-    let mut best: BTreeMap<Seq, (View, &Block)> = BTreeMap::new();
+    let mut best: BTreeMap<Seq, (View, Hash32)> = BTreeMap::new();
     for vc in view_changes {
         for cert in &vc.body.prepared {
             let b = &cert.pre_prepare.body;
@@ -241,11 +262,13 @@ pub fn compute_o(view_changes: &[Signed<ViewChange>]) -> (CheckpointProof, Vec<(
                 continue;
             }
             if best.get(&b.seq).is_none_or(|(v, _)| b.view > *v) {
-                best.insert(b.seq, (b.view, &b.block));
+                best.insert(b.seq, (b.view, b.digest));
             }
         }
     }
     let max_s = best.keys().next_back().copied().unwrap_or(min_s);
-    let o = (min_s + 1..=max_s).map(|seq| (seq, best.get(&seq).map_or(Block::Null, |(_, b)| (*b).clone()))).collect();
+    let o = (min_s + 1..=max_s)
+        .map(|seq| (seq, best.get(&seq).map_or_else(|| Block::null_digest(chain_id, seq), |(_, d)| *d)))
+        .collect();
     (stable, o)
 }

@@ -39,21 +39,33 @@ impl Checker {
     pub fn honest_sent(&mut self, msg: &Message) {
         let (kind, signer, view, seq, digest) = match msg {
             Message::PrePrepare(m) => {
-                // The digest is recomputed here rather than trusted.
-                (1u8, m.signer, m.body.view, m.body.seq, Some(block_id(&m.body.block, m.body.seq)))
+                // The digest is recomputed here rather than trusted: an honest primary sends the block it signed.
+                let h = &m.pre_prepare;
+                if block_id(&m.block, h.body.seq) != h.body.digest {
+                    self.violations.push(format!(
+                        "honest replica {} sent a block that is not the one its pre-prepare for seq {} names",
+                        h.signer, h.body.seq
+                    ));
+                }
+                (1u8, h.signer, h.body.view, h.body.seq, Some(h.body.digest))
             }
             Message::Prepare(m) => (2, m.signer, m.body.view, m.body.seq, Some(m.body.digest)),
             Message::Commit(m) => (3, m.signer, m.body.view, m.body.seq, Some(m.body.digest)),
             Message::Checkpoint(m) => (4, m.signer, 0, m.body.seq, Some(m.body.digest)),
             Message::NewView(m) => {
                 for pp in &m.body.pre_prepares {
-                    self.honest_sent(&Message::PrePrepare(pp.clone()));
+                    self.record_signed(1, pp.signer, pp.body.view, pp.body.seq, pp.body.digest);
                 }
                 return;
             }
             _ => (0, 0, 0, 0, None),
         };
-        let Some(digest) = digest else { return };
+        if let Some(digest) = digest {
+            self.record_signed(kind, signer, view, seq, digest);
+        }
+    }
+
+    fn record_signed(&mut self, kind: u8, signer: ReplicaId, view: View, seq: Seq, digest: Hash32) {
         match self.signed.get(&(kind, signer, view, seq)) {
             Some(d) if *d != digest => self.violations.push(format!(
                 "honest double signing: replica {signer} signed kind {kind} view {view} seq {seq} twice"
@@ -74,7 +86,13 @@ impl Checker {
             return;
         }
         let Some(disk) = disk else {
-            if !matches!(msg, Message::FetchRequest(_) | Message::FetchResponse(_)) {
+            if !matches!(
+                msg,
+                Message::FetchRequest(_)
+                    | Message::FetchResponse(_)
+                    | Message::BlockRequest(_)
+                    | Message::BlockResponse(_)
+            ) {
                 self.violations.push(format!("durability: node {node} sent a {} before persisting", msg.kind()));
             }
             return;
@@ -88,7 +106,10 @@ impl Checker {
                     .any(|((k, v, s), d)| *k == kind && (kind == 4 || *v == view) && *s == seq && *d == digest)
         };
         let ok = match msg {
-            Message::PrePrepare(m) => covered(1, m.body.view, m.body.seq, block_id(&m.body.block, m.body.seq)),
+            Message::PrePrepare(m) => {
+                let h = &m.pre_prepare.body;
+                covered(1, h.view, h.seq, h.digest)
+            }
             Message::Prepare(m) => covered(2, m.body.view, m.body.seq, m.body.digest),
             Message::Commit(m) => covered(3, m.body.view, m.body.seq, m.body.digest),
             // Below the newest checkpoint on disk nothing is signed again (`SafetyRules::sign_checkpoint`), so an
@@ -98,12 +119,13 @@ impl Checker {
                     || disk.votes.keys().any(|(k, _, s)| *k == 4 && *s > m.body.seq)
             }
             Message::ViewChange(m) => disk.view_change >= m.body.new_view || disk.view >= m.body.new_view,
-            Message::NewView(m) => m
-                .body
-                .pre_prepares
-                .iter()
-                .all(|pp| covered(1, pp.body.view, pp.body.seq, block_id(&pp.body.block, pp.body.seq))),
-            Message::FetchRequest(_) | Message::FetchResponse(_) => true,
+            Message::NewView(m) => {
+                m.body.pre_prepares.iter().all(|pp| covered(1, pp.body.view, pp.body.seq, pp.body.digest))
+            }
+            Message::FetchRequest(_)
+            | Message::FetchResponse(_)
+            | Message::BlockRequest(_)
+            | Message::BlockResponse(_) => true,
         };
         if !ok {
             self.violations.push(format!("durability: node {node} sent a {} it had not persisted", msg.kind()));

@@ -20,7 +20,9 @@ use crate::crypto::{Ed25519Signer, Ed25519Verifier, Signer};
 use crate::metrics::Metrics;
 use crate::replica::{Config, Delivered, Input, LedgerTip, Output, Replica, Timer};
 use crate::safety::PersistedState;
-use crate::types::{signing_digest, Block, Message, PrePrepare, PublicKey, ReplicaId, Signable, Signed, View};
+use crate::types::{
+    signing_digest, Block, Message, PrePrepare, Proposal, PublicKey, ReplicaId, Signable, Signed, View,
+};
 
 use checkers::{app_accepts, Checker};
 
@@ -46,6 +48,8 @@ pub enum Behavior {
     Replay,
     /// Two honest cores share this replica's key ("twins"): together they equivocate and double vote.
     Twin,
+    /// Answers block requests (by digest, or committed blocks for catch-up) with altered blocks.
+    LyingFetch,
 }
 
 /// Network conditions before the network heals.
@@ -61,7 +65,19 @@ pub struct NetConfig {
     pub dup_per_mille: u32,
 }
 
-/// A partition: between `from_ms` and `until_ms`, `isolated` and the other replicas cannot talk.
+/// Which direction of the links between `isolated` and the rest a [`Partition`] cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Neither side hears the other.
+    Both,
+    /// The isolated nodes hear nothing; what they send still arrives (a one-way partition).
+    Inbound,
+    /// What the isolated nodes send is lost; they still hear the rest.
+    Outbound,
+}
+
+/// A partition: between `from_ms` and `until_ms`, the links between `isolated` and the other replicas are cut in
+/// the direction(s) `cut` names.
 #[derive(Clone, Debug)]
 pub struct Partition {
     /// Start.
@@ -70,6 +86,8 @@ pub struct Partition {
     pub until_ms: u64,
     /// Node indices cut off from the rest.
     pub isolated: Vec<usize>,
+    /// Which direction is cut.
+    pub cut: Cut,
 }
 
 /// A crash of one node and its restart from persisted state.
@@ -121,6 +139,10 @@ pub struct Scenario {
     pub view_timeout_ms: u64,
     /// Δ.
     pub max_clock_skew_ms: u64,
+    /// Every proposed payload is padded to this many bytes (large blocks; 0: no padding).
+    pub payload_bytes: usize,
+    /// The replicas' message size limit.
+    pub max_message_bytes: usize,
 }
 
 impl Scenario {
@@ -143,6 +165,8 @@ impl Scenario {
             window: 8,
             view_timeout_ms: 500,
             max_clock_skew_ms: 2_000,
+            payload_bytes: 0,
+            max_message_bytes: 1 << 20,
         }
     }
 
@@ -162,6 +186,7 @@ impl Scenario {
             Behavior::InvalidProposals,
             Behavior::Replay,
             Behavior::Twin,
+            Behavior::LyingFetch,
         ];
         let mut twin_used = false;
         for id in byz {
@@ -185,7 +210,13 @@ impl Scenario {
             let isolated: Vec<usize> = (0..n).collect::<Vec<_>>().choose_multiple(&mut rng, count).copied().collect();
             let from_ms = rng.gen_range(0..s.heal_at_ms / 2);
             let until_ms = rng.gen_range(from_ms + 1..s.heal_at_ms);
-            s.partitions.push(Partition { from_ms, until_ms, isolated });
+            let cut = *[Cut::Both, Cut::Both, Cut::Inbound, Cut::Outbound].choose(&mut rng).unwrap_or(&Cut::Both);
+            s.partitions.push(Partition { from_ms, until_ms, isolated, cut });
+        }
+        if rng.gen_bool(0.2) {
+            // Large blocks: view changes must not carry them.
+            s.payload_bytes = rng.gen_range(10_000..100_000);
+            s.max_message_bytes = 3 * s.payload_bytes;
         }
         let honest: Vec<usize> = (0..n).filter(|i| !s.behaviors.contains_key(&(*i as ReplicaId))).collect();
         let crash_count = rng.gen_range(0..=2usize.min(honest.len()));
@@ -205,7 +236,7 @@ impl Scenario {
         c.max_view_timeout_ms = self.view_timeout_ms * 16;
         c.fetch_timeout_ms = 300;
         c.max_clock_skew_ms = self.max_clock_skew_ms;
-        c.max_message_bytes = 1 << 20;
+        c.max_message_bytes = self.max_message_bytes;
         c.retain_blocks = 1 << 16;
         c
     }
@@ -236,6 +267,10 @@ pub struct Report {
     pub messages_delivered: u64,
     /// Simulated time at the end, relative to [`T0`].
     pub end_ms: u64,
+    /// The largest view-change or new-view message sent, in bytes.
+    pub largest_view_change_bytes: usize,
+    /// The most prepared certificates one view-change message carried.
+    pub most_prepared_in_view_change: usize,
 }
 
 impl Report {
@@ -317,6 +352,8 @@ struct Sim {
     checker: Checker,
     trace: Sm3Hasher,
     delivered: u64,
+    largest_view_change_bytes: usize,
+    most_prepared_in_view_change: usize,
 }
 
 impl Sim {
@@ -329,12 +366,18 @@ impl Sim {
         self.now >= T0 + self.s.heal_at_ms
     }
 
-    fn partitioned(&self, a: usize, b: usize) -> bool {
+    /// Whether a message from node `from` to node `to` is cut now.
+    fn partitioned(&self, from: usize, to: usize) -> bool {
         let t = self.now - T0;
-        self.s
-            .partitions
-            .iter()
-            .any(|p| t >= p.from_ms && t < p.until_ms && (p.isolated.contains(&a) != p.isolated.contains(&b)))
+        self.s.partitions.iter().any(|p| {
+            let (from_inside, to_inside) = (p.isolated.contains(&from), p.isolated.contains(&to));
+            let cut = match p.cut {
+                Cut::Both => from_inside != to_inside,
+                Cut::Inbound => to_inside && !from_inside,
+                Cut::Outbound => from_inside && !to_inside,
+            };
+            t >= p.from_ms && t < p.until_ms && cut
+        })
     }
 
     fn transmit(&mut self, from: usize, to: usize, bytes: Rc<Vec<u8>>) {
@@ -368,6 +411,12 @@ impl Sim {
             self.checker.persisted_before_send(node, msg, self.nodes[node].disk.as_ref());
         }
         let bytes = Rc::new(msg.to_bytes());
+        if matches!(msg, Message::ViewChange(_) | Message::NewView(_)) {
+            self.largest_view_change_bytes = self.largest_view_change_bytes.max(bytes.len());
+        }
+        if let Message::ViewChange(vc) = msg {
+            self.most_prepared_in_view_change = self.most_prepared_in_view_change.max(vc.body.prepared.len());
+        }
         self.trace.update(node.to_le_bytes()).update(Sm3Hasher::digest("m", bytes.as_slice()).0);
         let targets: Vec<usize> = match to {
             Some(id) => self.nodes_with_id(id),
@@ -384,12 +433,12 @@ impl Sim {
         match (self.nodes[node].behavior, &msg) {
             (Behavior::Silent, _) => {}
             (Behavior::Equivocate, Message::PrePrepare(pp)) if to.is_none() => {
-                let mut alt = pp.body.clone();
-                if let Block::Data { payload, .. } = &mut alt.block {
+                let mut block = pp.block.clone();
+                if let Block::Data { payload, .. } = &mut block {
                     payload.extend_from_slice(b"-equivocated");
                     self.checker.proposed(payload);
                 }
-                let alt = Message::PrePrepare(sign_raw(me, alt));
+                let alt = Message::PrePrepare(self.byzantine_proposal(me, &pp.pre_prepare.body, block));
                 let n = self.s.n as ReplicaId;
                 for peer in (0..n).filter(|p| *p != me) {
                     let m = if self.rng.gen_bool(0.5) { &msg } else { &alt };
@@ -413,16 +462,47 @@ impl Sim {
             }
             (Behavior::InvalidProposals, Message::PrePrepare(pp)) if self.rng.gen_bool(0.5) => {
                 // A timestamp far beyond every honest clock.
-                let mut bad: PrePrepare = pp.body.clone();
-                if let Block::Data { timestamp, payload } = &mut bad.block {
+                let mut block = pp.block.clone();
+                if let Block::Data { timestamp, payload } = &mut block {
                     *timestamp += 100 * self.s.max_clock_skew_ms;
                     payload.extend_from_slice(b"-future");
                     self.checker.proposed(payload);
                 }
-                self.send(node, to, &Message::PrePrepare(sign_raw(me, bad)));
+                let bad = self.byzantine_proposal(me, &pp.pre_prepare.body, block);
+                self.send(node, to, &Message::PrePrepare(bad));
+            }
+            (Behavior::LyingFetch, Message::BlockResponse(r)) => {
+                let mut body = r.body.clone();
+                body.block = Self::altered(&body.block);
+                self.send(node, to, &Message::BlockResponse(sign_raw(me, body)));
+            }
+            (Behavior::LyingFetch, Message::FetchResponse(r)) => {
+                let mut body = r.body.clone();
+                for cb in &mut body.blocks {
+                    cb.block = Self::altered(&cb.block);
+                }
+                self.send(node, to, &Message::FetchResponse(sign_raw(me, body)));
             }
             _ => self.send(node, to, &msg),
         }
+    }
+
+    /// Another block than `block` (a liar's answer).
+    fn altered(block: &Block) -> Block {
+        match block {
+            Block::Null => Block::Data { timestamp: T0, payload: b"not the null block".to_vec() },
+            Block::Data { timestamp, payload } => {
+                let mut payload = payload.clone();
+                payload.extend_from_slice(b"-altered");
+                Block::Data { timestamp: *timestamp, payload }
+            }
+        }
+    }
+
+    /// A proposal of `block` signed by `me` for the view and sequence number of `header`.
+    fn byzantine_proposal(&self, me: ReplicaId, header: &PrePrepare, block: Block) -> Proposal {
+        let digest = block.digest(CHAIN_ID, header.seq);
+        Proposal { pre_prepare: sign_raw(me, PrePrepare { digest, ..*header }), block }
     }
 
     fn handle(&mut self, node: usize, input: Input) {
@@ -583,6 +663,9 @@ impl Sim {
                     if node >= self.s.n {
                         payload.extend_from_slice(b"-twin");
                     }
+                    if payload.len() < self.s.payload_bytes {
+                        payload.resize(self.s.payload_bytes, b'.');
+                    }
                     self.checker.proposed(&payload);
                     self.handle(node, Input::Propose { payload });
                 }
@@ -650,6 +733,8 @@ pub fn run(s: &Scenario) -> Report {
         checker: Checker::default(),
         trace: Sm3Hasher::new("ctchain/pbft/sim/trace/v1"),
         delivered: 0,
+        largest_view_change_bytes: 0,
+        most_prepared_in_view_change: 0,
     };
     for node in 0..sim.nodes.len() {
         sim.restart(node);
@@ -725,6 +810,8 @@ pub fn run(s: &Scenario) -> Report {
         states: sim.nodes.iter().map(|n| n.replica.as_ref().map_or("crashed".into(), Replica::describe)).collect(),
         messages_delivered: sim.delivered,
         end_ms: sim.now - T0,
+        largest_view_change_bytes: sim.largest_view_change_bytes,
+        most_prepared_in_view_change: sim.most_prepared_in_view_change,
         ledgers: sim.nodes.into_iter().map(|n| n.ledger).collect(),
     }
 }

@@ -6,8 +6,8 @@ use ctchain_codec::{Encode, Hash32};
 use ctchain_pbft::sim::{sim_secret, sim_validators, CHAIN_ID};
 use ctchain_pbft::types::{signing_digest, Signable};
 use ctchain_pbft::{
-    Block, Commit, Config, Ed25519Signer, Ed25519Verifier, Input, Message, Output, PrePrepare, Prepare, Replica,
-    ReplicaId, Seq, Signed, Signer, View,
+    Block, Commit, Config, Ed25519Signer, Ed25519Verifier, Input, Message, Output, PrePrepare, Prepare, Proposal,
+    Replica, ReplicaId, Seq, Signed, Signer, View,
 };
 
 /// Local time of the replica under test in every step.
@@ -46,8 +46,13 @@ pub fn bytes(m: Message) -> Input {
     Input::Message(m.to_bytes())
 }
 
+/// A proposal: the header signed by `from`, with the block it names.
+pub fn proposal(from: ReplicaId, view: View, seq: Seq, b: &Block) -> Proposal {
+    Proposal { pre_prepare: sign(from, PrePrepare { view, seq, digest: digest(b, seq) }), block: b.clone() }
+}
+
 pub fn pre_prepare(from: ReplicaId, view: View, seq: Seq, b: &Block) -> Input {
-    bytes(Message::PrePrepare(sign(from, PrePrepare { view, seq, block: b.clone() })))
+    bytes(Message::PrePrepare(proposal(from, view, seq, b)))
 }
 
 pub fn prepare(from: ReplicaId, view: View, seq: Seq, d: Hash32) -> Input {
@@ -62,7 +67,7 @@ pub fn commit(from: ReplicaId, view: View, seq: Seq, d: Hash32) -> Input {
 pub fn describe(o: &Output) -> String {
     fn msg(m: &Message) -> String {
         match m {
-            Message::PrePrepare(m) => format!("pre-prepare v{} n{}", m.body.view, m.body.seq),
+            Message::PrePrepare(m) => format!("pre-prepare v{} n{}", m.pre_prepare.body.view, m.pre_prepare.body.seq),
             Message::Prepare(m) => format!("prepare v{} n{}", m.body.view, m.body.seq),
             Message::Commit(m) => format!("commit v{} n{}", m.body.view, m.body.seq),
             Message::Checkpoint(m) => format!("checkpoint n{}", m.body.seq),
@@ -70,6 +75,8 @@ pub fn describe(o: &Output) -> String {
             Message::NewView(m) => format!("new-view v{}", m.body.view),
             Message::FetchRequest(m) => format!("fetch {}..{}", m.body.from, m.body.to),
             Message::FetchResponse(m) => format!("blocks x{}", m.body.blocks.len()),
+            Message::BlockRequest(m) => format!("block-request n{}", m.body.seq),
+            Message::BlockResponse(m) => format!("block n{}", m.body.seq),
         }
     }
     match o {
