@@ -83,7 +83,7 @@ fn default_peer_bytes() -> u32 {
 }
 
 fn default_max_message() -> usize {
-    16 << 20
+    32 << 20
 }
 
 /// One member of the network.

@@ -109,7 +109,13 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             .collect(),
         // Full-size blocks of 2 000 transfers: view changes carry digests, so block size no longer bounds them. The
         // view timeout leaves room for validators sharing one machine.
-        consensus: ConsensusParams { view_timeout_ms: 4_000, max_block_txs: 2_000, ..ConsensusParams::default() },
+        // 2 000 transfers take about 10.4 MiB.
+        consensus: ConsensusParams {
+            view_timeout_ms: 4_000,
+            max_block_txs: 2_000,
+            max_block_bytes: 12 << 20,
+            ..ConsensusParams::default()
+        },
         shielded: Some(ShieldedConfig {
             verifying_key_hash: hashes.verifying_key,
             audit_key: shielded_auditor.public_key(),
@@ -136,7 +142,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             chain_id: chain_id.to_owned(),
             network: NetworkSection {
                 listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-                max_message_bytes: 16 << 20,
+                max_message_bytes: 32 << 20,
                 peers,
                 ..NetworkSection::defaults()
             },
@@ -207,7 +213,7 @@ pub fn init(
         chain_id: chain_id.to_owned(),
         network: NetworkSection {
             listen: listen.to_owned(),
-            max_message_bytes: 16 << 20,
+            max_message_bytes: 32 << 20,
             ..NetworkSection::defaults()
         },
         rpc: RpcSection { listen: rpc.parse().context("--rpc must be HOST:PORT")?, max_request_bytes: 2 << 20 },

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::Encode;
 use ctchain_crypto::{AssetId, OwnedOutput, Transaction, TxId, WalletKeys};
+use ctchain_node::config::{Home, NodeConfig};
 use ctchain_node::home::{testnet, Testnet};
 use ctchain_rpc::{ChainApiClient, ChainStatus};
 use ctchain_wallet::chain::ChainInfo;
@@ -155,6 +156,15 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Sets node `i`'s batching delay in its `node.toml` (it takes effect at the node's next start).
+    pub fn set_batch_delay(&mut self, i: usize, batch_delay_ms: u64) -> Result<()> {
+        let path = Home(self.testnet.homes[i].clone()).config();
+        let mut config = NodeConfig::read(&path)?;
+        config.consensus.batch_delay_ms = batch_delay_ms;
+        std::fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
+        config.write_new(&path)
     }
 
     /// Whether node `i`'s process has exited on its own (a crash).

@@ -8,6 +8,12 @@
 //! duplicate is refused harmlessly). With `--fault kill` or `--fault pause` it kills (`SIGKILL`) or pauses
 //! (`SIGSTOP`, resumed later) the primary part-way through the submissions, so the report shows throughput and
 //! latency through a view change, and the longest time without a commit.
+//!
+//! With `--full-blocks` the validators are restarted after the funding with a batching delay of two minutes, so the
+//! primary proposes a block only once it is full (2 000 transfers; heartbeats keep the view meanwhile): four
+//! validators sharing two cores admit well under a hundred transfers a second each, so with the default batching
+//! delay no block would ever fill. `--fault-at full-block` then injects the fault as soon as the first full block
+//! has committed, while the next one fills.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +53,32 @@ impl std::fmt::Display for Fault {
     }
 }
 
+/// When the fault is injected.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultAt {
+    /// Once this share of the transfers was submitted.
+    Share(f64),
+    /// Once the first full block (as many transfers as the genesis allows) committed.
+    FirstFullBlock,
+}
+
+impl std::str::FromStr for FaultAt {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "full-block" {
+            return Ok(FaultAt::FirstFullBlock);
+        }
+        match s.parse::<f64>() {
+            Ok(share) if (0.0..=1.0).contains(&share) => Ok(FaultAt::Share(share)),
+            _ => Err(format!("`{s}` is neither a share between 0 and 1 nor `full-block`")),
+        }
+    }
+}
+
+/// With `full_blocks`, the primary waits this long for a block to fill.
+const FULL_BLOCK_BATCH_DELAY_MS: u64 = 120_000;
+
 /// How long a paused primary stays paused.
 const PAUSE: Duration = Duration::from_secs(10);
 
@@ -59,8 +91,10 @@ pub struct LoadOptions {
     pub in_flight: usize,
     /// First port of the local chain.
     pub base_port: u16,
-    /// A fault to inject once this share of the transfers was submitted.
-    pub fault: Option<(Fault, f64)>,
+    /// A fault to inject, and when.
+    pub fault: Option<(Fault, FaultAt)>,
+    /// The primary waits for full blocks (see the module docs).
+    pub full_blocks: bool,
 }
 
 /// The fault of a run, as it happened.
@@ -102,6 +136,16 @@ pub struct LoadReport {
     pub cores: usize,
     /// The longest time between two blocks carrying these transfers, milliseconds.
     pub longest_gap_ms: f64,
+    /// The most transfers a block may hold (genesis).
+    pub max_block_txs: u32,
+    /// The most of these transfers one block held.
+    pub largest_block: usize,
+    /// Blocks holding `max_block_txs` transfers.
+    pub full_blocks: usize,
+    /// Full blocks proposed in a later view than the first full block (after the fault, with a fault).
+    pub full_blocks_in_later_views: usize,
+    /// The view of the last block, as a validator the fault spared reports it.
+    pub final_view: u64,
     /// The fault injected, if any.
     pub fault: Option<FaultReport>,
 }
@@ -156,17 +200,18 @@ pub async fn run(options: LoadOptions) -> Result<LoadReport> {
 }
 
 async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadReport> {
-    let LoadOptions { count, in_flight, base_port, fault } = options;
+    let LoadOptions { count, in_flight, base_port, fault, full_blocks } = options;
     if count == 0 || in_flight == 0 {
         bail!("--txs and --in-flight must be positive");
     }
-    if let Some((_, share)) = fault {
+    if let Some((_, FaultAt::Share(share))) = fault {
         if !(0.0..=1.0).contains(&share) {
             bail!("--fault-at must be between 0 and 1");
         }
     }
     let bin = crate::cluster::node_binary()?;
     let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
+    let max_block_txs = cluster.testnet.genesis.consensus.max_block_txs;
     cluster.start_all()?;
     for i in 0..4 {
         cluster.wait_seq(i, 1, Duration::from_secs(60)).await?;
@@ -197,6 +242,19 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
     }
     for tx in &issuances {
         crate::cluster::wait_committed(&client, &tx.id(), Duration::from_secs(120)).await?;
+    }
+
+    if full_blocks {
+        eprintln!("restarting the validators with a batching delay of {} s…", FULL_BLOCK_BATCH_DELAY_MS / 1_000);
+        let seq = client.chain_status().await?.consensus_seq;
+        for i in 0..4 {
+            cluster.stop(i)?;
+            cluster.set_batch_delay(i, FULL_BLOCK_BATCH_DELAY_MS)?;
+        }
+        cluster.start_all()?;
+        for i in 0..4 {
+            cluster.wait_seq(i, seq + 1, Duration::from_secs(60)).await?;
+        }
     }
 
     // Pre-build every transfer: each spends one funded output (so none conflict) and returns change.
@@ -243,8 +301,10 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
     eprintln!(
         "submitting {count} transfers through 4 validators, {in_flight} in flight{}…",
         match fault {
-            Some((kind, share)) =>
+            Some((kind, FaultAt::Share(share))) =>
                 format!(", {kind:?} of the primary (validator {primary}) after {:.0} %", share * 100.0),
+            Some((kind, FaultAt::FirstFullBlock)) =>
+                format!(", {kind:?} of the primary (validator {primary}) once a full block committed"),
             None => String::new(),
         }
     );
@@ -279,6 +339,9 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
     };
     let mut latencies = Vec::with_capacity(count);
     let mut commit_times = vec![first_submit];
+    // (transfers, view) of every block that carried some.
+    let mut blocks_seen: Vec<(usize, u64)> = Vec::new();
+    let full_block_seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut last_height = start_height;
     let deadline = Instant::now() + Duration::from_secs(120 + count as u64 / 5);
     let watch = async {
@@ -304,6 +367,11 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
                 }
                 if latencies.len() > before {
                     commit_times.push(seen);
+                    let carried = latencies.len() - before;
+                    blocks_seen.push((carried, block.header.view));
+                    if carried >= max_block_txs as usize {
+                        full_block_seen.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
             last_height = last_height.max(head.height);
@@ -311,10 +379,22 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
         Ok::<_, anyhow::Error>(())
     };
     let inject = async {
-        let Some((kind, share)) = fault else { return Ok::<_, anyhow::Error>(None) };
-        let threshold = ((count as f64 * share).ceil() as usize).min(count);
-        while submitted_count.load(std::sync::atomic::Ordering::Relaxed) < threshold {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some((kind, at)) = fault else { return Ok::<_, anyhow::Error>(None) };
+        match at {
+            FaultAt::Share(share) => {
+                let threshold = ((count as f64 * share).ceil() as usize).min(count);
+                while submitted_count.load(std::sync::atomic::Ordering::Relaxed) < threshold {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            FaultAt::FirstFullBlock => {
+                while !full_block_seen.load(std::sync::atomic::Ordering::Relaxed) {
+                    if Instant::now() > deadline {
+                        bail!("no full block of {max_block_txs} transfers committed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
         }
         let at_ms = first_submit.elapsed().as_secs_f64() * 1_000.0;
         eprintln!("{kind} of validator {primary} (the primary) at {:.1} s", at_ms / 1_000.0);
@@ -373,12 +453,23 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
     let longest_gap_ms =
         commit_times.windows(2).map(|w| w[1].duration_since(w[0]).as_secs_f64() * 1_000.0).fold(0.0, f64::max);
     latencies.sort_by(|a, b| a.total_cmp(b));
+    let is_full = |carried: usize| carried >= max_block_txs as usize;
+    let first_full_view = blocks_seen.iter().find(|(carried, _)| is_full(*carried)).map(|(_, view)| *view);
+    let final_view = watch_client.chain_status().await?.view;
 
     for i in 0..4 {
         let _ = cluster.stop(i);
     }
     Ok(LoadReport {
         longest_gap_ms,
+        max_block_txs,
+        largest_block: blocks_seen.iter().map(|(carried, _)| *carried).max().unwrap_or(0),
+        full_blocks: blocks_seen.iter().filter(|(carried, _)| is_full(*carried)).count(),
+        full_blocks_in_later_views: blocks_seen
+            .iter()
+            .filter(|(carried, view)| is_full(*carried) && first_full_view.is_some_and(|first| *view > first))
+            .count(),
+        final_view,
         fault: fault_report,
         transactions: count,
         committed: latencies.len(),

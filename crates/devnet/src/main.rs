@@ -37,9 +37,13 @@ enum Command {
         /// Kill or pause the primary part-way through the submissions.
         #[arg(long, value_enum)]
         fault: Option<ctchain_devnet::loadgen::Fault>,
-        /// When to inject the fault: the share of transfers submitted by then.
-        #[arg(long, default_value_t = 0.3)]
-        fault_at: f64,
+        /// When to inject the fault: the share of transfers submitted by then, or `full-block` (once the first
+        /// full block committed).
+        #[arg(long, default_value = "0.3")]
+        fault_at: ctchain_devnet::loadgen::FaultAt,
+        /// The primary waits for full blocks (2 000 transfers; batching delay 25 s, view timeout 30 s).
+        #[arg(long)]
+        full_blocks: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -57,12 +61,13 @@ async fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { keep, base_port } => ctchain_devnet::demo::run(keep, base_port).await,
-        Command::Loadgen { txs, in_flight, base_port, fault, fault_at, json } => {
+        Command::Loadgen { txs, in_flight, base_port, fault, fault_at, full_blocks, json } => {
             let options = ctchain_devnet::loadgen::LoadOptions {
                 count: txs,
                 in_flight,
                 base_port,
                 fault: fault.map(|f| (f, fault_at)),
+                full_blocks,
             };
             let r = ctchain_devnet::loadgen::run(options).await?;
             if json {
@@ -88,6 +93,11 @@ async fn run(cli: Cli) -> Result<()> {
                 r.ratio_per_validator
             );
             println!("longest commit gap    {:.1} s", r.longest_gap_ms / 1_000.0);
+            println!(
+                "blocks                largest {} transfers (limit {}), {} full, {} full in a later view than the \
+                 first; final view {}",
+                r.largest_block, r.max_block_txs, r.full_blocks, r.full_blocks_in_later_views, r.final_view
+            );
             if let Some(f) = &r.fault {
                 println!(
                     "fault                 {} of validator {} (the primary) at {:.1} s; {} transfers submitted again",

@@ -13,8 +13,8 @@ pub type View = u64;
 /// A sequence number; one block per sequence number, starting at 1 (0 is the genesis checkpoint).
 pub type Seq = u64;
 
-/// Largest opaque block payload a message may carry.
-pub const MAX_PAYLOAD_BYTES: usize = 8 << 20;
+/// Largest opaque block payload a message may carry (2 000 confidential transfers take about 10 MiB).
+pub const MAX_PAYLOAD_BYTES: usize = 16 << 20;
 /// Largest signature or public key, in bytes (Ed25519 uses 64 and 32).
 pub const MAX_KEY_OR_SIG_BYTES: usize = 128;
 /// Largest validator set.

@@ -117,6 +117,8 @@ pub struct Driver {
     settings: DriverSettings,
     applied_seq: u64,
     pending_proposal: Option<(u64, u64, u64)>,
+    /// When the primary first saw transactions pending for the block it is filling (milliseconds).
+    batch_since: Option<u64>,
     awaiting: BTreeMap<u64, AwaitingVerdict>,
     validated: HashMap<Hash32, CheckedBlock>,
     round_start: HashMap<u64, Instant>,
@@ -167,6 +169,7 @@ impl Driver {
             settings,
             applied_seq: last,
             pending_proposal: None,
+            batch_since: None,
             awaiting: BTreeMap::new(),
             validated: HashMap::new(),
             round_start: HashMap::new(),

@@ -4,7 +4,8 @@ use super::*;
 
 impl Driver {
     /// As primary: once the ledger stands right before the requested sequence number, propose the pending
-    /// transactions (after a short batching delay, at once if they fill a block), or an empty heartbeat when idle.
+    /// transactions (after the batching delay, at once if they fill a block), or an empty heartbeat when idle or
+    /// while a block fills.
     pub(super) fn try_propose(&mut self) -> Result<()> {
         let Some((view, seq, since)) = self.pending_proposal else { return Ok(()) };
         if self.applied_seq + 1 != seq {
@@ -14,16 +15,27 @@ impl Driver {
         let now = now_ms();
         let pending = self.shared.mempool.lock().map(|m| m.len()).unwrap_or(0);
         let waited = now.saturating_sub(since);
-        // A full block does not wait for the batching delay: more would not fit.
-        let full = pending >= self.shared.genesis.consensus.max_block_txs as usize;
-        if (pending == 0 && waited < self.settings.idle_block_ms)
-            || (pending > 0 && !full && waited < self.settings.batch_delay_ms)
-        {
+        // A block is proposed once it is full, or once the first of its transactions waited the batching delay.
+        // While it fills, the primary sends empty heartbeats as when idle: the batching delay may be longer than
+        // the view timeout, and backups that see no progress would change view.
+        let build = if pending == 0 {
+            self.batch_since = None;
+            false
+        } else {
+            let batching = now.saturating_sub(*self.batch_since.get_or_insert(now));
+            pending >= self.shared.genesis.consensus.max_block_txs as usize || batching >= self.settings.batch_delay_ms
+        };
+        if !build && waited < self.settings.idle_block_ms {
             return Ok(());
         }
         let last_time = self.replica.as_ref().map_or(0, |r| r.last_block_time());
         let timestamp = now.max(last_time + 1);
-        let payload = if pending == 0 { Vec::new() } else { self.build_block(timestamp, me, view, seq)? };
+        let payload = if build {
+            self.batch_since = None;
+            self.build_block(timestamp, me, view, seq)?
+        } else {
+            Vec::new()
+        };
         self.pending_proposal = None;
         self.round_start.insert(seq, Instant::now());
         let outputs = match self.replica.as_mut() {

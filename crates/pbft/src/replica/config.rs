@@ -37,7 +37,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for validator `me`: `K = 16`, `L = 64`, 2 s view timeout, `Δ = 5 s`, 16 MiB messages.
+    /// Defaults for validator `me`: `K = 16`, `L = 64`, 2 s view timeout, `Δ = 5 s`, 32 MiB messages.
     pub fn new(validators: ValidatorSet, me: ReplicaId) -> Self {
         Self {
             validators,
@@ -48,7 +48,7 @@ impl Config {
             max_view_timeout_ms: 60_000,
             fetch_timeout_ms: 1_000,
             max_clock_skew_ms: 5_000,
-            max_message_bytes: 16 << 20,
+            max_message_bytes: 32 << 20,
             max_view_ahead: 64,
             max_checkpoint_ahead: 1 << 20,
             retain_blocks: 1024,
