@@ -344,39 +344,58 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
     let full_block_seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut last_height = start_height;
     let deadline = Instant::now() + Duration::from_secs(120 + count as u64 / 5);
+    let watch_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watch = async {
-        while latencies.len() < count {
-            let head = tokio::time::timeout_at(deadline.into(), heads.next())
-                .await
-                .map_err(|_| anyhow!("only {} of {count} transfers committed in time", latencies.len()))?
-                .ok_or_else(|| anyhow!("subscription ended"))??;
-            let seen = Instant::now();
-            for h in last_height + 1..=head.height {
-                let block =
-                    watch_client.chain_get_block(BlockRef::Height(h)).await?.ok_or_else(|| anyhow!("block {h}"))?;
-                let mut map = pending.lock().expect("lock");
-                let before = latencies.len();
-                for tx in &block.txs {
-                    let id = TxId(
-                        ctchain_codec::Hash32::from_hex(&tx.id)
-                            .ok_or_else(|| anyhow!("block {} holds a bad id", tx.id))?,
-                    );
-                    if let Some((at, _)) = map.remove(&id) {
-                        latencies.push(seen.duration_since(at).as_secs_f64() * 1_000.0);
+        let watched = async {
+            while latencies.len() < count {
+                let head = tokio::time::timeout_at(deadline.into(), heads.next())
+                    .await
+                    .map_err(|_| anyhow!("only {} of {count} transfers committed in time", latencies.len()))?
+                    .ok_or_else(|| anyhow!("subscription ended"))??;
+                let seen = Instant::now();
+                for h in last_height + 1..=head.height {
+                    // A full block is some 20 MB of JSON from a node that is busy admitting: a slow answer is asked
+                    // for again rather than taken as the end of the run.
+                    let mut attempt = 0;
+                    let block = loop {
+                        attempt += 1;
+                        match watch_client.chain_get_block(BlockRef::Height(h)).await {
+                            Ok(block) => break block.ok_or_else(|| anyhow!("block {h} is missing"))?,
+                            Err(e) if attempt < 3 => eprintln!("block {h}: {e}; asking again"),
+                            Err(e) => return Err(anyhow!("block {h}: {e}")),
+                        }
+                    };
+                    let mut map = pending.lock().expect("lock");
+                    let before = latencies.len();
+                    for tx in &block.txs {
+                        let id = TxId(
+                            ctchain_codec::Hash32::from_hex(&tx.id)
+                                .ok_or_else(|| anyhow!("block {} holds a bad id", tx.id))?,
+                        );
+                        if let Some((at, _)) = map.remove(&id) {
+                            latencies.push(seen.duration_since(at).as_secs_f64() * 1_000.0);
+                        }
+                    }
+                    if latencies.len() > before {
+                        commit_times.push(seen);
+                        let carried = latencies.len() - before;
+                        blocks_seen.push((carried, block.header.view));
+                        if carried >= max_block_txs as usize {
+                            full_block_seen.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
                 }
-                if latencies.len() > before {
-                    commit_times.push(seen);
-                    let carried = latencies.len() - before;
-                    blocks_seen.push((carried, block.header.view));
-                    if carried >= max_block_txs as usize {
-                        full_block_seen.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
+                last_height = last_height.max(head.height);
             }
-            last_height = last_height.max(head.height);
+            Ok::<_, anyhow::Error>(())
         }
-        Ok::<_, anyhow::Error>(())
+        .await;
+        // The fault waits for what the watch sees: once the watch is over (done or failed), it waits no longer.
+        watch_ended.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = &watched {
+            eprintln!("watching commits failed: {e:#}");
+        }
+        watched
     };
     let inject = async {
         let Some((kind, at)) = fault else { return Ok::<_, anyhow::Error>(None) };
@@ -384,12 +403,15 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
             FaultAt::Share(share) => {
                 let threshold = ((count as f64 * share).ceil() as usize).min(count);
                 while submitted_count.load(std::sync::atomic::Ordering::Relaxed) < threshold {
+                    if watch_ended.load(std::sync::atomic::Ordering::Relaxed) {
+                        bail!("the watch ended before the fault");
+                    }
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
             FaultAt::FirstFullBlock => {
                 while !full_block_seen.load(std::sync::atomic::Ordering::Relaxed) {
-                    if Instant::now() > deadline {
+                    if Instant::now() > deadline || watch_ended.load(std::sync::atomic::Ordering::Relaxed) {
                         bail!("no full block of {max_block_txs} transfers committed");
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;

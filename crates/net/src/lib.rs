@@ -22,8 +22,10 @@
 //!   [`NetStatus::dropped_events`]; consensus retransmits), never memory.
 //! * Each peer is held to a [`PeerQuota`] of messages and bytes per second, direct and gossip together, counted
 //!   against the peer that delivered it; the excess is dropped before the node sees it and counted per peer
-//!   ([`NetStatus::refused_messages`]), so one member flooding cannot crowd out the others. (Gossipsub still
-//!   relays a message before the node has validated it: validation before forwarding is not done yet.)
+//!   ([`NetStatus::refused_messages`]), so one member flooding cannot crowd out the others.
+//! * A gossip message is relayed only once the node has judged it ([`NetHandle::report`] with
+//!   [`GossipVerdict::Accept`]; for transactions: after admission). One refused, ignored, dropped over a quota or
+//!   lost to a full channel goes no further than this node.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -31,7 +33,9 @@ mod codec;
 mod service;
 
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
-pub use service::{spawn, NetConfig, NetError, NetEvent, NetHandle, NetStatus, PeerQuota, Topic, EVENT_QUEUE};
+pub use service::{
+    spawn, GossipId, GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetStatus, PeerQuota, Topic, EVENT_QUEUE,
+};
 
 /// The libp2p keypair of a 32-byte Ed25519 secret (a node's network key).
 pub fn keypair_from_secret(secret: [u8; 32]) -> Keypair {

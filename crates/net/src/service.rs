@@ -90,8 +90,10 @@ pub enum NetEvent {
         /// The message.
         bytes: Vec<u8>,
     },
-    /// A gossip message.
+    /// A gossip message. It is relayed to other members only after [`NetHandle::report`] accepts it.
     Gossip {
+        /// Which message, from which peer: what [`NetHandle::report`] takes.
+        id: GossipId,
         /// The originating node (the gossip message is signed by it).
         source: Option<PeerId>,
         /// The topic.
@@ -150,9 +152,28 @@ pub enum NetError {
     },
 }
 
+/// One received gossip message, as the peer that delivered it passed it on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GossipId {
+    message: gossipsub::MessageId,
+    from: PeerId,
+}
+
+/// The node's judgement of a gossip message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GossipVerdict {
+    /// Valid: relay it to the other members.
+    Accept,
+    /// Invalid (it can never become valid): do not relay it.
+    Reject,
+    /// Not relayed, without blame (a duplicate, or no room to judge it now).
+    Ignore,
+}
+
 enum Command {
     Send(PeerId, Vec<u8>),
     Publish(Topic, Vec<u8>),
+    Report(GossipId, GossipVerdict),
     Dial(PeerId, Multiaddr),
     Shutdown,
 }
@@ -182,6 +203,11 @@ impl NetHandle {
     pub fn publish(&self, topic: Topic, bytes: Vec<u8>) -> Result<(), NetError> {
         self.check_size(&bytes)?;
         self.commands.send(Command::Publish(topic, bytes)).map_err(|_| NetError::Stopped)
+    }
+
+    /// Judges a received gossip message: only an accepted one is relayed further.
+    pub fn report(&self, id: GossipId, verdict: GossipVerdict) {
+        let _ = self.commands.send(Command::Report(id, verdict));
     }
 
     /// Learns (or corrects) an allowed peer's address and keeps it connected.
@@ -229,6 +255,8 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         .mesh_outbound_min(1)
         .max_transmit_size(max)
         .validation_mode(ValidationMode::Strict)
+        // Relay only what the node accepted (`NetHandle::report`): an invalid transaction stops at the first node.
+        .validate_messages()
         .flood_publish(true)
         .build()
         .map_err(|e| NetError::Setup(e.to_string()))?;
@@ -337,20 +365,38 @@ impl Task {
         }
     }
 
-    fn emit(&self, event: NetEvent) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
-            self.update_status(|s| s.dropped_events += 1);
+    /// Passes `event` to the node; `false` if the channel was full and it was dropped (counted).
+    fn emit(&self, event: NetEvent) -> bool {
+        match self.events.try_send(event) {
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.update_status(|s| s.dropped_events += 1);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Ok(()) => true,
         }
     }
 
-    /// A message from `peer`: passed on within its quota, else dropped and counted against it.
-    fn from_peer(&self, peer: PeerId, len: usize, event: NetEvent) {
+    /// A message from `peer`: passed on within its quota, else dropped and counted against it. `false` if the node
+    /// will not see it.
+    fn from_peer(&self, peer: PeerId, len: usize, event: NetEvent) -> bool {
         if self.quotas.allow(&peer, len) {
-            self.emit(event);
+            self.emit(event)
         } else {
             tracing::debug!(%peer, len, "message over the peer's quota dropped");
             self.update_status(|s| *s.refused_messages.entry(peer).or_default() += 1);
+            false
         }
+    }
+
+    fn report(&mut self, id: GossipId, verdict: GossipVerdict) {
+        let acceptance = match verdict {
+            GossipVerdict::Accept => gossipsub::MessageAcceptance::Accept,
+            GossipVerdict::Reject => gossipsub::MessageAcceptance::Reject,
+            GossipVerdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+        };
+        // `false` when gossipsub no longer holds the message (judged before, or expired): nothing to do.
+        let _ = self.swarm.behaviour_mut().gossip.report_message_validation_result(&id.message, &id.from, acceptance);
     }
 
     fn dial(&mut self, peer: PeerId, addr: Multiaddr) {
@@ -396,6 +442,7 @@ impl Task {
                     tracing::debug!(?topic, error = %e, "gossip publish");
                 }
             }
+            Command::Report(id, verdict) => self.report(id, verdict),
             Command::Dial(peer, addr) => {
                 if self.allowed.contains(&peer) {
                     self.addresses.insert(peer, addr.clone());
@@ -453,15 +500,24 @@ impl Task {
             SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.on_direct(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 propagation_source,
+                message_id,
                 message,
-                ..
             })) => {
+                let id = GossipId { message: message_id, from: propagation_source };
                 let topic = Topic::all().into_iter().find(|t| t.ident().hash() == message.topic);
-                if let Some(topic) = topic {
-                    // Counted against the peer that passed it on, whoever made it.
-                    let len = message.data.len();
-                    let event = NetEvent::Gossip { source: message.source, topic, bytes: message.data };
-                    self.from_peer(propagation_source, len, event);
+                let delivered = match topic {
+                    Some(topic) => {
+                        // Counted against the peer that passed it on, whoever made it.
+                        let len = message.data.len();
+                        let event =
+                            NetEvent::Gossip { id: id.clone(), source: message.source, topic, bytes: message.data };
+                        self.from_peer(propagation_source, len, event)
+                    }
+                    None => false,
+                };
+                if !delivered {
+                    // Nobody here will judge it: it goes no further.
+                    self.report(id, GossipVerdict::Ignore);
                 }
             }
             _ => {}

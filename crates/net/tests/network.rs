@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ctchain_net::{spawn, Keypair, Multiaddr, NetConfig, NetError, NetEvent, NetHandle, PeerId, Topic};
+use ctchain_net::{spawn, GossipVerdict, Keypair, Multiaddr, NetConfig, NetError, NetEvent, NetHandle, PeerId, Topic};
 use tokio::sync::mpsc::Receiver;
 
 struct Node {
@@ -79,10 +79,8 @@ async fn members_exchange_direct_and_gossip_messages() {
     })
     .await
     .expect("gossip arrived");
-    assert_eq!(
-        received,
-        NetEvent::Gossip { source: Some(members[0]), topic: Topic::Transactions, bytes: b"tx bytes".to_vec() }
-    );
+    let NetEvent::Gossip { source, topic, bytes, .. } = received else { unreachable!() };
+    assert_eq!((source, topic, bytes), (Some(members[0]), Topic::Transactions, b"tx bytes".to_vec()));
     assert!(a.handle.status().connected.contains(&members[2]));
     assert_eq!(a.handle.status().refused_connections, 0);
 }
@@ -217,4 +215,77 @@ async fn a_flooding_member_is_held_to_its_quota_and_others_still_get_through() {
     })
     .await;
     assert!(later.is_ok(), "the member's messages pass again once it slows down");
+}
+
+/// Takes B's gossip for up to 300 ms between messages, reporting `verdict` for `want` (and ignoring anything else);
+/// whether `want` arrived.
+async fn judge(b: &mut Node, want: &[u8], verdict: GossipVerdict) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(300), b.events.recv()).await {
+            Ok(Some(NetEvent::Gossip { id, bytes, .. })) => {
+                let found = bytes == want;
+                b.handle.report(id, if found { verdict } else { GossipVerdict::Ignore });
+                if found {
+                    return true;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return false,
+        }
+    }
+}
+
+/// A line A — B — C (A and C do not allow each other): what A gossips reaches C only through B, and B relays a
+/// message only once it accepted it. B rejects "invalid" and accepts "valid": C sees only the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_is_relayed_only_after_the_relaying_node_accepted_it() {
+    let (ka, kb, kc) = (Keypair::generate_ed25519(), Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let [pa, pb, pc] = [&ka, &kb, &kc].map(|k| k.public().to_peer_id());
+    let mut a = start(&ka, &[pb], "/ip4/127.0.0.1/tcp/0").await;
+    let mut b = start(&kb, &[pa, pc], "/ip4/127.0.0.1/tcp/0").await;
+    let mut c = start(&kc, &[pb], "/ip4/127.0.0.1/tcp/0").await;
+    a.handle.dial(pb, b.addr.clone()).unwrap();
+    c.handle.dial(pb, b.addr.clone()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while !(b.handle.status().connected.contains(&pa) && b.handle.status().connected.contains(&pc)) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("A and C connected to B");
+    let _ = &mut a.events;
+
+    // Publish "invalid" until B has it (subscriptions take a heartbeat to spread); B rejects every copy.
+    let mut seen_invalid = false;
+    for _ in 0..50 {
+        a.handle.publish(Topic::Transactions, b"invalid".to_vec()).unwrap();
+        if judge(&mut b, b"invalid", GossipVerdict::Reject).await {
+            seen_invalid = true;
+            break;
+        }
+    }
+    assert!(seen_invalid, "B never received A's gossip");
+    a.handle.publish(Topic::Transactions, b"valid".to_vec()).unwrap();
+    assert!(judge(&mut b, b"valid", GossipVerdict::Accept).await, "B received the second message");
+
+    // C gets "valid" through B, and never "invalid".
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(NetEvent::Gossip { bytes, .. }) = c.events.recv().await {
+                return bytes;
+            }
+        }
+    })
+    .await
+    .expect("the accepted message reached C");
+    assert_eq!(got, b"valid".to_vec(), "a message B rejected was relayed to C");
+    let later = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            if let Some(NetEvent::Gossip { bytes, .. }) = c.events.recv().await {
+                return bytes;
+            }
+        }
+    })
+    .await;
+    assert!(later.is_err(), "C received another message: {later:?}");
 }

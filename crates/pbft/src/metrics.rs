@@ -60,6 +60,8 @@ pub struct Metrics {
     pub views_entered: u64,
     /// View changes started by this replica.
     pub view_changes_started: u64,
+    /// Messages for a later view refused because their signer's share of the buffer was full, per signer.
+    pub buffer_refused: BTreeMap<crate::types::ReplicaId, u64>,
 }
 
 impl Metrics {

@@ -142,6 +142,52 @@ fn a_new_primary_fetches_the_blocks_it_lacks_by_digest_and_refuses_altered_ones(
     assert!(fetched > 0, "the new primary never needed a block by digest: the scenario does not test it");
 }
 
+/// Replica 3 floods every peer with validly signed messages for later views, which they can only buffer; then the
+/// primary crashes and the view change needs the buffered messages of honest replicas. Each signer has its own
+/// share of the buffer: the flooder's excess is refused, no honest replica's message is.
+#[test]
+fn a_flooding_replica_fills_only_its_own_share_of_the_buffer() {
+    for seed in 0..3 {
+        let mut s = Scenario::calm(4, seed);
+        s.behaviors = [(3, Behavior::Flood)].into_iter().collect();
+        s.heal_at_ms = 3_000;
+        s.crashes = vec![Crash { node: 0, at_ms: 1_500, restart_ms: 2_900, torn: false }];
+        let r = run(&s);
+        check(&r);
+        assert!(honest_view(&r) >= 1, "the crashed primary was replaced");
+        let refused = |signer: u32| -> u64 {
+            r.metrics
+                .iter()
+                .zip(&r.honest)
+                .filter(|(_, h)| **h)
+                .map(|(m, _)| m.buffer_refused.get(&signer).copied().unwrap_or(0))
+                .sum()
+        };
+        assert!(refused(3) > 0, "the flood never filled the flooder's share: the scenario does not test it");
+        for honest in 0..3 {
+            assert_eq!(refused(honest), 0, "a message of honest replica {honest} was refused");
+        }
+    }
+}
+
+/// Found by the campaign (n = 4, seed 159). Replicas 0 and 2 hear nothing for a while (what they send still
+/// arrives), replica 3 is silent. 0 and 2 ask for view 1; its primary, replica 1, enters it, but its new-view never
+/// reaches them, and it moves on to view 2 for lack of progress. 0 and 2 keep asking for view 1, 1 for view 2: no
+/// quorum for either. Replica 1 now answers a view change for a view it has entered with that view's new-view
+/// even while it changes to a later one, which lets 0 and 2 in.
+#[test]
+fn a_new_view_lost_in_a_one_way_partition_is_sent_again_to_who_asks_for_its_view() {
+    let mut s = Scenario::calm(4, 159);
+    s.behaviors = [(3, Behavior::Silent)].into_iter().collect();
+    s.net.min_delay_ms = 4;
+    s.net.max_delay_ms = 13;
+    s.net.dup_per_mille = 47;
+    s.partitions = vec![Partition { from_ms: 789, until_ms: 1_766, isolated: vec![0, 2], cut: Cut::Inbound }];
+    s.heal_at_ms = 2_681;
+    let r = run(&s);
+    check(&r);
+}
+
 #[test]
 fn crashed_replica_restarts_from_persisted_state_and_catches_up() {
     let mut s = Scenario::calm(4, 3);

@@ -31,7 +31,7 @@ use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
 use ctchain_crypto::TxId;
 use ctchain_ledger::{CheckedBlock, EncodedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
 use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
-use ctchain_net::{NetEvent, NetHandle, PeerId, Topic};
+use ctchain_net::{GossipVerdict, NetEvent, NetHandle, PeerId, Topic};
 use ctchain_pbft::{
     Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, Input, LedgerTip, Output,
     PublicKey, Replica, ValidatorSet,
@@ -337,29 +337,55 @@ impl Driver {
                 Ok(Wire::SyncResponse(entries)) => self.on_synced(entries)?,
                 Err(e) => debug!(%from, "undecodable direct message: {e}"),
             },
-            NetEvent::Gossip { topic: Topic::Transactions, bytes, .. } => {
+            NetEvent::Gossip { id, topic: Topic::Transactions, bytes, .. } => {
                 let shared = self.shared.clone();
                 let events = self.events.clone();
-                // Gossip carries the tagged ledger encoding, so every kind travels on one topic.
+                // Gossip carries the tagged ledger encoding, so every kind travels on one topic. It is relayed
+                // further only once admitted here (the network waits for this verdict).
                 tokio::spawn(async move {
-                    match shared.admit_within_capacity(bytes).await {
+                    let verdict = match shared.admit_within_capacity(bytes).await {
                         Ok(Ok(id)) => {
                             let _ = shared.tx_updates.send(id);
                             let _ = events.send(Event::TxAdmitted);
+                            GossipVerdict::Accept
                         }
-                        Ok(Err(AdmitError::Duplicate(_))) => {}
+                        Ok(Err(AdmitError::Duplicate(_))) => GossipVerdict::Ignore,
                         Ok(Err(e)) => {
                             shared.count_rejection(&e);
                             debug!("gossiped transaction refused: {e}");
+                            match e {
+                                // Can never become valid: malformed, oversized, or a proof that fails.
+                                AdmitError::TooLarge { .. } | AdmitError::Encoding(_) | AdmitError::Invalid(_) => {
+                                    GossipVerdict::Reject
+                                }
+                                // Depends on this node's state (its pool, its ledger, its room).
+                                _ => GossipVerdict::Ignore,
+                            }
                         }
                         // Dropped: the peer that sent it, or another, relays it again.
-                        Err(Busy) => debug!("gossiped transaction dropped: admission queue full"),
-                    }
+                        Err(Busy) => {
+                            debug!("gossiped transaction dropped: admission queue full");
+                            GossipVerdict::Ignore
+                        }
+                    };
+                    shared.net.report(id, verdict);
                 });
             }
-            NetEvent::Gossip { topic: Topic::Blocks, bytes, .. } => match LogEntry::from_bytes(&bytes) {
-                Ok(entry) => self.on_synced(vec![entry])?,
-                Err(e) => debug!("undecodable gossiped block: {e}"),
+            NetEvent::Gossip { id, topic: Topic::Blocks, bytes, .. } => match LogEntry::from_bytes(&bytes) {
+                Ok(entry) => {
+                    // A block is relayed only with a valid commit certificate (it is checked again on apply).
+                    let certified =
+                        ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed).is_ok();
+                    let verdict = if certified { GossipVerdict::Accept } else { GossipVerdict::Reject };
+                    self.shared.net.report(id, verdict);
+                    if certified {
+                        self.on_synced(vec![entry])?;
+                    }
+                }
+                Err(e) => {
+                    self.shared.net.report(id, GossipVerdict::Reject);
+                    debug!("undecodable gossiped block: {e}");
+                }
             },
             NetEvent::PeerConnected(p) => info!(peer = %self.peer_name(&p), "peer connected"),
             NetEvent::PeerDisconnected(p) => warn!(peer = %self.peer_name(&p), "peer disconnected"),

@@ -32,8 +32,11 @@ pub struct Config {
     pub max_checkpoint_ahead: u64,
     /// Committed blocks kept in memory to serve catch-up requests.
     pub retain_blocks: u64,
-    /// Messages buffered for a view not yet entered.
+    /// Messages buffered for a view not yet entered, shared equally among the validators (each signer has its own
+    /// share, so that a flooding one cannot crowd out the others).
     pub max_buffered: usize,
+    /// Encoded bytes buffered for a view not yet entered, shared equally among the validators the same way.
+    pub max_buffered_bytes: usize,
 }
 
 impl Config {
@@ -53,6 +56,7 @@ impl Config {
             max_checkpoint_ahead: 1 << 20,
             retain_blocks: 1024,
             max_buffered: 4096,
+            max_buffered_bytes: 128 << 20,
         }
     }
 }

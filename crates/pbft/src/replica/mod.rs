@@ -16,6 +16,7 @@
 //! | `BlockRequest`, `BlockResponse` | `block_fetch.rs` (§4.4: blocks `O` names by digest) |
 //! | [`Input::Start`], [`Input::Timeout`] | `timeout.rs` (§4.5.2) |
 //! | [`Config`] and its checks | `config.rs` |
+//! | the buffer of messages for a later view, one share per signer | `buffer.rs` |
 //!
 //! Invariants kept here, for every input:
 //!
@@ -28,6 +29,7 @@
 //!   first, so the host makes it durable before it sends anything.
 
 mod block_fetch;
+mod buffer;
 mod catch_up;
 mod checkpoint;
 mod config;
@@ -241,7 +243,9 @@ pub struct Replica {
     new_view: Option<Signed<NewView>>,
     vc_timer_armed: bool,
     backoff: u32,
-    buffer: Vec<Message>,
+    buffer: buffer::FutureBuffer,
+    /// Encoded size of the message being handled (set by `on_bytes`, and by the replay of buffered messages).
+    incoming_size: usize,
     timer_epoch: u64,
     fetch_epoch: u64,
     fetch_in_flight: bool,
@@ -276,6 +280,7 @@ impl Replica {
         let chain_id = cfg.validators.chain_id().to_owned();
         let me = cfg.me;
         let store = recent.into_iter().filter(|b| b.seq <= tip.seq).map(|b| (b.seq, b)).collect();
+        let buffer = buffer::FutureBuffer::new(cfg.validators.n(), cfg.max_buffered, cfg.max_buffered_bytes);
         Ok(Self {
             fetch_peer: me,
             cfg,
@@ -295,7 +300,8 @@ impl Replica {
             new_view: None,
             vc_timer_armed: false,
             backoff: 0,
-            buffer: Vec::new(),
+            buffer,
+            incoming_size: 0,
             timer_epoch: 0,
             fetch_epoch: 0,
             fetch_in_flight: false,
@@ -434,6 +440,7 @@ impl Replica {
         if bytes.len() > self.cfg.max_message_bytes {
             return self.metrics.drop(DropReason::Oversized);
         }
+        self.incoming_size = bytes.len();
         let Ok(msg) = Message::from_bytes(bytes) else {
             return self.metrics.drop(DropReason::Malformed);
         };

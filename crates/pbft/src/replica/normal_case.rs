@@ -4,8 +4,10 @@
 //! Invariants:
 //!
 //! * Only messages of the current view, in its normal case, with `h < n ≤ H` (the watermarks) are processed.
-//!   Messages of a later view are buffered (at most [`Config::max_buffered`](super::Config::max_buffered)) until
-//!   its new view is entered; everything else is dropped and counted.
+//!   Messages of a later view are buffered until its new view is entered, each signer within its own share of
+//!   [`Config::max_buffered`](super::Config::max_buffered) messages and
+//!   [`Config::max_buffered_bytes`](super::Config::max_buffered_bytes) bytes (`buffer.rs`); everything else is
+//!   dropped and counted.
 //! * A backup accepts at most one pre-prepare per `(v, n)`, and only from the primary of `v`; a second one with
 //!   another digest proves the primary faulty and starts a view change.
 //! * Pre-prepares are checked in sequence order: the time rule first (timestamp above the previous block time,
@@ -19,6 +21,7 @@
 
 use ctchain_codec::Hash32;
 
+use super::buffer::Refusal;
 use super::checkpoint::CHECKPOINT_VOTES_PER_SIGNER;
 use super::{Delivered, Output, Replica, SlotState};
 use crate::metrics::DropReason;
@@ -41,10 +44,16 @@ impl Replica {
         if view == self.view && self.normal {
             return Some(());
         }
-        if self.buffer.len() >= self.cfg.max_buffered {
-            self.metrics.drop(DropReason::BufferFull);
-        } else {
-            self.buffer.push(msg());
+        let m = msg();
+        let signer = m.signer();
+        match self.buffer.push(m, self.incoming_size) {
+            Ok(()) => {}
+            Err(Refusal::Duplicate) => self.metrics.drop(DropReason::Duplicate),
+            Err(Refusal::Conflicting) => self.metrics.drop(DropReason::Conflicting),
+            Err(Refusal::Full) => {
+                self.metrics.drop(DropReason::BufferFull);
+                *self.metrics.buffer_refused.entry(signer).or_insert(0) += 1;
+            }
         }
         None
     }

@@ -71,7 +71,7 @@ impl Replica {
     /// normal-case messages for later views this replica buffered; `None` if no such view is above its own.
     fn view_reached_by_others(&self) -> Option<View> {
         let mut highest: BTreeMap<ReplicaId, View> = BTreeMap::new();
-        for m in &self.buffer {
+        for m in self.buffer.messages() {
             let signer = m.signer();
             if signer == self.cfg.me || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_))
             {

@@ -15,8 +15,8 @@
 //! * Entering a view adopts the latest stable checkpoint of `V`, keeps only committed slots, accepts the
 //!   pre-prepares of `O` without an application check (each is null or was prepared by a quorum that checked it),
 //!   then processes the messages buffered for the view.
-//! * A view change for a view this replica already works in is answered with that view's `NEW-VIEW`, which
-//!   proves the view to a replica that is behind.
+//! * A view change for a view this replica has already entered is answered with the `NEW-VIEW` of the latest view
+//!   it entered (even while it changes to a later one), which proves the view to a replica that is behind.
 
 use std::collections::BTreeMap;
 
@@ -32,8 +32,11 @@ impl Replica {
     pub(super) fn on_view_change(&mut self, m: Signed<ViewChange>, out: &mut Vec<Output>) {
         let w = m.body.new_view;
         if w < self.view || (w == self.view && self.normal) {
-            if self.normal && m.signer != self.cfg.me {
-                if let Some(nv) = &self.new_view {
+            // Also while this replica changes to a later view itself: the sender may never have received the
+            // new-view of a view this replica entered (a one-way partition), and without it neither of them can
+            // gather a quorum for its own view.
+            if m.signer != self.cfg.me {
+                if let Some(nv) = self.new_view.as_ref().filter(|nv| nv.body.view >= w) {
                     out.push(Output::Send { to: m.signer, message: Message::NewView(nv.clone()) });
                 }
             }
@@ -228,11 +231,14 @@ impl Replica {
         self.block_fetch_in_flight = false;
         self.block_fetch_attempt = 0;
         self.arm_view_timer(out);
-        let buffered = std::mem::take(&mut self.buffer);
-        for m in buffered {
+        for (m, size) in self.buffer.take_all() {
+            self.incoming_size = size;
             match m.view() {
                 Some(v) if v == w => self.on_message(m, out),
-                Some(v) if v > w => self.buffer.push(m),
+                Some(v) if v > w => {
+                    // Kept within its signer's share as before; it fitted then, so it fits now.
+                    let _ = self.buffer.push(m, size);
+                }
                 _ => {}
             }
         }

@@ -50,6 +50,9 @@ pub enum Behavior {
     Twin,
     /// Answers block requests (by digest, or committed blocks for catch-up) with altered blocks.
     LyingFetch,
+    /// Follows the protocol, and with everything it sends floods every peer with validly signed pre-prepares,
+    /// prepares and commits for later views, which peers can only buffer.
+    Flood,
 }
 
 /// Network conditions before the network heals.
@@ -187,6 +190,7 @@ impl Scenario {
             Behavior::Replay,
             Behavior::Twin,
             Behavior::LyingFetch,
+            Behavior::Flood,
         ];
         let mut twin_used = false;
         for id in byz {
@@ -238,6 +242,8 @@ impl Scenario {
         c.max_clock_skew_ms = self.max_clock_skew_ms;
         c.max_message_bytes = self.max_message_bytes;
         c.retain_blocks = 1 << 16;
+        c.max_buffered = 1024;
+        c.max_buffered_bytes = 4 << 20;
         c
     }
 }
@@ -483,7 +489,32 @@ impl Sim {
                 }
                 self.send(node, to, &Message::FetchResponse(sign_raw(me, body)));
             }
+            (Behavior::Flood, _) => {
+                self.send(node, to, &msg);
+                self.flood(node);
+            }
             _ => self.send(node, to, &msg),
+        }
+    }
+
+    /// Eight validly signed messages for later views, to every peer: pre-prepares (as if the flooder were the
+    /// primary there) with 2 KB blocks, prepares and commits with made-up digests.
+    fn flood(&mut self, node: usize) {
+        let me = self.nodes[node].id;
+        let view = self.nodes[node].replica.as_ref().map_or(0, Replica::view);
+        for _ in 0..8 {
+            let v = view + 1 + self.rng.gen_range(0..8);
+            let seq = self.rng.gen_range(1..10_000);
+            let digest = Hash32(self.rng.gen());
+            let m = match self.rng.gen_range(0..3) {
+                0 => {
+                    let block = Block::Data { timestamp: T0, payload: vec![self.rng.gen(); 2_048] };
+                    Message::PrePrepare(self.byzantine_proposal(me, &PrePrepare { view: v, seq, digest }, block))
+                }
+                1 => Message::Prepare(sign_raw(me, crate::types::Prepare { view: v, seq, digest })),
+                _ => Message::Commit(sign_raw(me, crate::types::Commit { view: v, seq, digest })),
+            };
+            self.send(node, None, &m);
         }
     }
 
