@@ -8,7 +8,7 @@
 //!
 //! Long campaign: `CTCHAIN_SIM_SEEDS=10000 cargo test -p ctchain-pbft --release --test campaign -- --nocapture`
 
-use ctchain_pbft::sim::{run, Scenario};
+use ctchain_pbft::sim::{run, Cut, Scenario};
 
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -76,6 +76,9 @@ fn campaign_scenarios_cover_every_fault_kind() {
             Behavior::InvalidProposals,
             Behavior::Replay,
             Behavior::Twin,
+            Behavior::LyingFetch,
+            Behavior::Flood,
+            Behavior::ForgedContents,
         ] {
             assert!(scenarios.iter().any(|s| s.behaviors.values().any(|b| *b == kind)), "n={n}: no {kind:?}");
         }
@@ -85,6 +88,14 @@ fn campaign_scenarios_cover_every_fault_kind() {
         assert!(scenarios.iter().any(|s| s.crashes.iter().any(|c| c.torn)));
         assert!(scenarios.iter().any(|s| s.crashes.iter().any(|c| !c.torn)));
         assert!(scenarios.iter().any(|s| !s.partitions.is_empty()));
+        for cut in [Cut::Both, Cut::Inbound, Cut::Outbound] {
+            assert!(scenarios.iter().any(|s| s.partitions.iter().any(|p| p.cut == cut)), "n={n}: no {cut:?} partition");
+        }
+        assert!(scenarios.iter().any(|s| s.payload_bytes > 0), "n={n}: never large blocks");
+        assert!(
+            scenarios.iter().any(|s| s.crashes.iter().any(|c| c.restart_ms - c.at_ms > s.heal_at_ms / 2)),
+            "n={n}: never a long outage"
+        );
         assert!(scenarios.iter().any(|s| s.net.drop_per_mille > 100));
         assert!(scenarios.iter().any(|s| s.net.dup_per_mille > 50));
     }

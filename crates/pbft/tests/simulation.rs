@@ -188,6 +188,35 @@ fn a_new_view_lost_in_a_one_way_partition_is_sent_again_to_who_asks_for_its_view
     check(&r);
 }
 
+/// Replica 3 signs forged view changes (a prepared certificate no quorum made), forged new views (an `O` that `V`
+/// does not imply) and checkpoints of a made-up chain; the primary crashes so that view changes are needed. Every
+/// forgery is refused for what it is and the others go on.
+#[test]
+fn forged_view_change_new_view_and_checkpoint_contents_are_refused() {
+    for n in [4, 7] {
+        let mut s = Scenario::calm(n, 11);
+        s.behaviors = [(3, Behavior::ForgedContents)].into_iter().collect();
+        s.heal_at_ms = 3_000;
+        s.crashes = vec![Crash { node: 0, at_ms: 600, restart_ms: 2_900, torn: false }];
+        let r = run(&s);
+        check(&r);
+        assert!(honest_view(&r) >= 1);
+        assert!(honest_dropped(&r, DropReason::InvalidProof) > 0, "no forged view change was refused");
+    }
+}
+
+/// A replica down for most of a long run (about 350 blocks) restarts from its persisted state and catches up from
+/// certified blocks, 64 per request.
+#[test]
+fn a_replica_back_from_a_long_outage_catches_up() {
+    let mut s = Scenario::calm(4, 13);
+    s.heal_at_ms = 20_000;
+    s.crashes = vec![Crash { node: 2, at_ms: 200, restart_ms: 19_000, torn: false }];
+    let r = run(&s);
+    check(&r);
+    assert!(r.metrics[2].blocks_fetched > 200, "caught up {} blocks", r.metrics[2].blocks_fetched);
+}
+
 #[test]
 fn crashed_replica_restarts_from_persisted_state_and_catches_up() {
     let mut s = Scenario::calm(4, 3);

@@ -53,6 +53,9 @@ pub enum Behavior {
     /// Follows the protocol, and with everything it sends floods every peer with validly signed pre-prepares,
     /// prepares and commits for later views, which peers can only buffer.
     Flood,
+    /// Signs forged contents: view changes with a made-up prepared certificate, new views whose `O` names a block
+    /// `V` does not imply, checkpoints of a made-up chain digest.
+    ForgedContents,
 }
 
 /// Network conditions before the network heals.
@@ -191,6 +194,7 @@ impl Scenario {
             Behavior::Twin,
             Behavior::LyingFetch,
             Behavior::Flood,
+            Behavior::ForgedContents,
         ];
         let mut twin_used = false;
         for id in byz {
@@ -224,6 +228,10 @@ impl Scenario {
         }
         let honest: Vec<usize> = (0..n).filter(|i| !s.behaviors.contains_key(&(*i as ReplicaId))).collect();
         let crash_count = rng.gen_range(0..=2usize.min(honest.len()));
+        if crash_count > 0 && rng.gen_bool(0.1) {
+            // A long outage: the network heals late, and a crashed replica misses most of the run.
+            s.heal_at_ms = rng.gen_range(8_000..15_000);
+        }
         for node in honest.choose_multiple(&mut rng, crash_count).copied().collect::<Vec<_>>() {
             let at_ms = rng.gen_range(0..s.heal_at_ms - 100);
             let restart_ms = rng.gen_range(at_ms + 1..s.heal_at_ms);
@@ -492,6 +500,38 @@ impl Sim {
             (Behavior::Flood, _) => {
                 self.send(node, to, &msg);
                 self.flood(node);
+            }
+            (Behavior::ForgedContents, Message::ViewChange(vc)) => {
+                // A prepared certificate for the first sequence number above the checkpoint that no quorum
+                // prepared: the "pre-prepare" and the only "prepare" are its own signatures.
+                let mut body = vc.body.clone();
+                let seq = body.stable.seq + 1;
+                body.prepared.retain(|c| c.pre_prepare.body.seq != seq);
+                let header = PrePrepare { view: body.new_view.saturating_sub(1), seq, digest: Hash32(self.rng.gen()) };
+                let forged = sign_raw(me, header);
+                let prepare = sign_raw(me, crate::types::Prepare { view: header.view, seq, digest: header.digest });
+                body.prepared.insert(
+                    0,
+                    crate::types::PreparedCert { pre_prepare: forged, prepares: vec![(me, prepare.signature)] },
+                );
+                self.send(node, to, &Message::ViewChange(sign_raw(me, body)));
+            }
+            (Behavior::ForgedContents, Message::NewView(nv)) if nv.signer == me => {
+                // One more pre-prepare in `O` than `V` implies.
+                let mut body = nv.body.clone();
+                let seq = body
+                    .pre_prepares
+                    .last()
+                    .map_or(body.view_changes.first().map_or(0, |vc| vc.body.stable.seq), |p| p.body.seq)
+                    + 1;
+                body.pre_prepares
+                    .push(sign_raw(me, PrePrepare { view: body.view, seq, digest: Hash32(self.rng.gen()) }));
+                self.send(node, to, &Message::NewView(sign_raw(me, body)));
+            }
+            (Behavior::ForgedContents, Message::Checkpoint(c)) => {
+                let mut body = c.body;
+                body.digest = Hash32(self.rng.gen());
+                self.send(node, to, &Message::Checkpoint(sign_raw(me, body)));
             }
             _ => self.send(node, to, &msg),
         }
