@@ -150,10 +150,97 @@ pub struct LoadReport {
     pub fault: Option<FaultReport>,
 }
 
+/// Outputs funded on a local chain for independent transfers: issuances that each create up to
+/// [`MAX_OUTPUTS`](ctchain_crypto::MAX_OUTPUTS) outputs of 1 000 units for one sender.
+pub struct Funded {
+    issuances: Vec<Transaction>,
+    senders: Vec<WalletKeys>,
+}
+
+/// Pre-built transfers and the keys of the one receiver they pay.
+pub struct Transfers {
+    /// One per funded output; none conflicts with another.
+    pub transfers: Vec<Transaction>,
+    /// The receiver of every transfer.
+    pub receiver: WalletKeys,
+}
+
+/// Funds `count` independent outputs with the chain's first asset and waits until they are committed.
+pub async fn fund(cluster: &Cluster, count: usize) -> Result<Funded> {
+    let chain_id = cluster.testnet.genesis.chain_id.clone();
+    let audit_keys = cluster.testnet.genesis.audit_keys.clone();
+    let (_, asset, _, issuer) = cluster.testnet.issuers[0].clone();
+    let client = cluster.client(0);
+    eprintln!("funding {count} independent outputs…");
+    let senders: Vec<WalletKeys> =
+        (0..count.div_ceil(FUNDING_FANOUT)).map(|_| WalletKeys::random(&mut OsRng)).collect();
+    let issuances: Vec<Transaction> = senders
+        .par_iter()
+        .enumerate()
+        .map(|(k, sender)| {
+            let outputs = FUNDING_FANOUT.min(count - k * FUNDING_FANOUT);
+            let mut b = TransactionBuilder::new(&chain_id, audit_keys.clone());
+            b.issue(&issuer, asset, 1_000 * outputs as u64);
+            for _ in 0..outputs {
+                b.pay(sender.address(), asset, 1_000, "");
+            }
+            b.build(&mut OsRng).map_err(|e| anyhow!("funding issuance: {e}"))
+        })
+        .collect::<Result<_>>()?;
+    for tx in &issuances {
+        client.tx_submit(hex::encode(tx.to_bytes())).await.map_err(|e| anyhow!("funding refused: {e}"))?;
+    }
+    for tx in &issuances {
+        crate::cluster::wait_committed(&client, &tx.id(), Duration::from_secs(120)).await?;
+    }
+    Ok(Funded { issuances, senders })
+}
+
+impl Funded {
+    /// One transfer of `amount` per funded output, all to one new receiver, the change back to the sender.
+    pub fn transfers(&self, cluster: &Cluster, amount: u64, memo: &str) -> Result<Transfers> {
+        let chain_id = cluster.testnet.genesis.chain_id.clone();
+        let audit_keys = cluster.testnet.genesis.audit_keys.clone();
+        let (_, asset, _, _) = cluster.testnet.issuers[0].clone();
+        eprintln!("building {} transfers…", self.issuances.iter().map(|t| t.body.outputs.len()).sum::<usize>());
+        let receiver = WalletKeys::random(&mut OsRng);
+        let to = receiver.address();
+        let transfers: Vec<Transaction> = self
+            .issuances
+            .par_iter()
+            .zip(self.senders.par_iter())
+            .flat_map_iter(|(issuance, sender)| {
+                let id = issuance.id();
+                let vk = sender.viewing_keys();
+                let owned: Vec<_> = issuance
+                    .body
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, o)| vk.receive(OutputId::new(&id, i as u32), o))
+                    .map(|r| r.map(|r| sender.owned(&r)))
+                    .collect();
+                owned.into_iter().map(|o| (o, sender.address())).collect::<Vec<_>>()
+            })
+            .map(|(owned, sender_address)| {
+                let owned = owned.map_err(|e| anyhow!("funded output: {e}"))?;
+                let mut b = TransactionBuilder::new(&chain_id, audit_keys.clone());
+                b.spend(owned).pay(to, asset, amount, memo).change_to(sender_address);
+                b.build(&mut OsRng).map_err(|e| anyhow!("transfer: {e}"))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Transfers { transfers, receiver })
+    }
+}
+
 /// Submits `hex` through validator `first` or, when it cannot be reached, the next ones in turn. A refusal is an
 /// answer (no other node is asked), except that a duplicate after a failed attempt means an earlier attempt got
 /// through.
-async fn submit_anywhere(clients: &[jsonrpsee::http_client::HttpClient], first: usize, hex: &str) -> Result<()> {
+pub(crate) async fn submit_anywhere(
+    clients: &[jsonrpsee::http_client::HttpClient],
+    first: usize,
+    hex: &str,
+) -> Result<()> {
     let mut unreachable = Vec::new();
     for attempt in 0..4 * clients.len() {
         let client = &clients[(first + attempt) % clients.len()];
@@ -217,32 +304,8 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
         cluster.wait_seq(i, 1, Duration::from_secs(60)).await?;
     }
     let audit_keys = cluster.testnet.genesis.audit_keys.clone();
-    let (_, asset, _, issuer) = cluster.testnet.issuers[0].clone();
     let client = cluster.client(0);
-
-    // Funding: issuances that each create FUNDING_FANOUT outputs for one sender.
-    eprintln!("funding {count} independent outputs…");
-    let senders: Vec<WalletKeys> =
-        (0..count.div_ceil(FUNDING_FANOUT)).map(|_| WalletKeys::random(&mut OsRng)).collect();
-    let issuances: Vec<Transaction> = senders
-        .par_iter()
-        .enumerate()
-        .map(|(k, sender)| {
-            let outputs = FUNDING_FANOUT.min(count - k * FUNDING_FANOUT);
-            let mut b = TransactionBuilder::new(CHAIN_ID, audit_keys.clone());
-            b.issue(&issuer, asset, 1_000 * outputs as u64);
-            for _ in 0..outputs {
-                b.pay(sender.address(), asset, 1_000, "");
-            }
-            b.build(&mut OsRng).map_err(|e| anyhow!("funding issuance: {e}"))
-        })
-        .collect::<Result<_>>()?;
-    for tx in &issuances {
-        client.tx_submit(hex::encode(tx.to_bytes())).await.map_err(|e| anyhow!("funding refused: {e}"))?;
-    }
-    for tx in &issuances {
-        crate::cluster::wait_committed(&client, &tx.id(), Duration::from_secs(120)).await?;
-    }
+    let funded = fund(&cluster, count).await?;
 
     if full_blocks {
         eprintln!("restarting the validators with a batching delay of {} s…", FULL_BLOCK_BATCH_DELAY_MS / 1_000);
@@ -257,32 +320,7 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
         }
     }
 
-    // Pre-build every transfer: each spends one funded output (so none conflict) and returns change.
-    eprintln!("building {count} transfers…");
-    let receiver = WalletKeys::random(&mut OsRng).address();
-    let transfers: Vec<Transaction> = issuances
-        .par_iter()
-        .zip(senders.par_iter())
-        .flat_map_iter(|(issuance, sender)| {
-            let id = issuance.id();
-            let vk = sender.viewing_keys();
-            let owned: Vec<_> = issuance
-                .body
-                .outputs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, o)| vk.receive(OutputId::new(&id, i as u32), o))
-                .map(|r| r.map(|r| sender.owned(&r)))
-                .collect();
-            owned.into_iter().map(|o| (o, sender.address())).collect::<Vec<_>>()
-        })
-        .map(|(owned, sender_address)| {
-            let owned = owned.map_err(|e| anyhow!("funded output: {e}"))?;
-            let mut b = TransactionBuilder::new(CHAIN_ID, audit_keys.clone());
-            b.spend(owned).pay(receiver, asset, 600, "load").change_to(sender_address);
-            b.build(&mut OsRng).map_err(|e| anyhow!("transfer: {e}"))
-        })
-        .collect::<Result<_>>()?;
+    let transfers = funded.transfers(&cluster, 600, "load")?.transfers;
 
     // Raw verification throughput of exactly these transactions, on all cores.
     let verifier = Verifier::new(CHAIN_ID, audit_keys.clone());

@@ -48,6 +48,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Chaos: a local 4-validator chain under client load while one validator at a time is killed and restarted,
+    /// or paused and resumed; checks one height and state root everywhere, every acknowledged transfer committed,
+    /// and the receiver's balance.
+    Chaos {
+        /// Fault events.
+        #[arg(long, default_value_t = 20)]
+        events: usize,
+        /// Transfers submitted around each event.
+        #[arg(long, default_value_t = 20)]
+        transfers_per_event: usize,
+        /// Seed of the event sequence (default: from the clock, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// First port (see `demo`).
+        #[arg(long, default_value_t = 28900)]
+        base_port: u16,
+    },
 }
 
 #[tokio::main]
@@ -61,6 +78,15 @@ async fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { keep, base_port } => ctchain_devnet::demo::run(keep, base_port).await,
+        Command::Chaos { events, transfers_per_event, seed, base_port } => {
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+            });
+            let options = ctchain_devnet::chaos::ChaosOptions { events, transfers_per_event, seed, base_port };
+            let r = ctchain_devnet::chaos::run(options).await?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
         Command::Loadgen { txs, in_flight, base_port, fault, fault_at, full_blocks, json } => {
             let options = ctchain_devnet::loadgen::LoadOptions {
                 count: txs,

@@ -1,0 +1,220 @@
+//! `ctchain-devnet chaos`: a local 4-validator chain under client load while, one at a time, a validator is
+//! killed (`SIGKILL`) and restarted from its disk, or paused (`SIGSTOP`) and resumed. The client submits through
+//! whichever validators answer. At the end it checks what a bank operator needs to hold after such a day:
+//!
+//! * every validator reaches one height, with one header (state root included) at that height;
+//! * every transfer a validator acknowledged is committed;
+//! * the receiver's balance is exactly the sum of the committed transfers paying it.
+//!
+//! The sequence of events is derived from a seed (printed), so a failing run can be replayed.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use ctchain_codec::{Encode, Sm3Hasher};
+use ctchain_crypto::TxId;
+use ctchain_rpc::{BlockRef, ChainApiClient};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::cluster::{ChainWallet, Cluster};
+use crate::loadgen::{fund, submit_anywhere};
+
+const CHAIN_ID: &str = "ctchain-chaos-1";
+/// Units each transfer pays the receiver.
+const AMOUNT: u64 = 600;
+/// How long a validator stays down or paused: longer than the view timeout, so that a primary hit is replaced.
+const OUTAGE: Duration = Duration::from_secs(6);
+
+/// What a run is asked to do.
+#[derive(Clone, Copy, Debug)]
+pub struct ChaosOptions {
+    /// Fault events, one validator at a time.
+    pub events: usize,
+    /// Transfers submitted around each event.
+    pub transfers_per_event: usize,
+    /// Seed of the event sequence.
+    pub seed: u64,
+    /// First port of the local chain.
+    pub base_port: u16,
+}
+
+/// One fault event.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChaosEvent {
+    /// `kill` (then restart) or `pause` (then resume).
+    pub kind: &'static str,
+    /// The validator hit.
+    pub validator: usize,
+    /// Transfers acknowledged during the event.
+    pub acknowledged: usize,
+}
+
+/// What a run found.
+#[derive(Debug, Serialize)]
+pub struct ChaosReport {
+    /// The seed of the event sequence.
+    pub seed: u64,
+    /// The events, in order.
+    pub events: Vec<ChaosEvent>,
+    /// Transfers submitted.
+    pub submitted: usize,
+    /// Transfers a validator acknowledged.
+    pub acknowledged: usize,
+    /// Transfers committed (acknowledged ones included).
+    pub committed: usize,
+    /// The common height at the end.
+    pub height: u64,
+    /// The common state root at that height.
+    pub state_root: String,
+    /// The receiver's balance, equal to `committed × 600`.
+    pub receiver_balance: u64,
+    /// The view at the end.
+    pub final_view: u64,
+}
+
+/// Runs the campaign on a fresh chain in a temporary directory (kept, with the nodes' logs, on failure).
+pub async fn run(options: ChaosOptions) -> Result<ChaosReport> {
+    let tmp = tempfile::Builder::new().prefix("ctchain-chaos-").tempdir()?;
+    let result = run_in(tmp.path(), options).await;
+    if result.is_err() {
+        eprintln!(
+            "chaos run (seed {}) failed; node logs kept in {}",
+            options.seed,
+            tmp.keep().join("chain").join("logs").display()
+        );
+    }
+    result
+}
+
+/// A deterministic choice in `0..n` for event `i` of the run seeded `seed`.
+fn pick(seed: u64, i: usize, what: &str, n: usize) -> usize {
+    let mut h = Sm3Hasher::new("ctchain/devnet/chaos/v1");
+    h.put(&seed).put(&(i as u64)).update(what.as_bytes());
+    let digest = h.finish();
+    (u64::from_le_bytes(digest.0[..8].try_into().expect("8 bytes")) % n as u64) as usize
+}
+
+async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosReport> {
+    let ChaosOptions { events, transfers_per_event, seed, base_port } = options;
+    if events == 0 || transfers_per_event == 0 {
+        bail!("--events and --transfers-per-event must be positive");
+    }
+    let bin = crate::cluster::node_binary()?;
+    let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
+    cluster.start_all()?;
+    for i in 0..4 {
+        cluster.wait_seq(i, 1, Duration::from_secs(60)).await?;
+    }
+    let count = events * transfers_per_event;
+    let built = fund(&cluster, count).await?.transfers(&cluster, AMOUNT, "chaos")?;
+    let clients: Vec<_> = (0..4).map(|i| cluster.client(i)).collect();
+    eprintln!("{events} events (seed {seed}), {transfers_per_event} transfers around each…");
+
+    let mut acknowledged: BTreeSet<TxId> = BTreeSet::new();
+    let mut log = Vec::new();
+    for (i, batch) in built.transfers.chunks(transfers_per_event).enumerate() {
+        let validator = pick(seed, i, "validator", 4);
+        let kill = pick(seed, i, "kind", 2) == 0;
+        let kind = if kill { "kill" } else { "pause" };
+        eprintln!("event {}: {kind} validator {validator}", i + 1);
+        // Submissions are spread over the outage; each is tried on every validator in turn.
+        let stagger = (OUTAGE + Duration::from_secs(1)) / transfers_per_event as u32;
+        let submissions = futures::stream::iter(batch.iter().enumerate().map(|(k, tx)| {
+            let clients = &clients;
+            let hex = hex::encode(tx.to_bytes());
+            let id = tx.id();
+            async move {
+                tokio::time::sleep(stagger * k as u32).await;
+                submit_anywhere(clients, k, &hex).await.map(|()| id)
+            }
+        }))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>();
+        let fault = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if kill {
+                cluster.kill(validator)?;
+            } else {
+                cluster.pause(validator)?;
+            }
+            tokio::time::sleep(OUTAGE).await;
+            if kill {
+                cluster.start(validator)?;
+            } else {
+                cluster.resume(validator)?;
+            }
+            Ok::<_, anyhow::Error>(())
+        };
+        let (results, faulted) = tokio::join!(submissions, fault);
+        faulted?;
+        let before = acknowledged.len();
+        // A submission that no validator acknowledged may still have reached one: it is not counted as
+        // acknowledged, and what it became is read from the chain at the end.
+        acknowledged.extend(results.into_iter().filter_map(Result::ok));
+        log.push(ChaosEvent { kind, validator, acknowledged: acknowledged.len() - before });
+        // The next event waits until the hit validator is back in step with the others.
+        let height = clients[(validator + 1) % 4].chain_status().await?.height;
+        cluster.wait_height(validator, height, Duration::from_secs(120)).await?;
+    }
+
+    // Every acknowledged transfer commits.
+    for id in &acknowledged {
+        crate::cluster::wait_committed(&clients[0], id, Duration::from_secs(120)).await?;
+    }
+    // One height, one header, at every validator.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (height, header) = loop {
+        let mut heights = Vec::new();
+        for c in &clients {
+            heights.push(c.chain_status().await?.height);
+        }
+        let low = *heights.iter().min().unwrap_or(&0);
+        let mut headers = Vec::new();
+        for c in &clients {
+            let block = c.chain_get_block(BlockRef::Height(low)).await?.ok_or_else(|| anyhow!("block {low}"))?;
+            headers.push(block.header);
+        }
+        if headers.windows(2).any(|w| w[0] != w[1]) {
+            bail!("validators disagree at height {low}: {headers:?}");
+        }
+        if heights.iter().all(|h| *h == low) {
+            break (low, headers.remove(0));
+        }
+        if Instant::now() > deadline {
+            bail!("validators did not reach one height: {heights:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // What the receiver holds is exactly what committed for it.
+    let mut committed = 0;
+    for tx in &built.transfers {
+        let status = clients[0].tx_get(tx.id().to_string()).await?;
+        if matches!(status, ctchain_rpc::TxStatus::Committed { .. }) {
+            committed += 1;
+        }
+    }
+    let mut receiver = ChainWallet::new("receiver", built.receiver);
+    receiver.sync(&clients[0]).await?;
+    let (_, asset, _, _) = cluster.testnet.issuers[0].clone();
+    let receiver_balance = receiver.balance(asset)?;
+    if receiver_balance != committed as u64 * AMOUNT {
+        bail!("the receiver holds {receiver_balance}, but {committed} committed transfers paid it {AMOUNT} each");
+    }
+    let final_view = clients[0].chain_status().await?.view;
+    for i in 0..4 {
+        let _ = cluster.stop(i);
+    }
+    Ok(ChaosReport {
+        seed,
+        events: log,
+        submitted: count,
+        acknowledged: acknowledged.len(),
+        committed,
+        height,
+        state_root: header.state_root,
+        receiver_balance,
+        final_view,
+    })
+}
