@@ -272,6 +272,10 @@ impl SafetyRules {
         if c.seq <= low {
             return Err(SafetyError::BelowLowWater { seq: c.seq, low });
         }
+        if self.state.votes.iter().any(|((k, _, s), d)| *k == VOTE_CHECKPOINT && *s == c.seq && *d == c.digest) {
+            // The same statement again (a resend, or after a restart): nothing new is signed.
+            return Ok(self.sign(c));
+        }
         let signed: Vec<(Seq, Hash32)> = self
             .state
             .votes
@@ -338,6 +342,19 @@ impl SafetyRules {
             }
         }
         Ok(self.sign(nv))
+    }
+
+    /// The checkpoints this replica signed above its low-water mark, signed again (the same statements): a replica
+    /// restarted from its persisted state can send them once more, since its peers may depend on them for a
+    /// stable checkpoint and it will not execute those sequence numbers again.
+    pub fn signed_checkpoints(&self) -> Vec<Signed<Checkpoint>> {
+        let low = self.state.low_water();
+        self.state
+            .votes
+            .iter()
+            .filter(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s > low)
+            .map(|((_, _, seq), digest)| self.sign(Checkpoint { seq: *seq, digest: *digest }))
+            .collect()
     }
 
     /// Signs catch-up traffic, which states nothing about agreement.

@@ -217,6 +217,42 @@ fn a_replica_back_from_a_long_outage_catches_up() {
     assert!(r.metrics[2].blocks_fetched > 200, "caught up {} blocks", r.metrics[2].blocks_fetched);
 }
 
+/// Found by the long campaign (n = 4, seed 871). The primary forges its checkpoints; replica 1 restarts after
+/// executing up to the high-water mark, replica 3 after missing everything. Only 1 and 2 can make the checkpoint
+/// stable with 3, and 3 learns it is behind only from f + 1 checkpoint claims: replica 1's were in memory only. A
+/// restarted replica now signs its persisted checkpoints again (the same statements) and sends them.
+#[test]
+fn a_restarted_replica_sends_again_the_checkpoints_it_signed_before_the_crash() {
+    let mut s = Scenario::calm(4, 871);
+    s.behaviors = [(0, Behavior::ForgedContents)].into_iter().collect();
+    s.net.max_delay_ms = 50;
+    s.net.dup_per_mille = 68;
+    s.crashes = vec![
+        Crash { node: 3, at_ms: 59, restart_ms: 1_528, torn: true },
+        Crash { node: 1, at_ms: 1_016, restart_ms: 1_307, torn: false },
+    ];
+    s.heal_at_ms = 1_813;
+    s.max_views_after_heal = 4;
+    check(&run(&s));
+}
+
+/// Found by the long campaign (n = 4, seed 764). Replica 3 forges its checkpoints; what replica 1 sends is lost for
+/// a while. Replica 1 makes checkpoint 16 stable with the votes of 0 and 2, but they never get its vote, and it
+/// stopped sending it once stable: 0 and 2 wait at the high-water mark for a quorum that cannot form. A replica
+/// now keeps sending its vote for its stable checkpoint.
+#[test]
+fn a_replica_keeps_sending_its_vote_for_its_stable_checkpoint() {
+    let mut s = Scenario::calm(4, 764);
+    s.behaviors = [(3, Behavior::ForgedContents)].into_iter().collect();
+    s.net.max_delay_ms = 10;
+    s.net.dup_per_mille = 64;
+    s.partitions = vec![Partition { from_ms: 532, until_ms: 1_152, isolated: vec![1], cut: Cut::Outbound }];
+    s.crashes = vec![Crash { node: 2, at_ms: 1_117, restart_ms: 1_411, torn: true }];
+    s.heal_at_ms = 1_562;
+    s.max_views_after_heal = 4;
+    check(&run(&s));
+}
+
 #[test]
 fn crashed_replica_restarts_from_persisted_state_and_catches_up() {
     let mut s = Scenario::calm(4, 3);

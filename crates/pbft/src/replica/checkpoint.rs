@@ -55,7 +55,7 @@ impl Replica {
     pub(super) fn resend_checkpoints(&mut self, out: &mut Vec<Output>) {
         let low = self.low();
         let Some(own) = self.checkpoint_votes.get(&self.cfg.me) else { return };
-        for (seq, (digest, sig)) in own.range(low + 1..) {
+        for (seq, (digest, sig)) in own.range(low.max(1)..) {
             let m =
                 Signed { body: Checkpoint { seq: *seq, digest: *digest }, signer: self.cfg.me, signature: sig.clone() };
             out.push(Output::Broadcast(Message::Checkpoint(m)));
@@ -96,8 +96,11 @@ impl Replica {
         self.safety.set_stable(proof);
         self.slots.retain(|s, _| *s > seq);
         self.exec_digests.retain(|s, _| *s > seq);
-        for votes in self.checkpoint_votes.values_mut() {
-            votes.retain(|s, _| *s > seq);
+        let me = self.cfg.me;
+        for (id, votes) in self.checkpoint_votes.iter_mut() {
+            // This replica's own vote for the new stable checkpoint is kept, to be sent again: a replica that
+            // missed it (it was lost, or this one was cut off) may need it for the same quorum.
+            votes.retain(|s, _| *s > seq || (*id == me && *s == seq));
         }
     }
 }

@@ -281,11 +281,24 @@ impl Replica {
         let me = cfg.me;
         let store = recent.into_iter().filter(|b| b.seq <= tip.seq).map(|b| (b.seq, b)).collect();
         let buffer = buffer::FutureBuffer::new(cfg.validators.n(), cfg.max_buffered, cfg.max_buffered_bytes);
+        let safety = SafetyRules::new(signer, me, &chain_id, persisted);
+        // The checkpoints signed before the crash: peers may still need them for a stable checkpoint, and this
+        // replica will not execute those sequence numbers again to sign them anew.
+        let mut own_checkpoints = BTreeMap::new();
+        let mut exec_digests = BTreeMap::new();
+        for c in safety.signed_checkpoints() {
+            exec_digests.insert(c.body.seq, c.body.digest);
+            own_checkpoints.insert(c.body.seq, (c.body.digest, c.signature));
+        }
+        let mut checkpoint_votes = BTreeMap::new();
+        if !own_checkpoints.is_empty() {
+            checkpoint_votes.insert(me, own_checkpoints);
+        }
         Ok(Self {
             fetch_peer: me,
             cfg,
             verifier,
-            safety: SafetyRules::new(signer, me, &chain_id, persisted),
+            safety,
             now: 0,
             view,
             normal,
@@ -293,8 +306,8 @@ impl Replica {
             last_exec: tip.seq,
             chain: tip.chain_digest,
             last_ts: tip.timestamp,
-            exec_digests: BTreeMap::new(),
-            checkpoint_votes: BTreeMap::new(),
+            exec_digests,
+            checkpoint_votes,
             store,
             view_changes: BTreeMap::new(),
             new_view: None,
@@ -390,7 +403,7 @@ impl Replica {
             self.view_changes.iter().map(|(v, m)| format!("{v}:{:?}", m.keys().collect::<Vec<_>>())).collect();
         format!(
             "id {} view {} normal {} exec {} low {} vc_armed {} backoff {} behind {} buffer {} slots [{}] vcs [{}] \
-             req {:?} dropped {:?}",
+             checkpoints {:?} req {:?} dropped {:?}",
             self.cfg.me,
             self.view,
             self.normal,
@@ -402,6 +415,10 @@ impl Replica {
             self.buffer.len(),
             slots.join(" "),
             vcs.join(" "),
+            self.checkpoint_votes
+                .iter()
+                .map(|(id, v)| (*id, v.keys().copied().collect::<Vec<_>>()))
+                .collect::<Vec<_>>(),
             self.proposal_requested,
             self.metrics.dropped
         )

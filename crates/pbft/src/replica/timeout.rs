@@ -34,7 +34,8 @@ impl Replica {
         match timer {
             Timer::View { epoch, .. } if epoch == self.timer_epoch => {
                 // Checkpoint messages may have been lost, and without a stable checkpoint the window cannot move:
-                // send this replica's checkpoints above the low-water mark again (same signatures).
+                // send this replica's checkpoints at and above the low-water mark again (same signatures; the one
+                // at the mark for replicas that missed it).
                 self.resend_checkpoints(out);
                 if self.normal && self.last_exec >= self.high() {
                     // Every sequence number of the window is executed: waiting for a stable checkpoint, which no
