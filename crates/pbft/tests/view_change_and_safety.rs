@@ -362,3 +362,60 @@ fn the_safety_state_stays_bounded_after_a_day_of_heartbeats() {
     let old = ctchain_pbft::Checkpoint { seq: 4, digest: ctchain_codec::Hash32([1; 32]) };
     assert!(safety.sign_checkpoint(old).is_err(), "an old checkpoint is refused even once forgotten");
 }
+
+/// Replica 2 enters view 1 through a new view whose `O` re-proposes a block it never received; it votes on the
+/// digest and the commits come in while it fetches the block. The primary's next pre-prepare carries a timestamp
+/// far in the future and waits for that block. When the block arrives, the bad timestamp starts a view change in
+/// the same step: the replica must not then certify the slot of view 1 under view 2 (signatures of one view, a
+/// certificate of another), nor vote at all. (Found by the campaign as n = 7, seed 57.)
+#[test]
+fn a_replica_that_leaves_a_view_mid_step_certifies_nothing_in_the_next_one() {
+    let b1 = block(NOW, "prepared in view 0, never seen by replica 2");
+    let d1 = digest(&b1, 1);
+    let header = PrePrepare { view: 0, seq: 1, digest: d1 };
+    let cert = ctchain_pbft::PreparedCert {
+        pre_prepare: sign(0, header),
+        prepares: [1, 3].iter().map(|id| (*id, sign(*id, Prepare { view: 0, seq: 1, digest: d1 }).signature)).collect(),
+    };
+    let with_cert =
+        |from: u32| sign(from, ViewChange { new_view: 1, stable: genesis_proof(), prepared: vec![cert.clone()] });
+    let mut r = replica(2);
+    let own = timeout(&mut r)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Broadcast(Message::ViewChange(vc)) => Some(vc),
+            _ => None,
+        })
+        .expect("replica 2 asks for view 1");
+    let view_changes = vec![with_cert(1), own, with_cert(3)];
+    let (_, o) = compute_o(CHAIN_ID, &view_changes);
+    let pre_prepares = o.iter().map(|(seq, d)| sign(1, PrePrepare { view: 1, seq: *seq, digest: *d })).collect();
+    let outs = r.handle(NOW, bytes(Message::NewView(sign(1, NewView { view: 1, view_changes, pre_prepares }))));
+    assert!(r.is_normal() && r.view() == 1, "replica 2 entered view 1");
+    assert!(describe_all(&outs).contains(&"send 1 block-request n1".to_string()), "{:?}", describe_all(&outs));
+    r.handle(NOW, prepare(3, 1, 1, d1));
+    for from in [1, 3] {
+        r.handle(NOW, commit(from, 1, 1, d1));
+    }
+    // The primary's next block, stamped far beyond every clock: checked only once block 1 is here.
+    r.handle(NOW, pre_prepare(1, 1, 2, &block(NOW + 100_000, "from the future")));
+    let response = sign(3, ctchain_pbft::BlockResponse { seq: 1, block: b1.clone() });
+    let outs = r.handle(NOW, bytes(Message::BlockResponse(response)));
+    assert_eq!(r.view(), 2, "the bad timestamp started a view change");
+    for o in &outs {
+        match o {
+            Output::Deliver(d) => {
+                let validators = sim_validators(4);
+                verify_committed(&validators, &Ed25519Verifier, &d.committed)
+                    .expect("a delivered block carries a certificate of the view its commits were signed in");
+            }
+            Output::Broadcast(Message::Prepare(p)) | Output::Send { message: Message::Prepare(p), .. } => {
+                panic!("replica 2 prepared seq {} in view {} while leaving view 1", p.body.seq, p.body.view)
+            }
+            Output::Broadcast(Message::Commit(c)) => {
+                panic!("replica 2 committed seq {} in view {} while leaving view 1", c.body.seq, c.body.view)
+            }
+            _ => {}
+        }
+    }
+}
