@@ -17,7 +17,7 @@ async fn the_primary_killed_under_full_size_blocks_is_replaced_and_every_transfe
     let count = std::env::var("CTCHAIN_E2E_FULL_BLOCK_TXS").ok().and_then(|v| v.parse().ok()).unwrap_or(4_000);
     let report = run(LoadOptions {
         count,
-        in_flight: 256,
+        in_flight: 128,
         base_port: 29_600,
         fault: Some((Fault::Kill, FaultAt::FirstFullBlock)),
         full_blocks: true,

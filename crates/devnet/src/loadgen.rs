@@ -392,14 +392,18 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
                     .ok_or_else(|| anyhow!("subscription ended"))??;
                 let seen = Instant::now();
                 for h in last_height + 1..=head.height {
-                    // A full block is some 20 MB of JSON from a node that is busy admitting: a slow answer is asked
-                    // for again rather than taken as the end of the run.
+                    // A full block is some 20 MB of JSON from a node that is busy admitting, and whose RPC may
+                    // refuse a connection while the submissions hold its connection limit (HTTP 429): such an
+                    // answer is asked for again, after a pause, rather than taken as the end of the run.
                     let mut attempt = 0;
                     let block = loop {
                         attempt += 1;
                         match watch_client.chain_get_block(BlockRef::Height(h)).await {
                             Ok(block) => break block.ok_or_else(|| anyhow!("block {h} is missing"))?,
-                            Err(e) if attempt < 3 => eprintln!("block {h}: {e}; asking again"),
+                            Err(e) if attempt < 20 => {
+                                eprintln!("block {h}: {e}; asking again");
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                            }
                             Err(e) => return Err(anyhow!("block {h}: {e}")),
                         }
                     };
