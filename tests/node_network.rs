@@ -1,14 +1,16 @@
 //! The network admits only the consortium: a node whose network key is not on the allow-list is refused by every
 //! validator (and the refusals are counted), while a listed observer connects and follows every block. A node whose
-//! home lacks the shielded pool's verifying key, or holds another setup's, refuses to start and says why.
+//! home lacks the shielded pool's verifying key, or holds another setup's, refuses to start and says why. A
+//! transaction acknowledged by a validator cut off from its peers commits once its links heal.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{Chain, COMMIT};
+use ctchain_codec::Encode;
 use ctchain_crypto::WalletKeys;
-use ctchain_devnet::cluster::submit_and_wait;
+use ctchain_devnet::cluster::{submit_and_wait, wait_committed};
 use ctchain_ledger::finality::verify_block_certificate;
 use ctchain_node::config::{Home, NodeConfig};
 use ctchain_node::keys::NodeKey;
@@ -125,4 +127,46 @@ fn ledger_block(json: &ctchain_rpc::BlockJson) -> ctchain_ledger::Block {
             .map(|t| ctchain_ledger::LedgerTx::from_bytes(&hex::decode(&t.hex).unwrap()).unwrap())
             .collect(),
     }
+}
+
+/// Found by the chaos test: a validator cut off from every peer keeps answering its clients, so it acknowledges
+/// transactions it cannot gossip; before pending transactions were gossiped again when peers reconnect, such a
+/// transaction waited in that validator's pool for good (it never became primary), although its sender was told
+/// it was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_acknowledged_by_a_cut_off_validator_commits_once_its_links_heal() {
+    let (chain, links) = Chain::start_linked(4, 0, BASE + 400).await;
+    let mut alice = chain.funded_wallet("alice", 1_000, 0).await;
+    let bob = WalletKeys::random(&mut OsRng);
+    // Validator 2 is neither the primary of view 0 nor that of view 1.
+    let cut_off = 2;
+    let tx = chain.transfer(&mut alice, &bob, 100, cut_off).await;
+    links.isolate(cut_off);
+    let submitted = chain.client(cut_off).tx_submit(hex::encode(tx.to_bytes())).await.expect("acknowledged");
+    assert_eq!(submitted.id, tx.id().to_string());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Nothing left the cut-off validator: the others have never heard of the transaction.
+    let elsewhere = chain.client(0).tx_get(tx.id().to_string()).await.unwrap();
+    assert!(matches!(elsewhere, ctchain_rpc::TxStatus::Unknown), "it crossed a cut link: {elsewhere:?}");
+
+    links.rejoin(cut_off);
+    let height = wait_committed(&chain.client(0), &tx.id(), COMMIT).await.expect("committed after the heal");
+    assert!(height > 0);
+    // It got there because the cut-off validator gossiped it again.
+    let regossiped = counter(ctchain_node::home::ports(BASE + 400, cut_off).2, "ctchain_regossiped_txs_total").await;
+    assert!(regossiped >= 1, "regossiped {regossiped}");
+}
+
+/// A counter's value on a node's metrics port.
+async fn counter(port: u16, name: &str) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.unwrap();
+    body.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{body}"))
 }

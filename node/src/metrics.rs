@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub refused_messages: Family<Vec<(String, String)>, Counter>,
     /// Network events dropped because the driver did not take them in time.
     pub dropped_net_events: Counter<u64, AtomicU64>,
+    /// Pending transactions gossiped again (after a peer connected, or pending for a whole period).
+    pub regossiped_txs: Counter<u64, AtomicU64>,
     /// Transactions refused at admission, by reason.
     pub rejected_txs: Family<Vec<(String, String)>, Counter>,
     /// Consensus inputs dropped, by reason.
@@ -83,6 +85,7 @@ impl NodeMetrics {
             refused_connections: Counter::default(),
             refused_messages: Family::default(),
             dropped_net_events: Counter::default(),
+            regossiped_txs: Counter::default(),
             rejected_txs: Family::default(),
             consensus_dropped: Family::default(),
             tx_verify_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
@@ -107,6 +110,11 @@ impl NodeMetrics {
             "refused_connections",
             "Connections refused (not on the allow-list)",
             m.refused_connections.clone(),
+        );
+        registry.register(
+            "regossiped_txs",
+            "Pending transactions gossiped again (a peer connected, or pending a whole period)",
+            m.regossiped_txs.clone(),
         );
         registry.register("rejected_txs", "Transactions refused at admission, by reason", m.rejected_txs.clone());
         registry.register(

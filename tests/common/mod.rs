@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ctchain_crypto::{AssetId, SigningKey, Transaction, TransactionBuilder, WalletKeys};
 use ctchain_devnet::cluster::{submit_and_wait, ChainWallet, Cluster};
+use ctchain_devnet::links::Links;
 use jsonrpsee::http_client::HttpClient;
 use rand_core::OsRng;
 use serde_json::Value;
@@ -23,12 +24,28 @@ impl Chain {
     /// Creates and starts `validators` validators and `observers` observers; waits until every validator
     /// commits.
     pub async fn start(validators: usize, observers: usize, base_port: u16) -> Self {
+        let (dir, cluster) = Self::create(validators, observers, base_port);
+        Self::launch(dir, cluster).await
+    }
+
+    /// As [`Chain::start`], with every link between nodes running through a proxy the test can cut and heal.
+    pub async fn start_linked(validators: usize, observers: usize, base_port: u16) -> (Self, Links) {
+        let (dir, cluster) = Self::create(validators, observers, base_port);
+        let links = Links::route(&cluster).await.expect("link proxies");
+        (Self::launch(dir, cluster).await, links)
+    }
+
+    fn create(validators: usize, observers: usize, base_port: u16) -> (tempfile::TempDir, Cluster) {
         let dir = tempfile::tempdir().unwrap();
         let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ctchain-node"));
-        let mut cluster = Cluster::create(&bin, &dir.path().join("chain"), CHAIN_ID, validators, observers, base_port)
+        let cluster = Cluster::create(&bin, &dir.path().join("chain"), CHAIN_ID, validators, observers, base_port)
             .expect("testnet homes");
+        (dir, cluster)
+    }
+
+    async fn launch(dir: tempfile::TempDir, mut cluster: Cluster) -> Self {
         cluster.start_all().unwrap();
-        for i in 0..validators {
+        for i in 0..cluster.validators() {
             cluster.wait_seq(i, 1, Duration::from_secs(60)).await.unwrap();
         }
         Self { cluster, dir }

@@ -1,12 +1,15 @@
 //! `ctchain-devnet chaos`: a local 4-validator chain under client load while, one at a time, a validator is
-//! killed (`SIGKILL`) and restarted from its disk, or paused (`SIGSTOP`) and resumed. The client submits through
-//! whichever validators answer. At the end it checks what a bank operator needs to hold after such a day:
+//! killed (`SIGKILL`) and restarted from its disk, paused (`SIGSTOP`) and resumed, cut off from every peer
+//! (a partition: it keeps running and answering its clients) and reconnected, or loses its link to one peer.
+//! Links run through loopback proxies ([`crate::links`]) that cut real TCP connections. The client submits
+//! through whichever validators answer. At the end it checks what a bank operator needs to hold after such a day:
 //!
 //! * every validator reaches one height, with one header (state root included) at that height;
 //! * every transfer a validator acknowledged is committed;
 //! * the receiver's balance is exactly the sum of the committed transfers paying it.
 //!
-//! The sequence of events is derived from a seed (printed), so a failing run can be replayed.
+//! The sequence of events is derived from a seed (printed), so a failing run can be replayed; the first four
+//! events are the four kinds, in an order the seed picks, so even a short run has each.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -19,12 +22,14 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::cluster::{ChainWallet, Cluster};
+use crate::links::Links;
 use crate::loadgen::{fund, submit_anywhere};
 
 const CHAIN_ID: &str = "ctchain-chaos-1";
 /// Units each transfer pays the receiver.
 const AMOUNT: u64 = 600;
-/// How long a validator stays down or paused: longer than the view timeout, so that a primary hit is replaced.
+/// How long a validator stays down, paused or cut off: longer than the view timeout, so that a primary hit is
+/// replaced.
 const OUTAGE: Duration = Duration::from_secs(6);
 
 /// What a run is asked to do.
@@ -40,13 +45,51 @@ pub struct ChaosOptions {
     pub base_port: u16,
 }
 
+/// What happens to the validator an event hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// `SIGKILL`, then a restart from its disk.
+    Kill,
+    /// `SIGSTOP`, then `SIGCONT`.
+    Pause,
+    /// Every link to its peers cut, then healed.
+    Isolate,
+    /// The link to this one peer cut, then healed.
+    CutLink(usize),
+}
+
+impl Fault {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Kill => "kill",
+            Fault::Pause => "pause",
+            Fault::Isolate => "isolate",
+            Fault::CutLink(_) => "cut-link",
+        }
+    }
+
+    /// The fault of event `i` of the run seeded `seed`, hitting `validator` of `n`.
+    fn of_event(seed: u64, i: usize, validator: usize, n: usize) -> Self {
+        let kind = if i < 4 { (i + pick(seed, 0, "first kind", 4)) % 4 } else { pick(seed, i, "kind", 4) };
+        match kind {
+            0 => Fault::Kill,
+            1 => Fault::Pause,
+            2 => Fault::Isolate,
+            _ => Fault::CutLink((validator + 1 + pick(seed, i, "peer", n - 1)) % n),
+        }
+    }
+}
+
 /// One fault event.
 #[derive(Clone, Debug, Serialize)]
 pub struct ChaosEvent {
-    /// `kill` (then restart) or `pause` (then resume).
+    /// `kill` (then restart), `pause` (then resume), `isolate` (then reconnect) or `cut-link` (then heal).
     pub kind: &'static str,
     /// The validator hit.
     pub validator: usize,
+    /// The other end of a cut link.
+    pub peer: Option<usize>,
     /// Transfers acknowledged during the event.
     pub acknowledged: usize,
 }
@@ -103,6 +146,7 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
     }
     let bin = crate::cluster::node_binary()?;
     let mut cluster = Cluster::create(&bin, &dir.join("chain"), CHAIN_ID, 4, 0, base_port)?;
+    let links = Links::route(&cluster).await?;
     cluster.start_all()?;
     for i in 0..4 {
         cluster.wait_seq(i, 1, Duration::from_secs(60)).await?;
@@ -116,9 +160,15 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
     let mut log = Vec::new();
     for (i, batch) in built.transfers.chunks(transfers_per_event).enumerate() {
         let validator = pick(seed, i, "validator", 4);
-        let kill = pick(seed, i, "kind", 2) == 0;
-        let kind = if kill { "kill" } else { "pause" };
-        eprintln!("event {}: {kind} validator {validator}", i + 1);
+        let fault = Fault::of_event(seed, i, validator, 4);
+        let peer = match fault {
+            Fault::CutLink(peer) => Some(peer),
+            _ => None,
+        };
+        match peer {
+            Some(peer) => eprintln!("event {}: cut the link between validators {validator} and {peer}", i + 1),
+            None => eprintln!("event {}: {} validator {validator}", i + 1, fault.name()),
+        }
         // Submissions are spread over the outage; each is tried on every validator in turn.
         let stagger = (OUTAGE + Duration::from_secs(1)) / transfers_per_event as u32;
         let submissions = futures::stream::iter(batch.iter().enumerate().map(|(k, tx)| {
@@ -132,28 +182,30 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
         }))
         .buffer_unordered(16)
         .collect::<Vec<_>>();
-        let fault = async {
+        let injected = async {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            if kill {
-                cluster.kill(validator)?;
-            } else {
-                cluster.pause(validator)?;
+            match fault {
+                Fault::Kill => cluster.kill(validator)?,
+                Fault::Pause => cluster.pause(validator)?,
+                Fault::Isolate => links.isolate(validator),
+                Fault::CutLink(peer) => links.cut(validator, peer),
             }
             tokio::time::sleep(OUTAGE).await;
-            if kill {
-                cluster.start(validator)?;
-            } else {
-                cluster.resume(validator)?;
+            match fault {
+                Fault::Kill => cluster.start(validator)?,
+                Fault::Pause => cluster.resume(validator)?,
+                Fault::Isolate => links.rejoin(validator),
+                Fault::CutLink(peer) => links.heal(validator, peer),
             }
             Ok::<_, anyhow::Error>(())
         };
-        let (results, faulted) = tokio::join!(submissions, fault);
+        let (results, faulted) = tokio::join!(submissions, injected);
         faulted?;
         let before = acknowledged.len();
         // A submission that no validator acknowledged may still have reached one: it is not counted as
         // acknowledged, and what it became is read from the chain at the end.
         acknowledged.extend(results.into_iter().filter_map(Result::ok));
-        log.push(ChaosEvent { kind, validator, acknowledged: acknowledged.len() - before });
+        log.push(ChaosEvent { kind: fault.name(), validator, peer, acknowledged: acknowledged.len() - before });
         // The next event waits until the hit validator is back in step with the others.
         let height = clients[(validator + 1) % 4].chain_status().await?.height;
         cluster.wait_height(validator, height, Duration::from_secs(120)).await?;

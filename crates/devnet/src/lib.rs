@@ -17,4 +17,5 @@
 pub mod chaos;
 pub mod cluster;
 pub mod demo;
+pub mod links;
 pub mod loadgen;

@@ -49,7 +49,7 @@ enum Command {
         json: bool,
     },
     /// Chaos: a local 4-validator chain under client load while one validator at a time is killed and restarted,
-    /// or paused and resumed; checks one height and state root everywhere, every acknowledged transfer committed,
+    /// paused and resumed, cut off from its peers, or loses one link; checks one height and state root everywhere, every acknowledged transfer committed,
     /// and the receiver's balance.
     Chaos {
         /// Fault events.

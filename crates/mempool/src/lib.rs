@@ -283,6 +283,28 @@ impl Mempool {
         evicted
     }
 
+    /// A mark in arrival order: every transaction admitted from now on arrives at or after it.
+    pub fn arrival_mark(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The encodings of pending transactions that arrived before `mark`, oldest first, up to `max_bytes` (the
+    /// oldest one always): what a node gossips again when peers may have missed it.
+    pub fn arrived_before(&self, mark: u64, max_bytes: usize) -> Vec<EncodedTx> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for id in self.arrival.range(..mark).map(|(_, id)| id) {
+            let Some(e) = self.entries.get(id) else { continue };
+            let size = e.tx.encoded().len();
+            if !out.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            out.push(e.tx.encoded().clone());
+        }
+        out
+    }
+
     /// The ledger encoding ([`ctchain_ledger::LedgerTx`], tagged by kind) of a pending transaction, as admitted,
     /// for gossip.
     pub fn encoded(&self, id: &TxId) -> Option<EncodedTx> {

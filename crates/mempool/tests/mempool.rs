@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ctchain_codec::Encode;
+use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::TxId;
 use ctchain_crypto::{OwnedOutput, Transaction, VerifyError};
 use ctchain_ledger::{LedgerTx, TxRejection, TxTag};
@@ -79,6 +79,30 @@ fn valid_transactions_are_admitted_once_and_proposed_in_arrival_order() {
     // The pool hands verified transactions back by their exact bytes, so blocks are not re-verified.
     let leaf = LedgerTx::Confidential(txs[2].clone()).leaf_hash();
     assert_eq!(door.pool.borrow().known(&leaf).map(|t| t.id()), Some(ids[2]));
+}
+
+#[test]
+fn what_arrived_before_a_mark_is_handed_back_for_gossip_oldest_first_within_a_byte_budget() {
+    let (mut chain, owned) = funded(2, 3);
+    let txs: Vec<Transaction> = owned.iter().map(|o| pay(&mut chain, o, 10)).collect();
+    let door = Door::new(&chain, MempoolConfig::default());
+    let ids_of = |encoded: Vec<ctchain_ledger::EncodedTx>| -> Vec<TxId> {
+        encoded.iter().map(|e| LedgerTx::from_bytes(e.bytes()).unwrap().id()).collect()
+    };
+    door.tx(&chain, &txs[0].to_bytes()).unwrap();
+    door.tx(&chain, &txs[1].to_bytes()).unwrap();
+    let mark = door.pool.borrow().arrival_mark();
+    door.tx(&chain, &txs[2].to_bytes()).unwrap();
+    let pool = door.pool.borrow();
+    // Only what arrived before the mark, in arrival order; the later one waits for the next round.
+    assert_eq!(ids_of(pool.arrived_before(mark, usize::MAX)), vec![txs[0].id(), txs[1].id()]);
+    // A budget smaller than one transaction still hands back the oldest one (it would otherwise never travel).
+    assert_eq!(ids_of(pool.arrived_before(mark, 1)), vec![txs[0].id()]);
+    assert!(pool.arrived_before(0, usize::MAX).is_empty());
+    drop(pool);
+    // A transaction that left the pool (committed or evicted) is not gossiped again.
+    door.pool.borrow_mut().evict(&txs[0].id());
+    assert_eq!(ids_of(door.pool.borrow().arrived_before(mark, usize::MAX)), vec![txs[1].id()]);
 }
 
 #[test]

@@ -21,6 +21,7 @@
 //! | `proposal` | the primary's proposal (`NeedProposal`) |
 //! | `delivery` | a committed sequence number (`Deliver`): log, ledger, mempool |
 //! | `catch_up` | fetching and serving committed log entries |
+//! | `regossip` | pending transactions gossiped again after a peer connects and while they stay pending |
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,6 +47,7 @@ use crate::metrics::NodeMetrics;
 mod catch_up;
 mod delivery;
 mod proposal;
+mod regossip;
 mod shared;
 mod validation;
 mod wire;
@@ -126,6 +128,7 @@ pub struct Driver {
     sync_peer: usize,
     early_entries: BTreeMap<u64, LogEntry>,
     status_published_ms: u64,
+    regossip: regossip::RegossipSchedule,
 }
 
 /// What `Driver::open` needs.
@@ -177,6 +180,7 @@ impl Driver {
             sync_peer: 0,
             early_entries: BTreeMap::new(),
             status_published_ms: 0,
+            regossip: Default::default(),
         };
         driver.replay_into_ledger(last)?;
 
@@ -282,6 +286,7 @@ impl Driver {
         self.try_propose()?;
         self.decide_awaiting()?;
         self.maybe_sync();
+        self.regossip_due();
         // Status and metrics change with deliveries (which publish them at once); between those, peers and views
         // need no more than a few refreshes a second, not one per 10 ms tick.
         let now = now_ms();
@@ -387,7 +392,10 @@ impl Driver {
                     debug!("undecodable gossiped block: {e}");
                 }
             },
-            NetEvent::PeerConnected(p) => info!(peer = %self.peer_name(&p), "peer connected"),
+            NetEvent::PeerConnected(p) => {
+                info!(peer = %self.peer_name(&p), "peer connected");
+                self.regossip_after_connect();
+            }
             NetEvent::PeerDisconnected(p) => warn!(peer = %self.peer_name(&p), "peer disconnected"),
             NetEvent::Refused { peer } => {
                 warn!(peer = ?peer.map(|p| p.to_string()), "refused a connection from a peer outside the allow-list")

@@ -1,0 +1,64 @@
+//! Pending transactions gossiped again. Gossip reaches the peers connected when a transaction is admitted; one
+//! admitted by a node cut off from its peers (a partition, a link down, peers restarting) would otherwise wait in
+//! that node's pool for good unless the node became primary, although its client was told it was accepted. So a
+//! node gossips its pending transactions again: all of them shortly after a peer connects (once subscriptions are
+//! exchanged), and, every [`REGOSSIP_PERIOD_MS`], those pending for a whole period. Peers that hold a transaction
+//! already drop the copy as a duplicate before any proof is checked, so a round costs bandwidth, bounded by
+//! [`REGOSSIP_MAX_BYTES`], never verification.
+
+use super::*;
+
+/// Period of the rounds for transactions that stay pending.
+const REGOSSIP_PERIOD_MS: u64 = 10_000;
+/// Wait after a peer connects before gossiping to it: gossip subscriptions are exchanged on connection and the
+/// mesh forms on the next heartbeats.
+const AFTER_CONNECT_MS: u64 = 2_000;
+/// Most bytes gossiped again in one round (the oldest transactions first).
+const REGOSSIP_MAX_BYTES: usize = 4 << 20;
+
+/// When the next rounds are due.
+#[derive(Default)]
+pub(super) struct RegossipSchedule {
+    /// The next periodic round (0: not scheduled yet).
+    next_round_ms: u64,
+    /// Transactions that arrived before this mark were pending at the previous round.
+    mark: u64,
+    /// A round for every pending transaction, after a peer connected.
+    after_connect_ms: Option<u64>,
+}
+
+impl Driver {
+    /// A peer connected: gossip everything pending once it can hear it.
+    pub(super) fn regossip_after_connect(&mut self) {
+        self.regossip.after_connect_ms = Some(now_ms() + AFTER_CONNECT_MS);
+    }
+
+    /// Runs the rounds that are due.
+    pub(super) fn regossip_due(&mut self) {
+        let now = now_ms();
+        let Ok(mempool) = self.shared.mempool.lock() else { return };
+        let current = mempool.arrival_mark();
+        let before = if self.regossip.after_connect_ms.is_some_and(|t| now >= t) {
+            self.regossip.after_connect_ms = None;
+            Some(current)
+        } else if now >= self.regossip.next_round_ms {
+            let mark = self.regossip.mark;
+            self.regossip.next_round_ms = now + REGOSSIP_PERIOD_MS;
+            self.regossip.mark = current;
+            Some(mark)
+        } else {
+            None
+        };
+        let Some(before) = before else { return };
+        let again = mempool.arrived_before(before, REGOSSIP_MAX_BYTES);
+        drop(mempool);
+        if again.is_empty() {
+            return;
+        }
+        debug!(txs = again.len(), "gossiping pending transactions again");
+        self.shared.metrics.regossiped_txs.inc_by(again.len() as u64);
+        for tx in again {
+            let _ = self.shared.net.publish(Topic::Transactions, tx.bytes().to_vec());
+        }
+    }
+}
