@@ -35,7 +35,8 @@ impl Chain {
         (Self::launch(dir, cluster).await, links)
     }
 
-    fn create(validators: usize, observers: usize, base_port: u16) -> (tempfile::TempDir, Cluster) {
+    /// The homes of a chain, nothing started: a test can prepare them first, then [`Chain::launch`] it.
+    pub fn create(validators: usize, observers: usize, base_port: u16) -> (tempfile::TempDir, Cluster) {
         let dir = tempfile::tempdir().unwrap();
         let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_ctchain-node"));
         let cluster = Cluster::create(&bin, &dir.path().join("chain"), CHAIN_ID, validators, observers, base_port)
@@ -43,7 +44,8 @@ impl Chain {
         (dir, cluster)
     }
 
-    async fn launch(dir: tempfile::TempDir, mut cluster: Cluster) -> Self {
+    /// Starts every node of `cluster` and waits until every validator commits.
+    pub async fn launch(dir: tempfile::TempDir, mut cluster: Cluster) -> Self {
         cluster.start_all().unwrap();
         for i in 0..cluster.validators() {
             cluster.wait_seq(i, 1, Duration::from_secs(60)).await.unwrap();

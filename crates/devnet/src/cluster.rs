@@ -172,6 +172,22 @@ impl Cluster {
         self.procs[i].as_mut().and_then(|c| c.try_wait().ok().flatten())
     }
 
+    /// Waits until node `i` exits on its own and returns its status; it can then be started again.
+    pub async fn wait_exit(&mut self, i: usize, timeout: Duration) -> Result<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.procs[i].as_mut().ok_or_else(|| anyhow!("node {i} is not running"))?;
+            if let Some(status) = child.try_wait()? {
+                self.procs[i] = None;
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                bail!("node {i} still runs after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// A JSON-RPC client of node `i`.
     pub fn client(&self, i: usize) -> HttpClient {
         HttpClientBuilder::default()
