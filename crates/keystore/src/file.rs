@@ -107,6 +107,31 @@ impl KdfParams {
     pub const INTERACTIVE: KdfParams = KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 };
     /// Cheap parameters for tests only.
     pub const TEST_ONLY: KdfParams = KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+    /// Most memory a keystore may ask for (4 GiB, 64 times the default). The parameters come from the file, so
+    /// without a bound a crafted keystore would make the wallet try to allocate terabytes before any password check.
+    pub const MAX_MEMORY_KIB: u32 = 4 << 20;
+    /// Most passes a keystore may ask for (the default is 3).
+    pub const MAX_ITERATIONS: u32 = 64;
+    /// Most lanes a keystore may ask for.
+    pub const MAX_PARALLELISM: u32 = 16;
+
+    fn check_bounds(&self) -> Result<(), KeystoreError> {
+        if self.memory_kib > Self::MAX_MEMORY_KIB
+            || self.iterations > Self::MAX_ITERATIONS
+            || self.parallelism > Self::MAX_PARALLELISM
+        {
+            return Err(KeystoreError::Format(format!(
+                "kdf parameters {} KiB, {} passes, {} lanes exceed the bounds {} KiB, {} passes, {} lanes",
+                self.memory_kib,
+                self.iterations,
+                self.parallelism,
+                Self::MAX_MEMORY_KIB,
+                Self::MAX_ITERATIONS,
+                Self::MAX_PARALLELISM
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,6 +165,7 @@ pub struct KeystoreFile {
 }
 
 fn derive_key(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 16]>, KeystoreError> {
+    p.check_bounds()?;
     let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(16))
         .map_err(|e| KeystoreError::Format(format!("kdf parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
@@ -301,6 +327,11 @@ impl KeystoreFile {
             return Err(KeystoreError::Format("issuer key does not match its public key".into()));
         }
         Ok(key)
+    }
+
+    /// The key-derivation cost this file asks for.
+    pub fn kdf_params(&self) -> KdfParams {
+        self.kdf.params
     }
 
     /// Reads a keystore file.

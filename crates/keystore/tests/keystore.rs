@@ -45,6 +45,31 @@ fn editing_the_public_fields_makes_the_keystore_unopenable() {
     assert!(matches!(wrong_version.open(b"pw"), Err(KeystoreError::Format(_))));
 }
 
+/// The KDF parameters come from the file: a crafted keystore asking for terabytes of memory (or years of passes)
+/// is refused by its numbers, before anything is allocated or derived.
+#[test]
+fn a_keystore_asking_for_an_unbounded_kdf_cost_is_refused_before_any_work() {
+    let secret = WalletSecret::generate(&mut OsRng);
+    let file = KeystoreFile::seal(CHAIN, &secret, b"pw", KdfParams::TEST_ONLY, &mut OsRng).unwrap();
+    let json = serde_json::to_string(&file).unwrap();
+    assert!(json.contains("\"memory_kib\":64"), "{json}");
+    for (field, value) in [("memory_kib", "4294967295"), ("iterations", "4294967295"), ("parallelism", "1000")] {
+        let crafted = json.replace(
+            &format!("\"{field}\":{}", if field == "memory_kib" { 64 } else { 1 }),
+            &format!("\"{field}\":{value}"),
+        );
+        assert_ne!(crafted, json, "{field} was not replaced");
+        let crafted: KeystoreFile = serde_json::from_str(&crafted).unwrap();
+        match crafted.open(b"pw") {
+            Err(KeystoreError::Format(reason)) => assert!(reason.contains("exceed the bounds"), "{field}: {reason}"),
+            other => panic!("{field} = {value}: {:?}", other.map(|_| "opened")),
+        }
+    }
+    // The default parameters stay well inside the bounds.
+    let interactive = KdfParams::INTERACTIVE;
+    assert!(interactive.memory_kib * 16 <= KdfParams::MAX_MEMORY_KIB);
+}
+
 #[test]
 fn the_recovery_phrase_restores_exactly_the_same_wallet() {
     let secret = WalletSecret::generate(&mut OsRng);

@@ -1,0 +1,116 @@
+//! # ctchain-fuzz: fuzz targets for every decoder of outside bytes, and for the verifiers
+//!
+//! Each target takes arbitrary bytes and panics only on a bug. The properties, beyond "no panic, no hang":
+//!
+//! * **canonical decoding** — whatever a decoder accepts re-encodes to exactly the bytes it was given (the codec's
+//!   promise of one encoding per value; a second encoding of one transaction would give it a second id);
+//! * **verification never panics** on what decodes: transactions and blocks go through the chain's verifier,
+//!   consensus messages through a live PBFT replica, committed blocks through the certificate check;
+//! * **keystores** parse, and open (under a cheap KDF) to an error or a secret, never a panic.
+//!
+//! The targets are plain functions ([`TARGETS`]), run three ways: by AFL++ through `src/bin/fuzz.rs` (`cargo afl`,
+//! on the stable toolchain; see the README), by `tests/afl.rs` for a bounded time per target in CI, and by
+//! `tests/corpus.rs`, which runs every committed corpus input and every crash ever found (`crashes/<target>/`)
+//! as a regression test in the ordinary test suite. Seed corpora (`corpus/<target>/`) are real values made by
+//! [`seeds`] from a deterministic chain ([`fixture`]).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod fixture;
+pub mod seeds;
+
+use ctchain_codec::{Decode, Encode};
+use ctchain_crypto::Transaction;
+use ctchain_keystore::KeystoreFile;
+use ctchain_ledger::{Block, EncodedBlock, Genesis, LedgerTx, VerifiedLedgerTx};
+use ctchain_pbft::{CommittedBlock, Input, Message};
+
+/// A fuzz target: arbitrary bytes in, a panic only on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name (the name is the corpus directory and the argument of the AFL++ binary).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("transaction", transaction),
+    ("ledger_tx", ledger_tx),
+    ("block", block),
+    ("genesis", genesis),
+    ("consensus", consensus),
+    ("committed", committed),
+    ("keystore", keystore),
+];
+
+/// The target named `name`.
+pub fn target(name: &str) -> Option<Target> {
+    TARGETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Decodes `data` as a `T`; when that succeeds, checks the encoding is canonical and returns the value.
+fn canonical<T: Decode + Encode>(what: &str, data: &[u8]) -> Option<T> {
+    let value = T::from_bytes(data).ok()?;
+    assert!(value.to_bytes() == data, "{what}: a non-canonical encoding was accepted");
+    Some(value)
+}
+
+/// A confidential transaction (`tx_submit`'s bytes); what decodes is verified.
+pub fn transaction(data: &[u8]) {
+    if let Some(tx) = canonical::<Transaction>("transaction", data) {
+        let _ = fixture::get().verifier.confidential.verify(tx);
+    }
+}
+
+/// A tagged ledger transaction (gossip and blocks carry these): every kind, verified as admission does.
+pub fn ledger_tx(data: &[u8]) {
+    if let Some(tx) = canonical::<LedgerTx>("ledger transaction", data) {
+        let _ = VerifiedLedgerTx::verify(tx, &fixture::get().verifier);
+    }
+}
+
+/// A ledger block (a proposal's payload, a synced block), decoded both ways a node does and verified.
+pub fn block(data: &[u8]) {
+    if let Some(block) = canonical::<Block>("block", data) {
+        let _ = block.verify(&fixture::get().verifier);
+    }
+    if let Ok(encoded) = EncodedBlock::from_bytes(data) {
+        let _ = encoded.verify(&fixture::get().verifier);
+    }
+}
+
+/// A genesis in its canonical encoding (what its hash covers).
+pub fn genesis(data: &[u8]) {
+    if let Some(genesis) = canonical::<Genesis>("genesis", data) {
+        let _ = genesis.hash();
+    }
+}
+
+/// A consensus message from a peer, decoded and handed to a live replica (validator 1 of the fixture's four,
+/// fresh for every input), whose outputs are then encoded again.
+pub fn consensus(data: &[u8]) {
+    let _ = canonical::<Message>("consensus message", data);
+    let mut replica = fixture::get().replica(1);
+    let now = fixture::GENESIS_TIME_MS + 1_000;
+    let _ = replica.handle(now, Input::Start);
+    for output in replica.handle(now, Input::Message(data.to_vec())) {
+        if let ctchain_pbft::Output::Send { message, .. } | ctchain_pbft::Output::Broadcast(message) = output {
+            let _ = message.to_bytes();
+        }
+    }
+}
+
+/// A committed block with its certificate (catch-up responses, block gossip), checked against the validators.
+pub fn committed(data: &[u8]) {
+    if let Some(block) = canonical::<CommittedBlock>("committed block", data) {
+        let f = fixture::get();
+        let _ = ctchain_pbft::verify_committed(&f.validators, &ctchain_pbft::Ed25519Verifier, &block);
+    }
+}
+
+/// A keystore file: parsed, and opened with the fixture's password when its KDF is cheap enough to run per input
+/// (costlier parameters are bounded by the keystore itself: [`ctchain_keystore::KdfParams::MAX_MEMORY_KIB`]).
+pub fn keystore(data: &[u8]) {
+    let Ok(file) = serde_json::from_slice::<KeystoreFile>(data) else { return };
+    let kdf = file.kdf_params();
+    if kdf.memory_kib <= 256 && kdf.iterations <= 2 && kdf.parallelism <= 2 {
+        let _ = file.open(fixture::PASSWORD);
+        let _ = file.open_issuer(fixture::PASSWORD);
+    }
+}
