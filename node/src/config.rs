@@ -107,10 +107,25 @@ pub struct RpcSection {
     /// Largest request body.
     #[serde(default = "default_max_request")]
     pub max_request_bytes: u32,
+    /// Most client connections open at once (HTTP and WebSocket); one more is refused with HTTP 429. A bank's
+    /// gateway or a load generator opens many; each costs a task and its buffers, so there is a bound.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl RpcSection {
+    /// The section for `listen`, every limit at its default.
+    pub fn on(listen: SocketAddr) -> Self {
+        Self { listen, max_request_bytes: default_max_request(), max_connections: default_max_connections() }
+    }
 }
 
 fn default_max_request() -> u32 {
     2 << 20
+}
+
+fn default_max_connections() -> u32 {
+    1_024
 }
 
 /// `[metrics]`.

@@ -146,7 +146,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
                 peers,
                 ..NetworkSection::defaults()
             },
-            rpc: RpcSection { listen: format!("127.0.0.1:{rpc_port}").parse()?, max_request_bytes: 2 << 20 },
+            rpc: RpcSection::on(format!("127.0.0.1:{rpc_port}").parse()?),
             metrics: MetricsSection { listen: Some(format!("127.0.0.1:{metrics_port}").parse()?) },
             mempool: MempoolSection::default(),
             consensus: ConsensusSection::default(),
@@ -216,7 +216,7 @@ pub fn init(
             max_message_bytes: 32 << 20,
             ..NetworkSection::defaults()
         },
-        rpc: RpcSection { listen: rpc.parse().context("--rpc must be HOST:PORT")?, max_request_bytes: 2 << 20 },
+        rpc: RpcSection::on(rpc.parse().context("--rpc must be HOST:PORT")?),
         metrics: MetricsSection { listen: None },
         mempool: MempoolSection::default(),
         consensus: ConsensusSection::default(),

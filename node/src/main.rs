@@ -323,8 +323,7 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         },
     })?;
 
-    let (rpc_addr, rpc_handle) =
-        rpc_server::start(config.rpc.listen, config.rpc.max_request_bytes, shared.clone(), events_tx).await?;
+    let (rpc_addr, rpc_handle) = rpc_server::start(&config.rpc, shared.clone(), events_tx).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
     if let Some(addr) = config.metrics.listen {
         let local = metrics::serve(addr, metrics).await.with_context(|| format!("cannot serve metrics on {addr}"))?;

@@ -39,8 +39,22 @@ fn node_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
     error(codes::NODE_ERROR, format!("node error: {e}"), "storage")
 }
 
-fn parse_hash(what: &str, s: &str) -> RpcResult<Hash32> {
+/// A 32-byte id or hash parameter (hex, surrounding spaces allowed).
+pub fn parse_hash(what: &str, s: &str) -> RpcResult<Hash32> {
     Hash32::from_hex(s.trim()).ok_or_else(|| invalid_params(format!("{what} must be 32 bytes (64 hex digits)")))
+}
+
+/// A submission parameter (hex of a transaction or an audit-access record) as the tagged ledger bytes admission
+/// takes.
+pub fn tagged_submission(tag: TxTag, hex_param: &str) -> RpcResult<Vec<u8>> {
+    let what = match tag {
+        TxTag::Confidential => "transaction",
+        TxTag::AuditAccess => "audit-access record",
+        TxTag::Shielded => "shielded transaction",
+    };
+    let bytes =
+        hex::decode(hex_param.trim()).map_err(|_| error(codes::TX_ENCODING, format!("{what} is not hex"), "hex"))?;
+    Ok(tag.tagged(&bytes))
 }
 
 /// Maps an admission failure to its JSON-RPC error; `data.check` names the failed check.
@@ -274,24 +288,15 @@ impl ChainApiServer for Rpc {
     }
 
     async fn tx_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
-        let bytes =
-            hex::decode(tx_hex.trim()).map_err(|_| error(codes::TX_ENCODING, "transaction is not hex", "hex"))?;
-        let tagged = TxTag::Confidential.tagged(&bytes);
-        self.admit(tagged).await
+        self.admit(tagged_submission(TxTag::Confidential, &tx_hex)?).await
     }
 
     async fn audit_submit_access(&self, record_hex: String) -> RpcResult<SubmitResult> {
-        let bytes = hex::decode(record_hex.trim())
-            .map_err(|_| error(codes::TX_ENCODING, "audit-access record is not hex", "hex"))?;
-        let tagged = TxTag::AuditAccess.tagged(&bytes);
-        self.admit(tagged).await
+        self.admit(tagged_submission(TxTag::AuditAccess, &record_hex)?).await
     }
 
     async fn shielded_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
-        let bytes = hex::decode(tx_hex.trim())
-            .map_err(|_| error(codes::TX_ENCODING, "shielded transaction is not hex", "hex"))?;
-        let tagged = TxTag::Shielded.tagged(&bytes);
-        self.admit(tagged).await
+        self.admit(tagged_submission(TxTag::Shielded, &tx_hex)?).await
     }
 
     async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {
@@ -494,14 +499,15 @@ fn record_json(r: &ctchain_ledger::OutputRecord) -> OutputRecordJson {
 
 /// Starts the HTTP + WebSocket server.
 pub async fn start(
-    addr: SocketAddr,
-    max_request_bytes: u32,
+    section: &crate::config::RpcSection,
     shared: Arc<Shared>,
     events: mpsc::UnboundedSender<Event>,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
+    let addr = section.listen;
     let config = jsonrpsee::server::ServerConfig::builder()
-        .max_request_body_size(max_request_bytes)
+        .max_request_body_size(section.max_request_bytes)
         .max_response_body_size(64 << 20)
+        .max_connections(section.max_connections)
         .build();
     let server = Server::builder()
         .set_config(config)

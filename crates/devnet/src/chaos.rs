@@ -5,13 +5,16 @@
 //! through whichever validators answer. At the end it checks what a bank operator needs to hold after such a day:
 //!
 //! * every validator reaches one height, with one header (state root included) at that height;
-//! * every transfer a validator acknowledged is committed;
+//! * every transfer a validator acknowledged is committed — directly, or after the client submitted it again
+//!   because no validator knew it any more (the one that acknowledged it died before gossiping it: a pool is
+//!   memory); the report lists those, and a transfer some validator still knows but that never commits fails;
+//! * every committed transfer is at the same height and index on every validator;
 //! * the receiver's balance is exactly the sum of the committed transfers paying it.
 //!
 //! The sequence of events is derived from a seed (printed), so a failing run can be replayed; the first four
 //! events are the four kinds, in an order the seed picks, so even a short run has each.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -94,6 +97,17 @@ pub struct ChaosEvent {
     pub acknowledged: usize,
 }
 
+/// An acknowledged transfer that the chain lost and the client submitted again.
+#[derive(Clone, Debug, Serialize)]
+pub struct LostAcknowledgement {
+    /// The event it was submitted in (1-based).
+    pub event: usize,
+    /// The validator that acknowledged it.
+    pub validator: usize,
+    /// Its id.
+    pub tx: String,
+}
+
 /// What a run found.
 #[derive(Debug, Serialize)]
 pub struct ChaosReport {
@@ -107,6 +121,9 @@ pub struct ChaosReport {
     pub acknowledged: usize,
     /// Transfers committed (acknowledged ones included).
     pub committed: usize,
+    /// Acknowledged transfers that no validator knew any more at the end (the validator that acknowledged one
+    /// was killed before its gossip left), submitted again by the client and then committed.
+    pub resubmitted: Vec<LostAcknowledgement>,
     /// The common height at the end.
     pub height: u64,
     /// The common state root at that height.
@@ -156,7 +173,8 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
     let clients: Vec<_> = (0..4).map(|i| cluster.client(i)).collect();
     eprintln!("{events} events (seed {seed}), {transfers_per_event} transfers around each…");
 
-    let mut acknowledged: BTreeSet<TxId> = BTreeSet::new();
+    // Which event and which validator acknowledged each transfer.
+    let mut acknowledged: BTreeMap<TxId, (usize, usize)> = BTreeMap::new();
     let mut log = Vec::new();
     for (i, batch) in built.transfers.chunks(transfers_per_event).enumerate() {
         let validator = pick(seed, i, "validator", 4);
@@ -177,7 +195,7 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
             let id = tx.id();
             async move {
                 tokio::time::sleep(stagger * k as u32).await;
-                submit_anywhere(clients, k, &hex).await.map(|()| id)
+                submit_anywhere(clients, k, &hex).await.map(|at| (id, at))
             }
         }))
         .buffer_unordered(16)
@@ -204,16 +222,37 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
         let before = acknowledged.len();
         // A submission that no validator acknowledged may still have reached one: it is not counted as
         // acknowledged, and what it became is read from the chain at the end.
-        acknowledged.extend(results.into_iter().filter_map(Result::ok));
+        acknowledged.extend(results.into_iter().filter_map(Result::ok).map(|(id, at)| (id, (i + 1, at))));
         log.push(ChaosEvent { kind: fault.name(), validator, peer, acknowledged: acknowledged.len() - before });
         // The next event waits until the hit validator is back in step with the others.
         let height = clients[(validator + 1) % 4].chain_status().await?.height;
         cluster.wait_height(validator, height, Duration::from_secs(120)).await?;
     }
 
-    // Every acknowledged transfer commits.
-    for id in &acknowledged {
+    // Every acknowledged transfer commits. A validator's pool is memory: one that acknowledged a transfer and was
+    // killed before its gossip left (or before it could gossip it again after a cut) lost it, and so did the
+    // chain. The client still holds the signed transfer and, as the wallet does with a send whose outcome is
+    // unknown, submits it again once no validator knows it; what it must never see is a transfer that some
+    // validator knows (pending) and that never commits, or one that committed and is gone.
+    let by_hex: BTreeMap<TxId, String> = built.transfers.iter().map(|t| (t.id(), hex::encode(t.to_bytes()))).collect();
+    let mut resubmitted = Vec::new();
+    for (id, (event, at)) in &acknowledged {
+        if crate::cluster::wait_committed(&clients[0], id, Duration::from_secs(60)).await.is_ok() {
+            continue;
+        }
+        let mut known = Vec::new();
+        for (i, c) in clients.iter().enumerate() {
+            if !matches!(c.tx_get(id.to_string()).await?, ctchain_rpc::TxStatus::Unknown) {
+                known.push(i);
+            }
+        }
+        if !known.is_empty() {
+            bail!("transfer {id} (event {event}, acknowledged by validator {at}) is known to validators {known:?} but never commits");
+        }
+        eprintln!("transfer {id} (event {event}, acknowledged by validator {at}) is known to no validator: submitting it again");
+        submit_anywhere(&clients, *at, &by_hex[id]).await?;
         crate::cluster::wait_committed(&clients[0], id, Duration::from_secs(120)).await?;
+        resubmitted.push(LostAcknowledgement { event: *event, validator: *at, tx: id.to_string() });
     }
     // One height, one header, at every validator.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -239,13 +278,22 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    // What the receiver holds is exactly what committed for it.
+    // What the receiver holds is exactly what committed for it, and every validator has each committed transfer
+    // at the same place.
     let mut committed = 0;
     for tx in &built.transfers {
-        let status = clients[0].tx_get(tx.id().to_string()).await?;
-        if matches!(status, ctchain_rpc::TxStatus::Committed { .. }) {
-            committed += 1;
+        let at = |status: ctchain_rpc::TxStatus| match status {
+            ctchain_rpc::TxStatus::Committed { height, index, .. } => Some((height, index)),
+            _ => None,
+        };
+        let first = at(clients[0].tx_get(tx.id().to_string()).await?);
+        for (i, c) in clients.iter().enumerate().skip(1) {
+            let here = at(c.tx_get(tx.id().to_string()).await?);
+            if here != first {
+                bail!("transfer {} is at {first:?} on validator 0 but at {here:?} on validator {i}", tx.id());
+            }
         }
+        committed += usize::from(first.is_some());
     }
     let mut receiver = ChainWallet::new("receiver", built.receiver);
     receiver.sync(&clients[0]).await?;
@@ -264,6 +312,7 @@ async fn run_in(dir: &std::path::Path, options: ChaosOptions) -> Result<ChaosRep
         submitted: count,
         acknowledged: acknowledged.len(),
         committed,
+        resubmitted,
         height,
         state_root: header.state_root,
         receiver_balance,

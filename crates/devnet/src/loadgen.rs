@@ -233,19 +233,20 @@ impl Funded {
     }
 }
 
-/// Submits `hex` through validator `first` or, when it cannot be reached, the next ones in turn. A refusal is an
-/// answer (no other node is asked), except that a duplicate after a failed attempt means an earlier attempt got
-/// through.
+/// Submits `hex` through validator `first` or, when it cannot be reached, the next ones in turn; returns the
+/// index of the validator that acknowledged it. A refusal is an answer (no other node is asked), except that a
+/// duplicate after a failed attempt means an earlier attempt got through.
 pub(crate) async fn submit_anywhere(
     clients: &[jsonrpsee::http_client::HttpClient],
     first: usize,
     hex: &str,
-) -> Result<()> {
+) -> Result<usize> {
     let mut unreachable = Vec::new();
     for attempt in 0..4 * clients.len() {
-        let client = &clients[(first + attempt) % clients.len()];
+        let at = (first + attempt) % clients.len();
+        let client = &clients[at];
         match client.tx_submit(hex.to_owned()).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(at),
             // Busy (its admission queue is full): a careful client waits a little and asks the next one.
             Err(jsonrpsee::core::client::Error::Call(e)) if e.code() == ctchain_rpc::codes::MEMPOOL_FULL => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -257,7 +258,7 @@ pub(crate) async fn submit_anywhere(
                     || (e.code() == ctchain_rpc::codes::TX_REJECTED
                         && e.data().is_some_and(|d| d.get().contains("\"duplicate\"")));
                 if attempt > 0 && duplicate {
-                    return Ok(());
+                    return Ok(at);
                 }
                 bail!("transfer refused: {}", e.message());
             }
@@ -368,7 +369,7 @@ async fn run_in(dir: &std::path::Path, options: LoadOptions) -> Result<LoadRepor
             let id = tx.id();
             async move {
                 pending.lock().expect("lock").insert(id, (Instant::now(), hex.clone()));
-                let result = submit_anywhere(&clients, k, &hex).await;
+                let result = submit_anywhere(&clients, k, &hex).await.map(|_| ());
                 submitted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 result
             }

@@ -6,7 +6,10 @@
 //!   promise of one encoding per value; a second encoding of one transaction would give it a second id);
 //! * **verification never panics** on what decodes: transactions and blocks go through the chain's verifier,
 //!   consensus messages through a live PBFT replica, committed blocks through the certificate check;
-//! * **keystores** parse, and open (under a cheap KDF) to an error or a secret, never a panic.
+//! * **keystores** parse, and open (under a cheap KDF) to an error or a secret, never a panic;
+//! * **the node's own decoders**: direct messages between nodes (whose sync responses are checked as catch-up
+//!   checks them), the genesis file (TOML; what reads back is what was written), and the JSON-RPC parameters
+//!   (the node's parameter parsers, routed by method name as the server routes them).
 //!
 //! The targets are plain functions ([`TARGETS`]), run three ways: by AFL++ through `src/bin/fuzz.rs` (`cargo afl`,
 //! on the stable toolchain; see the README), by `tests/afl.rs` for a bounded time per target in CI, and by
@@ -37,6 +40,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("consensus", consensus),
     ("committed", committed),
     ("keystore", keystore),
+    ("direct", direct),
+    ("genesis_toml", genesis_toml),
+    ("rpc_params", rpc_params),
 ];
 
 /// The target named `name`.
@@ -112,5 +118,62 @@ pub fn keystore(data: &[u8]) {
     if kdf.memory_kib <= 256 && kdf.iterations <= 2 && kdf.parallelism <= 2 {
         let _ = file.open(fixture::PASSWORD);
         let _ = file.open_issuer(fixture::PASSWORD);
+    }
+}
+
+/// A direct message between nodes (consensus, sync request, sync response), as the node decodes it; the entries
+/// of a sync response are checked as catch-up checks them.
+pub fn direct(data: &[u8]) {
+    if let Some(ctchain_node::node::Wire::SyncResponse(entries)) = canonical("direct message", data) {
+        let f = fixture::get();
+        for entry in entries {
+            let _ = ctchain_pbft::verify_committed(&f.validators, &ctchain_pbft::Ed25519Verifier, &entry.committed);
+        }
+    }
+}
+
+/// A genesis file as `ctchain-node` reads it (TOML): what it accepts, written out again, reads back the same.
+pub fn genesis_toml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(genesis) = ctchain_node::genesis_file::from_toml(text) {
+        let again = ctchain_node::genesis_file::from_toml(&ctchain_node::genesis_file::to_toml(&genesis));
+        assert!(again.as_ref().ok() == Some(&genesis), "a genesis written out does not read back: {again:?}");
+    }
+}
+
+/// A JSON-RPC request body: the parameters of each method go through the node's own parsers (the server routes
+/// by method name the same way), and a submission's bytes through the ledger decoder admission starts with.
+pub fn rpc_params(data: &[u8]) {
+    use ctchain_ledger::TxTag;
+    use ctchain_node::rpc_server::{parse_hash, tagged_submission};
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let method = request.get("method").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let params = request.get("params").cloned().unwrap_or(serde_json::Value::Null);
+    let first = params.get(0).cloned().unwrap_or(serde_json::Value::Null);
+    let text = first.as_str().unwrap_or_default();
+    let submit = |tag| {
+        if let Ok(tagged) = tagged_submission(tag, text) {
+            let _ = LedgerTx::from_bytes(&tagged);
+        }
+    };
+    match method {
+        "tx_submit" => submit(TxTag::Confidential),
+        "audit_submitAccess" => submit(TxTag::AuditAccess),
+        "shielded_submit" => submit(TxTag::Shielded),
+        "tx_get" | "output_get" | "shielded_nullifier" | "tx_subscribeStatus" => {
+            let _ = parse_hash("id", text);
+        }
+        "chain_getBlock" => {
+            if let Ok(ctchain_rpc::BlockRef::Hash(hash)) = serde_json::from_value::<ctchain_rpc::BlockRef>(first) {
+                let _ = parse_hash("hash", &hash);
+            }
+        }
+        "outputs_range" => {
+            let _ = serde_json::from_value::<(u64, u64)>(params);
+        }
+        "shielded_notes" => {
+            let _ = serde_json::from_value::<(u64, u32)>(params);
+        }
+        _ => {}
     }
 }

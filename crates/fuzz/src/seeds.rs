@@ -19,6 +19,7 @@ pub fn all() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let (issuance, transfer) = transactions(f);
     let blocks = blocks(f, &issuance, &transfer);
     let (messages, committed) = consensus(&blocks);
+    let (messages_for_direct, committed_for_direct) = (messages.clone(), committed.clone());
     vec![
         ("transaction", vec![issuance.to_bytes(), transfer.to_bytes()]),
         (
@@ -33,6 +34,9 @@ pub fn all() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         ("consensus", messages),
         ("committed", committed),
         ("keystore", keystores()),
+        ("direct", direct(&messages_for_direct, &committed_for_direct)),
+        ("genesis_toml", vec![ctchain_node::genesis_file::to_toml(&f.genesis).into_bytes()]),
+        ("rpc_params", rpc_requests(&issuance, &blocks)),
     ]
 }
 
@@ -134,4 +138,40 @@ fn keystores() -> Vec<Vec<u8>> {
         .into_iter()
         .map(|file| serde_json::to_vec_pretty(&file.expect("the fixture's keystores seal")).expect("JSON"))
         .collect()
+}
+
+/// Direct messages: a consensus message, a sync request, and a sync response carrying the committed blocks.
+fn direct(messages: &[Vec<u8>], committed: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    use ctchain_codec::Decode;
+    use ctchain_node::consensus_store::LogEntry;
+    use ctchain_node::node::Wire;
+    let entries = committed
+        .iter()
+        .map(|bytes| {
+            let committed = ctchain_pbft::CommittedBlock::from_bytes(bytes).expect("a committed seed decodes");
+            let timestamp = committed.block.timestamp().unwrap_or(GENESIS_TIME_MS);
+            LogEntry { committed, timestamp, chain_digest: ctchain_codec::Hash32([7; 32]) }
+        })
+        .collect();
+    vec![
+        Wire::Consensus(messages[0].clone()).to_bytes(),
+        Wire::SyncRequest { from: 1, to: 64 }.to_bytes(),
+        Wire::SyncResponse(entries).to_bytes(),
+    ]
+}
+
+/// A request for each method that takes parameters.
+fn rpc_requests(issuance: &Transaction, blocks: &[Block]) -> Vec<Vec<u8>> {
+    let id = issuance.id().to_string();
+    let hash = hex::encode(blocks[0].header.hash().0);
+    let requests = [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tx_submit", "params": [hex::encode(issuance.to_bytes())]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tx_get", "params": [id]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "chain_getBlock", "params": [{"hash": hash}]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "chain_getBlock", "params": [{"height": 1}]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 5, "method": "outputs_range", "params": [1, 2]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 6, "method": "shielded_notes", "params": [0, 10]}),
+        serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "audit_submitAccess", "params": ["00"]}),
+    ];
+    requests.iter().map(|r| serde_json::to_vec(r).expect("JSON")).collect()
 }

@@ -55,7 +55,7 @@ mod wire;
 use delivery::ledger_block_of;
 pub use shared::{header_json, now_ms, AdmissionCapacity, Busy, ConsensusView, RejectedTxs, Shared};
 use validation::*;
-use wire::Wire;
+pub use wire::Wire;
 
 /// Committed blocks kept for catch-up requests in the core's memory (older ones are served from disk).
 const RECENT_IN_MEMORY: u64 = 256;

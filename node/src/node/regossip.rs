@@ -12,7 +12,7 @@ use super::*;
 const REGOSSIP_PERIOD_MS: u64 = 10_000;
 /// Wait after a peer connects before gossiping to it: gossip subscriptions are exchanged on connection and the
 /// mesh forms on the next heartbeats.
-const AFTER_CONNECT_MS: u64 = 2_000;
+const AFTER_CONNECT_MS: u64 = 500;
 /// Most bytes gossiped again in one round (the oldest transactions first).
 const REGOSSIP_MAX_BYTES: usize = 4 << 20;
 

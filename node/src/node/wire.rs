@@ -4,9 +4,17 @@ use super::*;
 
 /// Node-level direct messages: consensus messages, and log sync (catch-up from disk for lagging validators and
 /// observers; every entry carries its commit certificate, so the peer that serves it need not be trusted).
-pub(super) enum Wire {
+pub enum Wire {
+    /// A PBFT message, decoded and checked by the core.
     Consensus(Vec<u8>),
-    SyncRequest { from: u64, to: u64 },
+    /// Asks for committed log entries `from..=to`.
+    SyncRequest {
+        /// First sequence number.
+        from: u64,
+        /// Last sequence number.
+        to: u64,
+    },
+    /// Committed log entries with their certificates.
     SyncResponse(Vec<LogEntry>),
 }
 
