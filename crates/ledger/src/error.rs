@@ -113,6 +113,9 @@ pub enum LedgerError {
     /// The shielded pool's parameters are missing, damaged, or not the ones the genesis pins.
     #[error("shielded pool parameters: {0}")]
     ShieldedParameters(String),
+    /// A state snapshot was refused: it does not match the certified header it names, or is malformed.
+    #[error("state snapshot refused: {0}")]
+    Snapshot(String),
     /// The database holds another chain.
     #[error("the database holds chain {stored}, not the given genesis {given}")]
     GenesisMismatch {

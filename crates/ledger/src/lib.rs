@@ -54,6 +54,7 @@ pub mod finality;
 mod ledger;
 pub mod merkle;
 pub mod shielded;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod types;

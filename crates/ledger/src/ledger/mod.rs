@@ -19,6 +19,7 @@ use crate::store::{Cf, StorageError, Store, StoreBatch};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
 
 mod queries;
+mod snapshot;
 mod verified;
 
 pub use queries::{OutputStatus, TxInclusionProof, TxRecord};
