@@ -7,6 +7,7 @@
 //! HOME/keys/network.json      Ed25519 network key (libp2p identity; never signs votes)
 //! HOME/data/ledger            RocksDB: blocks, outputs, supply
 //! HOME/data/consensus         RocksDB: PBFT safety state and the consensus log
+//! HOME/data/snapshots         the last two ledger-state snapshots (`<height>.state`, `<height>.offer`)
 //! ```
 
 use std::net::SocketAddr;
@@ -35,6 +36,9 @@ pub struct NodeConfig {
     /// Block production.
     #[serde(default)]
     pub consensus: ConsensusSection,
+    /// State snapshots and consensus-log pruning.
+    #[serde(default)]
+    pub snapshots: SnapshotSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -169,6 +173,23 @@ impl Default for ConsensusSection {
     }
 }
 
+/// `[snapshots]`: every `interval_blocks` ledger blocks the node writes a snapshot of the ledger state (the
+/// same heights at every node, so peers can vouch for one), keeps the last two, and prunes its consensus log below
+/// the older one's sequence number. A node that starts with no ledger fetches the newest snapshot that `f + 1`
+/// validators offer alike (an observer always; a validator only with `start --restore`, see the node README).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSection {
+    /// Ledger blocks between snapshots (0: never take one, never prune).
+    pub interval_blocks: u64,
+}
+
+impl Default for SnapshotSection {
+    fn default() -> Self {
+        Self { interval_blocks: 1_000 }
+    }
+}
+
 /// `[log]`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,6 +243,10 @@ impl Home {
     /// `data/consensus`.
     pub fn consensus_dir(&self) -> PathBuf {
         self.0.join("data").join("consensus")
+    }
+    /// `data/snapshots`.
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.0.join("data").join("snapshots")
     }
 }
 

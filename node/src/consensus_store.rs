@@ -7,6 +7,8 @@
 //! * The consensus log is a write-ahead log for the ledger: a delivered block is logged (synced) before the
 //!   ledger applies it, so after a crash between the two the node re-applies it from the log on start.
 //! * Every value is `payload ‖ SM3(key ‖ payload)[..8]`; damage is reported, never decoded silently.
+//! * The log is pruned only below a sequence number a state snapshot covers (and never within the last
+//!   entries the core keeps in memory), so the log always starts at a snapshot's sequence number or at 1.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -238,6 +240,32 @@ impl ConsensusStore {
                 }
             }
         }
+    }
+
+    /// The lowest logged sequence number (0 when empty): the log is pruned below it.
+    pub fn first_seq(&self) -> Result<u64> {
+        let mut it = self.db.iterator(IteratorMode::From(&log_key(0), rocksdb::Direction::Forward));
+        match it.next() {
+            Some(item) => {
+                let (k, _) = item?;
+                if k.len() == 9 && k[0] == LOG_PREFIX {
+                    Ok(u64::from_be_bytes(k[1..].try_into().expect("9-byte key")))
+                } else {
+                    Ok(0)
+                }
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// Deletes the log entries below `seq` (durable on return). Committed entries are final, so what is pruned
+    /// is what a peer that far behind takes from a state snapshot instead.
+    pub fn prune_below(&self, seq: u64) -> Result<()> {
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.delete_range(log_key(0), log_key(seq));
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.write_opt(batch, &opts).context("consensus store prune failed")
     }
 
     /// Entries `from..=to` that exist, in order.

@@ -150,6 +150,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             metrics: MetricsSection { listen: Some(format!("127.0.0.1:{metrics_port}").parse()?) },
             mempool: MempoolSection::default(),
             consensus: ConsensusSection::default(),
+            snapshots: Default::default(),
             log: LogSection::default(),
         };
         config.write_new(&home.config())?;
@@ -220,6 +221,7 @@ pub fn init(
         metrics: MetricsSection { listen: None },
         mempool: MempoolSection::default(),
         consensus: ConsensusSection::default(),
+        snapshots: Default::default(),
         log: LogSection::default(),
     };
     listen.parse::<ctchain_net::Multiaddr>().context("--listen must be a multiaddr like /ip4/0.0.0.0/tcp/26600")?;

@@ -25,4 +25,5 @@ pub mod home;
 pub mod keys;
 pub mod metrics;
 pub mod node;
+pub mod restore;
 pub mod rpc_server;

@@ -84,6 +84,12 @@ enum Command {
         /// demo or tests, so that no node outlives them.
         #[arg(long)]
         exit_with_parent: bool,
+        /// A validator that lost its data: restore the ledger from a state snapshot the validators vouch for,
+        /// then follow the chain without voting until every sequence number it may have voted on before is
+        /// committed (an observer with no ledger always restores; a validator only when told, since a validator
+        /// starting a new chain has no ledger either).
+        #[arg(long)]
+        restore: bool,
     },
     /// Print a node's height, view, peers, mempool and sync state.
     Status {
@@ -99,14 +105,14 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Start { home, log_format, exit_with_parent } => {
+        Command::Start { home, log_format, exit_with_parent, restore } => {
             if exit_with_parent {
                 if let Err(e) = exit_with_parent_process() {
                     eprintln!("error: {e:#}");
                     std::process::exit(1);
                 }
             }
-            run_start(home, log_format)
+            run_start(home, log_format, restore)
         }
         other => {
             tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run_other(other)))
@@ -207,12 +213,12 @@ fn exit_with_parent_process() -> Result<()> {
     Ok(())
 }
 
-fn run_start(home: PathBuf, log_format: Option<LogFormat>) -> Result<()> {
+fn run_start(home: PathBuf, log_format: Option<LogFormat>, restore: bool) -> Result<()> {
     let home = Home(home);
     let config = NodeConfig::read(&home.config())?;
     init_logging(&config.name, log_format.unwrap_or(config.log.format));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let result = rt.block_on(start(home, config));
+    let result = rt.block_on(start(home, config, restore));
     if let Err(e) = &result {
         error!("node stopped: {e:#}");
     }
@@ -220,7 +226,7 @@ fn run_start(home: PathBuf, log_format: Option<LogFormat>) -> Result<()> {
     result
 }
 
-async fn start(home: Home, config: NodeConfig) -> Result<()> {
+async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
     let genesis = genesis_file::read(&home.genesis())?;
     if genesis.chain_id != config.chain_id {
         bail!("node.toml expects chain {:?} but the genesis is for {:?}", config.chain_id, genesis.chain_id);
@@ -243,14 +249,12 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         }
     };
 
-    let mut ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
-    if genesis.shielded.is_some() {
-        // A node that cannot check shielded proofs would refuse every block holding one: refuse to start.
-        let path = home.shielded_verifying_key();
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!("the genesis enables the shielded pool: its verifying key must be at {}", path.display())
-        })?;
-        ledger.load_shielded_verifying_key(&bytes).with_context(|| format!("{}", path.display()))?;
+    let no_ledger = !home.ledger_dir().join("CURRENT").exists();
+    if restore && !no_ledger {
+        bail!(
+            "--restore takes a state snapshot into an empty data directory, but {} holds a ledger",
+            home.ledger_dir().display()
+        );
     }
     let store = consensus_store::ConsensusStore::open(&home.consensus_dir())?;
 
@@ -287,8 +291,45 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
         },
     })
     .await?;
+    let mut net_events = net_events;
+
+    // A node with no ledger takes the validators' newest snapshot when they vouch for one (see `restore`).
+    let mut restored = None;
+    if no_ledger && store.last_seq()? == 0 && (validator_index.is_none() || restore) {
+        let validator_peers: Vec<_> = genesis
+            .validators
+            .iter()
+            .filter(|v| v.network_key != network_key.public)
+            .filter_map(|v| ctchain_net::peer_id_from_public(&v.network_key))
+            .collect();
+        restored = ctchain_node::restore::from_peers(
+            &net,
+            &mut net_events,
+            &genesis,
+            &validator_peers,
+            &home.ledger_dir(),
+            &store,
+        )
+        .await?;
+    }
+    if restore && restored.is_none() {
+        bail!("--restore: no state snapshot is offered alike by f + 1 validators");
+    }
+
+    let mut ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
+    if genesis.shielded.is_some() {
+        // A node that cannot check shielded proofs would refuse every block holding one: refuse to start.
+        let path = home.shielded_verifying_key();
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!("the genesis enables the shielded pool: its verifying key must be at {}", path.display())
+        })?;
+        ledger.load_shielded_verifying_key(&bytes).with_context(|| format!("{}", path.display()))?;
+    }
 
     let metrics = Arc::new(metrics::NodeMetrics::new(&config.name));
+    if let Some(height) = restored {
+        metrics.snapshot_height.set(height as i64);
+    }
     metrics.height.set(ledger.height() as i64);
     let (heads, _) = broadcast::channel(256);
     let (tx_updates, _) = broadcast::channel(4096);
@@ -320,6 +361,8 @@ async fn start(home: Home, config: NodeConfig) -> Result<()> {
             idle_block_ms: config.consensus.idle_block_ms,
             batch_delay_ms: config.consensus.batch_delay_ms,
             max_message_bytes: config.network.max_message_bytes,
+            snapshot_interval_blocks: config.snapshots.interval_blocks,
+            snapshots_dir: home.snapshots_dir(),
         },
     })?;
 

@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub refused_messages: Family<Vec<(String, String)>, Counter>,
     /// Network events dropped because the driver did not take them in time.
     pub dropped_net_events: Counter<u64, AtomicU64>,
+    /// Height of the last state snapshot this node wrote (or restored from).
+    pub snapshot_height: Gauge<i64, AtomicI64>,
     /// Pending transactions gossiped again (after a peer connected, or pending for a whole period).
     pub regossiped_txs: Counter<u64, AtomicU64>,
     /// Transactions refused at admission, by reason.
@@ -86,6 +88,7 @@ impl NodeMetrics {
             refused_messages: Family::default(),
             dropped_net_events: Counter::default(),
             regossiped_txs: Counter::default(),
+            snapshot_height: Gauge::default(),
             rejected_txs: Family::default(),
             consensus_dropped: Family::default(),
             tx_verify_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
@@ -110,6 +113,11 @@ impl NodeMetrics {
             "refused_connections",
             "Connections refused (not on the allow-list)",
             m.refused_connections.clone(),
+        );
+        registry.register(
+            "snapshot_height",
+            "Height of the last state snapshot written or restored",
+            m.snapshot_height.clone(),
         );
         registry.register(
             "regossiped_txs",

@@ -45,8 +45,16 @@ impl Chain {
     }
 
     /// Starts every node of `cluster` and waits until every validator commits.
-    pub async fn launch(dir: tempfile::TempDir, mut cluster: Cluster) -> Self {
-        cluster.start_all().unwrap();
+    pub async fn launch(dir: tempfile::TempDir, cluster: Cluster) -> Self {
+        let all: Vec<usize> = (0..cluster.len()).collect();
+        Self::launch_only(dir, cluster, &all).await
+    }
+
+    /// Starts the nodes `nodes` of `cluster` (validators among them all) and waits until every validator commits.
+    pub async fn launch_only(dir: tempfile::TempDir, mut cluster: Cluster, nodes: &[usize]) -> Self {
+        for &i in nodes {
+            cluster.start(i).unwrap();
+        }
         for i in 0..cluster.validators() {
             cluster.wait_seq(i, 1, Duration::from_secs(60)).await.unwrap();
         }

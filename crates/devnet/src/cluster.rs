@@ -91,6 +91,11 @@ impl Cluster {
 
     /// Starts node `i` as a process (its output appended to its log file).
     pub fn start(&mut self, i: usize) -> Result<()> {
+        self.start_with(i, &[])
+    }
+
+    /// Starts node `i` with extra arguments to `ctchain-node start` (e.g. `--restore`).
+    pub fn start_with(&mut self, i: usize, extra: &[&str]) -> Result<()> {
         if self.procs[i].is_some() {
             bail!("node {i} is already running");
         }
@@ -99,6 +104,7 @@ impl Cluster {
             .arg("start")
             .arg("--home")
             .arg(&self.testnet.homes[i])
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -160,9 +166,14 @@ impl Cluster {
 
     /// Sets node `i`'s batching delay in its `node.toml` (it takes effect at the node's next start).
     pub fn set_batch_delay(&mut self, i: usize, batch_delay_ms: u64) -> Result<()> {
+        self.edit_config(i, |config| config.consensus.batch_delay_ms = batch_delay_ms)
+    }
+
+    /// Changes node `i`'s `node.toml` (it takes effect at the node's next start).
+    pub fn edit_config(&mut self, i: usize, edit: impl FnOnce(&mut NodeConfig)) -> Result<()> {
         let path = Home(self.testnet.homes[i].clone()).config();
         let mut config = NodeConfig::read(&path)?;
-        config.consensus.batch_delay_ms = batch_delay_ms;
+        edit(&mut config);
         std::fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
         config.write_new(&path)
     }

@@ -9,6 +9,14 @@ impl Driver {
         if from == 0 || from > last {
             return Ok(());
         }
+        let first = self.store.first_seq()?;
+        if from < first {
+            // Pruned: the peer is further behind than the log reaches and needs a state snapshot.
+            if let Err(e) = self.shared.net.send(peer, Wire::SyncPruned { first }.to_bytes()) {
+                debug!("sync-pruned answer failed: {e}");
+            }
+            return Ok(());
+        }
         let to = to.min(last).min(from + SYNC_BATCH - 1);
         let mut entries = Vec::new();
         let mut bytes = 0usize;
@@ -112,6 +120,31 @@ pub(super) fn buffer_early(
     }
     early.insert(seq, entry);
     true
+}
+
+impl Driver {
+    /// A peer pruned its log below what this node needs. One peer's word proves nothing (it may lie to make this
+    /// node stop); when `f + 1` validators say so, at least one honest one did, and this node cannot follow the
+    /// chain by its log any more: it stops and says how to restart from a state snapshot.
+    pub(super) fn on_sync_pruned(&mut self, from: PeerId, first: u64) -> Result<()> {
+        if first <= self.applied_seq + 1 {
+            return Ok(());
+        }
+        let Some(index) = self.peers_by_index.iter().position(|p| *p == from) else { return Ok(()) };
+        self.pruned_by.insert(index);
+        let f = (self.validators.n() - 1) / 3;
+        warn!(peer = index, first, applied = self.applied_seq, "a validator pruned its log below what this node needs");
+        if self.pruned_by.len() > f {
+            bail!(
+                "{} validators pruned their consensus logs below where this node stands (it has executed sequence \
+                 number {}; they start at {first} or later): it cannot catch up by the log. Restart it from a state \
+                 snapshot: move its data directory aside and start it again (a validator with `start --restore`)",
+                self.pruned_by.len(),
+                self.applied_seq
+            );
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

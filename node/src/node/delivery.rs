@@ -108,7 +108,8 @@ impl Driver {
         for tx in block.txs() {
             let _ = self.shared.tx_updates.send(tx.id());
         }
-        Ok(())
+        let height = header.height;
+        self.snapshot_if_due(entry, height)
     }
 }
 

@@ -49,6 +49,7 @@ mod delivery;
 mod proposal;
 mod regossip;
 mod shared;
+pub mod snapshots;
 mod validation;
 mod wire;
 
@@ -106,6 +107,10 @@ pub struct DriverSettings {
     pub batch_delay_ms: u64,
     /// Largest network message.
     pub max_message_bytes: usize,
+    /// Ledger blocks between state snapshots (0: none, and no log pruning).
+    pub snapshot_interval_blocks: u64,
+    /// Where snapshots are written.
+    pub snapshots_dir: std::path::PathBuf,
 }
 
 /// The consensus driver.
@@ -129,6 +134,18 @@ pub struct Driver {
     early_entries: BTreeMap<u64, LogEntry>,
     status_published_ms: u64,
     regossip: regossip::RegossipSchedule,
+    /// Validators that answered a sync request with "pruned below what you need".
+    pruned_by: std::collections::BTreeSet<usize>,
+    /// A validator restored from a snapshot, following until it may vote.
+    pending_replica: Option<PendingReplica>,
+}
+
+/// The replica a restored validator starts once it may vote.
+struct PendingReplica {
+    cfg: PbftConfig,
+    secret: [u8; 32],
+    /// It may vote once the chain executed past this sequence number (unknown until it sees a live block).
+    vote_after: Option<u64>,
 }
 
 /// What `Driver::open` needs.
@@ -181,6 +198,8 @@ impl Driver {
             early_entries: BTreeMap::new(),
             status_published_ms: 0,
             regossip: Default::default(),
+            pruned_by: Default::default(),
+            pending_replica: None,
         };
         driver.replay_into_ledger(last)?;
 
@@ -198,24 +217,23 @@ impl Driver {
             cfg.max_clock_skew_ms = c.max_clock_drift_ms;
             cfg.max_message_bytes = driver.settings.max_message_bytes;
             cfg.retain_blocks = RECENT_IN_MEMORY;
-            let persisted =
-                driver.store.safety()?.unwrap_or_else(|| ctchain_pbft::PersistedState::genesis(&genesis.chain_id));
-            let recent = driver
-                .store
-                .range(last.saturating_sub(RECENT_IN_MEMORY - 1).max(1), last)?
-                .into_iter()
-                .map(|e| e.committed)
-                .collect();
-            let replica = Replica::restore(
-                cfg,
-                Box::new(Ed25519Signer::from_secret(secret)),
-                Box::new(Ed25519Verifier),
-                persisted,
-                tip,
-                recent,
-            )
-            .context("cannot start the consensus replica")?;
-            driver.replica = Some(replica);
+            match driver.store.safety()? {
+                None if last > 0 => {
+                    // Restored from a state snapshot: the votes it signed before are gone with its disk. It
+                    // follows without voting until every sequence number it may have voted on is committed.
+                    warn!(
+                        seq = last,
+                        "no safety state (restored from a snapshot): following the chain without voting for now"
+                    );
+                    driver.pending_replica = Some(PendingReplica { cfg, secret, vote_after: None });
+                }
+                persisted => {
+                    let persisted =
+                        persisted.unwrap_or_else(|| ctchain_pbft::PersistedState::genesis(&genesis.chain_id));
+                    let replica = driver.new_replica(cfg, secret, persisted, tip, last)?;
+                    driver.replica = Some(replica);
+                }
+            }
         }
         info!(seq = last, height = driver.height(), "consensus state restored");
         Ok(driver)
@@ -223,6 +241,61 @@ impl Driver {
 
     fn height(&self) -> u64 {
         self.shared.ledger.read().map(|l| l.height()).unwrap_or(0)
+    }
+
+    fn new_replica(
+        &self,
+        cfg: PbftConfig,
+        secret: [u8; 32],
+        persisted: ctchain_pbft::PersistedState,
+        tip: LedgerTip,
+        last: u64,
+    ) -> Result<Replica> {
+        let recent = self
+            .store
+            .range(last.saturating_sub(RECENT_IN_MEMORY - 1).max(self.store.first_seq()?).max(1), last)?
+            .into_iter()
+            .map(|e| e.committed)
+            .collect();
+        Replica::restore(
+            cfg,
+            Box::new(Ed25519Signer::from_secret(secret)),
+            Box::new(Ed25519Verifier),
+            persisted,
+            tip,
+            recent,
+        )
+        .context("cannot start the consensus replica")
+    }
+
+    /// A restored validator learns a live sequence number `seq` (a certified block just gossiped): everything it
+    /// voted on before it lost its disk lay within one window of the stable checkpoint it knew, which is at most
+    /// `seq`. Once the chain is past `seq + window + checkpoint interval`, all of that is committed and it may vote.
+    fn note_live_seq(&mut self, seq: u64) {
+        if let Some(pending) = &mut self.pending_replica {
+            if pending.vote_after.is_none() {
+                let after = seq + pending.cfg.window + pending.cfg.checkpoint_interval;
+                info!(live = seq, vote_after = after, "restored validator: it votes again after this sequence number");
+                pending.vote_after = Some(after);
+            }
+        }
+    }
+
+    /// Starts the replica of a restored validator once the chain is past the sequence numbers it may have voted on.
+    fn maybe_start_voting(&mut self) -> Result<()> {
+        let due = self.pending_replica.as_ref().is_some_and(|p| p.vote_after.is_some_and(|a| self.applied_seq > a));
+        if !due {
+            return Ok(());
+        }
+        let pending = self.pending_replica.take().expect("checked above");
+        let last = self.applied_seq;
+        let entry = self.store.entry(last)?.ok_or_else(|| anyhow!("consensus log misses its last entry {last}"))?;
+        let tip = LedgerTip { seq: last, chain_digest: entry.chain_digest, timestamp: entry.timestamp };
+        let persisted = ctchain_pbft::PersistedState::genesis(&self.shared.genesis.chain_id);
+        let replica = self.new_replica(pending.cfg, pending.secret, persisted, tip, last)?;
+        self.replica = Some(replica);
+        info!(seq = last, "restored validator: voting again");
+        self.step(Input::Start)
     }
 
     /// After a crash between logging a block and applying it, the ledger is behind the log: apply the missing
@@ -286,6 +359,7 @@ impl Driver {
         self.try_propose()?;
         self.decide_awaiting()?;
         self.maybe_sync();
+        self.maybe_start_voting()?;
         self.regossip_due();
         // Status and metrics change with deliveries (which publish them at once); between those, peers and views
         // need no more than a few refreshes a second, not one per 10 ms tick.
@@ -340,6 +414,11 @@ impl Driver {
                 }
                 Ok(Wire::SyncRequest { from: lo, to: hi }) => self.serve_sync(from, lo, hi)?,
                 Ok(Wire::SyncResponse(entries)) => self.on_synced(entries)?,
+                Ok(Wire::SnapshotOffersRequest) => self.serve_offers(from)?,
+                Ok(Wire::SnapshotChunkRequest { height, offset }) => self.serve_snapshot_chunk(from, height, offset),
+                Ok(Wire::SyncPruned { first }) => self.on_sync_pruned(from, first)?,
+                // Answers to a restore at start; a running node asked for none.
+                Ok(Wire::SnapshotOffers(_) | Wire::SnapshotChunk { .. }) => {}
                 Err(e) => debug!(%from, "undecodable direct message: {e}"),
             },
             NetEvent::Gossip { id, topic: Topic::Transactions, bytes, .. } => {
@@ -384,6 +463,7 @@ impl Driver {
                     let verdict = if certified { GossipVerdict::Accept } else { GossipVerdict::Reject };
                     self.shared.net.report(id, verdict);
                     if certified {
+                        self.note_live_seq(entry.committed.seq);
                         self.on_synced(vec![entry])?;
                     }
                 }

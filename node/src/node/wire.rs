@@ -1,5 +1,6 @@
 //! The node-level direct messages: consensus messages, and log sync (catch-up from disk for lagging validators and observers; every entry carries its commit certificate, so the peer that serves it need not be trusted).
 
+use super::snapshots::SnapshotOffer;
 use super::*;
 
 /// Node-level direct messages: consensus messages, and log sync (catch-up from disk for lagging validators and
@@ -16,6 +17,31 @@ pub enum Wire {
     },
     /// Committed log entries with their certificates.
     SyncResponse(Vec<LogEntry>),
+    /// Asks which state snapshots the peer holds.
+    SnapshotOffersRequest,
+    /// The state snapshots this node holds (at most a few).
+    SnapshotOffers(Vec<SnapshotOffer>),
+    /// Asks for the state of the snapshot at `height` from byte `offset` on.
+    SnapshotChunkRequest {
+        /// Its height.
+        height: u64,
+        /// First byte wanted.
+        offset: u64,
+    },
+    /// A piece of a snapshot's state.
+    SnapshotChunk {
+        /// Its height.
+        height: u64,
+        /// Where the piece starts.
+        offset: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The log entries asked for were pruned: this node's log starts at `first` (take a snapshot).
+    SyncPruned {
+        /// The first entry this node still holds.
+        first: u64,
+    },
 }
 
 impl Encode for Wire {
@@ -37,6 +63,29 @@ impl Encode for Wire {
                     w.put(e);
                 }
             }
+            Wire::SnapshotOffersRequest => w.u8(3),
+            Wire::SnapshotOffers(offers) => {
+                w.u8(4);
+                w.len(offers.len());
+                for o in offers {
+                    w.put(o);
+                }
+            }
+            Wire::SnapshotChunkRequest { height, offset } => {
+                w.u8(5);
+                w.u64(*height);
+                w.u64(*offset);
+            }
+            Wire::SnapshotChunk { height, offset, bytes } => {
+                w.u8(6);
+                w.u64(*height);
+                w.u64(*offset);
+                w.bytes(bytes);
+            }
+            Wire::SyncPruned { first } => {
+                w.u8(7);
+                w.u64(*first);
+            }
         }
     }
 }
@@ -54,6 +103,24 @@ impl Decode for Wire {
                 }
                 Ok(Wire::SyncResponse(entries))
             }
+            3 => Ok(Wire::SnapshotOffersRequest),
+            4 => {
+                let n = r.len("snapshot offers", 16)?;
+                let mut offers = Vec::with_capacity(n);
+                for _ in 0..n {
+                    offers.push(r.get()?);
+                }
+                Ok(Wire::SnapshotOffers(offers))
+            }
+            5 => {
+                Ok(Wire::SnapshotChunkRequest { height: r.u64("snapshot height")?, offset: r.u64("snapshot offset")? })
+            }
+            6 => Ok(Wire::SnapshotChunk {
+                height: r.u64("snapshot height")?,
+                offset: r.u64("snapshot offset")?,
+                bytes: r.bytes("snapshot chunk", 64 << 20)?.to_vec(),
+            }),
+            7 => Ok(Wire::SyncPruned { first: r.u64("first logged")? }),
             tag => Err(DecodeError::InvalidTag { field: "wire tag", tag: u32::from(tag) }),
         }
     }
