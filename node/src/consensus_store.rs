@@ -228,24 +228,18 @@ impl ConsensusStore {
 
     /// The highest logged sequence number (0 when empty).
     pub fn last_seq(&self) -> Result<u64> {
-        let mut it = self.db.iterator(IteratorMode::From(&log_key(u64::MAX), rocksdb::Direction::Reverse));
-        match it.next() {
-            None => Ok(0),
-            Some(item) => {
-                let (k, _) = item?;
-                if k.len() == 9 && k[0] == LOG_PREFIX {
-                    Ok(u64::from_be_bytes(k[1..].try_into().expect("9-byte key")))
-                } else {
-                    Ok(0)
-                }
-            }
-        }
+        self.log_end(IteratorMode::From(&log_key(u64::MAX), rocksdb::Direction::Reverse))
     }
 
     /// The lowest logged sequence number (0 when empty): the log is pruned below it.
     pub fn first_seq(&self) -> Result<u64> {
-        let mut it = self.db.iterator(IteratorMode::From(&log_key(0), rocksdb::Direction::Forward));
-        match it.next() {
+        self.log_end(IteratorMode::From(&log_key(0), rocksdb::Direction::Forward))
+    }
+
+    /// The sequence number of the first log key met from `from` (0 when none).
+    fn log_end(&self, from: IteratorMode<'_>) -> Result<u64> {
+        match self.db.iterator(from).next() {
+            None => Ok(0),
             Some(item) => {
                 let (k, _) = item?;
                 if k.len() == 9 && k[0] == LOG_PREFIX {
@@ -254,7 +248,6 @@ impl ConsensusStore {
                     Ok(0)
                 }
             }
-            None => Ok(0),
         }
     }
 
@@ -309,6 +302,32 @@ mod tests {
         } else {
             state.prepared_blocks.remove(&seq);
         }
+    }
+
+    #[test]
+    fn the_log_is_pruned_below_a_sequence_number_and_reports_where_it_starts_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConsensusStore::open(dir.path()).unwrap();
+        assert_eq!((store.first_seq().unwrap(), store.last_seq().unwrap()), (0, 0));
+        for seq in 1..=10u64 {
+            let committed = CommittedBlock {
+                seq,
+                block: block(seq, b"x"),
+                cert: ctchain_pbft::CommitCertificate { view: 0, seq, digest: Hash32([1; 32]), signatures: vec![] },
+            };
+            store.append(&LogEntry { committed, timestamp: seq, chain_digest: Hash32([seq as u8; 32]) }).unwrap();
+        }
+        let mut state = PersistedState::genesis(CHAIN);
+        prepare(&mut state, 0, 11, b"p", 2, true);
+        let mut store = store;
+        store.put_safety(&state).unwrap();
+        assert_eq!((store.first_seq().unwrap(), store.last_seq().unwrap()), (1, 10));
+        store.prune_below(6).unwrap();
+        assert_eq!((store.first_seq().unwrap(), store.last_seq().unwrap()), (6, 10));
+        assert!(store.entry(5).unwrap().is_none());
+        assert_eq!(store.entry(6).unwrap().unwrap().timestamp, 6);
+        // The safety state and the prepared certificates beside the log are untouched.
+        assert_eq!(store.safety().unwrap().unwrap().prepared.len(), 1);
     }
 
     #[test]

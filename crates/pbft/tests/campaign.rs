@@ -25,9 +25,23 @@ fn campaign(n: usize) {
     let started = std::time::Instant::now();
     let mut failures = Vec::new();
     let (mut blocks, mut messages, mut views, mut fetched, mut dropped) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for &seed in &seeds {
+    let mut slowest = (std::time::Duration::ZERO, 0u64);
+    for (done, &seed) in seeds.iter().enumerate() {
+        if done > 0 && done % 500 == 0 {
+            eprintln!(
+                "campaign n={n}: {done} seeds done, slowest seed {} ({:?}), {:?}",
+                slowest.1,
+                slowest.0,
+                started.elapsed()
+            );
+        }
         let scenario = Scenario::random(n, seed);
+        let seed_started = std::time::Instant::now();
         let report = run(&scenario);
+        let took = seed_started.elapsed();
+        if took > slowest.0 {
+            slowest = (took, seed);
+        }
         blocks += report.min_honest_height();
         messages += report.messages_delivered;
         for m in &report.metrics {
