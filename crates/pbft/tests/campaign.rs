@@ -36,6 +36,10 @@ fn campaign(n: usize) {
             );
         }
         let scenario = Scenario::random(n, seed);
+        if seeds.len() == 1 {
+            // A replay: show what is about to run (a seed that never ends shows nothing else).
+            eprintln!("n={n} seed={seed}: {scenario:?}");
+        }
         let seed_started = std::time::Instant::now();
         let report = run(&scenario);
         let took = seed_started.elapsed();
