@@ -280,7 +280,7 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
             peers.push((id, p.address.as_ref().map(|a| a.parse()).transpose()?));
         }
     }
-    let (net, net_events) = ctchain_net::spawn(NetConfig {
+    let (net, mut net_events) = ctchain_net::spawn(NetConfig {
         keypair: ctchain_net::keypair_from_secret(network_key.secret),
         listen: config.network.listen.parse()?,
         peers,
@@ -291,7 +291,6 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         },
     })
     .await?;
-    let mut net_events = net_events;
 
     // A node with no ledger takes the validators' newest snapshot when they vouch for one (see `restore`).
     let mut restored = None;

@@ -108,14 +108,10 @@ pub async fn from_peers(
                 drop(ledger);
                 let cert = ctchain_pbft::CommitCertificate::from_bytes(&o.certificate)
                     .map_err(|e| anyhow!("certificate: {e}"))?;
-                let header = &snapshot.block.header;
                 let entry = LogEntry {
                     committed: ctchain_pbft::CommittedBlock {
                         seq: offer.seq,
-                        block: ctchain_pbft::Block::Data {
-                            timestamp: header.timestamp_ms,
-                            payload: snapshot.block.to_bytes(),
-                        },
+                        block: ctchain_ledger::finality::consensus_block(&snapshot.block),
                         cert,
                     },
                     timestamp: offer.timestamp,

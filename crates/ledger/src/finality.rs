@@ -27,6 +27,11 @@ pub fn validator_set(genesis: &Genesis) -> ValidatorSet {
     ValidatorSet::new(genesis.chain_id.clone(), keys)
 }
 
+/// The consensus block that carried `block` (what its certificate's digest is over).
+pub fn consensus_block(block: &Block) -> ctchain_pbft::Block {
+    ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() }
+}
+
 /// Checks that `certificate` carries `2f + 1` valid commit signatures of the genesis validators for `block`.
 pub fn verify_block_certificate(
     genesis: &Genesis,
@@ -34,11 +39,7 @@ pub fn verify_block_certificate(
     certificate: &[u8],
 ) -> Result<CommitCertificate, FinalityError> {
     let cert = CommitCertificate::from_bytes(certificate).map_err(FinalityError::Encoding)?;
-    let committed = CommittedBlock {
-        seq: cert.seq,
-        block: ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() },
-        cert: cert.clone(),
-    };
+    let committed = CommittedBlock { seq: cert.seq, block: consensus_block(block), cert: cert.clone() };
     ctchain_pbft::verify_committed(&validator_set(genesis), &Ed25519Verifier, &committed)
         .map_err(FinalityError::Invalid)?;
     Ok(cert)

@@ -33,7 +33,7 @@ fn certified_chain(seed: u64) -> TestChain {
 /// A commit certificate for `block` signed by `signers`.
 fn certify(genesis: &Genesis, block: &Block, signers: &[u32]) -> Vec<u8> {
     let seq = block.header.height + 10;
-    let consensus = ctchain_pbft::Block::Data { timestamp: block.header.timestamp_ms, payload: block.to_bytes() };
+    let consensus = ctchain_ledger::finality::consensus_block(block);
     let digest = consensus.digest(&genesis.chain_id, seq);
     let body = Commit { view: 0, seq, digest };
     let keys = validators();

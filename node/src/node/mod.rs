@@ -22,6 +22,7 @@
 //! | `delivery` | a committed sequence number (`Deliver`): log, ledger, mempool |
 //! | `catch_up` | fetching and serving committed log entries |
 //! | `regossip` | pending transactions gossiped again after a peer connects and while they stay pending |
+//! | `snapshots` | state snapshots written every `interval_blocks`, served to peers; log pruning below them |
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -144,9 +145,16 @@ pub struct Driver {
 struct PendingReplica {
     cfg: PbftConfig,
     secret: [u8; 32],
-    /// It may vote once the chain executed past this sequence number (unknown until it sees a live block).
+    /// When it saw the first certified block gossiped, and the highest sequence number certified since.
+    live: Option<(u64, u64)>,
+    /// It may vote once the chain executed past this sequence number (fixed once the live head is known).
     vote_after: Option<u64>,
 }
+
+/// How long a restored validator collects gossiped blocks before it takes the highest as the live head. A peer
+/// may gossip an old certified block (it cannot forge a new one), so the first one alone could be far behind;
+/// honest validators gossip every commit, so within this time the highest is at least the head.
+const LIVE_HEAD_SETTLE_MS: u64 = 5_000;
 
 /// What `Driver::open` needs.
 pub struct DriverParts {
@@ -225,7 +233,7 @@ impl Driver {
                         seq = last,
                         "no safety state (restored from a snapshot): following the chain without voting for now"
                     );
-                    driver.pending_replica = Some(PendingReplica { cfg, secret, vote_after: None });
+                    driver.pending_replica = Some(PendingReplica { cfg, secret, live: None, vote_after: None });
                 }
                 persisted => {
                     let persisted =
@@ -268,21 +276,33 @@ impl Driver {
         .context("cannot start the consensus replica")
     }
 
-    /// A restored validator learns a live sequence number `seq` (a certified block just gossiped): everything it
-    /// voted on before it lost its disk lay within one window of the stable checkpoint it knew, which is at most
-    /// `seq`. Once the chain is past `seq + window + checkpoint interval`, all of that is committed and it may vote.
+    /// A restored validator sees a certified block `seq` gossiped.
     fn note_live_seq(&mut self, seq: u64) {
         if let Some(pending) = &mut self.pending_replica {
-            if pending.vote_after.is_none() {
-                let after = seq + pending.cfg.window + pending.cfg.checkpoint_interval;
-                info!(live = seq, vote_after = after, "restored validator: it votes again after this sequence number");
-                pending.vote_after = Some(after);
-            }
+            let (since, highest) = pending.live.get_or_insert((now_ms(), seq));
+            pending.live = Some((*since, (*highest).max(seq)));
         }
     }
 
     /// Starts the replica of a restored validator once the chain is past the sequence numbers it may have voted on.
+    /// Everything it voted on before it lost its disk lay within one window of the stable checkpoint it knew, which
+    /// is at most the live head `h` it learns after restarting: once the chain is past `h + window + checkpoint
+    /// interval`, all of that is committed, and a replica starting at its tip votes only on later numbers.
     fn maybe_start_voting(&mut self) -> Result<()> {
+        if let Some(pending) = &mut self.pending_replica {
+            if let (None, Some((since, highest))) = (pending.vote_after, pending.live) {
+                if now_ms() >= since + LIVE_HEAD_SETTLE_MS {
+                    let head = highest.max(self.applied_seq);
+                    let after = head + pending.cfg.window + pending.cfg.checkpoint_interval;
+                    info!(
+                        live = head,
+                        vote_after = after,
+                        "restored validator: it votes again after this sequence number"
+                    );
+                    pending.vote_after = Some(after);
+                }
+            }
+        }
         let due = self.pending_replica.as_ref().is_some_and(|p| p.vote_after.is_some_and(|a| self.applied_seq > a));
         if !due {
             return Ok(());

@@ -36,20 +36,22 @@ impl Driver {
     /// Runs the rounds that are due.
     pub(super) fn regossip_due(&mut self) {
         let now = now_ms();
+        let after_connect = self.regossip.after_connect_ms.is_some_and(|t| now >= t);
+        // Called every tick: the pool (shared with admission) is locked only when a round is due.
+        if !after_connect && now < self.regossip.next_round_ms {
+            return;
+        }
         let Ok(mempool) = self.shared.mempool.lock() else { return };
         let current = mempool.arrival_mark();
-        let before = if self.regossip.after_connect_ms.is_some_and(|t| now >= t) {
+        let before = if after_connect {
             self.regossip.after_connect_ms = None;
-            Some(current)
-        } else if now >= self.regossip.next_round_ms {
+            current
+        } else {
             let mark = self.regossip.mark;
             self.regossip.next_round_ms = now + REGOSSIP_PERIOD_MS;
             self.regossip.mark = current;
-            Some(mark)
-        } else {
-            None
+            mark
         };
-        let Some(before) = before else { return };
         let again = mempool.arrived_before(before, REGOSSIP_MAX_BYTES);
         drop(mempool);
         if again.is_empty() {
