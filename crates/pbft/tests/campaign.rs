@@ -26,12 +26,15 @@ fn campaign(n: usize) {
     let mut failures = Vec::new();
     let (mut blocks, mut messages, mut views, mut fetched, mut dropped) = (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut slowest = (std::time::Duration::ZERO, 0u64);
+    let mut most_events = (0u64, 0u64);
     for (done, &seed) in seeds.iter().enumerate() {
         if done > 0 && done % 500 == 0 {
             eprintln!(
-                "campaign n={n}: {done} seeds done, slowest seed {} ({:?}), {:?}",
+                "campaign n={n}: {done} seeds done, slowest seed {} ({:?}), most events seed {} ({}), {:?}",
                 slowest.1,
                 slowest.0,
+                most_events.1,
+                most_events.0,
                 started.elapsed()
             );
         }
@@ -45,6 +48,9 @@ fn campaign(n: usize) {
         let took = seed_started.elapsed();
         if took > slowest.0 {
             slowest = (took, seed);
+        }
+        if report.events_handled > most_events.0 {
+            most_events = (report.events_handled, seed);
         }
         blocks += report.min_honest_height();
         messages += report.messages_delivered;
@@ -64,9 +70,13 @@ fn campaign(n: usize) {
     }
     eprintln!(
         "campaign n={n}: {} seeds, {} failed, {blocks} blocks committed (min over honest), {messages} messages, \
-         {views} new views entered, {fetched} blocks fetched by catch-up, {dropped} inputs dropped, {:?}",
+         {views} new views entered, {fetched} blocks fetched by catch-up, {dropped} inputs dropped, most events \
+         {} (seed {}, the bound is {}), {:?}",
         seeds.len(),
         failures.len(),
+        most_events.0,
+        most_events.1,
+        ctchain_pbft::sim::MAX_STEPS,
         started.elapsed()
     );
     assert!(failures.is_empty(), "n={n}: failing seeds {failures:?}");

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ctchain_codec::{Decode, Encode};
+use ctchain_codec::{Decode, Encode, Hash32};
 use ctchain_pbft::sim::{sim_secret, sim_validators, CHAIN_ID};
 use ctchain_pbft::types::genesis_digest;
 use ctchain_pbft::{
@@ -210,6 +210,55 @@ fn catch_up_accepts_only_certified_blocks() {
     let outs = r.handle(NOW, Input::SyncedBlocks(good));
     assert_eq!(describe_all(&outs).iter().filter(|o| o.starts_with("deliver")).count(), 2);
     assert_eq!(r.last_executed(), 2);
+}
+
+/// What replica 1 sends: its fetch requests as `(peer, from, to)`.
+fn fetch_requests(outs: &[Output]) -> Vec<(u32, u64, u64)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message: Message::FetchRequest(m) } => Some((*to, m.body.from, m.body.to)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_answer_to_the_outstanding_fetch_starts_the_next_one() {
+    // Replicas 0 and 2 (f + 1) claim a checkpoint at 8: replica 1 is behind and asks one peer for 1..8.
+    let mut r = replica(1);
+    r.handle(NOW, Input::Start);
+    r.handle(NOW, bytes(Message::Checkpoint(sign(0, ctchain_pbft::Checkpoint { seq: 8, digest: Hash32([8; 32]) }))));
+    let outs = r
+        .handle(NOW, bytes(Message::Checkpoint(sign(2, ctchain_pbft::Checkpoint { seq: 8, digest: Hash32([8; 32]) }))));
+    let asked = fetch_requests(&outs);
+    assert_eq!(asked, vec![(2, 1, 8)], "{:?}", describe_all(&outs));
+    let b1 = block(NOW, "one");
+    let b2 = block(NOW + 1, "two");
+    let answer = |from: u32, blocks: Vec<CommittedBlock>| {
+        bytes(Message::FetchResponse(sign(from, ctchain_pbft::FetchResponse { blocks })))
+    };
+    // An unsolicited response (from a peer not asked) is used for its blocks, and starts no request.
+    let outs = r.handle(NOW, answer(3, vec![committed_block(1, &b1, &[0, 2, 3])]));
+    assert_eq!(r.last_executed(), 1);
+    assert_eq!(fetch_requests(&outs), vec![], "a response nobody asked for started a request");
+    // The answer of the peer asked ends the request: the next one goes out, to the next peer.
+    let reply = answer(2, vec![committed_block(1, &b1, &[0, 2, 3]), committed_block(2, &b2, &[0, 2, 3])]);
+    let next = r.handle(NOW, reply.clone());
+    assert_eq!(r.last_executed(), 2);
+    assert_eq!(fetch_requests(&next), vec![(3, 3, 8)]);
+    // The same answer again (the network duplicated it, or the peer has a twin) starts nothing: each copy used to
+    // start a chain of requests of its own, and a twin doubled them every round trip (campaign n = 4, seed 2 975).
+    for _ in 0..3 {
+        let outs = r.handle(NOW, reply.clone());
+        assert_eq!(fetch_requests(&outs), vec![], "a duplicate answer started a request");
+    }
+    // Only the fetch timer lets the replica ask someone else while its request is unanswered.
+    let Some((timer, _)) = timers(&next).into_iter().find(|(t, _)| matches!(t, ctchain_pbft::Timer::Fetch { .. }))
+    else {
+        panic!("no fetch timer: {:?}", describe_all(&next))
+    };
+    let outs = r.handle(NOW, Input::Timeout(timer));
+    assert_eq!(fetch_requests(&outs), vec![(0, 3, 8)]);
 }
 
 #[test]

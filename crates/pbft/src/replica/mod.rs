@@ -248,7 +248,8 @@ pub struct Replica {
     incoming_size: usize,
     timer_epoch: u64,
     fetch_epoch: u64,
-    fetch_in_flight: bool,
+    /// The catch-up request awaiting its answer: the peer asked and the first sequence number asked for.
+    fetch_outstanding: Option<(ReplicaId, Seq)>,
     fetch_peer: ReplicaId,
     block_fetch_epoch: u64,
     block_fetch_in_flight: bool,
@@ -317,7 +318,7 @@ impl Replica {
             incoming_size: 0,
             timer_epoch: 0,
             fetch_epoch: 0,
-            fetch_in_flight: false,
+            fetch_outstanding: None,
             block_fetch_epoch: 0,
             block_fetch_in_flight: false,
             block_fetch_attempt: 0,
@@ -495,7 +496,7 @@ impl Replica {
             Message::ViewChange(m) => self.on_view_change(m, out),
             Message::NewView(m) => self.on_new_view(m, out),
             Message::FetchRequest(m) => self.on_fetch_request(m, out),
-            Message::FetchResponse(m) => self.on_blocks(m.body.blocks, out),
+            Message::FetchResponse(m) => self.on_fetch_response(m, out),
             Message::BlockRequest(m) => self.on_block_request(m, out),
             Message::BlockResponse(m) => self.on_block_response(m),
         }

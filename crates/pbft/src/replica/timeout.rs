@@ -62,7 +62,7 @@ impl Replica {
                 }
                 self.start_view_change(self.view + 1, out);
             }
-            Timer::Fetch { epoch } if epoch == self.fetch_epoch => self.fetch_in_flight = false,
+            Timer::Fetch { epoch } if epoch == self.fetch_epoch => self.fetch_outstanding = None,
             Timer::BlockFetch { epoch } => self.on_block_fetch_timeout(epoch),
             _ => {}
         }

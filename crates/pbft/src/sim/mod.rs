@@ -30,6 +30,13 @@ use checkers::{app_accepts, Checker};
 pub const CHAIN_ID: &str = "ctchain-sim";
 /// Simulated time starts here (milliseconds), so that clock skews never go below zero.
 pub const T0: u64 = 1_000_000;
+/// A run that handles more events than this, or holds more than [`MAX_QUEUED_EVENTS`] at once, is stopped and
+/// reported as a violation: a run away (a message storm, requests multiplying) fails its seed instead of never
+/// ending. The campaign's seeds stay far below both: the most events a seed of the default campaign handled is
+/// under 40 000 (n = 7).
+pub const MAX_STEPS: u64 = 2_000_000;
+/// See [`MAX_STEPS`].
+pub const MAX_QUEUED_EVENTS: usize = 200_000;
 
 /// How a replica misbehaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,6 +286,8 @@ pub struct Report {
     pub states: Vec<String>,
     /// Messages delivered by the network.
     pub messages_delivered: u64,
+    /// Events the simulator handled (deliveries, timers, verdicts, proposals, crashes, restarts).
+    pub events_handled: u64,
     /// Simulated time at the end, relative to [`T0`].
     pub end_ms: u64,
     /// The largest view-change or new-view message sent, in bytes.
@@ -368,6 +377,9 @@ struct Sim {
     delivered: u64,
     largest_view_change_bytes: usize,
     most_prepared_in_view_change: usize,
+    steps: u64,
+    /// Set when the run was stopped for exceeding [`MAX_STEPS`] or [`MAX_QUEUED_EVENTS`].
+    runaway: Option<String>,
 }
 
 impl Sim {
@@ -699,6 +711,20 @@ impl Sim {
     }
 
     fn step(&mut self) -> bool {
+        if self.runaway.is_some() {
+            return false;
+        }
+        self.steps += 1;
+        if self.steps > MAX_STEPS || self.events.len() > MAX_QUEUED_EVENTS {
+            self.runaway = Some(format!(
+                "runaway: stopped at {} ms after {} events handled, {} queued, {} messages delivered",
+                self.now - T0,
+                self.steps - 1,
+                self.events.len(),
+                self.delivered
+            ));
+            return false;
+        }
         let Some(((at, _), event)) = self.events.pop_first() else { return false };
         self.now = at;
         match event {
@@ -806,6 +832,8 @@ pub fn run(s: &Scenario) -> Report {
         delivered: 0,
         largest_view_change_bytes: 0,
         most_prepared_in_view_change: 0,
+        steps: 0,
+        runaway: None,
     };
     for node in 0..sim.nodes.len() {
         sim.restart(node);
@@ -820,7 +848,9 @@ pub fn run(s: &Scenario) -> Report {
     // Phase 1: faults, until the network heals.
     let heal = T0 + s.heal_at_ms;
     while sim.events.first_key_value().is_some_and(|((t, _), _)| *t < heal) {
-        sim.step();
+        if !sim.step() {
+            break;
+        }
     }
     sim.now = heal;
     // Every crashed node is back (a torn crash that never fired is cancelled).
@@ -844,6 +874,7 @@ pub fn run(s: &Scenario) -> Report {
         }
     }
     let mut violations = std::mem::take(&mut sim.checker.violations);
+    violations.extend(sim.runaway.take());
     for i in &honest {
         let h = sim.nodes[*i].ledger.len() as u64;
         if h < target {
@@ -880,6 +911,7 @@ pub fn run(s: &Scenario) -> Report {
             .collect(),
         states: sim.nodes.iter().map(|n| n.replica.as_ref().map_or("crashed".into(), Replica::describe)).collect(),
         messages_delivered: sim.delivered,
+        events_handled: sim.steps.min(MAX_STEPS),
         end_ms: sim.now - T0,
         largest_view_change_bytes: sim.largest_view_change_bytes,
         most_prepared_in_view_change: sim.most_prepared_in_view_change,
