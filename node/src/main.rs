@@ -193,8 +193,10 @@ async fn run_other(command: Command) -> Result<()> {
 }
 
 fn init_logging(name: &str, format: LogFormat) {
+    // gossipsub's behaviour warns once per message it cannot queue, printing the whole message: a stalled peer
+    // would flood the log. The network task reports the stall itself, once.
     let filter = tracing_subscriber::EnvFilter::try_from_env("CTCHAIN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,libp2p_gossipsub::behaviour=error"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match format {
         LogFormat::Plain => builder.try_init(),
@@ -289,6 +291,7 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
             messages_per_second: config.network.peer_messages_per_second,
             bytes_per_second: config.network.peer_bytes_per_second,
         },
+        stalled_peer_after: ctchain_net::STALLED_PEER_AFTER,
     })
     .await?;
 

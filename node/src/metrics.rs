@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub refused_messages: Family<Vec<(String, String)>, Counter>,
     /// Network events dropped because the driver did not take them in time.
     pub dropped_net_events: Counter<u64, AtomicU64>,
+    /// Connections dropped (and dialled again) because gossip to the peer stalled.
+    pub stalled_peer_disconnects: Counter<u64, AtomicU64>,
     /// Height of the last state snapshot this node wrote (or restored from).
     pub snapshot_height: Gauge<i64, AtomicI64>,
     /// Pending transactions gossiped again (after a peer connected, or pending for a whole period).
@@ -87,6 +89,7 @@ impl NodeMetrics {
             refused_connections: Counter::default(),
             refused_messages: Family::default(),
             dropped_net_events: Counter::default(),
+            stalled_peer_disconnects: Counter::default(),
             regossiped_txs: Counter::default(),
             snapshot_height: Gauge::default(),
             rejected_txs: Family::default(),
@@ -134,6 +137,11 @@ impl NodeMetrics {
             "dropped_net_events",
             "Network events dropped because the driver did not take them in time",
             m.dropped_net_events.clone(),
+        );
+        registry.register(
+            "stalled_peer_disconnects",
+            "Connections dropped and dialled again because gossip to the peer stalled",
+            m.stalled_peer_disconnects.clone(),
         );
         registry.register("consensus_dropped", "Consensus inputs dropped, by reason", m.consensus_dropped.clone());
         registry.register(

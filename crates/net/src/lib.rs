@@ -12,7 +12,9 @@
 //!   (signed by the originating node, strictly validated).
 //!
 //! Peers that drop are redialled with exponential backoff (1 s doubling to 30 s); joins and leaves are reported as
-//! [`NetEvent`]s and visible in [`NetStatus`].
+//! [`NetEvent`]s and visible in [`NetStatus`]. A connection whose gossip queue stays full (the peer takes nothing
+//! for [`NetConfig::stalled_peer_after`]) is dropped and dialled again (counted in
+//! [`NetStatus::stalled_disconnects`]).
 //!
 //! ## Invariants
 //! * No connection to or from a peer outside the allow-list survives its handshake.
@@ -35,6 +37,7 @@ mod service;
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use service::{
     spawn, GossipId, GossipVerdict, NetConfig, NetError, NetEvent, NetHandle, NetStatus, PeerQuota, Topic, EVENT_QUEUE,
+    STALLED_PEER_AFTER,
 };
 
 /// The libp2p keypair of a 32-byte Ed25519 secret (a node's network key).

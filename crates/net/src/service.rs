@@ -29,7 +29,19 @@ pub struct NetConfig {
     pub max_message_bytes: usize,
     /// What one peer may send this node per second.
     pub quota: PeerQuota,
+    /// A peer whose gossip send queue stays full this long is disconnected (and redialled): see
+    /// [`STALLED_PEER_AFTER`], the value a node uses.
+    pub stalled_peer_after: Duration,
 }
+
+/// How long a peer's gossip send queue (5 000 messages) may stay full before the connection is dropped and dialled
+/// again. A connection can stall for good while both ends stay up (seen under full-size blocks: two validators'
+/// queues towards each other stayed full for minutes, so neither heard the other's transactions); gossipsub only
+/// reports it ([`gossipsub::Event::SlowPeer`] at each heartbeat while messages fail). A fresh connection starts
+/// with empty queues, and the node gossips its pending transactions to a peer that connects.
+pub const STALLED_PEER_AFTER: Duration = Duration::from_secs(20);
+/// Reports of a full queue further apart than this start a new stall (the queue drained in between).
+const STALL_GAP: Duration = Duration::from_secs(5);
 
 /// What one peer may send per second, direct messages and gossip together (a sync request is a direct message).
 /// Beyond it a message is dropped before it reaches the node, and counted against the peer
@@ -121,6 +133,9 @@ pub struct NetStatus {
     pub refused_messages: BTreeMap<PeerId, u64>,
     /// Events dropped because the node did not take them in time ([`EVENT_QUEUE`]), since start.
     pub dropped_events: u64,
+    /// Connections dropped because the peer's gossip queue stayed full ([`NetConfig::stalled_peer_after`]), since
+    /// start.
+    pub stalled_disconnects: u64,
     /// Addresses the node listens on.
     pub listen_addrs: Vec<Multiaddr>,
 }
@@ -300,6 +315,8 @@ pub async fn spawn(config: NetConfig) -> Result<(NetHandle, mpsc::Receiver<NetEv
         backoff: HashMap::new(),
         redial_at: BTreeMap::new(),
         quotas: Quotas::new(config.quota, max),
+        stalls: HashMap::new(),
+        stalled_peer_after: config.stalled_peer_after,
     };
     for (peer, addr) in task.addresses.clone() {
         task.dial(peer, addr);
@@ -341,6 +358,9 @@ struct Task {
     allowed: BTreeSet<PeerId>,
     backoff: HashMap<PeerId, Duration>,
     redial_at: BTreeMap<(Instant, PeerId), ()>,
+    /// Per peer whose gossip queue is full: (since when, last report).
+    stalls: HashMap<PeerId, (Instant, Instant)>,
+    stalled_peer_after: Duration,
 }
 
 impl Task {
@@ -475,6 +495,7 @@ impl Task {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 tracing::info!(peer = %peer_id, "peer disconnected");
+                self.stalls.remove(&peer_id);
                 self.update_status(|s| {
                     s.connected.remove(&peer_id);
                 });
@@ -498,6 +519,9 @@ impl Task {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.on_direct(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::SlowPeer { peer_id, failed_messages })) => {
+                self.on_slow_peer(peer_id, failed_messages.priority + failed_messages.non_priority);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
@@ -522,6 +546,35 @@ impl Task {
             }
             _ => {}
         }
+    }
+
+    /// Gossipsub could not queue `failed` messages for `peer` since its last heartbeat: its queue is full. Once that
+    /// has lasted [`NetConfig::stalled_peer_after`] without a pause of [`STALL_GAP`], the connection is dropped; the
+    /// peer is dialled again as after any disconnection.
+    fn on_slow_peer(&mut self, peer: PeerId, failed: usize) {
+        let now = Instant::now();
+        let (since, _) = *self
+            .stalls
+            .entry(peer)
+            .and_modify(|(since, last)| {
+                if now.duration_since(*last) > STALL_GAP {
+                    *since = now;
+                }
+                *last = now;
+            })
+            .or_insert((now, now));
+        if now.duration_since(since) < self.stalled_peer_after {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            failed,
+            stalled_for = ?now.duration_since(since),
+            "gossip to this peer stalled (its send queue stayed full): reconnecting"
+        );
+        self.stalls.remove(&peer);
+        self.update_status(|s| s.stalled_disconnects += 1);
+        let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     fn on_direct(&mut self, event: request_response::Event<Vec<u8>, ()>) {

@@ -16,12 +16,23 @@ async fn start(key: &Keypair, allowed: &[PeerId], listen: &str) -> Node {
 }
 
 async fn start_with(key: &Keypair, allowed: &[PeerId], listen: &str, quota: ctchain_net::PeerQuota) -> Node {
+    start_configured(key, allowed, listen, quota, ctchain_net::STALLED_PEER_AFTER).await
+}
+
+async fn start_configured(
+    key: &Keypair,
+    allowed: &[PeerId],
+    listen: &str,
+    quota: ctchain_net::PeerQuota,
+    stalled_peer_after: Duration,
+) -> Node {
     let config = NetConfig {
         keypair: key.clone(),
         listen: listen.parse().unwrap(),
         peers: allowed.iter().map(|p| (*p, None)).collect(),
         max_message_bytes: 64 * 1024,
         quota,
+        stalled_peer_after,
     };
     let (handle, mut events) = spawn(config).await.unwrap();
     let addr = match expect(&mut events, |e| matches!(e, NetEvent::Listening(_))).await {
@@ -288,4 +299,69 @@ async fn gossip_is_relayed_only_after_the_relaying_node_accepted_it() {
     })
     .await;
     assert!(later.is_err(), "C received another message: {later:?}");
+}
+
+/// A peer that stops reading while its connection stays up (here: its whole runtime frozen) fills the gossip queue
+/// towards it; once the queue has stayed full for `stalled_peer_after`, the connection is dropped (and counted), so
+/// that a fresh one can start with empty queues — a stalled connection otherwise never recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_gossip_queue_stays_full_is_disconnected() {
+    let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let members = ids(&[&ka, &kb]);
+    let quota = ctchain_net::PeerQuota::default();
+    let mut a = start_configured(&ka, &members, "/ip4/127.0.0.1/tcp/0", quota, Duration::from_secs(2)).await;
+    // B runs on a runtime of its own, on its own thread, so that it can be frozen.
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (freeze_tx, freeze_rx) = std::sync::mpsc::channel::<()>();
+    let members_b = members.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let mut b = start(&kb, &members_b, "/ip4/127.0.0.1/tcp/0").await;
+            let _ = addr_tx.send(b.addr.clone());
+            // Take what arrives until told to freeze; then block the runtime: nothing is read any more.
+            loop {
+                if freeze_rx.try_recv().is_ok() {
+                    std::thread::sleep(Duration::from_secs(120));
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(20), b.events.recv()).await;
+            }
+        });
+    });
+    let b_addr = addr_rx.await.unwrap();
+    a.handle.dial(members[1], b_addr).unwrap();
+    expect(&mut a.events, |e| *e == NetEvent::PeerConnected(members[1])).await;
+    // Let the gossip subscriptions be exchanged before freezing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    freeze_tx.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(a.handle.status().stalled_disconnects, 0);
+
+    // 8 000 messages of 1 KB: more than the transport takes unread, and the 5 000 the gossip queue holds; then a
+    // message every 100 ms, as a node's traffic goes on.
+    for k in 0..8_000u32 {
+        let mut m = k.to_le_bytes().to_vec();
+        m.resize(1_024, 0);
+        a.handle.publish(Topic::Transactions, m).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let disconnected = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut k = 8_000u32;
+        loop {
+            k += 1;
+            let mut m = k.to_le_bytes().to_vec();
+            m.resize(1_024, 0);
+            a.handle.publish(Topic::Transactions, m).unwrap();
+            if let Ok(Some(NetEvent::PeerDisconnected(p))) =
+                tokio::time::timeout(Duration::from_millis(100), a.events.recv()).await
+            {
+                return p;
+            }
+        }
+    })
+    .await
+    .expect("the stalled peer was disconnected");
+    assert_eq!(disconnected, members[1]);
+    assert!(started.elapsed() >= Duration::from_millis(1_500), "dropped before the queue stayed full for 2 s");
+    assert_eq!(a.handle.status().stalled_disconnects, 1);
 }

@@ -407,6 +407,10 @@ impl Driver {
         if net.dropped_events > dropped {
             self.shared.metrics.dropped_net_events.inc_by(net.dropped_events - dropped);
         }
+        let stalled = self.shared.metrics.stalled_peer_disconnects.get();
+        if net.stalled_disconnects > stalled {
+            self.shared.metrics.stalled_peer_disconnects.inc_by(net.stalled_disconnects - stalled);
+        }
         let mut view = ConsensusView { seq: self.applied_seq, ..Default::default() };
         if let Some(r) = &self.replica {
             view.view = r.view();

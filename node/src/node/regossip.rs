@@ -2,9 +2,11 @@
 //! admitted by a node cut off from its peers (a partition, a link down, peers restarting) would otherwise wait in
 //! that node's pool for good unless the node became primary, although its client was told it was accepted. So a
 //! node gossips its pending transactions again: all of them shortly after a peer connects (once subscriptions are
-//! exchanged), and, every [`REGOSSIP_PERIOD_MS`], those pending for a whole period. Peers that hold a transaction
-//! already drop the copy as a duplicate before any proof is checked, so a round costs bandwidth, bounded by
-//! [`REGOSSIP_MAX_BYTES`], never verification.
+//! exchanged), and, every [`REGOSSIP_PERIOD_MS`], those pending for a whole period, or for the batching delay if
+//! that is longer (a transaction waiting for its block to fill is not lost: under full-size blocks thousands
+//! wait, and gossiping them all again every period only loaded the links). Peers
+//! that hold a transaction already drop the copy as a duplicate before any proof is checked, so a round costs
+//! bandwidth, bounded by [`REGOSSIP_MAX_BYTES`], never verification.
 
 use super::*;
 
@@ -21,8 +23,9 @@ const REGOSSIP_MAX_BYTES: usize = 4 << 20;
 pub(super) struct RegossipSchedule {
     /// The next periodic round (0: not scheduled yet).
     next_round_ms: u64,
-    /// Transactions that arrived before this mark were pending at the previous round.
-    mark: u64,
+    /// The mempool's arrival mark at each recent round, oldest first: transactions that arrived before a mark were
+    /// pending at that time.
+    marks: std::collections::VecDeque<(u64, u64)>,
     /// A round for every pending transaction, after a peer connected.
     after_connect_ms: Option<u64>,
 }
@@ -47,10 +50,18 @@ impl Driver {
             self.regossip.after_connect_ms = None;
             current
         } else {
-            let mark = self.regossip.mark;
             self.regossip.next_round_ms = now + REGOSSIP_PERIOD_MS;
-            self.regossip.mark = current;
-            mark
+            let marks = &mut self.regossip.marks;
+            marks.push_back((now, current));
+            // The newest mark old enough; the older ones are not needed any more.
+            let min_age = REGOSSIP_PERIOD_MS.max(self.settings.batch_delay_ms);
+            while marks.get(1).is_some_and(|(at, _)| now.saturating_sub(*at) >= min_age) {
+                marks.pop_front();
+            }
+            match marks.front() {
+                Some((at, mark)) if now.saturating_sub(*at) >= min_age => *mark,
+                _ => return,
+            }
         };
         let again = mempool.arrived_before(before, REGOSSIP_MAX_BYTES);
         drop(mempool);
