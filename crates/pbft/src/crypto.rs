@@ -1,7 +1,9 @@
-//! The signature scheme, behind two small traits so that the node can choose it, and the Ed25519 implementation
-//! used by the tests and the simulator.
+//! The signature scheme, behind two small traits so that the node can choose it. Both are implemented over
+//! `ctchain-sig` (the one scheme trait of the chain, shared with certificates and governance) for any of its
+//! schemes ([`SchemeSigner`], [`SchemeVerifier`]); [`Ed25519Signer`] and [`Ed25519Verifier`] are those for
+//! Ed25519, used by the tests and the simulator.
 
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ctchain_sig::Scheme;
 
 use crate::types::{PublicKey, Signature};
 
@@ -20,30 +22,61 @@ pub trait Verifier: Send + Sync {
     fn verify(&self, key: &PublicKey, msg: &[u8], sig: &Signature) -> bool;
 }
 
-/// An Ed25519 validator key (RFC 8032, via `ed25519-dalek`).
-pub struct Ed25519Signer {
-    key: SigningKey,
+/// A validator key of any `ctchain-sig` scheme.
+pub struct SchemeSigner {
+    key: Box<dyn ctchain_sig::SigningKey>,
 }
+
+impl SchemeSigner {
+    /// Signs with `key`.
+    pub fn new(key: Box<dyn ctchain_sig::SigningKey>) -> Self {
+        Self { key }
+    }
+}
+
+impl Signer for SchemeSigner {
+    fn public_key(&self) -> PublicKey {
+        PublicKey(self.key.public_key().as_bytes().to_vec())
+    }
+
+    fn sign(&self, msg: &[u8]) -> Signature {
+        Signature(self.key.sign(msg).as_bytes().to_vec())
+    }
+}
+
+/// Verification under one `ctchain-sig` scheme: the chain's. Keys and signatures are that scheme's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemeVerifier(pub Scheme);
+
+impl Verifier for SchemeVerifier {
+    fn verify(&self, key: &PublicKey, msg: &[u8], sig: &Signature) -> bool {
+        self.0.verify(&key.0, msg, &sig.0).is_ok()
+    }
+}
+
+/// An Ed25519 validator key (RFC 8032).
+pub struct Ed25519Signer(SchemeSigner);
 
 impl Ed25519Signer {
     /// A key from 32 secret bytes.
     pub fn from_secret(secret: [u8; 32]) -> Self {
-        Self { key: SigningKey::from_bytes(&secret) }
+        let key = Scheme::Ed25519.signing_key(&secret).expect("any 32 bytes are an Ed25519 secret key");
+        Self(SchemeSigner::new(key))
     }
 
     /// A fresh key from `rng`.
-    pub fn generate<R: rand_core::CryptoRngCore + ?Sized>(rng: &mut R) -> Self {
-        Self { key: SigningKey::generate(rng) }
+    pub fn generate<R: rand_core::CryptoRngCore>(rng: &mut R) -> Self {
+        Self(SchemeSigner::new(Scheme::Ed25519.generate(rng)))
     }
 }
 
 impl Signer for Ed25519Signer {
     fn public_key(&self) -> PublicKey {
-        PublicKey(self.key.verifying_key().to_bytes().to_vec())
+        self.0.public_key()
     }
 
     fn sign(&self, msg: &[u8]) -> Signature {
-        Signature(self.key.sign(msg).to_bytes().to_vec())
+        self.0.sign(msg)
     }
 }
 
@@ -53,10 +86,6 @@ pub struct Ed25519Verifier;
 
 impl Verifier for Ed25519Verifier {
     fn verify(&self, key: &PublicKey, msg: &[u8], sig: &Signature) -> bool {
-        let Ok(key_bytes) = <[u8; 32]>::try_from(key.0.as_slice()) else { return false };
-        let Ok(sig_bytes) = <[u8; 64]>::try_from(sig.0.as_slice()) else { return false };
-        let Ok(vk) = VerifyingKey::from_bytes(&key_bytes) else { return false };
-        let sig = ed25519_dalek::Signature::from_bytes(&sig_bytes);
-        vk.verify_strict(msg, &sig).is_ok()
+        SchemeVerifier(Scheme::Ed25519).verify(key, msg, sig)
     }
 }

@@ -130,7 +130,7 @@ pub mod sim;
 pub mod types;
 
 pub use cert::{verify_committed, CertError, ValidatorSet};
-pub use crypto::{Ed25519Signer, Ed25519Verifier, Signer, Verifier};
+pub use crypto::{Ed25519Signer, Ed25519Verifier, SchemeSigner, SchemeVerifier, Signer, Verifier};
 pub use metrics::{DropReason, Metrics};
 pub use replica::{compute_o, Config, ConfigError, Delivered, Input, LedgerTip, Output, Replica, Timer};
 pub use safety::{PersistedState, SafetyError, SafetyRules};

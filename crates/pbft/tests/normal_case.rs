@@ -188,3 +188,51 @@ fn same_inputs_give_the_same_outputs() {
     assert_eq!(a, b);
     assert!(a.iter().flatten().any(|o| matches!(o, Output::Deliver(_))));
 }
+
+/// The core knows signatures only through its `Signer` and `Verifier` traits: on SM2 keys (another `ctchain-sig`
+/// scheme) it runs the same steps, and a vote signed with the replica's Ed25519 key of another chain is dropped as a
+/// bad signature.
+#[test]
+fn the_core_runs_unchanged_on_sm2_keys_and_drops_an_ed25519_vote() {
+    use ctchain_codec::Encode;
+    use ctchain_pbft::sim::CHAIN_ID;
+    use ctchain_pbft::types::{signing_digest, Signable};
+    use ctchain_pbft::{
+        Commit, Config, Message, PrePrepare, Prepare, Proposal, PublicKey, Replica, SchemeSigner, SchemeVerifier,
+        Signature, Signed, ValidatorSet,
+    };
+    use ctchain_sig::Scheme;
+
+    let secret = |id: u32| [id as u8 + 1; 32];
+    let sm2 = |id: u32| Scheme::Sm2.signing_key(&secret(id)).unwrap();
+    let keys = (0..4).map(|id| PublicKey(sm2(id).public_key().as_bytes().to_vec())).collect();
+    let mut cfg = Config::new(ValidatorSet::new(CHAIN_ID, keys), 1);
+    cfg.checkpoint_interval = 4;
+    cfg.window = 8;
+    cfg.max_clock_skew_ms = 2_000;
+    let mut r = Replica::new(cfg, Box::new(SchemeSigner::new(sm2(1))), Box::new(SchemeVerifier(Scheme::Sm2))).unwrap();
+    fn signed<T: Signable>(id: u32, body: T, key: &dyn ctchain_sig::SigningKey) -> Signed<T> {
+        let digest = signing_digest(CHAIN_ID, id, &body);
+        Signed { body, signer: id, signature: Signature(key.sign(digest.as_bytes()).as_bytes().to_vec()) }
+    }
+    let msg = |m: Message| Input::Message(m.to_bytes());
+    let b = block(NOW, "sm2 block");
+    let d = digest(&b, 1);
+    let pp = Proposal { pre_prepare: signed(0, PrePrepare { view: 0, seq: 1, digest: d }, sm2(0).as_ref()), block: b };
+    assert_eq!(describe_all(&r.handle(NOW, msg(Message::PrePrepare(pp)))), vec!["validate n1"]);
+    r.handle(NOW, Input::Verdict { view: 0, seq: 1, digest: d, valid: true });
+    // Replica 2's vote signed with an Ed25519 key (64 bytes, like an SM2 signature): dropped, nothing counted.
+    let ed = Scheme::Ed25519.signing_key(&secret(2)).unwrap();
+    let outs = r.handle(NOW, msg(Message::Prepare(signed(2, Prepare { view: 0, seq: 1, digest: d }, ed.as_ref()))));
+    assert!(outs.is_empty(), "{:?}", describe_all(&outs));
+    assert_eq!(r.metrics().dropped(DropReason::BadSignature), 1);
+    let outs = r.handle(NOW, msg(Message::Prepare(signed(2, Prepare { view: 0, seq: 1, digest: d }, sm2(2).as_ref()))));
+    assert_eq!(describe_all(&outs), vec!["persist", "broadcast commit v0 n1"]);
+    let mut delivered = Vec::new();
+    for id in [0, 2] {
+        let outs =
+            r.handle(NOW, msg(Message::Commit(signed(id, Commit { view: 0, seq: 1, digest: d }, sm2(id).as_ref()))));
+        delivered.extend(describe_all(&outs));
+    }
+    assert!(delivered.contains(&"deliver n1".to_string()), "{delivered:?}");
+}
