@@ -272,7 +272,12 @@ pub fn public_key_of(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, Cert
         (EC_PUBLIC_KEY_OID, Some(params)) if params.decode_as::<ObjectIdentifier>() == Ok(SM2_CURVE_OID) => Scheme::Sm2,
         (oid, _) => return Err(CertError::UnsupportedAlgorithm(oid.to_string())),
     };
-    PublicKey::new(scheme, bytes).map_err(CertError::BadKey)
+    match scheme {
+        // OpenSSL writes SM2 points uncompressed; the key is kept in its one (compressed) form.
+        Scheme::Sm2 => PublicKey::sm2_from_sec1(bytes),
+        Scheme::Ed25519 => PublicKey::new(scheme, bytes),
+    }
+    .map_err(CertError::BadKey)
 }
 
 fn signature_algorithm(scheme: Scheme) -> AlgorithmIdentifierOwned {

@@ -207,3 +207,100 @@ fn names_that_could_inject_into_a_distinguished_name_are_refused() {
         Err(CertError::Build(_))
     ));
 }
+
+/// The other direction: an SM2 member CA and a node certificate made by OpenSSL (uncompressed points, its own DER
+/// encoder, its SM2 signatures with the GM/T 0009 default identifier) are accepted, with the identity they state.
+#[test]
+fn an_openssl_made_sm2_ca_and_node_certificate_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let (ok, out) = openssl(args);
+        assert!(ok, "openssl {args:?}: {out}");
+    };
+    let id = "1234567812345678";
+    run(&["genpkey", "-algorithm", "SM2", "-out", &path("ca.key")]);
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        &path("ca.key"),
+        "-sm3",
+        "-sigopt",
+        &format!("distid:{id}"),
+        "-subj",
+        "/O=bank-c/CN=bank-c CA",
+        "-days",
+        "3650",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-outform",
+        "DER",
+        "-out",
+        &path("ca.der"),
+    ]);
+    run(&["genpkey", "-algorithm", "SM2", "-out", &path("node.key")]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        &path("node.key"),
+        "-sm3",
+        "-sigopt",
+        &format!("distid:{id}"),
+        "-subj",
+        "/O=bank-c/CN=validator-9",
+        "-out",
+        &path("node.csr"),
+    ]);
+    let network_key = [0x5a; 32];
+    let uri = format!("ctchain:node:validator:{}", "5a".repeat(32));
+    std::fs::write(path("ext.cnf"), format!("basicConstraints=CA:FALSE\nsubjectAltName=URI:{uri}\n")).unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &path("node.csr"),
+        "-CA",
+        &path("ca.der"),
+        "-CAform",
+        "DER",
+        "-CAkey",
+        &path("ca.key"),
+        "-sm3",
+        "-sigopt",
+        &format!("distid:{id}"),
+        "-vfyopt",
+        &format!("distid:{id}"),
+        "-set_serial",
+        "77",
+        "-days",
+        "365",
+        "-extfile",
+        &path("ext.cnf"),
+        "-outform",
+        "DER",
+        "-out",
+        &path("node.der"),
+    ]);
+    let ca = MemberCa::from_der(&std::fs::read(path("ca.der")).unwrap()).expect("OpenSSL's SM2 CA is accepted");
+    assert_eq!(ca.member(), "bank-c");
+    assert_eq!(ca.key().scheme(), Scheme::Sm2);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let der = std::fs::read(path("node.der")).unwrap();
+    let cert = NodeCertificate::verify(&der, std::slice::from_ref(&ca), now, not_revoked)
+        .expect("OpenSSL's SM2 node certificate is accepted");
+    assert_eq!(cert.member, "bank-c");
+    assert_eq!(cert.identity.name, "validator-9");
+    assert_eq!(cert.identity.role, NodeRole::Validator);
+    assert_eq!(cert.identity.network_key, network_key);
+    assert_eq!(cert.serial, vec![77]);
+    // And its signature is what makes it so: one changed byte of it is refused.
+    let mut bad = der.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(NodeCertificate::verify(&bad, &[ca], now, not_revoked).is_err());
+}

@@ -211,6 +211,12 @@ impl PublicKey {
         Ok(Self { scheme, bytes: bytes.to_vec() })
     }
 
+    /// The SM2 key of a SEC1 point in either form, compressed (33 bytes) or uncompressed (65 bytes, as OpenSSL
+    /// writes it in certificates), checked on the curve and kept compressed (the one form [`PublicKey::new`] takes).
+    pub fn sm2_from_sec1(bytes: &[u8]) -> Result<Self, SigError> {
+        Ok(Self { scheme: Scheme::Sm2, bytes: sm2_scheme::compressed_sec1(bytes)? })
+    }
+
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
         self.scheme

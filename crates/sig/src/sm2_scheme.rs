@@ -27,6 +27,17 @@ fn verifying_key(bytes: &[u8]) -> Result<sm2::dsa::VerifyingKey, SigError> {
     sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, bytes).map_err(|_| malformed("not a curve point"))
 }
 
+/// A SEC1 point in either form (compressed, or uncompressed with `y` checked), as compressed SEC1.
+pub(crate) fn compressed_sec1(bytes: &[u8]) -> Result<Vec<u8>, SigError> {
+    let malformed = |reason| SigError::MalformedKey { scheme: Scheme::Sm2, reason };
+    match (bytes.len(), bytes.first()) {
+        (33, Some(0x02 | 0x03)) | (65, Some(0x04)) => {}
+        _ => return Err(malformed("not a compressed or uncompressed SEC1 point")),
+    }
+    let key = sm2::PublicKey::from_sec1_bytes(bytes).map_err(|_| malformed("not a curve point"))?;
+    Ok(key.to_encoded_point(true).as_bytes().to_vec())
+}
+
 impl SignatureScheme for Sm2 {
     fn scheme(&self) -> Scheme {
         Scheme::Sm2

@@ -161,3 +161,22 @@ proptest! {
         prop_assert!(key.public_key().verify(&other, &sig).is_err());
     }
 }
+
+#[test]
+fn an_sm2_point_in_either_sec1_form_is_one_key() {
+    use sm2::elliptic_curve::sec1::ToEncodedPoint;
+    let public = Scheme::Sm2.signing_key(&[4; 32]).unwrap().public_key();
+    let point = sm2::PublicKey::from_sec1_bytes(public.as_bytes()).unwrap();
+    let uncompressed = point.to_encoded_point(false).as_bytes().to_vec();
+    assert_eq!(uncompressed.len(), 65);
+    assert_eq!(PublicKey::sm2_from_sec1(&uncompressed), Ok(public.clone()));
+    assert_eq!(PublicKey::sm2_from_sec1(public.as_bytes()), Ok(public));
+    // An uncompressed point whose y does not belong to x is refused (compressing it would hide that).
+    let mut wrong_y = uncompressed;
+    wrong_y[64] ^= 1;
+    assert_eq!(
+        PublicKey::sm2_from_sec1(&wrong_y),
+        Err(SigError::MalformedKey { scheme: Scheme::Sm2, reason: "not a curve point" })
+    );
+    assert!(matches!(PublicKey::sm2_from_sec1(&[0x05; 65]), Err(SigError::MalformedKey { .. })));
+}
