@@ -32,8 +32,8 @@ pub const CHAIN_ID: &str = "ctchain-sim";
 pub const T0: u64 = 1_000_000;
 /// A run that handles more events than this, or holds more than [`MAX_QUEUED_EVENTS`] at once, is stopped and
 /// reported as a violation: a run away (a message storm, requests multiplying) fails its seed instead of never
-/// ending. The campaign's seeds stay far below both: the most events a seed of the default campaign handled is
-/// under 40 000 (n = 7).
+/// ending. The campaign's seeds stay far below both: the most events one seed handled in the 10 000-seed campaigns
+/// is 86 828 (n = 7).
 pub const MAX_STEPS: u64 = 2_000_000;
 /// See [`MAX_STEPS`].
 pub const MAX_QUEUED_EVENTS: usize = 200_000;
