@@ -29,7 +29,7 @@ mod signer;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ctchain_sig::{PublicKey, Scheme, SigError, Signature, SigningKey};
+use ctchain_sig::{PublicKey, Scheme, SigError, SigningKey};
 use der::asn1::{BitString, ObjectIdentifier};
 use der::{Decode as _, Encode as _};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
@@ -263,15 +263,15 @@ pub fn subject_public_key_info(key: &PublicKey) -> SubjectPublicKeyInfoOwned {
 
 /// The key in a SubjectPublicKeyInfo, if it is an Ed25519 or SM2 key ctchain accepts.
 pub fn public_key_of(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, CertError> {
-    let bytes = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| CertError::BadKey(SigError::MalformedKey { scheme: Scheme::Ed25519, reason: "unused bits" }))?;
     let scheme = match (spki.algorithm.oid, &spki.algorithm.parameters) {
         (ED25519_OID, None) => Scheme::Ed25519,
         (EC_PUBLIC_KEY_OID, Some(params)) if params.decode_as::<ObjectIdentifier>() == Ok(SM2_CURVE_OID) => Scheme::Sm2,
         (oid, _) => return Err(CertError::UnsupportedAlgorithm(oid.to_string())),
     };
+    let bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or(CertError::BadKey(SigError::MalformedKey { scheme, reason: "unused bits" }))?;
     match scheme {
         // OpenSSL writes SM2 points uncompressed; the key is kept in its one (compressed) form.
         Scheme::Sm2 => PublicKey::sm2_from_sec1(bytes),
@@ -540,9 +540,4 @@ fn common_name(name: &Name) -> Result<String, CertError> {
 
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The signature of a signature scheme as ctchain holds it, from an X.509 signature BIT STRING's bytes.
-pub fn signature_from_x509(scheme: Scheme, bytes: &[u8]) -> Result<Signature, SigError> {
-    signer::signature_from_x509(scheme, bytes)
 }
