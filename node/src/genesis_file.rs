@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::Hash32;
 use ctchain_crypto::{AssetId, AuditPublicKey, Point};
+use ctchain_governance::{ActionClass, ApprovalRule, GovernancePolicy, Member, MemberRole};
 use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
+use ctchain_membership::{certificate_from_pem, certificate_pem};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -22,6 +24,72 @@ struct GenesisToml {
     /// Absent: the chain has no shielded pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shielded: Option<ShieldedToml>,
+    /// Absent: the default policy (two thirds; a third for revocations; audit keys with a regulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy: Option<PolicyToml>,
+    /// The founding members; none: a fixed consortium without governance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    members: Vec<MemberToml>,
+    /// The founding nodes' certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    nodes: Vec<NodeToml>,
+}
+
+/// `[[members]]`: a member organisation, its CA certificate (PEM) and its admin keys (`ed25519:<hex>`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberToml {
+    name: String,
+    /// `bank` or `regulator`.
+    role: String,
+    admin_keys: Vec<String>,
+    ca_certificate: String,
+}
+
+/// `[[nodes]]`: a node certificate (PEM) issued by a member's CA; the node's name, role and keys are in it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeToml {
+    certificate: String,
+}
+
+/// `[policy]`: one rule per class of action, e.g. `audit_keys = "2/3+regulator"`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyToml {
+    membership: String,
+    nodes: String,
+    revocation: String,
+    assets: String,
+    audit_keys: String,
+    consensus: String,
+}
+
+fn parse_rule(class: ActionClass, text: &str) -> Result<ApprovalRule> {
+    ApprovalRule::from_text(text)
+        .ok_or_else(|| anyhow!("policy {}: {text:?} is not <n>/<d> or <n>/<d>+regulator", class.name()))
+}
+
+fn policy_toml(p: &GovernancePolicy) -> PolicyToml {
+    PolicyToml {
+        membership: p.membership.to_text(),
+        nodes: p.nodes.to_text(),
+        revocation: p.revocation.to_text(),
+        assets: p.assets.to_text(),
+        audit_keys: p.audit_keys.to_text(),
+        consensus: p.consensus.to_text(),
+    }
+}
+
+fn policy_from(t: &PolicyToml) -> Result<GovernancePolicy> {
+    Ok(GovernancePolicy {
+        membership: parse_rule(ActionClass::Membership, &t.membership)?,
+        nodes: parse_rule(ActionClass::Nodes, &t.nodes)?,
+        revocation: parse_rule(ActionClass::Revocation, &t.revocation)?,
+        assets: parse_rule(ActionClass::Assets, &t.assets)?,
+        audit_keys: parse_rule(ActionClass::AuditKeys, &t.audit_keys)?,
+        consensus: parse_rule(ActionClass::Consensus, &t.consensus)?,
+    })
 }
 
 /// `[shielded]`: the shielded pool's pinned verifying key, the regulator's Baby Jubjub key, the anchor window.
@@ -107,6 +175,18 @@ pub fn to_toml(g: &Genesis) -> String {
             audit_key: hex::encode(s.audit_key.to_bytes()),
             recent_roots: s.recent_roots,
         }),
+        policy: (!g.members.is_empty()).then(|| policy_toml(&g.policy)),
+        members: g
+            .members
+            .iter()
+            .map(|m| MemberToml {
+                name: m.name.clone(),
+                role: m.role.name().into(),
+                admin_keys: m.admin_keys.iter().map(|k| k.to_text()).collect(),
+                ca_certificate: certificate_pem(&m.ca_certificate),
+            })
+            .collect(),
+        nodes: g.nodes.iter().map(|der| NodeToml { certificate: certificate_pem(der) }).collect(),
     };
     let body = toml::to_string_pretty(&doc).expect("the genesis always serialises");
     format!(
@@ -165,8 +245,35 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
             })
         })
         .transpose()?;
+    let members = doc
+        .members
+        .iter()
+        .map(|m| {
+            Ok(Member {
+                name: m.name.clone(),
+                role: MemberRole::from_name(&m.role)
+                    .ok_or_else(|| anyhow!("member {}: role {:?} is not bank or regulator", m.name, m.role))?,
+                admin_keys: m
+                    .admin_keys
+                    .iter()
+                    .map(|k| {
+                        ctchain_sig::PublicKey::from_text(k).map_err(|e| anyhow!("member {} admin key: {e}", m.name))
+                    })
+                    .collect::<Result<_>>()?,
+                ca_certificate: certificate_from_pem(&m.ca_certificate)
+                    .map_err(|e| anyhow!("member {} CA certificate: {e}", m.name))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let nodes = doc
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| certificate_from_pem(&n.certificate).map_err(|e| anyhow!("node certificate {i}: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let policy = doc.policy.as_ref().map(policy_from).transpose()?.unwrap_or_default();
     let c = &doc.consensus;
-    Ok(Genesis {
+    let genesis = Genesis {
         chain_id: doc.chain_id,
         crypto_suite: doc.crypto_suite,
         genesis_time_ms: doc.genesis_time_ms,
@@ -182,7 +289,12 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
             max_clock_drift_ms: c.max_clock_drift_ms,
         },
         shielded,
-    })
+        members,
+        policy,
+        nodes,
+    };
+    genesis.registry().map_err(|e| anyhow!("{e}"))?;
+    Ok(genesis)
 }
 
 /// Reads a genesis file.
@@ -195,7 +307,7 @@ pub fn read(path: &Path) -> Result<Genesis> {
 mod tests {
     use super::*;
     use ctchain_crypto::{AuditSecretKey, SigningKey};
-    use rand_core::OsRng;
+    use rand_core::{OsRng, SeedableRng};
 
     #[test]
     fn toml_round_trip_keeps_the_hash_and_bad_keys_are_named() {
@@ -217,6 +329,9 @@ mod tests {
                 audit_key: ctchain_circuits::AuditSecretKey::random(&mut OsRng).public_key(),
                 recent_roots: 100,
             }),
+            members: vec![],
+            policy: GovernancePolicy::default(),
+            nodes: vec![],
         };
         let text = to_toml(&g);
         let back = from_toml(&text).unwrap();
@@ -231,5 +346,38 @@ mod tests {
         assert!(err.contains("shielded audit key"), "{err}");
         let without_pool = Genesis { shielded: None, ..g.clone() };
         assert_eq!(from_toml(&to_toml(&without_pool)).unwrap().hash(), without_pool.hash());
+    }
+
+    #[test]
+    fn a_consortium_genesis_round_trips_with_its_certificates_and_policy() {
+        use ctchain_governance::testing::{TestConsortium, NOW_MS};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let consortium = TestConsortium::new(4, &mut rng);
+        let policy = GovernancePolicy { assets: ApprovalRule::share(1, 2).with_regulator(), ..Default::default() };
+        let g = Genesis {
+            chain_id: "ctchain-c".into(),
+            crypto_suite: CRYPTO_SUITE.into(),
+            genesis_time_ms: NOW_MS,
+            validators: consortium.validators(),
+            audit_keys: vec![AuditSecretKey::random(&mut OsRng).public()],
+            assets: vec![],
+            consensus: ConsensusParams::default(),
+            shielded: None,
+            members: consortium.public_members(),
+            policy,
+            nodes: consortium.certificates(),
+        };
+        let text = to_toml(&g);
+        assert!(text.contains("-----BEGIN CERTIFICATE-----"), "{text}");
+        assert!(text.contains("assets = \"1/2+regulator\""), "{text}");
+        let back = from_toml(&text).unwrap();
+        assert_eq!(back, g);
+        // A validator list that is not the certified validators is refused, naming why.
+        let mut wrong = g.clone();
+        wrong.validators.swap(0, 1);
+        let err = format!("{:#}", from_toml(&to_toml(&wrong)).unwrap_err());
+        assert!(err.contains("certified validator nodes"), "{err}");
+        let bad_rule = text.replace("1/2+regulator", "1/2+bank");
+        assert!(format!("{:#}", from_toml(&bad_rule).unwrap_err()).contains("policy assets"));
     }
 }

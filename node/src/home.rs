@@ -4,8 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
+use ctchain_governance::{GovernancePolicy, Member, MemberRole};
 use ctchain_keystore::{KdfParams, KeystoreFile};
 use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
+use ctchain_membership::{certificate_pem, MemberCa, NodeIdentity, NodeRole, ValidityWindow};
+use ctchain_sig::{PublicKey, Scheme};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -91,17 +94,44 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             (bank.to_owned(), AssetId::from_label(label), label.to_owned(), SigningKey::random(&mut OsRng))
         })
         .collect();
+    let genesis_time_ms = crate::node::now_ms();
+    // The consortium: one bank per validator (bank-a, bank-b, …), and the regulator, whose nodes are the
+    // observers. Each member's CA certifies its nodes; its admin key signs its governance approvals.
+    let mut members: Vec<TestnetMember> = (0..validators)
+        .map(|i| TestnetMember::generate(&bank_name(i), MemberRole::Bank, genesis_time_ms))
+        .collect::<Result<_>>()?;
+    members.push(TestnetMember::generate("regulator", MemberRole::Regulator, genesis_time_ms)?);
+    let mut certificates = Vec::new();
+    for i in 0..total {
+        let (member, role, consensus_key) = if i < validators {
+            (&members[i], NodeRole::Validator, consensus[i].public)
+        } else {
+            // An observer never votes: its certificate's key is its network key.
+            (&members[validators], NodeRole::Observer, network[i].public)
+        };
+        certificates.push(member.certify(
+            &names[i],
+            role,
+            network[i].public,
+            consensus_key,
+            i as u64 + 2,
+            genesis_time_ms,
+        )?);
+    }
     let genesis = Genesis {
         chain_id: chain_id.to_owned(),
         crypto_suite: CRYPTO_SUITE.into(),
-        genesis_time_ms: crate::node::now_ms(),
+        genesis_time_ms,
         validators: (0..validators)
             .map(|i| ValidatorInfo {
-                name: names[i].clone(),
+                name: format!("{}/{}", members[i].name, names[i]),
                 consensus_key: consensus[i].public,
                 network_key: network[i].public,
             })
             .collect(),
+        members: members.iter().map(TestnetMember::public).collect(),
+        policy: GovernancePolicy::default(),
+        nodes: certificates,
         audit_keys: vec![auditor.public()],
         assets: issuers
             .iter()
@@ -178,6 +208,9 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         true,
     )?;
     write_new_file(&dir.join("genesis.toml"), genesis_text.as_bytes(), false)?;
+    for member in &members {
+        member.write(&dir.join("members").join(&member.name))?;
+    }
     // The banks' issuer keys as wallet keystores, so that `ctchain-wallet issue --issuer-key` works at once.
     // A throwaway chain gets a random password, written beside it for its operator.
     let mut raw = [0u8; 12];
@@ -191,6 +224,80 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             .map_err(|e| anyhow!("issuer keystore: {e}"))?;
     }
     Ok(Testnet { genesis, homes, rpc, auditor, shielded_auditor, params_dir, issuers })
+}
+
+/// The name of the bank of validator `i`: `bank-a` … `bank-z`, then `bank-26`, …
+fn bank_name(i: usize) -> String {
+    match u8::try_from(i) {
+        Ok(n) if n < 26 => format!("bank-{}", (b'a' + n) as char),
+        _ => format!("bank-{i}"),
+    }
+}
+
+/// A testnet member with its secrets: its CA key and its admin key (Ed25519, the suite's scheme).
+struct TestnetMember {
+    name: String,
+    role: MemberRole,
+    ca_key: NodeKey,
+    admin_key: NodeKey,
+    ca: MemberCa,
+}
+
+/// Testnet certificates are valid from an hour before the genesis for ten years.
+fn testnet_validity(genesis_time_ms: u64) -> ValidityWindow {
+    let start = genesis_time_ms / 1000;
+    ValidityWindow { not_before: start.saturating_sub(3600), not_after: start + 10 * 365 * 86_400 }
+}
+
+impl TestnetMember {
+    fn generate(name: &str, role: MemberRole, genesis_time_ms: u64) -> Result<Self> {
+        let ca_key = NodeKey::generate();
+        let ca = MemberCa::issue(name, signing_key(&ca_key)?.as_ref(), testnet_validity(genesis_time_ms))
+            .map_err(|e| anyhow!("member CA of {name}: {e}"))?;
+        Ok(Self { name: name.to_owned(), role, ca_key, admin_key: NodeKey::generate(), ca })
+    }
+
+    fn public(&self) -> Member {
+        Member {
+            name: self.name.clone(),
+            role: self.role,
+            ca_certificate: self.ca.der().to_vec(),
+            admin_keys: vec![ed25519_public(&self.admin_key.public)],
+        }
+    }
+
+    fn certify(
+        &self,
+        node: &str,
+        role: NodeRole,
+        network_key: [u8; 32],
+        consensus_key: [u8; 32],
+        serial: u64,
+        genesis_time_ms: u64,
+    ) -> Result<Vec<u8>> {
+        let identity =
+            NodeIdentity { name: node.to_owned(), role, network_key, consensus_key: ed25519_public(&consensus_key) };
+        self.ca
+            .issue_node(signing_key(&self.ca_key)?.as_ref(), &identity, serial, testnet_validity(genesis_time_ms))
+            .map_err(|e| anyhow!("certificate of {node}: {e}"))
+    }
+
+    /// Writes the member's CA certificate (PEM) and its two keys (mode 0600) under `dir`.
+    fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_new_file(&dir.join("ca.pem"), certificate_pem(self.ca.der()).as_bytes(), false)?;
+        self.ca_key.write(&dir.join("ca.key"), "member-ca")?;
+        self.admin_key.write(&dir.join("admin.key"), "member-admin")
+    }
+}
+
+fn ed25519_public(key: &[u8; 32]) -> PublicKey {
+    PublicKey::new(Scheme::Ed25519, key).expect("a node key is a valid Ed25519 key")
+}
+
+/// The signing key of a key file (Ed25519, the suite's scheme).
+pub fn signing_key(key: &NodeKey) -> Result<Box<dyn ctchain_sig::SigningKey>> {
+    Scheme::Ed25519.signing_key(&key.secret).map_err(|e| anyhow!("{e}"))
 }
 
 /// Creates one node's home for a real deployment: keys and a configuration; the genesis is added by the

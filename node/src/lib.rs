@@ -11,6 +11,7 @@
 //! | [`rpc_server`] | JSON-RPC 2.0 over HTTP and WebSocket (`ctchain_rpc::ChainApi`) |
 //! | [`metrics`] | Prometheus endpoint |
 //! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
+//! | [`governance_cli`] | the operator's governance commands: propose, approve, show, submit, registry |
 //!
 //! The node knows no client: the wallet, the regulator's tools, the demo and the load generator (`ctchain-devnet`)
 //! reach it over RPC only.
@@ -21,6 +22,7 @@
 pub mod config;
 pub mod consensus_store;
 pub mod genesis_file;
+pub mod governance_cli;
 pub mod home;
 pub mod keys;
 pub mod metrics;

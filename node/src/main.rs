@@ -1,11 +1,12 @@
 //! `ctchain-node`: a ctchain validator or observer, and the commands that set up a chain.
 //!
 //! * `testnet` creates every home a local N-validator chain needs; `start` runs one node; `status` asks a node;
-//!   `init` prepares one node of a real deployment. The demo and the load generator are clients of the node and
+//!   `init` prepares one node of a real deployment; `governance` proposes, approves and submits changes to the
+//!   consortium's registry and prints it. The demo and the load generator are clients of the node and
 //!   live in `ctchain-devnet`.
 //! * The process layout and invariants of the running node are in `ctchain_node::node`.
 
-use ctchain_node::{consensus_store, genesis_file, home, keys, metrics, node, rpc_server};
+use ctchain_node::{consensus_store, genesis_file, governance_cli, home, keys, metrics, node, rpc_server};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,6 +91,12 @@ enum Command {
         /// starting a new chain has no ledger either).
         #[arg(long)]
         restore: bool,
+    },
+    /// Propose, approve and submit governance actions; print the registry.
+    Governance {
+        /// What to do.
+        #[command(subcommand)]
+        command: governance_cli::GovernanceCommand,
     },
     /// Print a node's height, view, peers, mempool and sync state.
     Status {
@@ -188,6 +195,7 @@ async fn run_other(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Governance { command } => governance_cli::run(command).await,
         Command::Start { .. } => unreachable!("handled in main"),
     }
 }

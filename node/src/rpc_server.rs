@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use ctchain_codec::{Encode, Hash32};
 use ctchain_crypto::{AssetId, OutputId, TxId};
-use ctchain_ledger::{LedgerError, LedgerTx, TxKind, TxTag};
+use ctchain_governance::{Epoch, Registry};
+use ctchain_ledger::{AssetInfo, LedgerError, LedgerTx, TxKind, TxTag, ValidatorInfo};
 use ctchain_mempool::AdmitError;
 use ctchain_rpc::{
-    codes, AssetJson, AuditAccessJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, GenesisJson,
-    NoteJson, NotesPage, NullifierJson, OutputJson, OutputRecordJson, OutputsPage, PeerJson, RpcResult,
-    ShieldedGenesisJson, ShieldedStatusJson, SubmitResult, SupplyJson, TxStatus, ValidatorJson, MAX_OUTPUTS_RANGE,
+    codes, AssetJson, AuditAccessJson, BlockJson, BlockRef, BlockTxJson, ChainApiServer, ChainStatus, EpochJson,
+    GenesisJson, GovernanceJson, MemberJson, NodeJson, NoteJson, NotesPage, NullifierJson, OutputJson,
+    OutputRecordJson, OutputsPage, PeerJson, RegistryJson, RevocationJson, RpcResult, ShieldedGenesisJson,
+    ShieldedStatusJson, SubmitResult, SupplyJson, TxStatus, ValidatorJson, MAX_OUTPUTS_RANGE,
 };
 use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
@@ -51,6 +53,7 @@ pub fn tagged_submission(tag: TxTag, hex_param: &str) -> RpcResult<Vec<u8>> {
         TxTag::Confidential => "transaction",
         TxTag::AuditAccess => "audit-access record",
         TxTag::Shielded => "shielded transaction",
+        TxTag::Governance => "governance transaction",
     };
     let bytes =
         hex::decode(hex_param.trim()).map_err(|_| error(codes::TX_ENCODING, format!("{what} is not hex"), "hex"))?;
@@ -113,6 +116,92 @@ fn shielded_genesis_json(s: &ctchain_ledger::ShieldedConfig) -> ShieldedGenesisJ
     }
 }
 
+fn validators_json(validators: &[ValidatorInfo]) -> Vec<ValidatorJson> {
+    validators
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ValidatorJson {
+            index: i as u32,
+            name: v.name.clone(),
+            consensus_key: hex::encode(v.consensus_key),
+            network_key: hex::encode(v.network_key),
+        })
+        .collect()
+}
+
+fn audit_keys_json(keys: &[ctchain_crypto::AuditPublicKey]) -> Vec<String> {
+    keys.iter().map(|k| hex::encode(k.0.as_bytes())).collect()
+}
+
+fn asset_json(a: &AssetInfo) -> AssetJson {
+    AssetJson {
+        id: hex::encode(a.id.0),
+        label: a.label.clone(),
+        decimals: a.decimals,
+        issuer: hex::encode(a.issuer.as_bytes()),
+    }
+}
+
+fn epoch_json(e: &Epoch) -> EpochJson {
+    let c = &e.consensus;
+    EpochJson {
+        number: e.number,
+        first_height: e.first_height,
+        validators: validators_json(&e.validators),
+        audit_keys: audit_keys_json(&e.audit_keys),
+        max_block_txs: c.max_block_txs,
+        max_block_bytes: c.max_block_bytes,
+        view_timeout_ms: c.view_timeout_ms,
+        checkpoint_interval: c.checkpoint_interval,
+        window: c.window,
+        max_clock_drift_ms: c.max_clock_drift_ms,
+    }
+}
+
+/// The registry as `governance_registry` shows it.
+pub fn registry_json(r: &Registry, height: u64) -> RegistryJson {
+    RegistryJson {
+        height,
+        version: r.version(),
+        hex: hex::encode(r.to_bytes()),
+        policy: r.policy().rules().map(|(class, rule)| (class.name().to_owned(), rule.to_text())).collect(),
+        members: r
+            .members()
+            .iter()
+            .map(|m| MemberJson {
+                name: m.name.clone(),
+                role: m.role.name().into(),
+                admin_keys: m.admin_keys.iter().map(|k| k.to_text()).collect(),
+                ca_certificate: ctchain_membership::certificate_pem(&m.ca_certificate),
+            })
+            .collect(),
+        nodes: r
+            .nodes()
+            .iter()
+            .map(|n| NodeJson {
+                member: n.member.clone(),
+                name: n.name.clone(),
+                role: n.role.name().into(),
+                network_key: hex::encode(n.network_key),
+                consensus_key: n.consensus_key.to_text(),
+                serial: hex::encode(&n.serial),
+                not_before: n.not_before,
+                not_after: n.not_after,
+                added_height: n.added_height,
+                leaving_since: n.leaving_since,
+            })
+            .collect(),
+        revocations: r
+            .revocations()
+            .iter()
+            .map(|v| RevocationJson { member: v.member.clone(), serial: hex::encode(&v.serial), height: v.height })
+            .collect(),
+        assets: r.assets().iter().map(asset_json).collect(),
+        epoch: epoch_json(r.epoch()),
+        next_epoch: r.next_epoch().map(epoch_json),
+    }
+}
+
 fn kind_name(tx: &LedgerTx) -> &'static str {
     match tx.kind() {
         TxKind::Transfer => "transfer",
@@ -122,6 +211,7 @@ fn kind_name(tx: &LedgerTx) -> &'static str {
         TxKind::ShieldedTransfer => "shielded_transfer",
         TxKind::Shield => "shield",
         TxKind::Unshield => "unshield",
+        TxKind::Governance => "governance",
     }
 }
 
@@ -177,13 +267,13 @@ impl Rpc {
         Ok(TxStatus::Unknown)
     }
 
-    fn resolve_asset(&self, asset: &str) -> Option<AssetId> {
-        let g = &self.shared.genesis;
-        if let Some(a) = g.assets.iter().find(|a| a.label.eq_ignore_ascii_case(asset)) {
-            return Some(a.id);
+    /// An asset the registry lists, by label (any case) or id (hex).
+    fn resolve_asset(registry: &Registry, asset: &str) -> Option<AssetInfo> {
+        if let Some(a) = registry.assets().iter().find(|a| a.label.eq_ignore_ascii_case(asset)) {
+            return Some(a.clone());
         }
         let bytes: [u8; 32] = hex::decode(asset).ok()?.try_into().ok()?;
-        g.asset(&AssetId(bytes)).map(|a| a.id)
+        registry.asset(&AssetId(bytes)).cloned()
     }
 }
 
@@ -261,30 +351,37 @@ impl ChainApiServer for Rpc {
             hash: self.shared.genesis_hash.to_string(),
             chain_id: g.chain_id.clone(),
             genesis_time_ms: g.genesis_time_ms,
-            validators: g
-                .validators
-                .iter()
-                .enumerate()
-                .map(|(i, v)| ValidatorJson {
-                    index: i as u32,
-                    name: v.name.clone(),
-                    consensus_key: hex::encode(v.consensus_key),
-                    network_key: hex::encode(v.network_key),
-                })
-                .collect(),
-            audit_keys: g.audit_keys.iter().map(|k| hex::encode(k.0.as_bytes())).collect(),
-            assets: g
-                .assets
-                .iter()
-                .map(|a| AssetJson {
-                    id: hex::encode(a.id.0),
-                    label: a.label.clone(),
-                    decimals: a.decimals,
-                    issuer: hex::encode(a.issuer.as_bytes()),
-                })
-                .collect(),
+            validators: validators_json(&g.validators),
+            audit_keys: audit_keys_json(&g.audit_keys),
+            assets: g.assets.iter().map(asset_json).collect(),
             shielded: g.shielded.as_ref().map(shielded_genesis_json),
         })
+    }
+
+    async fn governance_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
+        self.admit(tagged_submission(TxTag::Governance, &tx_hex)?).await
+    }
+
+    async fn governance_registry(&self) -> RpcResult<RegistryJson> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        Ok(registry_json(ledger.registry(), ledger.height()))
+    }
+
+    async fn governance_log(&self) -> RpcResult<Vec<GovernanceJson>> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let log = ledger.governance_log().map_err(node_error)?;
+        Ok(log
+            .into_iter()
+            .map(|(height, index, tx)| GovernanceJson {
+                id: tx.id().to_string(),
+                height,
+                index,
+                action: tx.proposal.action.name().into(),
+                registry_version: tx.proposal.registry_version,
+                approvers: tx.approvals.iter().map(|a| a.member.clone()).collect(),
+                hex: hex::encode(tx.to_bytes()),
+            })
+            .collect())
     }
 
     async fn tx_submit(&self, tx_hex: String) -> RpcResult<SubmitResult> {
@@ -418,9 +515,9 @@ impl ChainApiServer for Rpc {
     }
 
     async fn asset_supply(&self, asset: String) -> RpcResult<Option<SupplyJson>> {
-        let Some(id) = self.resolve_asset(&asset) else { return Ok(None) };
-        let info = self.shared.genesis.asset(&id).cloned().ok_or_else(|| node_error("asset vanished"))?;
         let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let Some(info) = Self::resolve_asset(ledger.registry(), &asset) else { return Ok(None) };
+        let id = info.id;
         let s = ledger.supply(&id).map_err(|e: LedgerError| node_error(e))?;
         Ok(Some(SupplyJson {
             asset: hex::encode(id.0),

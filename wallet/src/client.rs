@@ -36,12 +36,12 @@ use crate::sync::{ChainSource, ShieldedSource};
 const CERTIFIED_PAGE_BLOCKS: u64 = 100;
 
 /// The confidential transaction whose outputs a ledger transaction creates and whose inputs it spends: itself, or
-/// a shielded transaction's crossing (audit-access records have none).
+/// a shielded transaction's crossing (audit-access records and governance transactions have none).
 fn confidential_part(tx: &LedgerTx) -> Option<&ctchain_crypto::Transaction> {
     match tx {
         LedgerTx::Confidential(tx) => Some(tx),
         LedgerTx::Shielded(s) => s.crossing.as_ref(),
-        LedgerTx::AuditAccess(_) => None,
+        LedgerTx::AuditAccess(_) | LedgerTx::Governance(_) => None,
     }
 }
 

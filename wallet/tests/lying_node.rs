@@ -206,6 +206,18 @@ impl ChainApiServer for Served {
         Err(not_served())
     }
 
+    async fn governance_submit(&self, _tx_hex: String) -> RpcResult<SubmitResult> {
+        Err(not_served())
+    }
+
+    async fn governance_registry(&self) -> RpcResult<ctchain_rpc::RegistryJson> {
+        Err(not_served())
+    }
+
+    async fn governance_log(&self) -> RpcResult<Vec<ctchain_rpc::GovernanceJson>> {
+        Err(not_served())
+    }
+
     async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {
         Err(not_served())
     }

@@ -213,7 +213,8 @@ pub struct BlockContents {
 }
 
 impl BlockContents {
-    /// The contents of one ledger transaction committed at `height` (nothing for an audit-access record).
+    /// The contents of one ledger transaction committed at `height` (nothing for an audit-access record or a
+    /// governance transaction).
     pub fn of_tx(tx: &LedgerTx, height: u64, timestamp_ms: u64) -> Self {
         match tx {
             LedgerTx::Confidential(tx) => Self { outputs: outputs_of(tx, height, timestamp_ms), shielded: vec![] },
@@ -221,7 +222,7 @@ impl BlockContents {
                 outputs: tx.crossing.as_ref().map(|c| outputs_of(c, height, timestamp_ms)).unwrap_or_default(),
                 shielded: vec![ShieldedSource::of(tx, height, timestamp_ms)],
             },
-            LedgerTx::AuditAccess(_) => Self::default(),
+            LedgerTx::AuditAccess(_) | LedgerTx::Governance(_) => Self::default(),
         }
     }
 
@@ -524,6 +525,9 @@ mod tests {
                 audit_key: keys.shielded_public().unwrap(),
                 recent_roots: 100,
             }),
+            members: vec![],
+            policy: Default::default(),
+            nodes: vec![],
         };
         Fixture {
             genesis,

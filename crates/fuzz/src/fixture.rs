@@ -75,6 +75,9 @@ fn build() -> Fixture {
         assets: vec![AssetInfo { id: asset, label: "CNY".into(), decimals: 2, issuer: issuer.public() }],
         consensus: ConsensusParams::default(),
         shielded: None,
+        members: vec![],
+        policy: Default::default(),
+        nodes: vec![],
     };
     let verifier = ChainVerifier { confidential: Verifier::new(CHAIN_ID, genesis.audit_keys.clone()), shielded: None };
     Fixture {

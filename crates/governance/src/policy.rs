@@ -33,6 +33,24 @@ impl ApprovalRule {
         (needed as usize).max(1)
     }
 
+    /// The rule as operators write it: `"<numerator>/<denominator>"`, with `"+regulator"` when a regulator must
+    /// approve (e.g. `"2/3+regulator"`).
+    pub fn to_text(&self) -> String {
+        let regulator = if self.regulator_required { "+regulator" } else { "" };
+        format!("{}/{}{regulator}", self.numerator, self.denominator)
+    }
+
+    /// Reads [`ApprovalRule::to_text`]'s form (the share itself is checked by [`GovernancePolicy::check`]).
+    pub fn from_text(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let (share, regulator_required) = match text.strip_suffix("+regulator") {
+            Some(share) => (share, true),
+            None => (text, false),
+        };
+        let (n, d) = share.split_once('/')?;
+        Some(Self { numerator: n.trim().parse().ok()?, denominator: d.trim().parse().ok()?, regulator_required })
+    }
+
     fn check(&self, class: ActionClass) -> Result<(), GovernanceError> {
         if self.numerator == 0 || self.denominator == 0 || self.numerator > self.denominator {
             return Err(GovernanceError::BadPolicy(format!(
@@ -131,6 +149,11 @@ impl GovernancePolicy {
             ActionClass::AuditKeys => &self.audit_keys,
             ActionClass::Consensus => &self.consensus,
         }
+    }
+
+    /// Every class with its rule.
+    pub fn rules(&self) -> impl Iterator<Item = (ActionClass, &ApprovalRule)> {
+        ActionClass::ALL.into_iter().map(|c| (c, self.rule(c)))
     }
 
     /// Checks every rule's share is in `(0, 1]`.

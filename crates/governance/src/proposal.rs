@@ -124,8 +124,9 @@ impl Action {
         }
     }
 
-    /// The checks that need no registry.
-    fn check(&self) -> Result<(), GovernanceError> {
+    /// The checks of the action's own form, which need no registry (names, a member's CA certificate, admin keys,
+    /// policy and parameter ranges, an asset's label and id).
+    pub fn check_form(&self) -> Result<(), GovernanceError> {
         let name = |n: &str| check_name(n).map_err(|e| GovernanceError::BadName(e.to_string()));
         match self {
             Action::AdmitMember(member) => member.check().map(|_| ()),
@@ -260,7 +261,7 @@ impl GovernanceTx {
                 found: self.proposal.chain_id.clone(),
             });
         }
-        self.proposal.action.check()?;
+        self.proposal.action.check_form()?;
         if self.approvals.is_empty() {
             return Err(GovernanceError::NotEnoughApprovals {
                 action: self.proposal.action.name(),

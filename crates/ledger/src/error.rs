@@ -99,6 +99,13 @@ pub enum TxRejection {
         /// The asset.
         asset: AssetId,
     },
+    /// A governance transaction was refused (stateless or against the registry).
+    #[error("governance: {0}")]
+    Governance(#[from] ctchain_governance::GovernanceError),
+    /// The transaction carries copies for another audit key set than the one in force at its block (it was made
+    /// before an epoch changed the audit keys, or for the next epoch too early).
+    #[error("the transaction is made for other audit keys than this epoch's; build it again for the current set")]
+    StaleAuditKeys,
 }
 
 /// Why the ledger refused a block or a request.
@@ -110,6 +117,9 @@ pub enum LedgerError {
     /// The genesis is unusable.
     #[error("invalid genesis: {0}")]
     InvalidGenesis(&'static str),
+    /// The genesis consortium (members, nodes, validators, assets, audit keys, parameters) is inconsistent.
+    #[error("invalid genesis: {0}")]
+    InvalidConsortium(ctchain_governance::GovernanceError),
     /// The shielded pool's parameters are missing, damaged, or not the ones the genesis pins.
     #[error("shielded pool parameters: {0}")]
     ShieldedParameters(String),

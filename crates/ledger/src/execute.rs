@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ctchain_circuits::{Frontier, Nullifier, RecentRoots};
 use ctchain_crypto::{AssetId, MultisetHash, OutputId, PublicKind, TxId, VerifiedTransaction};
+use ctchain_governance::{BlockContext, GovernanceTx, Registry, VerifiedGovernance};
 
 use crate::access::AuditAccessRecord;
 use crate::error::{LedgerError, TxRejection};
@@ -16,7 +17,6 @@ use crate::ledger::{Ledger, VerifiedTxKind};
 use crate::shielded::{NoteRecord, NullifierRecord, ShieldedConfig, VerifiedShielded};
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::Cf;
-use crate::types::AssetInfo;
 
 /// What a block's execution reads of the committed state it extends.
 pub(crate) trait StateView {
@@ -26,8 +26,8 @@ pub(crate) trait StateView {
     fn unspent_entry(&self, id: &OutputId) -> Result<Option<UnspentEntry>, LedgerError>;
     /// Where an output was spent, if it was.
     fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError>;
-    /// The asset as the chain lists it.
-    fn asset(&self, id: &AssetId) -> Option<&AssetInfo>;
+    /// The consortium's registry after the last block: assets, audit keys, members, epochs.
+    fn registry(&self) -> &Registry;
     /// The asset's supply counters.
     fn supply(&self, asset: &AssetId) -> Result<Supply, LedgerError>;
     /// The shielded pool's configuration and state, when the chain has one.
@@ -48,8 +48,8 @@ impl StateView for Ledger {
     fn spent_record(&self, id: &OutputId) -> Result<Option<SpentRecord>, LedgerError> {
         Ledger::spent_record(self, id)
     }
-    fn asset(&self, id: &AssetId) -> Option<&AssetInfo> {
-        self.genesis().asset(id)
+    fn registry(&self) -> &Registry {
+        Ledger::registry(self)
     }
     fn supply(&self, asset: &AssetId) -> Result<Supply, LedgerError> {
         Ledger::supply(self, asset)
@@ -87,12 +87,23 @@ pub(crate) struct Execution {
     pub notes: Vec<NoteRecord>,
     /// The shielded pool's state after the block, when the block changed it.
     pub shielded: Option<ShieldedState>,
+    /// Governance transactions by index in the block.
+    pub governance: Vec<(u32, GovernanceTx)>,
+    /// The registry after the block, when the block changed it (a governance action, or a new epoch).
+    pub registry: Option<Registry>,
+    /// Whether the block is the first of a new epoch (the registry's current epoch is then that one).
+    pub epoch_started: bool,
 }
 
 /// One block's execution in progress.
 struct BlockExecution<'a, S: StateView> {
     state: &'a S,
     height: u64,
+    time_ms: u64,
+    /// The registry as the block has changed it so far; `None` while unchanged.
+    registry: Option<Registry>,
+    epoch_started: bool,
+    governance: Vec<(u32, GovernanceTx)>,
     created: Vec<OutputRecord>,
     created_index: HashMap<OutputId, usize>,
     created_unspent: Vec<(OutputId, UnspentEntry)>,
@@ -110,15 +121,28 @@ struct BlockExecution<'a, S: StateView> {
     frontier: Option<Frontier>,
 }
 
-/// Runs the stateful checks of `txs` in order as block `height` on top of `ledger`'s committed state.
+/// Runs the stateful checks of `txs` in order as block `height`, timestamped `time_ms`, on top of `state`. A
+/// block that begins an epoch runs under it from its first transaction.
 pub(crate) fn execute<T: AsRef<VerifiedTxKind>>(
     state: &impl StateView,
     height: u64,
+    time_ms: u64,
     txs: &[T],
 ) -> Result<Execution, LedgerError> {
+    let mut registry = None;
+    let mut epoch_started = false;
+    if state.registry().next_epoch().is_some_and(|e| e.first_height == height) {
+        let mut next = state.registry().clone();
+        epoch_started = next.begin_block(height);
+        registry = Some(next);
+    }
     let mut exec = BlockExecution {
         state,
         height,
+        time_ms,
+        registry,
+        epoch_started,
+        governance: Vec::new(),
         created: Vec::new(),
         created_index: HashMap::new(),
         created_unspent: Vec::new(),
@@ -193,6 +217,7 @@ impl<S: StateView> BlockExecution<'_, S> {
                 self.accesses.push((index as u32, access.record().clone()));
             }
             VerifiedTxKind::Shielded(shielded) => self.shielded(index, shielded)?,
+            VerifiedTxKind::Governance(governance) => self.governance(index, governance)?,
         }
         self.locations.push((tx_id, TxLocation { height: self.height, index: index as u32 }));
         Ok(())
@@ -206,11 +231,30 @@ impl<S: StateView> BlockExecution<'_, S> {
         Ok(())
     }
 
+    /// The registry as the block has it so far.
+    fn registry(&self) -> &Registry {
+        self.registry.as_ref().unwrap_or_else(|| self.state.registry())
+    }
+
+    fn governance(&mut self, index: usize, vtx: &VerifiedGovernance) -> Result<(), Failure> {
+        let at = BlockContext { height: self.height, time_ms: self.time_ms };
+        let state = self.state;
+        let registry = self.registry.get_or_insert_with(|| state.registry().clone());
+        registry.apply(vtx, at).map_err(TxRejection::Governance)?;
+        self.governance.push((index as u32, vtx.tx().clone()));
+        Ok(())
+    }
+
     fn confidential(&mut self, index: usize, vtx: &VerifiedTransaction) -> Result<(), Failure> {
         let state = self.state;
         let height = self.height;
         let tx_id = vtx.id();
         let body = &vtx.transaction().body;
+        // Phase one checked the copies against the audit keys it was given; they must be this epoch's (a
+        // transaction verified before an epoch changed them is refused here, whatever verified it).
+        if body.audit_keys != self.registry().epoch().audit_keys {
+            return Err(TxRejection::StaleAuditKeys.into());
+        }
         for (k, input) in body.inputs.iter().enumerate() {
             let output_id = input.output_id;
             if let Some(&earlier) = self.spent_in_block.get(&output_id) {
@@ -239,19 +283,19 @@ impl<S: StateView> BlockExecution<'_, S> {
             self.spent.push((output_id, record));
         }
         for output in &body.outputs {
-            if state.asset(&output.asset).is_none() {
+            if self.registry().asset(&output.asset).is_none() {
                 return Err(TxRejection::UnknownAsset(output.asset).into());
             }
         }
         for p in &body.public {
-            let Some(info) = state.asset(&p.asset) else {
+            let Some(listed_issuer) = self.registry().asset(&p.asset).map(|a| a.issuer) else {
                 return Err(TxRejection::UnknownAsset(p.asset).into());
             };
             let counters = self.supply_mut(&p.asset)?;
             let amount = u128::from(p.amount);
             let slot = match p.kind {
                 PublicKind::Issue { issuer } => {
-                    if issuer != info.issuer {
+                    if issuer != listed_issuer {
                         return Err(TxRejection::UnauthorizedIssuer(p.asset).into());
                     }
                     &mut counters.issued
@@ -357,6 +401,17 @@ impl<S: StateView> BlockExecution<'_, S> {
             }
             _ => None,
         };
+        if let Some(after) = &self.registry {
+            let before = self.state.registry();
+            // A newly listed asset's supply counters enter the state at zero (and then change like any other's).
+            for asset in after.assets() {
+                if before.asset(&asset.id).is_none() {
+                    self.inserted.push(state::supply_element(&asset.id, &Supply::default()));
+                }
+            }
+            self.removed.push(state::registry_element(&before.digest()));
+            self.inserted.push(state::registry_element(&after.digest()));
+        }
         let mut acc = self.state.accumulator();
         acc.remove_all(&self.removed);
         acc.insert_all(&self.inserted);
@@ -373,6 +428,9 @@ impl<S: StateView> BlockExecution<'_, S> {
             nullifiers: self.nullifiers,
             notes: self.notes,
             shielded,
+            governance: self.governance,
+            registry: self.registry,
+            epoch_started: self.epoch_started,
         })
     }
 }

@@ -2,9 +2,9 @@
 //! need not replay the chain from the genesis.
 //!
 //! A snapshot holds the block at its height and every entry of the state's column families: outputs, spends,
-//! the unspent set, supply and its history, nullifiers, the transaction index and the chain's metadata (tip,
-//! shielded pool frontier and recent roots). It holds no other block and no audit-access or note history: a node
-//! restored from one serves the chain from its height on.
+//! the unspent set, supply and its history, nullifiers, the transaction index, the epochs and the chain's
+//! metadata (tip, the consortium's registry, shielded pool frontier and recent roots). It holds no other block
+//! and no audit-access, governance or note history: a node restored from one serves the chain from its height on.
 //!
 //! Invariants:
 //! * The encoding is canonical (entries strictly ordered by column family, then key) and a function of the ledger
@@ -23,8 +23,8 @@ use crate::store::Cf;
 use crate::types::Block;
 
 /// The column families a snapshot carries whole.
-pub const STATE_CFS: [Cf; 8] =
-    [Cf::Meta, Cf::Txs, Cf::Outputs, Cf::Spent, Cf::Unspent, Cf::Supply, Cf::SupplyHistory, Cf::Nullifiers];
+pub const STATE_CFS: [Cf; 9] =
+    [Cf::Meta, Cf::Txs, Cf::Outputs, Cf::Spent, Cf::Unspent, Cf::Supply, Cf::SupplyHistory, Cf::Nullifiers, Cf::Epochs];
 
 /// Longest key a snapshot entry may have (every key of the state is at most a few dozen bytes).
 const MAX_KEY_BYTES: usize = 256;

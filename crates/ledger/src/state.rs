@@ -6,7 +6,9 @@
 //! * `utxo ‖ output id ‖ SM3(output)` for every unspent output (an output whose commitment is the identity is
 //!   unspendable and counted as neither),
 //! * `spent ‖ output id ‖ spending transaction id` for every spent output,
-//! * `supply ‖ asset ‖ issued ‖ burned ‖ fees` for every asset of the genesis.
+//! * `supply ‖ asset ‖ issued ‖ burned ‖ fees` for every listed asset,
+//! * `registry ‖ SM3(registry)` once: the consortium's members, nodes, revocations, assets, policy and epochs
+//!   ([`ctchain_governance::Registry`]).
 //!
 //! Its root is `SM3("ctchain/state-root/v1", genesis hash ‖ ECMH(elements))` where ECMH is the elliptic-curve
 //! multiset hash ([`ctchain_crypto::MultisetHash`]). Applying a block removes and inserts only the elements it
@@ -253,6 +255,14 @@ pub(crate) fn note_tree_element(frontier: &ctchain_circuits::Frontier) -> Vec<u8
     w.fixed(b"note-tree");
     w.u64(frontier.size());
     w.put(&frontier.root());
+    w.into_bytes()
+}
+
+/// The state element of the consortium's registry (its digest; the registry itself is stored whole).
+pub(crate) fn registry_element(digest: &Hash32) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.fixed(b"registry");
+    w.put(digest);
     w.into_bytes()
 }
 

@@ -41,11 +41,15 @@ pub enum Cf {
     Nullifiers,
     /// Note-tree position (big-endian) → the note commitment, its receiver's ciphertext and where it was made.
     Notes,
+    /// Height ‖ index in block → the governance transaction committed there (the registry's history).
+    Governance,
+    /// Epoch number (big-endian) → the epoch: validators, audit keys, consensus parameters, first height.
+    Epochs,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 14] = [
+    pub const ALL: [Cf; 16] = [
         Cf::Meta,
         Cf::Headers,
         Cf::Blocks,
@@ -60,6 +64,8 @@ impl Cf {
         Cf::AuditAccess,
         Cf::Nullifiers,
         Cf::Notes,
+        Cf::Governance,
+        Cf::Epochs,
     ];
 
     /// Its name in RocksDB.
@@ -79,6 +85,8 @@ impl Cf {
             Cf::AuditAccess => "audit_access",
             Cf::Nullifiers => "nullifiers",
             Cf::Notes => "notes",
+            Cf::Governance => "governance",
+            Cf::Epochs => "epochs",
         }
     }
 }

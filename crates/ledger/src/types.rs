@@ -1,7 +1,10 @@
 //! Chain data types and their canonical encodings: genesis, block header, block, ledger transactions.
 
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
-use ctchain_crypto::{AssetId, AuditPublicKey, Point, Transaction, TxId};
+use ctchain_crypto::{AssetId, AuditPublicKey, Transaction, TxId};
+
+pub use ctchain_governance::{AssetInfo, ConsensusParams, ValidatorInfo};
+use ctchain_governance::{Founding, GovernanceError, GovernancePolicy, GovernanceTx, Member, Registry};
 
 use crate::access::AuditAccessRecord;
 use crate::merkle;
@@ -11,71 +14,15 @@ use crate::shielded::{ShieldedConfig, ShieldedTx};
 /// refuse each other's chains.
 pub const CRYPTO_SUITE: &str = "ctchain-v1/ristretto255-bulletproofs16x4/sm3/sm4-gcm/ed25519-consensus";
 
+/// The signature scheme of consensus messages, node certificates and governance under [`CRYPTO_SUITE`].
+pub const CONSENSUS_SCHEME: ctchain_sig::Scheme = ctchain_sig::Scheme::Ed25519;
+
 /// Bounds on decoded collections (far above anything a real chain uses, far below what could exhaust memory).
-pub const MAX_VALIDATORS: usize = 256;
-/// Most assets named in a genesis.
-pub const MAX_ASSETS: usize = 1024;
+pub use ctchain_governance::{MAX_ASSETS, MAX_VALIDATORS};
 /// Most transactions in one block.
 pub const MAX_BLOCK_TXS: usize = 10_000;
-/// Longest human-readable name.
-pub const MAX_NAME_LEN: usize = 64;
 /// Largest encoded ledger transaction.
 pub const MAX_TX_BYTES: usize = 256 * 1024;
-
-/// A validator as the genesis names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidatorInfo {
-    /// Operator-chosen name (e.g. the bank).
-    pub name: String,
-    /// Ed25519 public key that signs consensus messages.
-    pub consensus_key: [u8; 32],
-    /// Ed25519 public key of its network identity (the libp2p peer id derives from it); kept apart from the
-    /// consensus key so that a leaked transport key cannot sign votes.
-    pub network_key: [u8; 32],
-}
-
-/// An asset the chain knows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AssetInfo {
-    /// Its id (`AssetId::from_label(label)` for assets created at genesis).
-    pub id: AssetId,
-    /// Ticker or name, e.g. `"CNY"`.
-    pub label: String,
-    /// Decimal places of the display unit: an amount `12345` with 2 decimals is `123.45`.
-    pub decimals: u8,
-    /// The key that must sign every issuance of this asset.
-    pub issuer: Point,
-}
-
-/// Parameters of the consensus protocol, fixed at genesis.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConsensusParams {
-    /// Sequence numbers between checkpoints.
-    pub checkpoint_interval: u64,
-    /// Sequence numbers in flight above the last stable checkpoint.
-    pub window: u64,
-    /// Most transactions per block.
-    pub max_block_txs: u32,
-    /// Most bytes of transactions per block.
-    pub max_block_bytes: u32,
-    /// Initial view-change timeout, in milliseconds (doubles with each failed view).
-    pub view_timeout_ms: u64,
-    /// How far a block timestamp may lie ahead of a validator's clock, in milliseconds.
-    pub max_clock_drift_ms: u64,
-}
-
-impl Default for ConsensusParams {
-    fn default() -> Self {
-        Self {
-            checkpoint_interval: 16,
-            window: 32,
-            max_block_txs: 1_000,
-            max_block_bytes: 8 * 1024 * 1024,
-            view_timeout_ms: 2_000,
-            max_clock_drift_ms: 5_000,
-        }
-    }
-}
 
 /// Everything a chain starts from. Its hash is block 0's previous hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +33,8 @@ pub struct Genesis {
     pub crypto_suite: String,
     /// Milliseconds since the Unix epoch; every block is later.
     pub genesis_time_ms: u64,
-    /// The validators, in order: a validator's index is its position.
+    /// The first epoch's validators, in order: a validator's index is its position. With members, exactly the
+    /// validator nodes of `nodes`, in their order.
     pub validators: Vec<ValidatorInfo>,
     /// The regulators' audit keys; every output carries a proven copy for each.
     pub audit_keys: Vec<AuditPublicKey>,
@@ -96,6 +44,12 @@ pub struct Genesis {
     pub consensus: ConsensusParams,
     /// The shielded pool's parameters; `None` disables the pool (shielded transactions are refused).
     pub shielded: Option<ShieldedConfig>,
+    /// The founding members; none makes a fixed consortium, which no governance transaction can change.
+    pub members: Vec<Member>,
+    /// Which share of the members approves which action.
+    pub policy: GovernancePolicy,
+    /// The founding nodes' certificates (DER), issued by the members' CAs.
+    pub nodes: Vec<Vec<u8>>,
 }
 
 impl Genesis {
@@ -106,9 +60,24 @@ impl Genesis {
         h.finish()
     }
 
-    /// The asset with this id.
+    /// The asset with this id, among the genesis assets.
     pub fn asset(&self, id: &AssetId) -> Option<&AssetInfo> {
         self.assets.iter().find(|a| a.id == *id)
+    }
+
+    /// The registry this genesis founds, with every check a governance action would make of its consortium.
+    pub fn registry(&self) -> Result<Registry, GovernanceError> {
+        Registry::founding(Founding {
+            scheme: CONSENSUS_SCHEME,
+            members: &self.members,
+            policy: self.policy,
+            nodes: &self.nodes,
+            validators: &self.validators,
+            audit_keys: &self.audit_keys,
+            assets: &self.assets,
+            consensus: &self.consensus,
+            time_ms: self.genesis_time_ms,
+        })
     }
 }
 
@@ -153,6 +122,8 @@ pub enum LedgerTx {
     AuditAccess(AuditAccessRecord),
     /// A transfer in the shielded pool, or a shield / unshield across the boundary ([`crate::shielded`]).
     Shielded(Box<ShieldedTx>),
+    /// A change to the consortium's registry, approved by its members ([`ctchain_governance`]).
+    Governance(Box<GovernanceTx>),
 }
 
 /// What a confidential transaction does, read from its public amounts.
@@ -172,6 +143,8 @@ pub enum TxKind {
     Shield,
     /// Value moved from the shielded pool into the confidential pool.
     Unshield,
+    /// A governance action on the registry.
+    Governance,
 }
 
 impl LedgerTx {
@@ -181,6 +154,7 @@ impl LedgerTx {
             Self::Confidential(tx) => tx.id(),
             Self::AuditAccess(record) => record.id(),
             Self::Shielded(tx) => tx.id(),
+            Self::Governance(tx) => tx.id(),
         }
     }
 
@@ -203,6 +177,7 @@ impl LedgerTx {
                 Some(crate::shielded::Crossing::Unshield { .. }) => TxKind::Unshield,
                 None => TxKind::ShieldedTransfer,
             },
+            Self::Governance(_) => TxKind::Governance,
         }
     }
 
@@ -225,6 +200,8 @@ pub enum TxTag {
     AuditAccess = 1,
     /// [`LedgerTx::Shielded`].
     Shielded = 2,
+    /// [`LedgerTx::Governance`].
+    Governance = 3,
 }
 
 impl TxTag {
@@ -238,7 +215,7 @@ impl TxTag {
     }
 
     fn from_u8(tag: u8) -> Option<Self> {
-        [Self::Confidential, Self::AuditAccess, Self::Shielded].into_iter().find(|t| *t as u8 == tag)
+        [Self::Confidential, Self::AuditAccess, Self::Shielded, Self::Governance].into_iter().find(|t| *t as u8 == tag)
     }
 }
 
@@ -249,6 +226,7 @@ impl LedgerTx {
             Self::Confidential(_) => TxTag::Confidential,
             Self::AuditAccess(_) => TxTag::AuditAccess,
             Self::Shielded(_) => TxTag::Shielded,
+            Self::Governance(_) => TxTag::Governance,
         }
     }
 }
@@ -261,6 +239,7 @@ impl Encode for LedgerTx {
             Self::Confidential(tx) => w.put(tx),
             Self::AuditAccess(record) => w.put(record),
             Self::Shielded(tx) => w.put(tx.as_ref()),
+            Self::Governance(tx) => w.put(tx.as_ref()),
         }
     }
 }
@@ -273,6 +252,7 @@ impl Decode for LedgerTx {
             Some(TxTag::Confidential) => Ok(Self::Confidential(r.get()?)),
             Some(TxTag::AuditAccess) => Ok(Self::AuditAccess(r.get()?)),
             Some(TxTag::Shielded) => Ok(Self::Shielded(Box::new(r.get()?))),
+            Some(TxTag::Governance) => Ok(Self::Governance(Box::new(r.get()?))),
             None => Err(DecodeError::InvalidTag { field: "ledger transaction kind", tag: u32::from(tag) }),
         }
     }
@@ -302,69 +282,6 @@ impl Block {
 
 // ---- encodings ----
 
-impl Encode for ValidatorInfo {
-    fn encode_to(&self, w: &mut Writer) {
-        w.str(&self.name);
-        w.fixed(&self.consensus_key);
-        w.fixed(&self.network_key);
-    }
-}
-
-impl Decode for ValidatorInfo {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            name: r.string("validator name", MAX_NAME_LEN)?,
-            consensus_key: r.array("validator consensus key")?,
-            network_key: r.array("validator network key")?,
-        })
-    }
-}
-
-impl Encode for AssetInfo {
-    fn encode_to(&self, w: &mut Writer) {
-        w.put(&self.id);
-        w.str(&self.label);
-        w.u8(self.decimals);
-        w.put(&self.issuer);
-    }
-}
-
-impl Decode for AssetInfo {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let id = r.get()?;
-        let label = r.string("asset label", MAX_NAME_LEN)?;
-        let decimals = r.u8("asset decimals")?;
-        if decimals > 18 {
-            return Err(DecodeError::Invalid { field: "asset decimals", reason: "more than 18" });
-        }
-        Ok(Self { id, label, decimals, issuer: r.get()? })
-    }
-}
-
-impl Encode for ConsensusParams {
-    fn encode_to(&self, w: &mut Writer) {
-        w.u64(self.checkpoint_interval);
-        w.u64(self.window);
-        w.u32(self.max_block_txs);
-        w.u32(self.max_block_bytes);
-        w.u64(self.view_timeout_ms);
-        w.u64(self.max_clock_drift_ms);
-    }
-}
-
-impl Decode for ConsensusParams {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            checkpoint_interval: r.u64("checkpoint interval")?,
-            window: r.u64("window")?,
-            max_block_txs: r.u32("max block transactions")?,
-            max_block_bytes: r.u32("max block bytes")?,
-            view_timeout_ms: r.u64("view timeout")?,
-            max_clock_drift_ms: r.u64("max clock drift")?,
-        })
-    }
-}
-
 impl Encode for Genesis {
     fn encode_to(&self, w: &mut Writer) {
         w.str(&self.chain_id);
@@ -375,6 +292,12 @@ impl Encode for Genesis {
         w.seq(&self.assets);
         w.put(&self.consensus);
         w.option(&self.shielded);
+        w.seq(&self.members);
+        w.put(&self.policy);
+        w.len(self.nodes.len());
+        for der in &self.nodes {
+            w.bytes(der);
+        }
     }
 }
 
@@ -389,6 +312,14 @@ impl Decode for Genesis {
             assets: r.seq("assets", MAX_ASSETS)?,
             consensus: r.get()?,
             shielded: r.option("shielded pool")?,
+            members: r.seq("members", ctchain_governance::MAX_MEMBERS)?,
+            policy: r.get()?,
+            nodes: {
+                let n = r.len("genesis nodes", ctchain_governance::MAX_NODES)?;
+                (0..n)
+                    .map(|_| Ok(r.bytes("node certificate", ctchain_governance::MAX_CERTIFICATE_BYTES)?.to_vec()))
+                    .collect::<Result<_, DecodeError>>()?
+            },
         })
     }
 }

@@ -288,6 +288,42 @@ fn signature_algorithm(scheme: Scheme) -> AlgorithmIdentifierOwned {
 }
 
 /// Decodes strict DER and insists on the one encoding.
+/// The PEM form (RFC 7468, label `CERTIFICATE`) of a DER certificate: how genesis files and operators carry it.
+pub fn certificate_pem(der: &[u8]) -> String {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).expect("PEM of any bytes")
+}
+
+/// The DER bytes of a PEM certificate (surrounding whitespace allowed); refuses another label or bad base64.
+/// The bytes are not checked as a certificate here: whoever takes them does.
+pub fn certificate_from_pem(text: &str) -> Result<Vec<u8>, CertError> {
+    let (label, der) = der::pem::decode_vec(text.trim().as_bytes()).map_err(der_error)?;
+    if label != "CERTIFICATE" {
+        return Err(CertError::Der(format!("a PEM {label:?}, not a CERTIFICATE")));
+    }
+    Ok(der)
+}
+
+/// What a certificate says of itself — subject, serial, and node identity if any — for people to read before they
+/// approve it. Nothing is checked but the encoding: this is no verification.
+pub fn certificate_summary(der: &[u8]) -> Result<String, CertError> {
+    let cert = decode_certificate(der)?;
+    let tbs = &cert.tbs_certificate;
+    let uri = extension(&cert, der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+        .first()
+        .and_then(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
+        .and_then(|names| {
+            names.0.into_iter().find_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                _ => None,
+            })
+        });
+    let serial = hex_lower(tbs.serial_number.as_bytes());
+    Ok(match uri {
+        Some(uri) => format!("{} (serial {serial}, {uri})", tbs.subject),
+        None => format!("{} (serial {serial})", tbs.subject),
+    })
+}
+
 fn decode_certificate(der: &[u8]) -> Result<Certificate, CertError> {
     let cert = Certificate::from_der(der).map_err(der_error)?;
     if cert.to_der().map_err(der_error)? != der {

@@ -312,12 +312,12 @@ impl Mempool {
     }
 }
 
-/// The confidential inputs a pending transaction spends (audit-access records spend none; a shielded
-/// transaction those of its confidential side).
+/// The confidential inputs a pending transaction spends (audit-access records and governance transactions spend
+/// none; a shielded transaction those of its confidential side).
 fn inputs(tx: &VerifiedLedgerTx) -> &[ctchain_crypto::Input] {
     match tx.kind() {
         VerifiedTxKind::Confidential(tx) => &tx.transaction().body.inputs,
-        VerifiedTxKind::AuditAccess(_) => &[],
+        VerifiedTxKind::AuditAccess(_) | VerifiedTxKind::Governance(_) => &[],
         VerifiedTxKind::Shielded(s) => s.crossing().map_or(&[], |c| &c.transaction().body.inputs),
     }
 }

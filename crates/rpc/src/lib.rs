@@ -71,6 +71,20 @@ pub trait ChainApi {
     #[method(name = "audit_accessLog")]
     async fn audit_access_log(&self) -> RpcResult<Vec<AuditAccessJson>>;
 
+    /// Submits a governance transaction (hex of its canonical `ctchain_governance::GovernanceTx` encoding: a proposal
+    /// with its members' approvals); returns its id once its approvals verify and it applies to the current
+    /// registry, and it is in the mempool.
+    #[method(name = "governance_submit")]
+    async fn governance_submit(&self, tx_hex: String) -> RpcResult<SubmitResult>;
+
+    /// The consortium's registry after the tip: members, nodes, revocations, assets, policy, epochs.
+    #[method(name = "governance_registry")]
+    async fn governance_registry(&self) -> RpcResult<RegistryJson>;
+
+    /// Every governance transaction ever committed, in chain order.
+    #[method(name = "governance_log")]
+    async fn governance_log(&self) -> RpcResult<Vec<GovernanceJson>>;
+
     /// Submits a shielded transaction (hex of its canonical `ctchain_ledger::ShieldedTx` encoding: a shielded
     /// transfer, shield or unshield); returns its id once its proof is checked and it is in the mempool.
     #[method(name = "shielded_submit")]

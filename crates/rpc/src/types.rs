@@ -356,3 +356,122 @@ pub struct AuditAccessJson {
     /// Canonical bytes of the record (hex), for checking it offline.
     pub hex: String,
 }
+
+/// `governance_registry`: the consortium as the chain knows it after the tip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryJson {
+    /// Height of the tip it is the registry after.
+    pub height: u64,
+    /// Governance actions applied: the version the next proposal must name.
+    pub version: u64,
+    /// Canonical registry bytes (hex), whose SM3 is under the state root: decode these rather than trusting the
+    /// summary.
+    pub hex: String,
+    /// The policy: per class of action, `"<n>/<d>"` of the members, `"+regulator"` when a regulator must approve.
+    pub policy: Vec<(String, String)>,
+    /// Members, by name.
+    pub members: Vec<MemberJson>,
+    /// Registered nodes, by member and name.
+    pub nodes: Vec<NodeJson>,
+    /// Revoked certificates.
+    pub revocations: Vec<RevocationJson>,
+    /// Listed assets.
+    pub assets: Vec<AssetJson>,
+    /// The current epoch.
+    pub epoch: EpochJson,
+    /// The next epoch, once a change of validators, audit keys or parameters is committed.
+    pub next_epoch: Option<EpochJson>,
+}
+
+/// A member organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberJson {
+    /// Its name.
+    pub name: String,
+    /// `bank` or `regulator`.
+    pub role: String,
+    /// Its admin keys (`<scheme>:<hex>`).
+    pub admin_keys: Vec<String>,
+    /// Its CA certificate, PEM.
+    pub ca_certificate: String,
+}
+
+/// A registered node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeJson {
+    /// Its member.
+    pub member: String,
+    /// Its name.
+    pub name: String,
+    /// `validator` or `observer`.
+    pub role: String,
+    /// Its network key (hex).
+    pub network_key: String,
+    /// Its consensus key (`<scheme>:<hex>`).
+    pub consensus_key: String,
+    /// Its certificate's serial (hex).
+    pub serial: String,
+    /// Start of the certificate's validity, Unix seconds.
+    pub not_before: u64,
+    /// End of the certificate's validity, Unix seconds.
+    pub not_after: u64,
+    /// Height that registered it (0: the genesis).
+    pub added_height: u64,
+    /// Height that removed it, for a validator serving to the end of its epoch.
+    pub leaving_since: Option<u64>,
+}
+
+/// A revoked certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationJson {
+    /// The issuing member.
+    pub member: String,
+    /// The serial (hex).
+    pub serial: String,
+    /// The height that revoked it.
+    pub height: u64,
+}
+
+/// An epoch: what consensus and verification run with from its first height.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochJson {
+    /// Its number (0: the genesis epoch).
+    pub number: u64,
+    /// The first height it governs.
+    pub first_height: u64,
+    /// Validators in index order.
+    pub validators: Vec<ValidatorJson>,
+    /// Audit public keys (hex) in the order outputs carry their copies.
+    pub audit_keys: Vec<String>,
+    /// Most transactions per block.
+    pub max_block_txs: u32,
+    /// Most bytes of transactions per block.
+    pub max_block_bytes: u32,
+    /// Initial view-change timeout, ms.
+    pub view_timeout_ms: u64,
+    /// Sequence numbers between checkpoints.
+    pub checkpoint_interval: u64,
+    /// Sequence numbers in flight above the last stable checkpoint.
+    pub window: u64,
+    /// How far a block timestamp may lie ahead of a validator's clock, ms.
+    pub max_clock_drift_ms: u64,
+}
+
+/// A committed governance transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceJson {
+    /// Its id.
+    pub id: String,
+    /// Height of the block that holds it.
+    pub height: u64,
+    /// Its index in the block.
+    pub index: u32,
+    /// The action (`admit-member`, `add-node`, `revoke-certificate`, …).
+    pub action: String,
+    /// The registry version it was made against.
+    pub registry_version: u64,
+    /// The approving members.
+    pub approvers: Vec<String>,
+    /// Canonical bytes (hex), for checking it offline.
+    pub hex: String,
+}

@@ -1,11 +1,11 @@
 //! The ledger: opening, phased validation and block application. The verified types live in `verified`, the
 //! queries in `queries`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use ctchain_codec::{Decode, Encode, Hash32, Reader, Writer};
-use ctchain_crypto::{AssetId, MultisetHash, OutputId, TxId, VerifiedTransaction, Verifier, MAX_AUDIT_KEYS};
+use ctchain_crypto::{AssetId, MultisetHash, OutputId, TxId, VerifiedTransaction, Verifier};
 use rayon::prelude::*;
 
 use crate::access::{AuditAccessRecord, VerifiedAccess};
@@ -17,6 +17,7 @@ use crate::shielded::{ChainVerifier, NoteRecord, NullifierRecord, ShieldedKeys, 
 use crate::state::{self, OutputRecord, SpentRecord, Supply, TxLocation, UnspentEntry};
 use crate::store::{Cf, StorageError, Store, StoreBatch};
 use crate::types::{Block, BlockHeader, Genesis, LedgerTx, CRYPTO_SUITE, MAX_BLOCK_TXS};
+use ctchain_governance::{Epoch, GovernanceTx, Registry};
 
 mod queries;
 mod snapshot;
@@ -25,11 +26,12 @@ mod verified;
 pub use queries::{OutputStatus, TxInclusionProof, TxRecord};
 pub use verified::{CheckedBlock, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind};
 
-const SCHEMA_VERSION: u32 = 2;
+const SCHEMA_VERSION: u32 = 3;
 const META_GENESIS: &[u8] = b"genesis";
 const META_TIP: &[u8] = b"tip";
 const META_SCHEMA: &[u8] = b"schema";
 const META_SHIELDED: &[u8] = b"shielded";
+const META_REGISTRY: &[u8] = b"registry";
 
 /// The committed tip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub struct Ledger {
     tip: Tip,
     /// `Some` exactly when the genesis enables the shielded pool.
     shielded: Option<ShieldedState>,
+    /// The consortium after the tip.
+    registry: Registry,
 }
 
 impl Ledger {
@@ -95,11 +99,15 @@ impl Ledger {
                 Self::load(store, stored)
             }
             None => {
+                let registry = genesis.registry().map_err(LedgerError::InvalidConsortium)?;
                 let mut acc = MultisetHash::new();
                 for asset in &genesis.assets {
                     acc.insert(&state::supply_element(&asset.id, &Supply::default()));
                 }
+                acc.insert(&state::registry_element(&registry.digest()));
                 let mut batch = StoreBatch::default();
+                batch.put(Cf::Meta, META_REGISTRY, &registry.to_bytes());
+                batch.put(Cf::Epochs, registry.epoch().number.to_be_bytes(), &registry.epoch().to_bytes());
                 if let Some(config) = &genesis.shielded {
                     let initial = ShieldedState::initial(config.recent_roots);
                     acc.insert(&state::note_tree_element(&initial.frontier));
@@ -151,9 +159,13 @@ impl Ledger {
             }
             None => None,
         };
-        let ledger = Self {
+        let registry_bytes = store
+            .get(Cf::Meta, META_REGISTRY, || "registry".into())?
+            .ok_or_else(|| StorageError::Missing("registry".into()))?;
+        let registry: Registry = decode(&registry_bytes, || "registry".into())?;
+        let mut ledger = Self {
             verifier: ChainVerifier {
-                confidential: Verifier::new(genesis.chain_id.clone(), genesis.audit_keys.clone()),
+                confidential: Verifier::new(genesis.chain_id.clone(), registry.epoch().audit_keys.clone()),
                 shielded: None,
             },
             store,
@@ -161,7 +173,9 @@ impl Ledger {
             genesis_hash,
             tip,
             shielded,
+            registry,
         };
+        ledger.refresh_verifier();
         // The tip record and the tip header are written in one batch; check they agree.
         if tip.height > 0 {
             let header = ledger
@@ -196,7 +210,36 @@ impl Ledger {
         self.genesis_hash
     }
 
-    /// The verifier for this chain's id, audit keys and (once loaded) shielded verifying key.
+    /// The consortium's registry after the tip: members, nodes, revocations, assets, policy, epochs.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The epoch that governs block `height`, if the ledger knows it yet: the current one, or the next one once it
+    /// has begun by then. `None` for a height before the current epoch or at or after the one following the
+    /// next (which no committed change has made yet).
+    pub fn epoch_for(&self, height: u64) -> Option<&Epoch> {
+        match self.registry.next_epoch() {
+            Some(next) if height >= next.first_height => Some(next),
+            _ if height >= self.registry.epoch().first_height => Some(self.registry.epoch()),
+            _ => None,
+        }
+    }
+
+    /// The epoch that governs the next block.
+    pub fn next_block_epoch(&self) -> &Epoch {
+        self.epoch_for(self.tip.height + 1).unwrap_or(self.registry.epoch())
+    }
+
+    /// Keeps the confidential verifier on the audit keys of the next block's epoch.
+    fn refresh_verifier(&mut self) {
+        let keys = &self.next_block_epoch().audit_keys;
+        if self.verifier.confidential.audit_keys() != keys.as_slice() {
+            self.verifier.confidential = Verifier::new(self.genesis.chain_id.clone(), keys.clone());
+        }
+    }
+
+    /// The verifier for this chain's id, the next block's audit keys and (once loaded) the shielded verifying key.
     pub fn verifier(&self) -> &ChainVerifier {
         &self.verifier
     }
@@ -237,13 +280,20 @@ impl Ledger {
     /// were alone in the next block. A failing check is [`LedgerError::InvalidTransaction`] with its reason.
     pub fn check_transaction(&self, tx: &VerifiedTransaction) -> Result<(), LedgerError> {
         crate::work::count_checked_alone();
-        crate::execute::execute(self, self.tip.height + 1, &[VerifiedTxKind::Confidential(tx.clone())]).map(|_| ())
+        crate::execute::execute(
+            self,
+            self.tip.height + 1,
+            self.tip.timestamp_ms + 1,
+            &[VerifiedTxKind::Confidential(tx.clone())],
+        )
+        .map(|_| ())
     }
 
     /// [`Ledger::check_transaction`] for a ledger transaction of any kind.
     pub fn check_ledger_tx(&self, tx: &VerifiedLedgerTx) -> Result<(), LedgerError> {
         crate::work::count_checked_alone();
-        crate::execute::execute(self, self.tip.height + 1, std::slice::from_ref(tx.kind())).map(|_| ())
+        crate::execute::execute(self, self.tip.height + 1, self.tip.timestamp_ms + 1, std::slice::from_ref(tx.kind()))
+            .map(|_| ())
     }
 
     /// Builds the next block from verified transactions, computing its state root (for a proposer).
@@ -268,7 +318,7 @@ impl Ledger {
     ) -> Result<CheckedBlock, LedgerError> {
         let txs: Vec<VerifiedLedgerTx> = txs.into_iter().map(Into::into).collect();
         let height = self.tip.height + 1;
-        let execution = self.execute(height, &txs)?;
+        let execution = self.execute(height, timestamp_ms, &txs)?;
         let leaves: Vec<Hash32> = txs.iter().map(VerifiedLedgerTx::leaf).collect();
         let header = BlockHeader {
             height,
@@ -306,12 +356,12 @@ impl Ledger {
                 found: header.timestamp_ms,
             });
         }
-        if header.proposer as usize >= self.genesis.validators.len() {
+        if header.proposer as usize >= self.next_block_epoch().validators.len() {
             return Err(LedgerError::UnknownProposer { height, proposer: header.proposer });
         }
         // The transaction root was checked when the block was verified (or computed when it was proposed):
         // a VerifiedBlock cannot exist otherwise.
-        let execution = self.execute(height, &block.txs)?;
+        let execution = self.execute(height, header.timestamp_ms, &block.txs)?;
         let computed = state::state_root(&self.genesis_hash, &execution.acc);
         if computed != header.state_root {
             return Err(LedgerError::StateRootMismatch { height, in_header: header.state_root, computed });
@@ -402,6 +452,18 @@ impl Ledger {
         if let Some(cert) = certificate {
             batch.put(Cf::Certificates, hk, cert);
         }
+        for (index, tx) in &execution.governance {
+            let mut key = hk.to_vec();
+            key.extend_from_slice(&index.to_be_bytes());
+            batch.put(Cf::Governance, key, &tx.to_bytes());
+        }
+        if let Some(registry) = &execution.registry {
+            batch.put(Cf::Meta, META_REGISTRY, &registry.to_bytes());
+            if execution.epoch_started {
+                let epoch = registry.epoch();
+                batch.put(Cf::Epochs, epoch.number.to_be_bytes(), &epoch.to_bytes());
+            }
+        }
         let tip = Tip { height, hash, timestamp_ms: header.timestamp_ms, acc: execution.acc };
         batch.put(Cf::Meta, META_TIP, &tip.to_bytes());
         self.store.write(batch)?;
@@ -409,14 +471,23 @@ impl Ledger {
         if let Some(shielded) = execution.shielded {
             self.shielded = Some(shielded);
         }
+        if let Some(registry) = execution.registry {
+            self.registry = registry;
+        }
+        self.refresh_verifier();
         Ok(())
     }
 
     /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
     /// A block's execution (counted in [`crate::work`]).
-    fn execute<T: AsRef<VerifiedTxKind>>(&self, height: u64, txs: &[T]) -> Result<Execution, LedgerError> {
+    fn execute<T: AsRef<VerifiedTxKind>>(
+        &self,
+        height: u64,
+        time_ms: u64,
+        txs: &[T],
+    ) -> Result<Execution, LedgerError> {
         crate::work::count_executed(txs.len());
-        crate::execute::execute(self, height, txs)
+        crate::execute::execute(self, height, time_ms, txs)
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -439,29 +510,13 @@ fn check_genesis(g: &Genesis) -> Result<(), LedgerError> {
     if g.crypto_suite != CRYPTO_SUITE {
         return Err(LedgerError::InvalidGenesis("unsupported crypto suite"));
     }
-    if g.validators.is_empty() {
-        return Err(LedgerError::InvalidGenesis("no validators"));
-    }
-    if g.audit_keys.len() > MAX_AUDIT_KEYS {
-        return Err(LedgerError::InvalidGenesis("too many audit keys"));
-    }
+    // Members, nodes, validators, audit keys, assets and consensus parameters: every check a governance action
+    // would make of them.
+    g.registry().map_err(LedgerError::InvalidConsortium)?;
     if let Some(config) = &g.shielded {
         if config.recent_roots == 0 || config.recent_roots > crate::shielded::MAX_RECENT_ROOTS {
             return Err(LedgerError::InvalidGenesis("the shielded pool must keep 1 to 10000 recent roots"));
         }
-    }
-    let mut ids = HashSet::new();
-    if !g.assets.iter().all(|a| ids.insert(a.id)) {
-        return Err(LedgerError::InvalidGenesis("two assets share an id"));
-    }
-    let mut keys = HashSet::new();
-    if !g.validators.iter().all(|v| keys.insert(v.consensus_key) && keys.insert(v.network_key)) {
-        return Err(LedgerError::InvalidGenesis("validator keys must all be distinct"));
-    }
-    let c = &g.consensus;
-    if c.checkpoint_interval == 0 || c.window < c.checkpoint_interval || c.max_block_txs == 0 || c.view_timeout_ms == 0
-    {
-        return Err(LedgerError::InvalidGenesis("consensus parameters out of range"));
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Reading the ledger: blocks, transactions with their inclusion proofs, outputs, supply, the audit-access log and
+//! Reading the ledger: blocks, transactions with their inclusion proofs, outputs, supply, the audit-access and governance logs, the epochs and
 //! the state root at any height.
 
 use super::*;
@@ -142,7 +142,7 @@ impl Ledger {
                         Some(ctx) => ctx,
                         None => continue,
                     },
-                    LedgerTx::AuditAccess(_) => continue,
+                    LedgerTx::AuditAccess(_) | LedgerTx::Governance(_) => continue,
                 };
                 let tx_id = ctx.id();
                 for (i, output) in ctx.body.outputs.iter().enumerate() {
@@ -184,16 +184,35 @@ impl Ledger {
         let what = |k: &[u8]| format!("audit-access record {}", hex::encode(k));
         let mut out = Vec::new();
         for (key, bytes) in self.store.scan(Cf::AuditAccess, &[], &[], what)? {
-            let (height, index) = match (key.get(..8), key.get(8..12)) {
-                (Some(h), Some(i)) if key.len() == 12 => (
-                    u64::from_be_bytes(h.try_into().unwrap_or_default()),
-                    u32::from_be_bytes(i.try_into().unwrap_or_default()),
-                ),
-                _ => return Err(StorageError::Corrupt { what: what(&key), reason: "not a height and an index" }.into()),
-            };
+            let (height, index) = height_and_index(&key)
+                .ok_or_else(|| StorageError::Corrupt { what: what(&key), reason: "not a height and an index" })?;
             out.push((height, index, decode(&bytes, || what(&key))?));
         }
         Ok(out)
+    }
+
+    /// Every governance transaction ever committed, in chain order, with its height and index in the block.
+    pub fn governance_log(&self) -> Result<Vec<(u64, u32, GovernanceTx)>, LedgerError> {
+        let what = |k: &[u8]| format!("governance transaction {}", hex::encode(k));
+        self.store
+            .scan(Cf::Governance, &[], &[], what)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let (height, index) = height_and_index(&key)
+                    .ok_or_else(|| StorageError::Corrupt { what: what(&key), reason: "not a height and an index" })?;
+                Ok((height, index, decode(&bytes, || what(&key))?))
+            })
+            .collect()
+    }
+
+    /// Every epoch from the genesis one to the current one, in order.
+    pub fn epochs(&self) -> Result<Vec<Epoch>, LedgerError> {
+        let what = |k: &[u8]| format!("epoch {}", hex::encode(k));
+        self.store
+            .scan(Cf::Epochs, &[], &[], what)?
+            .into_iter()
+            .map(|(key, bytes)| Ok(decode(&bytes, || what(&key))?))
+            .collect()
     }
 
     /// The note tree's size and root now, and the roots currently valid as anchors (oldest first); `None` when
@@ -265,9 +284,10 @@ impl Ledger {
                 }
             }
         }
-        for asset in &self.genesis.assets {
+        for asset in self.registry.assets() {
             elements.push(state::supply_element(&asset.id, &self.supply(&asset.id)?));
         }
+        elements.push(state::registry_element(&self.registry.digest()));
         if let Some(shielded) = &self.shielded {
             elements.push(state::note_tree_element(&shielded.frontier));
             for (key, bytes) in
@@ -295,4 +315,11 @@ fn split_tx_list(bytes: &[u8]) -> Result<Vec<&[u8]>, ctchain_codec::DecodeError>
     let txs = crate::types::read_tx_list(&mut r)?;
     r.finish()?;
     Ok(txs)
+}
+
+/// The height and index of a `height ‖ index` key (big-endian), if it is one.
+fn height_and_index(key: &[u8]) -> Option<(u64, u32)> {
+    let height: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let index: [u8; 4] = key.get(8..)?.try_into().ok()?;
+    Some((u64::from_be_bytes(height), u32::from_be_bytes(index)))
 }

@@ -51,6 +51,8 @@ pub enum VerifiedTxKind {
     AuditAccess(VerifiedAccess),
     /// A shielded transaction (Groth16 proof and, if value crosses, the confidential side checked).
     Shielded(VerifiedShielded),
+    /// A governance transaction (its form and approval signatures checked).
+    Governance(Box<ctchain_governance::VerifiedGovernance>),
 }
 
 impl VerifiedTxKind {
@@ -60,6 +62,7 @@ impl VerifiedTxKind {
             Self::Confidential(tx) => tx.id(),
             Self::AuditAccess(a) => a.id(),
             Self::Shielded(s) => s.id(),
+            Self::Governance(g) => g.id(),
         }
     }
 }
@@ -103,6 +106,7 @@ impl VerifiedLedgerTx {
             VerifiedTxKind::Confidential(tx) => LedgerTx::Confidential(tx.transaction().clone()),
             VerifiedTxKind::AuditAccess(a) => LedgerTx::AuditAccess(a.record().clone()),
             VerifiedTxKind::Shielded(s) => LedgerTx::Shielded(Box::new(s.tx().clone())),
+            VerifiedTxKind::Governance(g) => LedgerTx::Governance(Box::new(g.tx().clone())),
         }
     }
 
@@ -131,6 +135,7 @@ impl VerifiedLedgerTx {
                 VerifiedTxKind::AuditAccess(record.verify(verifier.chain_id(), verifier.confidential.audit_keys())?)
             }
             LedgerTx::Shielded(tx) => VerifiedTxKind::Shielded(tx.verify(verifier)?),
+            LedgerTx::Governance(tx) => VerifiedTxKind::Governance(Box::new(tx.verify(verifier.chain_id())?)),
         };
         Ok(Self { kind, encoded })
     }

@@ -51,6 +51,9 @@ pub fn genesis(keys: &Keys) -> Genesis {
             .collect(),
         consensus: ConsensusParams::default(),
         shielded: None,
+        members: vec![],
+        policy: Default::default(),
+        nodes: vec![],
     }
 }
 

@@ -39,6 +39,9 @@ pub fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
         assets: vec![AssetInfo { id: cny(), label: "CNY".into(), decimals: 2, issuer: issuer.public() }],
         consensus: ConsensusParams::default(),
         shielded: None,
+        members: vec![],
+        policy: Default::default(),
+        nodes: vec![],
     }
 }
 
