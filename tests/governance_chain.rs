@@ -6,7 +6,8 @@
 //!   approval signed with another member's admin key is refused by name, and with the fourth real approval the
 //!   listing commits on every validator; the asset is then issued and its supply counted;
 //! * the regulator revokes its own observer's certificate alone (the issuing member may always revoke its own):
-//!   the registry drops the node and lists the revocation on every validator;
+//!   the registry drops the node and lists the revocation on every validator, every validator disconnects the
+//!   observer at once and refuses its redials, and the validators go on committing;
 //! * `governance_log` lists both actions with their approvers.
 
 mod common;
@@ -101,6 +102,7 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
     submit_and_wait(&client, &b.build(&mut OsRng).unwrap(), COMMIT).await.expect("the EUR issuance commits");
     let supply = client.asset_supply("EUR".into()).await.unwrap().expect("EUR is listed");
     assert_eq!(supply.issued, "70000");
+    let wallet_address = alice.address();
     let mut wallet = ChainWallet::new("alice", alice);
     wallet.sync(&client).await.unwrap();
     assert_eq!(wallet.balance(eur).unwrap(), 70_000);
@@ -127,6 +129,45 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
         assert_eq!(r.revocations.len(), 1);
         assert_eq!(r.revocations[0].member, "regulator");
     }
+    // Every validator cut the observer off at once and refuses it from then on; the observer is left alone.
+    let observer_name = "regulator/observer-0";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for i in 0..4 {
+        loop {
+            let s = chain.cluster.client(i).chain_status().await.unwrap();
+            if s.peers.iter().all(|p| p.name.as_deref() != Some(observer_name)) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "validator {i} still connected to the revoked observer");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    loop {
+        let s = chain.cluster.client(4).chain_status().await.unwrap();
+        if s.peers.is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the revoked observer still has peers: {:?}", s.peers);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // It keeps redialling (1 s, then backing off) and is refused at the handshake.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut refused = 0;
+        for i in 0..4 {
+            refused += chain.cluster.client(i).chain_status().await.unwrap().refused_connections;
+        }
+        if refused > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no validator refused the revoked observer's redial");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The four validators go on committing.
+    let mut b = TransactionBuilder::new(common::CHAIN_ID, chain.cluster.testnet.genesis.audit_keys.clone());
+    b.issue(&issuer, eur, 5).pay(wallet_address, eur, 5, "after the revocation");
+    submit_and_wait(&chain.cluster.client(3), &b.build(&mut OsRng).unwrap(), COMMIT).await.expect("commits");
+
     // Submitting it again is a replay against an old version.
     let err = node.fails(&["governance", "submit", "revoke.json", "--rpc", &rpc]);
     assert!(err.contains("already on the chain") || err.contains("registry version 0"), "{err}");
@@ -140,4 +181,171 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
             ("revoke-certificate", vec!["regulator".into()]),
         ]
     );
+}
+
+/// Kills the node processes it holds when dropped (a failing test leaves none behind).
+struct Processes(Vec<std::process::Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A real deployment's set-up, command by command as the operators of four banks run it (`docs/deployment.md`):
+/// each bank creates its member CA and admin key (`member new`) and a validator home (`init`, which writes the
+/// node's certificate request), its CA certifies its node (`member certify`), one of them assembles the genesis
+/// from everyone's public material (`genesis assemble`), each node gets the genesis and its peers' addresses, and
+/// the chain runs: it commits, and its registry is the consortium that was assembled. A certificate from a CA that
+/// is not among the members is refused by the assembly, by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consortium_is_set_up_from_the_command_line_and_its_chain_commits() {
+    let base = BASE + 500;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Tool::new("ctchain-node", dir.path());
+    let banks = ["bank-a", "bank-b", "bank-c", "bank-d"];
+    let mut network_keys = Vec::new();
+    for (i, bank) in banks.iter().enumerate() {
+        node.ok(&["member", "new", "--name", bank, "--dir", &format!("{bank}/member")]);
+        let out = node.ok(&[
+            "init",
+            "--home",
+            &format!("{bank}/node"),
+            "--name",
+            "validator",
+            "--member",
+            bank,
+            "--chain-id",
+            "ctchain-deploy-1",
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{}", base + i as u16),
+            "--rpc",
+            &format!("127.0.0.1:{}", base + 100 + i as u16),
+        ]);
+        let key = out.lines().find_map(|l| l.strip_prefix("network_key = ")).expect("init prints the network key");
+        network_keys.push(key.trim_matches('"').to_owned());
+        let certified = node.ok(&[
+            "member",
+            "certify",
+            "--dir",
+            &format!("{bank}/member"),
+            "--request",
+            &format!("{bank}/node/node.csr"),
+            "--out",
+            &format!("{bank}/node.pem"),
+            "--serial",
+            "1",
+        ]);
+        assert!(certified.contains(&format!("certified {bank}/validator (validator)")), "{certified}");
+    }
+    // bank-a's CA cannot certify bank-b's request.
+    let err = node.fails(&[
+        "member",
+        "certify",
+        "--dir",
+        "bank-a/member",
+        "--request",
+        "bank-b/node/node.csr",
+        "--out",
+        "stolen.pem",
+        "--serial",
+        "2",
+    ]);
+    assert!(err.contains("the request is for member \"bank-b\""), "{err}");
+    node.ok(&["member", "new", "--name", "regulator", "--role", "regulator", "--dir", "regulator/member"]);
+    node.ok(&["member", "new", "--name", "outsider", "--dir", "outsider/member"]);
+    node.ok(&[
+        "init",
+        "--home",
+        "outsider/node",
+        "--name",
+        "validator",
+        "--member",
+        "outsider",
+        "--chain-id",
+        "ctchain-deploy-1",
+    ]);
+    node.ok(&[
+        "member",
+        "certify",
+        "--dir",
+        "outsider/member",
+        "--request",
+        "outsider/node/node.csr",
+        "--out",
+        "outsider.pem",
+        "--serial",
+        "1",
+    ]);
+
+    let audit_key = ctchain_crypto::AuditSecretKey::random(&mut OsRng).public();
+    let issuer = SigningKey::random(&mut OsRng);
+    let mut assemble: Vec<String> =
+        ["genesis", "assemble", "--chain-id", "ctchain-deploy-1"].map(String::from).to_vec();
+    for m in banks.iter().chain(&["regulator"]) {
+        assemble.extend(["--member".into(), format!("{m}/member/member.toml")]);
+    }
+    for bank in banks {
+        assemble.extend(["--node".into(), format!("{bank}/node.pem")]);
+    }
+    assemble.extend(["--audit-key".into(), hex::encode(audit_key.0.as_bytes())]);
+    assemble.extend(["--asset".into(), format!("CNY:2:{}", hex::encode(issuer.public().as_bytes()))]);
+    let mut with_outsider = assemble.clone();
+    with_outsider.extend(["--node".into(), "outsider.pem".into(), "--out".into(), "bad-genesis.toml".into()]);
+    let err = node.fails(&with_outsider.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("outsider.pem") && err.contains("which is no member CA"), "{err}");
+    assemble.extend(["--out".into(), "genesis.toml".into()]);
+    let out = node.ok(&assemble.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("5 members, 4 nodes (4 validators), 1 audit keys, 1 assets"), "{out}");
+
+    let mut processes = Processes(Vec::new());
+    for (i, bank) in banks.iter().enumerate() {
+        let home = dir.path().join(bank).join("node");
+        std::fs::copy(dir.path().join("genesis.toml"), home.join("genesis.toml")).unwrap();
+        let mut config = std::fs::read_to_string(home.join("node.toml")).unwrap();
+        for (j, key) in network_keys.iter().enumerate().filter(|(j, _)| *j != i) {
+            config.push_str(&format!(
+                "\n[[network.peers]]\nname = \"{}\"\nnetwork_key = \"{key}\"\naddress = \"/ip4/127.0.0.1/tcp/{}\"\n",
+                banks[j],
+                base + j as u16
+            ));
+        }
+        std::fs::write(home.join("node.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join(format!("{bank}.log"))).unwrap();
+        processes.0.push(
+            std::process::Command::new(&node.bin)
+                .args(["start", "--exit-with-parent", "--home"])
+                .arg(&home)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let client =
+        jsonrpsee::http_client::HttpClientBuilder::default().build(format!("http://127.0.0.1:{}", base + 100)).unwrap();
+    let alice = WalletKeys::random(&mut OsRng);
+    let cny = AssetId::from_label("CNY");
+    let mut b = TransactionBuilder::new("ctchain-deploy-1", vec![audit_key]);
+    b.issue(&issuer, cny, 1_000).pay(alice.address(), cny, 1_000, "the first yuan");
+    let tx = b.build(&mut OsRng).unwrap();
+    let deadline = tokio::time::Instant::now() + COMMIT;
+    // The RPC comes up once the node runs; submit until it does, then wait for the commit.
+    loop {
+        if client.chain_status().await.is_ok() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the assembled chain's first node never served RPC");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    submit_and_wait(&client, &tx, COMMIT).await.expect("the assembled chain commits");
+    let registry = client.governance_registry().await.unwrap();
+    let members: Vec<&str> = registry.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(members, ["bank-a", "bank-b", "bank-c", "bank-d", "regulator"]);
+    let validators: Vec<&str> = registry.epoch.validators.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(validators, ["bank-a/validator", "bank-b/validator", "bank-c/validator", "bank-d/validator"]);
+    drop(processes);
 }

@@ -53,9 +53,10 @@ pub struct NetworkSection {
     /// Largest message.
     #[serde(default = "default_max_message")]
     pub max_message_bytes: usize,
-    /// Known members with addresses. Validators are allowed by the genesis; others (observers) must be listed
-    /// here with their network key to be allowed at all.
-    #[serde(default)]
+    /// Where to dial peers (bootstrap addresses). On a chain with members the registry decides who may connect
+    /// (`crate::admitted`); on one without, the genesis validators and the peers listed here are admitted.
+    /// Written as `[[network.peers]]` tables (left out when empty, so that an operator can append them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peers: Vec<PeerEntry>,
     /// Messages one peer may send this node per second (direct and gossip together; bursts of twice as many).
     #[serde(default = "default_peer_messages")]
@@ -223,6 +224,11 @@ impl Home {
     pub fn genesis(&self) -> PathBuf {
         self.0.join("genesis.toml")
     }
+    /// The node's certificate request (`init`), for its member's CA.
+    pub fn certificate_request(&self) -> PathBuf {
+        self.0.join("node.csr")
+    }
+
     /// `keys/consensus.json`.
     pub fn consensus_key(&self) -> PathBuf {
         self.0.join("keys").join("consensus.json")

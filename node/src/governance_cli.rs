@@ -264,7 +264,8 @@ pub fn describe(p: &Proposal) -> String {
     format!("{} on {} against registry version {}: {what}", p.action.name(), p.chain_id, p.registry_version)
 }
 
-fn point(what: &str, text: &str) -> Result<Point> {
+/// A Ristretto point given as 32 bytes of hex (issuer and audit keys).
+pub(crate) fn point(what: &str, text: &str) -> Result<Point> {
     let bytes: [u8; 32] = hex::decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())

@@ -300,16 +300,20 @@ pub fn signing_key(key: &NodeKey) -> Result<Box<dyn ctchain_sig::SigningKey>> {
     Scheme::Ed25519.signing_key(&key.secret).map_err(|e| anyhow!("{e}"))
 }
 
-/// Creates one node's home for a real deployment: keys and a configuration; the genesis is added by the
-/// operator once the consortium has assembled it (from every validator's printed public keys).
+/// Creates one node's home for a real deployment: keys, a configuration, and `node.csr`, the certificate request
+/// its member's CA signs (`member certify`); the genesis is added by the operator once the consortium has
+/// assembled it (`genesis assemble`).
 pub fn init(
     home: &Path,
     name: &str,
+    member: &str,
     chain_id: &str,
     validator: bool,
     listen: &str,
     rpc: &str,
 ) -> Result<(Option<[u8; 32]>, [u8; 32])> {
+    ctchain_membership::check_name(name).map_err(|e| anyhow!("--name: {e}"))?;
+    ctchain_membership::check_name(member).map_err(|e| anyhow!("--member: {e}"))?;
     let home = Home(home.to_path_buf());
     if home.config().exists() {
         bail!("{} already has a node.toml", home.0.display());
@@ -337,5 +341,17 @@ pub fn init(
     }
     network.write(&home.network_key(), "network")?;
     config.write_new(&home.config())?;
+    // The certificate's key is the consensus key; an observer, which never votes, certifies its network key.
+    let (role, certified) = match &consensus {
+        Some(k) => (NodeRole::Validator, k),
+        None => (NodeRole::Observer, &network),
+    };
+    let identity = NodeIdentity {
+        name: name.to_owned(),
+        role,
+        network_key: network.public,
+        consensus_key: ed25519_public(&certified.public),
+    };
+    crate::consortium_cli::write_request(&home.certificate_request(), member, &identity, certified)?;
     Ok((consensus.map(|k| k.public), network.public))
 }

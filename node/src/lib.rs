@@ -11,6 +11,8 @@
 //! | [`rpc_server`] | JSON-RPC 2.0 over HTTP and WebSocket (`ctchain_rpc::ChainApi`) |
 //! | [`metrics`] | Prometheus endpoint |
 //! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
+//! | [`admitted`] | who may connect: the peers the registry admits, recomputed as it changes |
+//! | [`consortium_cli`] | a deployment's set-up: member CAs, certifying nodes, assembling the genesis |
 //! | [`governance_cli`] | the operator's governance commands: propose, approve, show, submit, registry |
 //!
 //! The node knows no client: the wallet, the regulator's tools, the demo and the load generator (`ctchain-devnet`)
@@ -19,8 +21,10 @@
 //! Invariants are stated in each module's documentation; the central ones are in [`node`].
 #![forbid(unsafe_code)]
 
+pub mod admitted;
 pub mod config;
 pub mod consensus_store;
+pub mod consortium_cli;
 pub mod genesis_file;
 pub mod governance_cli;
 pub mod home;

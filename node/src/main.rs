@@ -6,7 +6,9 @@
 //!   live in `ctchain-devnet`.
 //! * The process layout and invariants of the running node are in `ctchain_node::node`.
 
-use ctchain_node::{consensus_store, genesis_file, governance_cli, home, keys, metrics, node, rpc_server};
+use ctchain_node::{
+    admitted, consensus_store, consortium_cli, genesis_file, governance_cli, home, metrics, node, rpc_server,
+};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -63,6 +65,9 @@ enum Command {
         /// Chain id.
         #[arg(long)]
         chain_id: String,
+        /// The member organisation whose CA will certify the node.
+        #[arg(long)]
+        member: String,
         /// Create a consensus key (validator) or not (observer).
         #[arg(long)]
         observer: bool,
@@ -91,6 +96,18 @@ enum Command {
         /// starting a new chain has no ledger either).
         #[arg(long)]
         restore: bool,
+    },
+    /// A member organisation's CA: create it, certify its nodes.
+    Member {
+        /// What to do.
+        #[command(subcommand)]
+        command: consortium_cli::MemberCommand,
+    },
+    /// Assemble the genesis from the founding members' public material.
+    Genesis {
+        /// What to do.
+        #[command(subcommand)]
+        command: consortium_cli::GenesisCommand,
     },
     /// Propose, approve and submit governance actions; print the registry.
     Governance {
@@ -154,19 +171,23 @@ async fn run_other(command: Command) -> Result<()> {
             println!("start each node with: ctchain-node start --home <dir>");
             Ok(())
         }
-        Command::Init { home, name, chain_id, observer, listen, rpc } => {
-            let (consensus, network) = home::init(&home, &name, &chain_id, !observer, &listen, &rpc)?;
+        Command::Init { home, name, member, chain_id, observer, listen, rpc } => {
+            let (consensus, network) = home::init(&home, &name, &member, &chain_id, !observer, &listen, &rpc)?;
             println!("created {}", home.display());
             if let Some(c) = consensus {
                 println!("consensus_key = \"{}\"", hex::encode(c));
             }
             println!("network_key = \"{}\"", hex::encode(network));
+            let home = Home(home);
             println!(
-                "Send these public keys to the consortium; put the agreed genesis at {}",
-                Home(home).genesis().display()
+                "Have {member}'s CA certify {} (ctchain-node member certify); put the agreed genesis at {}",
+                home.certificate_request().display(),
+                home.genesis().display()
             );
             Ok(())
         }
+        Command::Member { command } => consortium_cli::run_member(command),
+        Command::Genesis { command } => consortium_cli::run_genesis(command),
         Command::Status { rpc, json } => {
             let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&rpc)?;
             let s = client.chain_status().await.with_context(|| format!("cannot reach the node at {rpc}"))?;
@@ -268,28 +289,18 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
     }
     let store = consensus_store::ConsensusStore::open(&home.consensus_dir())?;
 
-    // The allow-list: every validator of the genesis, plus members this node's config names (observers).
-    let mut peer_names = HashMap::new();
-    let mut peers: Vec<(ctchain_net::PeerId, Option<Multiaddr>)> = Vec::new();
-    let addr_of = |key: &[u8; 32]| {
-        config.network.peers.iter().find(|p| p.network_key == hex::encode(key)).and_then(|p| p.address.clone())
-    };
-    for v in &genesis.validators {
-        let id =
-            ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))?;
-        peer_names.insert(id, (v.name.clone(), true));
-        if v.network_key != network_key.public {
-            peers.push((id, addr_of(&v.network_key).map(|a| a.parse()).transpose()?));
-        }
-    }
-    for p in &config.network.peers {
-        let key = keys::public_from_hex(&p.network_key)?;
-        let id = ctchain_net::peer_id_from_public(&key).ok_or_else(|| anyhow!("bad network key of {}", p.name))?;
-        if let std::collections::hash_map::Entry::Vacant(slot) = peer_names.entry(id) {
-            slot.insert((p.name.clone(), false));
-            peers.push((id, p.address.as_ref().map(|a| a.parse()).transpose()?));
-        }
-    }
+    // The allow-list as the genesis founds it; the driver recomputes it from the ledger's registry as soon as the
+    // ledger is open, and after every block (`admitted`).
+    let founding = genesis.registry().map_err(|e| anyhow!("{e}"))?;
+    let admitted = admitted::admitted_peers(
+        &founding,
+        &config.network.peers,
+        &network_key.public,
+        ctchain_node::node::now_ms() / 1000,
+    )?;
+    let peer_names: HashMap<_, _> = admitted.iter().map(|p| (p.id, (p.name.clone(), p.validator))).collect();
+    let peers: Vec<(ctchain_net::PeerId, Option<Multiaddr>)> =
+        admitted.iter().map(|p| (p.id, p.address.clone())).collect();
     let (net, mut net_events) = ctchain_net::spawn(NetConfig {
         keypair: ctchain_net::keypair_from_secret(network_key.secret),
         listen: config.network.listen.parse()?,
@@ -357,7 +368,9 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         heads,
         tx_updates,
         rejected: Mutex::new(Default::default()),
-        peer_names,
+        peer_names: RwLock::new(peer_names),
+        config_peers: config.network.peers.clone(),
+        network_key: network_key.public,
         admission_capacity: node::AdmissionCapacity::for_this_machine(),
     });
 

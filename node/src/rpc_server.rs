@@ -294,8 +294,8 @@ impl ChainApiServer for Rpc {
             .connected
             .iter()
             .map(|p| {
-                let (name, validator) =
-                    self.shared.peer_names.get(p).cloned().map_or((None, false), |(n, v)| (Some(n), v));
+                let known = self.shared.peer_names.read().ok().and_then(|names| names.get(p).cloned());
+                let (name, validator) = known.map_or((None, false), |(n, v)| (Some(n), v));
                 PeerJson { peer_id: p.to_string(), name, validator }
             })
             .collect();

@@ -231,7 +231,15 @@ impl Cluster {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exited(i) {
-                bail!("node {i} exited ({status}); see {}", self.log_path(i).display());
+                // The log may go with a temporary directory: say how it ended here.
+                let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!(
+                    "node {i} exited ({status}); see {}; it ended with:\n{}",
+                    self.log_path(i).display(),
+                    tail.join("\n")
+                );
             }
             if let Ok(s) = client.chain_status().await {
                 if reached(&s) {

@@ -24,6 +24,15 @@
 //! authorisations to decrypt with a split audit key, checked in phase 1 (dealing, signatures) and in phase 3 (no
 //! duplicate), kept in chain order ([`Ledger::audit_access_log`]).
 //!
+//! Governance transactions ([`LedgerTx::Governance`], `ctchain-governance`) change the consortium's registry —
+//! members, certified nodes, revocations, assets and issuers, policy, epochs — checked in phase 1 (form and approval
+//! signatures) and in phase 3 against the registry as the block has it so far (version, admin keys, policy, the
+//! action). The registry after the tip is stored whole ([`Ledger::registry`]), the governance log and every epoch
+//! are kept ([`Ledger::governance_log`], [`Ledger::epochs`]). Assets and issuers are the registry's; the audit keys
+//! are the epoch's: a block that begins an epoch runs under it from its first transaction, and a confidential
+//! transaction whose copies are for other keys is refused in phase 3 ([`TxRejection::StaleAuditKeys`]) whoever
+//! verified it.
+//!
 //! A committed block is final when its commit certificate carries `2f + 1` genesis validators' signatures over
 //! it ([`finality`]): nodes catching up, observers, light clients and auditors all use that one check.
 //!
@@ -43,6 +52,8 @@
 //!   frontier in the tip's write) are anchors; the state root covers the nullifier set and the tree's size and root.
 //! * A confidential transaction carrying a pool-crossing amount is refused unless it is the crossing of the
 //!   shielded transaction its binding hash names.
+//! * The state root covers the registry (`registry ‖ SM3(registry)`) and the supply of every listed asset, so two
+//!   nodes that agree on the root agree on the consortium.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

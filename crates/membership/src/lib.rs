@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod request;
 mod signer;
 
 use std::str::FromStr;
@@ -42,6 +43,7 @@ use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
+pub use request::NodeRequest;
 pub use signer::CertSigner;
 
 /// `id-Ed25519` (RFC 8410): the algorithm of Ed25519 keys and of Ed25519 signatures.
@@ -288,15 +290,26 @@ fn signature_algorithm(scheme: Scheme) -> AlgorithmIdentifierOwned {
 }
 
 /// Decodes strict DER and insists on the one encoding.
-/// The PEM form (RFC 7468, label `CERTIFICATE`) of a DER certificate: how genesis files and operators carry it.
-pub fn certificate_pem(der: &[u8]) -> String {
-    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).expect("PEM of any bytes")
+/// The PEM form (RFC 7468) of DER bytes under `label` (`CERTIFICATE`, `CERTIFICATE REQUEST`).
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der).expect("PEM of any bytes under a valid label")
 }
 
-/// The DER bytes of a PEM certificate (surrounding whitespace allowed); refuses another label or bad base64.
-/// The bytes are not checked as a certificate here: whoever takes them does.
-pub fn certificate_from_pem(text: &str) -> Result<Vec<u8>, CertError> {
+/// The label and DER bytes of a PEM text (surrounding whitespace allowed); refuses bad base64 or framing.
+pub fn pem_decode(text: &str) -> Result<(String, Vec<u8>), CertError> {
     let (label, der) = der::pem::decode_vec(text.trim().as_bytes()).map_err(der_error)?;
+    Ok((label.to_owned(), der))
+}
+
+/// The PEM form (label `CERTIFICATE`) of a DER certificate: how genesis files and operators carry it.
+pub fn certificate_pem(der: &[u8]) -> String {
+    pem_encode("CERTIFICATE", der)
+}
+
+/// The DER bytes of a PEM certificate; refuses another label. The bytes are not checked as a certificate here:
+/// whoever takes them does.
+pub fn certificate_from_pem(text: &str) -> Result<Vec<u8>, CertError> {
+    let (label, der) = pem_decode(text)?;
     if label != "CERTIFICATE" {
         return Err(CertError::Der(format!("a PEM {label:?}, not a CERTIFICATE")));
     }
@@ -543,21 +556,7 @@ impl NodeCertificate {
         if tbs.subject != node_subject(&name, &ca.member)? {
             return Err(CertError::BadSubject(tbs.subject.to_string()));
         }
-        let names = match extension(&cert, der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME).as_slice() {
-            [e] => SubjectAltName::from_der(e.extn_value.as_bytes()).map_err(der_error)?,
-            _ => return Err(CertError::MissingIdentity),
-        };
-        let uris: Vec<&str> = names
-            .0
-            .iter()
-            .filter_map(|n| match n {
-                GeneralName::UniformResourceIdentifier(uri) => Some(uri.as_str()),
-                _ => None,
-            })
-            .filter(|uri| uri.starts_with(NODE_URI_PREFIX))
-            .collect();
-        let [uri] = uris.as_slice() else { return Err(CertError::MissingIdentity) };
-        let (role, network_key) = parse_node_uri(uri)?;
+        let (role, network_key) = node_uri_of(&extension(&cert, der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME))?;
         let consensus_key = public_key_of(&tbs.subject_public_key_info)?;
         let identity = NodeIdentity { name, role, network_key, consensus_key };
         if identity.consensus_key.scheme() != ca.key.scheme() {
@@ -568,6 +567,25 @@ impl NodeCertificate {
         }
         Ok(Self { member: ca.member.clone(), identity, serial, validity: window, der: der.to_vec() })
     }
+}
+
+/// The role and network key of the one `ctchain:node:` URI in the one subject-alternative-name extension.
+fn node_uri_of(extensions: &[&Extension]) -> Result<(NodeRole, [u8; 32]), CertError> {
+    let names = match extensions {
+        [e] => SubjectAltName::from_der(e.extn_value.as_bytes()).map_err(der_error)?,
+        _ => return Err(CertError::MissingIdentity),
+    };
+    let uris: Vec<&str> = names
+        .0
+        .iter()
+        .filter_map(|n| match n {
+            GeneralName::UniformResourceIdentifier(uri) => Some(uri.as_str()),
+            _ => None,
+        })
+        .filter(|uri| uri.starts_with(NODE_URI_PREFIX))
+        .collect();
+    let [uri] = uris.as_slice() else { return Err(CertError::MissingIdentity) };
+    parse_node_uri(uri)
 }
 
 fn common_name(name: &Name) -> Result<String, CertError> {

@@ -1,9 +1,11 @@
 //! # ctchain-net: the consortium's peer-to-peer network
 //!
 //! libp2p over TCP with Noise (authenticated encryption, keyed by each node's Ed25519 *network* key, which is
-//! kept apart from its consensus key) and Yamux multiplexing. Only peers on the allow-list — the network keys named
-//! in the genesis — may hold a connection: any other peer is refused once its Noise handshake reveals who it is,
-//! and every refusal is logged and counted ([`NetStatus::refused_connections`]).
+//! kept apart from its consensus key) and Yamux multiplexing. Only peers on the allow-list — the network keys of the
+//! nodes the consortium's registry admits, which the node gives it at start and again whenever the registry changes
+//! ([`NetHandle::set_allowed`]) — may hold a connection: any other peer is refused once its Noise handshake reveals
+//! who it is, and every refusal is logged and counted ([`NetStatus::refused_connections`]). A peer taken off the
+//! list is disconnected at once ([`NetStatus::removed_peers`]).
 //!
 //! Two ways to talk:
 //! * **direct** ([`NetHandle::send`]): one message to one peer (consensus messages go to validators this way),

@@ -136,6 +136,9 @@ pub struct NetStatus {
     /// Connections dropped because the peer's gossip queue stayed full ([`NetConfig::stalled_peer_after`]), since
     /// start.
     pub stalled_disconnects: u64,
+    /// Peers taken off the allow-list while running ([`NetHandle::set_allowed`]; e.g. a revoked certificate), since
+    /// start: their connections were closed and they are refused from then on.
+    pub removed_peers: u64,
     /// Addresses the node listens on.
     pub listen_addrs: Vec<Multiaddr>,
 }
@@ -190,6 +193,7 @@ enum Command {
     Publish(Topic, Vec<u8>),
     Report(GossipId, GossipVerdict),
     Dial(PeerId, Multiaddr),
+    SetAllowed(Vec<(PeerId, Option<Multiaddr>)>),
     Shutdown,
 }
 
@@ -228,6 +232,12 @@ impl NetHandle {
     /// Learns (or corrects) an allowed peer's address and keeps it connected.
     pub fn dial(&self, peer: PeerId, addr: Multiaddr) -> Result<(), NetError> {
         self.commands.send(Command::Dial(peer, addr)).map_err(|_| NetError::Stopped)
+    }
+
+    /// Replaces the allow-list while running: a peer no longer on it is disconnected at once and refused from then
+    /// on; a new one is admitted (and dialled, with its address).
+    pub fn set_allowed(&self, peers: Vec<(PeerId, Option<Multiaddr>)>) -> Result<(), NetError> {
+        self.commands.send(Command::SetAllowed(peers)).map_err(|_| NetError::Stopped)
     }
 
     /// Stops the network task, closing every connection.
@@ -471,7 +481,36 @@ impl Task {
                     tracing::warn!(%peer, "refusing to dial a peer outside the allow-list");
                 }
             }
+            Command::SetAllowed(peers) => self.set_allowed(peers),
             Command::Shutdown => {}
+        }
+    }
+
+    fn set_allowed(&mut self, peers: Vec<(PeerId, Option<Multiaddr>)>) {
+        let admitted: BTreeSet<PeerId> = peers.iter().map(|(p, _)| *p).collect();
+        let removed: Vec<PeerId> = self.allowed.difference(&admitted).copied().collect();
+        for peer in removed {
+            tracing::warn!(%peer, "peer taken off the allow-list: disconnecting it");
+            self.allowed.remove(&peer);
+            self.addresses.remove(&peer);
+            self.backoff.remove(&peer);
+            self.redial_at.retain(|(_, p), _| *p != peer);
+            // Disallowing closes its connections and refuses new ones at the handshake.
+            self.swarm.behaviour_mut().allowed.disallow_peer(peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+            self.update_status(|s| s.removed_peers += 1);
+        }
+        for (peer, addr) in peers {
+            if self.allowed.insert(peer) {
+                tracing::info!(%peer, "peer admitted to the allow-list");
+                self.swarm.behaviour_mut().allowed.allow_peer(peer);
+            }
+            if let Some(addr) = addr {
+                let known = self.addresses.insert(peer, addr.clone()).is_some_and(|old| old == addr);
+                if !known && !self.swarm.is_connected(&peer) {
+                    self.dial(peer, addr);
+                }
+            }
         }
     }
 

@@ -365,3 +365,31 @@ async fn a_peer_whose_gossip_queue_stays_full_is_disconnected() {
     assert!(started.elapsed() >= Duration::from_millis(1_500), "dropped before the queue stayed full for 2 s");
     assert_eq!(a.handle.status().stalled_disconnects, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_taken_off_the_allow_list_is_cut_off_at_once_and_refused_until_admitted_again() {
+    let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let members = ids(&[&ka, &kb]);
+    let mut a = start(&ka, &members, "/ip4/127.0.0.1/tcp/0").await;
+    let mut b = start(&kb, &members, "/ip4/127.0.0.1/tcp/0").await;
+    // b keeps dialling a: once a refuses it, each attempt is a refusal a counts.
+    b.handle.dial(members[0], a.addr.clone()).unwrap();
+    expect(&mut a.events, |e| *e == NetEvent::PeerConnected(members[1])).await;
+
+    // The list the nodes are started with names themselves too (every member's key); a keeps only its own.
+    a.handle.set_allowed(vec![(members[0], None)]).unwrap();
+    expect(&mut a.events, |e| *e == NetEvent::PeerDisconnected(members[1])).await;
+    expect(&mut b.events, |e| *e == NetEvent::PeerDisconnected(members[0])).await;
+    assert_eq!(a.handle.status().removed_peers, 1);
+    // b redials (1 s backoff): a refuses it at the handshake.
+    expect(&mut a.events, |e| matches!(e, NetEvent::Refused { peer: Some(p) } if *p == members[1])).await;
+    assert!(a.handle.status().refused_connections >= 1);
+    assert!(!a.handle.status().connected.contains(&members[1]));
+
+    // Admitted again (with its address), it is dialled and connects.
+    a.handle.set_allowed(vec![(members[0], None), (members[1], Some(b.addr.clone()))]).unwrap();
+    expect(&mut a.events, |e| *e == NetEvent::PeerConnected(members[1])).await;
+    a.handle.send(members[1], b"welcome back".to_vec()).unwrap();
+    let got = expect(&mut b.events, |e| matches!(e, NetEvent::Direct { .. })).await;
+    assert_eq!(got, NetEvent::Direct { from: members[0], bytes: b"welcome back".to_vec() });
+}

@@ -109,6 +109,7 @@ impl Driver {
             let _ = self.shared.tx_updates.send(tx.id());
         }
         let height = header.height;
+        self.refresh_admission()?;
         self.snapshot_if_due(entry, height)
     }
 }

@@ -139,6 +139,8 @@ pub struct Driver {
     pruned_by: std::collections::BTreeSet<usize>,
     /// A validator restored from a snapshot, following until it may vote.
     pending_replica: Option<PendingReplica>,
+    /// The registry version the allow-list was last computed from, and when (certificates expire with time).
+    admitted_from: Option<(u64, Instant)>,
 }
 
 /// The replica a restored validator starts once it may vote.
@@ -208,8 +210,10 @@ impl Driver {
             regossip: Default::default(),
             pruned_by: Default::default(),
             pending_replica: None,
+            admitted_from: None,
         };
         driver.replay_into_ledger(last)?;
+        driver.refresh_admission()?;
 
         let tip = match driver.store.entry(last)? {
             Some(e) => LedgerTip { seq: last, chain_digest: e.chain_digest, timestamp: e.timestamp },
@@ -509,8 +513,47 @@ impl Driver {
         Ok(())
     }
 
+    /// Recomputes who may connect when the registry changed (or a minute passed: certificates expire) and hands
+    /// the network the new allow-list: a peer taken off it is disconnected at once.
+    pub(super) fn refresh_admission(&mut self) -> Result<()> {
+        const RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+        let admitted = {
+            let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            let version = ledger.registry().version();
+            if self.admitted_from.is_some_and(|(v, at)| v == version && at.elapsed() < RECHECK) {
+                return Ok(());
+            }
+            self.admitted_from = Some((version, Instant::now()));
+            crate::admitted::admitted_peers(
+                ledger.registry(),
+                &self.shared.config_peers,
+                &self.shared.network_key,
+                now_ms() / 1000,
+            )?
+        };
+        let names: HashMap<PeerId, (String, bool)> =
+            admitted.iter().map(|p| (p.id, (p.name.clone(), p.validator))).collect();
+        let mut current = self.shared.peer_names.write().map_err(|_| anyhow!("peer names lock poisoned"))?;
+        if *current == names {
+            return Ok(());
+        }
+        let gone: Vec<&String> =
+            current.iter().filter(|(id, _)| !names.contains_key(id)).map(|(_, (n, _))| n).collect();
+        let new: Vec<&String> = names.iter().filter(|(id, _)| !current.contains_key(id)).map(|(_, (n, _))| n).collect();
+        info!(?gone, ?new, admitted = names.len(), "the registry changed who may connect");
+        *current = names;
+        drop(current);
+        self.shared.net.set_allowed(admitted.into_iter().map(|p| (p.id, p.address)).collect())?;
+        Ok(())
+    }
+
     fn peer_name(&self, p: &PeerId) -> String {
-        self.shared.peer_names.get(p).map(|(n, _)| n.clone()).unwrap_or_else(|| p.to_string())
+        self.shared
+            .peer_names
+            .read()
+            .ok()
+            .and_then(|names| names.get(p).map(|(n, _)| n.clone()))
+            .unwrap_or_else(|| p.to_string())
     }
 
     /// Feeds one input to the core and performs its outputs in order.

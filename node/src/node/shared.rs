@@ -76,8 +76,12 @@ pub struct Shared {
     pub tx_updates: broadcast::Sender<TxId>,
     /// Recent rejections.
     pub rejected: Mutex<RejectedTxs>,
-    /// Names of known peers and whether they validate.
-    pub peer_names: HashMap<PeerId, (String, bool)>,
+    /// The admitted peers' names and whether they validate (recomputed with the registry: [`crate::admitted`]).
+    pub peer_names: RwLock<HashMap<PeerId, (String, bool)>>,
+    /// `node.toml`'s peers: addresses to dial (and, on a chain without members, the observers it admits).
+    pub config_peers: Vec<crate::config::PeerEntry>,
+    /// This node's network key.
+    pub network_key: [u8; 32],
     /// How many transactions client traffic (RPC and gossip) may verify at once, and how many may wait.
     pub admission_capacity: AdmissionCapacity,
 }
