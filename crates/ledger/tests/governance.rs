@@ -134,6 +134,9 @@ fn audit_keys_rotate_at_the_epoch_boundary_and_old_key_transactions_are_refused_
     while chain.ledger.height() < 47 {
         chain.commit(vec![]);
     }
+    // ... while a block of the next epoch, checked before its predecessor is applied, gets the new keys.
+    assert_eq!(chain.ledger.verifier_for(49).confidential.audit_keys(), &[new_auditor.public()]);
+    assert_eq!(chain.ledger.verifier_for(48).confidential.audit_keys(), &[old_auditor.public()]);
     let cny = chain.keys.cny;
     let made_before = chain.issue(&chain.keys.bob.clone(), cny, 7);
     let verified_before = chain.verify(made_before.clone());

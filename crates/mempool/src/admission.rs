@@ -155,7 +155,8 @@ pub struct Admitted {
 
 /// The door: the chain's verifier and what it verified recently.
 pub struct Admission {
-    verifier: ChainVerifier,
+    /// Replaced when the audit keys change with an epoch ([`Admission::set_verifier`]).
+    verifier: std::sync::RwLock<ChainVerifier>,
     max_tx_bytes: usize,
     verified: Mutex<VerifiedCache>,
     refused: Mutex<RefusedCache>,
@@ -169,12 +170,23 @@ impl Admission {
     /// A door checking with `verifier`, refusing transactions over `max_tx_bytes`.
     pub fn new(verifier: ChainVerifier, max_tx_bytes: usize) -> Self {
         let refused = Mutex::new(RefusedCache(ByLeaf::with_capacity(RefusedCache::CAPACITY)));
-        Self { verifier, max_tx_bytes, verified: Mutex::default(), refused }
+        Self { verifier: std::sync::RwLock::new(verifier), max_tx_bytes, verified: Mutex::default(), refused }
     }
 
-    /// The chain's verifier.
-    pub fn verifier(&self) -> &ChainVerifier {
-        &self.verifier
+    /// The chain's verifier (for the next block's epoch).
+    pub fn verifier(&self) -> ChainVerifier {
+        self.verifier.read().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Checks with `verifier` from now on (the next block's epoch changed the audit keys). The refusals remembered
+    /// so far are forgotten: a transaction made for the new keys was refused under the old ones.
+    pub fn set_verifier(&self, verifier: ChainVerifier) {
+        if let Ok(mut current) = self.verifier.write() {
+            *current = verifier;
+        }
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = RefusedCache(ByLeaf::with_capacity(RefusedCache::CAPACITY));
+        }
     }
 
     /// Admits the tagged ledger encoding of a transaction of any kind into `mempool` (see the module
@@ -219,7 +231,8 @@ impl Admission {
                 let tag = decoded.tx().tag();
                 let started = Instant::now();
                 // Every failure of the stateless phase depends on the bytes alone: remembered.
-                let verified = VerifiedLedgerTx::verify_decoded(decoded, &self.verifier).map_err(|e| {
+                let verifier = self.verifier();
+                let verified = VerifiedLedgerTx::verify_decoded(decoded, &verifier).map_err(|e| {
                     let refusal = match (tag, e) {
                         (TxTag::Confidential, TxRejection::Stateless(v)) => AdmitError::Invalid(v),
                         (_, other) => AdmitError::Rejected(other),

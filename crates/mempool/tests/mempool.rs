@@ -232,3 +232,27 @@ fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transact
     ));
     assert!(matches!(door.access(&chain, b"\x01\x02"), Err(AdmitError::Encoding(_))));
 }
+
+#[test]
+fn a_door_given_the_next_epochs_verifier_admits_what_it_refused_for_its_audit_keys() {
+    let mut chain = TestChain::new(77);
+    let door = Door::new(&chain, MempoolConfig::default());
+    // Made for another audit key set (as after a rotation): refused, and the refusal remembered.
+    let new_auditor = ctchain_crypto::AuditSecretKey::random(&mut chain.rng);
+    let issuer = chain.keys.issuers[&chain.keys.cny].clone();
+    let mut b = ctchain_crypto::TransactionBuilder::new(CHAIN, vec![new_auditor.public()]);
+    b.issue(&issuer, chain.keys.cny, 9).pay(chain.keys.bob.address(), chain.keys.cny, 9, "");
+    let tx = b.build(&mut chain.rng).unwrap();
+    assert_eq!(door.tx(&chain, &tx.to_bytes()), Err(AdmitError::Invalid(VerifyError::WrongAuditKeys)));
+    assert_eq!(door.tx(&chain, &tx.to_bytes()), Err(AdmitError::Invalid(VerifyError::WrongAuditKeys)));
+    // The epoch's keys change: the door follows and the remembered refusal goes.
+    let mut next = chain.ledger.verifier().clone();
+    next.confidential = ctchain_crypto::Verifier::new(CHAIN, vec![new_auditor.public()]);
+    door.admission.set_verifier(next);
+    // Admission also runs the ledger's stateful checks, which still expect the current epoch's keys.
+    assert_eq!(
+        door.tx(&chain, &tx.to_bytes()),
+        Err(AdmitError::Rejected(TxRejection::StaleAuditKeys)),
+        "past the stateless door, the ledger names the mismatch"
+    );
+}

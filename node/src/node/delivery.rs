@@ -93,6 +93,11 @@ impl Driver {
         let evicted = mempool.on_block_committed(&block);
         self.shared.metrics.mempool_txs.set(mempool.len() as i64);
         self.shared.metrics.mempool_bytes.set(mempool.bytes() as i64);
+        // The door checks with the next block's audit keys (an epoch may have changed them).
+        if ledger.verifier().confidential.audit_keys() != self.shared.admission.verifier().confidential.audit_keys() {
+            info!(epoch = ledger.next_block_epoch().number, "the audit keys change with the epoch: admission follows");
+            self.shared.admission.set_verifier(ledger.verifier().clone());
+        }
         // The ledger is unlocked after the mempool is updated: admission never sees the new tip with the old pool.
         drop(mempool);
         drop(ledger);

@@ -15,7 +15,13 @@ pub(super) fn known_transactions(
 /// node verified before taken as they are (neither decoded nor verified again), the others decoded and verified.
 pub(super) fn verify_encoded_block(shared: &Shared, block: EncodedBlock) -> Result<VerifiedBlock, LedgerError> {
     let known = known_transactions(shared, &block);
-    let verified = block.verify_with(shared.admission.verifier(), |leaf| known.get(leaf).cloned())?;
+    // The audit keys of the block's own epoch: it may be the first of a new one, checked before this node applied
+    // the block before it.
+    let verifier = match shared.ledger.read() {
+        Ok(ledger) => ledger.verifier_for(block.header.height),
+        Err(_) => shared.admission.verifier(),
+    };
+    let verified = block.verify_with(&verifier, |leaf| known.get(leaf).cloned())?;
     // Copies of these transactions may still be on their way by gossip: they need not be decoded or verified
     // again.
     for tx in verified.txs() {

@@ -239,6 +239,20 @@ impl Ledger {
         }
     }
 
+    /// The verifier for block `height`: the audit keys of its epoch (the next block's when its epoch is not
+    /// known yet). A block proposed before this node applied its predecessor is checked with the right keys even
+    /// across an epoch boundary.
+    pub fn verifier_for(&self, height: u64) -> ChainVerifier {
+        let keys = &self.epoch_for(height).unwrap_or(self.next_block_epoch()).audit_keys;
+        if self.verifier.confidential.audit_keys() == keys.as_slice() {
+            return self.verifier.clone();
+        }
+        ChainVerifier {
+            confidential: Verifier::new(self.genesis.chain_id.clone(), keys.clone()),
+            shielded: self.verifier.shielded.clone(),
+        }
+    }
+
     /// The verifier for this chain's id, the next block's audit keys and (once loaded) the shielded verifying key.
     pub fn verifier(&self) -> &ChainVerifier {
         &self.verifier
