@@ -195,6 +195,8 @@ impl ConsensusStore {
             }
         }
         let small = PersistedState {
+            epoch: state.epoch,
+            epoch_start: state.epoch_start,
             view: state.view,
             view_change: state.view_change,
             votes: state.votes.clone(),
@@ -284,6 +286,7 @@ mod tests {
         let digest = block(seq, payload).digest(CHAIN, seq);
         let pre_prepare = Signed {
             body: PrePrepare { view, seq, digest },
+            epoch: 0,
             signer: 0,
             signature: Signature(vec![view as u8, seq as u8, 7]),
         };

@@ -98,7 +98,7 @@ impl Fixture {
     pub fn replica(&self, me: u32) -> Replica {
         let secret = self.consensus_secrets[me as usize];
         Replica::new(
-            Config::new(self.validators.clone(), me),
+            Config::new(self.validators.clone()),
             Box::new(Ed25519Signer::from_secret(secret)),
             Box::new(Ed25519Verifier),
         )

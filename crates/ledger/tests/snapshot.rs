@@ -40,7 +40,7 @@ fn certify(genesis: &Genesis, block: &Block, signers: &[u32]) -> Vec<u8> {
     let signatures = signers
         .iter()
         .map(|&i| {
-            (i, keys[i as usize].sign(ctchain_pbft::types::signing_digest(&genesis.chain_id, i, &body).as_bytes()))
+            (i, keys[i as usize].sign(ctchain_pbft::types::signing_digest(&genesis.chain_id, 0, i, &body).as_bytes()))
         })
         .collect();
     CommitCertificate { view: 0, seq, digest, signatures }.to_bytes()

@@ -10,8 +10,8 @@ use ctchain_codec::Hash32;
 
 use crate::crypto::Verifier;
 use crate::types::{
-    genesis_digest, signing_digest, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, Prepare,
-    PreparedCert, PublicKey, QuorumSignatures, ReplicaId, Seq, Signable, Signed, View, ViewChange,
+    genesis_digest, signing_digest, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, Epoch,
+    Prepare, PreparedCert, PublicKey, QuorumSignatures, ReplicaId, Seq, Signable, Signed, View, ViewChange,
 };
 
 /// Why a signature, certificate or proof does not verify.
@@ -40,24 +40,72 @@ pub enum CertError {
     /// The certificate's fields are inconsistent with what it claims to certify.
     #[error("inconsistent certificate: {0}")]
     Inconsistent(&'static str),
+    /// A signature made for another epoch's validator set.
+    #[error("signed for epoch {got}, checked against epoch {expected}")]
+    WrongEpoch {
+        /// The epoch of the set checking it.
+        expected: Epoch,
+        /// The epoch the signer named.
+        got: Epoch,
+    },
 }
 
-/// The validators of one chain: their public keys in index order, and the chain id every signature binds to.
+/// Where an epoch's log begins: the sequence number just before its first block and the chain digest there. It is
+/// the epoch's first stable checkpoint, and needs no signatures: every replica of the epoch executed that block
+/// before it entered the epoch (the genesis is the start of epoch 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochStart {
+    /// The last sequence number of the previous epoch (0 for the genesis).
+    pub seq: Seq,
+    /// The chain digest after it.
+    pub digest: Hash32,
+}
+
+impl EpochStart {
+    /// The start of epoch 0.
+    pub fn genesis(chain_id: &str) -> Self {
+        Self { seq: 0, digest: genesis_digest(chain_id) }
+    }
+}
+
+/// The validators of one epoch of one chain: their public keys in index order, the chain id and the epoch number
+/// every signature binds to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatorSet {
     chain_id: String,
+    epoch: Epoch,
     keys: Vec<PublicKey>,
 }
 
 impl ValidatorSet {
-    /// A validator set. `n = keys.len()` tolerates `f = (n - 1) / 3` faults.
+    /// The genesis validator set (epoch 0). `n = keys.len()` tolerates `f = (n - 1) / 3` faults.
     pub fn new(chain_id: impl Into<String>, keys: Vec<PublicKey>) -> Self {
-        Self { chain_id: chain_id.into(), keys }
+        Self::for_epoch(chain_id, 0, keys)
+    }
+
+    /// The validator set of `epoch`.
+    pub fn for_epoch(chain_id: impl Into<String>, epoch: Epoch, keys: Vec<PublicKey>) -> Self {
+        Self { chain_id: chain_id.into(), epoch, keys }
     }
 
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.chain_id
+    }
+
+    /// The epoch number.
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    /// The keys, in index order.
+    pub fn keys(&self) -> &[PublicKey] {
+        &self.keys
+    }
+
+    /// The index of `key` in this set.
+    pub fn index_of(&self, key: &PublicKey) -> Option<ReplicaId> {
+        self.keys.iter().position(|k| k == key).map(|i| i as ReplicaId)
     }
 
     /// Number of validators.
@@ -95,7 +143,7 @@ impl ValidatorSet {
         sig: &crate::types::Signature,
     ) -> Result<(), CertError> {
         let key = self.key(signer).ok_or(CertError::NotValidator(signer))?;
-        let digest = signing_digest(&self.chain_id, signer, body);
+        let digest = signing_digest(&self.chain_id, self.epoch, signer, body);
         if verifier.verify(key, digest.as_bytes(), sig) {
             Ok(())
         } else {
@@ -103,8 +151,11 @@ impl ValidatorSet {
         }
     }
 
-    /// Verifies a signed message.
+    /// Verifies a signed message, which must name this set's epoch.
     pub fn verify_signed<T: Signable>(&self, verifier: &dyn Verifier, m: &Signed<T>) -> Result<(), CertError> {
+        if m.epoch != self.epoch {
+            return Err(CertError::WrongEpoch { expected: self.epoch, got: m.epoch });
+        }
         self.verify_sig(verifier, m.signer, &m.body, &m.signature)
     }
 
@@ -145,13 +196,23 @@ impl ValidatorSet {
         self.verify_quorum(verifier, &body, &cert.signatures, self.quorum(), None)
     }
 
-    /// Verifies a stable-checkpoint proof; the genesis checkpoint is valid without signatures.
-    pub fn verify_checkpoint_proof(&self, verifier: &dyn Verifier, proof: &CheckpointProof) -> Result<(), CertError> {
-        if proof.seq == 0 {
-            if proof.digest == genesis_digest(&self.chain_id) && proof.signatures.is_empty() {
+    /// Verifies a stable-checkpoint proof of this epoch, which begins at `start`: the start itself is valid
+    /// without signatures (the genesis, or the last block of the previous epoch), a later checkpoint needs a quorum
+    /// of this epoch, an earlier one belongs to another epoch.
+    pub fn verify_checkpoint_proof(
+        &self,
+        verifier: &dyn Verifier,
+        proof: &CheckpointProof,
+        start: &EpochStart,
+    ) -> Result<(), CertError> {
+        if proof.seq < start.seq {
+            return Err(CertError::Inconsistent("checkpoint before the epoch began"));
+        }
+        if proof.seq == start.seq {
+            if proof.digest == start.digest && proof.signatures.is_empty() {
                 return Ok(());
             }
-            return Err(CertError::Inconsistent("genesis checkpoint"));
+            return Err(CertError::Inconsistent("the epoch's first checkpoint"));
         }
         let body = Checkpoint { seq: proof.seq, digest: proof.digest };
         self.verify_quorum(verifier, &body, &proof.signatures, self.quorum(), None)
@@ -170,11 +231,17 @@ impl ValidatorSet {
         self.verify_quorum(verifier, &body, &cert.prepares, self.quorum() - 1, Some(primary))
     }
 
-    /// Verifies the content of a view-change message (not its outer signature): its checkpoint proof, and that each
-    /// prepared certificate is valid, from an earlier view, above the checkpoint and inside the window, and unique
-    /// per sequence number.
-    pub fn verify_view_change(&self, verifier: &dyn Verifier, vc: &ViewChange, window: u64) -> Result<(), CertError> {
-        self.verify_checkpoint_proof(verifier, &vc.stable)?;
+    /// Verifies the content of a view-change message of this epoch, which begins at `start` (not its outer
+    /// signature): its checkpoint proof, and that each prepared certificate is valid, from an earlier view, above
+    /// the checkpoint and inside the window, and unique per sequence number.
+    pub fn verify_view_change(
+        &self,
+        verifier: &dyn Verifier,
+        vc: &ViewChange,
+        window: u64,
+        start: &EpochStart,
+    ) -> Result<(), CertError> {
+        self.verify_checkpoint_proof(verifier, &vc.stable, start)?;
         let mut seqs: BTreeSet<Seq> = BTreeSet::new();
         for cert in &vc.prepared {
             let b = &cert.pre_prepare.body;

@@ -16,12 +16,13 @@
 //! | [`Input::Verdict`] | the application's answer to [`Output::Validate`] |
 //! | [`Input::Propose`] | the application's payload after [`Output::NeedProposal`] (primary only) |
 //! | [`Input::SyncedBlocks`] | committed blocks obtained elsewhere; accepted only with valid certificates |
+//! | [`Input::NextEpoch`] | the application decided the next validator set in a block just delivered |
 //! | [`Input::Start`] | arm the first timers after [`Replica::new`] or [`Replica::restore`] |
 //!
 //! | output | the host must |
 //! |---|---|
 //! | [`Output::Persist`] | make the state durable **before** performing any later output of the same call |
-//! | [`Output::Send`], [`Output::Broadcast`] | transmit ([`Message`] has a canonical encoding) |
+//! | [`Output::Send`], [`Output::Broadcast`] | transmit ([`Message`] has a canonical encoding) to validators of the message's epoch ([`Message::epoch`]) |
 //! | [`Output::SetTimer`] | report [`Input::Timeout`] after the delay (stale timers are ignored, never cancel) |
 //! | [`Output::Validate`] | check the payload, answer with [`Input::Verdict`] |
 //! | [`Output::NeedProposal`] | answer with [`Input::Propose`] (an empty payload is fine) |
@@ -54,8 +55,10 @@
 //! | `replica/catch_up.rs` | fetch requests and responses, [`Input::SyncedBlocks`] |
 //! | `replica/timeout.rs` | [`Input::Start`], [`Input::Timeout`], the doubling view timeout |
 //! | `replica/config.rs` | [`Config`], [`ConfigError`] |
+//! | `replica/epochs.rs` | [`Input::NextEpoch`], entering the next epoch, messages of earlier and later epochs |
 //! | [`safety`] | [`SafetyRules`], the only holder of the key, and the [`PersistedState`] it guards |
 //! | [`cert`] | [`ValidatorSet`] and every certificate check, shared with auditors and lagging nodes |
+//! | [`epoch`] | [`EpochSchedule`]: the validator sets from the genesis on, and the rule that makes a change safe |
 //! | [`types`] | the protocol values and their canonical encoding |
 //! | [`crypto`] | the [`Signer`] / [`Verifier`] traits and Ed25519 |
 //! | [`metrics`] | counters, every dropped input under its [`DropReason`] |
@@ -86,6 +89,13 @@
 //!   held and checked against the digest its certificate names; a block fetched from a peer is checked the same way.
 //! * **Determinism.** All collections whose order reaches outputs are `BTreeMap`/`BTreeSet`; the only time is
 //!   `now_ms`.
+//! * **Reconfiguration.** Every certificate is checked against the validator set of the epoch its sequence number
+//!   lies in, and every signature binds its epoch. An epoch ends at a checkpoint at least one window above the
+//!   block that decided the change, so no sequence number of the new epoch was ever voted on by the old set; the
+//!   high-water mark never passes the epoch's end; a replica enters the next epoch when it executes that end,
+//!   which becomes its stable checkpoint without signatures (as the genesis is), and views begin again at 0. A
+//!   replica whose key is not in its epoch's set follows the chain from certified blocks without voting, and
+//!   becomes a validator when it enters an epoch that names it. See [`epoch`] and `replica/epochs.rs`.
 //!
 //! # Time rule (fault-tolerant block time)
 //!
@@ -112,7 +122,8 @@
 //!
 //! # Simulation
 //!
-//! [`sim`] runs `n = 4` and `n = 7` replicas deterministically from a seed, with delays, drops, duplicates,
+//! [`sim`] runs `n = 4` and `n = 7` replicas, and chains whose validator set changes (4 to 7 of 8 nodes, added,
+//! removed and replaced, [`sim::Scenario::random_reconfiguring`]), deterministically from a seed, with delays, drops, duplicates,
 //! reordering, two-way and one-way partitions, large blocks, crashes (including crashes between `Persist` and the
 //! sends that follow it) and Byzantine replicas (equivocating primary, double voting, silence, invalid proposals,
 //! replay, twins, lying fetch responses).
@@ -123,19 +134,21 @@
 
 pub mod cert;
 pub mod crypto;
+pub mod epoch;
 pub mod metrics;
 pub mod replica;
 pub mod safety;
 pub mod sim;
 pub mod types;
 
-pub use cert::{verify_committed, CertError, ValidatorSet};
+pub use cert::{verify_committed, CertError, EpochStart, ValidatorSet};
+pub use epoch::{EpochSchedule, ScheduleError};
 pub use crypto::{Ed25519Signer, Ed25519Verifier, SchemeSigner, SchemeVerifier, Signer, Verifier};
 pub use metrics::{DropReason, Metrics};
 pub use replica::{compute_o, Config, ConfigError, Delivered, Input, LedgerTip, Output, Replica, Timer};
 pub use safety::{PersistedState, SafetyError, SafetyRules};
 pub use types::{
-    Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock,
+    Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, CommitCertificate, CommittedBlock, Epoch,
     FetchRequest, FetchResponse, Message, NewView, PrePrepare, Prepare, PreparedCert, Proposal, PublicKey, ReplicaId,
     Seq, Signature, Signed, View, ViewChange,
 };

@@ -39,6 +39,19 @@ pub enum DropReason {
     BufferFull,
     /// A command or verdict that does not match the replica's state (stale or unexpected).
     Unexpected,
+    /// The message names an epoch the replica does not know of.
+    UnknownEpoch,
+    /// The message's sequence number does not lie in the epoch it names.
+    WrongEpoch,
+    /// The message belongs to an epoch this replica has left (a catch-up request from it is still answered).
+    OldEpoch,
+    /// The message belongs to an epoch this replica has not reached yet (its checkpoint claims are still noted).
+    FutureEpoch,
+    /// This replica is not a validator of its current epoch: it follows the chain and does not vote.
+    NotInEpoch,
+    /// A next epoch that cannot be scheduled (out of order, not after a checkpoint, or too late: the replica has
+    /// already worked on sequence numbers it would take).
+    EpochRefused,
 }
 
 /// Per-replica counters.
@@ -60,6 +73,8 @@ pub struct Metrics {
     pub views_entered: u64,
     /// View changes started by this replica.
     pub view_changes_started: u64,
+    /// Epochs (validator sets) entered after the first.
+    pub epochs_entered: u64,
     /// Messages for a later view refused because their signer's share of the buffer was full, per signer.
     pub buffer_refused: BTreeMap<crate::types::ReplicaId, u64>,
 }

@@ -22,11 +22,12 @@ use std::collections::BTreeMap;
 
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writer};
 
+use crate::cert::EpochStart;
 use crate::crypto::Signer;
 use crate::types::{
-    signing_digest, Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, FetchRequest,
-    FetchResponse, NewView, PrePrepare, Prepare, PreparedCert, ReplicaId, Seq, Signable, Signed, View, ViewChange,
-    MAX_PREPARED_CERTS,
+    signing_digest, Block, BlockRequest, BlockResponse, Checkpoint, CheckpointProof, Commit, Epoch, FetchRequest,
+    FetchResponse, NewView, PrePrepare, Prepare, PreparedCert, PublicKey, ReplicaId, Seq, Signable, Signed, View,
+    ViewChange, MAX_PREPARED_CERTS,
 };
 
 /// Vote kinds recorded by the safety rules.
@@ -77,12 +78,21 @@ pub enum SafetyError {
         /// The low-water mark.
         low: Seq,
     },
+    /// This replica's key is not in the current epoch's validator set.
+    #[error("not a validator of epoch {0}")]
+    NotAValidator(Epoch),
 }
 
 /// What a replica must keep across crashes: what it has signed, the views it moved to, the prepared certificates
-/// it will report in a view change (`P`, §4.4) and its last stable checkpoint with proof (`C`, §4.3).
+/// it will report in a view change (`P`, §4.4) and its last stable checkpoint with proof (`C`, §4.3). Views are
+/// numbered afresh in every epoch; everything here is of the epoch `epoch`, except the checkpoint votes, which are
+/// by sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersistedState {
+    /// The epoch the replica is in.
+    pub epoch: Epoch,
+    /// Where that epoch began: its first stable checkpoint.
+    pub epoch_start: EpochStart,
     /// Highest view entered.
     pub view: View,
     /// Highest view a view-change was signed for (0: none).
@@ -105,13 +115,21 @@ pub struct PersistedState {
 impl PersistedState {
     /// The state of a replica that has never run.
     pub fn genesis(chain_id: &str) -> Self {
+        Self::entering(0, EpochStart::genesis(chain_id))
+    }
+
+    /// The state of a replica that has signed nothing in `epoch`, which began at `start`: a validator joining
+    /// the chain at that epoch, whose host synchronised the ledger up to `start` or beyond.
+    pub fn entering(epoch: Epoch, start: EpochStart) -> Self {
         Self {
+            epoch,
+            epoch_start: start,
             view: 0,
             view_change: 0,
             votes: BTreeMap::new(),
             prepared: BTreeMap::new(),
             prepared_blocks: BTreeMap::new(),
-            stable: CheckpointProof { seq: 0, digest: crate::types::genesis_digest(chain_id), signatures: Vec::new() },
+            stable: CheckpointProof { seq: start.seq, digest: start.digest, signatures: Vec::new() },
             own_view_changes: Vec::new(),
         }
     }
@@ -131,6 +149,9 @@ impl PersistedState {
 
 impl Encode for PersistedState {
     fn encode_to(&self, w: &mut Writer) {
+        w.u64(self.epoch);
+        w.u64(self.epoch_start.seq);
+        self.epoch_start.digest.encode_to(w);
         w.u64(self.view);
         w.u64(self.view_change);
         w.len(self.votes.len());
@@ -154,6 +175,8 @@ impl Encode for PersistedState {
 
 impl Decode for PersistedState {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let epoch = r.u64("epoch")?;
+        let epoch_start = EpochStart { seq: r.u64("epoch start")?, digest: Hash32::decode_from(r)? };
         let view = r.u64("view")?;
         let view_change = r.u64("view change")?;
         let n = r.len("votes", 4 * MAX_PREPARED_CERTS)?;
@@ -180,14 +203,18 @@ impl Decode for PersistedState {
         }
         let stable = CheckpointProof::decode_from(r)?;
         let own_view_changes = r.seq("own view changes", MAX_PREPARED_CERTS)?;
-        Ok(Self { view, view_change, votes, prepared, prepared_blocks, stable, own_view_changes })
+        if stable.seq < epoch_start.seq {
+            return Err(DecodeError::Invalid { field: "stable checkpoint", reason: "before the epoch's start" });
+        }
+        Ok(Self { epoch, epoch_start, view, view_change, votes, prepared, prepared_blocks, stable, own_view_changes })
     }
 }
 
 /// The signer behind the safety checks. See the module documentation.
 pub struct SafetyRules {
     signer: Box<dyn Signer>,
-    me: ReplicaId,
+    /// This replica's index in the current epoch; `None` while its key is not in the epoch's set.
+    me: Option<ReplicaId>,
     chain_id: String,
     state: PersistedState,
     dirty: bool,
@@ -201,9 +228,36 @@ impl Unchecked for BlockRequest {}
 impl Unchecked for BlockResponse {}
 
 impl SafetyRules {
-    /// Safety rules for validator `me`, resuming from `state`.
-    pub fn new(signer: Box<dyn Signer>, me: ReplicaId, chain_id: &str, state: PersistedState) -> Self {
+    /// Safety rules for the holder of `signer`, validator `me` of the epoch of `state` (`None`: not one of its
+    /// validators), resuming from `state`.
+    pub fn new(signer: Box<dyn Signer>, me: Option<ReplicaId>, chain_id: &str, state: PersistedState) -> Self {
         Self { signer, me, chain_id: chain_id.to_owned(), state, dirty: false }
+    }
+
+    /// The public key of the signer.
+    pub fn public_key(&self) -> PublicKey {
+        self.signer.public_key()
+    }
+
+    /// This replica's index in the current epoch.
+    pub fn me(&self) -> Option<ReplicaId> {
+        self.me
+    }
+
+    /// Moves to `epoch`, which begins at `start`, as validator `me` (or none): what was signed in the previous
+    /// epoch can never be signed again (the new epoch's signatures bind its number, and its sequence numbers lie
+    /// above `start`), so only the checkpoint votes are kept, to be sent again to replicas finishing the previous
+    /// epoch. Views begin again at 0.
+    pub fn enter_epoch(&mut self, epoch: Epoch, me: Option<ReplicaId>, start: EpochStart) {
+        if epoch <= self.state.epoch {
+            return;
+        }
+        let mut next = PersistedState::entering(epoch, start);
+        next.votes =
+            self.state.votes.iter().filter(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s >= start.seq).map(|(k, d)| (*k, *d)).collect();
+        self.state = next;
+        self.me = me;
+        self.dirty = true;
     }
 
     /// The state to persist.
@@ -220,13 +274,23 @@ impl SafetyRules {
         self.state.view.max(self.state.view_change)
     }
 
-    fn sign<T: Signable>(&self, body: T) -> Signed<T> {
-        let digest = signing_digest(&self.chain_id, self.me, &body);
+    fn sign_as<T: Signable>(&self, epoch: Epoch, signer: ReplicaId, body: T) -> Signed<T> {
+        let digest = signing_digest(&self.chain_id, epoch, signer, &body);
         let signature = self.signer.sign(digest.as_bytes());
-        Signed { body, signer: self.me, signature }
+        Signed { body, epoch, signer, signature }
+    }
+
+    fn member(&self) -> Result<ReplicaId, SafetyError> {
+        self.me.ok_or(SafetyError::NotAValidator(self.state.epoch))
+    }
+
+    fn sign<T: Signable>(&self, body: T) -> Signed<T> {
+        // Only reached after `member()` succeeded (every checked signature starts with it).
+        self.sign_as(self.state.epoch, self.me.unwrap_or(ReplicaId::MAX), body)
     }
 
     fn check_and_record(&mut self, kind: u8, view: View, seq: Seq, digest: Hash32) -> Result<(), SafetyError> {
+        self.member()?;
         let low = self.state.low_water();
         if seq <= low {
             return Err(SafetyError::BelowLowWater { seq, low });
@@ -268,6 +332,7 @@ impl SafetyRules {
     pub fn sign_checkpoint(&mut self, c: Checkpoint) -> Result<Signed<Checkpoint>, SafetyError> {
         // Checkpoints are not per view: record them under the current floor so that pruning by view keeps them
         // until the low-water mark passes them.
+        self.member()?;
         let low = self.state.low_water();
         if c.seq <= low {
             return Err(SafetyError::BelowLowWater { seq: c.seq, low });
@@ -313,6 +378,7 @@ impl SafetyRules {
     /// Signs a view change to `vc.new_view`, which must be above every view entered or changed to; from then on
     /// nothing of an earlier view is signed.
     pub fn sign_view_change(&mut self, vc: ViewChange) -> Result<Signed<ViewChange>, SafetyError> {
+        self.member()?;
         let floor = self.floor();
         if vc.new_view <= floor {
             return Err(SafetyError::OldView { view: vc.new_view, floor: floor + 1 });
@@ -326,6 +392,7 @@ impl SafetyRules {
 
     /// Signs a new-view message (as the new primary); at most one per view.
     pub fn sign_new_view(&mut self, nv: NewView) -> Result<Signed<NewView>, SafetyError> {
+        self.member()?;
         let digest = Sm3Hasher::digest("ctchain/pbft/new-view/v1", nv.to_bytes());
         let floor = self.floor();
         if nv.view < floor {
@@ -349,6 +416,9 @@ impl SafetyRules {
     /// stable checkpoint and it will not execute those sequence numbers again.
     pub fn signed_checkpoints(&self) -> Vec<Signed<Checkpoint>> {
         let low = self.state.low_water();
+        if self.me.is_none() {
+            return Vec::new();
+        }
         self.state
             .votes
             .iter()
@@ -357,9 +427,24 @@ impl SafetyRules {
             .collect()
     }
 
-    /// Signs catch-up traffic, which states nothing about agreement.
-    pub fn sign_unchecked<T: Unchecked>(&self, body: T) -> Signed<T> {
-        self.sign(body)
+    /// Signs catch-up traffic, which states nothing about agreement (`None` while not a validator).
+    pub fn sign_unchecked<T: Unchecked>(&self, body: T) -> Option<Signed<T>> {
+        Some(self.sign_as(self.state.epoch, self.me?, body))
+    }
+
+    /// Signs catch-up traffic as validator `signer` of another epoch: the answer to a replica still in an epoch
+    /// this one has left (or not yet reached), which knows this replica by its index there.
+    pub fn sign_unchecked_as<T: Unchecked>(&self, epoch: Epoch, signer: ReplicaId, body: T) -> Signed<T> {
+        self.sign_as(epoch, signer, body)
+    }
+
+    /// This replica's checkpoint at the last block of the previous epoch (where the current one began), signed as
+    /// validator `signer` of that epoch: the statement it signed, or would have, when it executed that block (a
+    /// replica executes a sequence number once, so there is no other digest it could have signed there).
+    pub fn sign_previous_epoch_end(&self, signer: ReplicaId) -> Option<Signed<Checkpoint>> {
+        let epoch = self.state.epoch.checked_sub(1)?;
+        let start = self.state.epoch_start;
+        Some(self.sign_as(epoch, signer, Checkpoint { seq: start.seq, digest: start.digest }))
     }
 
     /// Records that the replica entered `view`; votes of earlier views are forgotten (they can never be signed

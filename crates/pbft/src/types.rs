@@ -12,6 +12,9 @@ pub type ReplicaId = u32;
 pub type View = u64;
 /// A sequence number; one block per sequence number, starting at 1 (0 is the genesis checkpoint).
 pub type Seq = u64;
+/// The number of a validator set: 0 for the genesis set, then one more for every reconfiguration
+/// ([`crate::EpochSchedule`]).
+pub type Epoch = u64;
 
 /// Largest opaque block payload a message may carry (2 000 confidential transfers take about 10 MiB).
 pub const MAX_PAYLOAD_BYTES: usize = 16 << 20;
@@ -130,14 +133,18 @@ pub trait Signable: Encode {
     const KIND: u8;
 }
 
-/// The 32 bytes a validator signs for `body`: `SM3("ctchain/pbft/sign/v1", chain_id ‖ kind ‖ signer ‖ body)`.
-pub fn signing_digest<T: Signable>(chain_id: &str, signer: ReplicaId, body: &T) -> Hash32 {
+/// The 32 bytes a validator signs for `body`:
+/// `SM3("ctchain/pbft/sign/v2", chain_id ‖ epoch ‖ kind ‖ signer ‖ body)`. The epoch (the validator set's number,
+/// see [`crate::EpochSchedule`]) is bound so that a signature made as validator `i` of one epoch never counts for
+/// validator `i` of another, whose key or whose statement may differ.
+pub fn signing_digest<T: Signable>(chain_id: &str, epoch: Epoch, signer: ReplicaId, body: &T) -> Hash32 {
     let mut w = Writer::new();
     w.str(chain_id);
+    w.u64(epoch);
     w.u8(T::KIND);
     w.u32(signer);
     body.encode_to(&mut w);
-    Sm3Hasher::digest("ctchain/pbft/sign/v1", w.as_bytes())
+    Sm3Hasher::digest("ctchain/pbft/sign/v2", w.as_bytes())
 }
 
 /// A body together with its signer and the signer's signature.
@@ -145,6 +152,8 @@ pub fn signing_digest<T: Signable>(chain_id: &str, signer: ReplicaId, body: &T) 
 pub struct Signed<T> {
     /// The signed body.
     pub body: T,
+    /// The epoch whose validator set `signer` indexes (bound by the signature).
+    pub epoch: Epoch,
     /// Who signed it.
     pub signer: ReplicaId,
     /// The signature over [`signing_digest`].
@@ -154,13 +163,19 @@ pub struct Signed<T> {
 impl<T: Encode> Encode for Signed<T> {
     fn encode_to(&self, w: &mut Writer) {
         self.body.encode_to(w);
+        w.u64(self.epoch);
         w.u32(self.signer);
         self.signature.encode_to(w);
     }
 }
 impl<T: Decode> Decode for Signed<T> {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { body: T::decode_from(r)?, signer: r.u32("signer")?, signature: Signature::decode_from(r)? })
+        Ok(Self {
+            body: T::decode_from(r)?,
+            epoch: r.u64("epoch")?,
+            signer: r.u32("signer")?,
+            signature: Signature::decode_from(r)?,
+        })
     }
 }
 
@@ -383,6 +398,35 @@ impl Message {
             Message::FetchResponse(m) => m.signer,
             Message::BlockRequest(m) => m.signer,
             Message::BlockResponse(m) => m.signer,
+        }
+    }
+
+    /// The epoch whose validator set the signer indexes.
+    pub fn epoch(&self) -> Epoch {
+        match self {
+            Message::PrePrepare(m) => m.pre_prepare.epoch,
+            Message::Prepare(m) => m.epoch,
+            Message::Commit(m) => m.epoch,
+            Message::Checkpoint(m) => m.epoch,
+            Message::ViewChange(m) => m.epoch,
+            Message::NewView(m) => m.epoch,
+            Message::FetchRequest(m) => m.epoch,
+            Message::FetchResponse(m) => m.epoch,
+            Message::BlockRequest(m) => m.epoch,
+            Message::BlockResponse(m) => m.epoch,
+        }
+    }
+
+    /// The sequence number the message speaks about, for the kinds that name one: it must lie in the message's
+    /// epoch.
+    pub fn seq(&self) -> Option<Seq> {
+        match self {
+            Message::PrePrepare(m) => Some(m.pre_prepare.body.seq),
+            Message::Prepare(m) => Some(m.body.seq),
+            Message::Commit(m) => Some(m.body.seq),
+            Message::Checkpoint(m) => Some(m.body.seq),
+            Message::BlockRequest(m) => Some(m.body.seq),
+            _ => None,
         }
     }
 

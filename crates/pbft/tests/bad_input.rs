@@ -56,13 +56,13 @@ fn messages_with_bad_signatures_are_dropped() {
     // Signed with validator 3's key but claiming to come from 2.
     let body = Prepare { view: 0, seq: 1, digest: d() };
     let sig = Ed25519Signer::from_secret(ctchain_pbft::sim::sim_secret(3))
-        .sign(signing_digest(ctchain_pbft::sim::CHAIN_ID, 2, &body).as_bytes());
-    let forged = Message::Prepare(Signed { body, signer: 2, signature: sig });
+        .sign(signing_digest(ctchain_pbft::sim::CHAIN_ID, 0, 2, &body).as_bytes());
+    let forged = Message::Prepare(Signed { body, epoch: 0, signer: 2, signature: sig });
     assert_dropped(&mut r, Input::Message(forged.to_bytes()), DropReason::BadSignature);
     // A signature for another chain id does not verify here either.
-    let other_chain = signing_digest("another-chain", 2, &body);
+    let other_chain = signing_digest("another-chain", 0, 2, &body);
     let sig = Ed25519Signer::from_secret(ctchain_pbft::sim::sim_secret(2)).sign(other_chain.as_bytes());
-    let replayed = Message::Prepare(Signed { body, signer: 2, signature: sig });
+    let replayed = Message::Prepare(Signed { body, epoch: 0, signer: 2, signature: sig });
     assert_dropped(&mut r, Input::Message(replayed.to_bytes()), DropReason::BadSignature);
 }
 

@@ -1,6 +1,7 @@
 //! The simulation campaign: random scenarios (Byzantine replicas of every kind up to f, crashes with restarts from
 //! persisted state, torn crashes between persist and send, drops, duplicates, reordering, two-way and one-way
-//! partitions, large blocks), for n = 4 and n = 7, every one checked by the independent checkers.
+//! partitions, large blocks), for n = 4 and n = 7, and with the validator set changing one to three times
+//! (validators added, removed and replaced, 4 to 7 of 8 nodes), every one checked by the independent checkers.
 //!
 //! * `CTCHAIN_SIM_SEEDS=N` — seeds per configuration (default 200);
 //! * `CTCHAIN_SIM_SEED_START=S` — first seed (default 0);
@@ -14,6 +15,7 @@ fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
+/// `n` = 0: the reconfiguring scenarios.
 fn campaign(n: usize) {
     let seeds: Vec<u64> = match env("CTCHAIN_SIM_SEED") {
         Some(seed) => vec![seed],
@@ -38,7 +40,7 @@ fn campaign(n: usize) {
                 started.elapsed()
             );
         }
-        let scenario = Scenario::random(n, seed);
+        let scenario = if n == 0 { Scenario::random_reconfiguring(seed) } else { Scenario::random(n, seed) };
         if seeds.len() == 1 {
             // A replay: show what is about to run (a seed that never ends shows nothing else).
             eprintln!("n={n} seed={seed}: {scenario:?}");
@@ -90,6 +92,35 @@ fn campaign_n4_f1() {
 #[test]
 fn campaign_n7_f2() {
     campaign(7);
+}
+
+#[test]
+fn campaign_reconfiguring() {
+    campaign(0);
+}
+
+#[test]
+fn reconfiguring_scenarios_add_remove_and_replace_with_at_most_f_byzantine_per_epoch() {
+    let scenarios: Vec<Scenario> = (0..200).map(Scenario::random_reconfiguring).collect();
+    let mut grew = false;
+    let mut shrank = false;
+    let mut replaced = false;
+    for s in &scenarios {
+        let sets = s.epoch_sets();
+        for pair in sets.windows(2) {
+            grew |= pair[1].len() > pair[0].len();
+            shrank |= pair[1].len() < pair[0].len();
+            replaced |= pair[1].iter().any(|k| !pair[0].contains(k)) && pair[0].iter().any(|k| !pair[1].contains(k));
+        }
+        for set in &sets {
+            assert!((4..=7).contains(&set.len()));
+            let byzantine = set.iter().filter(|k| s.behaviors.contains_key(k)).count();
+            assert!(byzantine <= (set.len() - 1) / 3, "seed {}: {byzantine} Byzantine in {set:?}", s.seed);
+        }
+    }
+    assert!(grew && shrank && replaced);
+    assert!(scenarios.iter().any(|s| s.reconfigurations.len() == 3));
+    assert!(scenarios.iter().any(|s| s.behaviors.keys().any(|k| *k >= 4)), "a Byzantine node that joins later");
 }
 
 #[test]

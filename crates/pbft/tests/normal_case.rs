@@ -162,8 +162,8 @@ fn stale_timers_are_ignored() {
     commit_block(&mut r, 1, &block(NOW, "a")); // progress re-arms the timer with a new epoch
     assert!(r.handle(NOW + 10_000, Input::Timeout(timer)).is_empty());
     assert!(r.is_normal());
-    let Timer::View { view, epoch } = timer else { panic!() };
-    let fresh = Timer::View { view, epoch: epoch + 1 };
+    let Timer::View { view, generation } = timer else { panic!() };
+    let fresh = Timer::View { view, generation: generation + 1 };
     assert!(describe_all(&r.handle(NOW, Input::Timeout(fresh))).contains(&"broadcast view-change v1".to_string()));
 }
 
@@ -206,14 +206,14 @@ fn the_core_runs_unchanged_on_sm2_keys_and_drops_an_ed25519_vote() {
     let secret = |id: u32| [id as u8 + 1; 32];
     let sm2 = |id: u32| Scheme::Sm2.signing_key(&secret(id)).unwrap();
     let keys = (0..4).map(|id| PublicKey(sm2(id).public_key().as_bytes().to_vec())).collect();
-    let mut cfg = Config::new(ValidatorSet::new(CHAIN_ID, keys), 1);
+    let mut cfg = Config::new(ValidatorSet::new(CHAIN_ID, keys));
     cfg.checkpoint_interval = 4;
     cfg.window = 8;
     cfg.max_clock_skew_ms = 2_000;
     let mut r = Replica::new(cfg, Box::new(SchemeSigner::new(sm2(1))), Box::new(SchemeVerifier(Scheme::Sm2))).unwrap();
     fn signed<T: Signable>(id: u32, body: T, key: &dyn ctchain_sig::SigningKey) -> Signed<T> {
-        let digest = signing_digest(CHAIN_ID, id, &body);
-        Signed { body, signer: id, signature: Signature(key.sign(digest.as_bytes()).as_bytes().to_vec()) }
+        let digest = signing_digest(CHAIN_ID, 0, id, &body);
+        Signed { body, epoch: 0, signer: id, signature: Signature(key.sign(digest.as_bytes()).as_bytes().to_vec()) }
     }
     let msg = |m: Message| Input::Message(m.to_bytes());
     let b = block(NOW, "sm2 block");

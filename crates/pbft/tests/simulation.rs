@@ -346,17 +346,16 @@ fn different_seeds_give_different_traces() {
 #[test]
 fn agreement_checker_reports_two_blocks_at_one_height() {
     // The checkers must be able to fail: feed them a fork by hand.
-    use ctchain_pbft::sim::{sim_validators, CHAIN_ID};
-    let vals = sim_validators(4);
-    let keys: Vec<_> = (0..4).filter_map(|i| vals.key(i).cloned()).collect();
+    use ctchain_pbft::sim::sim_validators;
+    let epochs = ctchain_pbft::EpochSchedule::genesis(sim_validators(4));
     let r = run(&Scenario::calm(4, 1));
     let (a, b) = (&r.ledgers[0][0], &r.ledgers[0][1]);
     let mut forked = b.clone();
     forked.committed.seq = 1; // another block at height 1
     let mut c = Checker::default();
     c.proposed(b"whatever");
-    c.honest_delivered(0, 0, None, a, &keys, CHAIN_ID, u64::MAX / 2, 0);
-    c.honest_delivered(1, 0, None, &forked, &keys, CHAIN_ID, u64::MAX / 2, 0);
+    c.honest_delivered(0, 0, None, a, &epochs, u64::MAX / 2, 0);
+    c.honest_delivered(1, 0, None, &forked, &epochs, u64::MAX / 2, 0);
     assert!(c.violations.iter().any(|v| v.starts_with("agreement")), "{:?}", c.violations);
     assert!(c.violations.iter().any(|v| v.starts_with("validity")), "{:?}", c.violations);
 }

@@ -220,9 +220,9 @@ impl Driver {
             None if last == 0 => LedgerTip::genesis(&genesis.chain_id),
             None => bail!("consensus log misses its last entry {last}"),
         };
-        if let (Some(me), Some(secret)) = (shared.validator_index, consensus_secret) {
+        if let (Some(_), Some(secret)) = (shared.validator_index, consensus_secret) {
             let c = &genesis.consensus;
-            let mut cfg = PbftConfig::new(driver.validators.clone(), me);
+            let mut cfg = PbftConfig::new(driver.validators.clone());
             cfg.checkpoint_interval = c.checkpoint_interval;
             cfg.window = c.window;
             cfg.view_timeout_ms = c.view_timeout_ms;

@@ -53,7 +53,7 @@ pub fn certify(genesis: &Genesis, validators: &[Ed25519Signer], block: &Block, s
     let signatures = signers
         .iter()
         .map(|&i| {
-            let msg = ctchain_pbft::types::signing_digest(&genesis.chain_id, i, &body);
+            let msg = ctchain_pbft::types::signing_digest(&genesis.chain_id, 0, i, &body);
             (i, validators[i as usize].sign(msg.as_bytes()))
         })
         .collect();

@@ -27,14 +27,15 @@ pub const MAX_BLOCKS_PER_REQUEST_ROUND: usize = 8;
 impl Replica {
     pub(super) fn on_block_request(&mut self, m: Signed<BlockRequest>, out: &mut Vec<Output>) {
         let BlockRequest { seq, digest } = m.body;
-        if m.signer == self.cfg.me {
+        if m.signer == self.me() {
             return;
         }
         let Some(block) = self.held_block(seq, digest) else {
             return self.metrics.drop(DropReason::Unexpected);
         };
-        let response = self.safety.sign_unchecked(BlockResponse { seq, block });
-        out.push(Output::Send { to: m.signer, message: Message::BlockResponse(response) });
+        if let Some(response) = self.safety.sign_unchecked(BlockResponse { seq, block }) {
+            out.push(Output::Send { to: m.signer, message: Message::BlockResponse(response) });
+        }
     }
 
     fn held_block(&self, seq: Seq, digest: Hash32) -> Option<Block> {
@@ -54,7 +55,7 @@ impl Replica {
 
     pub(super) fn on_block_response(&mut self, m: Signed<BlockResponse>) {
         let BlockResponse { seq, block } = m.body;
-        let chain_id = self.cfg.validators.chain_id().to_owned();
+        let chain_id = self.validators().chain_id().to_owned();
         let Some(slot) = self.slots.get_mut(&seq).filter(|s| s.pre_prepare.is_some()) else {
             return self.metrics.drop(DropReason::Unexpected);
         };
@@ -95,13 +96,14 @@ impl Replica {
         let peers = self.block_holders(first_seq, first_digest);
         let Some(peer) = peers.get(self.block_fetch_attempt % peers.len().max(1)).copied() else { return };
         for (seq, digest) in missing.into_iter().take(MAX_BLOCKS_PER_REQUEST_ROUND) {
-            let request = self.safety.sign_unchecked(BlockRequest { seq, digest });
-            out.push(Output::Send { to: peer, message: Message::BlockRequest(request) });
+            if let Some(request) = self.safety.sign_unchecked(BlockRequest { seq, digest }) {
+                out.push(Output::Send { to: peer, message: Message::BlockRequest(request) });
+            }
         }
         self.block_fetch_in_flight = true;
-        self.block_fetch_epoch += 1;
+        self.block_fetch_generation += 1;
         out.push(Output::SetTimer {
-            timer: Timer::BlockFetch { epoch: self.block_fetch_epoch },
+            timer: Timer::BlockFetch { generation: self.block_fetch_generation },
             after_ms: self.cfg.fetch_timeout_ms,
         });
     }
@@ -109,7 +111,7 @@ impl Replica {
     /// Every other replica, those that reported a prepared certificate for `(seq, digest)` in the new view's `V`
     /// first (each in index order).
     fn block_holders(&self, seq: Seq, digest: Hash32) -> Vec<ReplicaId> {
-        let me = self.cfg.me;
+        let me = self.me();
         let reported: Vec<ReplicaId> = self
             .new_view
             .as_ref()
@@ -133,8 +135,8 @@ impl Replica {
         reported.iter().copied().chain(others).collect()
     }
 
-    pub(super) fn on_block_fetch_timeout(&mut self, epoch: u64) {
-        if epoch == self.block_fetch_epoch && self.block_fetch_in_flight {
+    pub(super) fn on_block_fetch_timeout(&mut self, generation: u64) {
+        if generation == self.block_fetch_generation && self.block_fetch_in_flight {
             self.block_fetch_in_flight = false;
             self.block_fetch_attempt = self.block_fetch_attempt.wrapping_add(1);
         }

@@ -94,6 +94,16 @@ impl FutureBuffer {
         std::mem::take(&mut self.entries).into_values().collect()
     }
 
+    /// Keeps only the messages `keep` accepts, releasing the room of the others.
+    pub(super) fn retain(&mut self, keep: impl Fn(&Message) -> bool) {
+        for (m, size) in self.take_all() {
+            if keep(&m) {
+                // It fitted before, so it fits now.
+                let _ = self.push(m, size);
+            }
+        }
+    }
+
     /// The buffered messages, in arrival order.
     pub(super) fn messages(&self) -> impl Iterator<Item = &Message> {
         self.entries.values().map(|(m, _)| m)
@@ -119,6 +129,7 @@ mod tests {
     fn prepare(signer: ReplicaId, view: View, seq: Seq, digest: u8) -> Message {
         Message::Prepare(Signed {
             body: Prepare { view, seq, digest: Hash32([digest; 32]) },
+            epoch: 0,
             signer,
             signature: Signature(vec![0; 64]),
         })

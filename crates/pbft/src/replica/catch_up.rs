@@ -21,31 +21,26 @@
 //!   fetched blocks must not pass for progress of its own view.
 //! * A response holds at most [`MAX_FETCH_BLOCKS`] blocks and stays under half the message size limit.
 
-use ctchain_codec::Encode;
-
 use super::{Output, Replica, Timer};
 use crate::metrics::DropReason;
 use crate::types::{CommittedBlock, FetchRequest, FetchResponse, Message, ReplicaId, Seq, Signed, MAX_FETCH_BLOCKS};
 
 impl Replica {
+    /// Answers with the blocks held, signed as this replica's index in the requester's epoch (which may be one
+    /// this replica has left, or not reached yet).
     pub(super) fn on_fetch_request(&mut self, m: Signed<FetchRequest>, out: &mut Vec<Output>) {
         let FetchRequest { from, to } = m.body;
-        if m.signer == self.cfg.me {
+        let Some(index) = self.cfg.epochs.get(m.epoch).and_then(|v| v.index_of(&self.safety.public_key())) else {
+            return self.metrics.drop(DropReason::NotInEpoch);
+        };
+        if m.signer == index {
             return;
         }
-        let mut blocks = Vec::new();
-        let mut bytes = 0usize;
-        for (_, b) in self.store.range(from..=to.max(from)) {
-            if blocks.len() >= MAX_FETCH_BLOCKS || bytes > self.cfg.max_message_bytes / 2 {
-                break;
-            }
-            bytes += b.to_bytes().len();
-            blocks.push(b.clone());
-        }
+        let blocks = self.blocks_from(from, to);
         if blocks.is_empty() {
             return;
         }
-        let response = self.safety.sign_unchecked(FetchResponse { blocks });
+        let response = self.safety.sign_unchecked_as(m.epoch, index, FetchResponse { blocks });
         out.push(Output::Send { to: m.signer, message: Message::FetchResponse(response) });
     }
 
@@ -58,28 +53,33 @@ impl Replica {
         }
     }
 
-    /// Catch-up (§4.3 state transfer, simplified): blocks are accepted in order, each only if its commit certificate verifies
-    /// against the validator set, so the peer that sent them need not be trusted.
+    /// Catch-up (§4.3 state transfer, simplified): blocks are accepted in order, each only if its commit
+    /// certificate verifies against the validator set of its epoch, so the peer that sent them need not be
+    /// trusted; and only up to the first checkpoint a window above the last block delivered before this call (the
+    /// earliest end of an epoch a block of this call could decide, `crate::epoch`): the host feeds the rest again
+    /// once it has applied these.
     pub(super) fn on_blocks(&mut self, blocks: Vec<CommittedBlock>, out: &mut Vec<Output>) {
+        let k = self.cfg.checkpoint_interval;
+        let horizon = self.exec_at_call.saturating_add(self.cfg.window + 1).div_ceil(k).saturating_mul(k);
         for cb in blocks {
             if cb.seq <= self.last_exec {
                 continue;
             }
-            if cb.seq != self.last_exec + 1 {
+            if cb.seq != self.last_exec + 1 || cb.seq > horizon {
                 break;
             }
-            if crate::cert::verify_committed(&self.cfg.validators, self.verifier.as_ref(), &cb).is_err() {
+            if self.cfg.epochs.verify_committed(self.verifier.as_ref(), &cb).is_err() {
                 self.metrics.drop(DropReason::InvalidProof);
                 break;
             }
             self.metrics.blocks_fetched += 1;
-            let cert_view = cb.cert.view;
+            let (cert_view, cb_epoch) = (cb.cert.view, self.cfg.epochs.epoch_of(cb.seq));
             self.execute(cb, out);
             // A certificate from a later view proves that 2f + 1 replicas (f + 1 honest) moved there while this
             // replica was away (a restart across a view change). Fetched blocks must not pass for progress of its
             // own view, or it would follow forever without voting: it asks for that view, and a replica there
             // answers with the new-view message that lets it in.
-            if self.normal && cert_view > self.view {
+            if self.normal && cert_view > self.view && cb_epoch == self.epoch() && self.id().is_some() {
                 self.start_view_change(cert_view, out);
             }
         }
@@ -94,15 +94,15 @@ impl Replica {
         let from = self.last_exec + 1;
         let to = target.min(self.last_exec + MAX_FETCH_BLOCKS as u64);
         self.fetch_peer = (self.fetch_peer + 1) % self.n() as ReplicaId;
-        if self.fetch_peer == self.cfg.me {
+        if self.fetch_peer == self.me() {
             self.fetch_peer = (self.fetch_peer + 1) % self.n() as ReplicaId;
         }
-        let request = self.safety.sign_unchecked(FetchRequest { from, to });
+        let Some(request) = self.safety.sign_unchecked(FetchRequest { from, to }) else { return };
         out.push(Output::Send { to: self.fetch_peer, message: Message::FetchRequest(request) });
         self.fetch_outstanding = Some((self.fetch_peer, from));
-        self.fetch_epoch += 1;
+        self.fetch_generation += 1;
         out.push(Output::SetTimer {
-            timer: Timer::Fetch { epoch: self.fetch_epoch },
+            timer: Timer::Fetch { generation: self.fetch_generation },
             after_ms: self.cfg.fetch_timeout_ms,
         });
     }
@@ -114,12 +114,31 @@ impl Replica {
         let mut claims: Vec<Seq> = self
             .checkpoint_votes
             .iter()
-            .filter(|(id, _)| **id != self.cfg.me)
+            .filter(|(id, _)| **id != self.me())
             .filter_map(|(_, votes)| votes.keys().next_back().copied())
             .collect();
         claims.sort_unstable_by(|a, b| b.cmp(a));
-        if let Some(c) = claims.get(self.cfg.validators.f()) {
+        if let Some(c) = claims.get(self.validators().f()) {
             target = target.max(*c);
+        }
+        // Claims of a later epoch count the same way, against that epoch's `f`.
+        let mut later: std::collections::BTreeMap<crate::types::Epoch, Vec<Seq>> = Default::default();
+        let mut highest: std::collections::BTreeMap<(crate::types::Epoch, ReplicaId), Seq> = self.future_claims.clone();
+        for (key, votes) in &self.future_checkpoints {
+            if let Some(seq) = votes.keys().next_back() {
+                let claim = highest.entry(*key).or_default();
+                *claim = (*claim).max(*seq);
+            }
+        }
+        for ((epoch, _), seq) in highest {
+            later.entry(epoch).or_default().push(seq);
+        }
+        for (epoch, mut claims) in later {
+            let Some(f) = self.cfg.epochs.get(epoch).map(|v| v.f()) else { continue };
+            claims.sort_unstable_by(|a, b| b.cmp(a));
+            if let Some(c) = claims.get(f) {
+                target = target.max(*c);
+            }
         }
         target
     }

@@ -53,11 +53,16 @@ impl Replica {
     }
 
     pub(super) fn resend_checkpoints(&mut self, out: &mut Vec<Output>) {
+        self.resend_previous_epoch_checkpoint(out);
         let low = self.low();
-        let Some(own) = self.checkpoint_votes.get(&self.cfg.me) else { return };
+        let Some(own) = self.checkpoint_votes.get(&self.me()) else { return };
         for (seq, (digest, sig)) in own.range(low.max(1)..) {
-            let m =
-                Signed { body: Checkpoint { seq: *seq, digest: *digest }, signer: self.cfg.me, signature: sig.clone() };
+            let m = Signed {
+                body: Checkpoint { seq: *seq, digest: *digest },
+                epoch: self.epoch(),
+                signer: self.me(),
+                signature: sig.clone(),
+            };
             out.push(Output::Broadcast(Message::Checkpoint(m)));
         }
     }
@@ -96,7 +101,7 @@ impl Replica {
         self.safety.set_stable(proof);
         self.slots.retain(|s, _| *s > seq);
         self.exec_digests.retain(|s, _| *s > seq);
-        let me = self.cfg.me;
+        let me = self.me();
         for (id, votes) in self.checkpoint_votes.iter_mut() {
             // This replica's own vote for the new stable checkpoint is kept, to be sent again: a replica that
             // missed it (it was lost, or this one was cut off) may need it for the same quorum.

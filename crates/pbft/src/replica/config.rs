@@ -1,17 +1,16 @@
 //! The replica's configuration, and the checks [`Replica::new`](super::Replica::new) and
 //! [`Replica::restore`](super::Replica::restore) run on it before building a replica.
 
-use crate::cert::ValidatorSet;
-use crate::crypto::Signer;
-use crate::types::{ReplicaId, MAX_CHAIN_ID_BYTES, MAX_VALIDATORS};
+use crate::epoch::EpochSchedule;
+use crate::types::{Epoch, MAX_CHAIN_ID_BYTES, MAX_VALIDATORS};
 
 /// Tunable parameters of a replica. All durations are in milliseconds of the host's clock.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The validators and the chain id.
-    pub validators: ValidatorSet,
-    /// This replica's index.
-    pub me: ReplicaId,
+    /// The validator sets known so far, from the genesis: the chain id, and which keys certify which sequence
+    /// numbers. The replica finds its own index in each epoch from its signer's key; in an epoch whose set does not
+    /// hold that key it follows the chain without voting ([`Input::SyncedBlocks`](super::Input::SyncedBlocks)).
+    pub epochs: EpochSchedule,
     /// `K`: a checkpoint is taken every `K` sequence numbers (§4.3).
     pub checkpoint_interval: u64,
     /// `L`: sequence numbers in flight above the low-water mark, a multiple of `K` (§4.3, high-water mark).
@@ -40,11 +39,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for validator `me`: `K = 16`, `L = 64`, 2 s view timeout, `Δ = 5 s`, 32 MiB messages.
-    pub fn new(validators: ValidatorSet, me: ReplicaId) -> Self {
+    /// Defaults: `K = 16`, `L = 64`, 2 s view timeout, `Δ = 5 s`, 32 MiB messages.
+    pub fn new(epochs: impl Into<EpochSchedule>) -> Self {
         Self {
-            validators,
-            me,
+            epochs: epochs.into(),
             checkpoint_interval: 16,
             window: 64,
             view_timeout_ms: 2_000,
@@ -67,12 +65,18 @@ pub enum ConfigError {
     /// The validator set is empty or too large.
     #[error("validator set of size {0} is not supported")]
     BadValidatorSet(usize),
-    /// `me` is not an index of the validator set.
-    #[error("replica {0} is not in the validator set")]
-    NotAValidator(ReplicaId),
-    /// The signer's key is not the key of validator `me`.
-    #[error("the signer's public key is not validator {0}'s key")]
-    WrongKey(ReplicaId),
+    /// The persisted state is of an epoch the schedule does not hold.
+    #[error("the persisted state is of epoch {0}, which is not scheduled")]
+    UnknownEpoch(Epoch),
+    /// The ledger is past the start of an epoch the persisted state has not entered: the host must say where that
+    /// epoch began ([`PersistedState::entering`](crate::PersistedState::entering)).
+    #[error("the ledger is in epoch {ledger}, the persisted state in epoch {persisted}; give the epoch's start")]
+    EpochStartUnknown {
+        /// The epoch of the ledger's next block.
+        ledger: Epoch,
+        /// The epoch of the persisted state.
+        persisted: Epoch,
+    },
     /// `K` or `L` is invalid.
     #[error("window {window} must be a positive multiple of the checkpoint interval {interval}")]
     BadWindow {
@@ -86,20 +90,17 @@ pub enum ConfigError {
     ChainIdTooLong,
 }
 
-pub(super) fn check_config(cfg: &Config, signer: &dyn Signer) -> Result<(), ConfigError> {
-    let n = cfg.validators.n();
-    if n == 0 || n > MAX_VALIDATORS {
-        return Err(ConfigError::BadValidatorSet(n));
-    }
-    let key = cfg.validators.key(cfg.me).ok_or(ConfigError::NotAValidator(cfg.me))?;
-    if *key != signer.public_key() {
-        return Err(ConfigError::WrongKey(cfg.me));
+pub(super) fn check_config(cfg: &Config) -> Result<(), ConfigError> {
+    for (_, set) in cfg.epochs.iter() {
+        if set.n() == 0 || set.n() > MAX_VALIDATORS {
+            return Err(ConfigError::BadValidatorSet(set.n()));
+        }
     }
     let (k, l) = (cfg.checkpoint_interval, cfg.window);
     if k == 0 || l == 0 || l % k != 0 || l as usize > crate::types::MAX_PREPARED_CERTS {
         return Err(ConfigError::BadWindow { window: l, interval: k });
     }
-    if cfg.validators.chain_id().len() > MAX_CHAIN_ID_BYTES {
+    if cfg.epochs.chain_id().len() > MAX_CHAIN_ID_BYTES {
         return Err(ConfigError::ChainIdTooLong);
     }
     Ok(())

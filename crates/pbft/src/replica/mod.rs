@@ -33,6 +33,7 @@ mod buffer;
 mod catch_up;
 mod checkpoint;
 mod config;
+mod epochs;
 mod normal_case;
 mod timeout;
 mod view_change;
@@ -41,38 +42,40 @@ use std::collections::BTreeMap;
 
 use ctchain_codec::{Decode, Hash32};
 
+use crate::cert::{EpochStart, ValidatorSet};
 use crate::crypto::{Signer, Verifier};
 use crate::metrics::{DropReason, Metrics};
 use crate::safety::{PersistedState, SafetyRules};
 use crate::types::{
-    Block, Commit, CommittedBlock, Message, NewView, PrePrepare, Prepare, ReplicaId, Seq, Signature, Signed, View,
-    ViewChange,
+    Block, Checkpoint, Commit, CommittedBlock, Epoch, Message, NewView, PrePrepare, Prepare, ReplicaId, Seq, Signature, Signed,
+    View, ViewChange,
 };
 
 use config::check_config;
 pub use config::{Config, ConfigError};
 pub use view_change::compute_o;
 
-/// A timer the host arms on request ([`Output::SetTimer`]) and reports back ([`Input::Timeout`]). Timers carry an
-/// epoch; a timeout whose epoch is not the current one is stale and ignored, so the host never has to cancel.
+/// A timer the host arms on request ([`Output::SetTimer`]) and reports back ([`Input::Timeout`]). Timers carry a
+/// generation; a timeout whose generation is not the current one is stale and ignored, so the host never has to
+/// cancel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
     /// View timer (progress in the normal case, or waiting for a new view).
     View {
         /// The view it was armed in.
         view: View,
-        /// Epoch.
-        epoch: u64,
+        /// Generation.
+        generation: u64,
     },
     /// Catch-up retry.
     Fetch {
-        /// Epoch.
-        epoch: u64,
+        /// Generation.
+        generation: u64,
     },
     /// Retry of the blocks asked for by digest, from the next peer.
     BlockFetch {
-        /// Epoch.
-        epoch: u64,
+        /// Generation.
+        generation: u64,
     },
 }
 
@@ -102,8 +105,19 @@ pub enum Input {
         payload: Vec<u8>,
     },
     /// Committed blocks obtained by the host some other way (e.g. from a peer's ledger); accepted only if their
-    /// certificates verify, exactly as catch-up responses.
+    /// certificates verify, exactly as catch-up responses, and in one call only up to the earliest end of an epoch
+    /// the blocks of the call could decide: the host feeds what is left again after performing the outputs.
     SyncedBlocks(Vec<CommittedBlock>),
+    /// The application decided the next validator set in a block just delivered: it orders the sequence numbers
+    /// from `first_seq` on. The host feeds this after performing that block's [`Output::Deliver`] and before any
+    /// other input; `first_seq − 1` must be a checkpoint at least one window above that block (see
+    /// [`crate::epoch`]).
+    NextEpoch {
+        /// The first sequence number of the new epoch.
+        first_seq: Seq,
+        /// Its validators, numbered as the next epoch.
+        validators: ValidatorSet,
+    },
 }
 
 /// A committed block delivered to the application, in sequence order with no gaps.
@@ -142,14 +156,15 @@ impl LedgerTip {
 pub enum Output {
     /// Make this state durable (always the first output of a call when present).
     Persist(Box<PersistedState>),
-    /// Send to one validator.
+    /// Send to one validator: `to` is its index in the validator set of the message's epoch
+    /// ([`Message::epoch`]).
     Send {
         /// Recipient.
         to: ReplicaId,
         /// Message.
         message: Message,
     },
-    /// Send to every other validator.
+    /// Send to every other validator of the message's epoch ([`Message::epoch`]).
     Broadcast(Message),
     /// Report [`Input::Timeout`] with this timer after `after_ms`.
     SetTimer {
@@ -246,12 +261,26 @@ pub struct Replica {
     buffer: buffer::FutureBuffer,
     /// Encoded size of the message being handled (set by `on_bytes`, and by the replay of buffered messages).
     incoming_size: usize,
-    timer_epoch: u64,
-    fetch_epoch: u64,
+    /// The last block delivered before the current call: no block more than a window above it is accepted in
+    /// this call, since the host has not yet told what the blocks of this call decided (`crate::epoch`).
+    exec_at_call: Seq,
+    /// Checkpoint votes of validators of epochs this replica has not reached, by epoch and signer: claims that
+    /// the chain is ahead, and the first votes of the epoch once it is entered.
+    future_checkpoints: BTreeMap<(Epoch, ReplicaId), BTreeMap<Seq, (Hash32, Signature)>>,
+    /// The stable checkpoint named by view changes of validators of epochs this replica has not reached, by epoch
+    /// and signer: claims that the chain is ahead, like their checkpoints.
+    future_claims: BTreeMap<(Epoch, ReplicaId), Seq>,
+    /// This replica's checkpoint at the last block of every epoch it left as one of its validators, signed then:
+    /// replicas still finishing that epoch learn from it that they are behind.
+    final_checkpoints: BTreeMap<Epoch, Signed<Checkpoint>>,
+    /// When a replica of an epoch this one has left was last sent blocks unasked, by epoch and signer.
+    helped: BTreeMap<(Epoch, ReplicaId), u64>,
+    timer_generation: u64,
+    fetch_generation: u64,
     /// The catch-up request awaiting its answer: the peer asked and the first sequence number asked for.
     fetch_outstanding: Option<(ReplicaId, Seq)>,
     fetch_peer: ReplicaId,
-    block_fetch_epoch: u64,
+    block_fetch_generation: u64,
     block_fetch_in_flight: bool,
     block_fetch_attempt: usize,
     proposal_requested: Option<(View, Seq)>,
@@ -261,27 +290,43 @@ pub struct Replica {
 impl Replica {
     /// A replica starting from genesis.
     pub fn new(cfg: Config, signer: Box<dyn Signer>, verifier: Box<dyn Verifier>) -> Result<Self, ConfigError> {
-        let chain_id = cfg.validators.chain_id().to_owned();
+        let chain_id = cfg.epochs.chain_id().to_owned();
         Self::restore(cfg, signer, verifier, PersistedState::genesis(&chain_id), LedgerTip::genesis(&chain_id), vec![])
     }
 
     /// A replica resuming after a crash from its last persisted state and the tip of its ledger. `recent` are the
     /// last committed blocks of the ledger (to serve catch-up requests; may be empty).
+    ///
+    /// If the ledger is at the last block of an epoch the persisted state has not entered, the replica enters the
+    /// next one; a validator joining the chain further into an epoch is given
+    /// [`PersistedState::entering`] that epoch by its host.
     pub fn restore(
         cfg: Config,
         signer: Box<dyn Signer>,
         verifier: Box<dyn Verifier>,
-        persisted: PersistedState,
+        mut persisted: PersistedState,
         tip: LedgerTip,
         recent: Vec<CommittedBlock>,
     ) -> Result<Self, ConfigError> {
-        check_config(&cfg, signer.as_ref())?;
+        check_config(&cfg)?;
+        let ledger_epoch = cfg.epochs.epoch_of(tip.seq + 1);
+        if persisted.epoch < ledger_epoch {
+            let start = cfg.epochs.first_seq(ledger_epoch).map_or(0, |f| f - 1);
+            if tip.seq != start || persisted.epoch + 1 != ledger_epoch {
+                return Err(ConfigError::EpochStartUnknown { ledger: ledger_epoch, persisted: persisted.epoch });
+            }
+            // Entering the epoch was not persisted: nothing was signed in it.
+            persisted = PersistedState::entering(ledger_epoch, EpochStart { seq: tip.seq, digest: tip.chain_digest });
+        }
+        let epoch = persisted.epoch;
+        let validators = cfg.epochs.get(epoch).ok_or(ConfigError::UnknownEpoch(epoch))?;
+        let me = validators.index_of(&signer.public_key());
+        let n = validators.n();
         let view = persisted.view.max(persisted.view_change);
         let normal = persisted.view_change <= persisted.view;
-        let chain_id = cfg.validators.chain_id().to_owned();
-        let me = cfg.me;
+        let chain_id = cfg.epochs.chain_id().to_owned();
         let store = recent.into_iter().filter(|b| b.seq <= tip.seq).map(|b| (b.seq, b)).collect();
-        let buffer = buffer::FutureBuffer::new(cfg.validators.n(), cfg.max_buffered, cfg.max_buffered_bytes);
+        let buffer = buffer::FutureBuffer::new(n, cfg.max_buffered, cfg.max_buffered_bytes);
         let safety = SafetyRules::new(signer, me, &chain_id, persisted);
         // The checkpoints signed before the crash: peers may still need them for a stable checkpoint, and this
         // replica will not execute those sequence numbers again to sign them anew.
@@ -292,11 +337,11 @@ impl Replica {
             own_checkpoints.insert(c.body.seq, (c.body.digest, c.signature));
         }
         let mut checkpoint_votes = BTreeMap::new();
-        if !own_checkpoints.is_empty() {
+        if let (Some(me), false) = (me, own_checkpoints.is_empty()) {
             checkpoint_votes.insert(me, own_checkpoints);
         }
         Ok(Self {
-            fetch_peer: me,
+            fetch_peer: me.unwrap_or(0),
             cfg,
             verifier,
             safety,
@@ -316,10 +361,15 @@ impl Replica {
             backoff: 0,
             buffer,
             incoming_size: 0,
-            timer_epoch: 0,
-            fetch_epoch: 0,
+            exec_at_call: tip.seq,
+            future_checkpoints: BTreeMap::new(),
+            future_claims: BTreeMap::new(),
+            final_checkpoints: BTreeMap::new(),
+            helped: BTreeMap::new(),
+            timer_generation: 0,
+            fetch_generation: 0,
             fetch_outstanding: None,
-            block_fetch_epoch: 0,
+            block_fetch_generation: 0,
             block_fetch_in_flight: false,
             block_fetch_attempt: 0,
             proposal_requested: None,
@@ -348,14 +398,30 @@ impl Replica {
         self.normal
     }
 
-    /// This replica's index.
-    pub fn id(&self) -> ReplicaId {
-        self.cfg.me
+    /// This replica's index in the current epoch's validator set; `None` while it is not one of them (it
+    /// follows the chain without voting).
+    pub fn id(&self) -> Option<ReplicaId> {
+        self.safety.me()
+    }
+
+    /// The epoch the replica is in: it has executed every block of the earlier ones.
+    pub fn epoch(&self) -> Epoch {
+        self.safety.state().epoch
+    }
+
+    /// The validator sets known to the replica.
+    pub fn schedule(&self) -> &crate::EpochSchedule {
+        &self.cfg.epochs
+    }
+
+    /// The validator set of the current epoch.
+    pub fn validators(&self) -> &ValidatorSet {
+        self.cfg.epochs.get(self.epoch()).unwrap_or_else(|| self.cfg.epochs.genesis_set())
     }
 
     /// The primary of the current view.
     pub fn primary(&self) -> ReplicaId {
-        self.cfg.validators.primary(self.view)
+        self.validators().primary(self.view)
     }
 
     /// The last delivered sequence number.
@@ -403,9 +469,10 @@ impl Replica {
         let vcs: Vec<String> =
             self.view_changes.iter().map(|(v, m)| format!("{v}:{:?}", m.keys().collect::<Vec<_>>())).collect();
         format!(
-            "id {} view {} normal {} exec {} low {} vc_armed {} backoff {} behind {} buffer {} slots [{}] vcs [{}] \
-             checkpoints {:?} req {:?} dropped {:?}",
-            self.cfg.me,
+            "epoch {} id {:?} view {} normal {} exec {} low {} vc_armed {} backoff {} behind {} buffer {} slots [{}] \
+             vcs [{}] checkpoints {:?} req {:?} dropped {:?}",
+            self.epoch(),
+            self.id(),
             self.view,
             self.normal,
             self.last_exec,
@@ -433,16 +500,25 @@ impl Replica {
     /// Processes one input at local time `now_ms` and returns what the host must do, in order.
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Output> {
         self.now = now_ms;
+        self.exec_at_call = self.last_exec;
         let mut out = Vec::new();
+        let member = self.id().is_some();
         match input {
-            Input::Start => self.on_start(&mut out),
+            Input::Start if member => self.on_start(&mut out),
             Input::Message(bytes) => self.on_bytes(&bytes, &mut out),
-            Input::Timeout(timer) => self.on_timeout(timer, &mut out),
-            Input::Verdict { view, seq, digest, valid } => self.on_verdict(view, seq, digest, valid, &mut out),
+            Input::Timeout(timer) if member => self.on_timeout(timer, &mut out),
+            Input::Verdict { view, seq, digest, valid } if member => {
+                self.on_verdict(view, seq, digest, valid, &mut out)
+            }
+            Input::Propose { .. } if !member => self.metrics.drop(DropReason::NotInEpoch),
             Input::Propose { payload } => self.on_propose(payload, &mut out),
             Input::SyncedBlocks(blocks) => self.on_blocks(blocks, &mut out),
+            Input::NextEpoch { first_seq, validators } => self.on_next_epoch(first_seq, validators, &mut out),
+            Input::Start | Input::Timeout(_) | Input::Verdict { .. } => {}
         }
-        self.advance(&mut out);
+        if self.id().is_some() {
+            self.advance(&mut out);
+        }
         self.metrics.messages_out +=
             out.iter().filter(|o| matches!(o, Output::Send { .. } | Output::Broadcast(_))).count() as u64;
         // Structural durability rule: whatever was signed during this call is persisted before anything is sent.
@@ -462,10 +538,20 @@ impl Replica {
         let Ok(msg) = Message::from_bytes(bytes) else {
             return self.metrics.drop(DropReason::Malformed);
         };
-        if msg.signer() as usize >= self.n() {
+        let epoch = msg.epoch();
+        let Some(v) = self.cfg.epochs.get(epoch) else {
+            return self.metrics.drop(DropReason::UnknownEpoch);
+        };
+        if msg.signer() as usize >= v.n() {
             return self.metrics.drop(DropReason::NotValidator);
         }
-        let v = &self.cfg.validators;
+        if let Some(seq) = msg.seq() {
+            let first = self.cfg.epochs.first_seq(epoch).unwrap_or(1);
+            let after_last = self.cfg.epochs.last_seq(epoch).is_some_and(|last| seq > last);
+            if seq < first || after_last {
+                return self.metrics.drop(DropReason::WrongEpoch);
+            }
+        }
         let verifier = self.verifier.as_ref();
         let ok = match &msg {
             Message::PrePrepare(m) => v.verify_signed(verifier, &m.pre_prepare),
@@ -483,7 +569,15 @@ impl Replica {
             return self.metrics.drop(DropReason::BadSignature);
         }
         self.metrics.messages_in += 1;
-        self.on_message(msg, out);
+        match epoch.cmp(&self.epoch()) {
+            std::cmp::Ordering::Equal if self.id().is_some() => self.on_message(msg, out),
+            std::cmp::Ordering::Equal => match msg {
+                Message::FetchRequest(m) => self.on_fetch_request(m, out),
+                _ => self.metrics.drop(DropReason::NotInEpoch),
+            },
+            std::cmp::Ordering::Less => self.on_old_epoch_message(msg, out),
+            std::cmp::Ordering::Greater => self.on_future_epoch_message(msg, out),
+        }
     }
 
     /// A message whose signature verified.
@@ -528,22 +622,34 @@ impl Replica {
     // ----- helpers -------------------------------------------------------------------------------------------
 
     pub(super) fn n(&self) -> usize {
-        self.cfg.validators.n()
+        self.validators().n()
     }
 
     pub(super) fn quorum(&self) -> usize {
-        self.cfg.validators.quorum()
+        self.validators().quorum()
     }
 
     pub(super) fn low(&self) -> Seq {
         self.safety.state().low_water()
     }
 
+    /// The high-water mark: one window above the low-water mark, and never past the current epoch's last block.
     pub(super) fn high(&self) -> Seq {
-        self.low().saturating_add(self.cfg.window)
+        let high = self.low().saturating_add(self.cfg.window);
+        self.cfg.epochs.last_seq(self.epoch()).map_or(high, |last| high.min(last))
     }
 
     pub(super) fn chain_id(&self) -> &str {
-        self.cfg.validators.chain_id()
+        self.cfg.epochs.chain_id()
+    }
+
+    /// Where the current epoch began.
+    pub(super) fn epoch_start(&self) -> EpochStart {
+        self.safety.state().epoch_start
+    }
+
+    /// This replica's index in the current epoch (only called on paths that run for validators).
+    pub(super) fn me(&self) -> ReplicaId {
+        self.id().unwrap_or(ReplicaId::MAX)
     }
 }

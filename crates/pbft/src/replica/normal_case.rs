@@ -79,7 +79,7 @@ impl Replica {
         if self.gate_view(view, || Message::PrePrepare(m.clone())).is_none() || self.gate_seq(seq).is_none() {
             return;
         }
-        if m.pre_prepare.signer != self.cfg.validators.primary(view) {
+        if m.pre_prepare.signer != self.validators().primary(view) {
             return self.metrics.drop(DropReason::WrongSender);
         }
         if m.block.is_null() {
@@ -118,7 +118,7 @@ impl Replica {
         if self.gate_view(view, || Message::Prepare(m.clone())).is_none() || self.gate_seq(seq).is_none() {
             return;
         }
-        if m.signer == self.cfg.validators.primary(view) {
+        if m.signer == self.validators().primary(view) {
             return self.metrics.drop(DropReason::WrongSender);
         }
         let slot = self.slots.entry(seq).or_default();
@@ -230,8 +230,8 @@ impl Replica {
             return;
         }
         let view = self.view;
-        let me = self.cfg.me;
-        let primary = self.cfg.validators.primary(view);
+        let me = self.me();
+        let primary = self.validators().primary(view);
         let quorum = self.quorum();
         let seqs: Vec<Seq> = self.slots.iter().filter(|(_, s)| s.pre_prepare.is_some()).map(|(n, _)| *n).collect();
         for seq in seqs {
@@ -319,6 +319,14 @@ impl Replica {
             timestamp: self.last_ts,
             chain_digest: self.chain,
         })));
+        if self.id().is_none() {
+            // Following the chain without voting: no timer, no checkpoint; the next epoch may make it a
+            // validator.
+            if self.cfg.epochs.last_seq(self.epoch()) == Some(seq) {
+                self.enter_next_epoch(out);
+            }
+            return;
+        }
         self.backoff = 0;
         if self.normal {
             self.arm_view_timer(out);
@@ -327,19 +335,23 @@ impl Replica {
             self.exec_digests.insert(seq, self.chain);
             let body = Checkpoint { seq, digest: self.chain };
             if let Ok(c) = self.safety.sign_checkpoint(body) {
-                self.checkpoint_votes.entry(self.cfg.me).or_default().insert(seq, (c.body.digest, c.signature.clone()));
-                let votes = self.checkpoint_votes.entry(self.cfg.me).or_default();
+                let me = self.me();
+                self.checkpoint_votes.entry(me).or_default().insert(seq, (c.body.digest, c.signature.clone()));
+                let votes = self.checkpoint_votes.entry(me).or_default();
                 while votes.len() > CHECKPOINT_VOTES_PER_SIGNER {
                     votes.pop_first();
                 }
                 out.push(Output::Broadcast(Message::Checkpoint(c)));
             }
         }
+        if self.cfg.epochs.last_seq(self.epoch()) == Some(seq) {
+            self.enter_next_epoch(out);
+        }
     }
 
     /// As primary in the normal case, ask the application for the next block while the window has room.
     pub(super) fn request_proposal(&mut self, out: &mut Vec<Output>) {
-        if !self.normal || self.cfg.validators.primary(self.view) != self.cfg.me || self.proposal_requested.is_some() {
+        if !self.normal || self.validators().primary(self.view) != self.me() || self.proposal_requested.is_some() {
             return;
         }
         let highest_slot = self

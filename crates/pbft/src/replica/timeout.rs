@@ -25,14 +25,15 @@ impl Replica {
             // Restarted during a view change: the persisted view changes are sent again on the timer.
             let own: Vec<_> = self.safety.state().own_view_changes.clone();
             for vc in own {
-                self.view_changes.entry(vc.body.new_view).or_default().insert(self.cfg.me, vc);
+                let me = self.me();
+                self.view_changes.entry(vc.body.new_view).or_default().insert(me, vc);
             }
         }
     }
 
     pub(super) fn on_timeout(&mut self, timer: Timer, out: &mut Vec<Output>) {
         match timer {
-            Timer::View { epoch, .. } if epoch == self.timer_epoch => {
+            Timer::View { generation, .. } if generation == self.timer_generation => {
                 // Checkpoint messages may have been lost, and without a stable checkpoint the window cannot move:
                 // send this replica's checkpoints at and above the low-water mark again (same signatures; the one
                 // at the mark for replicas that missed it).
@@ -62,8 +63,8 @@ impl Replica {
                 }
                 self.start_view_change(self.view + 1, out);
             }
-            Timer::Fetch { epoch } if epoch == self.fetch_epoch => self.fetch_outstanding = None,
-            Timer::BlockFetch { epoch } => self.on_block_fetch_timeout(epoch),
+            Timer::Fetch { generation } if generation == self.fetch_generation => self.fetch_outstanding = None,
+            Timer::BlockFetch { generation } => self.on_block_fetch_timeout(generation),
             _ => {}
         }
     }
@@ -74,7 +75,7 @@ impl Replica {
         let mut highest: BTreeMap<ReplicaId, View> = BTreeMap::new();
         for m in self.buffer.messages() {
             let signer = m.signer();
-            if signer == self.cfg.me || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_))
+            if signer == self.me() || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_))
             {
                 continue;
             }
@@ -85,7 +86,7 @@ impl Replica {
         }
         let mut views: Vec<View> = highest.into_values().collect();
         views.sort_unstable_by(|a, b| b.cmp(a));
-        views.get(self.cfg.validators.f()).copied()
+        views.get(self.validators().f()).copied()
     }
 
     fn view_timeout(&self) -> u64 {
@@ -94,9 +95,9 @@ impl Replica {
     }
 
     pub(super) fn arm_view_timer(&mut self, out: &mut Vec<Output>) {
-        self.timer_epoch += 1;
+        self.timer_generation += 1;
         out.push(Output::SetTimer {
-            timer: Timer::View { view: self.view, epoch: self.timer_epoch },
+            timer: Timer::View { view: self.view, generation: self.timer_generation },
             after_ms: self.view_timeout(),
         });
     }

@@ -35,7 +35,7 @@ impl Replica {
             // Also while this replica changes to a later view itself: the sender may never have received the
             // new-view of a view this replica entered (a one-way partition), and without it neither of them can
             // gather a quorum for its own view.
-            if m.signer != self.cfg.me {
+            if m.signer != self.me() {
                 if let Some(nv) = self.new_view.as_ref().filter(|nv| nv.body.view >= w) {
                     out.push(Output::Send { to: m.signer, message: Message::NewView(nv.clone()) });
                 }
@@ -49,7 +49,8 @@ impl Replica {
             let reason = if *existing == m { DropReason::Duplicate } else { DropReason::Conflicting };
             return self.metrics.drop(reason);
         }
-        if self.cfg.validators.verify_view_change(self.verifier.as_ref(), &m.body, self.cfg.window).is_err() {
+        let start = self.epoch_start();
+        if self.validators().verify_view_change(self.verifier.as_ref(), &m.body, self.cfg.window, &start).is_err() {
             return self.metrics.drop(DropReason::InvalidProof);
         }
         self.view_changes.entry(w).or_default().insert(m.signer, m);
@@ -66,7 +67,7 @@ impl Replica {
         if w > self.view.saturating_add(self.cfg.max_view_ahead) {
             return self.metrics.drop(DropReason::FarFutureView);
         }
-        if m.signer != self.cfg.validators.primary(w) {
+        if m.signer != self.validators().primary(w) {
             return self.metrics.drop(DropReason::WrongSender);
         }
         let Some(stable) = self.verify_new_view(&m.body) else {
@@ -76,8 +77,9 @@ impl Replica {
     }
 
     fn verify_new_view(&self, nv: &NewView) -> Option<CheckpointProof> {
-        let vals = &self.cfg.validators;
+        let vals = self.validators();
         let verifier = self.verifier.as_ref();
+        let start = self.epoch_start();
         if nv.view_changes.len() < self.quorum() {
             return None;
         }
@@ -88,7 +90,7 @@ impl Replica {
             }
             previous = Some(vc.signer);
             vals.verify_signed(verifier, vc).ok()?;
-            vals.verify_view_change(verifier, &vc.body, self.cfg.window).ok()?;
+            vals.verify_view_change(verifier, &vc.body, self.cfg.window, &start).ok()?;
         }
         let (stable, o) = compute_o(self.chain_id(), &nv.view_changes);
         if o.len() != nv.pre_prepares.len() {
@@ -129,7 +131,8 @@ impl Replica {
         // Until a quorum asks for view `w`, the timer only resends this view change; the timer that moves on to
         // `w + 1` starts when the quorum is in (§4.5.2).
         self.arm_view_timer(out);
-        self.view_changes.entry(w).or_default().insert(self.cfg.me, signed.clone());
+        let me = self.me();
+        self.view_changes.entry(w).or_default().insert(me, signed.clone());
         self.view_changes.retain(|v, _| *v >= w);
         out.push(Output::Broadcast(Message::ViewChange(signed)));
     }
@@ -139,13 +142,13 @@ impl Replica {
     pub(super) fn join_view_change(&mut self, out: &mut Vec<Output>) {
         let mut highest: BTreeMap<ReplicaId, View> = BTreeMap::new();
         for (view, vcs) in self.view_changes.range(self.view + 1..) {
-            for id in vcs.keys().filter(|id| **id != self.cfg.me) {
+            for id in vcs.keys().filter(|id| **id != self.me()) {
                 highest.insert(*id, *view);
             }
         }
         let mut views: Vec<View> = highest.into_values().collect();
         views.sort_unstable_by(|a, b| b.cmp(a));
-        if let Some(w) = views.get(self.cfg.validators.f()).copied() {
+        if let Some(w) = views.get(self.validators().f()).copied() {
             self.start_view_change(w, out);
         }
     }
@@ -153,7 +156,7 @@ impl Replica {
     /// §4.4: the new primary, with a quorum of view changes for its view, computes `O` and sends `NEW-VIEW`.
     pub(super) fn send_new_view(&mut self, out: &mut Vec<Output>) {
         let w = self.view;
-        if self.normal || self.cfg.validators.primary(w) != self.cfg.me {
+        if self.normal || self.validators().primary(w) != self.me() {
             return;
         }
         let Some(vcs) = self.view_changes.get(&w) else { return };

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use ctchain_codec::Hash32;
 use ed25519_dalek::{Signature as EdSig, VerifyingKey};
 
+use crate::epoch::EpochSchedule;
 use crate::replica::Delivered;
 use crate::safety::PersistedState;
-use crate::types::{signing_digest, Block, Commit, Message, PublicKey, ReplicaId, Seq, View};
+use crate::types::{signing_digest, Block, Commit, Epoch, Message, ReplicaId, Seq, View};
 
 /// What the application accepts: everything except payloads starting with `INVALID`.
 pub fn app_accepts(payload: &[u8]) -> bool {
@@ -18,8 +19,8 @@ pub fn app_accepts(payload: &[u8]) -> bool {
 /// Collects observations during a run and reports violations.
 #[derive(Default)]
 pub struct Checker {
-    /// `(kind, signer, view, seq)` → digest of every vote an honest replica sent.
-    signed: BTreeMap<(u8, ReplicaId, View, Seq), Hash32>,
+    /// `(kind, epoch, signer, view, seq)` → digest of every vote an honest replica sent.
+    signed: BTreeMap<(u8, Epoch, ReplicaId, View, Seq), Hash32>,
     /// Sequence number → block digest of the first honest delivery.
     decided: BTreeMap<Seq, Hash32>,
     /// Every payload some host proposed.
@@ -34,9 +35,10 @@ impl Checker {
         self.proposed.insert(payload.to_vec());
     }
 
-    /// No honest double signing: an honest replica never signs two digests for one `(kind, view, seq)`, across
-    /// crashes and restarts.
+    /// No honest double signing: an honest replica never signs two digests for one `(kind, view, seq)` of one
+    /// epoch, across crashes, restarts and epoch changes.
     pub fn honest_sent(&mut self, msg: &Message) {
+        let epoch = msg.epoch();
         let (kind, signer, view, seq, digest) = match msg {
             Message::PrePrepare(m) => {
                 // The digest is recomputed here rather than trusted: an honest primary sends the block it signed.
@@ -54,37 +56,38 @@ impl Checker {
             Message::Checkpoint(m) => (4, m.signer, 0, m.body.seq, Some(m.body.digest)),
             Message::NewView(m) => {
                 for pp in &m.body.pre_prepares {
-                    self.record_signed(1, pp.signer, pp.body.view, pp.body.seq, pp.body.digest);
+                    self.record_signed((1, epoch, pp.signer, pp.body.view, pp.body.seq), pp.body.digest);
                 }
                 return;
             }
             _ => (0, 0, 0, 0, None),
         };
         if let Some(digest) = digest {
-            self.record_signed(kind, signer, view, seq, digest);
+            self.record_signed((kind, epoch, signer, view, seq), digest);
         }
     }
 
-    fn record_signed(&mut self, kind: u8, signer: ReplicaId, view: View, seq: Seq, digest: Hash32) {
-        match self.signed.get(&(kind, signer, view, seq)) {
-            Some(d) if *d != digest => self.violations.push(format!(
-                "honest double signing: replica {signer} signed kind {kind} view {view} seq {seq} twice"
-            )),
+    fn record_signed(&mut self, slot: (u8, Epoch, ReplicaId, View, Seq), digest: Hash32) {
+        match self.signed.get(&slot) {
+            Some(d) if *d != digest => {
+                let (kind, epoch, signer, view, seq) = slot;
+                self.violations.push(format!(
+                    "honest double signing: replica {signer} of epoch {epoch} signed kind {kind} view {view} seq \
+                     {seq} twice"
+                ))
+            }
             Some(_) => {}
             None => {
-                self.signed.insert((kind, signer, view, seq), digest);
+                self.signed.insert(slot, digest);
             }
         }
     }
 
-    /// Durability: every statement an honest replica sends is already in the state it last persisted (the
-    /// `Persist` output came before the send), or below what that state has garbage-collected (for checkpoints:
-    /// below the newest one it holds).
+    /// Durability: every statement an honest replica sends (signed with its own key: the caller checks) is
+    /// already in the state it last persisted (the `Persist` output came before the send), or below what that
+    /// state has garbage-collected (for checkpoints: below the newest one it holds; for any statement: of an epoch
+    /// that state has left, in which nothing is ever signed again).
     pub fn persisted_before_send(&mut self, node: usize, msg: &Message, disk: Option<&PersistedState>) {
-        if msg.signer() != node as ReplicaId {
-            // Forwarding someone else's message (a new-view sent to a lagging replica).
-            return;
-        }
         let Some(disk) = disk else {
             if !matches!(
                 msg,
@@ -97,8 +100,13 @@ impl Checker {
             }
             return;
         };
+        if msg.epoch() > disk.epoch {
+            self.violations.push(format!("durability: node {node} sent a {} of an epoch not persisted", msg.kind()));
+            return;
+        }
+        let left = msg.epoch() < disk.epoch;
         let covered = |kind: u8, view: View, seq: Seq, digest: Hash32| {
-            seq <= disk.low_water()
+            left || seq <= disk.low_water()
                 || (kind != 4 && view < disk.view)
                 || disk
                     .votes
@@ -118,7 +126,7 @@ impl Checker {
                 covered(4, 0, m.body.seq, m.body.digest)
                     || disk.votes.keys().any(|(k, _, s)| *k == 4 && *s > m.body.seq)
             }
-            Message::ViewChange(m) => disk.view_change >= m.body.new_view || disk.view >= m.body.new_view,
+            Message::ViewChange(m) => left || disk.view_change >= m.body.new_view || disk.view >= m.body.new_view,
             Message::NewView(m) => {
                 m.body.pre_prepares.iter().all(|pp| covered(1, pp.body.view, pp.body.seq, pp.body.digest))
             }
@@ -141,12 +149,12 @@ impl Checker {
         height: Seq,
         previous_ts: Option<u64>,
         d: &Delivered,
-        keys: &[PublicKey],
-        chain_id: &str,
+        epochs: &EpochSchedule,
         latest_honest_clock: u64,
         delta: u64,
     ) {
         let cb = &d.committed;
+        let chain_id = epochs.chain_id();
         if cb.seq != height + 1 {
             self.violations.push(format!("node {node} delivered seq {} after height {height}", cb.seq));
         }
@@ -176,7 +184,7 @@ impl Checker {
                 self.violations.push(format!("time: seq {} timestamp beyond every honest clock + Δ", cb.seq));
             }
         }
-        if let Err(e) = check_certificate(keys, chain_id, cb.seq, &digest, &cb.cert) {
+        if let Err(e) = check_certificate(epochs, cb.seq, &digest, &cb.cert) {
             self.violations.push(format!("certificate at seq {}: {e}", cb.seq));
         }
     }
@@ -190,10 +198,10 @@ fn block_id_on(chain_id: &str, block: &Block, seq: Seq) -> Hash32 {
     block.digest(chain_id, seq)
 }
 
-/// Independent certificate check: a quorum of distinct validators' valid Ed25519 signatures over the commit.
+/// Independent certificate check: a quorum of distinct validators of the block's epoch, valid Ed25519 signatures
+/// over the commit.
 fn check_certificate(
-    keys: &[PublicKey],
-    chain_id: &str,
+    epochs: &EpochSchedule,
     seq: Seq,
     digest: &Hash32,
     cert: &crate::types::CommitCertificate,
@@ -201,13 +209,15 @@ fn check_certificate(
     if cert.seq != seq || cert.digest != *digest {
         return Err("certificate for another block".into());
     }
+    let set = epochs.for_seq(seq);
+    let (keys, chain_id, epoch) = (set.keys(), epochs.chain_id(), set.epoch());
     let n = keys.len();
     let quorum = n - (n - 1) / 3;
     let mut signers = BTreeSet::new();
     for (id, sig) in &cert.signatures {
         let key = keys.get(*id as usize).ok_or("signer out of range")?;
         let body = Commit { view: cert.view, seq, digest: *digest };
-        let msg = signing_digest(chain_id, *id, &body);
+        let msg = signing_digest(chain_id, epoch, *id, &body);
         let vk = VerifyingKey::from_bytes(&key.0.as_slice().try_into().map_err(|_| "key")?).map_err(|_| "key")?;
         let sig = EdSig::from_slice(&sig.0).map_err(|_| "signature bytes")?;
         vk.verify_strict(msg.as_bytes(), &sig).map_err(|_| format!("bad signature of {id}"))?;

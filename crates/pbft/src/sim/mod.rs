@@ -17,17 +17,21 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::cert::ValidatorSet;
 use crate::crypto::{Ed25519Signer, Ed25519Verifier, Signer};
+use crate::epoch::EpochSchedule;
 use crate::metrics::Metrics;
 use crate::replica::{Config, Delivered, Input, LedgerTip, Output, Replica, Timer};
 use crate::safety::PersistedState;
 use crate::types::{
-    signing_digest, Block, Message, PrePrepare, Proposal, PublicKey, ReplicaId, Signable, Signed, View,
+    signing_digest, Block, CommittedBlock, Epoch, Message, PrePrepare, Proposal, PublicKey, ReplicaId, Seq, Signable,
+    Signed, View, MAX_FETCH_BLOCKS,
 };
 
 use checkers::{app_accepts, Checker};
 
 /// The chain id of simulated chains.
 pub const CHAIN_ID: &str = "ctchain-sim";
+/// How often a node that is not a validator of its epoch asks a peer for blocks.
+pub const SYNC_INTERVAL_MS: u64 = 100;
 /// Simulated time starts here (milliseconds), so that clock skews never go below zero.
 pub const T0: u64 = 1_000_000;
 /// A run that handles more events than this, or holds more than [`MAX_QUEUED_EVENTS`] at once, is stopped and
@@ -103,6 +107,17 @@ pub struct Partition {
     pub cut: Cut,
 }
 
+/// A change of the validator set, decided by the block at `decided_at`: the new set orders the sequence numbers
+/// after the first checkpoint at least one window above it (the rule of [`crate::epoch`]). Every host computes it
+/// from its own ledger, as a real application would from a governance transaction in that block.
+#[derive(Clone, Debug)]
+pub struct Reconfiguration {
+    /// The sequence number of the deciding block; it must lie in the epoch the previous change began.
+    pub decided_at: Seq,
+    /// The new validators, as node numbers (the keys of [`sim_secret`]), in index order.
+    pub validators: Vec<ReplicaId>,
+}
+
 /// A crash of one node and its restart from persisted state.
 #[derive(Clone, Copy, Debug)]
 pub struct Crash {
@@ -121,9 +136,11 @@ pub struct Crash {
 pub struct Scenario {
     /// Seed of every random choice of the run.
     pub seed: u64,
-    /// Validators.
+    /// Genesis validators: nodes `0..n`.
     pub n: usize,
-    /// Behaviour per replica id (absent: honest).
+    /// Changes of the validator set, in order; nodes they name beyond `0..n` follow the chain until they join.
+    pub reconfigurations: Vec<Reconfiguration>,
+    /// Behaviour per node number (absent: honest).
     pub behaviors: BTreeMap<ReplicaId, Behavior>,
     /// Network before healing.
     pub net: NetConfig,
@@ -164,6 +181,7 @@ impl Scenario {
         Self {
             seed,
             n,
+            reconfigurations: vec![],
             behaviors: BTreeMap::new(),
             net: NetConfig { min_delay_ms: 2, max_delay_ms: 20, drop_per_mille: 0, dup_per_mille: 0 },
             partitions: vec![],
@@ -247,8 +265,85 @@ impl Scenario {
         s
     }
 
-    fn config(&self, validators: &ValidatorSet, me: ReplicaId) -> Config {
-        let mut c = Config::new(validators.clone(), me);
+    /// A random scenario whose validator set changes one to three times under the faults of [`Self::random`]:
+    /// validators added, removed and replaced, from 4 up to 7 of 8 nodes, with at most `f` Byzantine validators in
+    /// every epoch (a Byzantine node may also be one that joins later).
+    pub fn random_reconfiguring(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7ec0_f1_5eed);
+        let mut s = Self::random(4, seed);
+        const POOL: ReplicaId = 8;
+        let mut current: Vec<ReplicaId> = (0..4).collect();
+        let mut first_seq = 1;
+        for _ in 0..rng.gen_range(1..=3) {
+            let size = rng.gen_range(4..=7usize);
+            let keep = rng.gen_range(1..=current.len().min(size));
+            let mut next: Vec<ReplicaId> = current.choose_multiple(&mut rng, keep).copied().collect();
+            let mut others: Vec<ReplicaId> = (0..POOL).filter(|k| !next.contains(k)).collect();
+            others.shuffle(&mut rng);
+            next.extend(others.into_iter().take(size - next.len()));
+            next.shuffle(&mut rng);
+            let decided_at = first_seq + rng.gen_range(0..12);
+            s.reconfigurations.push(Reconfiguration { decided_at, validators: next.clone() });
+            first_seq = s.epoch_first_seq(decided_at);
+            current = next;
+        }
+        if rng.gen_bool(0.3) {
+            let kinds = [Behavior::Silent, Behavior::Equivocate, Behavior::DoubleVote, Behavior::ForgedContents];
+            let node = rng.gen_range(4..POOL);
+            s.behaviors.insert(node, *kinds.choose(&mut rng).unwrap_or(&Behavior::Silent));
+        }
+        // At most f Byzantine validators in every epoch: the highest-numbered ones are made honest until it holds.
+        loop {
+            let over = s.epoch_sets().iter().any(|set| {
+                set.iter().filter(|k| s.behaviors.contains_key(k)).count() > (set.len() - 1) / 3
+            });
+            match (over, s.behaviors.keys().next_back().copied()) {
+                (true, Some(k)) => {
+                    s.behaviors.remove(&k);
+                }
+                _ => break,
+            }
+        }
+        s.crashes.retain(|c| !s.behaviors.contains_key(&(c.node as ReplicaId)));
+        s
+    }
+
+    /// The last sequence number of an epoch whose change was decided at `decided_at`, plus one: the first
+    /// checkpoint at least one window above it.
+    pub fn epoch_first_seq(&self, decided_at: Seq) -> Seq {
+        let k = self.checkpoint_interval;
+        (decided_at + self.window).div_ceil(k) * k + 1
+    }
+
+    /// The validators of every epoch, as node numbers.
+    pub fn epoch_sets(&self) -> Vec<Vec<ReplicaId>> {
+        let mut sets = vec![(0..self.n as ReplicaId).collect::<Vec<_>>()];
+        sets.extend(self.reconfigurations.iter().map(|r| r.validators.clone()));
+        sets
+    }
+
+    /// How many nodes the run has (twins aside): every node some epoch names.
+    pub fn node_count(&self) -> usize {
+        self.epoch_sets().iter().flatten().map(|k| *k as usize + 1).max().unwrap_or(self.n).max(self.n)
+    }
+
+    /// The epochs decided by the blocks up to `tip`, from the genesis.
+    pub fn schedule_through(&self, tip: Seq) -> EpochSchedule {
+        let mut schedule = EpochSchedule::genesis(sim_validators(self.n));
+        for (i, r) in self.reconfigurations.iter().enumerate() {
+            if r.decided_at > tip {
+                break;
+            }
+            let set = sim_validator_set(i as Epoch + 1, &r.validators);
+            if schedule.push(self.epoch_first_seq(r.decided_at), set).is_err() {
+                break;
+            }
+        }
+        schedule
+    }
+
+    fn config(&self, epochs: EpochSchedule) -> Config {
+        let mut c = Config::new(epochs);
         c.checkpoint_interval = self.checkpoint_interval;
         c.window = self.window;
         c.view_timeout_ms = self.view_timeout_ms;
@@ -274,8 +369,10 @@ pub struct Report {
     pub violations: Vec<String>,
     /// Each node's delivered blocks.
     pub ledgers: Vec<Vec<Delivered>>,
-    /// Each node's replica id.
+    /// Each node's number (its key, [`sim_secret`]).
     pub ids: Vec<ReplicaId>,
+    /// Each node's epoch at the end (`None` if crashed at the end).
+    pub epochs: Vec<Option<Epoch>>,
     /// Whether each node is honest.
     pub honest: Vec<bool>,
     /// Each node's final view (`None` if crashed at the end).
@@ -329,6 +426,9 @@ enum Event {
     Crash { node: usize, torn: bool },
     Restart { node: usize },
     ReplayTick { node: usize },
+    /// A node that is not a validator of its epoch asks a random peer for the blocks after its tip.
+    SyncTick { node: usize },
+    Synced { node: usize, incarnation: u64, blocks: Vec<CommittedBlock> },
 }
 
 struct Node {
@@ -350,17 +450,35 @@ pub fn sim_secret(id: ReplicaId) -> [u8; 32] {
     Sm3Hasher::digest("ctchain/pbft/sim/key", id.to_le_bytes()).0
 }
 
-/// The validator set of a simulated chain with `n` validators.
+/// The genesis validator set of a simulated chain with `n` validators: nodes `0..n`.
 pub fn sim_validators(n: usize) -> ValidatorSet {
-    let keys: Vec<PublicKey> =
-        (0..n as ReplicaId).map(|id| Ed25519Signer::from_secret(sim_secret(id)).public_key()).collect();
-    ValidatorSet::new(CHAIN_ID, keys)
+    sim_validator_set(0, &(0..n as ReplicaId).collect::<Vec<_>>())
 }
 
-fn sign_raw<T: Signable>(id: ReplicaId, body: T) -> Signed<T> {
-    let signer = Ed25519Signer::from_secret(sim_secret(id));
-    let digest = signing_digest(CHAIN_ID, id, &body);
-    Signed { body, signer: id, signature: signer.sign(digest.as_bytes()) }
+/// The validator set of `epoch` made of `nodes`, in that order.
+pub fn sim_validator_set(epoch: Epoch, nodes: &[ReplicaId]) -> ValidatorSet {
+    let keys = nodes.iter().map(|k| sim_public_key(*k)).collect();
+    ValidatorSet::for_epoch(CHAIN_ID, epoch, keys)
+}
+
+/// The public key of node `key`.
+pub fn sim_public_key(key: ReplicaId) -> PublicKey {
+    Ed25519Signer::from_secret(sim_secret(key)).public_key()
+}
+
+/// Who a Byzantine node signs as: its key, as validator `index` of `epoch`.
+#[derive(Clone, Copy)]
+struct Who {
+    key: ReplicaId,
+    epoch: Epoch,
+    index: ReplicaId,
+}
+
+/// `body` signed by `who`, outside any safety rule.
+fn sign_raw<T: Signable>(who: Who, body: T) -> Signed<T> {
+    let signer = Ed25519Signer::from_secret(sim_secret(who.key));
+    let digest = signing_digest(CHAIN_ID, who.epoch, who.index, &body);
+    Signed { body, epoch: who.epoch, signer: who.index, signature: signer.sign(digest.as_bytes()) }
 }
 
 struct Sim {
@@ -370,7 +488,9 @@ struct Sim {
     counter: u64,
     events: BTreeMap<(u64, u64), Event>,
     nodes: Vec<Node>,
-    validators: ValidatorSet,
+    /// Every epoch of the run (what the hosts learn one by one from their ledgers).
+    epochs: EpochSchedule,
+    /// The public key of each node number.
     keys: Vec<PublicKey>,
     checker: Checker,
     trace: Sm3Hasher,
@@ -420,8 +540,15 @@ impl Sim {
         }
     }
 
-    fn nodes_with_id(&self, id: ReplicaId) -> Vec<usize> {
-        (0..self.nodes.len()).filter(|i| self.nodes[*i].id == id).collect()
+    /// The nodes holding `key` (two for a twin).
+    fn nodes_with_key(&self, key: &PublicKey) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|i| self.keys[self.nodes[*i].id as usize] == *key).collect()
+    }
+
+    /// Whether `msg` is signed with `node`'s own key (and not forwarded from another).
+    fn signed_by(&self, node: usize, msg: &Message) -> bool {
+        let key = self.epochs.get(msg.epoch()).and_then(|v| v.key(msg.signer()));
+        key == Some(&self.keys[self.nodes[node].id as usize])
     }
 
     fn local_time(&self, node: usize) -> u64 {
@@ -432,7 +559,7 @@ impl Sim {
     fn send(&mut self, node: usize, to: Option<ReplicaId>, msg: &Message) {
         let honest = self.nodes[node].behavior == Behavior::Honest;
         // Only what the honest replica signed itself: it may forward a new-view signed by a faulty primary.
-        if honest && msg.signer() == self.nodes[node].id {
+        if honest && self.signed_by(node, msg) {
             self.checker.honest_sent(msg);
             self.checker.persisted_before_send(node, msg, self.nodes[node].disk.as_ref());
         }
@@ -444,9 +571,11 @@ impl Sim {
             self.most_prepared_in_view_change = self.most_prepared_in_view_change.max(vc.body.prepared.len());
         }
         self.trace.update(node.to_le_bytes()).update(Sm3Hasher::digest("m", bytes.as_slice()).0);
+        // `to` and the broadcast are of the message's epoch: the host maps indices to nodes with its schedule.
+        let Some(set) = self.epochs.get(msg.epoch()) else { return };
         let targets: Vec<usize> = match to {
-            Some(id) => self.nodes_with_id(id),
-            None => (0..self.nodes.len()).collect(),
+            Some(index) => set.key(index).map(|k| self.nodes_with_key(k)).unwrap_or_default(),
+            None => set.keys().iter().flat_map(|k| self.nodes_with_key(k)).collect(),
         };
         for t in targets {
             self.transmit(node, t, bytes.clone());
@@ -455,7 +584,7 @@ impl Sim {
 
     /// Applies a Byzantine behaviour to one outgoing message.
     fn byzantine_send(&mut self, node: usize, to: Option<ReplicaId>, msg: Message) {
-        let me = self.nodes[node].id;
+        let me = Who { key: self.nodes[node].id, epoch: msg.epoch(), index: msg.signer() };
         match (self.nodes[node].behavior, &msg) {
             (Behavior::Silent, _) => {}
             (Behavior::Equivocate, Message::PrePrepare(pp)) if to.is_none() => {
@@ -465,8 +594,8 @@ impl Sim {
                     self.checker.proposed(payload);
                 }
                 let alt = Message::PrePrepare(self.byzantine_proposal(me, &pp.pre_prepare.body, block));
-                let n = self.s.n as ReplicaId;
-                for peer in (0..n).filter(|p| *p != me) {
+                let n = self.epochs.get(me.epoch).map_or(0, ValidatorSet::n) as ReplicaId;
+                for peer in (0..n).filter(|p| *p != me.index) {
                     let m = if self.rng.gen_bool(0.5) { &msg } else { &alt };
                     let m = m.clone();
                     self.send(node, Some(peer), &m);
@@ -524,11 +653,11 @@ impl Sim {
                 let prepare = sign_raw(me, crate::types::Prepare { view: header.view, seq, digest: header.digest });
                 body.prepared.insert(
                     0,
-                    crate::types::PreparedCert { pre_prepare: forged, prepares: vec![(me, prepare.signature)] },
+                    crate::types::PreparedCert { pre_prepare: forged, prepares: vec![(me.index, prepare.signature)] },
                 );
                 self.send(node, to, &Message::ViewChange(sign_raw(me, body)));
             }
-            (Behavior::ForgedContents, Message::NewView(nv)) if nv.signer == me => {
+            (Behavior::ForgedContents, Message::NewView(nv)) if nv.signer == me.index => {
                 // One more pre-prepare in `O` than `V` implies.
                 let mut body = nv.body.clone();
                 let seq = body
@@ -552,8 +681,10 @@ impl Sim {
     /// Eight validly signed messages for later views, to every peer: pre-prepares (as if the flooder were the
     /// primary there) with 2 KB blocks, prepares and commits with made-up digests.
     fn flood(&mut self, node: usize) {
-        let me = self.nodes[node].id;
-        let view = self.nodes[node].replica.as_ref().map_or(0, Replica::view);
+        let Some(replica) = self.nodes[node].replica.as_ref() else { return };
+        let Some(index) = replica.id() else { return };
+        let me = Who { key: self.nodes[node].id, epoch: replica.epoch(), index };
+        let view = replica.view();
         for _ in 0..8 {
             let v = view + 1 + self.rng.gen_range(0..8);
             let seq = self.rng.gen_range(1..10_000);
@@ -583,7 +714,7 @@ impl Sim {
     }
 
     /// A proposal of `block` signed by `me` for the view and sequence number of `header`.
-    fn byzantine_proposal(&self, me: ReplicaId, header: &PrePrepare, block: Block) -> Proposal {
+    fn byzantine_proposal(&self, me: Who, header: &PrePrepare, block: Block) -> Proposal {
         let digest = block.digest(CHAIN_ID, header.seq);
         Proposal { pre_prepare: sign_raw(me, PrePrepare { digest, ..*header }), block }
     }
@@ -593,6 +724,7 @@ impl Sim {
         let Some(replica) = self.nodes[node].replica.as_mut() else { return };
         let outputs = replica.handle(now, input);
         let tear = std::mem::take(&mut self.nodes[node].tear_next);
+        let mut decided = Vec::new();
         for o in outputs {
             self.trace_output(node, &o);
             match o {
@@ -622,11 +754,24 @@ impl Sim {
                     let incarnation = self.nodes[node].incarnation;
                     self.schedule(self.now + self.s.block_interval_ms, Event::Propose { node, incarnation });
                 }
-                Output::Deliver(d) => self.delivered_block(node, *d),
+                Output::Deliver(d) => {
+                    let seq = d.committed.seq;
+                    self.delivered_block(node, *d);
+                    // The application's decision in this block, told before any other input.
+                    if let Some(r) = self.s.reconfigurations.iter().position(|r| r.decided_at == seq) {
+                        let epoch = r as Epoch + 1;
+                        if let (Some(first_seq), Some(set)) = (self.epochs.first_seq(epoch), self.epochs.get(epoch)) {
+                            decided.push(Input::NextEpoch { first_seq, validators: set.clone() });
+                        }
+                    }
+                }
             }
         }
         if tear {
-            self.crash(node);
+            return self.crash(node);
+        }
+        for input in decided {
+            self.handle(node, input);
         }
     }
 
@@ -665,8 +810,7 @@ impl Sim {
                 height,
                 prev_ts,
                 &d,
-                &self.keys,
-                CHAIN_ID,
+                &self.epochs,
                 latest_clock,
                 self.s.max_clock_skew_ms,
             );
@@ -688,7 +832,6 @@ impl Sim {
             return;
         }
         let id = self.nodes[node].id;
-        let cfg = self.s.config(&self.validators, id);
         let persisted = self.nodes[node].disk.clone().unwrap_or_else(|| PersistedState::genesis(CHAIN_ID));
         let ledger = &self.nodes[node].ledger;
         let tip = ledger.last().map_or(LedgerTip::genesis(CHAIN_ID), |d| LedgerTip {
@@ -696,6 +839,8 @@ impl Sim {
             chain_digest: d.chain_digest,
             timestamp: d.timestamp,
         });
+        // What the host knows of the validator sets: what its ledger decided.
+        let cfg = self.s.config(self.s.schedule_through(tip.seq));
         let recent = ledger.iter().rev().take(64).rev().map(|d| d.committed.clone()).collect();
         let signer = Box::new(Ed25519Signer::from_secret(sim_secret(id)));
         match Replica::restore(cfg, signer, Box::new(Ed25519Verifier), persisted, tip, recent) {
@@ -757,7 +902,7 @@ impl Sim {
                     if n.behavior == Behavior::InvalidProposals && self.rng.gen_bool(0.5) {
                         payload.splice(0..0, b"INVALID-".iter().copied());
                     }
-                    if node >= self.s.n {
+                    if node >= self.s.node_count() {
                         payload.extend_from_slice(b"-twin");
                     }
                     if payload.len() < self.s.payload_bytes {
@@ -786,18 +931,64 @@ impl Sim {
                 }
                 self.schedule(self.now + 100, Event::ReplayTick { node });
             }
+            Event::SyncTick { node } => {
+                self.sync_tick(node);
+                self.schedule(self.now + SYNC_INTERVAL_MS, Event::SyncTick { node });
+            }
+            Event::Synced { node, incarnation, blocks } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.handle(node, Input::SyncedBlocks(blocks));
+                }
+            }
         }
         true
+    }
+
+    /// A node that is not a validator of its current epoch (not yet joined, or removed) follows the chain as an
+    /// observer does: it asks a random peer for the blocks after its tip, over the same faulty network, and hands
+    /// them to its core, which accepts only what the certificates of each block's epoch prove.
+    fn sync_tick(&mut self, node: usize) {
+        let following = self.nodes[node].replica.as_ref().is_some_and(|r| r.id().is_none());
+        if !following {
+            return;
+        }
+        let peer = self.rng.gen_range(0..self.nodes.len());
+        if peer == node || self.partitioned(peer, node) || self.nodes[peer].replica.is_none() {
+            return;
+        }
+        if !self.healed() && self.rng.gen_range(0..1000) < self.s.net.drop_per_mille {
+            return;
+        }
+        let tip = self.nodes[node].ledger.len();
+        let mut blocks: Vec<CommittedBlock> =
+            self.nodes[peer].ledger.iter().skip(tip).take(MAX_FETCH_BLOCKS).map(|d| d.committed.clone()).collect();
+        match self.nodes[peer].behavior {
+            Behavior::Silent => return,
+            Behavior::LyingFetch => {
+                for cb in &mut blocks {
+                    cb.block = Self::altered(&cb.block);
+                }
+            }
+            _ => {}
+        }
+        if blocks.is_empty() {
+            return;
+        }
+        let delay = 2 * self.rng.gen_range(self.s.net.min_delay_ms..=self.s.net.max_delay_ms);
+        let incarnation = self.nodes[node].incarnation;
+        self.trace.update(b"sync").update((node as u32).to_le_bytes()).update((peer as u32).to_le_bytes());
+        self.schedule(self.now + delay, Event::Synced { node, incarnation, blocks });
     }
 }
 
 /// Runs a scenario to completion and checks it.
 pub fn run(s: &Scenario) -> Report {
-    let validators = sim_validators(s.n);
-    let keys: Vec<PublicKey> = (0..s.n as ReplicaId).filter_map(|i| validators.key(i).cloned()).collect();
+    let epochs = s.schedule_through(Seq::MAX);
+    let count = s.node_count();
+    let keys: Vec<PublicKey> = (0..count as ReplicaId).map(sim_public_key).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     let mut nodes = Vec::new();
-    let mut ids: Vec<ReplicaId> = (0..s.n as ReplicaId).collect();
+    let mut ids: Vec<ReplicaId> = (0..count as ReplicaId).collect();
     if let Some((twin, _)) = s.behaviors.iter().find(|(_, b)| **b == Behavior::Twin) {
         ids.push(*twin);
     }
@@ -825,7 +1016,7 @@ pub fn run(s: &Scenario) -> Report {
         counter: 0,
         events: BTreeMap::new(),
         nodes,
-        validators,
+        epochs,
         keys,
         checker: Checker::default(),
         trace: Sm3Hasher::new("ctchain/pbft/sim/trace/v1"),
@@ -839,6 +1030,9 @@ pub fn run(s: &Scenario) -> Report {
         sim.restart(node);
         if sim.nodes[node].behavior == Behavior::Replay {
             sim.schedule(T0 + 100, Event::ReplayTick { node });
+        }
+        if !s.reconfigurations.is_empty() {
+            sim.schedule(T0 + SYNC_INTERVAL_MS, Event::SyncTick { node });
         }
     }
     for c in &s.crashes {
@@ -862,10 +1056,14 @@ pub fn run(s: &Scenario) -> Report {
     }
     let honest = sim.honest_nodes();
     let height_at_heal = honest.iter().map(|i| sim.nodes[*i].ledger.len() as u64).max().unwrap_or(0);
-    let view_at_heal =
-        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(Replica::view)).max().unwrap_or(0);
-    // Phase 2: healed network, until every honest node has made progress or the deadline passes.
-    let target = height_at_heal + s.blocks_after_heal;
+    let epoch_view = |sim: &Sim| {
+        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(|r| (r.epoch(), r.view()))).max()
+    };
+    let view_at_heal = epoch_view(&sim).unwrap_or((0, 0));
+    // Phase 2: healed network, until every honest node has made progress or the deadline passes. With
+    // reconfigurations, progress means reaching the last epoch and going on in it.
+    let last_epoch_start = sim.epochs.first_seq(sim.epochs.latest()).unwrap_or(1) - 1;
+    let target = height_at_heal.max(last_epoch_start) + s.blocks_after_heal;
     let deadline = heal + s.liveness_deadline_ms;
     loop {
         let done = honest.iter().all(|i| sim.nodes[*i].ledger.len() as u64 >= target);
@@ -881,11 +1079,14 @@ pub fn run(s: &Scenario) -> Report {
             violations.push(format!("liveness: honest node {i} at height {h}, needed {target} after healing"));
         }
     }
-    let view_at_end =
-        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(Replica::view)).max().unwrap_or(0);
-    if view_at_end > view_at_heal + s.max_views_after_heal {
-        violations
-            .push(format!("liveness: honest replicas went from view {view_at_heal} to {view_at_end} after healing"));
+    // Views begin again at 0 in every epoch: those of a later epoch are counted from 0.
+    let view_at_end = epoch_view(&sim).unwrap_or((0, 0));
+    let views_after_heal =
+        if view_at_end.0 == view_at_heal.0 { view_at_end.1.saturating_sub(view_at_heal.1) } else { view_at_end.1 };
+    if views_after_heal > s.max_views_after_heal {
+        violations.push(format!(
+            "liveness: honest replicas went from (epoch, view) {view_at_heal:?} to {view_at_end:?} after healing"
+        ));
     }
     // Re-decode every honest ledger's certificate once more through the wire format (canonical encoding).
     for i in &honest {
@@ -902,6 +1103,7 @@ pub fn run(s: &Scenario) -> Report {
         trace_hash,
         violations,
         ids: sim.nodes.iter().map(|n| n.id).collect(),
+        epochs: sim.nodes.iter().map(|n| n.replica.as_ref().map(Replica::epoch)).collect(),
         honest: sim.nodes.iter().map(|n| n.behavior == Behavior::Honest).collect(),
         views: sim.nodes.iter().map(|n| n.replica.as_ref().map(Replica::view)).collect(),
         metrics: sim

@@ -13,8 +13,8 @@ use ctchain_pbft::{
 /// Local time of the replica under test in every step.
 pub const NOW: u64 = 1_000_000;
 
-pub fn config(me: ReplicaId) -> Config {
-    let mut c = Config::new(sim_validators(4), me);
+pub fn config() -> Config {
+    let mut c = Config::new(sim_validators(4));
     c.checkpoint_interval = 4;
     c.window = 8;
     c.view_timeout_ms = 500;
@@ -26,12 +26,12 @@ pub fn config(me: ReplicaId) -> Config {
 
 pub fn replica(me: ReplicaId) -> Replica {
     let signer = Box::new(Ed25519Signer::from_secret(sim_secret(me)));
-    Replica::new(config(me), signer, Box::new(Ed25519Verifier)).expect("valid config")
+    Replica::new(config(), signer, Box::new(Ed25519Verifier)).expect("valid config")
 }
 
 pub fn sign<T: Signable>(id: ReplicaId, body: T) -> Signed<T> {
-    let digest = signing_digest(CHAIN_ID, id, &body);
-    Signed { body, signer: id, signature: Ed25519Signer::from_secret(sim_secret(id)).sign(digest.as_bytes()) }
+    let digest = signing_digest(CHAIN_ID, 0, id, &body);
+    Signed { body, epoch: 0, signer: id, signature: Ed25519Signer::from_secret(sim_secret(id)).sign(digest.as_bytes()) }
 }
 
 pub fn block(ts: u64, payload: &str) -> Block {
