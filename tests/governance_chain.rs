@@ -51,7 +51,7 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
     for line in ["member bank-a (bank)", "member regulator (regulator)", "node observer-0 (observer)", "asset CNY"] {
         assert!(registry.contains(line), "{line:?} missing from:\n{registry}");
     }
-    assert!(registry.contains("current epoch 0 from height 1: 4 validators"), "{registry}");
+    assert!(registry.contains("current epoch 0 from sequence number 1: 4 validators"), "{registry}");
 
     // A new asset, EUR: proposed against the current registry, approved member by member.
     let issuer = SigningKey::random(&mut OsRng);
@@ -348,4 +348,187 @@ async fn a_consortium_is_set_up_from_the_command_line_and_its_chain_commits() {
     let validators: Vec<&str> = registry.epoch.validators.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(validators, ["bank-a/validator", "bank-b/validator", "bank-c/validator", "bank-d/validator"]);
     drop(processes);
+}
+
+/// Proposes `args` against validator `via`'s registry, has `approvers` (member, admin key file) approve it and
+/// submits it; returns once validator `via`'s registry reached `version`.
+async fn govern(chain: &Chain, node: &Tool, via: usize, args: &[&str], approvers: &[(&str, String)], version: u64) {
+    let rpc = chain.cluster.testnet.rpc[via].clone();
+    let file = format!("proposal-{version}.json");
+    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", &file];
+    propose.extend_from_slice(args);
+    node.ok(&propose);
+    for (member, key) in approvers {
+        node.ok(&["governance", "approve", &file, "--member", member, "--admin-key", key]);
+    }
+    node.ok(&["governance", "submit", &file, "--rpc", &rpc]);
+    wait_registry(chain, via, |r| r.version == version).await;
+}
+
+/// Waits until a node's status satisfies `done`.
+async fn wait_status(
+    client: &jsonrpsee::http_client::HttpClient,
+    what: &str,
+    done: impl Fn(&ctchain_rpc::ChainStatus) -> bool,
+) -> ctchain_rpc::ChainStatus {
+    let deadline = tokio::time::Instant::now() + 2 * COMMIT;
+    loop {
+        if let Ok(s) = client.chain_status().await {
+            if done(&s) {
+                return s;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what} never happened: {s:?}");
+        } else {
+            assert!(tokio::time::Instant::now() < deadline, "{what}: the node never served RPC");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The validator indices that signed the certificate of the block at `height`.
+async fn signers_of(client: &jsonrpsee::http_client::HttpClient, height: u64) -> Vec<u32> {
+    use ctchain_codec::Decode;
+    let block = client.chain_get_block(ctchain_rpc::BlockRef::Height(height)).await.unwrap().expect("the block");
+    let cert = hex::decode(block.certificate.expect("a committed block has its certificate")).unwrap();
+    let cert = ctchain_pbft::CommitCertificate::from_bytes(&cert).unwrap();
+    assert_eq!(cert.seq, block.header.seq, "the certificate names the header's sequence number");
+    cert.signatures.iter().map(|(i, _)| *i).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifth_bank_joins_with_a_validator_whose_votes_count_and_a_removed_validator_is_no_longer_needed() {
+    let base = BASE + 700;
+    let (dir, mut cluster) = Chain::create(4, 1, base);
+    // Heartbeats every 200 ms: an epoch begins about 48 sequence numbers after the change that schedules it.
+    for i in 0..cluster.len() {
+        cluster.edit_config(i, |c| c.consensus.idle_block_ms = 200).unwrap();
+    }
+    let mut chain = Chain::launch(dir, cluster).await;
+    let node = Tool::new("ctchain-node", chain.dir.path());
+    let key = |m: &'static str| (m, admin_key(m));
+    let bank_e_key = "bank-e/member/admin.key".to_owned();
+
+    // bank-e sets itself up as any member does: its CA and admin key, its validator's keys and certificate.
+    node.ok(&["member", "new", "--name", "bank-e", "--dir", "bank-e/member"]);
+    let (p2p, rpc_port) = (base + 50, base + 150);
+    node.ok(&[
+        "init",
+        "--home",
+        "bank-e/node",
+        "--name",
+        "validator",
+        "--member",
+        "bank-e",
+        "--chain-id",
+        common::CHAIN_ID,
+        "--listen",
+        &format!("/ip4/127.0.0.1/tcp/{p2p}"),
+        "--rpc",
+        &format!("127.0.0.1:{rpc_port}"),
+    ]);
+    node.ok(&[
+        "member",
+        "certify",
+        "--dir",
+        "bank-e/member",
+        "--request",
+        "bank-e/node/node.csr",
+        "--out",
+        "bank-e/node.pem",
+        "--serial",
+        "1",
+    ]);
+
+    // Admitted by four of the five members, its validator registered by four of six.
+    let admit = [
+        "admit-member",
+        "--name",
+        "bank-e",
+        "--ca-certificate",
+        "bank-e/member/ca.pem",
+        "--admin-key",
+        "bank-e/member/admin.key",
+    ];
+    govern(&chain, &node, 0, &admit, &[key("bank-a"), key("bank-b"), key("bank-c"), key("regulator")], 1).await;
+    let add = ["add-node", "--certificate", "bank-e/node.pem"];
+    govern(&chain, &node, 0, &add, &[key("bank-a"), key("bank-b"), key("bank-c"), key("bank-d")], 2).await;
+    let registry = chain.cluster.client(0).governance_registry().await.unwrap();
+    let next = registry.next_epoch.clone().expect("the validator joins the next epoch");
+    assert_eq!((next.number, next.validators.len()), (1, 5));
+    assert_eq!(next.validators[4].name, "bank-e/validator");
+    assert_eq!(registry.epoch.validators.len(), 4, "the current epoch keeps its validators");
+
+    // Its node starts from the genesis and follows the chain until its epoch begins.
+    let home = ctchain_node::config::Home(chain.dir.path().join("bank-e/node"));
+    let validator_home = ctchain_node::config::Home(chain.cluster.testnet.homes[0].clone());
+    std::fs::copy(validator_home.genesis(), home.genesis()).unwrap();
+    std::fs::create_dir_all(home.shielded_verifying_key().parent().unwrap()).unwrap();
+    std::fs::copy(validator_home.shielded_verifying_key(), home.shielded_verifying_key()).unwrap();
+    let home = home.0;
+    let mut config = std::fs::read_to_string(home.join("node.toml")).unwrap();
+    for (i, n) in registry.nodes.iter().filter(|n| n.role == "validator").enumerate() {
+        config.push_str(&format!(
+            "\n[[network.peers]]\nname = \"{}\"\nnetwork_key = \"{}\"\naddress = \"/ip4/127.0.0.1/tcp/{}\"\n",
+            n.name,
+            n.network_key,
+            base + i as u16
+        ));
+    }
+    std::fs::write(home.join("node.toml"), config).unwrap();
+    let log = std::fs::File::create(chain.dir.path().join("bank-e.log")).unwrap();
+    let _bank_e = Processes(vec![std::process::Command::new(&node.bin)
+        .args(["start", "--exit-with-parent", "--home"])
+        .arg(&home)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()]);
+    let bank_e =
+        jsonrpsee::http_client::HttpClientBuilder::default().build(format!("http://127.0.0.1:{rpc_port}")).unwrap();
+    let status = wait_status(&bank_e, "bank-e's validator entering epoch 1", |s| s.epoch >= 1).await;
+    assert_eq!(status.validator_index, Some(4), "{status:?}");
+    for i in 0..4 {
+        let s = wait_status(&chain.cluster.client(i), "epoch 1 at every validator", |s| s.epoch >= 1).await;
+        assert_eq!(s.validator_index, Some(i as u32));
+    }
+
+    // Five validators need four votes: with bank-d's validator down, the chain commits only with bank-e's.
+    chain.cluster.kill(3).unwrap();
+    let (cny, issuer) = chain.cny();
+    let alice = WalletKeys::random(&mut OsRng);
+    let mut b = chain.builder();
+    b.issue(&issuer, cny, 500).pay(alice.address(), cny, 500, "voted by five banks");
+    let client = chain.cluster.client(0);
+    let (_, height) = submit_and_wait(&client, &b.build(&mut OsRng).unwrap(), COMMIT).await.expect("commits");
+    let signers = signers_of(&client, height).await;
+    assert!(signers.contains(&4), "bank-e's validator signed the commit: {signers:?}");
+    assert!(!signers.contains(&3), "bank-d's validator is down: {signers:?}");
+    chain.cluster.start(3).unwrap();
+
+    // bank-a's validator is removed by four of six members (not bank-a): it serves to the end of epoch 1, and
+    // epoch 2 runs without it.
+    let remove = ["remove-node", "--member", "bank-a", "--node", "validator-0"];
+    let approvers = [key("bank-b"), key("bank-c"), key("bank-d"), ("bank-e", bank_e_key.clone())];
+    govern(&chain, &node, 1, &remove, &approvers, 3).await;
+    let status = wait_status(&bank_e, "bank-e entering epoch 2", |s| s.epoch >= 2).await;
+    assert_eq!(status.validator_index, Some(3), "bank-e's validator is index 3 of b, c, d, e: {status:?}");
+    let leaving = wait_status(&chain.cluster.client(0), "bank-a's node entering epoch 2", |s| s.epoch >= 2).await;
+    assert_eq!(leaving.validator_index, None, "bank-a's node is no validator of epoch 2");
+
+    // With bank-a's node down the chain goes on: four validators, and bank-d back among them.
+    chain.cluster.kill(0).unwrap();
+    let mut b = chain.builder();
+    b.issue(&issuer, cny, 700).pay(alice.address(), cny, 700, "without bank-a");
+    let client = chain.cluster.client(1);
+    let (_, height) = submit_and_wait(&client, &b.build(&mut OsRng).unwrap(), COMMIT).await.expect("commits");
+    let signers = signers_of(&client, height).await;
+    assert!(signers.len() >= 3 && signers.iter().all(|i| *i < 4), "{signers:?}");
+    // The registry after that block (the first of epoch 2): the new validators, bank-a's node gone with epoch 1.
+    let registry = client.governance_registry().await.unwrap();
+    let validators: Vec<&str> = registry.epoch.validators.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(validators, ["bank-b/validator-1", "bank-c/validator-2", "bank-d/validator-3", "bank-e/validator"]);
+    assert_eq!(registry.epoch.number, 2);
+    assert!(registry.nodes.iter().all(|n| n.name != "validator-0"), "gone from the registry with its epoch");
+    let s = bank_e.chain_status().await.unwrap();
+    assert!(s.height >= height - 1, "bank-e's validator follows: {s:?}");
 }

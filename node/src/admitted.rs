@@ -118,7 +118,7 @@ mod tests {
             action: Action::RevokeCertificate { member: "regulator".into(), serial },
         };
         let tx = approved(proposal, &[c.member("regulator")]).verify("c").unwrap();
-        r.apply(&tx, BlockContext { height: 3, time_ms: NOW_MS }).unwrap();
+        r.apply(&tx, BlockContext { height: 3, seq: 3, time_ms: NOW_MS }).unwrap();
         let peers = admitted_peers(&r, &[], &own, now).unwrap();
         assert!(peers.iter().all(|p| p.name != "regulator/obs"));
 

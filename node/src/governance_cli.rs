@@ -440,9 +440,9 @@ pub async fn run(command: GovernanceCommand) -> Result<()> {
             }
             let epoch = |label: &str, e: &ctchain_rpc::EpochJson| {
                 println!(
-                    "{label} epoch {} from height {}: {} validators ({}), {} audit keys, {} txs per block",
+                    "{label} epoch {} from sequence number {}: {} validators ({}), {} audit keys, {} txs per block",
                     e.number,
-                    e.first_height,
+                    e.first_seq,
                     e.validators.len(),
                     e.validators.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "),
                     e.audit_keys.len(),

@@ -194,7 +194,9 @@ async fn run_other(command: Command) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                let role = s.validator_index.map_or("observer".to_owned(), |i| format!("validator {i}"));
+                let role = s.validator_index.map_or(format!("not a validator of epoch {}", s.epoch), |i| {
+                    format!("validator {i} of epoch {}", s.epoch)
+                });
                 println!("{} ({role}) on {}", s.node_name, s.chain_id);
                 println!("  height      {} (tip {}, consensus seq {})", s.height, &s.tip_hash[..16], s.consensus_seq);
                 println!(
@@ -265,19 +267,17 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
     let network_key = NodeKey::read(&home.network_key(), "network")?;
     let consensus_key =
         if home.consensus_key().exists() { Some(NodeKey::read(&home.consensus_key(), "consensus")?) } else { None };
-    let validator_index = match &consensus_key {
-        None => None,
-        Some(k) => {
-            let i = genesis
-                .validators
-                .iter()
-                .position(|v| v.consensus_key == k.public)
-                .ok_or_else(|| anyhow!("this node's consensus key is not a validator of the genesis"))?;
-            if genesis.validators[i].network_key != network_key.public {
-                bail!("the genesis names another network key for validator {i}");
+    // A node with a consensus key validates in the epochs that name it: the genesis's, or a later one (a bank's
+    // validator that joined by governance follows the chain until its epoch begins).
+    let genesis_validator = match &consensus_key {
+        None => false,
+        Some(k) => match genesis.validators.iter().position(|v| v.consensus_key == k.public) {
+            Some(i) if genesis.validators[i].network_key != network_key.public => {
+                bail!("the genesis names another network key for validator {i}")
             }
-            Some(i as u32)
-        }
+            Some(_) => true,
+            None => false,
+        },
     };
 
     let no_ledger = !home.ledger_dir().join("CURRENT").exists();
@@ -316,7 +316,9 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
 
     // A node with no ledger takes the validators' newest snapshot when they vouch for one (see `restore`).
     let mut restored = None;
-    if no_ledger && store.last_seq()? == 0 && (validator_index.is_none() || restore) {
+    // A validator of the genesis starts from it (its votes must follow its own log); an observer, or a validator
+    // that joins later, takes a snapshot when one is offered.
+    if no_ledger && store.last_seq()? == 0 && (!genesis_validator || restore) {
         let validator_peers: Vec<_> = genesis
             .validators
             .iter()
@@ -359,7 +361,6 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         genesis_hash: genesis.hash(),
         admission: Admission::new(ledger.verifier().clone(), ctchain_ledger::types::MAX_TX_BYTES),
         genesis,
-        validator_index,
         ledger: RwLock::new(ledger),
         mempool: Mutex::new(node::mempool(config.mempool.max_txs, config.mempool.max_bytes)),
         net: net.clone(),

@@ -146,7 +146,7 @@ fn epoch_json(e: &Epoch) -> EpochJson {
     let c = &e.consensus;
     EpochJson {
         number: e.number,
-        first_height: e.first_height,
+        first_seq: e.first_seq,
         validators: validators_json(&e.validators),
         audit_keys: audit_keys_json(&e.audit_keys),
         max_block_txs: c.max_block_txs,
@@ -303,7 +303,8 @@ impl ChainApiServer for Rpc {
             chain_id: self.shared.genesis.chain_id.clone(),
             genesis_hash: self.shared.genesis_hash.to_string(),
             node_name: self.shared.name.clone(),
-            validator_index: self.shared.validator_index,
+            validator_index: c.validator_index,
+            epoch: c.epoch,
             height,
             tip_hash: tip_hash.to_string(),
             state_root: state_root.to_string(),

@@ -103,6 +103,7 @@ impl ChainApiServer for Served {
             genesis_hash: self.0.genesis.hash().to_hex(),
             node_name: "liar".into(),
             validator_index: Some(0),
+            epoch: 0,
             height: tip.height,
             tip_hash: tip.hash().to_hex(),
             state_root: tip.state_root.to_hex(),

@@ -602,6 +602,7 @@ mod tests {
     fn block(height: u64, txs: Vec<LedgerTx>) -> Block {
         let header = BlockHeader {
             height,
+            seq: height,
             prev_hash: Hash32([0; 32]),
             tx_root: Block::compute_tx_root(&txs),
             state_root: Hash32([0; 32]),

@@ -70,7 +70,7 @@ fn blocks(f: &Fixture, issuance: &Transaction, transfer: &Transaction) -> Vec<Bl
         let verified = VerifiedLedgerTx::verify(LedgerTx::Confidential(tx.clone()), ledger.verifier())
             .expect("the fixture's transactions verify");
         let proposed = ledger
-            .propose(vec![verified], GENESIS_TIME_MS + 1_000 * (i as u64 + 1), i as u32, 0)
+            .propose(vec![verified], i as u64 + 1, GENESIS_TIME_MS + 1_000 * (i as u64 + 1), i as u32, 0)
             .expect("the fixture's blocks apply");
         out.push(proposed.to_block());
         ledger.apply(proposed, None).expect("the fixture's blocks apply");

@@ -125,6 +125,25 @@ pub enum GovernanceError {
     /// Too many validators.
     #[error("at most {0} validators")]
     TooManyValidators(usize),
+    /// The next epoch's validators were scheduled by an earlier block (consensus already runs towards them).
+    #[error(
+        "the validators of epoch {epoch} are already scheduled (it begins at sequence number {first_seq}); \
+         propose this change again once that epoch has begun"
+    )]
+    ValidatorChangePending {
+        /// The pending epoch.
+        epoch: u64,
+        /// Its first sequence number.
+        first_seq: u64,
+    },
+    /// The checkpoint interval and window are fixed at the genesis.
+    #[error("the {name} is fixed for the chain's life (it is {value})")]
+    FixedConsensusParam {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: u64,
+    },
     /// The serial is on the revocation list already.
     #[error("serial {serial} of {member} is already revoked")]
     AlreadyRevoked {

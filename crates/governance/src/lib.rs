@@ -19,9 +19,12 @@
 //!   as a whole: a refused action changes nothing. Its version counts the actions applied, so every proposal is
 //!   approved against exactly the members and policy it is applied with, and none can be replayed.
 //! * Membership, nodes, certificates, revocations and assets change at once. What consensus and verification run
-//!   with — validators, audit keys, consensus parameters — changes only at an epoch boundary: the first
-//!   checkpoint at least a window above the change ([`Epoch::last_height_after_change`]), so that every block of
-//!   an epoch is proposed and certified by that epoch's validators.
+//!   with — validators, audit keys, consensus parameters — changes only at an epoch boundary, counted in
+//!   consensus sequence numbers: the first checkpoint at least a window above the change
+//!   ([`Epoch::last_seq_after_change`]), so that every block of an epoch is proposed and certified by that
+//!   epoch's validators. The next epoch's first sequence number and validators are fixed by the block that
+//!   schedules it (consensus is told them then); a later validator change waits until it has begun. The
+//!   checkpoint interval and window never change.
 //! * A revoked certificate's node is out of the registry at once (a validator too: it is no longer admitted and
 //!   leaves the validator set at the boundary); a removed validator stays admitted until its epoch ends.
 //! * Its canonical encoding is a function of its content, so its [`Registry::digest`] can sit in the state root.

@@ -76,14 +76,21 @@ pub struct Revocation {
     pub height: u64,
 }
 
-/// What consensus and verification run with for a range of heights: the validators (in index order), the audit
-/// keys every output must carry a proven copy for, and the consensus parameters.
+/// What consensus and verification run with for a range of consensus sequence numbers: the validators (in index
+/// order), the audit keys every output must carry a proven copy for, and the consensus parameters.
+///
+/// Epochs are counted in consensus sequence numbers, not heights: PBFT orders null blocks and heartbeats that
+/// carry no ledger block, and its validator set changes at a sequence number (`ctchain_pbft::EpochSchedule`,
+/// with the same numbers as these epochs). A block belongs to the epoch of its header's sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Epoch {
     /// 0 for the genesis epoch, then one more for each change.
     pub number: u64,
-    /// The first height it governs.
-    pub first_height: u64,
+    /// The first sequence number it governs.
+    pub first_seq: u64,
+    /// The sequence number of the block that scheduled it (0 for the genesis epoch). Consensus learns the next
+    /// validator set right after that block, and it cannot change afterwards.
+    pub decided_seq: u64,
     /// The validators; a validator's index is its position.
     pub validators: Vec<ValidatorInfo>,
     /// The audit keys, in the order outputs carry their copies.
@@ -93,13 +100,14 @@ pub struct Epoch {
 }
 
 impl Epoch {
-    /// The last height of the epoch that a change committed at `height` ends: the first checkpoint at least a
-    /// window above it. No block above that height can have been proposed before the change committed (a
-    /// proposal lies at most a window above the last stable checkpoint, which is below the change), so every
-    /// block of the next epoch is proposed and voted on by its own validators.
-    pub fn last_height_after_change(&self, height: u64) -> u64 {
+    /// The last sequence number of the epoch that a change committed at sequence number `seq` ends: the first
+    /// checkpoint at least a window above it. Nothing above it can have been proposed before the change committed
+    /// (a proposal lies at most a window above the last stable checkpoint, which is below the change), so every
+    /// block of the next epoch is proposed and voted on by its own validators (the rule of
+    /// `ctchain_pbft::EpochSchedule`).
+    pub fn last_seq_after_change(&self, seq: u64) -> u64 {
         let ci = self.consensus.checkpoint_interval;
-        (height + self.consensus.window).div_ceil(ci) * ci
+        (seq + self.consensus.window).div_ceil(ci) * ci
     }
 }
 
@@ -152,6 +160,8 @@ pub struct Founding<'a> {
 pub struct BlockContext {
     /// Its height.
     pub height: u64,
+    /// Its consensus sequence number (epochs are counted in these).
+    pub seq: u64,
     /// Its timestamp, Unix milliseconds (certificates must be valid at it).
     pub time_ms: u64,
 }
@@ -178,7 +188,8 @@ impl Registry {
             assets: Vec::new(),
             epoch: Epoch {
                 number: 0,
-                first_height: 1,
+                first_seq: 1,
+                decided_seq: 0,
                 validators: Vec::new(),
                 audit_keys: Vec::new(),
                 consensus: f.consensus.clone(),
@@ -188,7 +199,7 @@ impl Registry {
         for member in f.members {
             registry.admit(member.clone())?;
         }
-        let at = BlockContext { height: 0, time_ms: f.time_ms };
+        let at = BlockContext { height: 0, seq: 0, time_ms: f.time_ms };
         let mut certified = Vec::new();
         for der in f.nodes {
             let record = registry.check_new_node(der, at)?;
@@ -306,11 +317,13 @@ impl Registry {
         h.finish()
     }
 
-    /// Moves to the next epoch if it begins at `height` (called before a block's transactions run). Nodes
-    /// removed while validators of the ending epoch leave the registry with it. Returns whether it moved.
-    pub fn begin_block(&mut self, height: u64) -> bool {
+    /// Moves to the next epoch if it has begun by sequence number `seq` (called before a block's transactions
+    /// run; the sequence numbers between two blocks may be null blocks, so the first block of an epoch may lie
+    /// above its first sequence number). Nodes removed while validators of the ending epoch leave the registry
+    /// with it. Returns whether it moved.
+    pub fn begin_block(&mut self, seq: u64) -> bool {
         match &self.next {
-            Some(next) if next.first_height == height => {
+            Some(next) if next.first_seq <= seq => {
                 self.epoch = self.next.take().expect("checked");
                 self.nodes.retain(|n| n.leaving_since.is_none());
                 true
@@ -404,7 +417,7 @@ impl Registry {
                 let record = self.check_new_node(certificate, at)?;
                 if record.role == NodeRole::Validator {
                     let info = record.validator_info()?;
-                    self.change_next_epoch(at.height, |next| {
+                    self.change_next_epoch(at, |next| {
                         next.validators.push(info);
                         Ok(())
                     })?;
@@ -424,7 +437,7 @@ impl Registry {
                 }
                 if let Some(node) = self.nodes.iter().find(|n| &n.member == member && &n.serial == serial).cloned() {
                     // Cut off at once, even a validator still serving its epoch.
-                    self.drop_validator(&node, at.height)?;
+                    self.drop_validator(&node, at)?;
                     let i = self.node_index(&node.member, &node.name).expect("found above");
                     self.nodes.remove(i);
                 }
@@ -437,7 +450,7 @@ impl Registry {
                 entry.issuer = *issuer;
                 Ok(())
             }
-            Action::AddAuditKey(key) => self.change_next_epoch(at.height, |next| {
+            Action::AddAuditKey(key) => self.change_next_epoch(at, |next| {
                 if next.audit_keys.contains(key) {
                     return Err(GovernanceError::AuditKeyExists);
                 }
@@ -447,7 +460,7 @@ impl Registry {
                 next.audit_keys.push(*key);
                 Ok(())
             }),
-            Action::RotateAuditKey { index, key } => self.change_next_epoch(at.height, |next| {
+            Action::RotateAuditKey { index, key } => self.change_next_epoch(at, |next| {
                 if next.audit_keys.contains(key) {
                     return Err(GovernanceError::AuditKeyExists);
                 }
@@ -455,7 +468,7 @@ impl Registry {
                 *slot = *key;
                 Ok(())
             }),
-            Action::RetireAuditKey { index } => self.change_next_epoch(at.height, |next| {
+            Action::RetireAuditKey { index } => self.change_next_epoch(at, |next| {
                 if *index as usize >= next.audit_keys.len() {
                     return Err(GovernanceError::UnknownAuditKey(*index));
                 }
@@ -465,7 +478,16 @@ impl Registry {
                 next.audit_keys.remove(*index as usize);
                 Ok(())
             }),
-            Action::SetConsensusParams(params) => self.change_next_epoch(at.height, |next| {
+            Action::SetConsensusParams(params) => self.change_next_epoch(at, |next| {
+                // Consensus counts epochs in checkpoints and windows: they are the chain's for good.
+                for (name, was, now) in [
+                    ("checkpoint interval", next.consensus.checkpoint_interval, params.checkpoint_interval),
+                    ("window", next.consensus.window, params.window),
+                ] {
+                    if was != now {
+                        return Err(GovernanceError::FixedConsensusParam { name, value: was });
+                    }
+                }
                 next.consensus = params.clone();
                 Ok(())
             }),
@@ -579,7 +601,7 @@ impl Registry {
         if record.leaving_since.is_some() {
             return Err(GovernanceError::UnknownNode { member: member.to_owned(), node: node.to_owned() });
         }
-        self.drop_validator(&record, at.height)?;
+        self.drop_validator(&record, at)?;
         if self.epoch.validators.iter().any(|v| v.name == record.qualified_name()) {
             // It votes until its epoch ends; it stays admitted until then.
             self.nodes[i].leaving_since = Some(at.height);
@@ -590,12 +612,12 @@ impl Registry {
     }
 
     /// Takes a node out of the next epoch's validators (if it is one), refusing to leave too few.
-    fn drop_validator(&mut self, record: &NodeRecord, height: u64) -> Result<(), GovernanceError> {
+    fn drop_validator(&mut self, record: &NodeRecord, at: BlockContext) -> Result<(), GovernanceError> {
         if record.role != NodeRole::Validator {
             return Ok(());
         }
         let name = record.qualified_name();
-        self.change_next_epoch(height, |next| {
+        self.change_next_epoch(at, |next| {
             next.validators.retain(|v| v.name != name);
             Ok(())
         })
@@ -616,7 +638,7 @@ impl Registry {
         self.check_keys_unused(&record, Some(i))?;
         if record.role == NodeRole::Validator {
             let info = record.validator_info()?;
-            self.change_next_epoch(at.height, |next| {
+            self.change_next_epoch(at, |next| {
                 if let Some(v) = next.validators.iter_mut().find(|v| v.name == info.name) {
                     *v = info;
                 }
@@ -638,18 +660,31 @@ impl Registry {
     }
 
     /// Changes the next epoch (made from the current one if none is pending), which begins after the epoch that a
-    /// change at `height` ends; refuses to leave fewer than [`MIN_VALIDATORS`] validators (unless growing).
+    /// change at `at` ends; refuses to leave fewer than [`MIN_VALIDATORS`] validators (unless growing). An epoch
+    /// scheduled by an earlier block keeps its first sequence number and its validators (consensus was told
+    /// them right after that block): other changes join it, a change of validators waits until it has begun.
     fn change_next_epoch(
         &mut self,
-        height: u64,
+        at: BlockContext,
         change: impl FnOnce(&mut Epoch) -> Result<(), GovernanceError>,
     ) -> Result<(), GovernanceError> {
-        let first_height = self.epoch.last_height_after_change(height) + 1;
-        let mut next =
-            self.next.clone().unwrap_or_else(|| Epoch { number: self.epoch.number + 1, ..self.epoch.clone() });
-        next.first_height = next.first_height.max(first_height);
+        let scheduled_earlier = self.next.as_ref().filter(|n| n.decided_seq != at.seq).cloned();
+        let mut next = self.next.clone().unwrap_or_else(|| Epoch {
+            number: self.epoch.number + 1,
+            first_seq: self.epoch.last_seq_after_change(at.seq) + 1,
+            decided_seq: at.seq,
+            ..self.epoch.clone()
+        });
         let before = next.validators.len();
         change(&mut next)?;
+        if let Some(earlier) = scheduled_earlier {
+            if earlier.validators != next.validators {
+                return Err(GovernanceError::ValidatorChangePending {
+                    epoch: earlier.number,
+                    first_seq: earlier.first_seq,
+                });
+            }
+        }
         let after = next.validators.len();
         if after < before && after < MIN_VALIDATORS {
             return Err(GovernanceError::TooFewValidators { remaining: after, minimum: MIN_VALIDATORS });
@@ -749,7 +784,8 @@ impl Decode for Revocation {
 impl Encode for Epoch {
     fn encode_to(&self, w: &mut Writer) {
         w.u64(self.number);
-        w.u64(self.first_height);
+        w.u64(self.first_seq);
+        w.u64(self.decided_seq);
         w.seq(&self.validators);
         w.seq(&self.audit_keys);
         w.put(&self.consensus);
@@ -760,7 +796,8 @@ impl Decode for Epoch {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             number: r.u64("epoch number")?,
-            first_height: r.u64("epoch first height")?,
+            first_seq: r.u64("epoch first sequence number")?,
+            decided_seq: r.u64("epoch decided at")?,
             validators: r.seq("validators", MAX_VALIDATORS)?,
             audit_keys: r.seq("audit keys", MAX_AUDIT_KEYS)?,
             consensus: r.get()?,

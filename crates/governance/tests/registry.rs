@@ -59,7 +59,7 @@ impl World {
 
     fn apply_at(&mut self, tx: GovernanceTx, height: u64) -> Result<(), GovernanceError> {
         let verified = tx.verify(CHAIN)?;
-        self.registry.apply(&verified, BlockContext { height, time_ms: NOW_MS })
+        self.registry.apply(&verified, BlockContext { height, seq: height, time_ms: NOW_MS })
     }
 
     fn apply(&mut self, tx: GovernanceTx) -> Result<(), GovernanceError> {
@@ -135,8 +135,8 @@ fn a_fifth_bank_joins_and_its_validator_enters_at_the_epoch_boundary() {
     let next = w.registry.next_epoch().expect("a pending epoch").clone();
     assert_eq!(next.validators.len(), 5);
     assert_eq!(next.validators[4], node.validator_info());
-    // The first checkpoint at least a window (32) above height 20, with checkpoints every 16: 64.
-    assert_eq!(next.first_height, 65);
+    // The first checkpoint at least a window (32) above sequence number 20, with checkpoints every 16: 64.
+    assert_eq!(next.first_seq, 65);
     assert_eq!(next.number, 1);
 
     assert!(!w.registry.begin_block(64));
@@ -229,7 +229,7 @@ fn a_removed_validator_serves_until_its_epoch_ends() {
     let next = w.registry.next_epoch().unwrap().clone();
     assert_eq!(next.validators.len(), 4);
     assert!(next.validators.iter().all(|v| v.name != "bank-e/v1"));
-    assert!(w.registry.begin_block(next.first_height));
+    assert!(w.registry.begin_block(next.first_seq));
     assert!(w.registry.node("bank-e", "v1").is_none(), "gone with its epoch");
 }
 
@@ -373,19 +373,60 @@ fn consensus_parameters_change_from_the_next_epoch_and_are_range_checked() {
 }
 
 #[test]
-fn a_second_change_in_the_same_epoch_keeps_the_first_and_moves_the_boundary_no_earlier() {
+fn a_later_change_joins_the_scheduled_epoch_without_moving_it_and_validator_changes_wait_for_it() {
     let mut w = world(5);
     let approvers = ["bank-a", "bank-b", "bank-c", "bank-d"];
     w.apply_at(w.tx(Action::RemoveNode { member: "bank-e".into(), node: "v1".into() }, &approvers), 10).unwrap();
-    let first = w.registry.next_epoch().unwrap().first_height;
-    assert_eq!(first, 49);
+    let scheduled = w.registry.next_epoch().unwrap().clone();
+    assert_eq!((scheduled.first_seq, scheduled.decided_seq), (49, 10));
+    // Consensus was told epoch 1's start and validators after block 10: a parameter change joins it as it is.
     let params = ConsensusParams { max_block_txs: 10, ..ConsensusParams::default() };
     w.apply_at(w.tx(Action::SetConsensusParams(params.clone()), &approvers), 30).unwrap();
-    let next = w.registry.next_epoch().unwrap();
-    assert_eq!(next.first_height, 65);
-    assert_eq!(next.validators.len(), 4);
+    let next = w.registry.next_epoch().unwrap().clone();
+    assert_eq!((next.first_seq, next.decided_seq, next.number), (49, 10, 1));
+    assert_eq!(next.validators, scheduled.validators);
     assert_eq!(next.consensus, params);
-    assert_eq!(next.number, 1);
+    // A change of its validators is refused until it has begun, with when to try again.
+    let bank_a_node = w.consortium.member_mut("bank-a").node("v2", NodeRole::Validator, &mut w.rng);
+    let add = w.tx(Action::AddNode { certificate: bank_a_node.certificate.clone() }, &approvers);
+    let verified = add.verify(CHAIN).unwrap();
+    let before = w.registry.clone();
+    let err = w.registry.apply(&verified, BlockContext { height: 31, seq: 31, time_ms: NOW_MS }).unwrap_err();
+    assert_eq!(err, GovernanceError::ValidatorChangePending { epoch: 1, first_seq: 49 });
+    assert_eq!(w.registry, before, "a refused change changes nothing");
+    assert!(err.to_string().contains("sequence number 49"), "{err}");
+    // Once epoch 1 has begun, the same change schedules epoch 2 a window above it.
+    assert!(w.registry.begin_block(52), "the first block of an epoch may lie above its first sequence number");
+    assert_eq!(w.registry.epoch().number, 1);
+    w.apply_at(w.tx(Action::AddNode { certificate: bank_a_node.certificate }, &approvers), 60).unwrap();
+    let next = w.registry.next_epoch().unwrap();
+    assert_eq!((next.number, next.first_seq, next.decided_seq), (2, 97, 60));
+}
+
+#[test]
+fn changes_in_one_block_schedule_one_epoch() {
+    let mut w = world(5);
+    let approvers = ["bank-a", "bank-b", "bank-c", "bank-d"];
+    w.apply_at(w.tx(Action::RemoveNode { member: "bank-e".into(), node: "v1".into() }, &approvers), 10).unwrap();
+    let node = w.consortium.member_mut("bank-a").node("v2", NodeRole::Validator, &mut w.rng);
+    // The same block: consensus hears of the epoch only after it, so both changes make it.
+    w.apply_at(w.tx(Action::AddNode { certificate: node.certificate.clone() }, &approvers), 10).unwrap();
+    let next = w.registry.next_epoch().unwrap();
+    assert_eq!((next.number, next.first_seq), (1, 49));
+    assert!(next.validators.iter().any(|v| v == &node.validator_info()));
+    assert!(next.validators.iter().all(|v| v.name != "bank-e/v1"));
+}
+
+#[test]
+fn the_checkpoint_interval_and_window_are_fixed() {
+    let mut w = world(4);
+    for params in [
+        ConsensusParams { window: 48, ..ConsensusParams::default() },
+        ConsensusParams { checkpoint_interval: 8, ..ConsensusParams::default() },
+    ] {
+        let err = w.refused(w.tx(Action::SetConsensusParams(params), &BANKS4));
+        assert!(matches!(err, GovernanceError::FixedConsensusParam { .. }), "{err}");
+    }
 }
 
 #[test]
@@ -426,5 +467,8 @@ fn a_chain_without_members_has_no_governance() {
         action: Action::RemoveMember { member: "bank-a".into() },
     };
     let tx = approved(proposal, &[c.member("bank-a")]).verify(CHAIN).unwrap();
-    assert_eq!(registry.apply(&tx, BlockContext { height: 1, time_ms: NOW_MS }), Err(GovernanceError::NoGovernance));
+    assert_eq!(
+        registry.apply(&tx, BlockContext { height: 1, seq: 1, time_ms: NOW_MS }),
+        Err(GovernanceError::NoGovernance)
+    );
 }

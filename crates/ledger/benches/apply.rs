@@ -45,7 +45,10 @@ fn prepare() -> Prepared {
         let tx = b.build(&mut chain.rng).unwrap();
         funding_txs.push(chain.verify(tx));
     }
-    let funding = chain.ledger.propose(funding_txs, chain.ledger.tip_timestamp_ms() + 1, 0, 0).unwrap();
+    let funding = chain
+        .ledger
+        .propose(funding_txs, chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 1, 0, 0)
+        .unwrap();
     chain.ledger.apply(funding.clone(), None).unwrap();
     let owned = chain.unspent(&alice);
     let mut transfers = Vec::with_capacity(transfers_wanted);
@@ -55,7 +58,11 @@ fn prepare() -> Prepared {
         let tx = b.build(&mut chain.rng).unwrap();
         transfers.push(chain.verify(tx));
     }
-    let block = chain.ledger.propose(transfers, chain.ledger.tip_timestamp_ms() + 1, 1, 0).unwrap().to_block();
+    let block = chain
+        .ledger
+        .propose(transfers, chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 1, 1, 0)
+        .unwrap()
+        .to_block();
     eprintln!("prepared {} transfers in {:.1?}", block.txs.len(), started.elapsed());
     Prepared { funding, transfers: block, genesis: chain.ledger.genesis().clone() }
 }

@@ -168,6 +168,16 @@ pub enum LedgerError {
         /// The block's timestamp.
         found: u64,
     },
+    /// The sequence number does not increase.
+    #[error("block at height {height}: sequence number {found} does not follow the previous block's {previous}")]
+    SeqNotIncreasing {
+        /// Height of the block.
+        height: u64,
+        /// The previous block's sequence number.
+        previous: u64,
+        /// The block's.
+        found: u64,
+    },
     /// The proposer index names no validator.
     #[error("block at height {height}: proposer {proposer} is not a validator")]
     UnknownProposer {

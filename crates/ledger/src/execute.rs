@@ -99,6 +99,7 @@ pub(crate) struct Execution {
 struct BlockExecution<'a, S: StateView> {
     state: &'a S,
     height: u64,
+    seq: u64,
     time_ms: u64,
     /// The registry as the block has changed it so far; `None` while unchanged.
     registry: Option<Registry>,
@@ -121,24 +122,26 @@ struct BlockExecution<'a, S: StateView> {
     frontier: Option<Frontier>,
 }
 
-/// Runs the stateful checks of `txs` in order as block `height`, timestamped `time_ms`, on top of `state`. A
-/// block that begins an epoch runs under it from its first transaction.
+/// Runs the stateful checks of `txs` in order as block `height` at sequence number `seq`, timestamped `time_ms`,
+/// on top of `state`. A block that begins an epoch runs under it from its first transaction.
 pub(crate) fn execute<T: AsRef<VerifiedTxKind>>(
     state: &impl StateView,
     height: u64,
+    seq: u64,
     time_ms: u64,
     txs: &[T],
 ) -> Result<Execution, LedgerError> {
     let mut registry = None;
     let mut epoch_started = false;
-    if state.registry().next_epoch().is_some_and(|e| e.first_height == height) {
+    if state.registry().next_epoch().is_some_and(|e| e.first_seq <= seq) {
         let mut next = state.registry().clone();
-        epoch_started = next.begin_block(height);
+        epoch_started = next.begin_block(seq);
         registry = Some(next);
     }
     let mut exec = BlockExecution {
         state,
         height,
+        seq,
         time_ms,
         registry,
         epoch_started,
@@ -237,7 +240,7 @@ impl<S: StateView> BlockExecution<'_, S> {
     }
 
     fn governance(&mut self, index: usize, vtx: &VerifiedGovernance) -> Result<(), Failure> {
-        let at = BlockContext { height: self.height, time_ms: self.time_ms };
+        let at = BlockContext { height: self.height, seq: self.seq, time_ms: self.time_ms };
         let state = self.state;
         let registry = self.registry.get_or_insert_with(|| state.registry().clone());
         registry.apply(vtx, at).map_err(TxRejection::Governance)?;

@@ -86,6 +86,10 @@ impl Genesis {
 pub struct BlockHeader {
     /// Height; the first block is 1 (the genesis is height 0 and has no block).
     pub height: u64,
+    /// The consensus sequence number that committed it: strictly increasing, and gaps are sequence numbers that
+    /// carried no ledger block (null blocks, heartbeats). Its commit certificate names it, and it decides the
+    /// block's epoch.
+    pub seq: u64,
     /// Hash of the previous header (the genesis hash for height 1).
     pub prev_hash: Hash32,
     /// Merkle root of the block's transactions (full bytes, witnesses included).
@@ -101,9 +105,9 @@ pub struct BlockHeader {
 }
 
 impl BlockHeader {
-    /// `SM3("ctchain/block-header/v1", header)`.
+    /// `SM3("ctchain/block-header/v2", header)` (v2: the header names its sequence number).
     pub fn hash(&self) -> Hash32 {
-        let mut h = Sm3Hasher::new("ctchain/block-header/v1");
+        let mut h = Sm3Hasher::new("ctchain/block-header/v2");
         h.put(self);
         h.finish()
     }
@@ -327,6 +331,7 @@ impl Decode for Genesis {
 impl Encode for BlockHeader {
     fn encode_to(&self, w: &mut Writer) {
         w.u64(self.height);
+        w.u64(self.seq);
         w.put(&self.prev_hash);
         w.put(&self.tx_root);
         w.put(&self.state_root);
@@ -340,6 +345,7 @@ impl Decode for BlockHeader {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             height: r.u64("height")?,
+            seq: r.u64("sequence number")?,
             prev_hash: r.get()?,
             tx_root: r.get()?,
             state_root: r.get()?,

@@ -57,7 +57,7 @@ fn commit_record(chain: &mut TestChain, record: AuditAccessRecord) -> Result<Blo
         reason,
     })?;
     let ts = chain.ledger.tip_timestamp_ms() + 1_000;
-    let block = chain.ledger.propose(vec![verified], ts, 0, 0)?.to_block();
+    let block = chain.ledger.propose(vec![verified], chain.ledger.next_block_seq(), ts, 0, 0)?.to_block();
     let received = block.clone().verify(chain.ledger.verifier())?;
     chain.ledger.apply(received, None)?;
     Ok(block)

@@ -92,7 +92,7 @@ fn a_refused_governance_transaction_refuses_its_block_and_changes_nothing() {
         other => panic!("expected the refusal, got {other:?}"),
     }
     let root = chain.ledger.state_root();
-    match chain.ledger.propose(vec![short], chain.ledger.tip_timestamp_ms() + 1, 0, 0) {
+    match chain.ledger.propose(vec![short], chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 1, 0, 0) {
         Err(LedgerError::InvalidTransaction { reason, index: 0, .. }) => assert_eq!(reason, expected),
         other => panic!("expected the refusal, got {:?}", other.map(|b| b.header().height)),
     }
@@ -111,23 +111,54 @@ fn a_refused_governance_transaction_refuses_its_block_and_changes_nothing() {
     ));
 }
 
+/// A new audit key, and the governance transaction (approved by the regulator and three banks) rotating it in.
+fn audit_key_rotation(chain: &mut TestChain, consortium: &TestConsortium) -> (AuditSecretKey, VerifiedLedgerTx) {
+    let new_auditor = AuditSecretKey::random(&mut chain.rng);
+    let action = Action::RotateAuditKey { index: 0, key: new_auditor.public() };
+    let rotate = governance(chain, consortium, action, &["bank-a", "bank-b", "bank-c", "regulator"]);
+    (new_auditor, rotate)
+}
+
+#[test]
+fn an_epoch_begins_at_its_first_sequence_number_though_no_block_lies_there() {
+    let (mut chain, consortium) = consortium_chain(3);
+    let (new_auditor, rotate) = audit_key_rotation(&mut chain, &consortium);
+    chain.commit_ledger(vec![rotate]);
+    let next = chain.ledger.registry().next_epoch().cloned().expect("a pending epoch");
+    // Scheduled at sequence number 1: the first checkpoint at least a window (32) above is 48.
+    assert_eq!((next.first_seq, next.decided_seq), (49, 1));
+    // Consensus orders heartbeats and null blocks without ledger blocks up to 59: the ledger learns of it, and
+    // the next block (at 60 at the earliest) is of epoch 1, whose keys the door then admits with.
+    assert_eq!(chain.ledger.next_block_epoch().number, 0);
+    chain.ledger.note_consensus_seq(59);
+    assert_eq!(chain.ledger.next_block_seq(), 60);
+    assert_eq!(chain.ledger.next_block_epoch().number, 1);
+    assert_eq!(chain.ledger.verifier().confidential.audit_keys(), &[new_auditor.public()]);
+    assert_eq!(chain.ledger.registry().epoch().number, 0, "the registry moves with the next block");
+
+    let cny = chain.keys.cny;
+    let issuer = chain.keys.issuers[&cny].clone();
+    let mut b = TransactionBuilder::new(CHAIN, vec![new_auditor.public()]);
+    b.issue(&issuer, cny, 42).pay(chain.keys.bob.address(), cny, 42, "after the rotation");
+    let after = b.build(&mut chain.rng).unwrap();
+    let block = chain.commit(vec![after]);
+    assert_eq!((block.header.height, block.header.seq), (2, 60));
+    assert_eq!(chain.ledger.registry().epoch().number, 1);
+    let epochs = chain.ledger.epochs().unwrap();
+    assert_eq!(epochs.iter().map(|e| (e.number, e.first_seq)).collect::<Vec<_>>(), vec![(0, 1), (1, 49)]);
+}
+
 #[test]
 fn audit_keys_rotate_at_the_epoch_boundary_and_old_key_transactions_are_refused_after_it() {
     let (mut chain, consortium) = consortium_chain(3);
     let old_auditor = chain.keys.auditor.clone();
-    let new_auditor = AuditSecretKey::random(&mut chain.rng);
-    let rotate = governance(
-        &chain,
-        &consortium,
-        Action::RotateAuditKey { index: 0, key: new_auditor.public() },
-        &["bank-a", "bank-b", "bank-c", "regulator"],
-    );
+    let (new_auditor, rotate) = audit_key_rotation(&mut chain, &consortium);
     let before = chain.issue(&chain.keys.alice.clone(), chain.keys.cny, 100);
     chain.commit(vec![before]);
     chain.commit_ledger(vec![rotate]);
     let next = chain.ledger.registry().next_epoch().cloned().expect("a pending epoch");
     // Committed at height 2: the first checkpoint at least a window (32) above is 48.
-    assert_eq!(next.first_height, 49);
+    assert_eq!(next.first_seq, 49);
     assert_eq!(next.audit_keys, vec![new_auditor.public()]);
 
     // Until the boundary, transactions carry copies for the old key; one is verified at height 47's tip ...
@@ -148,7 +179,7 @@ fn audit_keys_rotate_at_the_epoch_boundary_and_old_key_transactions_are_refused_
     assert!(chain.ledger.verifier().confidential.verify(made_before).is_err());
     // ... and by the stateful checks, for the copy verified before.
     let ts = chain.ledger.tip_timestamp_ms() + 1_000;
-    match chain.ledger.propose(vec![verified_before], ts, 0, 0) {
+    match chain.ledger.propose(vec![verified_before], chain.ledger.next_block_seq(), ts, 0, 0) {
         Err(LedgerError::InvalidTransaction { reason: TxRejection::StaleAuditKeys, .. }) => {}
         other => panic!("expected StaleAuditKeys, got {:?}", other.map(|b| b.header().height)),
     }
@@ -163,7 +194,7 @@ fn audit_keys_rotate_at_the_epoch_boundary_and_old_key_transactions_are_refused_
     assert_eq!(block.header.height, 49);
     assert_eq!(chain.ledger.registry().epoch().number, 1);
     let epochs = chain.ledger.epochs().unwrap();
-    assert_eq!(epochs.iter().map(|e| (e.number, e.first_height)).collect::<Vec<_>>(), vec![(0, 1), (1, 49)]);
+    assert_eq!(epochs.iter().map(|e| (e.number, e.first_seq)).collect::<Vec<_>>(), vec![(0, 1), (1, 49)]);
 
     let table = LimbTable::new(cny);
     let outputs = chain.ledger.outputs_range(1, chain.ledger.height()).unwrap();

@@ -32,7 +32,7 @@ fn the_primary_and_a_backup_each_execute_a_block_once_and_never_encode_it_again(
     let ts = primary.ledger.tip_timestamp_ms() + 1_000;
 
     let start = WorkCounts::now();
-    let proposed = primary.ledger.propose_checked(txs, ts, 0, 0).unwrap();
+    let proposed = primary.ledger.propose_checked(txs, primary.ledger.next_block_seq(), ts, 0, 0).unwrap();
     let payload = proposed.block().to_bytes();
     primary.ledger.apply_checked(proposed, Some(b"certificate")).unwrap();
     let work = WorkCounts::now().since(start);
@@ -64,10 +64,10 @@ fn a_checked_block_whose_tip_moved_on_is_checked_again_and_refused() {
     let mut chain = TestChain::new(8);
     let ts = chain.ledger.tip_timestamp_ms() + 1_000;
     let first = issuances(&mut chain);
-    let checked = chain.ledger.propose_checked(first, ts, 0, 0).unwrap();
+    let checked = chain.ledger.propose_checked(first, chain.ledger.next_block_seq(), ts, 0, 0).unwrap();
     // Another block at the same height commits first (a view change chose it).
     let rival = issuances(&mut chain);
-    let rival_block = chain.ledger.propose(rival, ts, 1, 1).unwrap();
+    let rival_block = chain.ledger.propose(rival, chain.ledger.next_block_seq(), ts, 1, 1).unwrap();
     chain.ledger.apply(rival_block, None).unwrap();
     let start = WorkCounts::now();
     match chain.ledger.apply_checked(checked, None) {

@@ -20,6 +20,7 @@ fn raw_block(chain: &TestChain, txs: Vec<ctchain_crypto::Transaction>) -> Block 
     let txs: Vec<_> = txs.into_iter().map(ctchain_ledger::LedgerTx::Confidential).collect();
     let mut header = chain.blocks.last().map(|b| b.header.clone()).unwrap_or(ctchain_ledger::BlockHeader {
         height: 0,
+        seq: 0,
         prev_hash: chain.ledger.genesis_hash(),
         tx_root: Block::compute_tx_root(&[]),
         state_root: chain.ledger.state_root(),
@@ -29,6 +30,7 @@ fn raw_block(chain: &TestChain, txs: Vec<ctchain_crypto::Transaction>) -> Block 
     });
     header.prev_hash = chain.ledger.tip_hash();
     header.height = chain.ledger.height() + 1;
+    header.seq = chain.ledger.next_block_seq();
     header.timestamp_ms = chain.ledger.tip_timestamp_ms() + 1;
     header.tx_root = Block::compute_tx_root(&txs);
     Block { header, txs }
@@ -72,7 +74,10 @@ fn spending_an_output_twice_across_blocks_is_rejected() {
         Err(LedgerError::InvalidTransaction { reason: TxRejection::AlreadySpent { .. }, .. })
     ));
     // The proposer cannot build such a block either.
-    assert!(chain.ledger.propose(vec![verified], chain.ledger.tip_timestamp_ms() + 1, 0, 0).is_err());
+    assert!(chain
+        .ledger
+        .propose(vec![verified], chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 1, 0, 0)
+        .is_err());
 }
 
 #[test]
@@ -184,7 +189,11 @@ fn bad_headers_are_rejected_and_a_good_block_still_applies_after() {
     let alice = chain.keys.alice.clone();
     let tx = chain.issue(&alice, chain.keys.cny, 5);
     let verified = chain.verify(tx.clone());
-    let good = chain.ledger.propose(vec![verified], chain.ledger.tip_timestamp_ms() + 10, 1, 0).unwrap().to_block();
+    let good = chain
+        .ledger
+        .propose(vec![verified], chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 10, 1, 0)
+        .unwrap()
+        .to_block();
 
     let mut wrong_root = good.clone();
     wrong_root.header.state_root = ctchain_codec::Hash32([1; 32]);
@@ -220,8 +229,11 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
     let alice = chain.keys.alice.clone();
     let tx = chain.issue(&alice, chain.keys.cny, 5);
     let verified = chain.verify(tx.clone());
-    let block =
-        chain.ledger.propose(vec![verified.clone()], chain.ledger.tip_timestamp_ms() + 1, 0, 0).unwrap().to_block();
+    let block = chain
+        .ledger
+        .propose(vec![verified.clone()], chain.ledger.next_block_seq(), chain.ledger.tip_timestamp_ms() + 1, 0, 0)
+        .unwrap()
+        .to_block();
     let leaf = block.txs[0].leaf_hash();
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let known = |h: &ctchain_codec::Hash32| {
@@ -244,4 +256,28 @@ fn a_block_verified_in_the_mempool_is_not_verified_again_but_other_bytes_are() {
         altered.verify_with(chain.ledger.verifier(), known),
         Err(LedgerError::InvalidTransaction { reason: TxRejection::Stateless(_), .. })
     ));
+}
+
+#[test]
+fn a_block_whose_sequence_number_does_not_increase_is_rejected() {
+    let (mut chain, _) = funded(31);
+    let tip_seq = chain.blocks.last().unwrap().header.seq;
+    let tx = chain.issue(&chain.keys.bob.clone(), chain.keys.cny, 5);
+    let mut block = raw_block(&chain, vec![tx.clone()]);
+    block.header.seq = tip_seq;
+    assert_rejected(
+        &mut chain,
+        block,
+        |e| matches!(e, LedgerError::SeqNotIncreasing { previous, found, .. } if *previous == tip_seq && *found == tip_seq),
+    );
+    // The proposer side refuses it too; a gap (null blocks between) is fine.
+    let ts = chain.ledger.tip_timestamp_ms() + 1;
+    let verified = chain.verify(tx);
+    assert!(matches!(
+        chain.ledger.propose(vec![verified.clone()], tip_seq, ts, 0, 0),
+        Err(LedgerError::SeqNotIncreasing { .. })
+    ));
+    let block = chain.ledger.propose(vec![verified], tip_seq + 10, ts, 0, 0).unwrap();
+    assert_eq!(chain.ledger.apply(block, None).unwrap().header().seq, tip_seq + 10);
+    assert_eq!(chain.ledger.next_block_seq(), tip_seq + 11);
 }

@@ -216,7 +216,7 @@ fn shield_transfer_unshield_keep_both_pools_balanced_and_refuse_every_forgery() 
     assert_eq!(LedgerTx::Shielded(Box::new(to_bob.clone())).kind(), TxKind::ShieldedTransfer);
     let (first, second) = (verify(&pool, &to_bob).unwrap(), verify(&pool, &again).unwrap());
     let ts = pool.chain.ledger.tip_timestamp_ms() + 1;
-    match pool.chain.ledger.propose(vec![first.clone(), second.clone()], ts, 0, 0) {
+    match pool.chain.ledger.propose(vec![first.clone(), second.clone()], pool.chain.ledger.next_block_seq(), ts, 0, 0) {
         Err(LedgerError::InvalidTransaction {
             index: 1,
             reason: TxRejection::NullifierSpentInBlock { earlier: 0, .. },

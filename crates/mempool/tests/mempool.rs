@@ -213,7 +213,7 @@ fn audit_access_records_are_admitted_proposed_gossiped_and_cleared_like_transact
     let proposal = door.pool.borrow().proposal(10, usize::MAX);
     assert_eq!(proposal.iter().map(|t| t.id()).collect::<Vec<_>>(), vec![transfer.id(), id]);
     let ts = chain.ledger.tip_timestamp_ms() + 1_000;
-    let block = chain.ledger.propose(proposal, ts, 0, 0).unwrap().to_block();
+    let block = chain.ledger.propose(proposal, chain.ledger.next_block_seq(), ts, 0, 0).unwrap().to_block();
     let guard = door.pool.borrow();
     let pending: &Mempool = &guard;
     let verified = block.clone().verify_with(chain.ledger.verifier(), |leaf| pending.known(leaf)).unwrap();

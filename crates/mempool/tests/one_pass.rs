@@ -107,7 +107,8 @@ fn every_node_decodes_and_executes_each_transaction_once_and_never_encodes_it() 
     // The primary proposes; the backup and a node that heard nothing by gossip check the payload.
     let ts = primary.chain.ledger.tip_timestamp_ms() + 1_000;
     let proposal = primary.pool.borrow().proposal(100, usize::MAX);
-    let proposed = primary.chain.ledger.propose_checked(proposal, ts, 0, 0).unwrap();
+    let proposed =
+        primary.chain.ledger.propose_checked(proposal, primary.chain.ledger.next_block_seq(), ts, 0, 0).unwrap();
     let payload = proposed.block().to_bytes();
     let checked_by_backup = backup.check_payload(&payload);
     let checked_late = late.check_payload(&payload);

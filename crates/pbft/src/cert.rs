@@ -48,6 +48,14 @@ pub enum CertError {
         /// The epoch the signer named.
         got: Epoch,
     },
+    /// The sequence number lies before the earliest epoch the verifier knows.
+    #[error("sequence number {seq} lies before the earliest epoch known, which begins at {first}")]
+    BeforeSchedule {
+        /// The sequence number.
+        seq: Seq,
+        /// The earliest epoch's first sequence number.
+        first: Seq,
+    },
 }
 
 /// Where an epoch's log begins: the sequence number just before its first block and the chain digest there. It is

@@ -49,10 +49,13 @@ pub enum ScheduleError {
     BadSize(usize),
 }
 
-/// The validator sets of a chain in order, each with the first sequence number it orders.
+/// The validator sets of a chain in order, each with the first sequence number it orders: from the genesis, or
+/// from a later epoch for a host that no longer holds the earlier ones (a node restored from a state snapshot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpochSchedule {
-    /// `(first sequence number, validators)`, index = epoch number.
+    /// The number of the earliest epoch held.
+    base: Epoch,
+    /// `(first sequence number, validators)`, index = epoch number − `base`.
     epochs: Vec<(Seq, ValidatorSet)>,
 }
 
@@ -60,12 +63,24 @@ impl EpochSchedule {
     /// A schedule with the genesis set only (renumbered as epoch 0 if it was not).
     pub fn genesis(validators: ValidatorSet) -> Self {
         let set = ValidatorSet::for_epoch(validators.chain_id(), 0, validators.keys().to_vec());
-        Self { epochs: vec![(1, set)] }
+        Self { base: 0, epochs: vec![(1, set)] }
+    }
+
+    /// A schedule beginning with the epoch of `validators`, which orders from `first_seq` on. Sequence numbers
+    /// before it belong to no epoch this schedule knows: their certificates are refused.
+    pub fn starting_at(first_seq: Seq, validators: ValidatorSet) -> Result<Self, ScheduleError> {
+        if validators.epoch() == 0 && first_seq != 1 {
+            return Err(ScheduleError::NotAfter { first: first_seq, previous: 0 });
+        }
+        if validators.n() == 0 || validators.n() > MAX_VALIDATORS {
+            return Err(ScheduleError::BadSize(validators.n()));
+        }
+        Ok(Self { base: validators.epoch(), epochs: vec![(first_seq.max(1), validators)] })
     }
 
     /// Adds the next epoch, beginning at `first_seq`.
     pub fn push(&mut self, first_seq: Seq, validators: ValidatorSet) -> Result<(), ScheduleError> {
-        let expected = self.epochs.len() as Epoch;
+        let expected = self.base + self.epochs.len() as Epoch;
         if validators.epoch() != expected {
             return Err(ScheduleError::WrongNumber { expected, got: validators.epoch() });
         }
@@ -88,24 +103,33 @@ impl EpochSchedule {
         self.epochs[0].1.chain_id()
     }
 
-    /// The genesis validator set.
-    pub fn genesis_set(&self) -> &ValidatorSet {
+    /// The earliest validator set held (the genesis set unless the schedule starts later).
+    pub fn earliest_set(&self) -> &ValidatorSet {
         &self.epochs[0].1
+    }
+
+    /// The earliest epoch held.
+    pub fn earliest(&self) -> Epoch {
+        self.base
     }
 
     /// The newest epoch scheduled.
     pub fn latest(&self) -> Epoch {
-        (self.epochs.len() - 1) as Epoch
+        self.base + (self.epochs.len() - 1) as Epoch
+    }
+
+    fn slot(&self, epoch: Epoch) -> Option<&(Seq, ValidatorSet)> {
+        self.epochs.get(usize::try_from(epoch.checked_sub(self.base)?).ok()?)
     }
 
     /// The validator set of `epoch`, if scheduled.
     pub fn get(&self, epoch: Epoch) -> Option<&ValidatorSet> {
-        self.epochs.get(usize::try_from(epoch).ok()?).map(|(_, v)| v)
+        self.slot(epoch).map(|(_, v)| v)
     }
 
     /// The first sequence number of `epoch`, if scheduled.
     pub fn first_seq(&self, epoch: Epoch) -> Option<Seq> {
-        self.epochs.get(usize::try_from(epoch).ok()?).map(|(f, _)| *f)
+        self.slot(epoch).map(|(f, _)| *f)
     }
 
     /// The last sequence number of `epoch`: the one before the next epoch's first, `None` while no next epoch is
@@ -114,18 +138,23 @@ impl EpochSchedule {
         self.first_seq(epoch.checked_add(1)?).map(|f| f - 1)
     }
 
-    /// The epoch sequence number `seq` lies in (0 for the genesis checkpoint, sequence number 0).
+    /// The epoch sequence number `seq` lies in (the earliest held for a sequence number before it, and 0 for the
+    /// genesis checkpoint, sequence number 0).
     pub fn epoch_of(&self, seq: Seq) -> Epoch {
-        self.epochs.iter().rposition(|(first, _)| *first <= seq).unwrap_or(0) as Epoch
+        self.base + self.epochs.iter().rposition(|(first, _)| *first <= seq).unwrap_or(0) as Epoch
     }
 
-    /// The validator set that certifies sequence number `seq`.
+    /// The validator set that certifies sequence number `seq` (the earliest held for one before it).
     pub fn for_seq(&self, seq: Seq) -> &ValidatorSet {
-        &self.epochs[self.epoch_of(seq) as usize].1
+        &self.epochs[(self.epoch_of(seq) - self.base) as usize].1
     }
 
-    /// Verifies a committed block against the validator set of its epoch.
+    /// Verifies a committed block against the validator set of its epoch; a block before the earliest epoch held
+    /// is refused ([`CertError::BeforeSchedule`]).
     pub fn verify_committed(&self, verifier: &dyn Verifier, block: &CommittedBlock) -> Result<(), CertError> {
+        if self.base > 0 && block.seq < self.epochs[0].0 {
+            return Err(CertError::BeforeSchedule { seq: block.seq, first: self.epochs[0].0 });
+        }
         verify_committed(self.for_seq(block.seq), verifier, block)
     }
 

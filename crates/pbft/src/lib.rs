@@ -142,8 +142,8 @@ pub mod sim;
 pub mod types;
 
 pub use cert::{verify_committed, CertError, EpochStart, ValidatorSet};
-pub use epoch::{EpochSchedule, ScheduleError};
 pub use crypto::{Ed25519Signer, Ed25519Verifier, SchemeSigner, SchemeVerifier, Signer, Verifier};
+pub use epoch::{EpochSchedule, ScheduleError};
 pub use metrics::{DropReason, Metrics};
 pub use replica::{compute_o, Config, ConfigError, Delivered, Input, LedgerTip, Output, Replica, Timer};
 pub use safety::{PersistedState, SafetyError, SafetyRules};

@@ -253,8 +253,13 @@ impl SafetyRules {
             return;
         }
         let mut next = PersistedState::entering(epoch, start);
-        next.votes =
-            self.state.votes.iter().filter(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s >= start.seq).map(|(k, d)| (*k, *d)).collect();
+        next.votes = self
+            .state
+            .votes
+            .iter()
+            .filter(|((k, _, s), _)| *k == VOTE_CHECKPOINT && *s >= start.seq)
+            .map(|(k, d)| (*k, *d))
+            .collect();
         self.state = next;
         self.me = me;
         self.dirty = true;

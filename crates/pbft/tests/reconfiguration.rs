@@ -5,7 +5,9 @@
 //! The campaign over random reconfiguring scenarios is `campaign_reconfiguring` in `campaign.rs`.
 
 use ctchain_codec::{Encode, Hash32};
-use ctchain_pbft::sim::{run, sim_secret, sim_validator_set, sim_validators, Behavior, Reconfiguration, Scenario, CHAIN_ID};
+use ctchain_pbft::sim::{
+    run, sim_secret, sim_validator_set, sim_validators, Behavior, Reconfiguration, Scenario, CHAIN_ID,
+};
 use ctchain_pbft::types::signing_digest;
 use ctchain_pbft::{
     Block, CertError, Commit, CommitCertificate, CommittedBlock, Config, DropReason, Ed25519Signer, Ed25519Verifier,
@@ -140,14 +142,8 @@ fn a_certificate_counts_only_for_the_validators_of_its_epoch() {
     let by_old_as_old = certified(13, &block, 0, &[(0, 0), (1, 1), (2, 2), (3, 3)]);
     let by_old_as_new = certified(13, &block, 1, &[(0, 0), (1, 1), (2, 2), (3, 3)]);
     let by_new = certified(13, &block, 1, &[(4, 0), (5, 1), (6, 2), (7, 3)]);
-    assert!(matches!(
-        epochs.verify_committed(&Ed25519Verifier, &by_old_as_old),
-        Err(CertError::BadSignature(_))
-    ));
-    assert!(matches!(
-        epochs.verify_committed(&Ed25519Verifier, &by_old_as_new),
-        Err(CertError::BadSignature(_))
-    ));
+    assert!(matches!(epochs.verify_committed(&Ed25519Verifier, &by_old_as_old), Err(CertError::BadSignature(_))));
+    assert!(matches!(epochs.verify_committed(&Ed25519Verifier, &by_old_as_new), Err(CertError::BadSignature(_))));
     epochs.verify_committed(&Ed25519Verifier, &by_new).expect("the new epoch's quorum");
     // And the other way: the new validators cannot certify a block of the old epoch.
     let old_block = certified(12, &block, 1, &[(4, 0), (5, 1), (6, 2), (7, 3)]);
@@ -155,6 +151,31 @@ fn a_certificate_counts_only_for_the_validators_of_its_epoch() {
     assert_eq!(epochs.epoch_of(12), 0);
     assert_eq!(epochs.epoch_of(13), 1);
     assert_eq!(epochs.last_seq(0), Some(12));
+}
+
+/// A host that holds only the later epochs (restored from a state snapshot) starts its schedule there: blocks of
+/// the epochs before are refused as such, not judged by a set they do not belong to.
+#[test]
+fn a_schedule_starting_at_a_later_epoch_refuses_blocks_before_it() {
+    let set = sim_validator_set(1, &[4, 5, 6, 7, 0]);
+    let mut epochs = EpochSchedule::starting_at(13, set).expect("a schedule from epoch 1");
+    assert_eq!((epochs.earliest(), epochs.latest()), (1, 1));
+    assert_eq!(epochs.get(0), None);
+    let block = Block::Data { timestamp: 1, payload: b"x".to_vec() };
+    epochs.verify_committed(&Ed25519Verifier, &certified(13, &block, 1, &[(4, 0), (5, 1), (6, 2), (7, 3)])).unwrap();
+    let before = certified(12, &block, 1, &[(4, 0), (5, 1), (6, 2), (7, 3)]);
+    assert_eq!(
+        epochs.verify_committed(&Ed25519Verifier, &before),
+        Err(CertError::BeforeSchedule { seq: 12, first: 13 })
+    );
+    // It goes on like any schedule; an epoch 0 can only begin at 1.
+    epochs.push(29, sim_validator_set(2, &[4, 5, 6, 7])).unwrap();
+    assert_eq!((epochs.epoch_of(28), epochs.epoch_of(29), epochs.last_seq(1)), (1, 2, Some(28)));
+    assert!(matches!(
+        epochs.push(45, sim_validator_set(2, &[4, 5, 6, 7])),
+        Err(ctchain_pbft::ScheduleError::WrongNumber { expected: 3, got: 2 })
+    ));
+    assert!(EpochSchedule::starting_at(13, sim_validator_set(0, &[0, 1, 2, 3])).is_err());
 }
 
 fn config(epochs: EpochSchedule) -> Config {
@@ -172,9 +193,8 @@ fn a_follower_refuses_a_new_epoch_block_certified_by_the_old_set_and_joins_with_
     let mut r = Replica::new(config(schedule_4_then_5()), signer, Box::new(Ed25519Verifier)).expect("config");
     assert_eq!(r.id(), None, "node 4 is not a genesis validator");
     let old = [(0, 0), (1, 1), (2, 2), (3, 3)];
-    let history: Vec<CommittedBlock> = (1..=12)
-        .map(|s| certified(s, &Block::Data { timestamp: s, payload: vec![s as u8] }, 0, &old))
-        .collect();
+    let history: Vec<CommittedBlock> =
+        (1..=12).map(|s| certified(s, &Block::Data { timestamp: s, payload: vec![s as u8] }, 0, &old)).collect();
     let forged = certified(13, &Block::Data { timestamp: 13, payload: b"forged".to_vec() }, 0, &old);
     let mut blocks = history.clone();
     blocks.push(forged);
@@ -191,7 +211,12 @@ fn a_follower_refuses_a_new_epoch_block_certified_by_the_old_set_and_joins_with_
     assert!(r.metrics().dropped(DropReason::InvalidProof) >= 1);
     assert_eq!(r.epoch(), 1, "executing block 12 entered epoch 1");
     assert_eq!(r.id(), Some(0), "node 4 is validator 0 of epoch 1");
-    let genuine = certified(13, &Block::Data { timestamp: 13, payload: b"genuine".to_vec() }, 1, &[(5, 1), (6, 2), (7, 3), (0, 4)]);
+    let genuine = certified(
+        13,
+        &Block::Data { timestamp: 13, payload: b"genuine".to_vec() },
+        1,
+        &[(5, 1), (6, 2), (7, 3), (0, 4)],
+    );
     let outs = r.handle(1_000, Input::SyncedBlocks(vec![genuine]));
     assert!(outs.iter().any(|o| matches!(o, Output::Deliver(_))));
 }

@@ -33,8 +33,12 @@ pub struct ChainStatus {
     pub genesis_hash: String,
     /// This node's name.
     pub node_name: String,
-    /// This node's validator index, `null` for an observer.
+    /// This node's index among the current epoch's validators, `null` when the epoch does not name it (an
+    /// observer, or a validator node before its epoch or after it left).
     pub validator_index: Option<u32>,
+    /// The consensus epoch of the next sequence number (0: the genesis validators).
+    #[serde(default)]
+    pub epoch: u64,
     /// Height of the last committed block (0: only the genesis).
     pub height: u64,
     /// Hash of the last block header (the genesis hash at height 0).
@@ -78,10 +82,13 @@ pub struct HeaderJson {
     pub state_root: String,
     /// Block time, ms since the Unix epoch.
     pub timestamp_ms: u64,
-    /// Proposing validator's index.
+    /// Proposing validator's index (in the block's epoch).
     pub proposer: u32,
     /// Consensus view of the proposal.
     pub view: u64,
+    /// The consensus sequence number that committed it (its certificate names it).
+    #[serde(default)]
+    pub seq: u64,
     /// Number of transactions.
     pub tx_count: u32,
 }
@@ -432,13 +439,13 @@ pub struct RevocationJson {
     pub height: u64,
 }
 
-/// An epoch: what consensus and verification run with from its first height.
+/// An epoch: what consensus and verification run with from its first consensus sequence number.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochJson {
     /// Its number (0: the genesis epoch).
     pub number: u64,
-    /// The first height it governs.
-    pub first_height: u64,
+    /// The first consensus sequence number it governs (a block's epoch is that of its `seq`).
+    pub first_seq: u64,
     /// Validators in index order.
     pub validators: Vec<ValidatorJson>,
     /// Audit public keys (hex) in the order outputs carry their copies.

@@ -36,31 +36,45 @@ impl Driver {
         Ok(())
     }
 
-    /// Entries from a sync response or block gossip. A validator hands them to its core (which checks each
-    /// certificate); an observer checks each certificate itself and applies them in order.
+    /// Entries from a sync response or block gossip. A node with a replica hands them to its core (which checks
+    /// each certificate against its epoch's validators); an observer checks each certificate itself and applies
+    /// them in order.
     pub(super) fn on_synced(&mut self, entries: Vec<LogEntry>) -> Result<()> {
         self.sync_deadline = 0;
         if self.replica.is_some() {
-            let fresh: Vec<CommittedBlock> =
+            let mut fresh: Vec<CommittedBlock> =
                 entries.into_iter().filter(|e| e.committed.seq > self.applied_seq).map(|e| e.committed).collect();
-            if fresh.is_empty() {
-                return Ok(());
-            }
-            if fresh[0].seq > self.applied_seq + 1 {
+            if fresh.first().is_some_and(|b| b.seq > self.applied_seq + 1) {
                 // A gap: fetch what is missing first.
                 self.request_sync();
                 return Ok(());
             }
-            return self.step(Input::SyncedBlocks(fresh));
+            // The core takes blocks up to about a window above its tip per call (a block further up may lie in an
+            // epoch one of these blocks schedules): the rest is handed again once those are delivered.
+            while !fresh.is_empty() {
+                let before = self.applied_seq;
+                self.step(Input::SyncedBlocks(fresh.clone()))?;
+                if self.applied_seq == before {
+                    break;
+                }
+                fresh.retain(|b| b.seq > self.applied_seq);
+            }
+            return Ok(());
         }
+        // Within a window of the tip every entry's epoch is known (an epoch not yet scheduled begins more than a
+        // window above the block that will schedule it), so a certificate checked now is checked for good.
+        // Taken in order, each delivered as soon as it can be, so that the tip (and the epochs known) move up
+        // through a whole batch.
+        let ahead = MAX_EARLY_AHEAD.min(self.shared.genesis.consensus.window);
+        let mut entries = entries;
+        entries.sort_by_key(|e| e.committed.seq);
         for e in entries {
-            buffer_early(&mut self.early_entries, e, self.applied_seq, |entry| {
-                ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed)
-                    .map_err(|e| e.to_string())
+            buffer_early(&mut self.early_entries, e, self.applied_seq, ahead, |entry| {
+                self.schedule.verify_committed(&Ed25519Verifier, &entry.committed).map_err(|e| e.to_string())
             });
-        }
-        while let Some(entry) = self.early_entries.remove(&(self.applied_seq + 1)) {
-            self.deliver(entry)?;
+            while let Some(entry) = self.early_entries.remove(&(self.applied_seq + 1)) {
+                self.deliver(entry)?;
+            }
         }
         self.early_entries.retain(|s, _| *s > self.applied_seq);
         if !self.early_entries.is_empty() {
@@ -71,8 +85,9 @@ impl Driver {
 
     pub(super) fn maybe_sync(&mut self) {
         let behind = match &self.replica {
-            Some(r) => r.is_catching_up(),
-            // An observer polls: it has no other way to learn that blocks exist beyond gossip.
+            Some(r) => r.is_catching_up() || r.id().is_none(),
+            // An observer (or a replica the current epoch does not name) polls: it has no other way to learn that
+            // blocks exist beyond gossip.
             None => true,
         };
         if behind {
@@ -82,36 +97,36 @@ impl Driver {
 
     pub(super) fn request_sync(&mut self) {
         let now = now_ms();
-        if now < self.sync_deadline || self.peers_by_index.is_empty() {
+        let peers: Vec<PeerId> = self.current_peers().iter().copied().filter(|p| *p != self.own_peer).collect();
+        if now < self.sync_deadline || peers.is_empty() {
             return;
         }
-        let n = self.peers_by_index.len();
-        self.sync_peer = (self.sync_peer + 1) % n;
-        if Some(self.sync_peer as u32) == self.shared.validator_index {
-            self.sync_peer = (self.sync_peer + 1) % n;
-        }
+        self.sync_peer = (self.sync_peer + 1) % peers.len();
         let from = self.applied_seq + 1;
         let msg = Wire::SyncRequest { from, to: from + SYNC_BATCH - 1 };
-        if self.shared.net.send(self.peers_by_index[self.sync_peer], msg.to_bytes()).is_ok() {
-            self.sync_deadline = now + if self.replica.is_some() { SYNC_TIMEOUT_MS } else { 500 };
+        let voting = self.replica.as_ref().is_some_and(|r| r.id().is_some());
+        if self.shared.net.send(peers[self.sync_peer], msg.to_bytes()).is_ok() {
+            self.sync_deadline = now + if voting { SYNC_TIMEOUT_MS } else { 500 };
         }
     }
 }
 
-/// How far ahead of its ledger an observer keeps entries it cannot apply yet: two sync batches.
+/// How far ahead of its ledger an observer keeps entries it cannot apply yet: two sync batches (and no more than a
+/// window).
 pub(super) const MAX_EARLY_AHEAD: u64 = 2 * SYNC_BATCH;
 
-/// Keeps `entry` for later if it is within [`MAX_EARLY_AHEAD`] of `applied` and its certificate verifies
-/// (checked before it takes any room): a peer cannot fill an observer's memory with entries from the far future
-/// or with uncertified ones. Returns whether it was kept.
+/// Keeps `entry` for later if it is within `ahead` of `applied` and its certificate verifies (checked before it
+/// takes any room): a peer cannot fill an observer's memory with entries from the far future or with
+/// uncertified ones. Returns whether it was kept.
 pub(super) fn buffer_early(
     early: &mut BTreeMap<u64, LogEntry>,
     entry: LogEntry,
     applied: u64,
+    ahead: u64,
     certified: impl Fn(&LogEntry) -> Result<(), String>,
 ) -> bool {
     let seq = entry.committed.seq;
-    if seq <= applied || seq > applied + MAX_EARLY_AHEAD || early.contains_key(&seq) {
+    if seq <= applied || seq > applied + ahead || early.contains_key(&seq) {
         return false;
     }
     if let Err(e) = certified(&entry) {
@@ -130,9 +145,9 @@ impl Driver {
         if first <= self.applied_seq + 1 {
             return Ok(());
         }
-        let Some(index) = self.peers_by_index.iter().position(|p| *p == from) else { return Ok(()) };
+        let Some(index) = self.current_peers().iter().position(|p| *p == from) else { return Ok(()) };
         self.pruned_by.insert(index);
-        let f = (self.validators.n() - 1) / 3;
+        let f = (self.current_validators().n() - 1) / 3;
         warn!(peer = index, first, applied = self.applied_seq, "a validator pruned its log below what this node needs");
         if self.pruned_by.len() > f {
             bail!(
@@ -163,15 +178,18 @@ mod tests {
         let mut early = BTreeMap::new();
         let certified = |_: &LogEntry| Ok(());
         let forged = |_: &LogEntry| Err("too few signatures".to_owned());
-        assert!(buffer_early(&mut early, entry(12), 10, certified));
-        assert!(!buffer_early(&mut early, entry(12), 10, certified), "one per sequence number");
-        assert!(!buffer_early(&mut early, entry(10), 10, certified), "already applied");
-        assert!(!buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD + 1), 10, certified), "too far ahead");
-        assert!(buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD), 10, certified));
-        assert!(!buffer_early(&mut early, entry(13), 10, forged), "uncertified entries take no room");
+        assert!(buffer_early(&mut early, entry(12), 10, MAX_EARLY_AHEAD, certified));
+        assert!(!buffer_early(&mut early, entry(12), 10, MAX_EARLY_AHEAD, certified), "one per sequence number");
+        assert!(!buffer_early(&mut early, entry(10), 10, MAX_EARLY_AHEAD, certified), "already applied");
+        assert!(
+            !buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD + 1), 10, MAX_EARLY_AHEAD, certified),
+            "too far ahead"
+        );
+        assert!(buffer_early(&mut early, entry(10 + MAX_EARLY_AHEAD), 10, MAX_EARLY_AHEAD, certified));
+        assert!(!buffer_early(&mut early, entry(13), 10, MAX_EARLY_AHEAD, forged), "uncertified entries take no room");
         // However many a peer sends, the buffer holds at most the window.
         for seq in 0..100_000 {
-            buffer_early(&mut early, entry(seq), 10, certified);
+            buffer_early(&mut early, entry(seq), 10, MAX_EARLY_AHEAD, certified);
         }
         assert_eq!(early.len() as u64, MAX_EARLY_AHEAD);
     }

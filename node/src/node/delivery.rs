@@ -26,8 +26,9 @@ impl Driver {
         let _ = self.shared.tx_updates.send(id);
     }
 
-    /// A committed sequence number: log it, then apply its ledger block.
-    pub(super) fn deliver(&mut self, entry: LogEntry) -> Result<()> {
+    /// A committed sequence number: log it, then apply its ledger block. Returns the epoch it scheduled, if any,
+    /// for the core (which must hear of it before any other input).
+    pub(super) fn deliver(&mut self, entry: LogEntry) -> Result<Option<Input>> {
         let seq = entry.committed.seq;
         if seq != self.applied_seq + 1 {
             bail!("delivered sequence number {seq} does not follow {}", self.applied_seq);
@@ -45,6 +46,7 @@ impl Driver {
             }
         }
         self.applied_seq = seq;
+        self.follow_epoch(seq)?;
         if let Some(started) = self.round_start.remove(&seq) {
             self.shared.metrics.round_seconds.observe(started.elapsed().as_secs_f64());
         }
@@ -53,16 +55,42 @@ impl Driver {
         if self.validated.len() > 64 {
             self.validated.clear();
         }
-        // One validator (rotating) gossips each committed entry, for observers.
-        let n = self.peers_by_index.len() as u64;
-        if let Some(me) = self.shared.validator_index {
+        // One validator of the entry's epoch (rotating) gossips each committed entry, for observers.
+        let epoch = self.schedule.epoch_of(seq);
+        let n = self.schedule.get(epoch).map_or(0, |v| v.n()) as u64;
+        if let Some(me) = self.my_index(epoch) {
             if n > 0 && seq % n == u64::from(me) {
                 if let Err(e) = self.shared.net.publish(Topic::Blocks, entry.to_bytes()) {
                     debug!("block gossip failed: {e}");
                 }
             }
         }
+        let next_epoch = self.learn_next_epoch()?;
         self.publish_status();
+        Ok(next_epoch)
+    }
+
+    /// After sequence number `seq` (a block or not): the next block lies above it, perhaps in a new epoch, whose
+    /// audit keys the door then admits with.
+    fn follow_epoch(&mut self, seq: u64) -> Result<()> {
+        let before = self.schedule.epoch_of(seq);
+        let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
+        ledger.note_consensus_seq(seq);
+        if ledger.verifier().confidential.audit_keys() != self.shared.admission.verifier().confidential.audit_keys() {
+            info!(epoch = ledger.next_block_epoch().number, "the audit keys change with the epoch: admission follows");
+            self.shared.admission.set_verifier(ledger.verifier().clone());
+        }
+        drop(ledger);
+        let now = self.schedule.epoch_of(seq + 1);
+        if now != before {
+            match self.my_index(now) {
+                Some(index) => info!(epoch = now, index, "entered the epoch as one of its validators"),
+                None if self.consensus_key.is_some() => {
+                    info!(epoch = now, "entered the epoch, which does not name this node: following without voting")
+                }
+                None => info!(epoch = now, "entered the epoch"),
+            }
+        }
         Ok(())
     }
 
@@ -77,6 +105,13 @@ impl Driver {
                 tokio::task::block_in_place(|| ledger.apply_checked(checked, Some(&cert)))
             }
             Applying::Received(block) => {
+                if block.header.seq != seq {
+                    bail!(
+                        "committed block of sequence number {seq} names sequence number {} in its header: its \
+                         validators signed a block no honest validator votes for",
+                        block.header.seq
+                    );
+                }
                 let shared = self.shared.clone();
                 let verified = tokio::task::block_in_place(|| verify_encoded_block(&shared, block))
                     .map_err(|e| anyhow!("committed block {seq} fails verification ({e}): this node diverged"))?;
@@ -93,11 +128,6 @@ impl Driver {
         let evicted = mempool.on_block_committed(&block);
         self.shared.metrics.mempool_txs.set(mempool.len() as i64);
         self.shared.metrics.mempool_bytes.set(mempool.bytes() as i64);
-        // The door checks with the next block's audit keys (an epoch may have changed them).
-        if ledger.verifier().confidential.audit_keys() != self.shared.admission.verifier().confidential.audit_keys() {
-            info!(epoch = ledger.next_block_epoch().number, "the audit keys change with the epoch: admission follows");
-            self.shared.admission.set_verifier(ledger.verifier().clone());
-        }
         // The ledger is unlocked after the mempool is updated: admission never sees the new tip with the old pool.
         drop(mempool);
         drop(ledger);

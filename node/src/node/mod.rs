@@ -10,7 +10,12 @@
 //!   validator voted for is kept, so executing it does not verify it again.
 //! * A backup votes for a data block only after its ledger has applied everything before it and checked the block
 //!   against that state (header fields, every transaction, the state root).
-//! * The ledger changes only by committed blocks with a certificate of `2f + 1` validators.
+//! * The ledger changes only by committed blocks with a certificate of `2f + 1` validators of the block's epoch.
+//! * Consensus follows the registry's epochs: the schedule is built from the ledger's epochs at start, and the
+//!   core is told of a newly scheduled epoch right after the delivery of the block that scheduled it, before any
+//!   other input (the rule of `ctchain_pbft::EpochSchedule`). Every consensus message goes to the validators of
+//!   the epoch it names. A node with a consensus key runs a replica whether or not the current epoch names it:
+//!   it follows the chain until an epoch does.
 //!
 //! | file | the driver's part |
 //! |---|---|
@@ -35,8 +40,8 @@ use ctchain_ledger::{CheckedBlock, EncodedBlock, Genesis, Ledger, LedgerError, V
 use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{GossipVerdict, NetEvent, NetHandle, PeerId, Topic};
 use ctchain_pbft::{
-    Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, Input, LedgerTip, Output,
-    PublicKey, Replica, ValidatorSet,
+    Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, EpochSchedule, Input,
+    LedgerTip, Output, PublicKey, Replica, Signer as _, ValidatorSet,
 };
 use ctchain_rpc::HeaderJson;
 use tokio::sync::{broadcast, mpsc};
@@ -119,8 +124,14 @@ pub struct Driver {
     shared: Arc<Shared>,
     replica: Option<Replica>,
     store: ConsensusStore,
-    validators: ValidatorSet,
-    peers_by_index: Vec<PeerId>,
+    /// The epochs this node knows (the ledger's, and the next one once scheduled).
+    schedule: EpochSchedule,
+    /// Each epoch's validators' peer ids, by index.
+    peers_by_epoch: BTreeMap<u64, Vec<PeerId>>,
+    /// This node's consensus key, if it has one.
+    consensus_key: Option<PublicKey>,
+    /// This node's own peer id.
+    own_peer: PeerId,
     events: mpsc::UnboundedSender<Event>,
     settings: DriverSettings,
     applied_seq: u64,
@@ -145,7 +156,6 @@ pub struct Driver {
 
 /// The replica a restored validator starts once it may vote.
 struct PendingReplica {
-    cfg: PbftConfig,
     secret: [u8; 32],
     /// When it saw the first certified block gossiped, and the highest sequence number certified since.
     live: Option<(u64, u64)>,
@@ -178,23 +188,23 @@ impl Driver {
     pub fn open(parts: DriverParts) -> Result<Self> {
         let DriverParts { shared, store, consensus_secret, events, settings } = parts;
         let genesis = &shared.genesis;
-        let keys = genesis.validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
-        let validators = ValidatorSet::new(genesis.chain_id.clone(), keys);
-        let peers_by_index = genesis
-            .validators
-            .iter()
-            .map(|v| {
-                ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let (schedule, peers_by_epoch) = {
+            let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            schedule_from_ledger(&ledger)?
+        };
+        let consensus_key = consensus_secret.map(|s| Ed25519Signer::from_secret(s).public_key());
+        let own_peer = ctchain_net::peer_id_from_public(&shared.network_key)
+            .ok_or_else(|| anyhow!("this node's network key is not a valid key"))?;
 
         let last = store.last_seq()?;
         let mut driver = Self {
             shared: shared.clone(),
             replica: None,
             store,
-            validators,
-            peers_by_index,
+            schedule,
+            peers_by_epoch,
+            consensus_key,
+            own_peer,
             events,
             settings,
             applied_seq: last,
@@ -213,6 +223,11 @@ impl Driver {
             admitted_from: None,
         };
         driver.replay_into_ledger(last)?;
+        // The log may have held blocks the ledger had not applied, which may have scheduled or begun an epoch.
+        (driver.schedule, driver.peers_by_epoch) = {
+            let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            schedule_from_ledger(&ledger)?
+        };
         driver.refresh_admission()?;
 
         let tip = match driver.store.entry(last)? {
@@ -220,15 +235,7 @@ impl Driver {
             None if last == 0 => LedgerTip::genesis(&genesis.chain_id),
             None => bail!("consensus log misses its last entry {last}"),
         };
-        if let (Some(_), Some(secret)) = (shared.validator_index, consensus_secret) {
-            let c = &genesis.consensus;
-            let mut cfg = PbftConfig::new(driver.validators.clone());
-            cfg.checkpoint_interval = c.checkpoint_interval;
-            cfg.window = c.window;
-            cfg.view_timeout_ms = c.view_timeout_ms;
-            cfg.max_clock_skew_ms = c.max_clock_drift_ms;
-            cfg.max_message_bytes = driver.settings.max_message_bytes;
-            cfg.retain_blocks = RECENT_IN_MEMORY;
+        if let Some(secret) = consensus_secret {
             match driver.store.safety()? {
                 None if last > 0 => {
                     // Restored from a state snapshot: the votes it signed before are gone with its disk. It
@@ -237,15 +244,21 @@ impl Driver {
                         seq = last,
                         "no safety state (restored from a snapshot): following the chain without voting for now"
                     );
-                    driver.pending_replica = Some(PendingReplica { cfg, secret, live: None, vote_after: None });
+                    driver.pending_replica = Some(PendingReplica { secret, live: None, vote_after: None });
                 }
                 persisted => {
                     let persisted =
                         persisted.unwrap_or_else(|| ctchain_pbft::PersistedState::genesis(&genesis.chain_id));
-                    let replica = driver.new_replica(cfg, secret, persisted, tip, last)?;
+                    let replica = driver.new_replica(secret, persisted, tip, last)?;
                     driver.replica = Some(replica);
                 }
             }
+        }
+        let epoch = driver.current_epoch();
+        match (&driver.consensus_key, driver.my_index(epoch)) {
+            (Some(_), Some(index)) => info!(epoch, index, "a validator of the current epoch"),
+            (Some(_), None) => info!(epoch, "not a validator of the current epoch: following until an epoch names it"),
+            (None, _) => info!(epoch, "an observer"),
         }
         info!(seq = last, height = driver.height(), "consensus state restored");
         Ok(driver)
@@ -255,14 +268,36 @@ impl Driver {
         self.shared.ledger.read().map(|l| l.height()).unwrap_or(0)
     }
 
+    /// The core's configuration: the epochs known, the chain's checkpoint interval and window (fixed at the
+    /// genesis), and the timing of the next block's epoch.
+    fn pbft_config(&self) -> Result<PbftConfig> {
+        let g = &self.shared.genesis.consensus;
+        let timing = self
+            .shared
+            .ledger
+            .read()
+            .map_err(|_| anyhow!("ledger lock poisoned"))?
+            .next_block_epoch()
+            .consensus
+            .clone();
+        let mut cfg = PbftConfig::new(self.schedule.clone());
+        cfg.checkpoint_interval = g.checkpoint_interval;
+        cfg.window = g.window;
+        cfg.view_timeout_ms = timing.view_timeout_ms;
+        cfg.max_clock_skew_ms = timing.max_clock_drift_ms;
+        cfg.max_message_bytes = self.settings.max_message_bytes;
+        cfg.retain_blocks = RECENT_IN_MEMORY;
+        Ok(cfg)
+    }
+
     fn new_replica(
         &self,
-        cfg: PbftConfig,
         secret: [u8; 32],
         persisted: ctchain_pbft::PersistedState,
         tip: LedgerTip,
         last: u64,
     ) -> Result<Replica> {
+        let cfg = self.pbft_config()?;
         let recent = self
             .store
             .range(last.saturating_sub(RECENT_IN_MEMORY - 1).max(self.store.first_seq()?).max(1), last)?
@@ -278,6 +313,54 @@ impl Driver {
             recent,
         )
         .context("cannot start the consensus replica")
+    }
+
+    /// The epoch of the next sequence number to execute.
+    pub(super) fn current_epoch(&self) -> u64 {
+        self.schedule.epoch_of(self.applied_seq + 1)
+    }
+
+    /// This node's index among the validators of `epoch`, if it is one.
+    pub(super) fn my_index(&self, epoch: u64) -> Option<u32> {
+        self.schedule.get(epoch)?.index_of(self.consensus_key.as_ref()?)
+    }
+
+    /// The peers of the current epoch's validators, by index.
+    pub(super) fn current_peers(&self) -> &[PeerId] {
+        self.peers_by_epoch.get(&self.current_epoch()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The validator set of the current epoch.
+    pub(super) fn current_validators(&self) -> &ValidatorSet {
+        self.schedule.get(self.current_epoch()).unwrap_or_else(|| self.schedule.earliest_set())
+    }
+
+    /// Adds the epoch the ledger's registry has scheduled, if it is new, and returns what the core must be told.
+    pub(super) fn learn_next_epoch(&mut self) -> Result<Option<Input>> {
+        let next = {
+            let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            match ledger.registry().next_epoch() {
+                Some(next) if next.number > self.schedule.latest() => next.clone(),
+                _ => return Ok(None),
+            }
+        };
+        let set = validator_set(&self.shared.genesis.chain_id, &next);
+        self.schedule
+            .push(next.first_seq, set.clone())
+            .map_err(|e| anyhow!("the registry's epoch {} does not follow the known ones: {e}", next.number))?;
+        self.peers_by_epoch.insert(next.number, epoch_peers(&next)?);
+        let role = match set.index_of(self.consensus_key.as_ref().unwrap_or(&PublicKey(Vec::new()))) {
+            Some(i) => format!("validator {i}"),
+            None => "not a validator".to_owned(),
+        };
+        info!(
+            epoch = next.number,
+            first_seq = next.first_seq,
+            validators = set.n(),
+            this_node = %role,
+            "the next epoch is scheduled"
+        );
+        Ok(Some(Input::NextEpoch { first_seq: next.first_seq, validators: set }))
     }
 
     /// A restored validator sees a certified block `seq` gossiped.
@@ -297,7 +380,8 @@ impl Driver {
             if let (None, Some((since, highest))) = (pending.vote_after, pending.live) {
                 if now_ms() >= since + LIVE_HEAD_SETTLE_MS {
                     let head = highest.max(self.applied_seq);
-                    let after = head + pending.cfg.window + pending.cfg.checkpoint_interval;
+                    let c = &self.shared.genesis.consensus;
+                    let after = head + c.window + c.checkpoint_interval;
                     info!(
                         live = head,
                         vote_after = after,
@@ -315,8 +399,21 @@ impl Driver {
         let last = self.applied_seq;
         let entry = self.store.entry(last)?.ok_or_else(|| anyhow!("consensus log misses its last entry {last}"))?;
         let tip = LedgerTip { seq: last, chain_digest: entry.chain_digest, timestamp: entry.timestamp };
-        let persisted = ctchain_pbft::PersistedState::genesis(&self.shared.genesis.chain_id);
-        let replica = self.new_replica(pending.cfg, pending.secret, persisted, tip, last)?;
+        // It signed nothing in the current epoch (it did not vote since its restore). The epoch began after the
+        // chain digest the log holds there; a log restored later than that starts the epoch at the tip instead,
+        // which is as committed.
+        let epoch = self.current_epoch();
+        let start_seq = self.schedule.first_seq(epoch).unwrap_or(1) - 1;
+        let start = if start_seq == 0 {
+            ctchain_pbft::EpochStart::genesis(&self.shared.genesis.chain_id)
+        } else {
+            match self.store.entry(start_seq)? {
+                Some(e) => ctchain_pbft::EpochStart { seq: start_seq, digest: e.chain_digest },
+                None => ctchain_pbft::EpochStart { seq: last, digest: entry.chain_digest },
+            }
+        };
+        let persisted = ctchain_pbft::PersistedState::entering(epoch, start);
+        let replica = self.new_replica(pending.secret, persisted, tip, last)?;
         self.replica = Some(replica);
         info!(seq = last, "restored validator: voting again");
         self.step(Input::Start)
@@ -415,7 +512,9 @@ impl Driver {
         if net.stalled_disconnects > stalled {
             self.shared.metrics.stalled_peer_disconnects.inc_by(net.stalled_disconnects - stalled);
         }
-        let mut view = ConsensusView { seq: self.applied_seq, ..Default::default() };
+        let epoch = self.current_epoch();
+        let mut view =
+            ConsensusView { seq: self.applied_seq, epoch, validator_index: self.my_index(epoch), ..Default::default() };
         if let Some(r) = &self.replica {
             view.view = r.view();
             view.primary = r.primary();
@@ -485,10 +584,16 @@ impl Driver {
             }
             NetEvent::Gossip { id, topic: Topic::Blocks, bytes, .. } => match LogEntry::from_bytes(&bytes) {
                 Ok(entry) => {
-                    // A block is relayed only with a valid commit certificate (it is checked again on apply).
-                    let certified =
-                        ctchain_pbft::verify_committed(&self.validators, &Ed25519Verifier, &entry.committed).is_ok();
-                    let verdict = if certified { GossipVerdict::Accept } else { GossipVerdict::Reject };
+                    // A block is relayed only with a valid commit certificate (it is checked again on apply). Within
+                    // a window of this node's tip, its epoch is known for sure; beyond, an epoch this node has not
+                    // learnt of yet may have other validators, so a failing certificate proves nothing.
+                    let certified = self.schedule.verify_committed(&Ed25519Verifier, &entry.committed).is_ok();
+                    let within = entry.committed.seq <= self.applied_seq + self.shared.genesis.consensus.window;
+                    let verdict = match (certified, within) {
+                        (true, _) => GossipVerdict::Accept,
+                        (false, true) => GossipVerdict::Reject,
+                        (false, false) => GossipVerdict::Ignore,
+                    };
                     self.shared.net.report(id, verdict);
                     if certified {
                         self.note_live_seq(entry.committed.seq);
@@ -570,13 +675,13 @@ impl Driver {
                 // Durable before anything after it is sent: a failure here stops the node rather than letting
                 // it sign without remembering.
                 Output::Persist(state) => self.store.put_safety(&state).context("cannot persist the safety state")?,
-                Output::Send { to, message } => self.send_consensus(to, message.to_bytes()),
+                Output::Send { to, message } => self.send_consensus(message.epoch(), to, message.to_bytes()),
                 Output::Broadcast(message) => {
-                    let bytes = message.to_bytes();
-                    for to in 0..self.peers_by_index.len() as u32 {
-                        if Some(to) != self.shared.validator_index {
-                            self.send_consensus(to, bytes.clone());
-                        }
+                    let (epoch, bytes) = (message.epoch(), message.to_bytes());
+                    let me = self.my_index(epoch);
+                    let n = self.peers_by_epoch.get(&epoch).map_or(0, Vec::len) as u32;
+                    for to in (0..n).filter(|to| Some(*to) != me) {
+                        self.send_consensus(epoch, to, bytes.clone());
                     }
                 }
                 Output::SetTimer { timer, after_ms } => {
@@ -596,19 +701,67 @@ impl Driver {
                         timestamp: delivered.timestamp,
                         chain_digest: delivered.chain_digest,
                     };
-                    self.deliver(entry)?;
+                    if let Some(next_epoch) = self.deliver(entry)? {
+                        // Before anything else reaches the core: the block that scheduled the epoch was just
+                        // delivered.
+                        if let Some(replica) = self.replica.as_mut() {
+                            let outputs = replica.handle(now_ms(), next_epoch);
+                            for out in outputs.into_iter().rev() {
+                                queue.push_front(out);
+                            }
+                        }
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    fn send_consensus(&self, to: u32, bytes: Vec<u8>) {
-        let Some(peer) = self.peers_by_index.get(to as usize) else { return };
+    fn send_consensus(&self, epoch: u64, to: u32, bytes: Vec<u8>) {
+        let Some(peer) = self.peers_by_epoch.get(&epoch).and_then(|p| p.get(to as usize)) else { return };
         if let Err(e) = self.shared.net.send(*peer, Wire::Consensus(bytes).to_bytes()) {
             debug!(to, "consensus send failed: {e}");
         }
     }
+}
+
+/// The consensus validator set of a registry epoch.
+pub(super) fn validator_set(chain_id: &str, epoch: &ctchain_governance::Epoch) -> ValidatorSet {
+    let keys = epoch.validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
+    ValidatorSet::for_epoch(chain_id, epoch.number, keys)
+}
+
+/// The peer ids of an epoch's validators, by index.
+fn epoch_peers(epoch: &ctchain_governance::Epoch) -> Result<Vec<PeerId>> {
+    epoch
+        .validators
+        .iter()
+        .map(|v| {
+            ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))
+        })
+        .collect()
+}
+
+/// The epochs a ledger knows — every one that began, and the next if one is scheduled — as consensus sees them,
+/// with their validators' peer ids.
+fn schedule_from_ledger(ledger: &Ledger) -> Result<(EpochSchedule, BTreeMap<u64, Vec<PeerId>>)> {
+    let chain_id = &ledger.genesis().chain_id;
+    let mut epochs = ledger.epochs().context("cannot read the ledger's epochs")?;
+    if let Some(next) = ledger.registry().next_epoch() {
+        epochs.push(next.clone());
+    }
+    let first = epochs.first().ok_or_else(|| anyhow!("the ledger holds no epoch"))?;
+    let mut schedule = EpochSchedule::starting_at(first.first_seq, validator_set(chain_id, first))
+        .map_err(|e| anyhow!("the ledger's first epoch: {e}"))?;
+    let mut peers = BTreeMap::new();
+    peers.insert(first.number, epoch_peers(first)?);
+    for epoch in &epochs[1..] {
+        schedule
+            .push(epoch.first_seq, validator_set(chain_id, epoch))
+            .map_err(|e| anyhow!("the ledger's epoch {}: {e}", epoch.number))?;
+        peers.insert(epoch.number, epoch_peers(epoch)?);
+    }
+    Ok((schedule, peers))
 }
 
 /// Builds the mempool with the configured limits.

@@ -11,7 +11,8 @@ impl Driver {
         if self.applied_seq + 1 != seq {
             return Ok(());
         }
-        let Some(me) = self.shared.validator_index else { return Ok(()) };
+        let Some(me) = self.replica.as_ref().and_then(|r| r.id()) else { return Ok(()) };
+        let limits = self.block_limits(seq)?;
         let now = now_ms();
         let pending = self.shared.mempool.lock().map(|m| m.len()).unwrap_or(0);
         let waited = now.saturating_sub(since);
@@ -23,7 +24,7 @@ impl Driver {
             false
         } else {
             let batching = now.saturating_sub(*self.batch_since.get_or_insert(now));
-            pending >= self.shared.genesis.consensus.max_block_txs as usize || batching >= self.settings.batch_delay_ms
+            pending >= limits.max_block_txs as usize || batching >= self.settings.batch_delay_ms
         };
         if !build && waited < self.settings.idle_block_ms {
             return Ok(());
@@ -48,7 +49,7 @@ impl Driver {
     /// Builds the next ledger block from the mempool; transactions that no longer pass against the ledger are
     /// dropped from the mempool (with their reason) and the block is built without them.
     pub(super) fn build_block(&mut self, timestamp: u64, me: u32, view: u64, seq: u64) -> Result<Vec<u8>> {
-        let g = &self.shared.genesis.consensus;
+        let g = self.block_limits(seq)?;
         let max_bytes = (g.max_block_bytes as usize).min(ctchain_pbft::types::MAX_PAYLOAD_BYTES) - HEADER_ROOM;
         loop {
             let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
@@ -57,7 +58,7 @@ impl Driver {
             if txs.is_empty() {
                 return Ok(Vec::new());
             }
-            match ledger.propose_checked(txs, timestamp, me, view) {
+            match ledger.propose_checked(txs, seq, timestamp, me, view) {
                 Ok(block) => {
                     let proposal = PbftBlock::Data { timestamp, payload: block.block().to_bytes() };
                     let digest = proposal.digest(&self.shared.genesis.chain_id, seq);
@@ -81,5 +82,11 @@ impl Driver {
                 Err(e) => return Err(anyhow!(e).context("cannot build a block")),
             }
         }
+    }
+
+    /// The consensus parameters of the epoch of sequence number `seq`: its block limits.
+    fn block_limits(&self, seq: u64) -> Result<ctchain_governance::ConsensusParams> {
+        let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+        Ok(ledger.epoch_for(seq).unwrap_or(ledger.next_block_epoch()).consensus.clone())
     }
 }

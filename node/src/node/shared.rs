@@ -18,6 +18,10 @@ pub struct ConsensusView {
     pub normal: bool,
     /// Last executed sequence number.
     pub seq: u64,
+    /// The epoch of the next sequence number.
+    pub epoch: u64,
+    /// This node's index among the epoch's validators (`None`: not one of them).
+    pub validator_index: Option<u32>,
     /// Catching up.
     pub syncing: bool,
 }
@@ -56,8 +60,6 @@ pub struct Shared {
     pub genesis: Genesis,
     /// Its hash.
     pub genesis_hash: Hash32,
-    /// This node's validator index (`None` for an observer).
-    pub validator_index: Option<u32>,
     /// The ledger.
     pub ledger: RwLock<Ledger>,
     /// Pending transactions.
@@ -189,6 +191,7 @@ pub fn header_json(header: &ctchain_ledger::BlockHeader, tx_count: usize) -> Hea
         state_root: header.state_root.to_string(),
         timestamp_ms: header.timestamp_ms,
         proposer: header.proposer,
+        seq: header.seq,
         view: header.view,
         tx_count: tx_count as u32,
     }

@@ -18,7 +18,7 @@ pub(super) fn verify_encoded_block(shared: &Shared, block: EncodedBlock) -> Resu
     // The audit keys of the block's own epoch: it may be the first of a new one, checked before this node applied
     // the block before it.
     let verifier = match shared.ledger.read() {
-        Ok(ledger) => ledger.verifier_for(block.header.height),
+        Ok(ledger) => ledger.verifier_for(block.header.seq),
         Err(_) => shared.admission.verifier(),
     };
     let verified = block.verify_with(&verifier, |leaf| known.get(leaf).cloned())?;
@@ -80,7 +80,7 @@ impl Driver {
                     warn!(seq, view = a.view, "proposal refused: {reason}");
                     false
                 }
-                Ok(block) => match self.check_against_state(a.view, a.timestamp, block) {
+                Ok(block) => match self.check_against_state(a.view, seq, a.timestamp, block) {
                     Ok(checked) => {
                         self.validated.insert(a.digest, checked);
                         true
@@ -99,17 +99,22 @@ impl Driver {
     pub(super) fn check_against_state(
         &self,
         view: u64,
+        seq: u64,
         timestamp: u64,
         block: VerifiedBlock,
     ) -> Result<CheckedBlock, String> {
         let header = block.header();
+        if header.seq != seq {
+            return Err(format!("header sequence number {} differs from the consensus one {seq}", header.seq));
+        }
         if header.timestamp_ms != timestamp {
             return Err(format!("header time {} differs from the consensus time {timestamp}", header.timestamp_ms));
         }
         if header.view != view {
             return Err(format!("header view {} differs from the proposal's view {view}", header.view));
         }
-        let primary = self.validators.primary(view);
+        // The core proposes and validates only within its current epoch.
+        let primary = self.replica.as_ref().map_or(0, |r| r.validators().primary(view));
         if header.proposer != primary {
             return Err(format!(
                 "header names proposer {} but the primary of view {view} is {primary}",

@@ -26,7 +26,7 @@ mod verified;
 pub use queries::{OutputStatus, TxInclusionProof, TxRecord};
 pub use verified::{CheckedBlock, VerifiedBlock, VerifiedLedgerTx, VerifiedTxKind};
 
-const SCHEMA_VERSION: u32 = 3;
+const SCHEMA_VERSION: u32 = 4;
 const META_GENESIS: &[u8] = b"genesis";
 const META_TIP: &[u8] = b"tip";
 const META_SCHEMA: &[u8] = b"schema";
@@ -37,6 +37,7 @@ const META_REGISTRY: &[u8] = b"registry";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Tip {
     height: u64,
+    seq: u64,
     hash: Hash32,
     timestamp_ms: u64,
     acc: MultisetHash,
@@ -45,6 +46,7 @@ struct Tip {
 impl Encode for Tip {
     fn encode_to(&self, w: &mut Writer) {
         w.u64(self.height);
+        w.u64(self.seq);
         w.put(&self.hash);
         w.u64(self.timestamp_ms);
         w.fixed(&self.acc.to_bytes());
@@ -54,11 +56,12 @@ impl Encode for Tip {
 impl Decode for Tip {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, ctchain_codec::DecodeError> {
         let height = r.u64("tip height")?;
+        let seq = r.u64("tip sequence number")?;
         let hash = r.get()?;
         let timestamp_ms = r.u64("tip timestamp")?;
         let acc = MultisetHash::from_bytes(&r.array("state accumulator")?)
             .ok_or(ctchain_codec::DecodeError::Invalid { field: "state accumulator", reason: "not a group element" })?;
-        Ok(Self { height, hash, timestamp_ms, acc })
+        Ok(Self { height, seq, hash, timestamp_ms, acc })
     }
 }
 
@@ -77,6 +80,8 @@ pub struct Ledger {
     genesis_hash: Hash32,
     verifier: ChainVerifier,
     tip: Tip,
+    /// The highest sequence number consensus executed, blocks or not ([`Ledger::note_consensus_seq`]).
+    consensus_seq: u64,
     /// `Some` exactly when the genesis enables the shielded pool.
     shielded: Option<ShieldedState>,
     /// The consortium after the tip.
@@ -113,7 +118,7 @@ impl Ledger {
                     acc.insert(&state::note_tree_element(&initial.frontier));
                     batch.put(Cf::Meta, META_SHIELDED, &encode_shielded_state(&initial));
                 }
-                let tip = Tip { height: 0, hash: given, timestamp_ms: genesis.genesis_time_ms, acc };
+                let tip = Tip { height: 0, seq: 0, hash: given, timestamp_ms: genesis.genesis_time_ms, acc };
                 batch.put(Cf::Meta, META_SCHEMA, &SCHEMA_VERSION.to_le_bytes());
                 batch.put(Cf::Meta, META_GENESIS, &genesis.to_bytes());
                 batch.put(Cf::Meta, META_TIP, &tip.to_bytes());
@@ -172,6 +177,7 @@ impl Ledger {
             genesis,
             genesis_hash,
             tip,
+            consensus_seq: tip.seq,
             shielded,
             registry,
         };
@@ -215,20 +221,37 @@ impl Ledger {
         &self.registry
     }
 
-    /// The epoch that governs block `height`, if the ledger knows it yet: the current one, or the next one once it
-    /// has begun by then. `None` for a height before the current epoch or at or after the one following the
-    /// next (which no committed change has made yet).
-    pub fn epoch_for(&self, height: u64) -> Option<&Epoch> {
+    /// The epoch that governs sequence number `seq`, if the ledger knows it yet: the current one, or the next one
+    /// once it has begun by then. `None` for a sequence number before the current epoch.
+    pub fn epoch_for(&self, seq: u64) -> Option<&Epoch> {
         match self.registry.next_epoch() {
-            Some(next) if height >= next.first_height => Some(next),
-            _ if height >= self.registry.epoch().first_height => Some(self.registry.epoch()),
+            Some(next) if seq >= next.first_seq => Some(next),
+            _ if seq >= self.registry.epoch().first_seq => Some(self.registry.epoch()),
             _ => None,
         }
     }
 
-    /// The epoch that governs the next block.
+    /// The sequence number the next block can have at the earliest: above the tip's and above what consensus
+    /// executed since ([`Ledger::note_consensus_seq`]).
+    pub fn next_block_seq(&self) -> u64 {
+        self.tip.seq.max(self.consensus_seq) + 1
+    }
+
+    /// The epoch that governs the next block (as far as the ledger knows: a block at a later sequence number may
+    /// fall in the epoch after).
     pub fn next_block_epoch(&self) -> &Epoch {
-        self.epoch_for(self.tip.height + 1).unwrap_or(self.registry.epoch())
+        self.epoch_for(self.next_block_seq()).unwrap_or(self.registry.epoch())
+    }
+
+    /// Consensus executed sequence number `seq`, which carried no ledger block (a null block or a heartbeat):
+    /// the next block lies above it, which may be in the next epoch. Kept in memory only; it guides what
+    /// transactions are admitted with (the next block's audit keys), never what a block is judged by (its
+    /// header's sequence number).
+    pub fn note_consensus_seq(&mut self, seq: u64) {
+        if seq > self.consensus_seq {
+            self.consensus_seq = seq;
+            self.refresh_verifier();
+        }
     }
 
     /// Keeps the confidential verifier on the audit keys of the next block's epoch.
@@ -239,11 +262,11 @@ impl Ledger {
         }
     }
 
-    /// The verifier for block `height`: the audit keys of its epoch (the next block's when its epoch is not
-    /// known yet). A block proposed before this node applied its predecessor is checked with the right keys even
-    /// across an epoch boundary.
-    pub fn verifier_for(&self, height: u64) -> ChainVerifier {
-        let keys = &self.epoch_for(height).unwrap_or(self.next_block_epoch()).audit_keys;
+    /// The verifier for a block at sequence number `seq`: the audit keys of its epoch (the next block's when its
+    /// epoch is not known yet). A block proposed before this node applied its predecessor is checked with the
+    /// right keys even across an epoch boundary.
+    pub fn verifier_for(&self, seq: u64) -> ChainVerifier {
+        let keys = &self.epoch_for(seq).unwrap_or(self.next_block_epoch()).audit_keys;
         if self.verifier.confidential.audit_keys() == keys.as_slice() {
             return self.verifier.clone();
         }
@@ -297,6 +320,7 @@ impl Ledger {
         crate::execute::execute(
             self,
             self.tip.height + 1,
+            self.next_block_seq(),
             self.tip.timestamp_ms + 1,
             &[VerifiedTxKind::Confidential(tx.clone())],
         )
@@ -306,19 +330,27 @@ impl Ledger {
     /// [`Ledger::check_transaction`] for a ledger transaction of any kind.
     pub fn check_ledger_tx(&self, tx: &VerifiedLedgerTx) -> Result<(), LedgerError> {
         crate::work::count_checked_alone();
-        crate::execute::execute(self, self.tip.height + 1, self.tip.timestamp_ms + 1, std::slice::from_ref(tx.kind()))
-            .map(|_| ())
+        crate::execute::execute(
+            self,
+            self.tip.height + 1,
+            self.next_block_seq(),
+            self.tip.timestamp_ms + 1,
+            std::slice::from_ref(tx.kind()),
+        )
+        .map(|_| ())
     }
 
-    /// Builds the next block from verified transactions, computing its state root (for a proposer).
+    /// Builds the next block from verified transactions, computing its state root (for a proposer): to be
+    /// committed at consensus sequence number `seq`, proposed by validator `proposer` in `view`.
     pub fn propose<T: Into<VerifiedLedgerTx>>(
         &self,
         txs: Vec<T>,
+        seq: u64,
         timestamp_ms: u64,
         proposer: u32,
         view: u64,
     ) -> Result<VerifiedBlock, LedgerError> {
-        self.propose_checked(txs, timestamp_ms, proposer, view).map(CheckedBlock::into_block)
+        self.propose_checked(txs, seq, timestamp_ms, proposer, view).map(CheckedBlock::into_block)
     }
 
     /// [`Ledger::propose`], keeping the execution that computed the state root: [`Ledger::apply_checked`] then
@@ -326,16 +358,21 @@ impl Ledger {
     pub fn propose_checked<T: Into<VerifiedLedgerTx>>(
         &self,
         txs: Vec<T>,
+        seq: u64,
         timestamp_ms: u64,
         proposer: u32,
         view: u64,
     ) -> Result<CheckedBlock, LedgerError> {
         let txs: Vec<VerifiedLedgerTx> = txs.into_iter().map(Into::into).collect();
         let height = self.tip.height + 1;
-        let execution = self.execute(height, timestamp_ms, &txs)?;
+        if seq <= self.tip.seq {
+            return Err(LedgerError::SeqNotIncreasing { height, previous: self.tip.seq, found: seq });
+        }
+        let execution = self.execute(height, seq, timestamp_ms, &txs)?;
         let leaves: Vec<Hash32> = txs.iter().map(VerifiedLedgerTx::leaf).collect();
         let header = BlockHeader {
             height,
+            seq,
             prev_hash: self.tip.hash,
             tx_root: merkle::root(&leaves),
             state_root: state::state_root(&self.genesis_hash, &execution.acc),
@@ -370,12 +407,16 @@ impl Ledger {
                 found: header.timestamp_ms,
             });
         }
-        if header.proposer as usize >= self.next_block_epoch().validators.len() {
+        if header.seq <= self.tip.seq {
+            return Err(LedgerError::SeqNotIncreasing { height, previous: self.tip.seq, found: header.seq });
+        }
+        let epoch = self.epoch_for(header.seq).unwrap_or(self.registry.epoch());
+        if header.proposer as usize >= epoch.validators.len() {
             return Err(LedgerError::UnknownProposer { height, proposer: header.proposer });
         }
         // The transaction root was checked when the block was verified (or computed when it was proposed):
         // a VerifiedBlock cannot exist otherwise.
-        let execution = self.execute(height, header.timestamp_ms, &block.txs)?;
+        let execution = self.execute(height, header.seq, header.timestamp_ms, &block.txs)?;
         let computed = state::state_root(&self.genesis_hash, &execution.acc);
         if computed != header.state_root {
             return Err(LedgerError::StateRootMismatch { height, in_header: header.state_root, computed });
@@ -478,7 +519,7 @@ impl Ledger {
                 batch.put(Cf::Epochs, epoch.number.to_be_bytes(), &epoch.to_bytes());
             }
         }
-        let tip = Tip { height, hash, timestamp_ms: header.timestamp_ms, acc: execution.acc };
+        let tip = Tip { height, seq: header.seq, hash, timestamp_ms: header.timestamp_ms, acc: execution.acc };
         batch.put(Cf::Meta, META_TIP, &tip.to_bytes());
         self.store.write(batch)?;
         self.tip = tip;
@@ -492,16 +533,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// Runs the stateful checks of `txs` in order as block `height` and computes the resulting changes.
-    /// A block's execution (counted in [`crate::work`]).
+    /// Runs the stateful checks of `txs` in order as block `height` at sequence number `seq` and computes the
+    /// resulting changes. A block's execution (counted in [`crate::work`]).
     fn execute<T: AsRef<VerifiedTxKind>>(
         &self,
         height: u64,
+        seq: u64,
         time_ms: u64,
         txs: &[T],
     ) -> Result<Execution, LedgerError> {
         crate::work::count_executed(txs.len());
-        crate::execute::execute(self, height, time_ms, txs)
+        crate::execute::execute(self, height, seq, time_ms, txs)
     }
 
     pub(crate) fn store(&self) -> &Store {

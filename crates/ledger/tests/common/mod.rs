@@ -83,7 +83,8 @@ impl TestChain {
     /// Proposes, verifies as a receiving node would, and applies a block of ledger transactions of any kind.
     pub fn commit_ledger(&mut self, txs: Vec<ctchain_ledger::VerifiedLedgerTx>) -> Block {
         let ts = self.ledger.tip_timestamp_ms() + 1_000;
-        let proposed = self.ledger.propose(txs, ts, (self.ledger.height() % 4) as u32, 0).unwrap();
+        let proposed =
+            self.ledger.propose(txs, self.ledger.next_block_seq(), ts, (self.ledger.height() % 4) as u32, 0).unwrap();
         let block = proposed.to_block();
         let received = block.clone().verify(self.ledger.verifier()).unwrap();
         self.ledger.apply(received, Some(b"test-certificate")).unwrap();
@@ -103,7 +104,10 @@ impl TestChain {
     pub fn commit(&mut self, txs: Vec<Transaction>) -> Block {
         let verified = txs.into_iter().map(|t| self.verify(t)).collect();
         let ts = self.ledger.tip_timestamp_ms() + 1_000;
-        let proposed = self.ledger.propose(verified, ts, (self.ledger.height() % 4) as u32, 0).unwrap();
+        let proposed = self
+            .ledger
+            .propose(verified, self.ledger.next_block_seq(), ts, (self.ledger.height() % 4) as u32, 0)
+            .unwrap();
         let block = proposed.to_block();
         let received = block.clone().verify(self.ledger.verifier()).unwrap();
         self.ledger.apply(received, Some(b"test-certificate")).unwrap();

@@ -64,6 +64,7 @@ pub fn certify(genesis: &Genesis, validators: &[Ed25519Signer], block: &Block, s
 pub fn block(height: u64, prev_hash: Hash32, txs: Vec<LedgerTx>) -> Block {
     let header = BlockHeader {
         height,
+        seq: height,
         prev_hash,
         tx_root: Block::compute_tx_root(&txs),
         state_root: Hash32([height as u8; 32]),
@@ -87,6 +88,7 @@ pub fn block_json(b: &Block, certificate: &[u8]) -> BlockJson {
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
             view: h.view,
+            seq: h.seq,
             tx_count: b.txs.len() as u32,
         },
         header_hex: hex::encode(h.to_bytes()),

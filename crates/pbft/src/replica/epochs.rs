@@ -42,9 +42,8 @@ impl Replica {
             return self.metrics.drop(reason);
         }
         let last = first_seq.saturating_sub(1);
-        let worked_on = self.last_exec >= first_seq
-            || self.slots.range(first_seq..).next().is_some()
-            || self.epoch() + 1 < next;
+        let worked_on =
+            self.last_exec >= first_seq || self.slots.range(first_seq..).next().is_some() || self.epoch() + 1 < next;
         if last == 0 || last % self.cfg.checkpoint_interval != 0 || worked_on {
             return self.metrics.drop(DropReason::EpochRefused);
         }

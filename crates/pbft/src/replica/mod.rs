@@ -47,8 +47,8 @@ use crate::crypto::{Signer, Verifier};
 use crate::metrics::{DropReason, Metrics};
 use crate::safety::{PersistedState, SafetyRules};
 use crate::types::{
-    Block, Checkpoint, Commit, CommittedBlock, Epoch, Message, NewView, PrePrepare, Prepare, ReplicaId, Seq, Signature, Signed,
-    View, ViewChange,
+    Block, Checkpoint, Commit, CommittedBlock, Epoch, Message, NewView, PrePrepare, Prepare, ReplicaId, Seq, Signature,
+    Signed, View, ViewChange,
 };
 
 use config::check_config;
@@ -416,7 +416,7 @@ impl Replica {
 
     /// The validator set of the current epoch.
     pub fn validators(&self) -> &ValidatorSet {
-        self.cfg.epochs.get(self.epoch()).unwrap_or_else(|| self.cfg.epochs.genesis_set())
+        self.cfg.epochs.get(self.epoch()).unwrap_or_else(|| self.cfg.epochs.earliest_set())
     }
 
     /// The primary of the current view.

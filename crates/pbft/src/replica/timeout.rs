@@ -75,8 +75,7 @@ impl Replica {
         let mut highest: BTreeMap<ReplicaId, View> = BTreeMap::new();
         for m in self.buffer.messages() {
             let signer = m.signer();
-            if signer == self.me() || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_))
-            {
+            if signer == self.me() || !matches!(m, Message::PrePrepare(_) | Message::Prepare(_) | Message::Commit(_)) {
                 continue;
             }
             if let Some(v) = m.view().filter(|v| *v > self.view) {

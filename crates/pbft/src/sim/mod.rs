@@ -294,9 +294,10 @@ impl Scenario {
         }
         // At most f Byzantine validators in every epoch: the highest-numbered ones are made honest until it holds.
         loop {
-            let over = s.epoch_sets().iter().any(|set| {
-                set.iter().filter(|k| s.behaviors.contains_key(k)).count() > (set.len() - 1) / 3
-            });
+            let over = s
+                .epoch_sets()
+                .iter()
+                .any(|set| set.iter().filter(|k| s.behaviors.contains_key(k)).count() > (set.len() - 1) / 3);
             match (over, s.behaviors.keys().next_back().copied()) {
                 (true, Some(k)) => {
                     s.behaviors.remove(&k);
@@ -419,16 +420,43 @@ impl Report {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver { to: usize, bytes: Rc<Vec<u8>> },
-    Timer { node: usize, incarnation: u64, timer: Timer },
-    Propose { node: usize, incarnation: u64 },
-    Verdict { node: usize, incarnation: u64, input: Input },
-    Crash { node: usize, torn: bool },
-    Restart { node: usize },
-    ReplayTick { node: usize },
+    Deliver {
+        to: usize,
+        bytes: Rc<Vec<u8>>,
+    },
+    Timer {
+        node: usize,
+        incarnation: u64,
+        timer: Timer,
+    },
+    Propose {
+        node: usize,
+        incarnation: u64,
+    },
+    Verdict {
+        node: usize,
+        incarnation: u64,
+        input: Input,
+    },
+    Crash {
+        node: usize,
+        torn: bool,
+    },
+    Restart {
+        node: usize,
+    },
+    ReplayTick {
+        node: usize,
+    },
     /// A node that is not a validator of its epoch asks a random peer for the blocks after its tip.
-    SyncTick { node: usize },
-    Synced { node: usize, incarnation: u64, blocks: Vec<CommittedBlock> },
+    SyncTick {
+        node: usize,
+    },
+    Synced {
+        node: usize,
+        incarnation: u64,
+        blocks: Vec<CommittedBlock>,
+    },
 }
 
 struct Node {
@@ -1056,9 +1084,8 @@ pub fn run(s: &Scenario) -> Report {
     }
     let honest = sim.honest_nodes();
     let height_at_heal = honest.iter().map(|i| sim.nodes[*i].ledger.len() as u64).max().unwrap_or(0);
-    let epoch_view = |sim: &Sim| {
-        honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(|r| (r.epoch(), r.view()))).max()
-    };
+    let epoch_view =
+        |sim: &Sim| honest.iter().filter_map(|i| sim.nodes[*i].replica.as_ref().map(|r| (r.epoch(), r.view()))).max();
     let view_at_heal = epoch_view(&sim).unwrap_or((0, 0));
     // Phase 2: healed network, until every honest node has made progress or the deadline passes. With
     // reconfigurations, progress means reaching the last epoch and going on in it.
