@@ -5,6 +5,10 @@
 //! The consensus block of a ledger block is `Data { timestamp: header.timestamp_ms, payload: block bytes }` at the
 //! certificate's sequence number (validators refuse a proposal whose header time differs from its consensus time),
 //! so the certificate's `2f + 1` signatures over that digest bind exactly this block.
+//!
+//! Only blocks of the genesis validators' consensus epoch pass: validators sign in their epoch, and a block after
+//! a change of validators is refused here (fails closed) until these checks follow the chain of epoch changes.
+//! Registry epochs that only rotate audit keys or change parameters keep the consensus epoch.
 
 use crate::{Block, Genesis};
 use ctchain_codec::{Decode, Encode};

@@ -7,7 +7,8 @@
 //!    over all transactions on all cores, and skipped for transactions whose exact bytes were verified before
 //!    ([`Block::verify_with`], fed by the mempool). Produces a [`VerifiedBlock`], which only this phase or
 //!    [`Ledger::propose`] can make.
-//! 2. **Header** ([`Ledger::apply`]): height, previous hash, increasing timestamp, known proposer.
+//! 2. **Header** ([`Ledger::apply`]): height, previous hash, increasing consensus sequence number (which decides
+//!    its epoch), increasing timestamp, a proposer of that epoch.
 //! 3. **Stateful, in block order** ([`Ledger::apply`]): no duplicate transaction; each input exists, is unspent,
 //!    is not spent twice in the block, and its copies of the commitment and owner key equal the stored output
 //!    (so the stateless balance and ownership checks were about the real outputs); assets are known; issuances are
@@ -29,7 +30,9 @@
 //! signatures) and in phase 3 against the registry as the block has it so far (version, admin keys, policy, the
 //! action). The registry after the tip is stored whole ([`Ledger::registry`]), the governance log and every epoch
 //! are kept ([`Ledger::governance_log`], [`Ledger::epochs`]). Assets and issuers are the registry's; the audit keys
-//! are the epoch's: a block that begins an epoch runs under it from its first transaction, and a confidential
+//! are the epoch's (epochs are counted in consensus sequence numbers; the node tells the ledger of sequence
+//! numbers without blocks, [`Ledger::note_consensus_seq`], so that admission follows an epoch that began between
+//! blocks): a block that begins an epoch runs under it from its first transaction, and a confidential
 //! transaction whose copies are for other keys is refused in phase 3 ([`TxRejection::StaleAuditKeys`]) whoever
 //! verified it.
 //!

@@ -19,6 +19,12 @@
 //! * **Inclusion.** [`LightClient::committed_tx`] returns a transaction only with a Merkle path from its leaf to
 //!   the transaction root of a certified block at the height the node named.
 //!
+//! Not yet followed: the chain's epochs. Validators sign in their epoch (`ctchain_pbft::EpochSchedule`), and this
+//! client checks every certificate against the genesis validators of epoch 0, so once governance begins a new
+//! epoch that changes the validators its blocks are refused as uncertified: the client fails closed. (An epoch
+//! that only rotates audit keys or changes consensus parameters keeps the consensus epoch, and this client
+//! follows the chain through it.) Following the epoch changes from the genesis is the next step.
+//!
 //! What is *not* checked, and why: the height a node reports as its tip ([`LightClient::height`]) is a hint —
 //! a node can always withhold new blocks, and anything read below it is checked; a transaction's pending or
 //! rejected status is the node's word (only a commitment is evidence), which is why

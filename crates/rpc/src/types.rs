@@ -36,7 +36,8 @@ pub struct ChainStatus {
     /// This node's index among the current epoch's validators, `null` when the epoch does not name it (an
     /// observer, or a validator node before its epoch or after it left).
     pub validator_index: Option<u32>,
-    /// The consensus epoch of the next sequence number (0: the genesis validators).
+    /// The consensus epoch of the next sequence number: 0 for the genesis validators, one more for each registry
+    /// epoch that changes the validators (one changing only audit keys or parameters keeps it).
     #[serde(default)]
     pub epoch: u64,
     /// Height of the last committed block (0: only the genesis).

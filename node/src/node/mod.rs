@@ -11,9 +11,10 @@
 //! * A backup votes for a data block only after its ledger has applied everything before it and checked the block
 //!   against that state (header fields, every transaction, the state root).
 //! * The ledger changes only by committed blocks with a certificate of `2f + 1` validators of the block's epoch.
-//! * Consensus follows the registry's epochs: the schedule is built from the ledger's epochs at start, and the
-//!   core is told of a newly scheduled epoch right after the delivery of the block that scheduled it, before any
-//!   other input (the rule of `ctchain_pbft::EpochSchedule`). Every consensus message goes to the validators of
+//! * Consensus follows the registry's epochs that change the validators ([`ConsensusEpochs`]; an epoch changing
+//!   only audit keys or parameters keeps the consensus epoch): the schedule is built from the ledger's epochs at
+//!   start, and the core is told of a newly scheduled one right after the delivery of the block that scheduled
+//!   it, before any other input (the rule of `ctchain_pbft::EpochSchedule`). Every consensus message goes to the validators of
 //!   the epoch it names. A node with a consensus key runs a replica whether or not the current epoch names it:
 //!   it follows the chain until an epoch does.
 //!
@@ -124,10 +125,8 @@ pub struct Driver {
     shared: Arc<Shared>,
     replica: Option<Replica>,
     store: ConsensusStore,
-    /// The epochs this node knows (the ledger's, and the next one once scheduled).
-    schedule: EpochSchedule,
-    /// Each epoch's validators' peer ids, by index.
-    peers_by_epoch: BTreeMap<u64, Vec<PeerId>>,
+    /// The consensus epochs this node knows (from the ledger's, and the next one once scheduled).
+    epochs: ConsensusEpochs,
     /// This node's consensus key, if it has one.
     consensus_key: Option<PublicKey>,
     /// This node's own peer id.
@@ -188,9 +187,9 @@ impl Driver {
     pub fn open(parts: DriverParts) -> Result<Self> {
         let DriverParts { shared, store, consensus_secret, events, settings } = parts;
         let genesis = &shared.genesis;
-        let (schedule, peers_by_epoch) = {
+        let epochs = {
             let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
-            schedule_from_ledger(&ledger)?
+            ConsensusEpochs::from_ledger(&ledger)?
         };
         let consensus_key = consensus_secret.map(|s| Ed25519Signer::from_secret(s).public_key());
         let own_peer = ctchain_net::peer_id_from_public(&shared.network_key)
@@ -201,8 +200,7 @@ impl Driver {
             shared: shared.clone(),
             replica: None,
             store,
-            schedule,
-            peers_by_epoch,
+            epochs,
             consensus_key,
             own_peer,
             events,
@@ -224,9 +222,9 @@ impl Driver {
         };
         driver.replay_into_ledger(last)?;
         // The log may have held blocks the ledger had not applied, which may have scheduled or begun an epoch.
-        (driver.schedule, driver.peers_by_epoch) = {
+        driver.epochs = {
             let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
-            schedule_from_ledger(&ledger)?
+            ConsensusEpochs::from_ledger(&ledger)?
         };
         driver.refresh_admission()?;
 
@@ -280,7 +278,7 @@ impl Driver {
             .next_block_epoch()
             .consensus
             .clone();
-        let mut cfg = PbftConfig::new(self.schedule.clone());
+        let mut cfg = PbftConfig::new(self.epochs.schedule.clone());
         cfg.checkpoint_interval = g.checkpoint_interval;
         cfg.window = g.window;
         cfg.view_timeout_ms = timing.view_timeout_ms;
@@ -317,48 +315,49 @@ impl Driver {
 
     /// The epoch of the next sequence number to execute.
     pub(super) fn current_epoch(&self) -> u64 {
-        self.schedule.epoch_of(self.applied_seq + 1)
+        self.epochs.schedule.epoch_of(self.applied_seq + 1)
     }
 
     /// This node's index among the validators of `epoch`, if it is one.
     pub(super) fn my_index(&self, epoch: u64) -> Option<u32> {
-        self.schedule.get(epoch)?.index_of(self.consensus_key.as_ref()?)
+        self.epochs.schedule.get(epoch)?.index_of(self.consensus_key.as_ref()?)
     }
 
     /// The peers of the current epoch's validators, by index.
     pub(super) fn current_peers(&self) -> &[PeerId] {
-        self.peers_by_epoch.get(&self.current_epoch()).map_or(&[], Vec::as_slice)
+        self.epochs.peers.get(&self.current_epoch()).map_or(&[], Vec::as_slice)
     }
 
     /// The validator set of the current epoch.
     pub(super) fn current_validators(&self) -> &ValidatorSet {
-        self.schedule.get(self.current_epoch()).unwrap_or_else(|| self.schedule.earliest_set())
+        self.epochs.schedule.get(self.current_epoch()).unwrap_or_else(|| self.epochs.schedule.earliest_set())
     }
 
-    /// Adds the epoch the ledger's registry has scheduled, if it is new, and returns what the core must be told.
+    /// Adds the epoch the ledger's registry has scheduled, if it is new and changes the validators, and returns
+    /// what the core must be told.
     pub(super) fn learn_next_epoch(&mut self) -> Result<Option<Input>> {
         let next = {
             let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
             match ledger.registry().next_epoch() {
-                Some(next) if next.number > self.schedule.latest() => next.clone(),
+                Some(next) if next.number > self.epochs.registry_seen => next.clone(),
                 _ => return Ok(None),
             }
         };
-        let set = validator_set(&self.shared.genesis.chain_id, &next);
-        self.schedule
-            .push(next.first_seq, set.clone())
-            .map_err(|e| anyhow!("the registry's epoch {} does not follow the known ones: {e}", next.number))?;
-        self.peers_by_epoch.insert(next.number, epoch_peers(&next)?);
+        let Some(set) = self.epochs.add(&self.shared.genesis.chain_id, &next)? else {
+            info!(epoch = next.number, first_seq = next.first_seq, "the next epoch keeps the validators");
+            return Ok(None);
+        };
         let role = match set.index_of(self.consensus_key.as_ref().unwrap_or(&PublicKey(Vec::new()))) {
             Some(i) => format!("validator {i}"),
             None => "not a validator".to_owned(),
         };
         info!(
             epoch = next.number,
+            consensus_epoch = set.epoch(),
             first_seq = next.first_seq,
             validators = set.n(),
             this_node = %role,
-            "the next epoch is scheduled"
+            "the next epoch changes the validators"
         );
         Ok(Some(Input::NextEpoch { first_seq: next.first_seq, validators: set }))
     }
@@ -403,7 +402,7 @@ impl Driver {
         // chain digest the log holds there; a log restored later than that starts the epoch at the tip instead,
         // which is as committed.
         let epoch = self.current_epoch();
-        let start_seq = self.schedule.first_seq(epoch).unwrap_or(1) - 1;
+        let start_seq = self.epochs.schedule.first_seq(epoch).unwrap_or(1) - 1;
         let start = if start_seq == 0 {
             ctchain_pbft::EpochStart::genesis(&self.shared.genesis.chain_id)
         } else {
@@ -587,7 +586,7 @@ impl Driver {
                     // A block is relayed only with a valid commit certificate (it is checked again on apply). Within
                     // a window of this node's tip, its epoch is known for sure; beyond, an epoch this node has not
                     // learnt of yet may have other validators, so a failing certificate proves nothing.
-                    let certified = self.schedule.verify_committed(&Ed25519Verifier, &entry.committed).is_ok();
+                    let certified = self.epochs.schedule.verify_committed(&Ed25519Verifier, &entry.committed).is_ok();
                     let within = entry.committed.seq <= self.applied_seq + self.shared.genesis.consensus.window;
                     let verdict = match (certified, within) {
                         (true, _) => GossipVerdict::Accept,
@@ -679,7 +678,7 @@ impl Driver {
                 Output::Broadcast(message) => {
                     let (epoch, bytes) = (message.epoch(), message.to_bytes());
                     let me = self.my_index(epoch);
-                    let n = self.peers_by_epoch.get(&epoch).map_or(0, Vec::len) as u32;
+                    let n = self.epochs.peers.get(&epoch).map_or(0, Vec::len) as u32;
                     for to in (0..n).filter(|to| Some(*to) != me) {
                         self.send_consensus(epoch, to, bytes.clone());
                     }
@@ -718,23 +717,83 @@ impl Driver {
     }
 
     fn send_consensus(&self, epoch: u64, to: u32, bytes: Vec<u8>) {
-        let Some(peer) = self.peers_by_epoch.get(&epoch).and_then(|p| p.get(to as usize)) else { return };
+        let Some(peer) = self.epochs.peers.get(&epoch).and_then(|p| p.get(to as usize)) else { return };
         if let Err(e) = self.shared.net.send(*peer, Wire::Consensus(bytes).to_bytes()) {
             debug!(to, "consensus send failed: {e}");
         }
     }
 }
 
-/// The consensus validator set of a registry epoch.
-pub(super) fn validator_set(chain_id: &str, epoch: &ctchain_governance::Epoch) -> ValidatorSet {
-    let keys = epoch.validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
-    ValidatorSet::for_epoch(chain_id, epoch.number, keys)
+/// The consensus epochs: the registry's epochs that change the validators. An epoch that changes only audit keys
+/// or consensus parameters is the ledger's business; consensus keeps its validators and its epoch number (so
+/// that signatures, and light clients checking them, are not affected by such a change).
+pub(super) struct ConsensusEpochs {
+    /// The validator sets, numbered by consensus epoch.
+    pub(super) schedule: EpochSchedule,
+    /// Each consensus epoch's validators' peer ids, by index.
+    pub(super) peers: BTreeMap<u64, Vec<PeerId>>,
+    /// The newest registry epoch considered.
+    pub(super) registry_seen: u64,
+    /// The validators of the newest consensus epoch.
+    latest: Vec<ctchain_governance::ValidatorInfo>,
 }
 
-/// The peer ids of an epoch's validators, by index.
-fn epoch_peers(epoch: &ctchain_governance::Epoch) -> Result<Vec<PeerId>> {
-    epoch
-        .validators
+impl ConsensusEpochs {
+    /// The epochs a ledger knows: every one that began, and the next if one is scheduled.
+    fn from_ledger(ledger: &Ledger) -> Result<Self> {
+        let chain_id = &ledger.genesis().chain_id;
+        let mut epochs = ledger.epochs().context("cannot read the ledger's epochs")?;
+        if let Some(next) = ledger.registry().next_epoch() {
+            epochs.push(next.clone());
+        }
+        let genesis = epochs.first().ok_or_else(|| anyhow!("the ledger holds no epoch"))?;
+        let mut this = Self::genesis(chain_id, genesis)?;
+        for epoch in &epochs[1..] {
+            this.add(chain_id, epoch)?;
+        }
+        Ok(this)
+    }
+
+    /// The genesis epoch alone.
+    fn genesis(chain_id: &str, genesis: &ctchain_governance::Epoch) -> Result<Self> {
+        if genesis.number != 0 {
+            bail!("the ledger's first epoch is number {}, not 0", genesis.number);
+        }
+        Ok(Self {
+            schedule: EpochSchedule::genesis(consensus_set(chain_id, 0, &genesis.validators)),
+            peers: BTreeMap::from([(0, epoch_peers(&genesis.validators)?)]),
+            registry_seen: 0,
+            latest: genesis.validators.clone(),
+        })
+    }
+
+    /// Considers registry epoch `epoch` (the next after those seen): a new consensus epoch if it changes the
+    /// validators (their keys or their order), returned.
+    fn add(&mut self, chain_id: &str, epoch: &ctchain_governance::Epoch) -> Result<Option<ValidatorSet>> {
+        self.registry_seen = epoch.number;
+        if epoch.validators == self.latest {
+            return Ok(None);
+        }
+        let number = self.schedule.latest() + 1;
+        let set = consensus_set(chain_id, number, &epoch.validators);
+        self.schedule
+            .push(epoch.first_seq, set.clone())
+            .map_err(|e| anyhow!("the registry's epoch {} does not follow the known ones: {e}", epoch.number))?;
+        self.peers.insert(number, epoch_peers(&epoch.validators)?);
+        self.latest = epoch.validators.clone();
+        Ok(Some(set))
+    }
+}
+
+/// A consensus validator set.
+fn consensus_set(chain_id: &str, number: u64, validators: &[ctchain_governance::ValidatorInfo]) -> ValidatorSet {
+    let keys = validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
+    ValidatorSet::for_epoch(chain_id, number, keys)
+}
+
+/// The peer ids of validators, by index.
+fn epoch_peers(validators: &[ctchain_governance::ValidatorInfo]) -> Result<Vec<PeerId>> {
+    validators
         .iter()
         .map(|v| {
             ctchain_net::peer_id_from_public(&v.network_key).ok_or_else(|| anyhow!("bad network key of {}", v.name))
@@ -742,29 +801,52 @@ fn epoch_peers(epoch: &ctchain_governance::Epoch) -> Result<Vec<PeerId>> {
         .collect()
 }
 
-/// The epochs a ledger knows — every one that began, and the next if one is scheduled — as consensus sees them,
-/// with their validators' peer ids.
-fn schedule_from_ledger(ledger: &Ledger) -> Result<(EpochSchedule, BTreeMap<u64, Vec<PeerId>>)> {
-    let chain_id = &ledger.genesis().chain_id;
-    let mut epochs = ledger.epochs().context("cannot read the ledger's epochs")?;
-    if let Some(next) = ledger.registry().next_epoch() {
-        epochs.push(next.clone());
-    }
-    let first = epochs.first().ok_or_else(|| anyhow!("the ledger holds no epoch"))?;
-    let mut schedule = EpochSchedule::starting_at(first.first_seq, validator_set(chain_id, first))
-        .map_err(|e| anyhow!("the ledger's first epoch: {e}"))?;
-    let mut peers = BTreeMap::new();
-    peers.insert(first.number, epoch_peers(first)?);
-    for epoch in &epochs[1..] {
-        schedule
-            .push(epoch.first_seq, validator_set(chain_id, epoch))
-            .map_err(|e| anyhow!("the ledger's epoch {}: {e}", epoch.number))?;
-        peers.insert(epoch.number, epoch_peers(epoch)?);
-    }
-    Ok((schedule, peers))
-}
-
 /// Builds the mempool with the configured limits.
 pub fn mempool(max_txs: usize, max_bytes: usize) -> Mempool {
     Mempool::new(MempoolConfig { max_txs, max_bytes, ..MempoolConfig::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctchain_governance::{ConsensusParams, Epoch, ValidatorInfo};
+
+    fn validator(i: usize) -> ValidatorInfo {
+        let key = || crate::keys::NodeKey::generate().public;
+        ValidatorInfo { name: format!("bank-{i}/validator"), consensus_key: key(), network_key: key() }
+    }
+
+    fn epoch(number: u64, first_seq: u64, validators: &[ValidatorInfo], audit_keys: usize) -> Epoch {
+        let audit_keys =
+            (0..audit_keys).map(|_| ctchain_crypto::AuditSecretKey::random(&mut rand_core::OsRng).public());
+        Epoch {
+            number,
+            first_seq,
+            decided_seq: first_seq.saturating_sub(48),
+            validators: validators.to_vec(),
+            audit_keys: audit_keys.collect(),
+            consensus: ConsensusParams::default(),
+        }
+    }
+
+    #[test]
+    fn only_registry_epochs_that_change_the_validators_make_consensus_epochs() {
+        let v: Vec<ValidatorInfo> = (0..5).map(validator).collect();
+        let mut epochs = ConsensusEpochs::genesis("c", &epoch(0, 1, &v[..4], 1)).unwrap();
+        // An audit key rotation: the same validators sign on in consensus epoch 0.
+        assert!(epochs.add("c", &epoch(1, 49, &v[..4], 1)).unwrap().is_none());
+        assert_eq!((epochs.schedule.latest(), epochs.registry_seen), (0, 1));
+        // A fifth validator: consensus epoch 1, from the registry epoch's first sequence number.
+        let set = epochs.add("c", &epoch(2, 97, &v, 1)).unwrap().expect("a validator change");
+        assert_eq!((set.epoch(), set.n()), (1, 5));
+        assert_eq!(epochs.schedule.first_seq(1), Some(97));
+        assert_eq!(epochs.peers[&1].len(), 5);
+        // A validator's new network key changes where its messages go: a new consensus epoch too.
+        let mut moved = v.clone();
+        moved[2].network_key = crate::keys::NodeKey::generate().public;
+        assert_eq!(epochs.add("c", &epoch(3, 145, &moved, 2)).unwrap().map(|s| s.epoch()), Some(2));
+        assert_eq!(epochs.schedule.epoch_of(144), 1);
+        assert_eq!(epochs.schedule.epoch_of(145), 2);
+        assert!(ConsensusEpochs::genesis("c", &epoch(1, 49, &v, 1)).is_err(), "a schedule starts at epoch 0");
+    }
 }
