@@ -72,7 +72,7 @@ impl Driver {
 
     /// After sequence number `seq` (a block or not): the next block lies above it, perhaps in a new epoch, whose
     /// audit keys the door then admits with.
-    fn follow_epoch(&mut self, seq: u64) -> Result<()> {
+    pub(super) fn follow_epoch(&mut self, seq: u64) -> Result<()> {
         let before = self.epochs.schedule.epoch_of(seq);
         let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
         ledger.note_consensus_seq(seq);

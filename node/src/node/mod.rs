@@ -226,6 +226,8 @@ impl Driver {
             let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
             ConsensusEpochs::from_ledger(&ledger)?
         };
+        // The log may end with sequence numbers that carried no block: the next block lies above them.
+        driver.follow_epoch(last)?;
         driver.refresh_admission()?;
 
         let tip = match driver.store.entry(last)? {
