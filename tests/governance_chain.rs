@@ -528,6 +528,11 @@ async fn a_fifth_bank_joins_with_a_validator_whose_votes_count_and_a_removed_val
     let validators: Vec<&str> = registry.epoch.validators.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(validators, ["bank-b/validator-1", "bank-c/validator-2", "bank-d/validator-3", "bank-e/validator"]);
     assert_eq!(registry.epoch.number, 2);
+    // Every epoch with where it began and which block scheduled it.
+    let epochs = client.governance_epochs().await.unwrap();
+    let sizes: Vec<(u64, usize)> = epochs.iter().map(|e| (e.number, e.validators.len())).collect();
+    assert_eq!(sizes, [(0, 4), (1, 5), (2, 4)]);
+    assert!(epochs.windows(2).all(|w| w[0].first_seq < w[1].decided_seq && w[1].decided_seq < w[1].first_seq));
     assert!(registry.nodes.iter().all(|n| n.name != "validator-0"), "gone from the registry with its epoch");
     let s = bank_e.chain_status().await.unwrap();
     assert!(s.height >= height - 1, "bank-e's validator follows: {s:?}");

@@ -147,6 +147,7 @@ fn epoch_json(e: &Epoch) -> EpochJson {
     EpochJson {
         number: e.number,
         first_seq: e.first_seq,
+        decided_seq: e.decided_seq,
         validators: validators_json(&e.validators),
         audit_keys: audit_keys_json(&e.audit_keys),
         max_block_txs: c.max_block_txs,
@@ -366,6 +367,13 @@ impl ChainApiServer for Rpc {
     async fn governance_registry(&self) -> RpcResult<RegistryJson> {
         let ledger = self.shared.ledger.read().map_err(node_error)?;
         Ok(registry_json(ledger.registry(), ledger.height()))
+    }
+
+    async fn governance_epochs(&self) -> RpcResult<Vec<EpochJson>> {
+        let ledger = self.shared.ledger.read().map_err(node_error)?;
+        let mut epochs = ledger.epochs().map_err(node_error)?;
+        epochs.extend(ledger.registry().next_epoch().cloned());
+        Ok(epochs.iter().map(epoch_json).collect())
     }
 
     async fn governance_log(&self) -> RpcResult<Vec<GovernanceJson>> {

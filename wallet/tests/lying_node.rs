@@ -219,6 +219,10 @@ impl ChainApiServer for Served {
         Err(not_served())
     }
 
+    async fn governance_epochs(&self) -> RpcResult<Vec<ctchain_rpc::EpochJson>> {
+        Err(not_served())
+    }
+
     async fn shielded_status(&self) -> RpcResult<ShieldedStatusJson> {
         Err(not_served())
     }

@@ -85,6 +85,11 @@ pub trait ChainApi {
     #[method(name = "governance_log")]
     async fn governance_log(&self) -> RpcResult<Vec<GovernanceJson>>;
 
+    /// Every epoch from the genesis one that has begun, in order, then the scheduled next one if any: what each
+    /// range of sequence numbers was validated with (validators, audit keys, parameters).
+    #[method(name = "governance_epochs")]
+    async fn governance_epochs(&self) -> RpcResult<Vec<EpochJson>>;
+
     /// Submits a shielded transaction (hex of its canonical `ctchain_ledger::ShieldedTx` encoding: a shielded
     /// transfer, shield or unshield); returns its id once its proof is checked and it is in the mempool.
     #[method(name = "shielded_submit")]

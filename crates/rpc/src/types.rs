@@ -447,6 +447,9 @@ pub struct EpochJson {
     pub number: u64,
     /// The first consensus sequence number it governs (a block's epoch is that of its `seq`).
     pub first_seq: u64,
+    /// The sequence number of the block that scheduled it (0 for the genesis epoch).
+    #[serde(default)]
+    pub decided_seq: u64,
     /// Validators in index order.
     pub validators: Vec<ValidatorJson>,
     /// Audit public keys (hex) in the order outputs carry their copies.
