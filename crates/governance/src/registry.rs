@@ -81,7 +81,8 @@ pub struct Revocation {
 ///
 /// Epochs are counted in consensus sequence numbers, not heights: PBFT orders null blocks and heartbeats that
 /// carry no ledger block, and its validator set changes at a sequence number (`ctchain_pbft::EpochSchedule`,
-/// with the same numbers as these epochs). A block belongs to the epoch of its header's sequence number.
+/// whose epochs are those of these that change the validators). A block belongs to the epoch of its header's
+/// sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Epoch {
     /// 0 for the genesis epoch, then one more for each change.

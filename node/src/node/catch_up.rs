@@ -97,8 +97,11 @@ impl Driver {
 
     pub(super) fn request_sync(&mut self) {
         let now = now_ms();
+        if now < self.sync_deadline {
+            return;
+        }
         let peers: Vec<PeerId> = self.current_peers().iter().copied().filter(|p| *p != self.own_peer).collect();
-        if now < self.sync_deadline || peers.is_empty() {
+        if peers.is_empty() {
             return;
         }
         self.sync_peer = (self.sync_peer + 1) % peers.len();
