@@ -536,4 +536,126 @@ async fn a_fifth_bank_joins_with_a_validator_whose_votes_count_and_a_removed_val
     assert!(registry.nodes.iter().all(|n| n.name != "validator-0"), "gone from the registry with its epoch");
     let s = bank_e.chain_status().await.unwrap();
     assert!(s.height >= height - 1, "bank-e's validator follows: {s:?}");
+
+    // A light client that trusts only the genesis follows the validator changes through the governance log,
+    // and checks a block of every epoch; a genesis-only check refuses the blocks after the first change.
+    let genesis = chain.cluster.testnet.genesis.clone();
+    let light =
+        ctchain_light::LightClient::connect(client.clone(), ctchain_light::GenesisTrust::Pinned(genesis.hash()))
+            .await
+            .expect("the light client follows the epochs");
+    assert_eq!(light.epochs().await.unwrap().len(), 3);
+    let first = light.block(1).await.expect("a block of epoch 0");
+    assert!(
+        ctchain_ledger::finality::verify_block_certificate(&genesis, &first.block, &first.certificate_bytes).is_ok()
+    );
+    let last = light.block(height).await.expect("the first block of epoch 2, certified by its validators");
+    assert!(
+        ctchain_ledger::finality::verify_block_certificate(&genesis, &last.block, &last.certificate_bytes).is_err(),
+        "the genesis validators alone do not certify it"
+    );
+}
+
+/// The regulator rotates its audit key through governance: from the epoch boundary on, wallets build for the new
+/// key (a transaction still made for the old one is refused, by name), and the regulator's tools decrypt each
+/// output with the key of its epoch — the old key the outputs before, the new key those after — reporting the
+/// others as encrypted to another epoch's key instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key() {
+    let base = BASE + 800;
+    let (dir, mut cluster) = Chain::create(4, 1, base);
+    for i in 0..cluster.len() {
+        cluster.edit_config(i, |c| c.consensus.idle_block_ms = 200).unwrap();
+    }
+    let chain = Chain::launch(dir, cluster).await;
+    let node = Tool::new("ctchain-node", chain.dir.path());
+    let key = |m: &'static str| (m, admin_key(m));
+    let observer = chain.cluster.testnet.rpc[4].clone();
+    let mut audit = Tool::new("ctchain-audit", chain.dir.path());
+    std::fs::write(chain.dir.path().join("regulator-password"), "regulator pw\n").unwrap();
+    audit.leading = ["--insecure-fast-kdf", "--password-file", "regulator-password", "--node", &observer]
+        .map(String::from)
+        .to_vec();
+    let secrets = chain.cluster.dir.join("testnet-secrets.json");
+    audit.ok(&["import", "--chain-id", common::CHAIN_ID, "--secrets", secrets.to_str().unwrap(), "--out", "old.json"]);
+
+    // Wallets made before the rotation.
+    let w = common::Wallets::new(&chain, 2);
+    let issuer_file = chain.cluster.dir.join("bank-a-CNY.issuer.json");
+    w.json("carol.json", &["new", "--insecure-fast-kdf"]);
+    w.json("dave.json", &["new", "--insecure-fast-kdf"]);
+    let dave = w.json("dave.json", &["address"])["address"].as_str().unwrap().to_owned();
+
+    // Before the rotation: a payment made for the genesis audit key.
+    let (cny, issuer) = chain.cny();
+    let alice = WalletKeys::random(&mut OsRng);
+    let mut b = chain.builder();
+    b.issue(&issuer, cny, 4_100).pay(alice.address(), cny, 4_100, "before the rotation");
+    let before = b.build(&mut OsRng).unwrap();
+    submit_and_wait(&chain.client(0), &before, COMMIT).await.expect("commits");
+
+    // The regulator's new key, rotated in by the regulator and three banks.
+    let made = audit.ok(&["keygen", "--chain-id", common::CHAIN_ID, "--out", "new.json", "--rotating", "old.json"]);
+    let new_hex = made
+        .lines()
+        .find_map(|l| l.strip_prefix("audit public key (for the genesis audit_keys): "))
+        .expect("keygen prints the public key")
+        .trim()
+        .to_owned();
+    let rotate = ["rotate-audit-key", "--index", "0", "--key", &new_hex];
+    govern(&chain, &node, 0, &rotate, &[key("bank-a"), key("bank-b"), key("bank-c"), key("regulator")], 1).await;
+    let next = chain.client(0).governance_registry().await.unwrap().next_epoch.expect("the rotation is scheduled");
+    assert_eq!((next.number, next.audit_keys.clone()), (1, vec![new_hex.clone()]));
+    // Heartbeats carry consensus to the new epoch's first sequence number; the door admits by it from then on.
+    wait_status(&chain.client(1), "the new epoch's first sequence number", |s| s.consensus_seq >= next.first_seq).await;
+
+    // A transaction still made for the old key is refused by name; one for the new key commits.
+    let mut b = chain.builder();
+    b.issue(&issuer, cny, 1).pay(alice.address(), cny, 1, "for the old key");
+    let stale = b.build(&mut OsRng).unwrap();
+    let refused = submit_and_wait(&chain.client(1), &stale, COMMIT).await.expect_err("refused");
+    assert!(refused.to_string().contains("audit"), "{refused}");
+    let new_bytes: [u8; 32] = hex::decode(&new_hex).unwrap().try_into().unwrap();
+    let new_key = ctchain_crypto::AuditPublicKey(ctchain_crypto::Point::from_bytes(&new_bytes).unwrap());
+    let mut b = TransactionBuilder::new(common::CHAIN_ID, vec![new_key]);
+    b.issue(&issuer, cny, 5_200).pay(alice.address(), cny, 5_200, "after the rotation");
+    let after = b.build(&mut OsRng).unwrap();
+    submit_and_wait(&chain.client(1), &after, COMMIT).await.expect("commits");
+    let registry = wait_registry(&chain, 1, |r| r.epoch.number == 1).await;
+    assert_eq!(registry.epoch.audit_keys, [new_hex.clone()]);
+    let status = chain.client(1).chain_status().await.unwrap();
+    assert_eq!(status.epoch, 0, "the same validators: consensus keeps its epoch");
+    let (before_id, after_id) = (before.id().to_string(), after.id().to_string());
+    // The wallets follow the chain's governance: they build for the new key and their payments commit.
+    w.json("carol.json", &["issue", "--issuer-key", issuer_file.to_str().unwrap(), "--asset", "CNY", "--amount", "63"]);
+    w.json("carol.json", &["send", "--to", &dave, "--asset", "CNY", "--amount", "6.30", "--memo", "after"]);
+    assert_eq!(w.confirmed("dave.json", "CNY"), "6.30");
+
+    // Each key decrypts the outputs of its own epoch and names the others.
+    let old = audit.ok(&["decrypt", &before_id, "--key", "old.json"]);
+    assert!(old.contains("41.00 CNY"), "{old}");
+    let err = audit.fails(&["decrypt", &after_id, "--key", "old.json"]);
+    assert!(err.contains("another epoch"), "{err}");
+    let new = audit.ok(&["decrypt", &after_id, "--key", "new.json"]);
+    assert!(new.contains("52.00 CNY"), "{new}");
+    chain.wait_caught_up(4).await;
+    let tip = chain.client(4).chain_status().await.unwrap().height.to_string();
+    let scanned_old = audit.ok(&["scan", "--from", "1", "--to", &tip, "--key", "old.json", "--db", "db-old"]);
+    let scanned_new = audit.ok(&["scan", "--from", "1", "--to", &tip, "--key", "new.json", "--db", "db-new"]);
+    let shown_old = audit.ok(&["show", "--db", "db-old"]);
+    let shown_new = audit.ok(&["show", "--db", "db-new"]);
+    assert!(shown_old.contains("41.00") && !shown_old.contains("52.00"), "{shown_old}");
+    assert!(shown_new.contains("52.00") && !shown_new.contains("41.00"), "{shown_new}");
+    assert!(shown_new.contains("63.00") && shown_new.contains("6.30"), "the wallets' payments: {shown_new}");
+    assert!(
+        scanned_old.contains(&format!(
+            "tx {after_id}: 1 confidential outputs NOT DECRYPTED: encrypted to the audit key of another epoch"
+        )),
+        "{scanned_old}"
+    );
+    assert!(scanned_new.contains(&format!("tx {before_id}: 1 confidential outputs NOT DECRYPTED")), "{scanned_new}");
+    // A key of no epoch at all is refused before anything is decrypted.
+    audit.ok(&["keygen", "--chain-id", common::CHAIN_ID, "--out", "stranger.json"]);
+    let err = audit.fails(&["scan", "--from", "1", "--to", &tip, "--key", "stranger.json", "--db", "db-stranger"]);
+    assert!(err.contains("audit key 0"), "{err}");
 }

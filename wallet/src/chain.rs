@@ -43,6 +43,17 @@ impl ChainInfo {
         self.shielded.as_ref().ok_or(WalletError::NoShieldedPool)
     }
 
+    /// Takes the audit keys and assets the chain's governance has set since the genesis (what the next
+    /// transaction is built for).
+    pub fn follow_rules(&mut self, rules: crate::sync::ChainRules) {
+        self.audit_keys = rules.audit_keys;
+        for asset in rules.assets {
+            if !self.assets.iter().any(|a| a.id == asset.id) {
+                self.assets.push(asset);
+            }
+        }
+    }
+
     /// From the canonical genesis bytes (as `chain_getGenesis` returns them). The hash is computed here, not
     /// taken from the node's summary.
     pub fn from_genesis_bytes(bytes: &[u8]) -> Result<Self> {

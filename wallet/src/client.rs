@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 
 use crate::error::{Result, WalletError};
 use crate::scan::ChainOutput;
-use crate::sync::{ChainSource, ShieldedSource};
+use crate::sync::{ChainRules, ChainSource, ShieldedSource};
 
 /// Heights per page of certified blocks read for outputs.
 const CERTIFIED_PAGE_BLOCKS: u64 = 100;
@@ -123,6 +123,15 @@ impl RpcSource {
 }
 
 impl ChainSource for RpcSource {
+    async fn chain_rules(&self) -> Result<ChainRules> {
+        // From the governance the light client followed from the genesis: a node cannot make the wallet encrypt
+        // to keys the chain did not appoint.
+        let light = self.light().await?;
+        let epoch = light.next_block_epoch().await.map_err(|e| self.light_error(e))?;
+        let assets = light.registry().await.assets().to_vec();
+        Ok(ChainRules { audit_keys: epoch.audit_keys, assets })
+    }
+
     async fn genesis(&self) -> Result<Vec<u8>> {
         Ok(self.light().await?.genesis_bytes().to_vec())
     }
@@ -351,6 +360,10 @@ impl ChainSource for FailoverSource {
             }
         }
         Ok(bytes)
+    }
+
+    async fn chain_rules(&self) -> Result<ChainRules> {
+        in_turn!(self, |s| s.chain_rules())
     }
 
     async fn height(&self) -> Result<u64> {

@@ -191,6 +191,7 @@ impl<S: ShieldedSource> Session<S> {
         let path = self.store_path.clone();
         let mut save = |s: &WalletStore| s.save(&path);
         let keys = self.secret.viewing_keys();
+        self.follow_chain_rules().await?;
         let confidential = sync(&self.source, &keys, &self.chain, &mut self.store, &mut save, progress).await?;
         let shielded = match (&self.chain.shielded, self.secret.shielded_viewing_key()) {
             (Some(_), Some(viewer)) => {
@@ -199,6 +200,14 @@ impl<S: ShieldedSource> Session<S> {
             _ => None,
         };
         Ok(Synced { confidential, shielded })
+    }
+
+    /// Takes the audit keys of the next block's epoch and the assets listed by governance, as the chain's
+    /// governance (followed from the genesis) has them: what transactions are built for from now on.
+    pub async fn follow_chain_rules(&mut self) -> Result<()> {
+        let rules = self.source.chain_rules().await?;
+        self.chain.follow_rules(rules);
+        Ok(())
     }
 
     /// Balances of the confidential pool and of the shielded pool, as of the last sync.
@@ -252,6 +261,7 @@ impl<S: ShieldedSource> Session<S> {
     pub async fn build_transfer(&mut self, to: &str, asset: &str, amount: &str, memo: &str) -> Result<Built> {
         let to = decode_address(&self.chain.chain_id, to)?;
         let keys = self.secret.wallet_keys()?;
+        self.follow_chain_rules().await?;
         let (asset, units) = self.confidential_request(asset, amount)?;
         self.sync(&mut |_, _| {}).await?;
         build_transfer(&self.store, &keys, &self.chain, &to, &asset, units, memo, &mut OsRng)
@@ -276,6 +286,7 @@ impl<S: ShieldedSource> Session<S> {
     /// Syncs, then builds a burn of `amount` of `asset` from this wallet's outputs.
     pub async fn build_burn(&mut self, asset: &str, amount: &str) -> Result<Built> {
         let keys = self.secret.wallet_keys()?;
+        self.follow_chain_rules().await?;
         let (asset, units) = self.confidential_request(asset, amount)?;
         self.sync(&mut |_, _| {}).await?;
         build_burn(&self.store, &keys, &self.chain, &asset, units, &mut OsRng)
@@ -304,6 +315,7 @@ impl<S: ShieldedSource> Session<S> {
         memo: &str,
         wait: Option<Wait>,
     ) -> Result<Submitted> {
+        self.follow_chain_rules().await?;
         let built = self.build_issue(issuer, asset, amount, to, memo)?;
         self.submit(&Outgoing::Confidential(built), wait).await
     }

@@ -33,6 +33,19 @@ pub trait ChainSource {
     async fn header(&self, height: u64) -> Result<Option<(Vec<u8>, u64)>>;
     /// Submits a transaction (hex); the node's refusal is [`WalletError::Refused`].
     async fn submit(&self, tx_hex: &str) -> Result<String>;
+    /// What the chain's governance has changed since the genesis that a transaction must follow: the audit keys
+    /// of the epoch the next block will be in, and the assets listed.
+    async fn chain_rules(&self) -> Result<ChainRules>;
+}
+
+/// The rules a transaction is built for, as the chain's governance has set them (see
+/// [`ChainSource::chain_rules`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainRules {
+    /// The audit keys of the next block's epoch, in the order outputs carry their copies.
+    pub audit_keys: Vec<ctchain_crypto::AuditPublicKey>,
+    /// Every asset listed (the genesis's and those listed by governance).
+    pub assets: Vec<ctchain_ledger::AssetInfo>,
 }
 
 /// What a wallet needs from a chain with a shielded pool, besides [`ChainSource`].

@@ -26,7 +26,9 @@ use ctchain_wallet::proof::PaymentProof;
 use ctchain_wallet::shielded::{check_wallet_anchor, newest_anchor, submit_shielded, Prover, ShieldedSpender};
 use ctchain_wallet::spend::{build_burn, build_issue, build_transfer, Built};
 use ctchain_wallet::store::{SentStatus, WalletStore};
-use ctchain_wallet::sync::{chain_info, committed_tx, submit, sync, wait_committed, ChainSource, ShieldedSource};
+use ctchain_wallet::sync::{
+    chain_info, committed_tx, submit, sync, wait_committed, ChainRules, ChainSource, ShieldedSource,
+};
 use ctchain_wallet::{Result, WalletError};
 
 /// A ledger with a mempool, answering like the node's RPC.
@@ -100,6 +102,12 @@ impl LedgerSource {
 impl ChainSource for LedgerSource {
     async fn genesis(&self) -> Result<Vec<u8>> {
         Ok(self.chain.borrow().ledger.genesis().to_bytes())
+    }
+
+    async fn chain_rules(&self) -> Result<ChainRules> {
+        let chain = self.chain.borrow();
+        let audit_keys = chain.ledger.next_block_epoch().audit_keys.clone();
+        Ok(ChainRules { audit_keys, assets: chain.ledger.registry().assets().to_vec() })
     }
 
     async fn height(&self) -> Result<u64> {

@@ -33,6 +33,7 @@ use ctchain_crypto::{
     audit_decryption_inputs, audit_output_from_shares, AssetId, AuditDecryptError, AuditDecryptionShares,
     AuditedOutput, LimbTable, Output, Point, PublicKind, RistrettoPoint, Transaction, TxId, LIMBS,
 };
+use ctchain_governance::Epoch;
 use ctchain_ledger::{AssetInfo, Block, Crossing, Genesis, LedgerTx, ShieldedTx};
 
 use crate::aml::{AuditRecord, NotDecrypted, NotDecryptedReason, Pool, RecordKind};
@@ -307,6 +308,49 @@ pub fn check_key(
     Ok(())
 }
 
+/// Checks a regulator's whole keys against the chain's epochs before anything is decrypted: the confidential key
+/// must be audit key `key_index` of at least one epoch (outputs of the other epochs are reported as encrypted to
+/// another key), and a shielded key, if the keys hold one and the chain has a shielded pool, the chain's shielded
+/// audit key.
+pub fn check_keys_in_epochs(
+    genesis: &Genesis,
+    epochs: &[Epoch],
+    key_index: usize,
+    keys: &RegulatorKeys,
+) -> Result<(), DecryptError> {
+    let public = keys.confidential.public();
+    if !epochs.iter().any(|e| e.audit_keys.get(key_index) == Some(&public)) {
+        // Named as for the genesis alone: no such index anywhere, or another key.
+        if epochs.iter().all(|e| e.audit_keys.len() <= key_index) {
+            return Err(DecryptError::NoSuchKey(key_index));
+        }
+        return Err(DecryptError::WrongKey(key_index));
+    }
+    match (&keys.shielded, &genesis.shielded) {
+        (Some(secret), Some(_)) => check_shielded_key(genesis, secret),
+        _ => Ok(()),
+    }
+}
+
+/// The chain as decrypting the blocks of `epoch` reads it, in the shape of a genesis: the chain id and shielded
+/// pool of the genesis, the assets `listed` so far (the registry's), and the epoch's audit keys.
+pub fn epoch_view(genesis: &Genesis, listed: &[AssetInfo], epoch: &Epoch) -> Genesis {
+    let mut view = with_assets(genesis, listed);
+    view.audit_keys = epoch.audit_keys.clone();
+    view
+}
+
+/// The genesis with the assets `listed` since (what records name the assets by).
+pub fn with_assets(genesis: &Genesis, listed: &[AssetInfo]) -> Genesis {
+    let mut view = genesis.clone();
+    for asset in listed {
+        if view.asset(&asset.id).is_none() {
+            view.assets.push(asset.clone());
+        }
+    }
+    view
+}
+
 /// Checks a regulator's whole keys against the genesis before anything is decrypted: the confidential key must be
 /// the chain's audit key `key_index`, and a shielded key, if the keys hold one and the chain has a shielded pool,
 /// the chain's shielded audit key.
@@ -405,12 +449,28 @@ pub fn decrypt_whole(
     contents: &BlockContents,
     tables: &mut Tables,
 ) -> Result<Decryption, DecryptError> {
-    let req = request(Vec::new(), &contents.outputs, key_index)?;
-    let decrypted = finish(&contents.outputs, key_index, &multiply(&keys.confidential, &req.points), tables)?;
-    let mut out = Decryption {
-        records: decrypted.iter().map(|d| record(genesis, d)).collect::<Result<_, _>>()?,
-        ..Decryption::default()
-    };
+    let mut out = Decryption::default();
+    if genesis.audit_keys.get(key_index) == Some(&keys.confidential.public()) {
+        let req = request(Vec::new(), &contents.outputs, key_index)?;
+        let decrypted = finish(&contents.outputs, key_index, &multiply(&keys.confidential, &req.points), tables)?;
+        out.records = decrypted.iter().map(|d| record(genesis, d)).collect::<Result<_, _>>()?;
+    } else {
+        // Outputs of an epoch whose audit key `key_index` is another (before a rotation, or after it): named,
+        // one entry per transaction, for the key of their epoch to decrypt.
+        for o in &contents.outputs {
+            match out.not_decrypted.last_mut() {
+                Some(n) if n.pool == Pool::Confidential && n.tx_id == o.tx_id.to_string() => n.outputs += 1,
+                _ => out.not_decrypted.push(NotDecrypted {
+                    tx_id: o.tx_id.to_string(),
+                    height: o.height,
+                    timestamp_ms: o.timestamp_ms,
+                    pool: Pool::Confidential,
+                    outputs: 1,
+                    reason: NotDecryptedReason::OtherAuditKey,
+                }),
+            }
+        }
+    }
     for source in &contents.shielded {
         let Some(secret) = &keys.shielded else {
             out.not_decrypted.push(source.not_decrypted(NotDecryptedReason::NoShieldedKey));

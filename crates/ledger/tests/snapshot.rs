@@ -32,7 +32,7 @@ fn certified_chain(seed: u64) -> TestChain {
 
 /// A commit certificate for `block` signed by `signers`.
 fn certify(genesis: &Genesis, block: &Block, signers: &[u32]) -> Vec<u8> {
-    let seq = block.header.height + 10;
+    let seq = block.header.seq;
     let consensus = ctchain_ledger::finality::consensus_block(block);
     let digest = consensus.digest(&genesis.chain_id, seq);
     let body = Commit { view: 0, seq, digest };

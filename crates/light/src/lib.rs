@@ -8,9 +8,9 @@
 //! * **Genesis pinned by its hash.** The client starts from a genesis whose SM3 hash it was given
 //!   ([`GenesisTrust::Pinned`], e.g. from a supervisor's database or a wallet's store) or, on first use, the one
 //!   the node serves, checked to hash to what the node reports ([`GenesisTrust::FirstUse`]); every later check
-//!   is against that genesis's validators.
+//!   goes back to that genesis.
 //! * **Every block certified.** [`LightClient::block`] returns a [`CertifiedBlock`] only if its commit
-//!   certificate carries `2f + 1` genesis validators' signatures over exactly these block bytes
+//!   certificate carries `2f + 1` signatures of its epoch's validators over exactly these block bytes
 //!   (`ctchain_ledger::finality`), its header names the height asked for, and its transaction root is the root
 //!   of its transactions. A certificate binds the whole block, so a node cannot swap a transaction or move a
 //!   genuine block to another height.
@@ -19,11 +19,15 @@
 //! * **Inclusion.** [`LightClient::committed_tx`] returns a transaction only with a Merkle path from its leaf to
 //!   the transaction root of a certified block at the height the node named.
 //!
-//! Not yet followed: the chain's epochs. Validators sign in their epoch (`ctchain_pbft::EpochSchedule`), and this
-//! client checks every certificate against the genesis validators of epoch 0, so once governance begins a new
-//! epoch that changes the validators its blocks are refused as uncertified: the client fails closed. (An epoch
-//! that only rotates audit keys or changes consensus parameters keeps the consensus epoch, and this client
-//! follows the chain through it.) Following the epoch changes from the genesis is the next step.
+//! * **The epochs, followed from the genesis.** Validators change by governance. The client reads the node's
+//!   governance log and follows every block it names, in order, with an
+//!   [`EpochTracker`](ctchain_ledger::finality::EpochTracker): each such block is certified by the validators
+//!   known for its sequence number, and its governance transactions are replayed on the client's own registry,
+//!   which so learns the next validator sets and audit keys from the chain alone. A node that skips a governance
+//!   block is caught at the next one (each names the registry version it applies to); one that withholds the
+//!   latest leaves the client on older validators, whose signatures no later block carries: the client fails
+//!   closed, it is not misled. A certificate that does not verify makes the client re-read the log once before
+//!   refusing the block.
 //!
 //! What is *not* checked, and why: the height a node reports as its tip ([`LightClient::height`]) is a hint —
 //! a node can always withhold new blocks, and anything read below it is checked; a transaction's pending or
@@ -32,7 +36,9 @@
 //!
 //! ## Invariants
 //! * No value of type [`CertifiedBlock`] or [`CommittedTx`] exists that did not pass the checks above against
-//!   this client's genesis.
+//!   this client's genesis and the epochs followed from it.
+//! * The epochs are learned from certified governance blocks only, in chain order; nothing else the node says
+//!   (its registry summary, its epochs list, its status) changes which signatures the client accepts.
 //! * A refusal names what the node got wrong ([`LightError`]); nothing a node sends makes this crate panic.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -44,7 +50,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use ctchain_codec::{Decode, Hash32};
-use ctchain_ledger::finality::verify_block_certificate;
+use ctchain_governance::{Epoch, Registry};
+use ctchain_ledger::finality::EpochTracker;
 use ctchain_ledger::{Block, BlockHeader, Genesis, LedgerTx, TxInclusionProof};
 use ctchain_pbft::CommitCertificate;
 use ctchain_rpc::{BlockRef, ChainApiClient, TxStatus};
@@ -107,6 +114,9 @@ pub enum LightError {
         /// What failed (decoding, id, inclusion proof, block).
         reason: String,
     },
+    /// The node's governance history does not lead from the genesis to the chain's validators.
+    #[error("the node's governance history does not check out: {0}")]
+    ForgedGovernance(String),
     /// The transaction is not committed (yet, or ever).
     #[error("transaction {id} is not committed ({status})")]
     NotCommitted {
@@ -117,7 +127,7 @@ pub enum LightError {
     },
 }
 
-/// A block whose commit certificate was checked against the genesis validators.
+/// A block whose commit certificate was checked against the validators of its epoch.
 #[derive(Clone, Debug)]
 pub struct CertifiedBlock {
     /// The block.
@@ -158,6 +168,8 @@ pub struct LightClient<C> {
     genesis_bytes: Vec<u8>,
     /// `height → (hash, prev_hash)` of every block certified so far: what the hash chain is checked against.
     seen: Mutex<BTreeMap<u64, (Hash32, Hash32)>>,
+    /// The epochs followed so far (held across the reads of one refresh, so that two do not interleave).
+    epochs: tokio::sync::Mutex<EpochTracker>,
 }
 
 impl<C: ChainApiClient + Send + Sync> LightClient<C> {
@@ -178,7 +190,73 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
                 return Err(LightError::WrongGenesis { pinned, served: genesis_hash });
             }
         }
-        Ok(Self { client, genesis, genesis_hash, genesis_bytes: bytes, seen: Mutex::default() })
+        let tracker = EpochTracker::new(&genesis).map_err(|e| LightError::BadGenesis(e.to_string()))?;
+        let this = Self {
+            client,
+            genesis,
+            genesis_hash,
+            genesis_bytes: bytes,
+            seen: Mutex::default(),
+            epochs: tokio::sync::Mutex::new(tracker),
+        };
+        this.follow_epochs().await?;
+        Ok(this)
+    }
+
+    /// Reads the node's governance log and follows every governance block not followed yet (see the crate
+    /// documentation): afterwards the client knows the validators and audit keys of every epoch the node has
+    /// reported.
+    pub async fn follow_epochs(&self) -> Result<(), LightError> {
+        let mut tracker = self.epochs.lock().await;
+        self.follow_locked(&mut tracker).await
+    }
+
+    async fn follow_locked(&self, tracker: &mut EpochTracker) -> Result<(), LightError> {
+        let log = self.client.governance_log().await.map_err(unreachable("the governance log"))?;
+        let mut heights: Vec<u64> = log.iter().map(|g| g.height).filter(|h| *h > tracker.followed_height()).collect();
+        if heights.windows(2).any(|w| w[0] > w[1]) {
+            return Err(LightError::ForgedGovernance("its log is not in chain order".into()));
+        }
+        heights.dedup();
+        for height in heights {
+            let (block, certificate_bytes) = self.fetch(height).await?;
+            tracker
+                .follow(&block, &certificate_bytes)
+                .map_err(|e| LightError::ForgedBlock { height, reason: format!("as a governance block: {e}") })?;
+            let hash = block.header.hash();
+            self.link(height, hash, block.header.prev_hash)
+                .map_err(|reason| LightError::ForgedBlock { height, reason })?;
+        }
+        Ok(())
+    }
+
+    /// The registry epochs known (every one that began, then the scheduled one), after following the node's
+    /// governance log.
+    pub async fn epochs(&self) -> Result<Vec<Epoch>, LightError> {
+        let mut tracker = self.epochs.lock().await;
+        self.follow_locked(&mut tracker).await?;
+        Ok(tracker.epochs())
+    }
+
+    /// The registry epoch of consensus sequence number `seq` (that of a block's header), as far as the
+    /// governance followed so far knows.
+    pub async fn epoch_for_seq(&self, seq: u64) -> Epoch {
+        self.epochs.lock().await.epoch_for_seq(seq).clone()
+    }
+
+    /// The consortium's registry after the last governance block followed.
+    pub async fn registry(&self) -> Registry {
+        self.epochs.lock().await.registry().clone()
+    }
+
+    /// The epoch the node's next block will be in, as far as the chain's governance says (the node's consensus
+    /// sequence number is a hint: a node that understates it makes transactions built for this epoch's audit
+    /// keys be refused, never accepted with the wrong keys). What a wallet builds its transactions for.
+    pub async fn next_block_epoch(&self) -> Result<Epoch, LightError> {
+        let status = self.client.chain_status().await.map_err(unreachable("its status"))?;
+        let mut tracker = self.epochs.lock().await;
+        self.follow_locked(&mut tracker).await?;
+        Ok(tracker.epoch_for_seq(status.consensus_seq.saturating_add(1)).clone())
     }
 
     /// The checked genesis.
@@ -210,6 +288,27 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
     /// The block at `height`, certified, with its place in the hash chain checked against the neighbours this
     /// client has seen.
     pub async fn block(&self, height: u64) -> Result<CertifiedBlock, LightError> {
+        let (block, certificate_bytes) = self.fetch(height).await?;
+        let forged = |reason: String| LightError::ForgedBlock { height, reason };
+        let certificate = {
+            let mut tracker = self.epochs.lock().await;
+            match tracker.verify(&block, &certificate_bytes) {
+                Ok(certificate) => certificate,
+                // Perhaps of an epoch the client has not followed yet: read the governance log once more.
+                Err(_) => {
+                    self.follow_locked(&mut tracker).await?;
+                    tracker.verify(&block, &certificate_bytes).map_err(|e| forged(e.to_string()))?
+                }
+            }
+        };
+        let hash = block.header.hash();
+        self.link(height, hash, block.header.prev_hash).map_err(forged)?;
+        Ok(CertifiedBlock { block, hash, certificate, certificate_bytes })
+    }
+
+    /// The block at `height` and its certificate's bytes, with the block's own consistency checked (its height,
+    /// its transaction root) but not yet its certificate.
+    async fn fetch(&self, height: u64) -> Result<(Block, Vec<u8>), LightError> {
         let served = self
             .client
             .chain_get_block(BlockRef::Height(height))
@@ -234,15 +333,10 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
         if Block::compute_tx_root(&txs) != header.tx_root {
             return Err(forged("its transactions are not the ones its header's root commits to".into()));
         }
-        let block = Block { header, txs };
         let certificate_hex = served.certificate.ok_or_else(|| forged("it has no commit certificate".into()))?;
         let certificate_bytes =
             hex::decode(&certificate_hex).map_err(|_| forged("its certificate is not hex".into()))?;
-        let certificate =
-            verify_block_certificate(&self.genesis, &block, &certificate_bytes).map_err(|e| forged(e.to_string()))?;
-        let hash = block.header.hash();
-        self.link(height, hash, block.header.prev_hash).map_err(forged)?;
-        Ok(CertifiedBlock { block, hash, certificate, certificate_bytes })
+        Ok((Block { header, txs }, certificate_bytes))
     }
 
     /// Blocks `from..=to`, each certified, each linked to the one below it.

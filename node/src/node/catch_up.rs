@@ -70,7 +70,7 @@ impl Driver {
         entries.sort_by_key(|e| e.committed.seq);
         for e in entries {
             buffer_early(&mut self.early_entries, e, self.applied_seq, ahead, |entry| {
-                self.epochs.schedule.verify_committed(&Ed25519Verifier, &entry.committed).map_err(|e| e.to_string())
+                self.epochs.schedule().verify_committed(&Ed25519Verifier, &entry.committed).map_err(|e| e.to_string())
             });
             while let Some(entry) = self.early_entries.remove(&(self.applied_seq + 1)) {
                 self.deliver(entry)?;

@@ -56,8 +56,8 @@ impl Driver {
             self.validated.clear();
         }
         // One validator of the entry's epoch (rotating) gossips each committed entry, for observers.
-        let epoch = self.epochs.schedule.epoch_of(seq);
-        let n = self.epochs.schedule.get(epoch).map_or(0, |v| v.n()) as u64;
+        let epoch = self.epochs.schedule().epoch_of(seq);
+        let n = self.epochs.schedule().get(epoch).map_or(0, |v| v.n()) as u64;
         if let Some(me) = self.my_index(epoch) {
             if n > 0 && seq % n == u64::from(me) {
                 if let Err(e) = self.shared.net.publish(Topic::Blocks, entry.to_bytes()) {
@@ -73,7 +73,7 @@ impl Driver {
     /// After sequence number `seq` (a block or not): the next block lies above it, perhaps in a new epoch, whose
     /// audit keys the door then admits with.
     pub(super) fn follow_epoch(&mut self, seq: u64) -> Result<()> {
-        let before = self.epochs.schedule.epoch_of(seq);
+        let before = self.epochs.schedule().epoch_of(seq);
         let mut ledger = self.shared.ledger.write().map_err(|_| anyhow!("ledger lock poisoned"))?;
         ledger.note_consensus_seq(seq);
         if ledger.verifier().confidential.audit_keys() != self.shared.admission.verifier().confidential.audit_keys() {
@@ -81,7 +81,7 @@ impl Driver {
             self.shared.admission.set_verifier(ledger.verifier().clone());
         }
         drop(ledger);
-        let now = self.epochs.schedule.epoch_of(seq + 1);
+        let now = self.epochs.schedule().epoch_of(seq + 1);
         if now != before {
             match self.my_index(now) {
                 Some(index) => info!(epoch = now, index, "entered the epoch as one of its validators"),

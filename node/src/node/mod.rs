@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
 use ctchain_crypto::TxId;
+use ctchain_ledger::finality::ConsensusSchedule;
 use ctchain_ledger::{CheckedBlock, EncodedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
 use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
 use ctchain_net::{GossipVerdict, NetEvent, NetHandle, PeerId, Topic};
@@ -280,7 +281,7 @@ impl Driver {
             .next_block_epoch()
             .consensus
             .clone();
-        let mut cfg = PbftConfig::new(self.epochs.schedule.clone());
+        let mut cfg = PbftConfig::new(self.epochs.schedule().clone());
         cfg.checkpoint_interval = g.checkpoint_interval;
         cfg.window = g.window;
         cfg.view_timeout_ms = timing.view_timeout_ms;
@@ -317,12 +318,12 @@ impl Driver {
 
     /// The epoch of the next sequence number to execute.
     pub(super) fn current_epoch(&self) -> u64 {
-        self.epochs.schedule.epoch_of(self.applied_seq + 1)
+        self.epochs.schedule().epoch_of(self.applied_seq + 1)
     }
 
     /// This node's index among the validators of `epoch`, if it is one.
     pub(super) fn my_index(&self, epoch: u64) -> Option<u32> {
-        self.epochs.schedule.get(epoch)?.index_of(self.consensus_key.as_ref()?)
+        self.epochs.schedule().get(epoch)?.index_of(self.consensus_key.as_ref()?)
     }
 
     /// The peers of the current epoch's validators, by index.
@@ -332,7 +333,7 @@ impl Driver {
 
     /// The validator set of the current epoch.
     pub(super) fn current_validators(&self) -> &ValidatorSet {
-        self.epochs.schedule.get(self.current_epoch()).unwrap_or_else(|| self.epochs.schedule.earliest_set())
+        self.epochs.schedule().get(self.current_epoch()).unwrap_or_else(|| self.epochs.schedule().earliest_set())
     }
 
     /// Adds the epoch the ledger's registry has scheduled, if it is new and changes the validators, and returns
@@ -341,7 +342,7 @@ impl Driver {
         let next = {
             let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
             match ledger.registry().next_epoch() {
-                Some(next) if next.number > self.epochs.registry_seen => next.clone(),
+                Some(next) if next.number > self.epochs.registry_seen() => next.clone(),
                 _ => return Ok(None),
             }
         };
@@ -404,7 +405,7 @@ impl Driver {
         // chain digest the log holds there; a log restored later than that starts the epoch at the tip instead,
         // which is as committed.
         let epoch = self.current_epoch();
-        let start_seq = self.epochs.schedule.first_seq(epoch).unwrap_or(1) - 1;
+        let start_seq = self.epochs.schedule().first_seq(epoch).unwrap_or(1) - 1;
         let start = if start_seq == 0 {
             ctchain_pbft::EpochStart::genesis(&self.shared.genesis.chain_id)
         } else {
@@ -588,7 +589,7 @@ impl Driver {
                     // A block is relayed only with a valid commit certificate (it is checked again on apply). Within
                     // a window of this node's tip, its epoch is known for sure; beyond, an epoch this node has not
                     // learnt of yet may have other validators, so a failing certificate proves nothing.
-                    let certified = self.epochs.schedule.verify_committed(&Ed25519Verifier, &entry.committed).is_ok();
+                    let certified = self.epochs.schedule().verify_committed(&Ed25519Verifier, &entry.committed).is_ok();
                     let within = entry.committed.seq <= self.applied_seq + self.shared.genesis.consensus.window;
                     let verdict = match (certified, within) {
                         (true, _) => GossipVerdict::Accept,
@@ -726,29 +727,22 @@ impl Driver {
     }
 }
 
-/// The consensus epochs: the registry's epochs that change the validators. An epoch that changes only audit keys
-/// or consensus parameters is the ledger's business; consensus keeps its validators and its epoch number (so
-/// that signatures, and light clients checking them, are not affected by such a change).
+/// The consensus epochs ([`ConsensusSchedule`], the numbering light clients use too) and where each epoch's
+/// validators are on the network. An epoch that changes only audit keys or consensus parameters is the ledger's
+/// business; consensus keeps its validators and its epoch number.
 pub(super) struct ConsensusEpochs {
-    /// The validator sets, numbered by consensus epoch.
-    pub(super) schedule: EpochSchedule,
+    consensus: ConsensusSchedule,
     /// Each consensus epoch's validators' peer ids, by index.
     pub(super) peers: BTreeMap<u64, Vec<PeerId>>,
-    /// The newest registry epoch considered.
-    pub(super) registry_seen: u64,
-    /// The validators of the newest consensus epoch.
-    latest: Vec<ctchain_governance::ValidatorInfo>,
 }
 
 impl ConsensusEpochs {
     /// The epochs a ledger knows: every one that began, and the next if one is scheduled.
     fn from_ledger(ledger: &Ledger) -> Result<Self> {
-        let chain_id = &ledger.genesis().chain_id;
         let mut epochs = ledger.epochs().context("cannot read the ledger's epochs")?;
-        if let Some(next) = ledger.registry().next_epoch() {
-            epochs.push(next.clone());
-        }
+        epochs.extend(ledger.registry().next_epoch().cloned());
         let genesis = epochs.first().ok_or_else(|| anyhow!("the ledger holds no epoch"))?;
+        let chain_id = &ledger.genesis().chain_id;
         let mut this = Self::genesis(chain_id, genesis)?;
         for epoch in &epochs[1..] {
             this.add(chain_id, epoch)?;
@@ -758,39 +752,30 @@ impl ConsensusEpochs {
 
     /// The genesis epoch alone.
     fn genesis(chain_id: &str, genesis: &ctchain_governance::Epoch) -> Result<Self> {
-        if genesis.number != 0 {
-            bail!("the ledger's first epoch is number {}, not 0", genesis.number);
-        }
-        Ok(Self {
-            schedule: EpochSchedule::genesis(consensus_set(chain_id, 0, &genesis.validators)),
-            peers: BTreeMap::from([(0, epoch_peers(&genesis.validators)?)]),
-            registry_seen: 0,
-            latest: genesis.validators.clone(),
-        })
+        let consensus = ConsensusSchedule::genesis(chain_id, genesis).context("the ledger's genesis epoch")?;
+        Ok(Self { consensus, peers: BTreeMap::from([(0, epoch_peers(&genesis.validators)?)]) })
     }
 
     /// Considers registry epoch `epoch` (the next after those seen): a new consensus epoch if it changes the
     /// validators (their keys or their order), returned.
     fn add(&mut self, chain_id: &str, epoch: &ctchain_governance::Epoch) -> Result<Option<ValidatorSet>> {
-        self.registry_seen = epoch.number;
-        if epoch.validators == self.latest {
-            return Ok(None);
+        let peers = epoch_peers(&epoch.validators)?;
+        let added = self.consensus.add(chain_id, epoch)?;
+        if let Some(set) = &added {
+            self.peers.insert(set.epoch(), peers);
         }
-        let number = self.schedule.latest() + 1;
-        let set = consensus_set(chain_id, number, &epoch.validators);
-        self.schedule
-            .push(epoch.first_seq, set.clone())
-            .map_err(|e| anyhow!("the registry's epoch {} does not follow the known ones: {e}", epoch.number))?;
-        self.peers.insert(number, epoch_peers(&epoch.validators)?);
-        self.latest = epoch.validators.clone();
-        Ok(Some(set))
+        Ok(added)
     }
-}
 
-/// A consensus validator set.
-fn consensus_set(chain_id: &str, number: u64, validators: &[ctchain_governance::ValidatorInfo]) -> ValidatorSet {
-    let keys = validators.iter().map(|v| PublicKey(v.consensus_key.to_vec())).collect();
-    ValidatorSet::for_epoch(chain_id, number, keys)
+    /// The validator sets, numbered by consensus epoch.
+    pub(super) fn schedule(&self) -> &EpochSchedule {
+        self.consensus.schedule()
+    }
+
+    /// The newest registry epoch considered.
+    pub(super) fn registry_seen(&self) -> u64 {
+        self.consensus.registry_seen()
+    }
 }
 
 /// The peer ids of validators, by index.
@@ -837,18 +822,18 @@ mod tests {
         let mut epochs = ConsensusEpochs::genesis("c", &epoch(0, 1, &v[..4], 1)).unwrap();
         // An audit key rotation: the same validators sign on in consensus epoch 0.
         assert!(epochs.add("c", &epoch(1, 49, &v[..4], 1)).unwrap().is_none());
-        assert_eq!((epochs.schedule.latest(), epochs.registry_seen), (0, 1));
+        assert_eq!((epochs.schedule().latest(), epochs.registry_seen()), (0, 1));
         // A fifth validator: consensus epoch 1, from the registry epoch's first sequence number.
         let set = epochs.add("c", &epoch(2, 97, &v, 1)).unwrap().expect("a validator change");
         assert_eq!((set.epoch(), set.n()), (1, 5));
-        assert_eq!(epochs.schedule.first_seq(1), Some(97));
+        assert_eq!(epochs.schedule().first_seq(1), Some(97));
         assert_eq!(epochs.peers[&1].len(), 5);
         // A validator's new network key changes where its messages go: a new consensus epoch too.
         let mut moved = v.clone();
         moved[2].network_key = crate::keys::NodeKey::generate().public;
         assert_eq!(epochs.add("c", &epoch(3, 145, &moved, 2)).unwrap().map(|s| s.epoch()), Some(2));
-        assert_eq!(epochs.schedule.epoch_of(144), 1);
-        assert_eq!(epochs.schedule.epoch_of(145), 2);
+        assert_eq!(epochs.schedule().epoch_of(144), 1);
+        assert_eq!(epochs.schedule().epoch_of(145), 2);
         assert!(ConsensusEpochs::genesis("c", &epoch(1, 49, &v, 1)).is_err(), "a schedule starts at epoch 0");
     }
 }

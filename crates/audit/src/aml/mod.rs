@@ -159,6 +159,9 @@ pub enum NotDecryptedReason {
     NoShieldedKey,
     /// Shielded outputs, decrypted under a split key: threshold keys cover the confidential pool only.
     SplitKey,
+    /// Confidential outputs of an epoch whose audit key (at this index) is another one: made before the key was
+    /// rotated in, or after it was rotated out. The key of their epoch decrypts them.
+    OtherAuditKey,
 }
 
 impl NotDecryptedReason {
@@ -168,6 +171,9 @@ impl NotDecryptedReason {
             NotDecryptedReason::NoShieldedKey => "not decryptable without the shielded audit key",
             NotDecryptedReason::SplitKey => {
                 "not decryptable with a split audit key (threshold keys cover the confidential pool only)"
+            }
+            NotDecryptedReason::OtherAuditKey => {
+                "encrypted to the audit key of another epoch (before or after a rotation): decrypt with that key"
             }
         }
     }

@@ -22,8 +22,10 @@ pub(super) async fn access(cli: &Cli, command: &AccessCommand, out: &mut dyn Wri
             dealing.check()?;
             let chain = node(cli).await?;
             let genesis = chain.genesis().clone();
-            if genesis.audit_keys.get(*key_index as usize) != Some(&dealing.public) {
-                bail!("the dealing is not of the chain's audit key {key_index}");
+            // The record is checked against the audit keys of the block that will hold it.
+            let epoch = chain.next_block_epoch().await?;
+            if epoch.audit_keys.get(*key_index as usize) != Some(&dealing.public) {
+                bail!("the dealing is not of the chain's audit key {key_index} (epoch {})", epoch.number);
             }
             let record = AuditAccessRecord {
                 chain_id: genesis.chain_id.clone(),
@@ -104,18 +106,19 @@ pub(super) async fn log(chain: &Chain<impl Rpc>, out: &mut dyn Write) -> Result<
 
 /// The committed access record with this id: shown to be in a certified block, and checked again locally (a
 /// record that was signed but never committed authorises nothing).
-pub(super) async fn access_record(chain: &Chain<impl Rpc>, genesis: &Genesis, id: &str) -> Result<AuditAccessRecord> {
-    let record = match chain.committed_tx(id).await {
-        Ok(CommittedTx { tx: LedgerTx::AuditAccess(record), .. }) => record,
+/// It is checked against the audit keys of its block's epoch, which the returned view of the chain holds.
+pub(super) async fn access_record(chain: &Chain<impl Rpc>, id: &str) -> Result<(AuditAccessRecord, Genesis)> {
+    let (record, seq) = match chain.committed_tx(id).await {
+        Ok(CommittedTx { tx: LedgerTx::AuditAccess(record), proof, .. }) => (record, proof.header.seq),
         Ok(_) => bail!("{id} is a transaction, not an audit-access record"),
         Err(LightError::NotCommitted { .. }) => {
             bail!("no committed audit-access record {id}: record the access on chain first")
         }
         Err(e) => return Err(e.into()),
     };
-    let verified =
-        record.verify(&genesis.chain_id, &genesis.audit_keys).context("the access record does not verify")?;
-    Ok(verified.record().clone())
+    let view = view_at(chain, seq).await;
+    let verified = record.verify(&view.chain_id, &view.audit_keys).context("the access record does not verify")?;
+    Ok((verified.record().clone(), view))
 }
 
 pub(super) fn dealing_of(record: &AuditAccessRecord, genesis: &Genesis) -> Result<ThresholdKey> {
@@ -134,12 +137,11 @@ pub(super) async fn partial(
     path: &Path,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let genesis = chain.genesis().clone();
-    let record = access_record(chain, &genesis, access).await?;
+    let (record, at_record) = access_record(chain, access).await?;
     if record.share_keys != dealing.share_keys || record.threshold != dealing.threshold {
         bail!("this share is from another split than the one access record {access} names");
     }
-    let chain_dealing = dealing_of(&record, &genesis)?;
+    let chain_dealing = dealing_of(&record, &at_record)?;
     let (request, covered_to, what) = match tx {
         Some(txid) => {
             let (tx_id, height, _) = committed_confidential(chain, txid).await?;
@@ -163,8 +165,11 @@ pub(super) async fn partial(
                     record.from_height
                 );
             }
-            // The confidential outputs only: a split key does not cover the shielded pool.
-            let outputs = range_contents(chain, record.from_height, to).await?.outputs;
+            // The confidential outputs made for this key only: a split key does not cover the shielded pool, nor
+            // the epochs of another audit key.
+            let (_, contents) =
+                contents_for_key(chain, record.from_height, to, record.audit_key_index, &chain_dealing.public).await?;
+            let outputs = contents.outputs;
             let context = record.id().as_bytes().to_vec();
             let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
             (request, to, format!("{} outputs at heights {}..={to}", outputs.len(), record.from_height))
@@ -190,8 +195,8 @@ pub(super) async fn combine(
     out: &mut dyn Write,
 ) -> Result<()> {
     let genesis = chain.genesis().clone();
-    let record = access_record(chain, &genesis, access).await?;
-    let dealing = dealing_of(&record, &genesis)?;
+    let (record, at_record) = access_record(chain, access).await?;
+    let dealing = dealing_of(&record, &at_record)?;
     let mut read = Vec::new();
     for path in paths {
         let (id, covered_to, p) = read_partial(path)?;
@@ -213,8 +218,10 @@ pub(super) async fn combine(
             "the partials cover different heights (up to {covered:?}); ask the supervisors for partials of one range"
         ),
     };
+    let (view, keyed) =
+        contents_for_key(chain, record.from_height, to, record.audit_key_index, &dealing.public).await?;
+    let outputs = keyed.outputs;
     let contents = range_contents(chain, record.from_height, to).await?;
-    let outputs = contents.outputs;
     let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
     let mut partials = Vec::new();
     let mut invalid = BTreeSet::new();
@@ -235,7 +242,7 @@ pub(super) async fn combine(
         other => anyhow!(other),
     })?;
     let decrypted = decrypt::finish(&outputs, record.audit_key_index as usize, &points, &mut Tables::default())?;
-    let recs = records(&genesis, &decrypted)?;
+    let recs = records(&view, &decrypted)?;
     let db_handle = AuditDb::open(db, &genesis.hash().to_string())?;
     // A split key cannot read the shielded pool: its transactions are listed as not decrypted, unless a whole key
     // already decrypted them into this database.

@@ -30,8 +30,8 @@ pub(super) async fn evidence(
             Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
         }
         Decryptor::Partials(access, files) => {
-            let record = access_record(chain, &genesis, &access).await?;
-            let dealing = dealing_of(&record, &genesis)?;
+            let (record, at_record) = access_record(chain, &access).await?;
+            let dealing = dealing_of(&record, &at_record)?;
             let mut partials = Vec::new();
             for file in &files {
                 let (id, _, p) = read_partial(file)?;

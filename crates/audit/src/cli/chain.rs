@@ -40,6 +40,55 @@ pub(super) async fn range_contents(chain: &Chain<impl Rpc>, from: u64, to: u64) 
     Ok(contents)
 }
 
+/// Blocks `from..=to` in runs of one registry epoch: each run's contents, with the chain as decrypting them reads
+/// it ([`decrypt::epoch_view`]: that epoch's audit keys, the assets listed so far). Epochs come from the
+/// governance the light client followed from the genesis, never from the node's word.
+pub(super) async fn epoch_runs(chain: &Chain<impl Rpc>, from: u64, to: u64) -> Result<Vec<(Genesis, BlockContents)>> {
+    let listed = chain.registry().await.assets().to_vec();
+    let mut runs: Vec<(u64, Genesis, BlockContents)> = Vec::new();
+    for h in from..=to {
+        let block = chain.block(h).await?.block;
+        let epoch = chain.epoch_for_seq(block.header.seq).await;
+        let contents = BlockContents::of_block(&block);
+        match runs.last_mut() {
+            Some((number, _, run)) if *number == epoch.number => run.extend(contents),
+            _ => runs.push((epoch.number, decrypt::epoch_view(chain.genesis(), &listed, &epoch), contents)),
+        }
+    }
+    Ok(runs.into_iter().map(|(_, view, contents)| (view, contents)).collect())
+}
+
+/// The contents of heights `from..=to` made for audit key `public` at `index`: the runs of the epochs that had
+/// it (a split key decrypts only those), with the chain as their records read it.
+pub(super) async fn contents_for_key(
+    chain: &Chain<impl Rpc>,
+    from: u64,
+    to: u64,
+    index: u32,
+    public: &ctchain_crypto::AuditPublicKey,
+) -> Result<(Genesis, BlockContents)> {
+    let listed = chain.registry().await.assets().to_vec();
+    let mut contents = BlockContents::default();
+    for (view, run) in epoch_runs(chain, from, to).await? {
+        if view.audit_keys.get(index as usize) == Some(public) {
+            contents.extend(run);
+        }
+    }
+    Ok((decrypt::with_assets(chain.genesis(), &listed), contents))
+}
+
+/// The chain as decrypting the block at consensus sequence number `seq` reads it (see [`epoch_runs`]).
+pub(super) async fn view_at(chain: &Chain<impl Rpc>, seq: u64) -> Genesis {
+    let listed = chain.registry().await.assets().to_vec();
+    decrypt::epoch_view(chain.genesis(), &listed, &chain.epoch_for_seq(seq).await)
+}
+
+/// Checks the regulator's keys against every epoch of the chain (see [`decrypt::check_keys_in_epochs`]).
+pub(super) async fn check_keys(chain: &Chain<impl Rpc>, key_index: u32, keys: &RegulatorKeys) -> Result<()> {
+    let epochs = chain.epochs().await?;
+    Ok(decrypt::check_keys_in_epochs(chain.genesis(), &epochs, key_index as usize, keys)?)
+}
+
 /// A committed transaction, shown to be in a certified block.
 pub(super) async fn committed(chain: &Chain<impl Rpc>, txid: &str) -> Result<(LedgerTx, u64, TxInclusionProof)> {
     let CommittedTx { tx, height, proof, .. } = chain.committed_tx(txid).await?;

@@ -112,6 +112,10 @@ enum Command {
         /// Supervisors to split among.
         #[arg(long, requires = "threshold")]
         shares: Option<u32>,
+        /// A new confidential-pool key to rotate in by governance (`rotate-audit-key`), keeping the shielded key
+        /// of this keystore: the shielded pool's audit key is the genesis's, which governance does not rotate.
+        #[arg(long, conflicts_with = "threshold")]
+        rotating: Option<PathBuf>,
     },
     /// Write a keystore holding existing secrets: `audit_secret` and optionally `shielded_audit_secret` (hex) from a
     /// JSON file such as a local testnet's `testnet-secrets.json`.
@@ -329,7 +333,13 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let kdf = if cli.insecure_fast_kdf { KdfParams::TEST_ONLY } else { KdfParams::INTERACTIVE };
     let pw = || password(cli.password_file.as_deref());
     match &cli.command {
-        Command::Keygen { chain_id, out: path, threshold, shares } => {
+        Command::Keygen { chain_id, out: path, threshold, shares, rotating: Some(old) } => {
+            let _ = (threshold, shares);
+            let old = open_whole(old, &pw()?)?;
+            let keys = RegulatorKeys { confidential: AuditSecretKey::random(&mut OsRng), shielded: old.shielded };
+            write_keys(chain_id, &keys, path, &new_password(cli.password_file.as_deref())?, kdf, out)
+        }
+        Command::Keygen { chain_id, out: path, threshold, shares, rotating: None } => {
             keygen(chain_id, path, *threshold, *shares, &new_password(cli.password_file.as_deref())?, kdf, out)
         }
         Command::Import { chain_id, secrets, out: path } => {

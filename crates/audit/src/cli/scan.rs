@@ -23,11 +23,19 @@ pub(super) async fn decrypt_tx(
     keys: &RegulatorKeys,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let genesis = chain.genesis().clone();
-    decrypt::check_keys(&genesis, key_index as usize, keys)?;
+    check_keys(chain, key_index, keys).await?;
     let (tx, height, proof) = committed(chain, txid).await?;
+    let genesis = view_at(chain, proof.header.seq).await;
     let timestamp_ms = proof.header.timestamp_ms;
     let contents = BlockContents::of_tx(&tx, height, timestamp_ms);
+    if !contents.outputs.is_empty() && genesis.audit_keys.get(key_index as usize) != Some(&keys.confidential.public()) {
+        let epoch = chain.epoch_for_seq(proof.header.seq).await.number;
+        bail!(
+            "transaction {} is of epoch {epoch}, whose audit key {key_index} is another epoch's key than this one: \
+             its outputs are encrypted to that key; decrypt it with the key of its epoch",
+            tx.id()
+        );
+    }
     writeln!(out, "transaction {} at height {height} ({})", tx.id(), ctchain_display::time::utc_iso(timestamp_ms))?;
     let mut tables = Tables::default();
     for source in &contents.shielded {
@@ -59,7 +67,7 @@ pub(super) async fn scan(
         bail!("height range {from}..={to} is not valid (need 1 ≤ from ≤ to)");
     }
     let genesis = chain.genesis().clone();
-    decrypt::check_keys(&genesis, key_index as usize, keys)?;
+    check_keys(chain, key_index, keys).await?;
     let tip = chain.height().await?;
     if to > tip {
         bail!("the chain is at height {tip}; cannot scan up to {to}");
@@ -73,13 +81,18 @@ pub(super) async fn scan(
     let mut start = from;
     while start <= to {
         let end = to.min(start.saturating_add(SCAN_CHUNK - 1));
-        let contents = range_contents(chain, start, end).await?;
-        let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
-        db_handle.store(start, end, &d.records, &d.not_decrypted)?;
-        count += d.records.len();
-        shielded += d.records.iter().filter(|r| r.pool == Pool::Shielded).count();
-        dummies += d.dummies;
-        not_decrypted.extend(d.not_decrypted);
+        let mut chunk = Decryption::default();
+        for (view, contents) in epoch_runs(chain, start, end).await? {
+            let d = decrypt::decrypt_whole(&view, key_index as usize, keys, &contents, &mut tables)?;
+            chunk.records.extend(d.records);
+            chunk.not_decrypted.extend(d.not_decrypted);
+            chunk.dummies += d.dummies;
+        }
+        db_handle.store(start, end, &chunk.records, &chunk.not_decrypted)?;
+        count += chunk.records.len();
+        shielded += chunk.records.iter().filter(|r| r.pool == Pool::Shielded).count();
+        dummies += chunk.dummies;
+        not_decrypted.extend(chunk.not_decrypted);
         start = end + 1;
     }
     writeln!(

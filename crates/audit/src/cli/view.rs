@@ -11,12 +11,16 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
     rules_toml: &str,
 ) -> Result<String> {
     let rules = RuleSet::from_toml(rules_toml).context("the demo's rule file")?;
-    let genesis = chain.genesis().clone();
-    decrypt::check_keys(&genesis, 0, keys)?;
+    check_keys(chain, 0, keys).await?;
     let tip = chain.height().await?;
-    let contents = range_contents(chain, 1, tip).await?;
-    let Decryption { records: recs, not_decrypted, dummies } =
-        decrypt::decrypt_whole(&genesis, 0, keys, &contents, &mut Tables::default())?;
+    let (mut recs, mut not_decrypted, mut dummies) = (Vec::new(), Vec::new(), 0);
+    let mut tables = Tables::default();
+    for (view, contents) in epoch_runs(chain, 1, tip).await? {
+        let d = decrypt::decrypt_whole(&view, 0, keys, &contents, &mut tables)?;
+        recs.extend(d.records);
+        not_decrypted.extend(d.not_decrypted);
+        dummies += d.dummies;
+    }
     let mut out = Vec::new();
     let shielded = recs.iter().filter(|r| r.pool == Pool::Shielded).count();
     writeln!(

@@ -21,7 +21,7 @@ pub(super) async fn watch(
         .with_context(|| format!("connecting to {ws}"))?;
     let chain = LightClient::connect(client, trust).await?;
     let genesis = chain.genesis().clone();
-    decrypt::check_keys(&genesis, key_index as usize, keys)?;
+    check_keys(&chain, key_index, keys).await?;
     let db = AuditDb::open(db_path, &genesis.hash().to_string())?;
     // Subscribe first, then catch up: a block committed in between is seen twice, never missed (storing a record
     // again replaces it with itself).
@@ -42,7 +42,8 @@ pub(super) async fn watch(
             while next <= stop {
                 let block = chain.block(next).await?.block;
                 let contents = BlockContents::of_block(&block);
-                let d = decrypt::decrypt_whole(&genesis, key_index as usize, keys, &contents, &mut tables)?;
+                let view = view_at(&chain, block.header.seq).await;
+                let d = decrypt::decrypt_whole(&view, key_index as usize, keys, &contents, &mut tables)?;
                 db.store(next, next, &d.records, &d.not_decrypted)?;
                 for r in &d.records {
                     write!(out, "height {next} tx {}", r.tx_id)?;

@@ -301,6 +301,14 @@ async fn start(cli: &Cli) -> anyhow::Result<Session<FailoverSource>> {
     Ok(Session::with_secret(FailoverSource::new(&cli.rpc)?, &cli.wallet, file, secret).await?)
 }
 
+/// A session about to build a transaction: it first takes the audit keys of the next block's epoch and the
+/// assets listed, from the chain's governance (followed from the genesis by the light client).
+async fn start_building(cli: &Cli) -> anyhow::Result<Session<FailoverSource>> {
+    let mut s = start(cli).await?;
+    s.follow_chain_rules().await?;
+    Ok(s)
+}
+
 /// Syncs both pools, with a progress bar for the confidential scan on a terminal.
 async fn sync_with_progress(s: &mut Session<FailoverSource>, json: bool) -> anyhow::Result<Synced> {
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
@@ -494,7 +502,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             // Everything that needs neither the node nor the parameters is checked first.
             let to = decode_shielded_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             s.shielded_request(asset, amount)?;
             if s.shielded_address()? == to {
                 return Err(WalletError::SendToSelf(encode_shielded_address(&s.chain.chain_id, &to)).into());
@@ -507,7 +515,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send { to, shielded: false, asset, amount, memo, submit } => {
             // The address is checked against the wallet's chain before anything else, node or password.
             decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             s.secret.wallet_keys()?;
             s.confidential_request(asset, amount)?;
             sync_with_progress(&mut s, json).await?;
@@ -515,7 +523,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Shield { asset, amount, submit } => {
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             s.shielded_request(asset, amount)?;
             let prover = prover(&cli, &s)?;
             let built = s.build_shield(&prover, asset, amount).await?;
@@ -526,7 +534,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(to) = to {
                 decode_address(&wallet_chain, to)?;
             }
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             s.shielded_request(asset, amount)?;
             let prover = prover(&cli, &s)?;
             let built = s.build_unshield(&prover, asset, amount, to.as_deref(), memo).await?;
@@ -536,7 +544,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(to) = to {
                 decode_address(&KeystoreFile::read(&cli.wallet)?.chain_id, to)?;
             }
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             let file = KeystoreFile::read(issuer_key)?;
             let pw =
                 password(issuer_password_file.as_deref(), "CTCHAIN_ISSUER_PASSWORD", "Issuer key password", false)?;
@@ -545,7 +553,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             finish(&mut s, Outgoing::Confidential(built), submit, json).await?;
         }
         Command::Burn { asset, amount, submit } => {
-            let mut s = start(&cli).await?;
+            let mut s = start_building(&cli).await?;
             s.secret.wallet_keys()?;
             s.confidential_request(asset, amount)?;
             sync_with_progress(&mut s, json).await?;
