@@ -4,7 +4,8 @@
 //! and the state root are checked there), then logs the snapshot's block as its first consensus-log entry and
 //! follows the chain from the next sequence number like any lagging node.
 //!
-//! Trust: the certificate and the state root make the state exactly the certified one; `f + 1` matching offers
+//! Trust: the governance history (certified block by block from the genesis validators on), the certificate and
+//! the state root make the state exactly the certified one; `f + 1` matching offers
 //! (at least one from an honest validator) vouch for the rest (the transaction index, the shielded pool's recent
 //! roots) and for the block's place in the consensus log. Nothing a single peer says is taken.
 
@@ -103,7 +104,7 @@ pub async fn from_peers(
     // Each voucher's certificate in turn: a wrong one is refused by the restore, and leaves nothing behind.
     let mut last_error = None;
     for (peer, o) in &vouchers {
-        match Ledger::restore_snapshot(ledger_dir, genesis, &snapshot, &o.certificate) {
+        match Ledger::restore_snapshot(ledger_dir, genesis, &snapshot, &o.certificate, &o.governance_certificates) {
             Ok(ledger) => {
                 drop(ledger);
                 let cert = ctchain_pbft::CommitCertificate::from_bytes(&o.certificate)

@@ -3,17 +3,22 @@
 //!
 //! A snapshot holds the block at its height and every entry of the state's column families: outputs, spends,
 //! the unspent set, supply and its history, nullifiers, the transaction index, the epochs and the chain's
-//! metadata (tip, the consortium's registry, shielded pool frontier and recent roots). It holds no other block
-//! and no audit-access, governance or note history: a node restored from one serves the chain from its height on.
+//! metadata (tip, the consortium's registry, shielded pool frontier and recent roots). Of the blocks below it, it
+//! holds only those with governance transactions (the governance history): with their commit certificates, which
+//! travel beside the snapshot, they take a restore from the genesis validators to the validators of the snapshot's
+//! epoch ([`crate::finality::EpochTracker`]), and a node restored from one serves them to light clients and to the
+//! next node restoring. It holds no audit-access or note history: a node restored from one serves the chain from
+//! its height on.
 //!
 //! Invariants:
 //! * The encoding is canonical (entries strictly ordered by column family, then key) and a function of the ledger
 //!   state alone: every honest node makes byte-identical snapshots at one height, so peers can vouch for one by
 //!   its digest ([`StateSnapshot::digest`]). The commit certificate is not part of it (nodes hold different
 //!   quorums of signatures for one block).
-//! * A restore ([`crate::Ledger::restore_snapshot`]) accepts a snapshot only if the block carries a valid commit
-//!   certificate of the genesis validators, the state recomputed from the entries has exactly the state root of
-//!   that block's header, and the tip the entries name is that header. What the state root does not cover (the
+//! * A restore ([`crate::Ledger::restore_snapshot`]) accepts a snapshot only if its governance history, each block
+//!   certified by the validators of its epoch, leads from the genesis to exactly the snapshot's registry and
+//!   epochs, the block carries a valid commit certificate of its epoch's validators, the state recomputed from the
+//!   entries has exactly the state root of that block's header, and the tip the entries name is that header. What the state root does not cover (the
 //!   transaction index, the shielded pool's recent roots) is why a node takes a snapshot only when `f + 1` peers
 //!   offer the same digest.
 
@@ -32,6 +37,8 @@ const MAX_KEY_BYTES: usize = 256;
 const MAX_VALUE_BYTES: usize = 16 << 20;
 /// Most entries one snapshot may hold.
 const MAX_ENTRIES: usize = 1 << 30;
+/// Most governance blocks one snapshot may hold.
+pub const MAX_GOVERNANCE_BLOCKS: usize = 1 << 16;
 
 /// The ledger state at one height.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +47,9 @@ pub struct StateSnapshot {
     pub block: Block,
     /// `(column family, key, value)`, strictly ordered by column family (in [`STATE_CFS`] order), then key.
     pub(crate) entries: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+    /// Every block up to the snapshot's height that holds governance transactions, in height order (their
+    /// certificates travel beside the snapshot: nodes hold different quorums).
+    pub governance: Vec<Block>,
 }
 
 impl StateSnapshot {
@@ -65,15 +75,19 @@ impl StateSnapshot {
 
     /// A snapshot from its parts (for tools and tests); refuses entries that are not strictly ordered or name a
     /// column family a snapshot does not carry.
-    pub fn from_parts(block: Block, entries: Vec<(Cf, Vec<u8>, Vec<u8>)>) -> Result<Self, DecodeError> {
+    pub fn from_parts(
+        block: Block,
+        entries: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+        governance: Vec<Block>,
+    ) -> Result<Self, DecodeError> {
         let mut w = Writer::new();
-        Self { block, entries }.encode_to(&mut w);
+        Self { block, entries, governance }.encode_to(&mut w);
         Self::from_bytes(w.as_bytes())
     }
 
-    /// `SM3("ctchain/state-snapshot/v1", encoding)`: what peers vouch for.
+    /// `SM3("ctchain/state-snapshot/v2", encoding)`: what peers vouch for (v2: with the governance history).
     pub fn digest(&self) -> Hash32 {
-        Sm3Hasher::digest("ctchain/state-snapshot/v1", &self.to_bytes())
+        Sm3Hasher::digest("ctchain/state-snapshot/v2", &self.to_bytes())
     }
 }
 
@@ -90,6 +104,10 @@ impl Encode for StateSnapshot {
             w.u8(cf_index(*cf));
             w.bytes(key);
             w.bytes(value);
+        }
+        w.len(self.governance.len());
+        for block in &self.governance {
+            w.put(block);
         }
     }
 }
@@ -116,6 +134,22 @@ impl Decode for StateSnapshot {
             }
             entries.push((cf, key, value));
         }
-        Ok(Self { block, entries })
+        let n = r.len("snapshot governance blocks", MAX_GOVERNANCE_BLOCKS)?;
+        let mut governance: Vec<Block> = Vec::with_capacity(n.min(1 << 10));
+        for _ in 0..n {
+            let b: Block = r.get()?;
+            let invalid = |reason| DecodeError::Invalid { field: "snapshot governance blocks", reason };
+            if governance.last().is_some_and(|last| last.header.height >= b.header.height) {
+                return Err(invalid("not strictly ordered by height"));
+            }
+            if b.header.height > block.header.height {
+                return Err(invalid("a block above the snapshot's"));
+            }
+            if !b.txs.iter().any(|t| matches!(t, crate::LedgerTx::Governance(_))) {
+                return Err(invalid("a block without governance transactions"));
+            }
+            governance.push(b);
+        }
+        Ok(Self { block, entries, governance })
     }
 }

@@ -2,7 +2,8 @@
 //! and the tracker, shown only the certified governance blocks, checks the new epoch's certificates while the
 //! genesis-only check refuses them; an audit-key rotation changes the keys it reports but not the consensus
 //! epoch; a skipped governance block, a withheld one, a block certified by the wrong epoch's validators and
-//! blocks out of order are refused, naming why.
+//! blocks out of order are refused, naming why. A state snapshot taken after the change restores only through its
+//! governance history, and the restored ledger serves that history on.
 
 mod common;
 
@@ -12,7 +13,9 @@ use ctchain_crypto::AuditSecretKey;
 use ctchain_governance::testing::{approved, TestConsortium, TestMember};
 use ctchain_governance::{Action, GovernanceError, MemberRole, Proposal};
 use ctchain_ledger::finality::{consensus_block, verify_block_certificate, EpochTracker, FinalityError};
-use ctchain_ledger::{Block, LedgerTx, VerifiedLedgerTx};
+use ctchain_ledger::snapshot::StateSnapshot;
+use ctchain_ledger::store::Cf;
+use ctchain_ledger::{Block, Ledger, LedgerError, LedgerTx, VerifiedLedgerTx};
 use ctchain_membership::NodeRole;
 use ctchain_pbft::{Commit, CommitCertificate, Signature};
 use ctchain_sig::{Scheme, SigningKey};
@@ -216,4 +219,63 @@ fn an_audit_key_rotation_changes_the_keys_reported_but_not_the_consensus_epoch()
     assert_eq!(tracker.epoch_for_seq(1).audit_keys, vec![old_key]);
     assert_eq!(tracker.epoch_for_seq(60).audit_keys, vec![new_auditor.public()]);
     assert_eq!(tracker.epochs().len(), 2);
+}
+
+/// The snapshot's entries, owned (to rebuild it with another governance history).
+fn entries(snapshot: &StateSnapshot) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    snapshot.entries().map(|(cf, k, v)| (cf, k.to_vec(), v.to_vec())).collect()
+}
+
+#[test]
+fn a_snapshot_after_a_validator_change_restores_through_its_governance_history_and_only_through_it() {
+    let w = fifth_bank_joins();
+    let genesis = w.chain.ledger.genesis().clone();
+    let snapshot = w.chain.ledger.state_snapshot().unwrap();
+    let history = w.chain.ledger.governance_history().unwrap();
+    let certificates: Vec<Vec<u8>> = history.iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(snapshot.governance.len(), 2);
+    let (_, cert_3) = w.certified[2].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |snapshot: &StateSnapshot, certificates: &[Vec<u8>], name: &str| -> String {
+        let path = dir.path().join(name);
+        match Ledger::restore_snapshot(&path, &genesis, snapshot, &cert_3, certificates) {
+            Err(LedgerError::Snapshot(why)) => {
+                assert!(!path.exists(), "a refused restore leaves nothing behind");
+                why
+            }
+            other => panic!("expected the snapshot refused, got {:?}", other.map(|l| l.height())),
+        }
+    };
+
+    // Without its history, block 3's certificate is of validators the genesis does not know.
+    let bare = StateSnapshot::from_parts(snapshot.block.clone(), entries(&snapshot), Vec::new()).unwrap();
+    let why = refused(&bare, &[], "bare");
+    assert!(why.starts_with("block 3:"), "{why}");
+    // Cut short after bank-e's admission: still no epoch 1.
+    let short =
+        StateSnapshot::from_parts(snapshot.block.clone(), entries(&snapshot), vec![history[0].0.clone()]).unwrap();
+    let why = refused(&short, &certificates[..1], "short");
+    assert!(why.starts_with("block 3:"), "{why}");
+    // A governance block whose certificate is short of a quorum.
+    let genesis_validators = w.chain.ledger.epochs().unwrap()[0].validators.clone();
+    let weak = w.certify(&history[1].0, &genesis_validators, 2, 0);
+    let why = refused(&snapshot, &[certificates[0].clone(), weak], "weak");
+    assert!(why.starts_with("its governance block 2:"), "{why}");
+    assert!(refused(&snapshot, &certificates[..1], "count").contains("2 governance blocks but 1 certificates"));
+
+    // With it: restored, and serving the history on (its blocks, certificates and log).
+    let restored =
+        Ledger::restore_snapshot(&dir.path().join("ok"), &genesis, &snapshot, &cert_3, &certificates).unwrap();
+    assert_eq!(restored.height(), 3);
+    assert!(restored.registry() == w.chain.ledger.registry());
+    assert_eq!(restored.governance_log().unwrap().len(), 2);
+    let served = restored.governance_history().unwrap();
+    assert_eq!(served, history);
+    let mut tracker = EpochTracker::new(&genesis).unwrap();
+    for (block, certificate) in &served {
+        tracker.follow(block, certificate).unwrap();
+    }
+    tracker.verify(&restored.block(3).unwrap().unwrap(), &cert_3).unwrap();
+    // And the next snapshot it takes carries the same history.
+    assert_eq!(restored.state_snapshot().unwrap().digest(), snapshot.digest());
 }

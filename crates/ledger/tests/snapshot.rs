@@ -79,7 +79,7 @@ fn a_restored_ledger_holds_exactly_the_state_and_goes_on_like_the_original() {
 
     let cert = certify(&genesis, &snapshot.block, &[0, 1, 3]);
     let dir = tempfile::tempdir().unwrap();
-    let restored = Ledger::restore_snapshot(&dir.path().join("ledger"), &genesis, &snapshot, &cert).unwrap();
+    let restored = Ledger::restore_snapshot(&dir.path().join("ledger"), &genesis, &snapshot, &cert, &[]).unwrap();
     assert_eq!(restored.height(), height);
     assert_eq!(restored.state_root(), chain.ledger.state_root());
     assert_eq!(restored.recompute_state_root().unwrap(), chain.ledger.state_root());
@@ -120,7 +120,7 @@ fn a_snapshot_is_refused_unless_certified_of_this_chain_and_exactly_the_committe
     let refused = |snapshot: &StateSnapshot, cert: &[u8], genesis: &Genesis, why: &str| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger");
-        match Ledger::restore_snapshot(&path, genesis, snapshot, cert) {
+        match Ledger::restore_snapshot(&path, genesis, snapshot, cert, &[]) {
             Err(LedgerError::Snapshot(reason)) => assert!(reason.contains(why), "expected {why:?}, got {reason:?}"),
             other => panic!("expected a refusal naming {why:?}, got {:?}", other.map(|l| l.height())),
         }
@@ -140,7 +140,7 @@ fn a_snapshot_is_refused_unless_certified_of_this_chain_and_exactly_the_committe
     let output_at = entries.iter().position(|(cf, _, _)| *cf == Cf::Outputs).unwrap();
     let mut fewer = entries.clone();
     fewer.remove(output_at);
-    let fewer = StateSnapshot::from_parts(snapshot.block.clone(), fewer).unwrap();
+    let fewer = StateSnapshot::from_parts(snapshot.block.clone(), fewer, Vec::new()).unwrap();
     refused(&fewer, &good_cert, &genesis, "state root");
     // A supply counter raised: the same.
     let supply_at = entries.iter().position(|(cf, _, _)| *cf == Cf::Supply).unwrap();
@@ -148,21 +148,21 @@ fn a_snapshot_is_refused_unless_certified_of_this_chain_and_exactly_the_committe
     let mut supply = ctchain_ledger::Supply::from_bytes(&inflated[supply_at].2).unwrap();
     supply.issued += 1_000_000;
     inflated[supply_at].2 = supply.to_bytes();
-    let inflated = StateSnapshot::from_parts(snapshot.block.clone(), inflated).unwrap();
+    let inflated = StateSnapshot::from_parts(snapshot.block.clone(), inflated, Vec::new()).unwrap();
     refused(&inflated, &good_cert, &genesis, "state root");
     // The state of one height with the certified block of another: the tip is not that block.
     let block_2 = chain.ledger.block(2).unwrap().unwrap();
-    let mismatched = StateSnapshot::from_parts(block_2.clone(), entries.clone()).unwrap();
+    let mismatched = StateSnapshot::from_parts(block_2.clone(), entries.clone(), Vec::new()).unwrap();
     refused(&mismatched, &certify(&genesis, &block_2, &[1, 2, 3]), &genesis, "");
 
     // Entries out of order, or a column family a snapshot does not carry, do not decode.
     let mut swapped = entries.clone();
     swapped.swap(output_at, output_at + 1);
-    assert!(StateSnapshot::from_parts(snapshot.block.clone(), swapped).is_err());
+    assert!(StateSnapshot::from_parts(snapshot.block.clone(), swapped, Vec::new()).is_err());
     let mut history = entries;
     history.push((Cf::Notes, vec![0], vec![0]));
-    assert!(StateSnapshot::from_parts(snapshot.block.clone(), history).is_err());
+    assert!(StateSnapshot::from_parts(snapshot.block.clone(), history, Vec::new()).is_err());
     // And the genuine one is accepted with its certificate.
     let dir = tempfile::tempdir().unwrap();
-    Ledger::restore_snapshot(&dir.path().join("ledger"), &genesis, &snapshot, &good_cert).unwrap();
+    Ledger::restore_snapshot(&dir.path().join("ledger"), &genesis, &snapshot, &good_cert, &[]).unwrap();
 }

@@ -35,6 +35,8 @@ pub struct SnapshotOffer {
     pub len: u64,
     /// This node's commit certificate of the block at that height.
     pub certificate: Vec<u8>,
+    /// This node's commit certificates of the snapshot's governance blocks, in their order.
+    pub governance_certificates: Vec<Vec<u8>>,
 }
 
 impl SnapshotOffer {
@@ -53,6 +55,10 @@ impl Encode for SnapshotOffer {
         w.put(&self.digest);
         w.u64(self.len);
         w.bytes(&self.certificate);
+        w.len(self.governance_certificates.len());
+        for c in &self.governance_certificates {
+            w.bytes(c);
+        }
     }
 }
 
@@ -66,6 +72,12 @@ impl Decode for SnapshotOffer {
             digest: r.get()?,
             len: r.u64("snapshot length")?,
             certificate: r.bytes("snapshot certificate", 64 << 10)?.to_vec(),
+            governance_certificates: {
+                let n = r.len("governance certificates", ctchain_ledger::snapshot::MAX_GOVERNANCE_BLOCKS)?;
+                (0..n)
+                    .map(|_| Ok(r.bytes("governance certificate", 64 << 10)?.to_vec()))
+                    .collect::<Result<_, DecodeError>>()?
+            },
         })
     }
 }
@@ -111,9 +123,11 @@ impl Driver {
             return Ok(());
         }
         let dir = self.settings.snapshots_dir.clone();
-        let state = {
+        let (state, governance_certificates) = {
             let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
-            ledger.state_snapshot().context("cannot take a state snapshot")?
+            let history = ledger.governance_history().context("cannot read the governance history")?;
+            let state = ledger.state_snapshot().context("cannot take a state snapshot")?;
+            (state, history.into_iter().map(|(_, certificate)| certificate).collect())
         };
         let bytes = state.to_bytes();
         let offer = SnapshotOffer {
@@ -124,6 +138,7 @@ impl Driver {
             digest: state.digest(),
             len: bytes.len() as u64,
             certificate: entry.committed.cert.to_bytes(),
+            governance_certificates,
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         use ctchain_files::{write_atomic, Access, Replace};
