@@ -3,8 +3,9 @@
 //! and no configuration edit.
 //!
 //! * A chain whose genesis names members admits exactly the registry's nodes whose certificate is valid now —
-//!   validators leaving at the end of their epoch included — and every validator of the current and next epoch,
-//!   even past its certificate's validity: the validator set changes by governance only, and cutting off a
+//!   validators leaving at the end of their epoch included — and every registered validator of the current and
+//!   next epoch, even past its certificate's validity (a revoked one is no longer registered: it is cut off at
+//!   once, though it stays in the epoch's set until the epoch ends): the validator set changes by governance only, and cutting off a
 //!   validator because its certificate lapsed would cost the chain its liveness silently (its member rotates it).
 //!   `node.toml`'s `[[network.peers]]` then only gives addresses to dial (bootstrap): naming a peer there admits
 //!   nobody.
@@ -59,7 +60,11 @@ pub fn admitted_peers(
         Ok(())
     };
     for v in &validators {
-        add(v.network_key, v.name.clone())?;
+        // A validator whose certificate was revoked is out of the registry at once, though it is still in the
+        // epoch's set: a leaked key is cut off now, not at the end of the epoch (the others make the quorum).
+        if registry.members().is_empty() || registry.node_by_network_key(&v.network_key).is_some() {
+            add(v.network_key, v.name.clone())?;
+        }
     }
     if registry.members().is_empty() {
         for p in config_peers {
@@ -126,5 +131,25 @@ mod tests {
         let later = ctchain_governance::testing::VALIDITY.not_after + 1;
         let peers = admitted_peers(&r, &[], &own, later).unwrap();
         assert_eq!(peers.len(), 3);
+    }
+
+    #[test]
+    fn a_revoked_validator_is_cut_off_at_once_though_its_epoch_goes_on() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let c = TestConsortium::new(5, &mut rng);
+        let mut r = registry(&c);
+        let own = c.nodes[0].identity.network_key;
+        let serial = r.node("bank-e", "v1").unwrap().serial.clone();
+        let proposal = Proposal {
+            chain_id: "c".into(),
+            registry_version: 0,
+            action: Action::RevokeCertificate { member: "bank-e".into(), serial },
+        };
+        let tx = approved(proposal, &[c.member("bank-e")]).verify("c").unwrap();
+        r.apply(&tx, BlockContext { height: 3, seq: 3, time_ms: NOW_MS }).unwrap();
+        assert!(r.epoch().validators.iter().any(|v| v.name == "bank-e/v1"), "still in the current epoch's set");
+        let peers = admitted_peers(&r, &[], &own, NOW_MS / 1000).unwrap();
+        let names: Vec<&str> = peers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["bank-b/v1", "bank-c/v1", "bank-d/v1", "regulator/obs"]);
     }
 }

@@ -69,6 +69,15 @@ impl Cluster {
         Ok(Self { dir: dir.to_path_buf(), testnet, bin: bin.to_path_buf(), procs, validators })
     }
 
+    /// Takes a node home made outside the testnet (a bank joining later, set up with the operator commands) into
+    /// the cluster: it is started, stopped and cleaned up like the others. Returns its index.
+    pub fn adopt(&mut self, home: PathBuf, rpc: String) -> usize {
+        self.testnet.homes.push(home);
+        self.testnet.rpc.push(rpc);
+        self.procs.push(None);
+        self.procs.len() - 1
+    }
+
     /// Number of nodes (validators first, then observers).
     pub fn len(&self) -> usize {
         self.procs.len()
@@ -220,7 +229,7 @@ impl Cluster {
     }
 
     /// Polls node `i`'s status until `reached` holds; fails early if its process exited.
-    async fn wait_status(
+    pub async fn wait_status(
         &mut self,
         i: usize,
         timeout: Duration,

@@ -4,7 +4,9 @@
 //! through the shielded pool (shield, a shielded payment that hides who pays whom, unshield), each proven with
 //! Groth16 and read by the regulator from the audit copy proven inside the circuit; the supply is checked pool by
 //! pool; then one validator is killed, the chain keeps committing, the validator restarts and catches up to the
-//! same state root.
+//! same state root. Then the consortium changes on chain with the operator commands: a fifth bank joins and its
+//! validator's vote is needed, and a validator's certificate is revoked and every node cuts it off; the regulator's
+//! closing view reads the chain through a light client that follows those epochs.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -55,6 +57,10 @@ struct Demo {
     cluster: Cluster,
     clients: Vec<HttpClient>,
     next_client: usize,
+    bin: std::path::PathBuf,
+    base_port: u16,
+    /// A validator whose certificate was revoked: no transaction goes through it any more.
+    retired: Option<usize>,
 }
 
 impl Demo {
@@ -62,7 +68,7 @@ impl Demo {
     fn client(&mut self, avoid: Option<usize>) -> (usize, HttpClient) {
         loop {
             self.next_client = (self.next_client + 1) % self.clients.len();
-            if Some(self.next_client) != avoid {
+            if Some(self.next_client) != avoid && Some(self.next_client) != self.retired {
                 return (self.next_client, self.clients[self.next_client].clone());
             }
         }
@@ -81,13 +87,18 @@ pub async fn run(keep: bool, base_port: u16) -> Result<()> {
     let dir = tmp.path().join("chain");
 
     step(1, "Creating a 4-validator chain (keys, genesis, configs) on loopback");
-    let cluster = Cluster::create(&bin, &dir, CHAIN_ID, 4, 0, base_port)?;
+    let mut cluster = Cluster::create(&bin, &dir, CHAIN_ID, 4, 0, base_port)?;
+    // Heartbeats every 200 ms: an epoch begins about 48 consensus sequence numbers after the change that
+    // schedules it, some ten seconds here.
+    for i in 0..cluster.len() {
+        cluster.edit_config(i, |c| c.consensus.idle_block_ms = 200)?;
+    }
     println!("    genesis {} in {}", cluster.testnet.genesis.hash(), dir.display());
     println!("    assets: CNY issued by bank-a, USD issued by bank-b; one regulator audit key");
     let clients = (0..4).map(|i| cluster.client(i)).collect();
-    let mut demo = Demo { cluster, clients, next_client: 0 };
+    let mut demo = Demo { cluster, clients, next_client: 0, bin, base_port, retired: None };
     let result = story(&mut demo).await;
-    for i in 0..4 {
+    for i in 0..demo.cluster.len() {
         let _ = demo.cluster.stop(i);
     }
     match &result {
@@ -232,7 +243,13 @@ async fn story(demo: &mut Demo) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    step(10, "Summary");
+    step(
+        10,
+        "The consortium on chain: bank-e joins and its validator votes; bank-d's validator certificate is revoked",
+    );
+    consortium_story(demo, &mut wallets, cny).await?;
+
+    step(11, "Summary");
     for w in wallets.iter_mut() {
         w.sync(&demo.clients[0]).await?;
         let c = w.balance(cny)?;
@@ -242,12 +259,232 @@ async fn story(demo: &mut Demo) -> Result<()> {
     let s = demo.clients[0].chain_status().await?;
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
 
-    step(11, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
+    step(12, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
     let chain =
         LightClient::connect(demo.clients[0].clone(), GenesisTrust::Pinned(demo.cluster.testnet.genesis.hash()))
             .await?;
     print!("{}", ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES).await?);
     Ok(())
+}
+
+/// Runs an operator command (`ctchain-node …`) in the chain's directory; returns what it printed.
+fn operator(demo: &Demo, args: &[&str]) -> Result<String> {
+    let out = std::process::Command::new(&demo.bin)
+        .args(args)
+        .current_dir(&demo.cluster.dir)
+        .output()
+        .with_context(|| format!("cannot run {}", demo.bin.display()))?;
+    if !out.status.success() {
+        bail!("ctchain-node {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A governance action proposed against validator 0's registry, approved by `approvers` with their admin keys
+/// (the testnet wrote them under `members/`), submitted, and waited for on every running validator.
+async fn govern(demo: &mut Demo, name: &str, action: &[&str], approvers: &[&str]) -> Result<()> {
+    let rpc = demo.cluster.testnet.rpc[0].clone();
+    let file = format!("{name}.json");
+    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", &file];
+    propose.extend_from_slice(action);
+    operator(demo, &propose)?;
+    for member in approvers {
+        let key = if *member == "bank-e" {
+            "bank-e/member/admin.key".to_owned()
+        } else {
+            format!("members/{member}/admin.key")
+        };
+        operator(demo, &["governance", "approve", &file, "--member", member, "--admin-key", &key])?;
+    }
+    let version = demo.clients[0].governance_registry().await?.version + 1;
+    operator(demo, &["governance", "submit", &file, "--rpc", &rpc])?;
+    let deadline = Instant::now() + COMMIT_TIMEOUT;
+    while demo.clients[0].governance_registry().await?.version < version {
+        if Instant::now() > deadline {
+            bail!("the governance action {name} did not commit");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("    {name}: proposed, approved by {}, committed (registry version {version})", approvers.join(", "));
+    Ok(())
+}
+
+/// Waits until node `i` is in consensus epoch `epoch` or later.
+async fn wait_epoch(demo: &mut Demo, i: usize, epoch: u64) -> Result<ctchain_rpc::ChainStatus> {
+    demo.cluster.wait_status(i, Duration::from_secs(120), &format!("epoch {epoch}"), |s| s.epoch >= epoch).await
+}
+
+/// A fifth bank sets itself up with the operator commands, is admitted and its validator registered by
+/// governance; its node follows from the genesis and votes from its epoch on (with bank-c's validator down, no
+/// block commits without it). Then bank-d revokes its own validator's certificate (a leaked key): every node cuts
+/// that validator off at once, and the chain goes on without it.
+async fn consortium_story(demo: &mut Demo, wallets: &mut [ChainWallet; 2], cny: AssetId) -> Result<()> {
+    let (p2p, rpc, _) = ctchain_node::home::ports(demo.base_port, demo.cluster.len());
+    operator(demo, &["member", "new", "--name", "bank-e", "--dir", "bank-e/member"])?;
+    operator(
+        demo,
+        &[
+            "init",
+            "--home",
+            "bank-e/node",
+            "--name",
+            "validator",
+            "--member",
+            "bank-e",
+            "--chain-id",
+            CHAIN_ID,
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{p2p}"),
+            "--rpc",
+            &format!("127.0.0.1:{rpc}"),
+        ],
+    )?;
+    operator(
+        demo,
+        &[
+            "member",
+            "certify",
+            "--dir",
+            "bank-e/member",
+            "--request",
+            "bank-e/node/node.csr",
+            "--out",
+            "bank-e/node.pem",
+            "--serial",
+            "1",
+        ],
+    )?;
+    println!("    bank-e: member CA and admin key, its validator's keys and certificate request, certified by its CA");
+    let admit = [
+        "admit-member",
+        "--name",
+        "bank-e",
+        "--ca-certificate",
+        "bank-e/member/ca.pem",
+        "--admin-key",
+        "bank-e/member/admin.key",
+    ];
+    govern(demo, "admit-bank-e", &admit, &["bank-a", "bank-b", "bank-c", "regulator"]).await?;
+    govern(
+        demo,
+        "add-bank-e-validator",
+        &["add-node", "--certificate", "bank-e/node.pem"],
+        &["bank-a", "bank-b", "bank-c", "bank-e"],
+    )
+    .await?;
+    let registry = demo.clients[0].governance_registry().await?;
+    let next = registry.next_epoch.clone().ok_or_else(|| anyhow!("no epoch scheduled for bank-e's validator"))?;
+    println!(
+        "    epoch {} scheduled from consensus sequence number {}: {} validators",
+        next.number,
+        next.first_seq,
+        next.validators.len()
+    );
+
+    // bank-e's node: the chain's genesis, the validators as peers; it follows from the genesis.
+    let home = demo.cluster.dir.join("bank-e/node");
+    let validator_home = ctchain_node::config::Home(demo.cluster.testnet.homes[0].clone());
+    let bank_e_home = ctchain_node::config::Home(home.clone());
+    std::fs::copy(validator_home.genesis(), bank_e_home.genesis())?;
+    if let Some(parent) = bank_e_home.shielded_verifying_key().parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(validator_home.shielded_verifying_key(), bank_e_home.shielded_verifying_key())?;
+    let mut config = std::fs::read_to_string(bank_e_home.config())?;
+    for (i, n) in registry.nodes.iter().filter(|n| n.role == "validator").enumerate() {
+        let (peer_p2p, _, _) = ctchain_node::home::ports(demo.base_port, i);
+        config.push_str(&format!(
+            "\n[[network.peers]]\nname = \"{}\"\nnetwork_key = \"{}\"\naddress = \"/ip4/127.0.0.1/tcp/{peer_p2p}\"\n",
+            n.name, n.network_key
+        ));
+    }
+    std::fs::write(bank_e_home.config(), config)?;
+    let bank_e = demo.cluster.adopt(home, format!("http://127.0.0.1:{rpc}"));
+    demo.cluster.edit_config(bank_e, |c| c.consensus.idle_block_ms = 200)?;
+    demo.cluster.start(bank_e)?;
+    let status = wait_epoch(demo, bank_e, next.number).await?;
+    println!(
+        "    bank-e's node followed the chain from the genesis to height {} and is validator {} of epoch {}",
+        status.height,
+        status.validator_index.map_or("-".into(), |i| i.to_string()),
+        status.epoch
+    );
+    for i in 0..4 {
+        wait_epoch(demo, i, next.number).await?;
+    }
+
+    // Five validators need four votes: with bank-c's validator down, only bank-e's vote makes the quorum.
+    demo.cluster.kill(2)?;
+    demo.retired = Some(2);
+    let tx = transfer(demo, wallets, 0, 1, cny, 42_000, "voted by five banks").await?;
+    let client = demo.clients[0].clone();
+    let height = crate::cluster::wait_committed(&client, &tx.id(), COMMIT_TIMEOUT).await?;
+    let signers = signers(&client, height).await?;
+    println!(
+        "    with validator-2 down, block {height} is certified by validators {signers:?}: bank-e's vote (4) counted"
+    );
+    demo.cluster.start(2)?;
+    demo.cluster.wait_height(2, height, Duration::from_secs(60)).await?;
+    demo.retired = None;
+
+    // bank-d's validator key leaked: bank-d revokes its certificate alone; everyone cuts it off.
+    govern(
+        demo,
+        "revoke-bank-d-validator",
+        &["revoke-certificate", "--member", "bank-d", "--node", "validator-3"],
+        &["bank-d"],
+    )
+    .await?;
+    demo.retired = Some(3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut still = Vec::new();
+        for i in [0usize, 1, 2, bank_e] {
+            let s = demo.cluster.client(i).chain_status().await?;
+            if s.peers.iter().any(|p| p.name.as_deref() == Some("bank-d/validator-3")) {
+                still.push(i);
+            }
+        }
+        if still.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("nodes {still:?} are still connected to the revoked validator");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cut_off = demo.clients[3].chain_status().await?;
+    println!(
+        "    every node disconnected bank-d's validator and refuses it (it has {} peers left); it leaves the validator \
+         set at the next epoch",
+        cut_off.peers.len()
+    );
+    demo.cluster.kill(3)?;
+    let status = wait_epoch(demo, bank_e, next.number + 1).await?;
+    let tx = transfer(demo, wallets, 1, 0, cny, 21_000, "after the revocation").await?;
+    let client = demo.cluster.client(bank_e);
+    let height = crate::cluster::wait_committed(&client, &tx.id(), COMMIT_TIMEOUT).await?;
+    let validators: Vec<String> =
+        client.governance_registry().await?.epoch.validators.iter().map(|v| v.name.clone()).collect();
+    println!(
+        "    epoch {}: validators {} — block {height} committed without bank-d (bank-e is validator {})",
+        status.epoch,
+        validators.join(", "),
+        status.validator_index.map_or("-".into(), |i| i.to_string())
+    );
+    Ok(())
+}
+
+/// The validator indices that signed the certificate of the block at `height`.
+async fn signers(client: &HttpClient, height: u64) -> Result<Vec<u32>> {
+    use ctchain_codec::Decode;
+    let block = client
+        .chain_get_block(ctchain_rpc::BlockRef::Height(height))
+        .await?
+        .ok_or_else(|| anyhow!("block {height} missing"))?;
+    let cert = hex::decode(block.certificate.ok_or_else(|| anyhow!("block {height} has no certificate"))?)?;
+    let cert = ctchain_pbft::CommitCertificate::from_bytes(&cert)?;
+    Ok(cert.signatures.iter().map(|(i, _)| *i).collect())
 }
 
 /// The regulator's whole keys: the confidential pool's audit key and the shielded pool's.
