@@ -181,6 +181,36 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
             ("revoke-certificate", vec!["regulator".into()]),
         ]
     );
+
+    // bank-d's admin key is replaced (lost, say) by four members; its old key approves nothing from then on.
+    node.ok(&["member", "new", "--name", "bank-d", "--dir", "bank-d-new"]);
+    let approvers = [
+        ("bank-a", admin_key("bank-a")),
+        ("bank-b", admin_key("bank-b")),
+        ("bank-c", admin_key("bank-c")),
+        ("regulator", admin_key("regulator")),
+    ];
+    let admins = ["set-member-admins", "--member", "bank-d", "--admin-key", "bank-d-new/admin.key"];
+    govern(&chain, &node, 0, &admins, &approvers, 3).await;
+    // The policy: asset listings from now on by half the members, the rest unchanged.
+    let policy = ["set-policy", "--assets", "1/2"];
+    node.ok(&["governance", "propose", "--rpc", &rpc, "--out", "policy.json", policy[0], policy[1], policy[2]]);
+    node.ok(&["governance", "approve", "policy.json", "--member", "bank-d", "--admin-key", &admin_key("bank-d")]);
+    let err = node.fails(&["governance", "submit", "policy.json", "--rpc", &rpc]);
+    assert!(err.contains("the approval of bank-d is not signed by one of its admin keys"), "the old key: {err}");
+    let fresh = [
+        ("bank-a", admin_key("bank-a")),
+        ("bank-b", admin_key("bank-b")),
+        ("bank-c", admin_key("bank-c")),
+        ("bank-d", "bank-d-new/admin.key".to_owned()),
+    ];
+    govern(&chain, &node, 0, &policy, &fresh, 4).await;
+    let r = wait_registry(&chain, 3, |r| r.version == 4).await;
+    assert!(r.policy.contains(&("assets".into(), "1/2".into())), "{:?}", r.policy);
+    assert!(r.policy.contains(&("membership".into(), "2/3".into())), "{:?}", r.policy);
+    let unchanged =
+        node.fails(&["governance", "propose", "--rpc", &rpc, "--out", "same.json", "set-policy", "--assets", "1/2"]);
+    assert!(unchanged.contains("the policy would not change"), "{unchanged}");
 }
 
 /// Kills the node processes it holds when dropped (a failing test leaves none behind).

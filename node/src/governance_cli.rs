@@ -11,7 +11,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{AssetId, AuditPublicKey, Point};
-use ctchain_governance::{Action, Approval, AssetInfo, GovernanceTx, Member, MemberRole, Proposal, Registry};
+use ctchain_governance::{
+    Action, Approval, ApprovalRule, AssetInfo, GovernanceTx, Member, MemberRole, Proposal, Registry,
+};
 use ctchain_membership::certificate_from_pem;
 use ctchain_rpc::ChainApiClient;
 use serde::{Deserialize, Serialize};
@@ -169,6 +171,37 @@ pub enum ActionArgs {
         /// Its index.
         #[arg(long)]
         index: u32,
+    },
+    /// Replace a member's admin keys (a lost or compromised admin key).
+    SetMemberAdmins {
+        /// The member.
+        #[arg(long)]
+        member: String,
+        /// Its new admin public keys (`ed25519:<hex>`), or admin key files; at least one.
+        #[arg(long = "admin-key", required = true)]
+        admin_keys: Vec<String>,
+    },
+    /// Replace the governance policy; unnamed classes keep their current rule. A rule is `<n>/<d>` of the members,
+    /// with `+regulator` when a regulator must approve (e.g. `2/3+regulator`).
+    SetPolicy {
+        /// Admitting or removing members, their admin keys, the policy.
+        #[arg(long)]
+        membership: Option<String>,
+        /// Adding or removing nodes, rotating node keys.
+        #[arg(long)]
+        nodes: Option<String>,
+        /// Revoking certificates.
+        #[arg(long)]
+        revocation: Option<String>,
+        /// Listing assets, rotating issuers.
+        #[arg(long)]
+        assets: Option<String>,
+        /// Audit keys.
+        #[arg(long)]
+        audit_keys: Option<String>,
+        /// Consensus parameters.
+        #[arg(long)]
+        consensus: Option<String>,
     },
     /// Change consensus parameters (from the next epoch); unnamed ones keep their current values.
     SetConsensusParams {
@@ -334,6 +367,30 @@ fn action(args: ActionArgs, registry: &Registry) -> Result<Action> {
             Action::RotateAuditKey { index, key: AuditPublicKey(point("--key", &key)?) }
         }
         ActionArgs::RetireAuditKey { index } => Action::RetireAuditKey { index },
+        ActionArgs::SetMemberAdmins { member, admin_keys } => Action::SetMemberAdmins {
+            member,
+            admin_keys: admin_keys.iter().map(|k| admin_public_key(k)).collect::<Result<_>>()?,
+        },
+        ActionArgs::SetPolicy { membership, nodes, revocation, assets, audit_keys, consensus } => {
+            let mut policy = *registry.policy();
+            let rule = |flag: &str, text: Option<String>, current: ApprovalRule| -> Result<ApprovalRule> {
+                match text {
+                    None => Ok(current),
+                    Some(t) => ApprovalRule::from_text(t.trim())
+                        .ok_or_else(|| anyhow!("--{flag} {t:?} is not <n>/<d> or <n>/<d>+regulator")),
+                }
+            };
+            policy.membership = rule("membership", membership, policy.membership)?;
+            policy.nodes = rule("nodes", nodes, policy.nodes)?;
+            policy.revocation = rule("revocation", revocation, policy.revocation)?;
+            policy.assets = rule("assets", assets, policy.assets)?;
+            policy.audit_keys = rule("audit-keys", audit_keys, policy.audit_keys)?;
+            policy.consensus = rule("consensus", consensus, policy.consensus)?;
+            if policy == *registry.policy() {
+                bail!("the policy would not change: name at least one class with a new rule");
+            }
+            Action::SetPolicy(policy)
+        }
         ActionArgs::SetConsensusParams { max_block_txs, max_block_bytes, view_timeout_ms, max_clock_drift_ms } => {
             // Start from what the next epoch would run with, so that two changes in one epoch compose.
             let mut params = registry.next_epoch().unwrap_or(registry.epoch()).consensus.clone();
