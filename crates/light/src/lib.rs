@@ -292,14 +292,22 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
         let forged = |reason: String| LightError::ForgedBlock { height, reason };
         let certificate = {
             let mut tracker = self.epochs.lock().await;
-            match tracker.verify(&block, &certificate_bytes) {
+            let certificate = match tracker.verify(&block, &certificate_bytes) {
                 Ok(certificate) => certificate,
                 // Perhaps of an epoch the client has not followed yet: read the governance log once more.
                 Err(_) => {
                     self.follow_locked(&mut tracker).await?;
                     tracker.verify(&block, &certificate_bytes).map_err(|e| forged(e.to_string()))?
                 }
+            };
+            // A governance block above those followed (a reader going up the chain, such as `watch`): follow it
+            // now, so that the epochs of the blocks read next (an audit-key rotation changes no signature) are
+            // known; after a gap in what was followed, through the node's log.
+            let governs = block.txs.iter().any(|t| matches!(t, LedgerTx::Governance(_)));
+            if governs && height > tracker.followed_height() && tracker.follow(&block, &certificate_bytes).is_err() {
+                self.follow_locked(&mut tracker).await?;
             }
+            certificate
         };
         let hash = block.header.hash();
         self.link(height, hash, block.header.prev_hash).map_err(forged)?;

@@ -125,9 +125,16 @@ impl Driver {
         let dir = self.settings.snapshots_dir.clone();
         let (state, governance_certificates) = {
             let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
-            let history = ledger.governance_history().context("cannot read the governance history")?;
             let state = ledger.state_snapshot().context("cannot take a state snapshot")?;
-            (state, history.into_iter().map(|(_, certificate)| certificate).collect())
+            let certificates = state
+                .governance
+                .iter()
+                .map(|b| {
+                    let h = b.header.height;
+                    ledger.certificate(h)?.ok_or_else(|| anyhow!("no certificate of governance block {h}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            (state, certificates)
         };
         let bytes = state.to_bytes();
         let offer = SnapshotOffer {

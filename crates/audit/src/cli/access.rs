@@ -167,9 +167,8 @@ pub(super) async fn partial(
             }
             // The confidential outputs made for this key only: a split key does not cover the shielded pool, nor
             // the epochs of another audit key.
-            let (_, contents) =
+            let (_, outputs, _) =
                 contents_for_key(chain, record.from_height, to, record.audit_key_index, &chain_dealing.public).await?;
-            let outputs = contents.outputs;
             let context = record.id().as_bytes().to_vec();
             let request = decrypt::request(context, &outputs, record.audit_key_index as usize)?;
             (request, to, format!("{} outputs at heights {}..={to}", outputs.len(), record.from_height))
@@ -218,10 +217,8 @@ pub(super) async fn combine(
             "the partials cover different heights (up to {covered:?}); ask the supervisors for partials of one range"
         ),
     };
-    let (view, keyed) =
+    let (view, outputs, shielded) =
         contents_for_key(chain, record.from_height, to, record.audit_key_index, &dealing.public).await?;
-    let outputs = keyed.outputs;
-    let contents = range_contents(chain, record.from_height, to).await?;
     let request = decrypt::request(record.id().as_bytes().to_vec(), &outputs, record.audit_key_index as usize)?;
     let mut partials = Vec::new();
     let mut invalid = BTreeSet::new();
@@ -252,8 +249,7 @@ pub(super) async fn combine(
         .filter(|r| r.pool == Pool::Shielded)
         .map(|r| r.tx_id)
         .collect();
-    let not_decrypted: Vec<NotDecrypted> = contents
-        .shielded
+    let not_decrypted: Vec<NotDecrypted> = shielded
         .iter()
         .filter(|s| !done.contains(&s.tx_id.to_string()))
         .map(|s| s.not_decrypted(NotDecryptedReason::SplitKey))

@@ -31,15 +31,6 @@ pub(super) async fn node(cli: &Cli) -> Result<LightClient<jsonrpsee::http_client
     Ok(LightClient::connect(client, trust(cli)?).await?)
 }
 
-/// The confidential outputs and shielded transactions of heights `from..=to`, from certified blocks.
-pub(super) async fn range_contents(chain: &Chain<impl Rpc>, from: u64, to: u64) -> Result<BlockContents> {
-    let mut contents = BlockContents::default();
-    for h in from..=to {
-        contents.extend(BlockContents::of_block(&chain.block(h).await?.block));
-    }
-    Ok(contents)
-}
-
 /// Blocks `from..=to` in runs of one registry epoch: each run's contents, with the chain as decrypting them reads
 /// it ([`decrypt::epoch_view`]: that epoch's audit keys, the assets listed so far). Epochs come from the
 /// governance the light client followed from the genesis, never from the node's word.
@@ -58,23 +49,25 @@ pub(super) async fn epoch_runs(chain: &Chain<impl Rpc>, from: u64, to: u64) -> R
     Ok(runs.into_iter().map(|(_, view, contents)| (view, contents)).collect())
 }
 
-/// The contents of heights `from..=to` made for audit key `public` at `index`: the runs of the epochs that had
-/// it (a split key decrypts only those), with the chain as their records read it.
+/// What a split key reads of heights `from..=to`: the chain as its records read it, the confidential outputs
+/// made for audit key `public` at `index` (the runs of the epochs that had it), and every shielded transaction
+/// (which a split key cannot read, reported as such).
 pub(super) async fn contents_for_key(
     chain: &Chain<impl Rpc>,
     from: u64,
     to: u64,
     index: u32,
     public: &ctchain_crypto::AuditPublicKey,
-) -> Result<(Genesis, BlockContents)> {
+) -> Result<(Genesis, Vec<ChainOutput>, Vec<ShieldedSource>)> {
     let listed = chain.registry().await.assets().to_vec();
-    let mut contents = BlockContents::default();
+    let (mut outputs, mut shielded) = (Vec::new(), Vec::new());
     for (view, run) in epoch_runs(chain, from, to).await? {
         if view.audit_keys.get(index as usize) == Some(public) {
-            contents.extend(run);
+            outputs.extend(run.outputs);
         }
+        shielded.extend(run.shielded);
     }
-    Ok((decrypt::with_assets(chain.genesis(), &listed), contents))
+    Ok((decrypt::with_assets(chain.genesis(), &listed), outputs, shielded))
 }
 
 /// The chain as decrypting the block at consensus sequence number `seq` reads it (see [`epoch_runs`]).
