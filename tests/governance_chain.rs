@@ -14,33 +14,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Chain, Tool, COMMIT};
+use common::{admin_key, govern, wait_registry, Chain, Tool, COMMIT};
 use ctchain_crypto::{AssetId, SigningKey, TransactionBuilder, WalletKeys};
 use ctchain_devnet::cluster::{submit_and_wait, ChainWallet};
-use ctchain_rpc::{ChainApiClient, RegistryJson};
+use ctchain_rpc::ChainApiClient;
 use rand_core::OsRng;
 
 const BASE: u16 = 18_000;
-const MEMBERS_DIR: &str = "chain/members";
-
-/// Waits until validator `i`'s registry satisfies `done`.
-async fn wait_registry(chain: &Chain, i: usize, done: impl Fn(&RegistryJson) -> bool) -> RegistryJson {
-    let client = chain.cluster.client(i);
-    let deadline = tokio::time::Instant::now() + COMMIT;
-    loop {
-        let r = client.governance_registry().await.expect("governance_registry");
-        if done(&r) {
-            return r;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "validator {i}'s registry never changed: {r:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn admin_key(member: &str) -> String {
-    format!("{MEMBERS_DIR}/{member}/admin.key")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
     let chain = Chain::start(4, 1, BASE).await;
@@ -380,21 +360,6 @@ async fn a_consortium_is_set_up_from_the_command_line_and_its_chain_commits() {
     drop(processes);
 }
 
-/// Proposes `args` against validator `via`'s registry, has `approvers` (member, admin key file) approve it and
-/// submits it; returns once validator `via`'s registry reached `version`.
-async fn govern(chain: &Chain, node: &Tool, via: usize, args: &[&str], approvers: &[(&str, String)], version: u64) {
-    let rpc = chain.cluster.testnet.rpc[via].clone();
-    let file = format!("proposal-{version}.json");
-    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", &file];
-    propose.extend_from_slice(args);
-    node.ok(&propose);
-    for (member, key) in approvers {
-        node.ok(&["governance", "approve", &file, "--member", member, "--admin-key", key]);
-    }
-    node.ok(&["governance", "submit", &file, "--rpc", &rpc]);
-    wait_registry(chain, via, |r| r.version == version).await;
-}
-
 /// Waits until a node's status satisfies `done`.
 async fn wait_status(
     client: &jsonrpsee::http_client::HttpClient,
@@ -489,32 +454,10 @@ async fn a_fifth_bank_joins_with_a_validator_whose_votes_count_and_a_removed_val
     assert_eq!(registry.epoch.validators.len(), 4, "the current epoch keeps its validators");
 
     // Its node starts from the genesis and follows the chain until its epoch begins.
-    let home = ctchain_node::config::Home(chain.dir.path().join("bank-e/node"));
-    let validator_home = ctchain_node::config::Home(chain.cluster.testnet.homes[0].clone());
-    std::fs::copy(validator_home.genesis(), home.genesis()).unwrap();
-    std::fs::create_dir_all(home.shielded_verifying_key().parent().unwrap()).unwrap();
-    std::fs::copy(validator_home.shielded_verifying_key(), home.shielded_verifying_key()).unwrap();
-    let home = home.0;
-    let mut config = std::fs::read_to_string(home.join("node.toml")).unwrap();
-    for (i, n) in registry.nodes.iter().filter(|n| n.role == "validator").enumerate() {
-        config.push_str(&format!(
-            "\n[[network.peers]]\nname = \"{}\"\nnetwork_key = \"{}\"\naddress = \"/ip4/127.0.0.1/tcp/{}\"\n",
-            n.name,
-            n.network_key,
-            base + i as u16
-        ));
-    }
-    std::fs::write(home.join("node.toml"), config).unwrap();
-    let log = std::fs::File::create(chain.dir.path().join("bank-e.log")).unwrap();
-    let _bank_e = Processes(vec![std::process::Command::new(&node.bin)
-        .args(["start", "--exit-with-parent", "--home"])
-        .arg(&home)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap()]);
-    let bank_e =
-        jsonrpsee::http_client::HttpClientBuilder::default().build(format!("http://127.0.0.1:{rpc_port}")).unwrap();
+    let bank_e_index = chain.cluster.join(chain.dir.path().join("bank-e/node"), &[0, 1, 2, 3]).unwrap();
+    chain.cluster.edit_config(bank_e_index, |c| c.consensus.idle_block_ms = 200).unwrap();
+    chain.cluster.start(bank_e_index).unwrap();
+    let bank_e = chain.cluster.client(bank_e_index);
     let status = wait_status(&bank_e, "bank-e's validator entering epoch 1", |s| s.epoch >= 1).await;
     assert_eq!(status.validator_index, Some(4), "{status:?}");
     for i in 0..4 {
@@ -689,4 +632,18 @@ async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key()
     audit.ok(&["keygen", "--chain-id", common::CHAIN_ID, "--out", "stranger.json"]);
     let err = audit.fails(&["scan", "--from", "1", "--to", &tip, "--key", "stranger.json", "--db", "db-stranger"]);
     assert!(err.contains("audit key 0"), "{err}");
+
+    // Evidence checked offline follows the epochs as well: each bundle verifies with the key of its output's epoch
+    // (the bundle carries the governance block that rotated it).
+    let genesis_hash = chain.cluster.testnet.genesis.hash().to_string();
+    for (id, key, file, amount, epoch) in
+        [(&after_id, "new.json", "after.ctev", 5_200, 1), (&before_id, "old.json", "before.ctev", 4_100, 0)]
+    {
+        audit.ok(&["evidence", id, "--key", key, "--out", file]);
+        let verified = audit.ok(&["verify-evidence", file, "--genesis-hash", &genesis_hash]);
+        assert!(verified.contains(&format!("final under the certificate of epoch {epoch}'s validators")), "{verified}");
+        assert!(verified.contains(&format!("amount {amount} (base units)")), "{verified}");
+    }
+    let err = audit.fails(&["evidence", &after_id, "--key", "old.json", "--out", "wrong.ctev"]);
+    assert!(err.contains("audit key 0") || err.contains("another epoch"), "{err}");
 }

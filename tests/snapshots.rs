@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Chain, COMMIT};
+use common::{admin_key, govern, Chain, Tool, COMMIT, MEMBERS_DIR};
 use ctchain_crypto::WalletKeys;
 use ctchain_devnet::cluster::{submit_and_wait, ChainWallet};
 use ctchain_node::config::Home;
@@ -17,6 +17,13 @@ use ctchain_rpc::{BlockRef, ChainApiClient};
 use rand_core::OsRng;
 
 const BASE: u16 = 17_000;
+
+/// A snapshot every two blocks; heartbeats five times a second (a restored validator waits for a window of
+/// sequence numbers, an epoch begins a window after the change that schedules it).
+fn snapshot_often(c: &mut ctchain_node::config::NodeConfig) {
+    c.snapshots.interval_blocks = 2;
+    c.consensus.idle_block_ms = 200;
+}
 
 fn log_of(chain: &Chain, i: usize) -> String {
     std::fs::read_to_string(chain.cluster.log_path(i)).unwrap_or_default()
@@ -27,13 +34,7 @@ async fn late_and_wiped_nodes_start_from_a_vouched_snapshot_and_follow_the_chain
     let (dir, mut cluster) = Chain::create(4, 1, BASE);
     let observer = 4;
     for i in 0..cluster.len() {
-        cluster
-            .edit_config(i, |c| {
-                c.snapshots.interval_blocks = 2;
-                // Heartbeats five times a second: a restored validator waits for a window of sequence numbers.
-                c.consensus.idle_block_ms = 200;
-            })
-            .unwrap();
+        cluster.edit_config(i, snapshot_often).unwrap();
     }
     let mut chain = Chain::launch_only(dir, cluster, &[0, 1, 2, 3]).await;
     let mut alice = chain.funded_wallet("alice", 10_000, 0).await;
@@ -105,4 +106,119 @@ async fn late_and_wiped_nodes_start_from_a_vouched_snapshot_and_follow_the_chain
     let reference = chain.client(0).chain_get_block(BlockRef::Height(last)).await.unwrap().unwrap();
     let restored = chain.client(wiped).chain_get_block(BlockRef::Height(last)).await.unwrap().unwrap();
     assert_eq!(restored.header, reference.header);
+}
+
+/// Every validator of the genesis is replaced by governance (bank-a's and bank-b's second validators join, their
+/// first ones leave), and bank-c's is down: of the genesis validators only bank-d's still answers. The regulator's
+/// observer then starts with no data. It reaches today's validators through its bootstrap peers, follows the
+/// snapshot's governance history from the genesis to learn which validators certified it, and restores from the
+/// snapshot three of them vouch for. (Counting only the genesis validators' offers, it would find one and fall
+/// back to the genesis, whose blocks no validator keeps any more.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_restores_from_the_validators_of_today_when_those_of_the_genesis_are_gone() {
+    let base = 17_500;
+    let (dir, mut cluster) = Chain::create(4, 1, base);
+    let observer = 4;
+    for i in 0..cluster.len() {
+        cluster.edit_config(i, snapshot_often).unwrap();
+    }
+    let mut chain = Chain::launch_only(dir, cluster, &[0, 1, 2, 3]).await;
+    let node = Tool::new("ctchain-node", chain.dir.path());
+    let key = |m: &'static str| (m, admin_key(m));
+
+    // bank-a and bank-b each set up a second validator with the operator commands.
+    let mut second = Vec::new();
+    for (member, index) in [("bank-a", 5usize), ("bank-b", 6)] {
+        let (p2p, rpc, _) = ctchain_node::home::ports(base, index);
+        let home = format!("{member}-second");
+        node.ok(&[
+            "init",
+            "--home",
+            &home,
+            "--name",
+            "second",
+            "--member",
+            member,
+            "--chain-id",
+            common::CHAIN_ID,
+            "--listen",
+            &format!("/ip4/127.0.0.1/tcp/{p2p}"),
+            "--rpc",
+            &format!("127.0.0.1:{rpc}"),
+        ]);
+        let pem = format!("{home}.pem");
+        let (dir, csr) = (format!("{MEMBERS_DIR}/{member}"), format!("{home}/node.csr"));
+        node.ok(&["member", "certify", "--dir", &dir, "--request", &csr, "--out", &pem, "--serial", "100"]);
+        second.push(pem);
+    }
+    let all_banks = [key("bank-a"), key("bank-b"), key("bank-c"), key("bank-d")];
+    let owned = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    // Each change of validators waits for the epoch of the one before to begin.
+    let steps = [
+        (owned(&["add-node", "--certificate", &second[0]]), all_banks.to_vec()),
+        (owned(&["add-node", "--certificate", &second[1]]), all_banks.to_vec()),
+        (
+            owned(&["remove-node", "--member", "bank-a", "--node", "validator-0"]),
+            vec![key("bank-b"), key("bank-c"), key("bank-d"), key("regulator")],
+        ),
+        (
+            owned(&["remove-node", "--member", "bank-b", "--node", "validator-1"]),
+            vec![key("bank-a"), key("bank-c"), key("bank-d"), key("regulator")],
+        ),
+    ];
+    let mut joined = Vec::new();
+    for (n, (args, approvers)) in steps.into_iter().enumerate() {
+        let (version, epoch) = (n as u64 + 1, n as u64 + 1);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        govern(&chain, &node, 3, &args, &approvers, version).await;
+        if n < 2 {
+            // The new validator's node: the genesis validators as bootstrap peers, and the second validator
+            // already there (today's validators must reach each other).
+            let home = chain.dir.path().join(if n == 0 { "bank-a-second" } else { "bank-b-second" });
+            let mut bootstrap = vec![0, 1, 2, 3];
+            bootstrap.extend(joined.iter().copied());
+            let i = chain.cluster.join(home, &bootstrap).unwrap();
+            chain.cluster.edit_config(i, snapshot_often).unwrap();
+            chain.cluster.start(i).unwrap();
+            joined.push(i);
+        }
+        for i in [3usize].iter().chain(&joined) {
+            chain.cluster.wait_status(*i, COMMIT, &format!("epoch {epoch}"), |s| s.epoch >= epoch).await.unwrap();
+        }
+    }
+    for i in [0, 1, 2] {
+        chain.cluster.kill(i).unwrap();
+    }
+
+    // Snapshots of today's epoch, the consensus logs pruned below them.
+    let mut alice = chain.funded_wallet("alice", 10_000, 3).await;
+    let bob = WalletKeys::random(&mut OsRng);
+    let mut height = 0;
+    for _ in 0..4 {
+        let tx = chain.transfer(&mut alice, &bob, 100, 3).await;
+        height = submit_and_wait(&chain.client(3), &tx, COMMIT).await.unwrap().1;
+    }
+    // (The registry's epoch moves with the epoch's first ledger block.)
+    let registry = chain.client(3).governance_registry().await.unwrap();
+    let validators: Vec<&str> = registry.epoch.validators.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(validators, ["bank-c/validator-2", "bank-d/validator-3", "bank-a/second", "bank-b/second"]);
+
+    // The observer's operator gives it today's validators as bootstrap peers; it starts with no data.
+    chain.cluster.add_bootstrap_peers(observer, &joined).unwrap();
+    chain.cluster.start(observer).unwrap();
+    chain.cluster.wait_height(observer, height, Duration::from_secs(90)).await.expect("the observer catches up");
+    let log = log_of(&chain, observer);
+    assert!(log.contains("restoring a state snapshot vouched for by its epoch's validators"), "{log}");
+    assert!(log.contains("ledger restored from a state snapshot"), "{log}");
+    let reference = chain.client(3).chain_get_block(BlockRef::Height(height)).await.unwrap().unwrap();
+    let mine = chain.client(observer).chain_get_block(BlockRef::Height(height)).await.unwrap().unwrap();
+    assert_eq!(mine.header, reference.header);
+    let restored = chain.client(observer).governance_registry().await.unwrap();
+    assert_eq!(restored.epoch, registry.epoch, "the restored node knows today's validators");
+    // It follows on with today's validators (the transfer goes through bank-a's second validator, once that one
+    // holds the outputs it spends).
+    chain.cluster.wait_height(joined[0], height, Duration::from_secs(30)).await.unwrap();
+    let tx = chain.transfer(&mut alice, &bob, 100, 3).await;
+    let next = submit_and_wait(&chain.client(joined[0]), &tx, COMMIT).await.expect("commits through bank-a's second").1;
+    chain.cluster.wait_height(observer, next, Duration::from_secs(30)).await.unwrap();
 }

@@ -8,7 +8,9 @@
 //!   once, though it stays in the epoch's set until the epoch ends): the validator set changes by governance only, and cutting off a
 //!   validator because its certificate lapsed would cost the chain its liveness silently (its member rotates it).
 //!   `node.toml`'s `[[network.peers]]` then only gives addresses to dial (bootstrap): naming a peer there admits
-//!   nobody.
+//!   nobody once the node has a ledger. A node with none yet also reaches the bootstrap peers, to ask them for
+//!   state snapshots only ([`bootstrap_peers`], `restore`): what they send is checked against the history
+//!   certified from the genesis, and the registry's list replaces them as soon as the ledger is open.
 //! * A chain without members (a fixed consortium) admits its genesis validators and the peers `node.toml` names.
 
 use anyhow::{anyhow, Result};
@@ -76,6 +78,23 @@ pub fn admitted_peers(
                 add(node.network_key, node.qualified_name())?;
             }
         }
+    }
+    Ok(out)
+}
+
+/// The peers `node.toml` names to dial (with an address), this node left out: what a node with no ledger reaches
+/// besides the genesis's nodes, to ask for snapshots (see `restore`).
+pub fn bootstrap_peers(config_peers: &[PeerEntry], own: &[u8; 32]) -> Result<Vec<AdmittedPeer>> {
+    let mut out = Vec::new();
+    for p in config_peers {
+        let Some(address) = &p.address else { continue };
+        let key = public_from_hex(&p.network_key).map_err(|e| anyhow!("peer {}: {e}", p.name))?;
+        if key == *own {
+            continue;
+        }
+        let id = ctchain_net::peer_id_from_public(&key).ok_or_else(|| anyhow!("bad network key of {}", p.name))?;
+        let address = address.parse().map_err(|e| anyhow!("address {address:?} of peer {}: {e}", p.name))?;
+        out.push(AdmittedPeer { id, network_key: key, name: p.name.clone(), validator: false, address: Some(address) });
     }
     Ok(out)
 }

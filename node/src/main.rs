@@ -298,9 +298,23 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         &network_key.public,
         ctchain_node::node::now_ms() / 1000,
     )?;
-    let peer_names: HashMap<_, _> = admitted.iter().map(|p| (p.id, (p.name.clone(), p.validator))).collect();
-    let peers: Vec<(ctchain_net::PeerId, Option<Multiaddr>)> =
+    let mut peer_names: HashMap<_, _> = admitted.iter().map(|p| (p.id, (p.name.clone(), p.validator))).collect();
+    let mut peers: Vec<(ctchain_net::PeerId, Option<Multiaddr>)> =
         admitted.iter().map(|p| (p.id, p.address.clone())).collect();
+    let may_restore = no_ledger && store.last_seq()? == 0 && (!genesis_validator || restore);
+    if may_restore {
+        // Until it has a ledger, the node also reaches the bootstrap peers: on a chain whose nodes have changed
+        // since the genesis they are the only way to today's validators. They are asked for snapshots only, and
+        // what they send is checked against the history certified from the genesis (see `restore`); the driver
+        // replaces this list with the registry's as soon as the ledger is open.
+        for p in admitted::bootstrap_peers(&config.network.peers, &network_key.public)? {
+            if let std::collections::hash_map::Entry::Vacant(entry) = peer_names.entry(p.id) {
+                entry.insert((p.name.clone(), false));
+                peers.push((p.id, p.address));
+            }
+        }
+    }
+    let known_peers = peers.len();
     let (net, mut net_events) = ctchain_net::spawn(NetConfig {
         keypair: ctchain_net::keypair_from_secret(network_key.secret),
         listen: config.network.listen.parse()?,
@@ -318,22 +332,10 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
     let mut restored = None;
     // A validator of the genesis starts from it (its votes must follow its own log); an observer, or a validator
     // that joins later, takes a snapshot when one is offered.
-    if no_ledger && store.last_seq()? == 0 && (!genesis_validator || restore) {
-        let validator_peers: Vec<_> = genesis
-            .validators
-            .iter()
-            .filter(|v| v.network_key != network_key.public)
-            .filter_map(|v| ctchain_net::peer_id_from_public(&v.network_key))
-            .collect();
-        restored = ctchain_node::restore::from_peers(
-            &net,
-            &mut net_events,
-            &genesis,
-            &validator_peers,
-            &home.ledger_dir(),
-            &store,
-        )
-        .await?;
+    if may_restore {
+        restored =
+            ctchain_node::restore::from_peers(&net, &mut net_events, &genesis, known_peers, &home.ledger_dir(), &store)
+                .await?;
     }
     if restore && restored.is_none() {
         bail!("--restore: no state snapshot is offered alike by f + 1 validators");

@@ -230,3 +230,44 @@ impl Wallets {
             .map_or("0.00".into(), |x| x["confirmed"].as_str().unwrap().to_owned())
     }
 }
+
+// ---- governance with the operator's commands ----
+
+pub const MEMBERS_DIR: &str = "chain/members";
+
+/// Waits until validator `i`'s registry satisfies `done`.
+pub async fn wait_registry(
+    chain: &Chain,
+    i: usize,
+    done: impl Fn(&ctchain_rpc::RegistryJson) -> bool,
+) -> ctchain_rpc::RegistryJson {
+    let client = chain.cluster.client(i);
+    let deadline = tokio::time::Instant::now() + COMMIT;
+    loop {
+        let r = ctchain_rpc::ChainApiClient::governance_registry(&client).await.expect("governance_registry");
+        if done(&r) {
+            return r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "validator {i}'s registry never changed: {r:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn admin_key(member: &str) -> String {
+    format!("{MEMBERS_DIR}/{member}/admin.key")
+}
+
+/// Proposes `args` against validator `via`'s registry, has `approvers` (member, admin key file) approve it and
+/// submits it; returns once validator `via`'s registry reached `version`.
+pub async fn govern(chain: &Chain, node: &Tool, via: usize, args: &[&str], approvers: &[(&str, String)], version: u64) {
+    let rpc = chain.cluster.testnet.rpc[via].clone();
+    let file = format!("proposal-{version}.json");
+    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", &file];
+    propose.extend_from_slice(args);
+    node.ok(&propose);
+    for (member, key) in approvers {
+        node.ok(&["governance", "approve", &file, "--member", member, "--admin-key", key]);
+    }
+    node.ok(&["governance", "submit", &file, "--rpc", &rpc]);
+    wait_registry(chain, via, |r| r.version == version).await;
+}

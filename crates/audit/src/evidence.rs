@@ -1,13 +1,17 @@
 //! Evidence bundles: a decrypted transaction that anyone can check offline, trusting only the genesis hash.
 //!
-//! A bundle holds the genesis, the whole block (its commit certificate signs the block bytes), the certificate,
-//! the transaction's Merkle inclusion proof, the audit key's dealing (`k = n = 1` for a whole key), the DLEQ-proven
+//! A bundle holds the genesis, the certified governance blocks below the transaction's block (each with its
+//! certificate), the whole block (its commit certificate signs the block bytes), the certificate, the
+//! transaction's Merkle inclusion proof, the audit key's dealing (`k = n = 1` for a whole key), the DLEQ-proven
 //! partial decryptions of every output, the audit-access record that authorised them (for a split key), and the
 //! amounts, parties and memos the regulator claims. [`Evidence::verify`] re-derives every claim:
 //!
-//! 1. the genesis hashes to the hash the verifier trusts, and names the audit key and the validators;
-//! 2. `2f + 1` genesis validators signed the block (`ctchain_ledger::finality`), and the inclusion proof puts the
-//!    transaction under that block's transaction root;
+//! 1. the genesis hashes to the hash the verifier trusts;
+//! 2. the governance blocks, followed from the genesis validators on (`ctchain_ledger::finality::EpochTracker`),
+//!    give the validators, audit keys and listed assets of the block's epoch; `2f + 1` of that epoch's validators
+//!    signed the block, and the inclusion proof puts the transaction under that block's transaction root. A
+//!    bundle whose history is cut short fails closed: a missing change of validators leaves the certificate
+//!    unverifiable, a missing audit-key rotation leaves the dealing's key unknown to the epoch;
 //! 3. the dealing is a dealing of the chain's audit key, every partial's proof verifies (none may be wrong in a
 //!    bundle), and for a split key the access record verifies, covers the block's height and is the partials'
 //!    context — so the decryption was authorised on chain;
@@ -24,10 +28,11 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
 use crate::threshold::{DecryptionRequest, KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
-use ctchain_ledger::finality::{verify_block_certificate, FinalityError};
+use ctchain_ledger::finality::{EpochTracker, FinalityError};
 
-/// The bundle format tag.
-pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/1";
+/// The bundle format tag (version 2 carries the governance history; a version-1 bundle, checked against the
+/// genesis validators alone, is refused by name).
+pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/2";
 const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 const MAX_TEXT: usize = 4096;
 
@@ -53,6 +58,8 @@ pub struct ClaimedOutput {
 pub struct Evidence {
     /// The canonical genesis.
     pub genesis: Vec<u8>,
+    /// The certified governance blocks below the transaction's block, in chain order: (block, certificate).
+    pub governance: Vec<(Vec<u8>, Vec<u8>)>,
     /// The transaction.
     pub tx_id: TxId,
     /// The whole block (canonical bytes).
@@ -61,7 +68,7 @@ pub struct Evidence {
     pub certificate: Vec<u8>,
     /// The transaction's inclusion proof.
     pub inclusion: TxInclusionProof,
-    /// Index of the audit key in the genesis.
+    /// Index of the audit key among those of the block's epoch.
     pub audit_key_index: u32,
     /// The key's dealing.
     pub dealing: ThresholdKey,
@@ -86,6 +93,10 @@ pub struct VerifiedEvidence {
     pub height: u64,
     /// Block time (ms).
     pub timestamp_ms: u64,
+    /// The registry epoch of the block, whose validators certified it.
+    pub epoch: u64,
+    /// How many certified governance blocks were followed from the genesis to reach that epoch.
+    pub governance_blocks: usize,
     /// The decrypted outputs (equal to the claims).
     pub outputs: Vec<ClaimedOutput>,
     /// The case it was decrypted for, if a split key was used.
@@ -106,9 +117,17 @@ pub enum EvidenceError {
         /// The bundle's.
         found: String,
     },
-    /// The certificate does not prove the block.
+    /// The certificate does not prove the block (or the governance history does not check out).
     #[error("block finality: {0}")]
     Finality(#[from] FinalityError),
+    /// A governance block of the history is not below the transaction's block.
+    #[error("the governance history holds block {found}, not below the transaction's block {height}")]
+    HistoryNotBelow {
+        /// The history's block height.
+        found: u64,
+        /// The transaction's block height.
+        height: u64,
+    },
     /// The transaction is not in the block.
     #[error("transaction {0} is not proven to be in the block")]
     NotInBlock(TxId),
@@ -187,6 +206,34 @@ pub struct Located {
     pub certificate: Vec<u8>,
     /// The transaction's inclusion proof.
     pub inclusion: TxInclusionProof,
+    /// The certified governance blocks below `block`, with their certificates' bytes, in chain order
+    /// (`LightClient::governance_history`).
+    pub governance: Vec<(Block, Vec<u8>)>,
+}
+
+/// The chain as the block's records read it — the genesis with the audit keys of the block's epoch and the assets
+/// listed up to it — and that epoch's number, after following `governance` from the genesis and checking `certificate` in that epoch.
+fn view_of_block<'a>(
+    genesis: &Genesis,
+    governance: impl IntoIterator<Item = (&'a Block, &'a [u8])>,
+    block: &Block,
+    certificate: &[u8],
+) -> Result<(Genesis, u64), EvidenceError> {
+    let mut tracker = EpochTracker::new(genesis)?;
+    for (governing, cert) in governance {
+        if governing.header.height >= block.header.height {
+            return Err(EvidenceError::HistoryNotBelow { found: governing.header.height, height: block.header.height });
+        }
+        tracker.follow(governing, cert)?;
+    }
+    // A block that governs itself may list the asset one of its own transactions issues: follow it too.
+    if block.txs.iter().any(|t| matches!(t, LedgerTx::Governance(_))) {
+        tracker.follow(block, certificate)?;
+    } else {
+        tracker.verify(block, certificate)?;
+    }
+    let epoch = tracker.epoch_for_seq(block.header.seq);
+    Ok((decrypt::epoch_view(genesis, tracker.registry().assets(), epoch), epoch.number))
 }
 
 /// The request every partial of a bundle answers: the transaction's outputs, under the access record's id (split
@@ -214,7 +261,13 @@ impl Evidence {
         secret: &ctchain_crypto::AuditSecretKey,
         rng: &mut R,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
-        decrypt::check_key(genesis, key_index as usize, secret)?;
+        let (view, _) = view_of_block(
+            genesis,
+            located.governance.iter().map(|(b, c)| (b, c.as_slice())),
+            &located.block,
+            &located.certificate,
+        )?;
+        decrypt::check_key(&view, key_index as usize, secret)?;
         let (dealing, share) = KeyShare::whole(secret);
         let request = request_for(&located.block, &located.tx_id, key_index, None)?;
         let partial = share.partial_decrypt(&dealing, &request, rng)?;
@@ -232,7 +285,9 @@ impl Evidence {
         access: Option<AuditAccessRecord>,
         partials: Vec<PartialDecryption>,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
-        let Located { tx_id, block, certificate, inclusion } = located;
+        let Located { tx_id, block, certificate, inclusion, governance } = located;
+        let (view, _) =
+            view_of_block(genesis, governance.iter().map(|(b, c)| (b, c.as_slice())), &block, &certificate)?;
         let outputs = block_outputs(&block, &tx_id)?;
         let request = request_for(&block, &tx_id, key_index, access.as_ref())?;
         for p in &partials {
@@ -242,6 +297,7 @@ impl Evidence {
         let decrypted = decrypt::finish(&outputs, key_index as usize, &points, &mut Tables::default())?;
         let evidence = Self {
             genesis: genesis.to_bytes(),
+            governance: governance.iter().map(|(b, c)| (b.to_bytes(), c.clone())).collect(),
             tx_id,
             block: block.to_bytes(),
             certificate,
@@ -251,7 +307,7 @@ impl Evidence {
             access,
             context: request.context,
             partials,
-            outputs: claims(genesis, &decrypted)?,
+            outputs: claims(&view, &decrypted)?,
         };
         Ok((evidence, decrypted))
     }
@@ -265,7 +321,12 @@ impl Evidence {
             return Err(EvidenceError::GenesisMismatch { expected: trusted_genesis.trim().into(), found });
         }
         let block = Block::from_bytes(&self.block)?;
-        verify_block_certificate(&genesis, &block, &self.certificate)?;
+        let history = self
+            .governance
+            .iter()
+            .map(|(b, c)| Ok((Block::from_bytes(b)?, c.as_slice())))
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        let (view, epoch) = view_of_block(&genesis, history.iter().map(|(b, c)| (b, *c)), &block, &self.certificate)?;
         if self.inclusion.header != block.header {
             return Err(EvidenceError::NotInBlock(self.tx_id));
         }
@@ -274,13 +335,13 @@ impl Evidence {
             return Err(EvidenceError::NotInBlock(self.tx_id));
         }
         let key_index = self.audit_key_index;
-        if genesis.audit_keys.get(key_index as usize) != Some(&self.dealing.public) {
+        if view.audit_keys.get(key_index as usize) != Some(&self.dealing.public) {
             return Err(EvidenceError::WrongAuditKey(key_index));
         }
         self.dealing.check()?;
         let case_reference = match &self.access {
             Some(record) => {
-                let verified = record.clone().verify(&genesis.chain_id, &genesis.audit_keys)?;
+                let verified = record.clone().verify(&view.chain_id, &view.audit_keys)?;
                 let r = verified.record();
                 if r.audit_key_index != key_index
                     || r.threshold != self.dealing.threshold
@@ -316,7 +377,7 @@ impl Evidence {
         }
         let points = self.dealing.combine(&request, &self.partials)?;
         let decrypted = decrypt::finish(&outputs, key_index as usize, &points, &mut Tables::default())?;
-        let actual = claims(&genesis, &decrypted)?;
+        let actual = claims(&view, &decrypted)?;
         if actual.len() != self.outputs.len() {
             return Err(EvidenceError::OutputCount { claimed: self.outputs.len(), actual: actual.len() });
         }
@@ -348,6 +409,8 @@ impl Evidence {
             tx_id: self.tx_id,
             height: block.header.height,
             timestamp_ms: block.header.timestamp_ms,
+            epoch,
+            governance_blocks: self.governance.len(),
             outputs: actual,
             case_reference,
         })
@@ -401,6 +464,11 @@ impl Encode for Evidence {
     fn encode_to(&self, w: &mut Writer) {
         w.str(EVIDENCE_FORMAT);
         w.bytes(&self.genesis);
+        w.len(self.governance.len());
+        for (block, certificate) in &self.governance {
+            w.bytes(block);
+            w.bytes(certificate);
+        }
         w.put(&self.tx_id);
         w.bytes(&self.block);
         w.bytes(&self.certificate);
@@ -416,11 +484,28 @@ impl Encode for Evidence {
 
 impl Decode for Evidence {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if r.string("format", 64)? != EVIDENCE_FORMAT {
-            return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/1" });
+        match r.string("format", 64)?.as_str() {
+            EVIDENCE_FORMAT => {}
+            "ctchain-audit-evidence/1" => {
+                return Err(DecodeError::Invalid {
+                    field: "format",
+                    reason: "a version-1 bundle (no governance history): write it again with this ctchain-audit",
+                })
+            }
+            _ => return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/2" }),
         }
         Ok(Self {
             genesis: r.bytes("genesis", 1024 * 1024)?.to_vec(),
+            governance: {
+                let n = r.len("governance blocks", ctchain_ledger::snapshot::MAX_GOVERNANCE_BLOCKS)?;
+                (0..n)
+                    .map(|_| {
+                        let block = r.bytes("governance block", MAX_BLOCK_BYTES)?.to_vec();
+                        let certificate = r.bytes("governance certificate", 1024 * 1024)?.to_vec();
+                        Ok((block, certificate))
+                    })
+                    .collect::<Result<_, DecodeError>>()?
+            },
             tx_id: r.get()?,
             block: r.bytes("block", MAX_BLOCK_BYTES)?.to_vec(),
             certificate: r.bytes("certificate", 1024 * 1024)?.to_vec(),

@@ -78,6 +78,42 @@ impl Cluster {
         self.procs.len() - 1
     }
 
+    /// Takes in a node an operator set up outside the testnet (`ctchain-node init` into `home`, its certificate
+    /// issued by its member's CA and registered by governance): gives it this chain's genesis and shielded
+    /// verifying key, the cluster's nodes `bootstrap` as peers to dial, and adopts it. Returns its index.
+    pub fn join(&mut self, home: PathBuf, bootstrap: &[usize]) -> Result<usize> {
+        let from = Home(self.testnet.homes[0].clone());
+        let joining = Home(home.clone());
+        std::fs::copy(from.genesis(), joining.genesis()).context("cannot copy the genesis")?;
+        if from.shielded_verifying_key().exists() {
+            if let Some(parent) = joining.shielded_verifying_key().parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(from.shielded_verifying_key(), joining.shielded_verifying_key())?;
+        }
+        let rpc = format!("http://{}", NodeConfig::read(&joining.config())?.rpc.listen);
+        let i = self.adopt(home, rpc);
+        self.add_bootstrap_peers(i, bootstrap)?;
+        Ok(i)
+    }
+
+    /// Appends the cluster's nodes `peers` to node `i`'s bootstrap peers (`[[network.peers]]`: their names,
+    /// network keys and listen addresses, read from their homes).
+    pub fn add_bootstrap_peers(&mut self, i: usize, peers: &[usize]) -> Result<()> {
+        let mut entries = Vec::new();
+        for &p in peers {
+            let home = Home(self.testnet.homes[p].clone());
+            let config = NodeConfig::read(&home.config())?;
+            let key = ctchain_node::keys::NodeKey::read(&home.network_key(), "network")?;
+            entries.push(ctchain_node::config::PeerEntry {
+                name: config.name,
+                network_key: hex::encode(key.public),
+                address: Some(config.network.listen),
+            });
+        }
+        self.edit_config(i, |c| c.network.peers.extend(entries))
+    }
+
     /// Number of nodes (validators first, then observers).
     pub fn len(&self) -> usize {
         self.procs.len()

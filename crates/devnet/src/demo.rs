@@ -382,24 +382,7 @@ async fn consortium_story(demo: &mut Demo, wallets: &mut [ChainWallet; 2], cny: 
     );
 
     // bank-e's node: the chain's genesis, the validators as peers; it follows from the genesis.
-    let home = demo.cluster.dir.join("bank-e/node");
-    let validator_home = ctchain_node::config::Home(demo.cluster.testnet.homes[0].clone());
-    let bank_e_home = ctchain_node::config::Home(home.clone());
-    std::fs::copy(validator_home.genesis(), bank_e_home.genesis())?;
-    if let Some(parent) = bank_e_home.shielded_verifying_key().parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::copy(validator_home.shielded_verifying_key(), bank_e_home.shielded_verifying_key())?;
-    let mut config = std::fs::read_to_string(bank_e_home.config())?;
-    for (i, n) in registry.nodes.iter().filter(|n| n.role == "validator").enumerate() {
-        let (peer_p2p, _, _) = ctchain_node::home::ports(demo.base_port, i);
-        config.push_str(&format!(
-            "\n[[network.peers]]\nname = \"{}\"\nnetwork_key = \"{}\"\naddress = \"/ip4/127.0.0.1/tcp/{peer_p2p}\"\n",
-            n.name, n.network_key
-        ));
-    }
-    std::fs::write(bank_e_home.config(), config)?;
-    let bank_e = demo.cluster.adopt(home, format!("http://127.0.0.1:{rpc}"));
+    let bank_e = demo.cluster.join(demo.cluster.dir.join("bank-e/node"), &[0, 1, 2, 3])?;
     demo.cluster.edit_config(bank_e, |c| c.consensus.idle_block_ms = 200)?;
     demo.cluster.start(bank_e)?;
     let status = wait_epoch(demo, bank_e, next.number).await?;

@@ -169,7 +169,29 @@ pub struct LightClient<C> {
     /// `height → (hash, prev_hash)` of every block certified so far: what the hash chain is checked against.
     seen: Mutex<BTreeMap<u64, (Hash32, Hash32)>>,
     /// The epochs followed so far (held across the reads of one refresh, so that two do not interleave).
-    epochs: tokio::sync::Mutex<EpochTracker>,
+    epochs: tokio::sync::Mutex<Followed>,
+}
+
+/// The tracker of the epochs and the certified governance blocks it followed, in chain order: what an offline
+/// verifier (an evidence bundle's) needs to follow the same epochs.
+struct Followed {
+    tracker: EpochTracker,
+    history: Vec<(Block, Vec<u8>)>,
+}
+
+impl Followed {
+    fn follow(&mut self, block: &Block, certificate: &[u8]) -> Result<usize, ctchain_ledger::finality::FinalityError> {
+        let followed = self.tracker.follow(block, certificate)?;
+        self.history.push((block.clone(), certificate.to_vec()));
+        Ok(followed)
+    }
+}
+
+impl std::ops::Deref for Followed {
+    type Target = EpochTracker;
+    fn deref(&self) -> &EpochTracker {
+        &self.tracker
+    }
 }
 
 impl<C: ChainApiClient + Send + Sync> LightClient<C> {
@@ -197,7 +219,7 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
             genesis_hash,
             genesis_bytes: bytes,
             seen: Mutex::default(),
-            epochs: tokio::sync::Mutex::new(tracker),
+            epochs: tokio::sync::Mutex::new(Followed { tracker, history: Vec::new() }),
         };
         this.follow_epochs().await?;
         Ok(this)
@@ -211,7 +233,7 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
         self.follow_locked(&mut tracker).await
     }
 
-    async fn follow_locked(&self, tracker: &mut EpochTracker) -> Result<(), LightError> {
+    async fn follow_locked(&self, tracker: &mut Followed) -> Result<(), LightError> {
         let log = self.client.governance_log().await.map_err(unreachable("the governance log"))?;
         let mut heights: Vec<u64> = log.iter().map(|g| g.height).filter(|h| *h > tracker.followed_height()).collect();
         if heights.windows(2).any(|w| w[0] > w[1]) {
@@ -242,6 +264,15 @@ impl<C: ChainApiClient + Send + Sync> LightClient<C> {
     /// governance followed so far knows.
     pub async fn epoch_for_seq(&self, seq: u64) -> Epoch {
         self.epochs.lock().await.epoch_for_seq(seq).clone()
+    }
+
+    /// The certified governance blocks below `height`, each with its certificate's bytes, in chain order, after
+    /// following the node's governance log: from them and the genesis alone anyone can follow the epochs up to
+    /// that height ([`EpochTracker::follow`]), as an evidence bundle's verifier does.
+    pub async fn governance_history(&self, below_height: u64) -> Result<Vec<(Block, Vec<u8>)>, LightError> {
+        let mut tracker = self.epochs.lock().await;
+        self.follow_locked(&mut tracker).await?;
+        Ok(tracker.history.iter().filter(|(b, _)| b.header.height < below_height).cloned().collect())
     }
 
     /// The consortium's registry after the last governance block followed.

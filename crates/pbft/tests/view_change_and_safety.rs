@@ -476,3 +476,14 @@ fn a_replica_that_leaves_a_view_mid_step_certifies_nothing_in_the_next_one() {
         }
     }
 }
+
+#[test]
+fn new_timing_from_governance_arms_the_next_view_timer_and_zero_is_ignored() {
+    let mut r = replica(3);
+    let before = timers(&r.handle(NOW, Input::Start))[0].1;
+    assert!(r.handle(NOW, Input::Timing { view_timeout_ms: before * 3, max_clock_skew_ms: 0 }).is_empty());
+    assert_eq!(timers(&r.handle(NOW, Input::Start))[0].1, before * 3, "the view timer uses the new timeout");
+    // Zero changes nothing (a missing parameter is not "no timeout").
+    r.handle(NOW, Input::Timing { view_timeout_ms: 0, max_clock_skew_ms: 0 });
+    assert_eq!(timers(&r.handle(NOW, Input::Start))[0].1, before * 3);
+}

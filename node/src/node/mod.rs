@@ -152,6 +152,9 @@ pub struct Driver {
     pending_replica: Option<PendingReplica>,
     /// The registry version the allow-list was last computed from, and when (certificates expire with time).
     admitted_from: Option<(u64, Instant)>,
+    /// The timing (view timeout, clock drift bound) the core runs with: the next block's epoch's, fed to the core
+    /// whenever governance changes it (`Input::Timing`).
+    timing: (u64, u64),
 }
 
 /// The replica a restored validator starts once it may vote.
@@ -220,6 +223,7 @@ impl Driver {
             pruned_by: Default::default(),
             pending_replica: None,
             admitted_from: None,
+            timing: (0, 0),
         };
         driver.replay_into_ledger(last)?;
         // The log may have held blocks the ledger had not applied, which may have scheduled or begun an epoch.
@@ -363,6 +367,27 @@ impl Driver {
             "the next epoch changes the validators"
         );
         Ok(Some(Input::NextEpoch { first_seq: next.first_seq, validators: set }))
+    }
+
+    /// The core's new timing, if the next block's epoch has other consensus parameters than the core runs with.
+    fn timing_change(&mut self) -> Result<Option<Input>> {
+        let timing = {
+            let ledger = self.shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            let params = &ledger.next_block_epoch().consensus;
+            (params.view_timeout_ms, params.max_clock_drift_ms)
+        };
+        if timing == self.timing {
+            return Ok(None);
+        }
+        if self.timing != (0, 0) {
+            info!(
+                view_timeout_ms = timing.0,
+                max_clock_drift_ms = timing.1,
+                "the consensus timing changes with the epoch"
+            );
+        }
+        self.timing = timing;
+        Ok(Some(Input::Timing { view_timeout_ms: timing.0, max_clock_skew_ms: timing.1 }))
     }
 
     /// A restored validator sees a certified block `seq` gossiped.
@@ -703,11 +728,13 @@ impl Driver {
                         timestamp: delivered.timestamp,
                         chain_digest: delivered.chain_digest,
                     };
-                    if let Some(next_epoch) = self.deliver(entry)? {
-                        // Before anything else reaches the core: the block that scheduled the epoch was just
-                        // delivered.
-                        if let Some(replica) = self.replica.as_mut() {
-                            let outputs = replica.handle(now_ms(), next_epoch);
+                    let next_epoch = self.deliver(entry)?;
+                    // Before anything else reaches the core: the block that scheduled the epoch (or changed the
+                    // timing) was just delivered.
+                    let timing = self.timing_change()?;
+                    if let Some(replica) = self.replica.as_mut() {
+                        for input in next_epoch.into_iter().chain(timing) {
+                            let outputs = replica.handle(now_ms(), input);
                             for out in outputs.into_iter().rev() {
                                 queue.push_front(out);
                             }

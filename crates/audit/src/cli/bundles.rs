@@ -23,8 +23,14 @@ pub(super) async fn evidence(
     let genesis = chain.genesis().clone();
     let (tx_id, height, inclusion) = committed_confidential(chain, txid).await?;
     let certified = chain.block(height).await?;
-    let located =
-        evidence::Located { tx_id, block: certified.block, certificate: certified.certificate_bytes, inclusion };
+    let governance = chain.governance_history(height).await?;
+    let located = evidence::Located {
+        tx_id,
+        block: certified.block,
+        certificate: certified.certificate_bytes,
+        inclusion,
+        governance,
+    };
     let (bundle, decrypted) = match how {
         Decryptor::Whole(key_index, secret) => {
             Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
@@ -67,11 +73,14 @@ pub(super) fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Wri
     let v = bundle.verify(genesis_hash).with_context(|| format!("evidence {} does NOT verify", path.display()))?;
     writeln!(
         out,
-        "evidence verified: transaction {} at height {} ({}) on chain {}, final under the genesis validators' certificate",
+        "evidence verified: transaction {} at height {} ({}) on chain {}, final under the certificate of epoch {}'s \
+         validators (followed from the genesis through {} governance blocks)",
         v.tx_id,
         v.height,
         ctchain_display::time::utc_iso(v.timestamp_ms),
-        v.chain_id
+        v.chain_id,
+        v.epoch,
+        v.governance_blocks
     )?;
     if let Some(case) = &v.case_reference {
         writeln!(out, "decrypted under audit-access record for case {case:?}")?;

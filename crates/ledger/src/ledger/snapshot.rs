@@ -62,13 +62,16 @@ impl Ledger {
         result
     }
 
-    fn restore_into(
-        path: &Path,
+    /// Follows a snapshot's governance history from the genesis validators to its own block — every governance
+    /// block below it with its certificate in `governance_certificates`, then the snapshot's block with
+    /// `certificate` — without writing anything: the epochs it returns say which validators certified the
+    /// snapshot's block, so that a restoring node knows whose offers vouch for it before it trusts the rest.
+    pub fn follow_snapshot_history(
         genesis: &Genesis,
         snapshot: &StateSnapshot,
         certificate: &[u8],
         governance_certificates: &[Vec<u8>],
-    ) -> Result<Self, LedgerError> {
+    ) -> Result<EpochTracker, LedgerError> {
         let refuse = |why: String| LedgerError::Snapshot(why);
         let header = &snapshot.block.header;
         if governance_certificates.len() != snapshot.governance.len() {
@@ -78,15 +81,28 @@ impl Ledger {
                 governance_certificates.len()
             )));
         }
-        // From the genesis validators to the snapshot's: every governance block below it, then its own block.
         let mut tracker = EpochTracker::new(genesis).map_err(|e| refuse(format!("the genesis: {e}")))?;
         let history = snapshot.governance.iter().zip(governance_certificates);
-        for (block, cert) in history.clone().filter(|(b, _)| b.header.height < header.height) {
+        for (block, cert) in history.filter(|(b, _)| b.header.height < header.height) {
             tracker
                 .follow(block, cert)
                 .map_err(|e| refuse(format!("its governance block {}: {e}", block.header.height)))?;
         }
         tracker.follow(&snapshot.block, certificate).map_err(|e| refuse(format!("block {}: {e}", header.height)))?;
+        Ok(tracker)
+    }
+
+    fn restore_into(
+        path: &Path,
+        genesis: &Genesis,
+        snapshot: &StateSnapshot,
+        certificate: &[u8],
+        governance_certificates: &[Vec<u8>],
+    ) -> Result<Self, LedgerError> {
+        let refuse = |why: String| LedgerError::Snapshot(why);
+        let header = &snapshot.block.header;
+        let tracker = Self::follow_snapshot_history(genesis, snapshot, certificate, governance_certificates)?;
+        let history = snapshot.governance.iter().zip(governance_certificates);
         let genesis_bytes = genesis.to_bytes();
         let stored_genesis = snapshot.entries.iter().find(|(cf, key, _)| *cf == Cf::Meta && key == META_GENESIS);
         if stored_genesis.map(|(_, _, v)| v) != Some(&genesis_bytes) {

@@ -118,6 +118,16 @@ pub enum Input {
         /// Its validators, numbered as the next epoch.
         validators: ValidatorSet,
     },
+    /// The application's timing changed (governance set new consensus parameters, in effect from the next
+    /// block): timers armed from now on use `view_timeout_ms`, proposals are judged with `max_clock_skew_ms`.
+    /// Timing is local to each replica — it decides no agreement — so it may change between any two inputs; zero
+    /// values are ignored.
+    Timing {
+        /// [`Config::view_timeout_ms`].
+        view_timeout_ms: u64,
+        /// [`Config::max_clock_skew_ms`].
+        max_clock_skew_ms: u64,
+    },
 }
 
 /// A committed block delivered to the application, in sequence order with no gaps.
@@ -514,6 +524,7 @@ impl Replica {
             Input::Propose { payload } => self.on_propose(payload, &mut out),
             Input::SyncedBlocks(blocks) => self.on_blocks(blocks, &mut out),
             Input::NextEpoch { first_seq, validators } => self.on_next_epoch(first_seq, validators, &mut out),
+            Input::Timing { view_timeout_ms, max_clock_skew_ms } => self.set_timing(view_timeout_ms, max_clock_skew_ms),
             Input::Start | Input::Timeout(_) | Input::Verdict { .. } => {}
         }
         if self.id().is_some() {

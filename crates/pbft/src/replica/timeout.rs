@@ -101,3 +101,17 @@ impl Replica {
         });
     }
 }
+
+impl Replica {
+    /// New timing from the application ([`Input::Timing`](super::Input::Timing)); the cap on the doubled view
+    /// timeout is raised if the base timeout passes it.
+    pub(super) fn set_timing(&mut self, view_timeout_ms: u64, max_clock_skew_ms: u64) {
+        if view_timeout_ms > 0 {
+            self.cfg.view_timeout_ms = view_timeout_ms;
+            self.cfg.max_view_timeout_ms = self.cfg.max_view_timeout_ms.max(view_timeout_ms);
+        }
+        if max_clock_skew_ms > 0 {
+            self.cfg.max_clock_skew_ms = max_clock_skew_ms;
+        }
+    }
+}
