@@ -647,3 +647,52 @@ async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key()
     let err = audit.fails(&["evidence", &after_id, "--key", "old.json", "--out", "wrong.ctev"]);
     assert!(err.contains("audit key 0") || err.contains("another epoch"), "{err}");
 }
+
+/// Consensus parameters changed by governance apply from the epoch boundary on, at every node and without a
+/// restart: blocks hold no more transactions than the new limit, and every validator's core runs with the new view
+/// timeout (it says so in its log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_parameters_change_at_the_epoch_boundary_without_a_restart() {
+    // Its own range, above the rotation test's.
+    let base = 20_400;
+    let (dir, mut cluster) = Chain::create(4, 0, base);
+    for i in 0..cluster.len() {
+        cluster.edit_config(i, |c| c.consensus.idle_block_ms = 200).unwrap();
+    }
+    let chain = Chain::launch(dir, cluster).await;
+    let node = Tool::new("ctchain-node", chain.dir.path());
+    let key = |m: &'static str| (m, admin_key(m));
+
+    let params = ["set-consensus-params", "--max-block-txs", "2", "--view-timeout-ms", "3500"];
+    govern(&chain, &node, 0, &params, &[key("bank-a"), key("bank-b"), key("bank-c"), key("bank-d")], 1).await;
+    let next = chain.client(0).governance_registry().await.unwrap().next_epoch.expect("the change is scheduled");
+    wait_status(&chain.client(0), "the new epoch's first sequence number", |s| s.consensus_seq >= next.first_seq).await;
+
+    // Six issuances submitted at once take at least three blocks of at most two.
+    let (cny, issuer) = chain.cny();
+    let mut submitted = Vec::new();
+    for i in 0..6u64 {
+        let mut b = chain.builder();
+        b.issue(&issuer, cny, 100 + i).pay(WalletKeys::random(&mut OsRng).address(), cny, 100 + i, "limited");
+        let tx = b.build(&mut OsRng).unwrap();
+        let client = chain.client(i as usize % 4);
+        submitted.push(tokio::spawn(async move { submit_and_wait(&client, &tx, COMMIT).await }));
+    }
+    let mut heights = std::collections::BTreeSet::new();
+    for task in submitted {
+        heights.insert(task.await.unwrap().expect("commits").1);
+    }
+    assert!(heights.len() >= 3, "six transactions in blocks {heights:?}");
+    let client = chain.client(1);
+    for h in &heights {
+        let block = client.chain_get_block(ctchain_rpc::BlockRef::Height(*h)).await.unwrap().unwrap();
+        assert!(block.txs.len() <= 2, "block {h} holds {} transactions", block.txs.len());
+    }
+    let registry = client.governance_registry().await.unwrap();
+    assert_eq!(registry.epoch.number, 1);
+    for i in 0..4 {
+        let log = std::fs::read_to_string(chain.cluster.log_path(i)).unwrap();
+        let line = log.lines().find(|l| l.contains("the consensus timing changes with the epoch"));
+        assert!(line.is_some_and(|l| l.contains("3500")), "validator {i} never ran with the new timeout");
+    }
+}
