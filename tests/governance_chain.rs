@@ -568,6 +568,13 @@ async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key()
     let before = b.build(&mut OsRng).unwrap();
     submit_and_wait(&chain.client(0), &before, COMMIT).await.expect("commits");
 
+    // A live watch with the old key runs across the rotation.
+    std::fs::write(chain.dir.path().join("rules.toml"), "").unwrap();
+    let ws = observer.replace("http://", "ws://");
+    let watch_log = chain.dir.path().join("watch.log");
+    let watch_args = ["watch", "--ws", &ws, "--key", "old.json", "--db", "db-watch", "--rules", "rules.toml"];
+    let mut watcher = Processes(vec![audit.spawn(&watch_args, &watch_log)]);
+
     // The regulator's new key, rotated in by the regulator and three banks.
     let made = audit.ok(&["keygen", "--chain-id", common::CHAIN_ID, "--out", "new.json", "--rotating", "old.json"]);
     let new_hex = made
@@ -628,6 +635,25 @@ async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key()
         "{scanned_old}"
     );
     assert!(scanned_new.contains(&format!("tx {before_id}: 1 confidential outputs NOT DECRYPTED")), "{scanned_new}");
+    // The watch learnt the rotation from the chain as it went up: it reports the new epoch's outputs as made for
+    // another epoch's key, and goes on.
+    let deadline = std::time::Instant::now() + COMMIT;
+    let watched = loop {
+        let text = std::fs::read_to_string(&watch_log).unwrap_or_default();
+        if text.contains(&after_id) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(watcher.0[0].try_wait().unwrap().is_none(), "the watch is still running:\n{watched}");
+    assert!(watched.contains("41.00"), "the old epoch's payment decrypted: {watched}");
+    assert!(
+        watched.contains(&format!(
+            "tx {after_id}: 1 confidential outputs NOT DECRYPTED: encrypted to the audit key of another epoch"
+        )),
+        "{watched}"
+    );
+    drop(watcher);
     // A key of no epoch at all is refused before anything is decrypted.
     audit.ok(&["keygen", "--chain-id", common::CHAIN_ID, "--out", "stranger.json"]);
     let err = audit.fails(&["scan", "--from", "1", "--to", &tip, "--key", "stranger.json", "--db", "db-stranger"]);

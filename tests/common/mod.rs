@@ -148,6 +148,21 @@ impl Tool {
             .expect("the tool runs")
     }
 
+    /// Starts a long-running command (say, `watch`), its standard output and error going to `log`; the caller
+    /// kills it.
+    pub fn spawn(&self, args: &[&str], log: &Path) -> std::process::Child {
+        let file = std::fs::File::create(log).expect("the log file");
+        std::process::Command::new(&self.bin)
+            .current_dir(&self.dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(&self.leading)
+            .args(args)
+            .stdout(file.try_clone().expect("the log file"))
+            .stderr(file)
+            .spawn()
+            .expect("the tool starts")
+    }
+
     /// Runs a command that must succeed; returns its standard output.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
