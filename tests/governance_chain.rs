@@ -510,6 +510,18 @@ async fn a_fifth_bank_joins_with_a_validator_whose_votes_count_and_a_removed_val
     let s = bank_e.chain_status().await.unwrap();
     assert!(s.height >= height - 1, "bank-e's validator follows: {s:?}");
 
+    // Revoking one of epoch 2's four validators would leave three: refused by name, and nothing changes (the
+    // revocation of a validator with real processes is in `tests/snapshots.rs`, with six validators).
+    let rpc = chain.cluster.testnet.rpc[1].clone();
+    let revoke = ["revoke-certificate", "--member", "bank-c", "--node", "validator-2"];
+    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", "revoke-c.json"];
+    propose.extend_from_slice(&revoke);
+    node.ok(&propose);
+    node.ok(&["governance", "approve", "revoke-c.json", "--member", "bank-c", "--admin-key", &admin_key("bank-c")]);
+    let err = node.fails(&["governance", "submit", "revoke-c.json", "--rpc", &rpc]);
+    assert!(err.contains("the next epoch would have 3 validators; at least 4 are needed"), "{err}");
+    assert_eq!(client.governance_registry().await.unwrap().version, 3, "nothing changed");
+
     // A light client that trusts only the genesis follows the validator changes through the governance log,
     // and checks a block of every epoch; a genesis-only check refuses the blocks after the first change.
     let genesis = chain.cluster.testnet.genesis.clone();

@@ -382,6 +382,7 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         shared: shared.clone(),
         store,
         consensus_secret: consensus_key.map(|k| k.secret),
+        never_voted: restored.is_some() && !restore,
         events: events_tx.clone(),
         settings: DriverSettings {
             idle_block_ms: config.consensus.idle_block_ms,

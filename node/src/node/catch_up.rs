@@ -149,15 +149,18 @@ impl Driver {
             return Ok(());
         }
         let Some(index) = self.current_peers().iter().position(|p| *p == from) else { return Ok(()) };
-        self.pruned_by.insert(index);
+        self.pruned_by.insert(from);
+        // Counted by peer, among the validators of the epoch this node stands in (it may have entered another
+        // since an earlier answer).
+        let pruned = self.pruned_by.iter().filter(|p| self.current_peers().contains(p)).count();
         let f = (self.current_validators().n() - 1) / 3;
         warn!(peer = index, first, applied = self.applied_seq, "a validator pruned its log below what this node needs");
-        if self.pruned_by.len() > f {
+        if pruned > f {
             bail!(
-                "{} validators pruned their consensus logs below where this node stands (it has executed sequence \
-                 number {}; they start at {first} or later): it cannot catch up by the log. Restart it from a state \
-                 snapshot: move its data directory aside and start it again (a validator with `start --restore`)",
-                self.pruned_by.len(),
+                "{pruned} validators pruned their consensus logs below where this node stands (it has executed \
+                 sequence number {}; they start at {first} or later): it cannot catch up by the log. Restart it \
+                 from a state snapshot: move its data directory aside and start it again (a validator with `start \
+                 --restore`)",
                 self.applied_seq
             );
         }

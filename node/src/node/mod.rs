@@ -147,7 +147,7 @@ pub struct Driver {
     status_published_ms: u64,
     regossip: regossip::RegossipSchedule,
     /// Validators that answered a sync request with "pruned below what you need".
-    pruned_by: std::collections::BTreeSet<usize>,
+    pruned_by: std::collections::BTreeSet<PeerId>,
     /// A validator restored from a snapshot, following until it may vote.
     pending_replica: Option<PendingReplica>,
     /// The registry version the allow-list was last computed from, and when (certificates expire with time).
@@ -179,6 +179,10 @@ pub struct DriverParts {
     pub store: ConsensusStore,
     /// The consensus secret (validators only).
     pub consensus_secret: Option<[u8; 32]>,
+    /// Whether this start restored the ledger from a snapshot without `--restore`: the first start of a
+    /// validator that joined by governance, which has never voted (a validator that lost its disk is started with
+    /// `--restore`, and waits until what it may have voted on is committed).
+    pub never_voted: bool,
     /// Where the driver's own events come from (timers, verifications).
     pub events: mpsc::UnboundedSender<Event>,
     /// Settings.
@@ -189,7 +193,7 @@ impl Driver {
     /// Restores the driver: re-applies to the ledger what the consensus log holds beyond it, and restores the
     /// replica from its persisted safety state.
     pub fn open(parts: DriverParts) -> Result<Self> {
-        let DriverParts { shared, store, consensus_secret, events, settings } = parts;
+        let DriverParts { shared, store, consensus_secret, never_voted, events, settings } = parts;
         let genesis = &shared.genesis;
         let epochs = {
             let ledger = shared.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
@@ -242,6 +246,13 @@ impl Driver {
         };
         if let Some(secret) = consensus_secret {
             match driver.store.safety()? {
+                None if last > 0 && never_voted => {
+                    // A validator joining from a snapshot signed nothing yet: it may vote from its tip on (and
+                    // must: the epoch that names it may need its vote for its quorum).
+                    info!(seq = last, "a joining validator restored from a snapshot: it has never voted");
+                    let vote_after = Some(last - 1);
+                    driver.pending_replica = Some(PendingReplica { secret, live: None, vote_after });
+                }
                 None if last > 0 => {
                     // Restored from a state snapshot: the votes it signed before are gone with its disk. It
                     // follows without voting until every sequence number it may have voted on is committed.
