@@ -14,7 +14,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{admin_key, govern, wait_registry, Chain, Tool, COMMIT};
+use common::{admin_key, govern, wait_registry, Chain, Tool, COMMIT, MEMBERS_DIR};
 use ctchain_crypto::{AssetId, SigningKey, TransactionBuilder, WalletKeys};
 use ctchain_devnet::cluster::{submit_and_wait, ChainWallet};
 use ctchain_rpc::ChainApiClient;
@@ -191,6 +191,74 @@ async fn operators_list_an_asset_and_revoke_a_certificate_through_governance() {
     let unchanged =
         node.fails(&["governance", "propose", "--rpc", &rpc, "--out", "same.json", "set-policy", "--assets", "1/2"]);
     assert!(unchanged.contains("the policy would not change"), "{unchanged}");
+
+    // Certificates the registry refuses, each by name, leaving it as it was: one from a CA that is no member's,
+    // one past its validity, and one whose serial its member revoked.
+    let banks = [key_of("bank-a"), key_of("bank-b"), key_of("bank-c"), ("bank-d", "bank-d-new/admin.key".to_owned())];
+    let certify = |member: &str, member_dir: &str, serial: &str, days: &str| {
+        let home = format!("{member}-extra-{serial}");
+        node.ok(&["init", "--home", &home, "--name", "extra", "--member", member, "--chain-id", common::CHAIN_ID]);
+        let pem = format!("{home}.pem");
+        let csr = format!("{home}/node.csr");
+        node.ok(&[
+            "member",
+            "certify",
+            "--dir",
+            member_dir,
+            "--request",
+            &csr,
+            "--out",
+            &pem,
+            "--serial",
+            serial,
+            "--days",
+            days,
+        ]);
+        pem
+    };
+    node.ok(&["member", "new", "--name", "bank-x", "--dir", "bank-x"]);
+    let stranger = certify("bank-x", "bank-x", "1", "30");
+    let expired = certify("bank-a", &format!("{MEMBERS_DIR}/bank-a"), "900", "0");
+    let revoked_serial = u64::from_str_radix(&r.revocations[0].serial, 16).expect("a serial in hex");
+    let reused = certify("regulator", &format!("{MEMBERS_DIR}/regulator"), &revoked_serial.to_string(), "30");
+    // A second passes: the expired one's validity ended when it was issued.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for (pem, reason) in [
+        (&stranger, "which is no member CA"),
+        (&expired, "expired at"),
+        (&reused, &format!("revoked: serial {} of regulator", r.revocations[0].serial) as &str),
+    ] {
+        let err = refused(&chain, &node, &["add-node", "--certificate", pem], &banks, 4).await;
+        assert!(err.contains("node certificate refused") && err.contains(reason), "{pem}: {err}");
+    }
+}
+
+fn key_of(member: &'static str) -> (&'static str, String) {
+    (member, admin_key(member))
+}
+
+/// Proposes `args` against validator 0, has `approvers` approve and submits; the chain must refuse it, at the
+/// proposal or at submission. Returns the reason, once validator 0's registry is shown still at `version`.
+async fn refused(chain: &Chain, node: &Tool, args: &[&str], approvers: &[(&str, String)], version: u64) -> String {
+    let rpc = chain.cluster.testnet.rpc[0].clone();
+    let file = format!(
+        "refused-{}.json",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
+    let mut propose = vec!["governance", "propose", "--rpc", &rpc, "--out", &file];
+    propose.extend_from_slice(args);
+    let out = node.run(&propose);
+    let err = if out.status.success() {
+        for (member, key) in approvers {
+            node.ok(&["governance", "approve", &file, "--member", member, "--admin-key", key]);
+        }
+        node.fails(&["governance", "submit", &file, "--rpc", &rpc])
+    } else {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let r = chain.cluster.client(0).governance_registry().await.unwrap();
+    assert_eq!(r.version, version, "a refused proposal changes nothing");
+    err
 }
 
 /// Kills the node processes it holds when dropped (a failing test leaves none behind).

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::NodeKey;
 
+/// How long `submit` waits for the proposal's block.
+const SUBMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The proposal file's format tag.
 pub const PROPOSAL_FORMAT: &str = "ctchain-governance-proposal/v1";
 
@@ -54,13 +57,16 @@ pub enum GovernanceCommand {
         /// The proposal file.
         file: PathBuf,
     },
-    /// Submit a proposal file to a node.
+    /// Submit a proposal file to a node and wait until the chain commits or refuses it.
     Submit {
         /// The proposal file.
         file: PathBuf,
         /// A node's JSON-RPC URL.
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         rpc: String,
+        /// Return once the node admitted it, without waiting for the block.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Print the chain's registry: members, nodes, revocations, assets, policy, epochs.
     Registry {
@@ -456,7 +462,7 @@ pub async fn run(command: GovernanceCommand) -> Result<()> {
             }
             Ok(())
         }
-        GovernanceCommand::Submit { file, rpc } => {
+        GovernanceCommand::Submit { file, rpc, no_wait } => {
             let tx = read_proposal(&file)?;
             let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&rpc)?;
             let result = client
@@ -465,7 +471,31 @@ pub async fn run(command: GovernanceCommand) -> Result<()> {
                 .map_err(|e| anyhow!("the node refused the proposal: {e}"))?;
             println!("{}", describe(&tx.proposal));
             println!("submitted: {} (approved by {})", result.id, approvers(&tx));
-            Ok(())
+            if no_wait {
+                return Ok(());
+            }
+            // The door checks against the registry as it stands; the block checks again at its own time (a
+            // certificate may have expired since, another action may have come first): say how it ended.
+            let deadline = std::time::Instant::now() + SUBMIT_WAIT;
+            loop {
+                match client.tx_get(result.id.clone()).await.context("asking the node about the proposal")? {
+                    ctchain_rpc::TxStatus::Committed { height, .. } => {
+                        let r = client.governance_registry().await.context("reading the registry")?;
+                        println!("committed at height {height}: registry version {}", r.version);
+                        return Ok(());
+                    }
+                    ctchain_rpc::TxStatus::Rejected { reason } => bail!("the chain refused the proposal: {reason}"),
+                    ctchain_rpc::TxStatus::Unknown | ctchain_rpc::TxStatus::Pending => {}
+                }
+                if std::time::Instant::now() > deadline {
+                    bail!(
+                        "the proposal {} is not committed after {} s: ask `tx_get` later (it may still commit)",
+                        result.id,
+                        SUBMIT_WAIT.as_secs()
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
         }
         GovernanceCommand::Registry { rpc, json } => {
             let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&rpc)?;
