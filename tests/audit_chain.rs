@@ -517,6 +517,20 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     .await;
     let out = reg.ok(&["verify-evidence", &split_out, "--genesis-hash", &genesis_hash]).await;
     assert!(out.contains("case \"case 2026-117\"") && out.contains("amount 150000 (base units)"), "{out}");
+    // The bundle shows the record committed: with the record's block swapped for another certified block (the
+    // transaction's), or its inclusion proof for another, the bundle is refused offline.
+    let split = ctchain_audit::evidence::Evidence::from_bytes(&std::fs::read(&split_bundle).unwrap()).unwrap();
+    let tx_block = ctchain_ledger::Block::from_bytes(&split.block).unwrap();
+    let mut moved = split.clone();
+    let access = moved.access.as_mut().expect("a split bundle carries its access record");
+    access.block = tx_block;
+    access.certificate = split.certificate.clone();
+    let err = moved.verify(&genesis_hash).unwrap_err().to_string();
+    assert!(err.contains("the audit-access record is not shown committed"), "{err}");
+    let mut unproven = split.clone();
+    unproven.access.as_mut().unwrap().inclusion = split.inclusion.clone();
+    let err = unproven.verify(&genesis_hash).unwrap_err().to_string();
+    assert!(err.contains("not shown committed"), "{err}");
 
     // ---- live supervision: watch raises the alert as the transfer commits ----
     let ws = chain.cluster.testnet.rpc[OBSERVER].replace("http://", "ws://");

@@ -13,8 +13,9 @@
 //!    bundle whose history is cut short fails closed: a missing change of validators leaves the certificate
 //!    unverifiable, a missing audit-key rotation leaves the dealing's key unknown to the epoch;
 //! 3. the dealing is a dealing of the chain's audit key, every partial's proof verifies (none may be wrong in a
-//!    bundle), and for a split key the access record verifies, covers the block's height and is the partials'
-//!    context — so the decryption was authorised on chain;
+//!    bundle), and for a split key the access record is shown committed (its block certified in its epoch, its
+//!    inclusion proof), verifies against that epoch's audit keys, covers the block's height and is the partials'
+//!    context — so the decryption was authorised on chain, not merely signed;
 //! 4. combining the partials and decrypting gives exactly the claimed amounts, parties and memos.
 //!
 //! The file is the canonical binary encoding ([`ctchain_codec`]): there is one encoding per bundle, so changing any
@@ -30,9 +31,10 @@ use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
 use crate::threshold::{DecryptionRequest, KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
 use ctchain_ledger::finality::{EpochTracker, FinalityError};
 
-/// The bundle format tag (version 2 carries the governance history; a version-1 bundle, checked against the
-/// genesis validators alone, is refused by name).
-pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/2";
+/// The bundle format tag. Version 3 carries the governance history and, for a split key, the access record's
+/// block, certificate and inclusion proof; earlier bundles (checked against the genesis validators alone, or
+/// trusting the record's signatures without its commitment) are refused by name.
+pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/3";
 const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 const MAX_TEXT: usize = 4096;
 
@@ -73,7 +75,7 @@ pub struct Evidence {
     /// The key's dealing.
     pub dealing: ThresholdKey,
     /// The authorising record (split keys).
-    pub access: Option<AuditAccessRecord>,
+    pub access: Option<CommittedAccess>,
     /// The partials' context.
     pub context: Vec<u8>,
     /// The proven partial decryptions.
@@ -120,6 +122,12 @@ pub enum EvidenceError {
     /// The certificate does not prove the block (or the governance history does not check out).
     #[error("block finality: {0}")]
     Finality(#[from] FinalityError),
+    /// The history holds a block at a target's height that is not the target block.
+    #[error("the governance history's block {0} is not the bundle's block at that height")]
+    HistoryDiffers(u64),
+    /// The access record is not shown committed.
+    #[error("the audit-access record is not shown committed: {0}")]
+    AccessNotCommitted(String),
     /// A governance block of the history is not below the transaction's block.
     #[error("the governance history holds block {found}, not below the transaction's block {height}")]
     HistoryNotBelow {
@@ -211,29 +219,87 @@ pub struct Located {
     pub governance: Vec<(Block, Vec<u8>)>,
 }
 
-/// The chain as the block's records read it — the genesis with the audit keys of the block's epoch and the assets
-/// listed up to it — and that epoch's number, after following `governance` from the genesis and checking `certificate` in that epoch.
-fn view_of_block<'a>(
+/// An audit-access record shown committed: its block, that block's commit certificate and the record's inclusion
+/// proof. A record that supervisors signed but that never reached the chain authorises nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedAccess {
+    /// The record.
+    pub record: AuditAccessRecord,
+    /// The block holding it.
+    pub block: Block,
+    /// The block's commit certificate (canonical bytes).
+    pub certificate: Vec<u8>,
+    /// The record's inclusion proof.
+    pub inclusion: TxInclusionProof,
+}
+
+/// Follows `governance` (the certified governance blocks below the highest of `targets`) from the genesis, then
+/// checks every target block's certificate in its epoch. A target that is itself one of the history's blocks must
+/// be that block; the highest target, when it governs, is followed too (it may list an asset one of its own
+/// transactions issues).
+fn follow_certified(
     genesis: &Genesis,
-    governance: impl IntoIterator<Item = (&'a Block, &'a [u8])>,
-    block: &Block,
-    certificate: &[u8],
-) -> Result<(Genesis, u64), EvidenceError> {
+    governance: &[(Block, &[u8])],
+    targets: &[(&Block, &[u8])],
+) -> Result<EpochTracker, EvidenceError> {
+    let top = targets.iter().map(|(b, _)| b.header.height).max().unwrap_or(0);
     let mut tracker = EpochTracker::new(genesis)?;
     for (governing, cert) in governance {
-        if governing.header.height >= block.header.height {
-            return Err(EvidenceError::HistoryNotBelow { found: governing.header.height, height: block.header.height });
+        if governing.header.height >= top {
+            return Err(EvidenceError::HistoryNotBelow { found: governing.header.height, height: top });
         }
         tracker.follow(governing, cert)?;
     }
-    // A block that governs itself may list the asset one of its own transactions issues: follow it too.
-    if block.txs.iter().any(|t| matches!(t, LedgerTx::Governance(_))) {
-        tracker.follow(block, certificate)?;
-    } else {
-        tracker.verify(block, certificate)?;
+    let mut targets = targets.to_vec();
+    targets.sort_by_key(|(b, _)| b.header.height);
+    for (block, certificate) in targets {
+        let height = block.header.height;
+        if let Some((followed, _)) = governance.iter().find(|(g, _)| g.header.height == height) {
+            if followed.hash() != block.hash() {
+                return Err(EvidenceError::HistoryDiffers(height));
+            }
+            continue;
+        }
+        let governs = block.txs.iter().any(|t| matches!(t, LedgerTx::Governance(_)));
+        if governs && height > tracker.followed_height() {
+            tracker.follow(block, certificate)?;
+        } else {
+            tracker.verify(block, certificate)?;
+        }
     }
-    let epoch = tracker.epoch_for_seq(block.header.seq);
-    Ok((decrypt::epoch_view(genesis, tracker.registry().assets(), epoch), epoch.number))
+    Ok(tracker)
+}
+
+/// The chain as the records of the block with sequence number `seq` read it: the genesis with the audit keys of
+/// its epoch and the assets listed (`tracker` followed far enough), and that epoch's number.
+fn view_at(genesis: &Genesis, tracker: &EpochTracker, seq: u64) -> (Genesis, u64) {
+    let epoch = tracker.epoch_for_seq(seq);
+    (decrypt::epoch_view(genesis, tracker.registry().assets(), epoch), epoch.number)
+}
+
+/// Checks that `access` is in its block (the block itself checked by [`follow_certified`]) and verifies the record
+/// against the audit keys of that block's epoch.
+fn check_committed_access(
+    genesis: &Genesis,
+    tracker: &EpochTracker,
+    access: &CommittedAccess,
+) -> Result<AuditAccessRecord, EvidenceError> {
+    let not_committed = |why: &str| EvidenceError::AccessNotCommitted(why.to_owned());
+    if access.inclusion.header != access.block.header {
+        return Err(not_committed("its inclusion proof is for another block"));
+    }
+    let id = access.record.id();
+    let tx = access
+        .block
+        .txs
+        .iter()
+        .find(|t| matches!(t, LedgerTx::AuditAccess(r) if r.id() == id))
+        .ok_or_else(|| not_committed("its block does not hold it"))?;
+    if access.inclusion.verify(tx) != Some(access.block.hash()) {
+        return Err(not_committed("its inclusion proof does not lead to its block"));
+    }
+    let (view, _) = view_at(genesis, tracker, access.block.header.seq);
+    Ok(access.record.clone().verify(&view.chain_id, &view.audit_keys)?.record().clone())
 }
 
 /// The request every partial of a bundle answers: the transaction's outputs, under the access record's id (split
@@ -261,12 +327,9 @@ impl Evidence {
         secret: &ctchain_crypto::AuditSecretKey,
         rng: &mut R,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
-        let (view, _) = view_of_block(
-            genesis,
-            located.governance.iter().map(|(b, c)| (b, c.as_slice())),
-            &located.block,
-            &located.certificate,
-        )?;
+        let history: Vec<(Block, &[u8])> = located.governance.iter().map(|(b, c)| (b.clone(), c.as_slice())).collect();
+        let tracker = follow_certified(genesis, &history, &[(&located.block, &located.certificate)])?;
+        let (view, _) = view_at(genesis, &tracker, located.block.header.seq);
         decrypt::check_key(&view, key_index as usize, secret)?;
         let (dealing, share) = KeyShare::whole(secret);
         let request = request_for(&located.block, &located.tx_id, key_index, None)?;
@@ -282,14 +345,17 @@ impl Evidence {
         located: Located,
         key_index: u32,
         dealing: ThresholdKey,
-        access: Option<AuditAccessRecord>,
+        access: Option<CommittedAccess>,
         partials: Vec<PartialDecryption>,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
         let Located { tx_id, block, certificate, inclusion, governance } = located;
-        let (view, _) =
-            view_of_block(genesis, governance.iter().map(|(b, c)| (b, c.as_slice())), &block, &certificate)?;
+        let history: Vec<(Block, &[u8])> = governance.iter().map(|(b, c)| (b.clone(), c.as_slice())).collect();
+        let mut targets = vec![(&block, certificate.as_slice())];
+        targets.extend(access.as_ref().map(|a| (&a.block, a.certificate.as_slice())));
+        let tracker = follow_certified(genesis, &history, &targets)?;
+        let (view, _) = view_at(genesis, &tracker, block.header.seq);
         let outputs = block_outputs(&block, &tx_id)?;
-        let request = request_for(&block, &tx_id, key_index, access.as_ref())?;
+        let request = request_for(&block, &tx_id, key_index, access.as_ref().map(|a| &a.record))?;
         for p in &partials {
             dealing.verify_partial(&request, p)?;
         }
@@ -326,7 +392,10 @@ impl Evidence {
             .iter()
             .map(|(b, c)| Ok((Block::from_bytes(b)?, c.as_slice())))
             .collect::<Result<Vec<_>, DecodeError>>()?;
-        let (view, epoch) = view_of_block(&genesis, history.iter().map(|(b, c)| (b, *c)), &block, &self.certificate)?;
+        let mut targets = vec![(&block, self.certificate.as_slice())];
+        targets.extend(self.access.as_ref().map(|a| (&a.block, a.certificate.as_slice())));
+        let tracker = follow_certified(&genesis, &history, &targets)?;
+        let (view, epoch) = view_at(&genesis, &tracker, block.header.seq);
         if self.inclusion.header != block.header {
             return Err(EvidenceError::NotInBlock(self.tx_id));
         }
@@ -340,9 +409,8 @@ impl Evidence {
         }
         self.dealing.check()?;
         let case_reference = match &self.access {
-            Some(record) => {
-                let verified = record.clone().verify(&view.chain_id, &view.audit_keys)?;
-                let r = verified.record();
+            Some(access) => {
+                let r = &check_committed_access(&genesis, &tracker, access)?;
                 if r.audit_key_index != key_index
                     || r.threshold != self.dealing.threshold
                     || r.share_keys != self.dealing.share_keys
@@ -367,7 +435,7 @@ impl Evidence {
             }
         };
         let outputs = block_outputs(&block, &self.tx_id)?;
-        let request = request_for(&block, &self.tx_id, key_index, self.access.as_ref())?;
+        let request = request_for(&block, &self.tx_id, key_index, self.access.as_ref().map(|a| &a.record))?;
         if request.context != self.context {
             return Err(EvidenceError::Unauthorised("the partials answer another request".into()));
         }
@@ -460,6 +528,26 @@ impl Decode for ClaimedOutput {
     }
 }
 
+impl Encode for CommittedAccess {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.record);
+        w.put(&self.block);
+        w.bytes(&self.certificate);
+        w.put(&self.inclusion);
+    }
+}
+
+impl Decode for CommittedAccess {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            record: r.get()?,
+            block: r.get()?,
+            certificate: r.bytes("access certificate", 1024 * 1024)?.to_vec(),
+            inclusion: r.get()?,
+        })
+    }
+}
+
 impl Encode for Evidence {
     fn encode_to(&self, w: &mut Writer) {
         w.str(EVIDENCE_FORMAT);
@@ -486,13 +574,13 @@ impl Decode for Evidence {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.string("format", 64)?.as_str() {
             EVIDENCE_FORMAT => {}
-            "ctchain-audit-evidence/1" => {
+            "ctchain-audit-evidence/1" | "ctchain-audit-evidence/2" => {
                 return Err(DecodeError::Invalid {
                     field: "format",
-                    reason: "a version-1 bundle (no governance history): write it again with this ctchain-audit",
+                    reason: "a bundle of an earlier version (it proves less): write it again with this ctchain-audit",
                 })
             }
-            _ => return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/2" }),
+            _ => return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/3" }),
         }
         Ok(Self {
             genesis: r.bytes("genesis", 1024 * 1024)?.to_vec(),

@@ -35,6 +35,9 @@ pub enum ThresholdError {
     /// The published share keys do not interpolate to the public key.
     #[error("the share keys are not a valid dealing of this audit key")]
     InconsistentDealing,
+    /// The request holds no point: nothing to decrypt (a range or transaction without confidential outputs).
+    #[error("the request holds no outputs to decrypt")]
+    EmptyRequest,
     /// A partial names a supervisor that does not exist.
     #[error("partial decryption from unknown supervisor {0}")]
     UnknownSupervisor(u32),
@@ -148,6 +151,9 @@ impl KeyShare {
         request: &DecryptionRequest,
         rng: &mut R,
     ) -> Result<PartialDecryption, ThresholdError> {
+        if request.points.is_empty() {
+            return Err(ThresholdError::EmptyRequest);
+        }
         let share_key =
             *key.share_keys.get(self.index as usize - 1).ok_or(ThresholdError::UnknownSupervisor(self.index))?;
         let points: Vec<Point> = request
@@ -310,6 +316,7 @@ impl ThresholdKey {
 /// A proof that fails names its supervisor; a length mismatch keeps its counts.
 fn dleq_error(index: u32, e: DleqError) -> ThresholdError {
     match e {
+        DleqError::Empty => ThresholdError::EmptyRequest,
         DleqError::WrongLength { expected, found } => ThresholdError::WrongLength { index, expected, found },
         DleqError::Invalid => ThresholdError::InvalidPartial(index),
     }

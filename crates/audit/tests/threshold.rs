@@ -166,3 +166,25 @@ fn committed_partial_decryption_still_verifies() {
     key.verify_partial(&request, &partial).unwrap();
     assert_eq!(bytes, stored.trim_end(), "the partial-decryption prover has not drifted");
 }
+
+#[test]
+fn an_empty_request_is_refused_by_name_not_answered_forever() {
+    // (It used to loop forever: with no points the folded base is the identity, which no nonce commits to.)
+    let s = setup();
+    let (key, share) = (s.key.clone(), s.shares[0].clone());
+    let (done, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let empty = DecryptionRequest { context: b"a range with no confidential output".to_vec(), points: vec![] };
+        let _ = done.send(share.partial_decrypt(&key, &empty, &mut rng).map(|_| ()));
+    });
+    let result = answer.recv_timeout(std::time::Duration::from_secs(20)).expect("partial_decrypt returns");
+    assert_eq!(result, Err(ThresholdError::EmptyRequest));
+    // Nor does a partial answering an empty request verify.
+    let request = request_for(&s.tx.body.outputs[0]);
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let mut partial = s.shares[1].partial_decrypt(&s.key, &request, &mut rng).unwrap();
+    partial.points.clear();
+    let empty = DecryptionRequest { context: request.context.clone(), points: vec![] };
+    assert_eq!(s.key.verify_partial(&empty, &partial), Err(ThresholdError::EmptyRequest));
+}

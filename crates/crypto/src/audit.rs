@@ -102,13 +102,22 @@ impl AuditValidityProof {
         rng: &mut R,
     ) -> Self {
         let mut t = statement.transcript();
+        // The nonces are drawn from the statement, the witnesses and `rng` together (as the Schnorr nonces are):
+        // a repeated or weak `rng` state alone does not repeat them, which would give the witnesses away.
+        let mut witnesses = t.build_rng();
+        for (value, blinding) in values.iter().zip(blindings) {
+            witnesses = witnesses
+                .rekey_with_witness_bytes(b"value", value.as_bytes())
+                .rekey_with_witness_bytes(b"blinding", blinding.as_bytes());
+        }
+        let mut nonce_rng = witnesses.finalize(rng);
         let v_base = value_base(statement.asset);
         let b_base = blinding_base();
         let mut nonces = Vec::with_capacity(LIMBS);
         let mut commitments = Vec::with_capacity(LIMBS);
         for _ in 0..LIMBS {
-            let y_v = Scalar::random(rng);
-            let (y_r, y_commitment) = random_point(rng, |y_r| y_v * v_base + y_r * b_base);
+            let y_v = Scalar::random(&mut nonce_rng);
+            let (y_r, y_commitment) = random_point(&mut nonce_rng, |y_r| y_v * v_base + y_r * b_base);
             let y_handles: Vec<Point> = statement
                 .audit_keys
                 .iter()
@@ -276,6 +285,34 @@ pub enum AuditDecryptError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn a_repeated_rng_state_does_not_repeat_the_nonces_of_different_witnesses() {
+        // Two proofs from one RNG state: were their nonces equal, z − z' = c·v − c'·v' would give the values away.
+        let point = |i: u64| Point::new(Scalar::from(i + 2) * blinding_base()).unwrap();
+        let key = AuditPublicKey(point(100));
+        let (tx_id, asset) = (TxId(ctchain_codec::Hash32([7; 32])), AssetId::from_label("CNY"));
+        let limbs = std::array::from_fn(|i| point(i as u64));
+        let handles = [std::array::from_fn(|i| point(10 + i as u64))];
+        let statement = AuditStatement {
+            chain_id: "c",
+            tx_id: &tx_id,
+            output_index: 0,
+            asset: &asset,
+            audit_keys: std::slice::from_ref(&key),
+            limbs: &limbs,
+            handles: &handles,
+        };
+        let blindings = [Scalar::from(5u8); LIMBS];
+        let prove = |value: u8| {
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+            AuditValidityProof::prove(&statement, &[Scalar::from(value); LIMBS], &blindings, &mut rng)
+        };
+        let (a, b) = (prove(1), prove(2));
+        assert_ne!(a.limbs[0].y_commitment, b.limbs[0].y_commitment);
+        assert_eq!(prove(1), a, "deterministic in the statement, the witnesses and the RNG state");
+    }
 
     #[test]
     fn table_finds_every_edge_value_and_nothing_outside() {

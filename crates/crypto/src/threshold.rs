@@ -121,6 +121,10 @@ pub struct PartialStatement<'a> {
 
 impl PartialStatement<'_> {
     fn transcript(&self) -> Result<Transcript, DleqError> {
+        // With no points the folded base is the identity, for which no commitment exists.
+        if self.inputs.is_empty() {
+            return Err(DleqError::Empty);
+        }
         if self.inputs.len() != self.outputs.len() {
             return Err(DleqError::WrongLength { expected: self.inputs.len(), found: self.outputs.len() });
         }
@@ -145,6 +149,9 @@ impl PartialStatement<'_> {
 /// Why a DLEQ proof does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DleqError {
+    /// The statement holds no points: there is nothing to prove (nor to decrypt).
+    #[error("the statement holds no points")]
+    Empty,
     /// The statement does not give one output per input.
     #[error("{found} output points for {expected} input points")]
     WrongLength {

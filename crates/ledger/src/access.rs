@@ -191,8 +191,16 @@ impl AuditAccessRecord {
         if self.case_reference.is_empty() || self.case_reference.len() > MAX_CASE_REFERENCE {
             return Err(AccessError::BadCaseReference);
         }
-        check_dealing(self.threshold, &self.share_keys)
-            .map_err(|reason| AccessError::BadDealing { audit_key: self.audit_key_index, reason })?;
+        // The cheap checks first, then the signatures, then the dealing (interpolating every share key): a record
+        // nobody signed costs a validator little.
+        let shares = self.share_keys.len();
+        if self.threshold == 0 || self.threshold as usize > shares || shares > MAX_SUPERVISORS {
+            let reason = DealingError::BadThreshold { threshold: self.threshold, shares };
+            return Err(AccessError::BadDealing { audit_key: self.audit_key_index, reason });
+        }
+        if self.signatures.len() < self.threshold as usize {
+            return Err(AccessError::NotEnoughSignatures { found: self.signatures.len(), threshold: self.threshold });
+        }
         let id = self.id();
         let mut previous = 0;
         for s in &self.signatures {
@@ -205,9 +213,9 @@ impl AuditAccessRecord {
                 return Err(AccessError::BadSignature(s.supervisor));
             }
         }
-        if self.signatures.len() < self.threshold as usize {
-            return Err(AccessError::NotEnoughSignatures { found: self.signatures.len(), threshold: self.threshold });
-        }
+        // The signatures are under the record's own share keys: the dealing ties those to the audit key.
+        check_dealing(self.threshold, &self.share_keys)
+            .map_err(|reason| AccessError::BadDealing { audit_key: self.audit_key_index, reason })?;
         Ok(VerifiedAccess { record: self, id })
     }
 

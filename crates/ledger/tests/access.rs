@@ -225,3 +225,18 @@ fn encoding_test_vector() {
     assert_eq!(hex_bytes, expected, "the encoding of an audit-access record changed");
     assert_eq!(AuditAccessRecord::from_bytes(&r.to_bytes()).unwrap(), r);
 }
+
+/// A record whose signatures fail is refused for them before its dealing is interpolated (the costly check):
+/// with a dealing off the polynomial and no valid signature, the signature is named.
+#[test]
+fn signatures_are_checked_before_the_dealing() {
+    let chain = TestChain::new(79);
+    let mut rng = ChaCha20Rng::seed_from_u64(80);
+    let auditor = chain.keys.auditor.clone();
+    let (shares, mut keys) = deal(&auditor, &[Scalar::random(&mut rng)], 3);
+    keys[2] = Point::new(Scalar::random(&mut rng) * blinding_base()).unwrap();
+    let mut r = record(2, keys);
+    let stranger = AuditSecretKey::random(&mut rng);
+    sign(&mut r, &stranger, &[(1, shares[0]), (2, shares[1])], &mut rng);
+    assert_eq!(verify(&chain, r).unwrap_err(), TxRejection::Access(AccessError::BadSignature(1)));
+}

@@ -121,6 +121,24 @@ pub(super) async fn access_record(chain: &Chain<impl Rpc>, id: &str) -> Result<(
     Ok((verified.record().clone(), view))
 }
 
+/// A committed audit-access record as an evidence bundle carries it: the record, its certified block and its
+/// inclusion proof (the record verified against the audit keys of its block's epoch).
+pub(super) async fn committed_access(
+    chain: &Chain<impl Rpc>,
+    id: &str,
+) -> Result<(evidence::CommittedAccess, Genesis)> {
+    let (record, view) = access_record(chain, id).await?;
+    let CommittedTx { height, proof, .. } = chain.committed_tx(id).await?;
+    let certified = chain.block(height).await?;
+    let access = evidence::CommittedAccess {
+        record,
+        block: certified.block,
+        certificate: certified.certificate_bytes,
+        inclusion: proof,
+    };
+    Ok((access, view))
+}
+
 pub(super) fn dealing_of(record: &AuditAccessRecord, genesis: &Genesis) -> Result<ThresholdKey> {
     let public = *genesis
         .audit_keys

@@ -23,7 +23,13 @@ pub(super) async fn evidence(
     let genesis = chain.genesis().clone();
     let (tx_id, height, inclusion) = committed_confidential(chain, txid).await?;
     let certified = chain.block(height).await?;
-    let governance = chain.governance_history(height).await?;
+    let access = match &how {
+        Decryptor::Partials(access, _) => Some(committed_access(chain, access).await?),
+        Decryptor::Whole(..) => None,
+    };
+    // The governance below the highest block the bundle holds: the record may be committed after the transaction.
+    let top = access.as_ref().map_or(height, |(a, _)| a.block.header.height.max(height));
+    let governance = chain.governance_history(top).await?;
     let located = evidence::Located {
         tx_id,
         block: certified.block,
@@ -35,8 +41,9 @@ pub(super) async fn evidence(
         Decryptor::Whole(key_index, secret) => {
             Evidence::with_whole_key(&genesis, located, key_index, &secret, &mut OsRng)?
         }
-        Decryptor::Partials(access, files) => {
-            let (record, at_record) = access_record(chain, &access).await?;
+        Decryptor::Partials(_, files) => {
+            let Some((access, at_record)) = access else { bail!("no access record for a split key") };
+            let record = access.record.clone();
             let dealing = dealing_of(&record, &at_record)?;
             let mut partials = Vec::new();
             for file in &files {
@@ -47,7 +54,7 @@ pub(super) async fn evidence(
                 partials.push(p);
             }
             let key_index = record.audit_key_index;
-            Evidence::from_partials(&genesis, located, key_index, dealing, Some(record), partials)?
+            Evidence::from_partials(&genesis, located, key_index, dealing, Some(access), partials)?
         }
     };
     // Check before writing: a bundle that would not verify is never handed out.
