@@ -237,9 +237,9 @@ pub struct CommittedAccess {
 /// checks every target block's certificate in its epoch. A target that is itself one of the history's blocks must
 /// be that block; the highest target, when it governs, is followed too (it may list an asset one of its own
 /// transactions issues).
-fn follow_certified(
+fn follow_certified<C: AsRef<[u8]>>(
     genesis: &Genesis,
-    governance: &[(Block, &[u8])],
+    governance: &[(Block, C)],
     targets: &[(&Block, &[u8])],
 ) -> Result<EpochTracker, EvidenceError> {
     let top = targets.iter().map(|(b, _)| b.header.height).max().unwrap_or(0);
@@ -248,7 +248,7 @@ fn follow_certified(
         if governing.header.height >= top {
             return Err(EvidenceError::HistoryNotBelow { found: governing.header.height, height: top });
         }
-        tracker.follow(governing, cert)?;
+        tracker.follow(governing, cert.as_ref())?;
     }
     let mut targets = targets.to_vec();
     targets.sort_by_key(|(b, _)| b.header.height);
@@ -327,8 +327,7 @@ impl Evidence {
         secret: &ctchain_crypto::AuditSecretKey,
         rng: &mut R,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
-        let history: Vec<(Block, &[u8])> = located.governance.iter().map(|(b, c)| (b.clone(), c.as_slice())).collect();
-        let tracker = follow_certified(genesis, &history, &[(&located.block, &located.certificate)])?;
+        let tracker = follow_certified(genesis, &located.governance, &[(&located.block, &located.certificate)])?;
         let (view, _) = view_at(genesis, &tracker, located.block.header.seq);
         decrypt::check_key(&view, key_index as usize, secret)?;
         let (dealing, share) = KeyShare::whole(secret);
@@ -349,10 +348,9 @@ impl Evidence {
         partials: Vec<PartialDecryption>,
     ) -> Result<(Self, Vec<Decrypted>), EvidenceError> {
         let Located { tx_id, block, certificate, inclusion, governance } = located;
-        let history: Vec<(Block, &[u8])> = governance.iter().map(|(b, c)| (b.clone(), c.as_slice())).collect();
         let mut targets = vec![(&block, certificate.as_slice())];
         targets.extend(access.as_ref().map(|a| (&a.block, a.certificate.as_slice())));
-        let tracker = follow_certified(genesis, &history, &targets)?;
+        let tracker = follow_certified(genesis, &governance, &targets)?;
         let (view, _) = view_at(genesis, &tracker, block.header.seq);
         let outputs = block_outputs(&block, &tx_id)?;
         let request = request_for(&block, &tx_id, key_index, access.as_ref().map(|a| &a.record))?;
