@@ -286,7 +286,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     let r_big_addr = encode_address(CHAIN_ID, &r_big.keys.address());
     assert!(
         out.contains(&format!(
-            "output 0: 1,500.00 CNY (transfer)  from {big_addr}  to {r_big_addr}  memo \"invoice 1\""
+            "output 0: 1,500.00 CNY (transfer)  from {big_addr} (proven)  to {r_big_addr} (proven)  memo \"invoice 1\" (claim)"
         )),
         "{out}"
     );
@@ -320,6 +320,40 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     for innocent in [&ordinary.id(), &ordinary_funds.id(), &funding.id()] {
         assert!(flagged.values().all(|s| !s.contains(&innocent.to_string())), "{innocent} must not be flagged");
     }
+
+    // ---- the KYC directory names the proven parties; a customer can be watch-listed ----
+    let kyc = reg.path("kyc.csv");
+    std::fs::write(&kyc, format!("address,customer,bank\n{big_addr},Big Corp,bank-a\n{r_big_addr},R1 Ltd,bank-b\n"))
+        .unwrap();
+    let out = reg.ok(&["directory", "import", kyc.to_str().unwrap(), "--chain-id", CHAIN_ID, "--db", &db]).await;
+    assert!(out.contains("directory: 2 customers of 2 banks (bank-a, bank-b)"), "{out}");
+    let named = format!(
+        "from {big_addr} [Big Corp @ bank-a] (proven)  to {r_big_addr} [R1 Ltd @ bank-b] (proven)  memo \"invoice 1\" (claim)"
+    );
+    let shown = reg.ok(&["show", "--db", &db]).await;
+    assert!(shown.contains(&named), "{shown}");
+    assert!(shown.contains("[unknown to the KYC directory] (proven)"), "identities nobody registered are named as such");
+    // A directory with one bad line is refused with the line named, and the one in force stays.
+    let bad = reg.path("bad-kyc.csv");
+    std::fs::write(&bad, format!("address,customer,bank\n{big_addr},Someone Else,bank-c\nnot-an-address,X,bank-c\n"))
+        .unwrap();
+    let err = reg.run(&["directory", "import", bad.to_str().unwrap(), "--chain-id", CHAIN_ID, "--db", &db]).await;
+    assert!(err.unwrap_err().contains("line 3"));
+    assert!(reg.ok(&["show", "--db", &db]).await.contains(&named));
+    let by_customer = std::fs::read_to_string(&rules)
+        .unwrap()
+        .replace(&format!("address = \"{watched_addr}\""), "customer = \"R1 Ltd\"");
+    let customer_rules = reg.path("customer-rules.toml");
+    std::fs::write(&customer_rules, by_customer).unwrap();
+    let reports2 = reg.path("reports-by-customer").display().to_string();
+    reg.ok(&["aml", "--db", &db, "--rules", customer_rules.to_str().unwrap(), "--out", &reports2]).await;
+    let report =
+        Report::from_json(&std::fs::read_to_string(reg.path("reports-by-customer/aml-report.json")).unwrap()).unwrap();
+    let watched_txs: BTreeSet<String> =
+        report.alerts.iter().filter(|a| a.rule == RuleId::WatchList).flat_map(|a| a.tx_ids.iter().cloned()).collect();
+    assert_eq!(watched_txs, ids(&[&large.id()]), "the customer R1 Ltd received the large payment");
+    let html = std::fs::read_to_string(reg.path("reports-by-customer/aml-report.html")).unwrap();
+    assert!(html.contains("R1 Ltd @ bank-b") && html.contains("proven"));
 
     // ---- a 2-of-3 split of the same key: access on chain, partials, combination ----
     let (dealing, shares) = threshold::split(&auditor, 2, 3, &mut OsRng).unwrap();

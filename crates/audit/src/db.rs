@@ -3,7 +3,8 @@
 //!
 //! Keys are `b"r" ‖ height (8 bytes, big-endian) ‖ transaction id ‖ output index (4 bytes, big-endian)`, so a
 //! range scan returns records in chain order; values are the records' JSON. `b"m/genesis"` holds the hash of the
-//! chain's genesis (a database never mixes chains) and `b"m/height"` the highest height written. Each call writes
+//! chain's genesis (a database never mixes chains), `b"m/height"` the highest height written and `b"m/directory"`
+//! the supervisor's KYC directory ([`Directory`], JSON), applied to records as they are read. Each call writes
 //! one atomic, synced batch: a crash leaves a range either wholly stored or not at all.
 //!
 //! Records of both pools share one key space (a record says its pool; a shielded transaction's outputs are under its
@@ -17,9 +18,11 @@ use std::path::Path;
 use rocksdb::{Options, WriteBatch, WriteOptions, DB};
 
 use crate::aml::{AuditRecord, NotDecrypted};
+use crate::directory::Directory;
 
 const GENESIS: &[u8] = b"m/genesis";
 const HEIGHT: &[u8] = b"m/height";
+const DIRECTORY: &[u8] = b"m/directory";
 const RECORD: u8 = b'r';
 const UNDECRYPTED: u8 = b'u';
 
@@ -204,5 +207,32 @@ impl AuditDb {
     /// Every record.
     pub fn all(&self) -> Result<Vec<AuditRecord>, DbError> {
         self.records(0, u64::MAX)
+    }
+
+    /// Replaces the KYC directory (one synced write).
+    pub fn put_directory(&self, directory: &Directory) -> Result<(), DbError> {
+        let mut sync = WriteOptions::default();
+        sync.set_sync(true);
+        Ok(self.db.put_opt(DIRECTORY, directory.to_json(), &sync)?)
+    }
+
+    /// The KYC directory, if one was imported.
+    pub fn directory(&self) -> Result<Option<Directory>, DbError> {
+        match self.db.get(DIRECTORY)? {
+            None => Ok(None),
+            Some(v) => Directory::from_json(&String::from_utf8_lossy(&v))
+                .map(Some)
+                .map_err(|e| DbError::Damaged { key: "m/directory".into(), reason: e.to_string() }),
+        }
+    }
+
+    /// Records at heights `from..=to`, in chain order, with the customers of the KYC directory (if one was
+    /// imported) named on them.
+    pub fn annotated_records(&self, from: u64, to: u64) -> Result<Vec<AuditRecord>, DbError> {
+        let mut records = self.records(from, to)?;
+        if let Some(directory) = self.directory()? {
+            records.iter_mut().for_each(|r| directory.annotate(r));
+        }
+        Ok(records)
     }
 }

@@ -31,7 +31,8 @@ use std::collections::HashMap;
 use ctchain_circuits::{AssetTag, AuditPlaintext, AuditSecretKey as ShieldedAuditSecretKey, Owner, TransferStatement};
 use ctchain_crypto::{
     audit_decryption_inputs, audit_output_from_shares, AssetId, AuditDecryptError, AuditDecryptionShares,
-    AuditedOutput, LimbTable, Output, Point, PublicKind, RistrettoPoint, Transaction, TxId, LIMBS,
+    AuditedOutput, IdentityCiphertext, LimbTable, MemoDisagreement, Output, Point, PublicKind, RistrettoPoint,
+    Transaction, TxId, AUDIT_POINTS_PER_OUTPUT, LIMBS,
 };
 use ctchain_governance::Epoch;
 use ctchain_ledger::{AssetInfo, Block, Crossing, Genesis, LedgerTx, ShieldedTx};
@@ -40,8 +41,11 @@ use crate::aml::{AuditRecord, NotDecrypted, NotDecryptedReason, Pool, RecordKind
 use crate::keys::RegulatorKeys;
 use crate::threshold::DecryptionRequest;
 
-/// Points per output in a decryption request.
-pub const POINTS_PER_OUTPUT: usize = LIMBS + 1;
+/// Points per output in a decryption request: the output's own ([`AUDIT_POINTS_PER_OUTPUT`]: four limb handles,
+/// the audit memo's ephemeral key, the receiver identity's handle), then its transaction's sender identity handle
+/// (repeated for every output of the transaction, so that each record is decrypted on its own; a transaction
+/// that spends nothing repeats the receiver's handle instead, which reveals nothing new).
+pub const POINTS_PER_OUTPUT: usize = AUDIT_POINTS_PER_OUTPUT + 1;
 
 /// Why outputs could not be decrypted into records.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,6 +127,44 @@ pub struct ChainOutput {
     pub kind: RecordKind,
     /// The output.
     pub output: Output,
+    /// Who the transaction proves as its sender, before decryption.
+    pub sender: SenderSource,
+    /// The outputs its inputs spend.
+    pub spends: Vec<ctchain_crypto::OutputId>,
+}
+
+/// Where a confidential transaction's sender is proven, if anywhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SenderSource {
+    /// It spends inputs: the owner of all of them, encrypted to every audit key with a proof.
+    Inputs(Vec<IdentityCiphertext>),
+    /// It issues: the issuer key named in public, proven by the issuer signature.
+    Issuer(Point),
+    /// It spends nothing here (the confidential side of an unshield, whose sender the shielded proof names): the
+    /// memo's sender is only a claim.
+    NotProven,
+}
+
+/// The sender a decryption established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProvenSender {
+    /// The owner of the inputs; `None` if the ciphertext decrypts to no key (a maker's choice that names nobody).
+    Owner(Option<Point>),
+    /// The issuer's key.
+    Issuer(Point),
+    /// Nothing is proven about the sender.
+    NotProven,
+}
+
+impl ProvenSender {
+    /// The identity the proofs establish, if any.
+    pub fn identity(&self) -> Option<&Point> {
+        match self {
+            Self::Owner(p) => p.as_ref(),
+            Self::Issuer(p) => Some(p),
+            Self::NotProven => None,
+        }
+    }
 }
 
 /// One decrypted output.
@@ -130,10 +172,14 @@ pub struct ChainOutput {
 pub struct Decrypted {
     /// The output and where it is.
     pub source: ChainOutput,
-    /// Amount and memo.
+    /// Amount, receiver and memo.
     pub audited: AuditedOutput,
-    /// Whether the memo agrees with the proven amount.
+    /// The proven sender.
+    pub sender: ProvenSender,
+    /// Whether the memo agrees with the proven amount and asset.
     pub memo_agrees: bool,
+    /// Every memo field that contradicts a proven one (amount, asset, receiver, sender).
+    pub memo_disagrees: Vec<MemoDisagreement>,
 }
 
 /// The outputs of `tx` at `height`, with the kind read from its public amounts.
@@ -144,11 +190,29 @@ pub fn outputs_of(tx: &Transaction, height: u64, timestamp_ms: u64) -> Vec<Chain
         RecordKind::Transfer
     };
     let tx_id = tx.id();
+    let issuer = tx.body.public.iter().find_map(|p| match p.kind {
+        PublicKind::Issue { issuer } => Some(issuer),
+        _ => None,
+    });
+    let sender = match (tx.body.inputs.is_empty(), issuer) {
+        (false, _) => SenderSource::Inputs(tx.body.sender_identities.clone()),
+        (true, Some(issuer)) => SenderSource::Issuer(issuer),
+        (true, None) => SenderSource::NotProven,
+    };
     tx.body
         .outputs
         .iter()
         .enumerate()
-        .map(|(i, o)| ChainOutput { tx_id, index: i as u32, height, timestamp_ms, kind, output: o.clone() })
+        .map(|(i, o)| ChainOutput {
+            tx_id,
+            index: i as u32,
+            height,
+            timestamp_ms,
+            kind,
+            output: o.clone(),
+            sender: sender.clone(),
+            spends: tx.body.inputs.iter().map(|i| i.output_id).collect(),
+        })
         .collect()
 }
 
@@ -247,12 +311,15 @@ impl BlockContents {
 pub fn request(context: Vec<u8>, outputs: &[ChainOutput], key_index: usize) -> Result<DecryptionRequest, DecryptError> {
     let mut points = Vec::with_capacity(outputs.len() * POINTS_PER_OUTPUT);
     for o in outputs {
-        let inputs = audit_decryption_inputs(&o.output, key_index).map_err(|error| DecryptError::Audit {
-            tx_id: o.tx_id,
-            index: o.index as usize,
-            error,
-        })?;
+        let error = |error| DecryptError::Audit { tx_id: o.tx_id, index: o.index as usize, error };
+        let inputs = audit_decryption_inputs(&o.output, key_index).map_err(error)?;
         points.extend_from_slice(&inputs);
+        points.push(match &o.sender {
+            SenderSource::Inputs(ciphertexts) => {
+                ciphertexts.get(key_index).ok_or(error(AuditDecryptError::NoCopyForKey(key_index)))?.handle
+            }
+            SenderSource::Issuer(_) | SenderSource::NotProven => inputs[AUDIT_POINTS_PER_OUTPUT - 1],
+        });
     }
     Ok(DecryptionRequest { context, points })
 }
@@ -281,11 +348,32 @@ pub fn finish(
         .iter()
         .zip(multiplied.chunks_exact(POINTS_PER_OUTPUT))
         .map(|(o, m)| {
-            let shares = AuditDecryptionShares { handles: std::array::from_fn(|i| m[i]), memo: m[LIMBS] };
-            let audited = audit_output_from_shares(key_index, &o.output, tables.get(o.output.asset), &shares)
-                .map_err(|error| DecryptError::Audit { tx_id: o.tx_id, index: o.index as usize, error })?;
+            let error = |error| DecryptError::Audit { tx_id: o.tx_id, index: o.index as usize, error };
+            let shares =
+                AuditDecryptionShares { handles: std::array::from_fn(|i| m[i]), memo: m[LIMBS], receiver: m[LIMBS + 1] };
+            let audited =
+                audit_output_from_shares(key_index, &o.output, tables.get(o.output.asset), &shares).map_err(error)?;
+            let sender = match &o.sender {
+                SenderSource::Inputs(ciphertexts) => ProvenSender::Owner(
+                    ciphertexts
+                        .get(key_index)
+                        .ok_or(error(AuditDecryptError::NoCopyForKey(key_index)))?
+                        .decrypt_from_share(&m[AUDIT_POINTS_PER_OUTPUT]),
+                ),
+                SenderSource::Issuer(issuer) => ProvenSender::Issuer(*issuer),
+                SenderSource::NotProven => ProvenSender::NotProven,
+            };
             let memo_agrees = audited.memo_agrees(&o.output);
-            Ok(Decrypted { source: o.clone(), audited, memo_agrees })
+            // The sender is compared with the memo only where the memo names the same kind of party: an owner.
+            let owner = match &sender {
+                ProvenSender::Owner(owner) => Some(owner.as_ref()),
+                _ => None,
+            };
+            let mut memo_disagrees = audited.memo_disagreements(&o.output, owner.flatten());
+            if owner == Some(None) && !memo_disagrees.contains(&MemoDisagreement::Sender) {
+                memo_disagrees.push(MemoDisagreement::Sender);
+            }
+            Ok(Decrypted { source: o.clone(), audited, sender, memo_agrees, memo_disagrees })
         })
         .collect()
 }
@@ -421,11 +509,16 @@ pub fn shielded_record(
         decimals: asset.decimals,
         amount: plaintext.value,
         kind: party_kind(RecordKind::Transfer, Some(&sender), &receiver),
+        sender_identity: Some(sender.clone()),
+        receiver_identity: Some(receiver.clone()),
         sender: Some(sender),
         receiver,
         memo: String::new(),
         memo_matches_amount: true,
         pool: Pool::Shielded,
+        sender_proven: true,
+        receiver_proven: true,
+        ..AuditRecord::default()
     }))
 }
 
@@ -498,7 +591,26 @@ fn party_kind(kind: RecordKind, sender: Option<&str>, receiver: &str) -> RecordK
     }
 }
 
-/// The audit record of a decrypted output: addresses as the chain's bech32m text, the asset by its label.
+/// How a record names a proven identity: the address the memo gives for it when the memo's address has this
+/// spend key, otherwise the key itself (a memo naming another address, or none, does not name this party).
+pub fn party_text(chain_id: &str, proven: Option<&Point>, claimed: Option<&ctchain_crypto::Address>) -> String {
+    match (proven, claimed) {
+        (Some(p), Some(a)) if a.spend == *p => ctchain_keystore::address::encode_address(chain_id, a),
+        (Some(p), _) => identity_text(p),
+        (None, _) => NOBODY.into(),
+    }
+}
+
+/// A proven identity not matched to any address: `identity <spend key hex>`.
+pub fn identity_text(p: &Point) -> String {
+    format!("identity {}", hex::encode(p.as_bytes()))
+}
+
+/// What a record says of an identity ciphertext that decrypts to no key.
+pub const NOBODY: &str = "nobody (the proven identity is no key)";
+
+/// The audit record of a decrypted output: parties as the proofs establish them (named by the memo's address
+/// where it agrees, see [`party_text`]), the asset by its label.
 pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptError> {
     let o = &d.source;
     let asset = genesis.asset(&o.output.asset).ok_or(DecryptError::UnknownAsset {
@@ -506,13 +618,20 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
         index: o.index as usize,
         asset: o.output.asset,
     })?;
-    let address = |a| ctchain_keystore::address::encode_address(&genesis.chain_id, a);
-    let (sender, receiver, memo) = match &d.audited.memo {
-        Ok(m) => (m.sender.as_ref().map(address), address(&m.receiver), m.text.clone()),
-        // An undecryptable memo is itself suspicious (and flagged through `memo_matches_amount`); the amount is
-        // still proven, so the record is kept with unknown parties.
-        Err(e) => (None, format!("unknown (memo unreadable: {e})"), String::new()),
+    let chain = genesis.chain_id.as_str();
+    let memo = d.audited.memo.as_ref().ok();
+    let receiver = party_text(chain, d.audited.receiver.as_ref(), memo.map(|m| &m.receiver));
+    let claimed_sender = memo.and_then(|m| m.sender.as_ref());
+    let (sender, sender_proven) = match &d.sender {
+        ProvenSender::Owner(owner) => (Some(party_text(chain, owner.as_ref(), claimed_sender)), true),
+        ProvenSender::Issuer(issuer) => (Some(format!("issuer {}", hex::encode(issuer.as_bytes()))), true),
+        // The claim, marked as such by `sender_proven`.
+        ProvenSender::NotProven => (claimed_sender.map(|a| ctchain_keystore::address::encode_address(chain, a)), false),
     };
+    let identity = |p: Option<&Point>| p.map(|p| hex::encode(p.as_bytes()));
+    let sender_identity = identity(d.sender.identity());
+    let receiver_identity = identity(d.audited.receiver.as_ref());
+    let change = o.kind == RecordKind::Transfer && sender_identity.is_some() && sender_identity == receiver_identity;
     Ok(AuditRecord {
         tx_id: o.tx_id.to_string(),
         output_index: o.index,
@@ -522,12 +641,20 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
         asset_label: asset.label.clone(),
         decimals: asset.decimals,
         amount: d.audited.amount,
-        kind: party_kind(o.kind, sender.as_deref(), &receiver),
+        kind: if change { RecordKind::Change } else { o.kind },
         sender,
         receiver,
-        memo,
+        memo: memo.map(|m| m.text.clone()).unwrap_or_default(),
         memo_matches_amount: d.memo_agrees,
         pool: Pool::Confidential,
+        sender_identity,
+        receiver_identity,
+        sender_proven,
+        receiver_proven: true,
+        memo_disagrees: d.memo_disagrees.iter().map(|m| m.as_str().to_owned()).collect(),
+        output_id: ctchain_crypto::OutputId::new(&o.tx_id, o.index).to_string(),
+        spends: o.spends.iter().map(ToString::to_string).collect(),
+        ..AuditRecord::default()
     })
 }
 
@@ -707,6 +834,11 @@ mod tests {
             memo: String::new(),
             memo_matches_amount: true,
             pool: Pool::Shielded,
+            sender_identity: Some(alice.clone()),
+            receiver_identity: Some(bob.clone()),
+            sender_proven: true,
+            receiver_proven: true,
+            ..Default::default()
         };
         assert_eq!(*payment, expected);
         // The change goes back to the spender: recorded as change, left out of the transfer rules.
@@ -717,6 +849,7 @@ mod tests {
                 amount: 500_000,
                 kind: RecordKind::Change,
                 receiver: alice.clone(),
+                receiver_identity: Some(alice.clone()),
                 ..expected
             }
         );

@@ -31,10 +31,11 @@ use crate::decrypt::{self, ChainOutput, DecryptError, Decrypted, Tables};
 use crate::threshold::{DecryptionRequest, KeyShare, PartialDecryption, ThresholdError, ThresholdKey};
 use ctchain_ledger::finality::{EpochTracker, FinalityError};
 
-/// The bundle format tag. Version 3 carries the governance history and, for a split key, the access record's
+/// The bundle format tag. Version 4 claims the proven parties (identities, which fields the memo contradicts);
+/// version 3 carries the governance history and, for a split key, the access record's
 /// block, certificate and inclusion proof; earlier bundles (checked against the genesis validators alone, or
 /// trusting the record's signatures without its commitment) are refused by name.
-pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/3";
+pub const EVIDENCE_FORMAT: &str = "ctchain-audit-evidence/4";
 const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
 const MAX_TEXT: usize = 4096;
 
@@ -45,14 +46,22 @@ pub struct ClaimedOutput {
     pub index: u32,
     /// Exact amount in base units.
     pub amount: u64,
-    /// Sender address (bech32m), if the memo names one.
+    /// The sender as the record names it ([`crate::decrypt::party_text`]).
     pub sender: Option<String>,
-    /// Receiver address (bech32m), or why it is unknown.
+    /// The sender's proven identity (spend or issuer key, hex).
+    pub sender_identity: Option<String>,
+    /// Whether the sender is proven, not the memo's claim.
+    pub sender_proven: bool,
+    /// The receiver as the record names it.
     pub receiver: String,
-    /// Memo text.
+    /// The receiver's proven identity (spend key, hex).
+    pub receiver_identity: Option<String>,
+    /// Memo text (the sender's claim).
     pub memo: String,
     /// Whether the memo agrees with the proven amount.
     pub memo_agrees: bool,
+    /// Memo fields that contradict proven ones.
+    pub memo_disagrees: Vec<String>,
 }
 
 /// An evidence bundle.
@@ -188,9 +197,13 @@ fn claims(genesis: &Genesis, decrypted: &[Decrypted]) -> Result<Vec<ClaimedOutpu
                 index: r.output_index,
                 amount: r.amount,
                 sender: r.sender,
+                sender_identity: r.sender_identity,
+                sender_proven: r.sender_proven,
                 receiver: r.receiver,
+                receiver_identity: r.receiver_identity,
                 memo: r.memo,
                 memo_agrees: r.memo_matches_amount,
+                memo_disagrees: r.memo_disagrees,
             })
         })
         .collect()
@@ -469,6 +482,19 @@ impl Evidence {
             if claimed.memo_agrees != actual.memo_agrees {
                 return mismatch("memo agreement", claimed.memo_agrees.to_string(), actual.memo_agrees.to_string());
             }
+            let debug = |v: &dyn std::fmt::Debug| format!("{v:?}");
+            if claimed.sender_identity != actual.sender_identity || claimed.sender_proven != actual.sender_proven {
+                let c = debug(&(&claimed.sender_identity, claimed.sender_proven));
+                return mismatch("sender identity", c, debug(&(&actual.sender_identity, actual.sender_proven)));
+            }
+            if claimed.receiver_identity != actual.receiver_identity {
+                let c = debug(&claimed.receiver_identity);
+                return mismatch("receiver identity", c, debug(&actual.receiver_identity));
+            }
+            if claimed.memo_disagrees != actual.memo_disagrees {
+                let c = debug(&claimed.memo_disagrees);
+                return mismatch("memo disagreements", c, debug(&actual.memo_disagrees));
+            }
         }
         Ok(VerifiedEvidence {
             chain_id: genesis.chain_id,
@@ -492,6 +518,21 @@ fn block_outputs(block: &Block, tx_id: &TxId) -> Result<Vec<ChainOutput>, Eviden
     }
 }
 
+/// A bounded text field of a claim, for the codec's options.
+struct Text(String);
+
+impl Encode for Text {
+    fn encode_to(&self, w: &mut Writer) {
+        w.str(&self.0);
+    }
+}
+
+impl Decode for Text {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.string("text", MAX_TEXT)?))
+    }
+}
+
 impl Encode for ClaimedOutput {
     fn encode_to(&self, w: &mut Writer) {
         w.u32(self.index);
@@ -503,9 +544,16 @@ impl Encode for ClaimedOutput {
             }
             None => w.u8(0),
         }
+        w.option(&self.sender_identity.as_ref().map(|s| Text(s.clone())));
+        w.bool(self.sender_proven);
         w.str(&self.receiver);
+        w.option(&self.receiver_identity.as_ref().map(|s| Text(s.clone())));
         w.str(&self.memo);
         w.bool(self.memo_agrees);
+        w.len(self.memo_disagrees.len());
+        for field in &self.memo_disagrees {
+            w.str(field);
+        }
     }
 }
 
@@ -519,9 +567,16 @@ impl Decode for ClaimedOutput {
                 1 => Some(r.string("sender", MAX_TEXT)?),
                 tag => return Err(DecodeError::InvalidTag { field: "sender tag", tag: u32::from(tag) }),
             },
+            sender_identity: r.option::<Text>("sender identity")?.map(|t| t.0),
+            sender_proven: r.bool("sender proven")?,
             receiver: r.string("receiver", MAX_TEXT)?,
+            receiver_identity: r.option::<Text>("receiver identity")?.map(|t| t.0),
             memo: r.string("memo", MAX_TEXT)?,
             memo_agrees: r.bool("memo agrees")?,
+            memo_disagrees: {
+                let n = r.len("memo disagreements", 8)?;
+                (0..n).map(|_| r.string("memo disagreement", MAX_TEXT)).collect::<Result<_, _>>()?
+            },
         })
     }
 }
@@ -572,13 +627,13 @@ impl Decode for Evidence {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.string("format", 64)?.as_str() {
             EVIDENCE_FORMAT => {}
-            "ctchain-audit-evidence/1" | "ctchain-audit-evidence/2" => {
+            "ctchain-audit-evidence/1" | "ctchain-audit-evidence/2" | "ctchain-audit-evidence/3" => {
                 return Err(DecodeError::Invalid {
                     field: "format",
                     reason: "a bundle of an earlier version (it proves less): write it again with this ctchain-audit",
                 })
             }
-            _ => return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/3" }),
+            _ => return Err(DecodeError::Invalid { field: "format", reason: "not ctchain-audit-evidence/4" }),
         }
         Ok(Self {
             genesis: r.bytes("genesis", 1024 * 1024)?.to_vec(),

@@ -16,6 +16,9 @@
 //!   copies (proven in the Groth16 circuit) the regulator's Baby Jubjub key reads; [`db`]: the regulator's local
 //!   RocksDB audit database.
 //!
+//! * [`directory`]: the supervisor's KYC directory (address → customer, member bank), imported from CSV, which
+//!   names the customers of the proven parties in records, reports and watch lists.
+//!
 //! * [`keys`]: a regulator's whole secrets (the confidential pool's Ristretto key and the shielded pool's Baby
 //!   Jubjub key) and the keystore payload that holds both.
 //!
@@ -29,6 +32,8 @@
 //! * A secret share never leaves [`threshold::KeyShare`]; what supervisors exchange ([`threshold::PartialDecryption`])
 //!   reveals only `s_j·X` for the requested points `X`, proven consistent with the supervisor's public share key.
 //! * Combination uses only partials whose proofs verify; fewer than `k` valid partials is an error, never a guess.
+//! * A record's parties are the proven ones (receiver of each output, owner of a transaction's inputs, issuer): a
+//!   memo's addresses only name them when they agree, and a memo that contradicts a proven field is flagged.
 //! * Every partial decryption is bound to a request context (the on-chain audit-access record it answers), so a
 //!   partial made for one authorised request cannot be reused for another.
 #![forbid(unsafe_code)]
@@ -38,6 +43,7 @@ pub mod aml;
 pub mod cli;
 pub mod db;
 pub mod decrypt;
+pub mod directory;
 pub mod evidence;
 pub mod keys;
 pub mod threshold;

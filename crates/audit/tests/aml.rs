@@ -142,7 +142,7 @@ fn the_example_rule_file_loads_with_every_rule_enabled() {
         assert!(asset.pass_through_min_amount > 0, "{label}");
     }
     // And every rule in it can fire: one crafted scenario per rule.
-    let watched = rules.watch[0].address.clone();
+    let watched = rules.watch[0].address.clone().unwrap();
     let mut lying = transfer("memo", 9000, "m1", "m2", 100);
     lying.memo_matches_amount = false;
     let mut records = vec![
@@ -155,9 +155,47 @@ fn the_example_rule_file_loads_with_every_rule_enabled() {
         transfer("watched", 7000, "e", &watched, 100),
         lying,
     ];
+    // An alias: the output "o-1" was paid to identity 01; the transaction spending it names identity 02.
+    let mut paid = transfer("paid", 8000, "f", "g", 100);
+    (paid.output_id, paid.receiver_identity) = ("o-1".into(), Some("01".into()));
+    let mut alias = transfer("alias", 8100, "h", "i", 100);
+    (alias.spends, alias.sender_identity, alias.sender_proven) = (vec!["o-1".into()], Some("02".into()), true);
+    records.extend([paid, alias]);
     records.extend((0..21).map(|i| transfer(&format!("fast-{i:02}"), 20_000 + i, "busy", &format!("f{i}"), 100)));
     let mut fired: Vec<RuleId> = run(&records, &rules).into_iter().map(|alert| alert.rule).collect();
     fired.sort();
     fired.dedup();
     assert_eq!(fired, RuleId::ALL.to_vec());
+}
+
+/// The evasion of issue 17: a watch-listed payer's memo names another address, but the record carries the proven
+/// identity, which the listed address's spend key matches; and a listed customer is found by the directory's name.
+#[test]
+fn a_watched_party_is_found_by_its_proven_identity_and_by_customer_whatever_the_memo_says() {
+    use ctchain_crypto::WalletKeys;
+    use rand_core::OsRng;
+    let watched = WalletKeys::random(&mut OsRng).address();
+    let watched_text = ctchain_keystore::address::encode_address("ctchain-test", &watched);
+    let rules = RuleSet::from_toml(&format!(
+        "{RULES}\n[[watch]]\naddress = \"{watched_text}\"\nreason = \"court order\"\n[[watch]]\ncustomer = \"Blue Lantern\"\nreason = \"adverse media\"\n"
+    ))
+    .unwrap();
+    let mut spoofed = transfer("s", 0, "identity 00ff", "y", 100);
+    spoofed.sender_identity = Some(hex::encode(watched.spend.as_bytes()));
+    spoofed.sender_proven = true;
+    spoofed.memo_disagrees = vec!["sender".into()];
+    let alerts = run(&[spoofed], &rules);
+    let rules_hit: Vec<RuleId> = alerts.iter().map(|a| a.rule).collect();
+    assert_eq!(rules_hit, vec![RuleId::WatchList, RuleId::MemoMismatch]);
+    assert!(alerts[0].explanation.contains("court order") && alerts[0].explanation.contains("sent"));
+    assert!(alerts[1].explanation.contains("memo names another sender"), "{}", alerts[1].explanation);
+
+    let mut to_customer = transfer("c", 0, "x", "y", 100);
+    to_customer.receiver_customer = Some("Blue Lantern".into());
+    let alerts = run(&[to_customer], &rules);
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].explanation.starts_with("watch-listed customer Blue Lantern (adverse media) received"));
+
+    let both = RuleSet::from_toml(&format!("{RULES}\n[[watch]]\naddress = \"a\"\ncustomer = \"b\"\nreason = \"r\"\n"));
+    assert!(both.unwrap_err().to_string().contains("exactly one of address and customer"));
 }

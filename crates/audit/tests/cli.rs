@@ -268,6 +268,7 @@ fn the_audit_database_keeps_one_chain_and_returns_ranges_in_chain_order() {
         memo: String::new(),
         memo_matches_amount: true,
         pool: Pool::Confidential,
+        ..Default::default()
     };
     let db = AuditDb::open(dir.path(), "chain-a").unwrap();
     db.put(&[record(300, 1, 0), record(2, 9, 1), record(2, 9, 0), record(40, 3, 0)], 300).unwrap();
@@ -405,6 +406,9 @@ fn show_and_aml_list_shielded_records_and_name_what_was_not_decrypted() {
         memo: String::new(),
         memo_matches_amount: true,
         pool: Pool::Shielded,
+        sender_proven: true,
+        receiver_proven: true,
+        ..Default::default()
     };
     let missing = NotDecrypted {
         tx_id: hex::encode([6u8; 32]),
@@ -425,7 +429,7 @@ fn show_and_aml_list_shielded_records_and_name_what_was_not_decrypted() {
     let show = run(dir.path(), &["show", "--db", db_path.to_str().unwrap()]).unwrap();
     assert!(
         show.contains(&format!(
-            "height 4 tx {}  shielded output 0: 60,000.00 CNY (transfer)  from owner {}  to owner {}",
+            "height 4 tx {}  shielded output 0: 60,000.00 CNY (transfer)  from owner {} (proven)  to owner {} (proven)",
             shielded.tx_id,
             owner(0xa1),
             owner(0xb2)

@@ -17,6 +17,11 @@ struct Setup {
     shares: Vec<KeyShare>,
     tx: Transaction,
     asset: AssetId,
+    bob: ctchain_crypto::Point,
+}
+
+fn bob_spend(s: &Setup) -> ctchain_crypto::Point {
+    s.bob
 }
 
 /// A 3-of-5 split audit key, and a verified transfer of 1,234.56 to Bob encrypted to it like any other key.
@@ -31,7 +36,7 @@ fn setup() -> Setup {
     let mut b = TransactionBuilder::new(CHAIN, vec![key.public]);
     b.issue(&issuer, asset, 123_456).pay(bob.address(), asset, 123_456, "settlement 88");
     let tx = Verifier::new(CHAIN, vec![key.public]).verify(b.build(&mut rng).unwrap()).unwrap().into_inner();
-    Setup { rng, key, shares, tx, asset }
+    Setup { rng, key, shares, tx, asset, bob: bob.address().spend }
 }
 
 fn request_for(output: &Output) -> DecryptionRequest {
@@ -46,8 +51,11 @@ fn finish(
     asset: AssetId,
     combined: &[ctchain_crypto::RistrettoPoint],
 ) -> ctchain_crypto::AuditedOutput {
-    let shares =
-        AuditDecryptionShares { handles: [combined[0], combined[1], combined[2], combined[3]], memo: combined[4] };
+    let shares = AuditDecryptionShares {
+        handles: [combined[0], combined[1], combined[2], combined[3]],
+        memo: combined[4],
+        receiver: combined[5],
+    };
     audit_output_from_shares(0, output, &LimbTable::new(asset), &shares).unwrap()
 }
 
@@ -64,6 +72,7 @@ fn any_three_of_five_supervisors_decrypt_the_exact_amount_and_memo() {
         let audited = finish(&output, s.asset, &combined);
         assert_eq!(audited.amount, 123_456, "subset {subset:?}");
         assert!(audited.memo_agrees(&output));
+        assert_eq!(audited.receiver, Some(bob_spend(&s)), "the proven receiver, from the supervisors' partials");
         assert_eq!(audited.memo.unwrap().text, "settlement 88");
     }
 }
@@ -88,7 +97,11 @@ fn fewer_than_three_supervisors_cannot_decrypt() {
             * (ctchain_crypto::Scalar::from(j) - ctchain_crypto::Scalar::from(k)).invert();
         lj * two[0].points[i].point() + lk * two[1].points[i].point()
     };
-    let guessed = AuditDecryptionShares { handles: [naive(0), naive(1), naive(2), naive(3)], memo: naive(4) };
+    let guessed = AuditDecryptionShares {
+        handles: [naive(0), naive(1), naive(2), naive(3)],
+        memo: naive(4),
+        receiver: naive(5),
+    };
     assert!(audit_output_from_shares(0, &output, &LimbTable::new(s.asset), &guessed).is_err());
 }
 

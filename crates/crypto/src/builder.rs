@@ -10,6 +10,7 @@ use crate::amount::{split_limbs, AmountOpening, LIMBS};
 use crate::asset::AssetId;
 use crate::audit::{handles_for, AuditStatement, AuditValidityProof};
 use crate::generators::{blinding_base, key_base, value_base};
+use crate::identity::{encrypt_to_all, PartyProof, PartyStatement};
 use crate::keys::{stealth_output, Address, AuditPublicKey, SigningKey};
 use crate::memo::{seal, MemoError, MemoPlaintext, MEMO_TEXT_MAX};
 use crate::point::Point;
@@ -30,6 +31,16 @@ pub struct OwnedOutput {
     pub opening: AmountOpening,
     /// The secret of the one-time owner key.
     pub one_time_secret: Scalar,
+    /// The offset `h` of the one-time key `O = h·G + S` from its owner's identity `S`, with which the sender
+    /// proves that one identity owns every input ([`crate::identity`]).
+    pub owner_offset: Scalar,
+}
+
+impl OwnedOutput {
+    /// The identity (spend key) that owns this output: `O − h·G`.
+    fn owner_identity(&self) -> Option<Point> {
+        Point::new((self.one_time_secret - self.owner_offset) * key_base())
+    }
 }
 
 impl std::fmt::Debug for OwnedOutput {
@@ -95,6 +106,18 @@ pub enum BuildError {
     /// The transaction does nothing.
     #[error("the transaction has no inputs, outputs or public amounts")]
     Empty,
+    /// The inputs belong to different identities: a transaction's sender is the one owner of all its inputs.
+    #[error("input {input} belongs to another identity than input 0: a transaction spends the outputs of one owner")]
+    InputsOfSeveralOwners {
+        /// The first input whose owner differs.
+        input: usize,
+    },
+    /// The sender address disclosed in the memos is not the owner of the inputs.
+    #[error("the sender address given is not the owner of the inputs; the regulator sees the owner proven")]
+    SenderIsNotTheOwner,
+    /// An owned output's secrets do not describe a key (its one-time secret equals its offset).
+    #[error("owned output {0} has secrets that name no owner")]
+    NoOwner(OutputId),
     /// The range prover refused the statement (only for statements no honest builder makes).
     #[error("range proof could not be built: {0}")]
     RangeProof(String),
@@ -216,6 +239,21 @@ impl TransactionBuilder {
                 return Err(BuildError::DuplicateInput(input.output_id));
             }
         }
+        let sender_identity = match self.inputs.first() {
+            None => None,
+            Some(first) => {
+                let owner = first.owner_identity().ok_or(BuildError::NoOwner(first.output_id))?;
+                for (input, owned) in self.inputs.iter().enumerate().skip(1) {
+                    if owned.owner_identity().ok_or(BuildError::NoOwner(owned.output_id))? != owner {
+                        return Err(BuildError::InputsOfSeveralOwners { input });
+                    }
+                }
+                if self.sender.is_some_and(|claimed| claimed.spend != owner) {
+                    return Err(BuildError::SenderIsNotTheOwner);
+                }
+                Some(owner)
+            }
+        };
         for p in &self.payments {
             if p.text.len() > MEMO_TEXT_MAX {
                 return Err(MemoError::TextTooLong(p.text.len()).into());
@@ -300,6 +338,7 @@ impl TransactionBuilder {
                 .collect(),
             issuer_keys: issuer_keys.into_values().collect(),
             sender: self.sender,
+            sender_identity,
         })
     }
 }
@@ -315,6 +354,8 @@ pub(crate) struct PlannedOutput {
     pub blindings: [Scalar; LIMBS],
     /// The randomness used in the audit handles; equal to `blindings` unless a test forges an audit copy.
     pub handle_blindings: [Scalar; LIMBS],
+    /// The identity encrypted as the receiver's: `to.spend` unless a test names another party.
+    pub receiver_identity: Point,
     pub text: String,
 }
 
@@ -322,7 +363,16 @@ impl PlannedOutput {
     fn honest<R: RngCore + CryptoRng>(to: Address, asset: AssetId, amount: u64, text: String, rng: &mut R) -> Self {
         let blindings: [Scalar; LIMBS] = std::array::from_fn(|_| Scalar::random(rng));
         let limbs = split_limbs(amount);
-        Self { to, asset, amount, limb_values: limbs.map(Scalar::from), blindings, handle_blindings: blindings, text }
+        Self {
+            to,
+            asset,
+            amount,
+            limb_values: limbs.map(Scalar::from),
+            blindings,
+            handle_blindings: blindings,
+            receiver_identity: to.spend,
+            text,
+        }
     }
 
     fn total_blinding(&self) -> Scalar {
@@ -339,6 +389,9 @@ pub(crate) struct Plan {
     pub public: Vec<PublicAmount>,
     pub issuer_keys: Vec<SigningKey>,
     pub sender: Option<Address>,
+    /// The owner of every input, encrypted to the audit keys as the sender; a test may put another identity here
+    /// to show the verifier refuses it.
+    pub sender_identity: Option<Point>,
 }
 
 /// The audit memo key: `SM3(domain, e·B ‖ E)`; the regulator computes `e·B` as `s·E`.
@@ -368,9 +421,16 @@ impl Plan {
 
         let v_b = blinding_base();
         let mut outputs = Vec::with_capacity(self.outputs.len());
+        let mut receiver_witnesses = Vec::with_capacity(self.outputs.len());
         for planned in &self.outputs {
-            outputs.push(self.seal_output(planned, &v_b, rng)?);
+            let (output, witness) = self.seal_output(planned, &v_b, rng)?;
+            outputs.push(output);
+            receiver_witnesses.push(witness);
         }
+        let (sender_identities, sender_randomness) = match &self.sender_identity {
+            Some(identity) if !self.inputs.is_empty() => encrypt_to_all(identity, &self.audit_keys, rng),
+            _ => (Vec::new(), Vec::new()),
+        };
         let inputs = self
             .inputs
             .iter()
@@ -391,6 +451,7 @@ impl Plan {
             inputs,
             outputs,
             public: self.public.clone(),
+            sender_identities,
         };
         let id = body.id();
         let chain = self.chain_id.as_str();
@@ -442,9 +503,35 @@ impl Plan {
             })
             .collect();
 
+        let has_keys = !self.audit_keys.is_empty();
+        let receiver_proofs = if has_keys {
+            receiver_witnesses
+                .iter()
+                .enumerate()
+                .map(|(i, (offset, randomness))| {
+                    let statement = PartyStatement::receiver(&body, &id, i).expect("index of an output of this body");
+                    PartyProof::prove(&statement, std::slice::from_ref(offset), randomness, rng)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let sender_proof = (has_keys && !self.inputs.is_empty()).then(|| {
+            let offsets: Vec<Scalar> = self.inputs.iter().map(|o| o.owner_offset).collect();
+            PartyProof::prove(&PartyStatement::sender(&body, &id), &offsets, &sender_randomness, rng)
+        });
+
         Ok(Transaction {
             body,
-            witness: TxWitness { range_proofs, audit_proofs, balance_signature, owner_signatures, issuer_signatures },
+            witness: TxWitness {
+                range_proofs,
+                audit_proofs,
+                balance_signature,
+                owner_signatures,
+                issuer_signatures,
+                receiver_proofs,
+                sender_proof,
+            },
         })
     }
 
@@ -455,18 +542,22 @@ impl Plan {
         inputs - outputs
     }
 
+    /// The sealed output, and the witnesses of its receiver proof: the one-time key's offset and the identity
+    /// ciphertexts' randomness.
     fn seal_output<R: RngCore + CryptoRng>(
         &self,
         planned: &PlannedOutput,
         v_b: &curve25519_dalek::ristretto::RistrettoPoint,
         rng: &mut R,
-    ) -> Result<Output, BuildError> {
+    ) -> Result<(Output, (Scalar, Vec<Scalar>)), BuildError> {
         let v_a = value_base(&planned.asset);
         let limbs: [Point; LIMBS] = std::array::from_fn(|i| {
             Point::new(planned.limb_values[i] * v_a + planned.blindings[i] * v_b)
                 .expect("a random blinding gives a non-identity commitment")
         });
         let stealth = stealth_output(&planned.to, rng);
+        let (receiver_identities, identity_randomness) =
+            encrypt_to_all(&planned.receiver_identity, &self.audit_keys, rng);
         let audit_handles = self
             .audit_keys
             .iter()
@@ -480,6 +571,7 @@ impl Plan {
             audit_handles,
             receiver_memo: Vec::new(),
             audit_memos: Vec::new(),
+            receiver_identities,
         };
         let plaintext = MemoPlaintext {
             opening: AmountOpening { asset: planned.asset, amount: planned.amount, blindings: planned.blindings },
@@ -501,7 +593,7 @@ impl Plan {
             let ciphertext = seal(&audit_memo_key(&shared, &ephemeral), AUDIT_MEMO, &aad, &plaintext)?;
             output.audit_memos.push(AuditMemo { ephemeral, ciphertext });
         }
-        Ok(output)
+        Ok((output, (stealth.secret.owner_offset, identity_randomness)))
     }
 }
 

@@ -7,8 +7,10 @@
 //! Build a transaction with [`TransactionBuilder`], check it with [`Verifier`] (which alone makes a
 //! [`VerifiedTransaction`]), read outputs with [`ViewingKeys::receive`] (receiver) and
 //! [`AuditSecretKey::audit_output`] (regulator). Every output carries four limb commitments, an aggregated range
-//! proof per asset, per audit key decrypt handles with a proof that they encrypt the committed limbs, and a stealth
-//! one-time key; a balance signature and owner and issuer signatures cover the whole transaction.
+//! proof per asset, per audit key decrypt handles with a proof that they encrypt the committed limbs and the
+//! receiver's identity encrypted with a proof that it is the identity the output was made for, and a stealth
+//! one-time key; a transaction that spends carries its sender's identity the same way ([`identity`]); a balance
+//! signature and owner and issuer signatures cover the whole transaction.
 //!
 //! How each protocol works and why their composition is sound is in [`notes`]: start with
 //! [`notes::composition`] (what a transaction proves, why one balance signature covers several assets, why no
@@ -34,6 +36,7 @@ mod batch;
 mod builder;
 pub mod disclosure;
 pub mod generators;
+pub mod identity;
 pub mod keys;
 pub mod memo;
 pub mod multiset;
@@ -64,6 +67,8 @@ pub mod notes {
     pub mod access_records {}
     #[doc = include_str!("../docs/threshold-partials.md")]
     pub mod threshold_partials {}
+    #[doc = include_str!("../docs/party-identity.md")]
+    pub mod party_identity {}
 }
 
 pub use amount::{join_limbs, split_limbs, AmountOpening, LIMBS, LIMB_BITS};
@@ -71,12 +76,14 @@ pub use asset::AssetId;
 pub use audit::{AuditDecryptError, AuditValidityProof, LimbTable};
 pub use builder::{BuildError, OwnedOutput, TransactionBuilder};
 pub use disclosure::{DisclosedPayment, DisclosureError, PaymentDisclosure};
+pub use identity::{IdentityCiphertext, PartyProof};
 pub use keys::{Address, AuditPublicKey, AuditSecretKey, OutputSecret, SigningKey, ViewingKeys, WalletKeys};
 pub use memo::{MemoError, MemoPlaintext, MEMO_TEXT_MAX};
 pub use multiset::MultisetHash;
 pub use point::Point;
 pub use receive::{
-    audit_decryption_inputs, audit_output_from_shares, AuditDecryptionShares, AuditedOutput, ReceivedOutput,
+    audit_decryption_inputs, audit_output_from_shares, audit_sender_from_share, audit_sender_input,
+    AuditDecryptionShares, AuditedOutput, MemoDisagreement, ReceivedOutput, AUDIT_POINTS_PER_OUTPUT,
 };
 pub use schnorr::{Signature, SignaturePurpose};
 pub use transcript::{Protocol, ProtocolTranscript};

@@ -34,17 +34,20 @@ pub enum Protocol {
     AccessSignature,
     /// A supervisor's DLEQ-proven partial decryption.
     ThresholdPartial,
+    /// The proof that a transaction's party identities (receivers, sender) are encrypted to the audit keys.
+    PartyIdentity,
 }
 
 impl Protocol {
     /// Every protocol, for checks over all of them.
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Self::RangeProof,
         Self::Schnorr,
         Self::AuditCopy,
         Self::PaymentDisclosure,
         Self::AccessSignature,
         Self::ThresholdPartial,
+        Self::PartyIdentity,
     ];
 
     /// The domain separator, with its version.
@@ -56,6 +59,7 @@ impl Protocol {
             Self::PaymentDisclosure => b"payment-disclosure/v1",
             Self::AccessSignature => b"audit-access-signature/v1",
             Self::ThresholdPartial => b"audit-partial-decryption/v1",
+            Self::PartyIdentity => b"party-identity/v1",
         }
     }
 }
@@ -74,6 +78,8 @@ pub trait ProtocolTranscript {
     fn audit_copy(chain_id: &str, tx_id: &TxId) -> Self;
     /// A transcript for a payment disclosure of an output of `tx_id` on `chain_id`.
     fn payment_disclosure(chain_id: &str, tx_id: &TxId) -> Self;
+    /// A transcript for the proof of a party's encrypted identity in `tx_id` on `chain_id`.
+    fn party_identity(chain_id: &str, tx_id: &TxId) -> Self;
     /// A transcript for supervisor `supervisor`'s signature, under share key `share_key` of a dealing of
     /// `audit_key`, on the audit-access record `record_id`.
     fn access_signature(record_id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Self;
@@ -133,6 +139,10 @@ impl ProtocolTranscript for Transcript {
 
     fn payment_disclosure(chain_id: &str, tx_id: &TxId) -> Self {
         for_transaction(Protocol::PaymentDisclosure, chain_id, tx_id)
+    }
+
+    fn party_identity(chain_id: &str, tx_id: &TxId) -> Self {
+        for_transaction(Protocol::PartyIdentity, chain_id, tx_id)
     }
 
     fn access_signature(record_id: &TxId, audit_key: &AuditPublicKey, supervisor: u32, share_key: &Point) -> Self {

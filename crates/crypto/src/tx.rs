@@ -10,13 +10,15 @@ use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Sm3Hasher, Writ
 use crate::amount::LIMBS;
 use crate::asset::AssetId;
 use crate::audit::AuditValidityProof;
+use crate::identity::{IdentityCiphertext, PartyProof};
 use crate::keys::AuditPublicKey;
 use crate::memo::MEMO_CIPHERTEXT_LEN;
 use crate::point::{read_point, Point};
 use crate::schnorr::Signature;
 
 /// The only transaction format version this library produces and accepts.
-pub const TX_VERSION: u16 = 1;
+/// Version 2 added the parties' identities encrypted to the audit keys, with their proofs; version 1 is refused.
+pub const TX_VERSION: u16 = 2;
 /// Most inputs in one transaction.
 pub const MAX_INPUTS: usize = 16;
 /// Most outputs in one transaction.
@@ -162,6 +164,9 @@ pub struct Output {
     pub receiver_memo: Vec<u8>,
     /// For each audit key, the regulator's encrypted memo.
     pub audit_memos: Vec<AuditMemo>,
+    /// For each audit key, the receiver's identity (spend key) encrypted to it, proven to be the identity the
+    /// one-time key was derived for ([`crate::identity`]).
+    pub receiver_identities: Vec<IdentityCiphertext>,
 }
 
 impl Output {
@@ -212,6 +217,7 @@ impl Encode for Output {
         }
         w.bytes(&self.receiver_memo);
         w.seq(&self.audit_memos);
+        w.seq(&self.receiver_identities);
     }
 }
 
@@ -228,7 +234,17 @@ impl Decode for Output {
         }
         let receiver_memo = r.bytes("receiver memo", MEMO_CIPHERTEXT_LEN)?.to_vec();
         let audit_memos = r.seq("audit memos", MAX_AUDIT_KEYS)?;
-        Ok(Self { asset, limbs, one_time_key, ephemeral_key, audit_handles, receiver_memo, audit_memos })
+        let receiver_identities = r.seq("receiver identities", MAX_AUDIT_KEYS)?;
+        Ok(Self {
+            asset,
+            limbs,
+            one_time_key,
+            ephemeral_key,
+            audit_handles,
+            receiver_memo,
+            audit_memos,
+            receiver_identities,
+        })
     }
 }
 
@@ -345,6 +361,9 @@ pub struct TxBody {
     pub outputs: Vec<Output>,
     /// Public amounts (issue, burn, fee), strictly increasing by (asset, kind).
     pub public: Vec<PublicAmount>,
+    /// For each audit key, the sender's identity (the owner of every input) encrypted to it; empty when the
+    /// transaction spends nothing.
+    pub sender_identities: Vec<IdentityCiphertext>,
 }
 
 impl Encode for TxBody {
@@ -355,6 +374,7 @@ impl Encode for TxBody {
         w.seq(&self.inputs);
         w.seq(&self.outputs);
         w.seq(&self.public);
+        w.seq(&self.sender_identities);
     }
 }
 
@@ -371,6 +391,7 @@ impl Decode for TxBody {
             inputs: r.seq("inputs", MAX_INPUTS)?,
             outputs: r.seq("outputs", MAX_OUTPUTS)?,
             public: r.seq("public amounts", MAX_PUBLIC_AMOUNTS)?,
+            sender_identities: r.seq("sender identities", MAX_AUDIT_KEYS)?,
         })
     }
 }
@@ -405,6 +426,12 @@ pub struct TxWitness {
     pub owner_signatures: Vec<Signature>,
     /// One signature per issue entry of the public amounts, by its issuer key.
     pub issuer_signatures: Vec<Signature>,
+    /// One proof per output that its receiver identities encrypt the identity its one-time key belongs to
+    /// (none when the chain has no audit key).
+    pub receiver_proofs: Vec<PartyProof>,
+    /// The proof that the sender identities encrypt the owner of every input (present exactly when there are
+    /// inputs and audit keys).
+    pub sender_proof: Option<PartyProof>,
 }
 
 impl PartialEq for TxWitness {
@@ -424,6 +451,8 @@ impl Encode for TxWitness {
         w.put(&self.balance_signature);
         w.seq(&self.owner_signatures);
         w.seq(&self.issuer_signatures);
+        w.seq(&self.receiver_proofs);
+        w.option(&self.sender_proof);
     }
 }
 
@@ -448,6 +477,8 @@ impl Decode for TxWitness {
             balance_signature: r.get()?,
             owner_signatures: r.seq("owner signatures", MAX_INPUTS)?,
             issuer_signatures: r.seq("issuer signatures", MAX_PUBLIC_AMOUNTS)?,
+            receiver_proofs: r.seq("receiver proofs", MAX_OUTPUTS)?,
+            sender_proof: r.option("sender proof")?,
         })
     }
 }

@@ -13,6 +13,7 @@ use crate::asset::AssetId;
 use crate::audit::AuditStatement;
 use crate::batch::BatchChecker;
 use crate::generators::{blinding_base, key_base, value_base};
+use crate::identity::PartyStatement;
 use crate::keys::AuditPublicKey;
 use crate::memo::MEMO_CIPHERTEXT_LEN;
 use crate::point::Point;
@@ -46,6 +47,20 @@ pub enum StructureError {
         /// Audit keys of the transaction.
         keys: usize,
     },
+    /// The party identities do not come one per audit key (each output's receiver; the sender's when there are
+    /// inputs, none otherwise).
+    #[error("{party} carries {found} identity ciphertexts, {expected} are required")]
+    IdentityCount {
+        /// Whose: "output N" or "the sender".
+        party: String,
+        /// How many it carries.
+        found: usize,
+        /// How many the audit keys and inputs require.
+        expected: usize,
+    },
+    /// The sender proof is present without inputs or audit keys, or missing with them.
+    #[error("the sender proof is {0}")]
+    SenderProofPresence(&'static str),
     /// A memo ciphertext has the wrong length.
     #[error("output {output} has a memo of {len} bytes, memos are {MEMO_CIPHERTEXT_LEN} bytes")]
     MemoLength {
@@ -127,6 +142,15 @@ pub enum VerifyError {
         /// The output.
         output: usize,
     },
+    /// An output's receiver identities are not proven to encrypt the identity its one-time key belongs to.
+    #[error("receiver identity proof of output {output} does not verify")]
+    ReceiverIdentity {
+        /// The output.
+        output: usize,
+    },
+    /// The sender identities are not proven to encrypt the owner of the inputs.
+    #[error("sender identity proof does not verify: the sender named is not proven to own the inputs")]
+    SenderIdentity,
     /// An asset's range proof does not verify.
     #[error("range proof for asset {asset} does not verify")]
     RangeProof {
@@ -166,6 +190,8 @@ enum Check {
     Owner(usize),
     Issuer(usize),
     Audit(usize),
+    Receiver(usize),
+    Sender,
 }
 
 impl From<Check> for VerifyError {
@@ -175,6 +201,8 @@ impl From<Check> for VerifyError {
             Check::Owner(input) => VerifyError::OwnerSignature { input },
             Check::Issuer(index) => VerifyError::IssuerSignature { index },
             Check::Audit(output) => VerifyError::AuditValidity { output },
+            Check::Receiver(output) => VerifyError::ReceiverIdentity { output },
+            Check::Sender => VerifyError::SenderIdentity,
         }
     }
 }
@@ -270,6 +298,21 @@ impl Verifier {
                 batch.push(eq);
             }
         }
+        for (i, proof) in witness.receiver_proofs.iter().enumerate() {
+            let statement =
+                PartyStatement::receiver(body, id, i).ok_or(VerifyError::ReceiverIdentity { output: i })?;
+            let equations =
+                proof.equations(Check::Receiver(i), &statement).ok_or(VerifyError::ReceiverIdentity { output: i })?;
+            for eq in equations {
+                batch.push(eq);
+            }
+        }
+        if let Some(proof) = &witness.sender_proof {
+            let statement = PartyStatement::sender(body, id);
+            for eq in proof.equations(Check::Sender, &statement).ok_or(VerifyError::SenderIdentity)? {
+                batch.push(eq);
+            }
+        }
         batch.check(&mut OsRng).map_err(VerifyError::from)
     }
 
@@ -337,12 +380,32 @@ fn check_structure(tx: &Transaction) -> Result<(), StructureError> {
                 keys,
             });
         }
+        if output.receiver_identities.len() != keys {
+            return Err(StructureError::IdentityCount {
+                party: format!("output {i}"),
+                found: output.receiver_identities.len(),
+                expected: keys,
+            });
+        }
         let bad_len = std::iter::once(output.receiver_memo.len())
             .chain(output.audit_memos.iter().map(|m| m.ciphertext.len()))
             .find(|len| *len != MEMO_CIPHERTEXT_LEN);
         if let Some(len) = bad_len {
             return Err(StructureError::MemoLength { output: i, len });
         }
+    }
+    let sender_expected = if body.inputs.is_empty() { 0 } else { keys };
+    if body.sender_identities.len() != sender_expected {
+        return Err(StructureError::IdentityCount {
+            party: "the sender".into(),
+            found: body.sender_identities.len(),
+            expected: sender_expected,
+        });
+    }
+    match (witness.sender_proof.is_some(), keys > 0 && !body.inputs.is_empty()) {
+        (true, false) => return Err(StructureError::SenderProofPresence("present without inputs or audit keys")),
+        (false, true) => return Err(StructureError::SenderProofPresence("missing")),
+        _ => {}
     }
     if body.public.windows(2).any(|w| w[0].sort_key() >= w[1].sort_key()) {
         return Err(StructureError::PublicAmountsOrder);
@@ -356,6 +419,11 @@ fn check_structure(tx: &Transaction) -> Result<(), StructureError> {
         ("range proofs (one per output asset)", assets.len(), witness.range_proofs.len()),
         ("audit validity proofs (one per output)", body.outputs.len(), witness.audit_proofs.len()),
         ("owner signatures (one per input)", body.inputs.len(), witness.owner_signatures.len()),
+        (
+            "receiver identity proofs (one per output when there are audit keys)",
+            if keys > 0 { body.outputs.len() } else { 0 },
+            witness.receiver_proofs.len(),
+        ),
         ("issuer signatures (one per issuance)", issues, witness.issuer_signatures.len()),
     ] {
         if expected != found {

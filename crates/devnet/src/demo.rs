@@ -263,7 +263,15 @@ async fn story(demo: &mut Demo) -> Result<()> {
     let chain =
         LightClient::connect(demo.clients[0].clone(), GenesisTrust::Pinned(demo.cluster.testnet.genesis.hash()))
             .await?;
-    print!("{}", ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES).await?);
+    // The regulator's KYC directory: which customer of which bank each identity is (imported from CSV).
+    let mut kyc = String::from("address,customer,bank\n");
+    for w in &wallets {
+        let address = ctchain_keystore::address::encode_address(&demo.cluster.testnet.genesis.chain_id, &w.keys.address());
+        kyc.push_str(&format!("{address},{} treasury,{}\n", w.name, w.name));
+    }
+    let directory = ctchain_audit::directory::Directory::from_csv(&demo.cluster.testnet.genesis.chain_id, &kyc)?;
+    println!("    KYC directory: {} customers of {} banks", directory.len(), directory.banks().len());
+    print!("{}", ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES, Some(&directory)).await?);
     Ok(())
 }
 
@@ -725,20 +733,39 @@ async fn show_views(demo: &mut Demo, wallets: &mut [ChainWallet; 2], tx: &Transa
             );
         }
     }
-    println!("    ── what the regulator decrypts (audit key; amounts proven at validation) ──────");
+    println!("    ── what the regulator decrypts (audit key; amount and parties proven at validation) ─");
     let auditor = &demo.cluster.testnet.auditor;
+    let who = |identity: Option<&ctchain_crypto::Point>| -> String {
+        match identity {
+            None => "nobody (flagged)".into(),
+            Some(p) => wallets
+                .iter()
+                .find(|w| w.keys.address().spend == *p)
+                .map_or_else(|| format!("unknown identity {} (flagged)", short(&hex::encode(p.as_bytes()))), |w| {
+                    w.name.clone()
+                }),
+        }
+    };
+    let sender = auditor.audit_sender(0, body).map_err(|e| anyhow!("audit of the sender: {e}"))?;
+    println!("      sender: {} (proven: the owner of every input)", who(sender.as_ref()));
     for (n, o) in body.outputs.iter().enumerate() {
         let table = LimbTable::new(o.asset);
         let audited = auditor.audit_output(0, o, &table).map_err(|e| anyhow!("audit of output {n}: {e}"))?;
-        let (note, receiver) = match &audited.memo {
-            Ok(m) => (m.text.clone(), short_address(&m.receiver)),
-            Err(e) => (format!("(memo unreadable: {e})"), "?".into()),
+        let note = match &audited.memo {
+            Ok(m) => m.text.clone(),
+            Err(e) => format!("(memo unreadable: {e})"),
         };
+        let disagrees = audited.memo_disagreements(o, sender.as_ref());
         println!(
-            "      output {n}: {} {} to {receiver}, note \"{note}\", memo agrees with proven amount: {}",
+            "      output {n}: {} {} to {} (proven), note \"{note}\" (the memo's claim), memo agrees with the proven fields: {}",
             money(audited.amount),
             label_of(demo, &o.asset),
-            if audited.memo_agrees(o) { "yes" } else { "NO — flagged" }
+            who(audited.receiver.as_ref()),
+            if disagrees.is_empty() {
+                "yes".to_owned()
+            } else {
+                format!("NO ({}) — flagged", disagrees.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "))
+            }
         );
     }
     Ok(())

@@ -99,6 +99,18 @@ pub fn decode_address(chain_id: &str, text: &str) -> Result<Address, AddressErro
     Address::from_bytes(&bytes).map_err(|_| AddressError::BadKeys)
 }
 
+/// Parses a confidential address of any chain (for matching a party by its keys, e.g. a regulator's watch list,
+/// where the chain is not the question). A shielded address is refused.
+pub fn decode_any_address(text: &str) -> Result<Address, AddressError> {
+    let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(text.trim())
+        .map_err(|e| AddressError::Invalid(e.to_string()))?;
+    if checked.hrp().to_lowercase().ends_with("zs") {
+        return Err(AddressError::ShieldedGiven);
+    }
+    let bytes: Vec<u8> = checked.byte_iter().collect();
+    Address::from_bytes(&bytes).map_err(|_| AddressError::BadKeys)
+}
+
 /// Formats a shielded address for `chain_id`.
 pub fn encode_shielded_address(chain_id: &str, address: &ShieldedAddress) -> String {
     encode_with(&shielded_prefix_for_chain(chain_id), &address.to_bytes())

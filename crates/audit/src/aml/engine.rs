@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::{Direction, RuleSet};
+use super::rules::{Direction, RuleSet, WatchEntry};
 use super::{AuditRecord, RecordKind};
 use ctchain_display::amount::format_grouped;
 
@@ -22,19 +22,23 @@ pub enum RuleId {
     PassThrough,
     /// Too many or too much in a window.
     Velocity,
-    /// The memo disagreed with the proven amount.
+    /// The memo disagreed with a proven field.
     MemoMismatch,
+    /// A transaction's proven sender is not the proven receiver of an output it spends: an identity the spender
+    /// also controls (an alias).
+    SenderNotOwner,
 }
 
 impl RuleId {
     /// Every rule, in tie-break order.
-    pub const ALL: [RuleId; 6] = [
+    pub const ALL: [RuleId; 7] = [
         RuleId::WatchList,
         RuleId::LargeValue,
         RuleId::Structuring,
         RuleId::PassThrough,
         RuleId::Velocity,
         RuleId::MemoMismatch,
+        RuleId::SenderNotOwner,
     ];
 
     /// The id as written in reports (`"large-value"`).
@@ -46,6 +50,7 @@ impl RuleId {
             RuleId::PassThrough => "pass-through",
             RuleId::Velocity => "velocity",
             RuleId::MemoMismatch => "memo-mismatch",
+            RuleId::SenderNotOwner => "sender-not-owner",
         }
     }
 }
@@ -192,6 +197,7 @@ pub fn run(records: &[AuditRecord], rules: &RuleSet) -> Vec<Alert> {
     pass_through(&context, &order, &mut alerts);
     velocity(&context, &order, &mut alerts);
     memo_mismatch(&context, &order, &mut alerts);
+    sender_not_owner(&context, &order, &mut alerts);
     // Stable sort over a deterministic generation order: same input, same output.
     alerts.sort_by(|a, b| {
         (a.window_start_ms, a.rule, a.tx_ids.first(), &a.addresses).cmp(&(
@@ -209,31 +215,51 @@ fn transfers<'a>(context: &'a Context<'a>, order: &'a [usize]) -> impl Iterator<
 }
 
 fn watch_list(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
-    let listed: HashMap<&str, &str> =
-        context.rules.watch.iter().map(|entry| (entry.address.as_str(), entry.reason.as_str())).collect();
-    if listed.is_empty() {
+    let entries: Vec<(&WatchEntry, Option<String>)> =
+        context.rules.watch.iter().map(|entry| (entry, entry.identity())).collect();
+    if entries.is_empty() {
         return;
     }
     for &index in order {
         let record = &context.records[index];
-        let sides = [record.sender.as_deref(), Some(record.receiver.as_str())];
-        for address in sides.into_iter().flatten() {
-            let Some(reason) = listed.get(address) else { continue };
-            let role = if Some(address) == record.sender.as_deref() { "sent" } else { "received" };
-            let mut addresses = vec![address.to_owned()];
-            addresses.extend(sides.into_iter().flatten().filter(|other| *other != address).map(str::to_owned));
-            let amount = context.amount_text(record);
-            alerts.extend(context.alert(
-                RuleId::WatchList,
-                Severity::High,
-                addresses,
-                &[index],
-                record.amount.into(),
-                |_| format!("watch-listed address {address} ({reason}) {role} {amount}"),
-            ));
-            // One alert per record even when both sides are listed; the addresses list names both.
-            break;
-        }
+        let sides = [
+            (record.sender.as_deref(), record.sender_identity.as_deref(), record.sender_customer.as_deref(), "sent"),
+            (
+                Some(record.receiver.as_str()),
+                record.receiver_identity.as_deref(),
+                record.receiver_customer.as_deref(),
+                "received",
+            ),
+        ];
+        let hit = sides.iter().find_map(|&(text, identity, customer, role)| {
+            entries.iter().find_map(|(entry, listed_identity)| {
+                let by_address = entry.address.is_some()
+                    && (entry.address.as_deref() == text
+                        || (listed_identity.is_some() && listed_identity.as_deref() == identity));
+                let by_customer = entry.customer.is_some() && entry.customer.as_deref() == customer;
+                (by_address || by_customer).then_some((*entry, text, role))
+            })
+        });
+        let Some((entry, text, role)) = hit else { continue };
+        let texts: Vec<&str> = sides.iter().filter_map(|s| s.0).collect();
+        let mut addresses: Vec<String> = text.into_iter().map(str::to_owned).collect();
+        addresses.extend(texts.into_iter().filter(|other| Some(*other) != text).map(str::to_owned));
+        let amount = context.amount_text(record);
+        let listed = match (&entry.address, &entry.customer) {
+            (Some(address), _) => format!("watch-listed address {address}"),
+            (None, Some(customer)) => format!("watch-listed customer {customer}"),
+            (None, None) => "watch-listed party".into(),
+        };
+        let reason = &entry.reason;
+        // One alert per record even when both sides are listed; the addresses list names both.
+        alerts.extend(context.alert(
+            RuleId::WatchList,
+            Severity::High,
+            addresses,
+            &[index],
+            record.amount.into(),
+            |_| format!("{listed} ({reason}) {role} {amount}"),
+        ));
     }
 }
 
@@ -484,18 +510,68 @@ fn memo_mismatch(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>
     }
     for &index in order {
         let record = &context.records[index];
-        if record.memo_matches_amount {
+        if record.memo_matches_amount && record.memo_disagrees.is_empty() {
             continue;
         }
         let addresses = record.sender.iter().cloned().chain([record.receiver.clone()]).collect();
         let amount = context.amount_text(record);
+        let parties: Vec<&str> =
+            record.memo_disagrees.iter().map(String::as_str).filter(|f| *f == "sender" || *f == "receiver").collect();
         alerts.extend(context.alert(
             RuleId::MemoMismatch,
             Severity::Medium,
             addresses,
             &[index],
             record.amount.into(),
-            |_| format!("memo {:?} disagrees with the proven amount {amount}", record.memo),
+            |_| {
+                if record.memo_matches_amount {
+                    format!("memo names another {} than the proven one (amount {amount})", parties.join(" and "))
+                } else {
+                    format!("memo {:?} disagrees with the proven amount {amount}", record.memo)
+                }
+            },
+        ));
+    }
+}
+
+/// Links each spent output to its own record: the proven receiver of what a transaction spends is the identity
+/// that was paid, so a proven sender that differs is an alias of the spender (the proofs allow only identities
+/// whose spend secret the spender holds; see `crates/crypto/docs/party-identity.md`). Always on.
+fn sender_not_owner(context: &Context<'_>, order: &[usize], alerts: &mut Vec<Alert>) {
+    let owners: HashMap<&str, &str> = context
+        .records
+        .iter()
+        .filter(|r| !r.output_id.is_empty())
+        .filter_map(|r| Some((r.output_id.as_str(), r.receiver_identity.as_deref()?)))
+        .collect();
+    let mut judged = std::collections::HashSet::new();
+    for &index in order {
+        let record = &context.records[index];
+        let Some(sender) = record.sender_identity.as_deref().filter(|_| record.sender_proven) else { continue };
+        if record.spends.is_empty() || !judged.insert(record.tx_id.as_str()) {
+            continue;
+        }
+        let Some((spent, owner)) =
+            record.spends.iter().find_map(|s| owners.get(s.as_str()).filter(|o| **o != sender).map(|o| (s, *o)))
+        else {
+            continue;
+        };
+        let addresses = record.sender.iter().cloned().chain([record.receiver.clone()]).collect();
+        let short = |h: &str| h.chars().take(16).collect::<String>();
+        alerts.extend(context.alert(
+            RuleId::SenderNotOwner,
+            Severity::High,
+            addresses,
+            &[index],
+            record.amount.into(),
+            |_| {
+                format!(
+                    "the proven sender {}… is not the proven receiver {}… of output {}… it spends: an alias of the spender",
+                    short(sender),
+                    short(owner),
+                    short(spent)
+                )
+            },
         ));
     }
 }

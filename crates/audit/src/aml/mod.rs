@@ -27,11 +27,14 @@
 //!   `lower <= amount < large_value`, where `lower = ceil(large_value · lower_percent / 100)`.
 //! * **velocity** — per (address, asset, direction) where direction is sending and/or receiving as configured:
 //!   a window holding more than `max_count` transfers, or whose amounts sum to more than the asset's `velocity_max_sum`.
-//! * **watch-list** — any record (of any kind) whose sender or receiver is listed; the alert carries the reason.
+//! * **watch-list** — any record (of any kind) whose sender or receiver is listed: an address by its text or its
+//!   proven identity (spend key), a customer by the KYC directory's name; the alert carries the reason.
 //! * **pass-through** — per (address, asset): a window ending at one of the address's sends, in which the address
 //!   received `R > 0` and sent `S` with `S · 100 >= R · min_ratio_percent` and `S >= ` the asset's
 //!   `pass_through_min_amount` (so dust does not alert).
-//! * **memo-mismatch** — every record whose memo disagreed with the proven amount.
+//! * **memo-mismatch** — every record whose memo disagreed with a proven field (amount, asset, receiver, sender).
+//! * **sender-not-owner** (always on) — a transaction whose proven sender is not the proven receiver of an output it
+//!   spends (found among the records judged): an alias identity of the spender.
 //!
 //! The engine is deterministic: records are sorted by a total order before anything else, and alerts are sorted by
 //! (window start, rule, first transaction).
@@ -46,10 +49,11 @@ pub use rules::{AssetRule, Direction, PassThroughRule, RuleError, RuleSet, Struc
 use serde::{Deserialize, Serialize};
 
 /// What an output did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// Value moved from a sender to a receiver.
+    #[default]
     Transfer,
     /// New value issued by an authorised issuer (no sender).
     Issue,
@@ -98,7 +102,12 @@ impl Pool {
 }
 
 /// One decrypted output, as the regulator's scanner records it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// **Proven** (by the proofs validators checked): the amount, the asset, the receiver's identity and — where
+/// [`AuditRecord::sender_proven`] — the sender's (the owner of the inputs, or the issuer). **Claimed** by the memo,
+/// which the sender writes freely: the note, and the address text of a party (its view-key half). A memo field
+/// that contradicts a proven one is listed in [`AuditRecord::memo_disagrees`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// Transaction id, lower-case hex.
     pub tx_id: String,
@@ -118,9 +127,11 @@ pub struct AuditRecord {
     pub amount: u64,
     /// What the output did.
     pub kind: RecordKind,
-    /// Sender address; `None` for issuances.
+    /// The sender: its address when the memo names the proven identity, `identity <hex>` when it does not,
+    /// `issuer <hex>` for an issuance; the memo's claim when [`AuditRecord::sender_proven`] is false; `None` when
+    /// nothing names one.
     pub sender: Option<String>,
-    /// Receiver address.
+    /// The receiver, named like the sender (proven for every output).
     pub receiver: String,
     /// Memo text as the sender wrote it (attacker-controlled).
     pub memo: String,
@@ -130,6 +141,50 @@ pub struct AuditRecord {
     /// The pool the output is in. Records stored before the shielded pool existed read as confidential.
     #[serde(default)]
     pub pool: Pool,
+    /// The sender's proven identity: spend key (or issuer key) hex, or the shielded owner tag.
+    #[serde(default)]
+    pub sender_identity: Option<String>,
+    /// The receiver's proven identity, like the sender's; `None` if it decrypts to no key.
+    #[serde(default)]
+    pub receiver_identity: Option<String>,
+    /// Whether the sender is proven (inputs' owner, issuer, shielded proof) rather than the memo's claim.
+    #[serde(default)]
+    pub sender_proven: bool,
+    /// Whether the receiver is proven.
+    #[serde(default)]
+    pub receiver_proven: bool,
+    /// Memo fields that contradict proven ones: "amount", "asset", "receiver", "sender", "memo unreadable".
+    #[serde(default)]
+    pub memo_disagrees: Vec<String>,
+    /// The customer the regulator's KYC directory names for the sender's identity.
+    #[serde(default)]
+    pub sender_customer: Option<String>,
+    /// The customer the directory names for the receiver's identity.
+    #[serde(default)]
+    pub receiver_customer: Option<String>,
+    /// The member bank that registered the sender's customer.
+    #[serde(default)]
+    pub sender_bank: Option<String>,
+    /// The member bank that registered the receiver's customer.
+    #[serde(default)]
+    pub receiver_bank: Option<String>,
+    /// Whether a KYC directory was consulted: a proven identity without a customer is then unknown to it.
+    #[serde(default)]
+    pub directory_applied: bool,
+    /// This output's id (hex; confidential outputs), which a later transaction's input names.
+    #[serde(default)]
+    pub output_id: String,
+    /// The ids of the outputs the transaction spends (hex), linking its sender to their proven receivers.
+    #[serde(default)]
+    pub spends: Vec<String>,
+}
+
+/// A party as printed: `<name> [<customer @ bank>] (proven)`, or `(memo's claim)` for a sender the proofs do not
+/// cover; a proven identity the directory does not know reads `[unknown to the KYC directory]`.
+fn party_display(text: &str, customer: Option<&str>, proven: bool) -> String {
+    let customer = customer.map(|c| format!(" [{c}]")).unwrap_or_default();
+    let mark = if proven { "proven" } else { "memo's claim" };
+    format!("{text}{customer} ({mark})")
 }
 
 /// A transaction whose outputs the regulator could not decrypt, kept so that no report passes over it in silence:
@@ -180,6 +235,49 @@ impl NotDecryptedReason {
 }
 
 impl AuditRecord {
+    /// The sender as a supervisor reads it: the name, the directory's customer, and whether it is proven.
+    pub fn sender_display(&self) -> String {
+        match &self.sender {
+            None => "-".into(),
+            Some(text) => party_display(text, self.customer_text(true).as_deref(), self.sender_proven),
+        }
+    }
+
+    /// The receiver as a supervisor reads it.
+    pub fn receiver_display(&self) -> String {
+        party_display(&self.receiver, self.customer_text(false).as_deref(), self.receiver_proven)
+    }
+
+    /// What the directory says of the sender (`true`) or the receiver: `customer @ bank`, `unknown to the KYC
+    /// directory` for a proven identity it does not list, nothing when no directory was consulted or the party is
+    /// not proven.
+    pub fn customer_text(&self, sender: bool) -> Option<String> {
+        let (customer, bank, proven, identity) = if sender {
+            (&self.sender_customer, &self.sender_bank, self.sender_proven, &self.sender_identity)
+        } else {
+            (&self.receiver_customer, &self.receiver_bank, self.receiver_proven, &self.receiver_identity)
+        };
+        match (customer, bank) {
+            (Some(c), Some(b)) => Some(format!("{c} @ {b}")),
+            (Some(c), None) => Some(c.clone()),
+            _ if self.directory_applied && proven && identity.is_some() => Some("unknown to the KYC directory".into()),
+            _ => None,
+        }
+    }
+
+    /// `""` when the memo agrees with every proven field, otherwise `"  MEMO DISAGREES: <fields>"`.
+    pub fn memo_flag(&self) -> String {
+        let mut fields: Vec<&str> = self.memo_disagrees.iter().map(String::as_str).collect();
+        if !self.memo_matches_amount && !fields.contains(&"amount") && !fields.contains(&"memo unreadable") {
+            fields.insert(0, "amount");
+        }
+        if fields.is_empty() {
+            String::new()
+        } else {
+            format!("  MEMO DISAGREES: {}", fields.join(", "))
+        }
+    }
+
     /// The total order the engine sorts by, so that input order never changes the result.
     pub(crate) fn order_key(&self) -> (u64, u64, &str, u32) {
         (self.timestamp_ms, self.height, self.tx_id.as_str(), self.output_index)

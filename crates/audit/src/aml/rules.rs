@@ -114,14 +114,29 @@ pub struct PassThroughRule {
     pub min_ratio_percent: u8,
 }
 
-/// One watch-listed address.
+/// One watch-listed party: an address or a customer of the KYC directory.
+///
+/// An address matches a record by its text or by its identity (spend key): a memo that names another address
+/// does not hide the proven party.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchEntry {
-    /// The address (opaque text).
-    pub address: String,
+    /// The address (bech32m text; other text matches as it is).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// A customer name, as the KYC directory writes it.
+    #[serde(default)]
+    pub customer: Option<String>,
     /// Why it is listed; copied into every alert.
     pub reason: String,
+}
+
+impl WatchEntry {
+    /// The identity (spend key hex) of the listed address, if it is an address.
+    pub fn identity(&self) -> Option<String> {
+        let address = ctchain_keystore::address::decode_any_address(self.address.as_deref()?).ok()?;
+        Some(hex::encode(address.spend.as_bytes()))
+    }
 }
 
 /// A validated rule file.
@@ -300,16 +315,26 @@ impl RuleSet {
         };
         let mut seen = BTreeSet::new();
         for (index, entry) in raw.watch.iter().enumerate() {
-            if entry.address.trim().is_empty() {
+            let (field, value) = match (&entry.address, &entry.customer) {
+                (Some(address), None) => ("address", address),
+                (None, Some(customer)) => ("customer", customer),
+                _ => {
+                    return Err(RuleError::OutOfRange {
+                        field: format!("watch[{index}]"),
+                        reason: "give exactly one of address and customer".into(),
+                    })
+                }
+            };
+            if value.trim().is_empty() {
                 return Err(RuleError::OutOfRange {
-                    field: format!("watch[{index}].address"),
-                    reason: "address is empty".into(),
+                    field: format!("watch[{index}].{field}"),
+                    reason: format!("{field} is empty"),
                 });
             }
-            if !seen.insert(entry.address.as_str()) {
+            if !seen.insert((field, value.as_str())) {
                 return Err(RuleError::OutOfRange {
-                    field: format!("watch[{index}].address"),
-                    reason: format!("address {:?} is listed twice", entry.address),
+                    field: format!("watch[{index}].{field}"),
+                    reason: format!("{field} {value:?} is listed twice"),
                 });
             }
         }

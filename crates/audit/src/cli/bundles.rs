@@ -95,13 +95,21 @@ pub(super) fn verify_evidence(path: &Path, genesis_hash: &str, out: &mut dyn Wri
     for o in &v.outputs {
         writeln!(
             out,
-            "  output {}: amount {} (base units)  from {}  to {}  memo {:?}{}",
+            "  output {}: amount {} (base units, proven)  from {}  to {} (proven)  memo {:?} (claim){}",
             o.index,
             o.amount,
-            o.sender.as_deref().unwrap_or("-"),
+            match &o.sender {
+                None => "-".to_owned(),
+                Some(s) if o.sender_proven => format!("{s} (proven)"),
+                Some(s) => format!("{s} (memo's claim)"),
+            },
             o.receiver,
             o.memo,
-            if o.memo_agrees { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+            match (o.memo_agrees, o.memo_disagrees.is_empty()) {
+                (true, true) => String::new(),
+                (false, true) => "  MEMO DISAGREES: amount".to_owned(),
+                _ => format!("  MEMO DISAGREES: {}", o.memo_disagrees.join(", ")),
+            }
         )?;
     }
     Ok(())

@@ -18,7 +18,7 @@
 //! | `scan` | `decrypt`, `scan`: decrypting with a whole key |
 //! | `access` | `access request/sign/submit`, `log`, `partial`, `combine`: the access trail and threshold decryption |
 //! | `partial_file` | the file format of a supervisor's partial decryption |
-//! | `reports` | `show`, `aml` |
+//! | `reports` | `show`, `aml`, `directory import/show` |
 //! | `watch` | `watch`: live supervision |
 //! | `bundles` | `evidence`, `verify-evidence` |
 //! | `view` | the demo's closing regulator view |
@@ -247,6 +247,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The KYC directory (address → customer, member bank) that names the proven parties in `show`, `aml` and
+    /// `watch`.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Check an evidence bundle offline against the genesis hash.
     VerifyEvidence {
         /// Bundle file.
@@ -265,6 +269,28 @@ struct KeyArgs {
     /// Index of the key among the genesis audit keys.
     #[arg(long, default_value_t = 0)]
     key_index: u32,
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Replace the audit database's directory with a CSV file (`address,customer,bank`); a file with any bad line
+    /// changes nothing.
+    Import {
+        /// The CSV file.
+        csv: PathBuf,
+        /// The chain the addresses are of.
+        #[arg(long)]
+        chain_id: String,
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// List the directory's customers.
+    Show {
+        /// The audit database directory.
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -374,5 +400,7 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
             evidence(&node(&cli).await?, txid, how, path, out).await
         }
         Command::VerifyEvidence { file, genesis_hash } => verify_evidence(file, genesis_hash, out),
+        Command::Directory(DirectoryCommand::Import { csv, chain_id, db }) => import_directory(csv, chain_id, db, out),
+        Command::Directory(DirectoryCommand::Show { db }) => show_directory(db, out),
     }
 }

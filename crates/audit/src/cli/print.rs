@@ -7,14 +7,14 @@ pub(super) fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
     match r.pool {
         Pool::Confidential => writeln!(
             out,
-            "  output {}: {amount} {} ({})  from {}  to {}  memo {:?}{}",
+            "  output {}: {amount} {} ({})  from {}  to {}  memo {:?} (claim){}",
             r.output_index,
             r.asset_label,
             r.kind.as_str(),
-            r.sender.as_deref().unwrap_or("-"),
-            r.receiver,
+            r.sender_display(),
+            r.receiver_display(),
             r.memo,
-            if r.memo_matches_amount { "" } else { "  MEMO DISAGREES WITH THE PROVEN AMOUNT" }
+            r.memo_flag()
         )?,
         // No memo: the shielded audit copy is proven whole (asset, amount, receiver and sender).
         Pool::Shielded => writeln!(
@@ -23,8 +23,8 @@ pub(super) fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
             r.output_index,
             r.asset_label,
             r.kind.as_str(),
-            r.sender.as_deref().unwrap_or("-"),
-            r.receiver,
+            r.sender_display(),
+            r.receiver_display(),
         )?,
     }
     Ok(())

@@ -16,7 +16,7 @@ pub(super) fn open_db_for_reading(db: &Path) -> Result<AuditDb> {
 
 pub(super) fn show(db: &Path, from: u64, to: u64, out: &mut dyn Write) -> Result<()> {
     let db = open_db_for_reading(db)?;
-    let records = db.records(from, to)?;
+    let records = db.annotated_records(from, to)?;
     let missing = db.not_decrypted(from, to)?;
     // In height order: the transactions not decrypted among the records.
     let mut pending = missing.iter().peekable();
@@ -38,7 +38,7 @@ pub(super) fn show(db: &Path, from: u64, to: u64, out: &mut dyn Write) -> Result
 pub(super) fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
     let rules = load_rules(rules)?;
     let db = open_db_for_reading(db)?;
-    let records = db.all()?;
+    let records = db.annotated_records(0, u64::MAX)?;
     let missing = db.not_decrypted(0, u64::MAX)?;
     let alerts = aml::run(&records, &rules);
     let report = report::Report::new(&records, &alerts, &rules)?.with_not_decrypted(&missing);
@@ -51,5 +51,32 @@ pub(super) fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out:
     // The rules could not judge these: said here and in the reports.
     print_missing_summary(out, &missing)?;
     writeln!(out, "reports: {}, {}, {}", files.json.display(), files.csv.display(), files.html.display())?;
+    Ok(())
+}
+
+pub(super) fn import_directory(csv: &Path, chain_id: &str, db: &Path, out: &mut dyn Write) -> Result<()> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
+    let directory = crate::directory::Directory::from_csv(chain_id, &text)
+        .with_context(|| format!("directory {} (nothing was changed)", csv.display()))?;
+    let db = open_db_for_reading(db)?;
+    db.put_directory(&directory)?;
+    let banks = directory.banks();
+    writeln!(out, "directory: {} customers of {} banks ({})", directory.len(), banks.len(), banks.join(", "))?;
+    Ok(())
+}
+
+pub(super) fn show_directory(db: &Path, out: &mut dyn Write) -> Result<()> {
+    let db = open_db_for_reading(db)?;
+    let Some(directory) = db.directory()? else {
+        writeln!(out, "no directory: import one with `directory import`")?;
+        return Ok(());
+    };
+    for bank in directory.banks() {
+        writeln!(out, "{bank}:")?;
+        for customer in directory.customers().filter(|c| c.bank == bank) {
+            writeln!(out, "  {}  {}", customer.name, customer.address)?;
+        }
+    }
+    writeln!(out, "{} customers", directory.len())?;
     Ok(())
 }

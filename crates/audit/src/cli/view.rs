@@ -4,11 +4,13 @@ use super::*;
 
 /// The regulator's view of a whole chain, as text: every output of both pools decrypted with `keys` (the
 /// confidential key must be the chain's audit key 0; without a shielded key, each shielded transaction is listed as
-/// not decrypted) and the alerts of the rule file `rules_toml`. The node's demo ends with it.
+/// not decrypted) and the alerts of the rule file `rules_toml`, each proven party named by its customer when the
+/// KYC `directory` knows it. The node's demo ends with it.
 pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
     chain: &LightClient<C>,
     keys: &RegulatorKeys,
     rules_toml: &str,
+    directory: Option<&crate::directory::Directory>,
 ) -> Result<String> {
     let rules = RuleSet::from_toml(rules_toml).context("the demo's rule file")?;
     check_keys(chain, 0, keys).await?;
@@ -21,16 +23,28 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
         not_decrypted.extend(d.not_decrypted);
         dummies += d.dummies;
     }
+    if let Some(directory) = directory {
+        recs.iter_mut().for_each(|r| directory.annotate(r));
+    }
     let mut out = Vec::new();
     let shielded = recs.iter().filter(|r| r.pool == Pool::Shielded).count();
     writeln!(
         out,
-        "    {} outputs ({shielded} shielded) at heights 1..={tip}, every amount decrypted and proven{}:",
+        "    {} outputs ({shielded} shielded) at heights 1..={tip}, every amount and party decrypted and proven{}:",
         recs.len(),
         dummies_text(dummies)
     )?;
-    // Addresses and owner tags shortened to their first characters: a terminal line per output.
+    // Parties by customer where the directory knows them, otherwise addresses and owner tags shortened to their
+    // first characters (a terminal line per output); a sender the proofs do not cover is marked as the memo's claim.
     let short = |a: &str| a.chars().take(18).collect::<String>() + "…";
+    let party = |text: &str, customer: Option<String>, proven: bool| {
+        let name = customer.unwrap_or_else(|| short(text));
+        if proven {
+            name
+        } else {
+            format!("{name} (memo's claim)")
+        }
+    };
     for r in &recs {
         let pool = match r.pool {
             Pool::Confidential => "",
@@ -45,10 +59,10 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
             ctchain_display::amount::format_grouped(u128::from(r.amount), r.decimals),
             r.asset_label,
             r.kind.as_str(),
-            r.sender.as_deref().map_or("-".into(), short),
-            short(&r.receiver),
+            r.sender.as_deref().map_or("-".into(), |s| party(s, r.customer_text(true), r.sender_proven)),
+            party(&r.receiver, r.customer_text(false), r.receiver_proven),
             r.memo,
-            if r.memo_matches_amount { "" } else { "  MEMO DISAGREES" }
+            r.memo_flag()
         )?;
     }
     for n in &not_decrypted {

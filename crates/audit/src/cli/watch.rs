@@ -28,7 +28,7 @@ pub(super) async fn watch(
     let mut heads = chain.rpc().subscribe_new_heads().await.context("subscribing to new heads")?;
     let mut tables = Tables::default();
     let mut seen_alerts = BTreeSet::new();
-    for a in aml::run(&db.all()?, &rules) {
+    for a in aml::run(&db.annotated_records(0, u64::MAX)?, &rules) {
         seen_alerts.insert(alert_key(&a));
     }
     let mut next = db.height()? + 1;
@@ -45,16 +45,21 @@ pub(super) async fn watch(
                 let view = view_at(&chain, block.header.seq).await;
                 let d = decrypt::decrypt_whole(&view, key_index as usize, keys, &contents, &mut tables)?;
                 db.store(next, next, &d.records, &d.not_decrypted)?;
+                let directory = db.directory()?;
                 for r in &d.records {
+                    let mut r = r.clone();
+                    if let Some(directory) = &directory {
+                        directory.annotate(&mut r);
+                    }
                     write!(out, "height {next} tx {}", r.tx_id)?;
-                    print_record(out, r)?;
+                    print_record(out, &r)?;
                 }
                 for n in &d.not_decrypted {
                     print_not_decrypted(out, n)?;
                 }
                 next += 1;
             }
-            for a in aml::run(&db.all()?, &rules) {
+            for a in aml::run(&db.annotated_records(0, u64::MAX)?, &rules) {
                 if seen_alerts.insert(alert_key(&a)) {
                     print_alert(out, &a)?;
                 }

@@ -20,6 +20,7 @@ pub fn transfer(tx: &str, seconds: u64, from: &str, to: &str, amount: u64) -> Au
         memo: String::new(),
         memo_matches_amount: true,
         pool: Pool::Confidential,
+        ..Default::default()
     }
 }
 

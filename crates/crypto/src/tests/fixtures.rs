@@ -5,7 +5,7 @@ use ctchain_codec::{Decode, Encode};
 
 use super::*;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/transfer_v1.hex");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/transfer_v2.hex");
 
 /// The fixture transaction, rebuilt deterministically from seeded randomness.
 fn deterministic_transfer() -> (Transaction, World) {
@@ -32,17 +32,26 @@ fn fixture_transaction_still_verifies_and_decrypts() {
     let amounts: Vec<u64> =
         tx.transaction().body.outputs.iter().map(|o| w.auditor.audit_output(0, o, &table).unwrap().amount).collect();
     assert_eq!(amounts, vec![1_250, 3_750]);
-    let _ = Transaction::from_bytes(&stored).unwrap();
+    let body = &tx.transaction().body;
+    assert_eq!(w.auditor.audit_sender(0, body).unwrap(), Some(w.alice.address().spend));
+    let receiver = w.auditor.audit_output(0, &body.outputs[0], &table).unwrap().receiver;
+    assert_eq!(receiver, Some(w.bob.address().spend));
 }
 
-/// A transfer made before the audit-proof nonces were derived from the transcript (they came from the caller's
-/// RNG alone): the verifier cannot tell, and such transactions on chain keep verifying.
+/// Transactions of format version 1 (before the parties were proven: `transfer_v1.hex`, and the earlier
+/// prover's `transfer_v0_rng_nonces.hex`) name no sender or receiver to the regulator; they are refused by name.
 #[test]
-fn a_transfer_of_the_earlier_prover_still_verifies() {
+fn transactions_of_format_version_1_are_refused_by_name() {
     let (_, w) = deterministic_transfer();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/transfer_v0_rng_nonces.hex");
-    let stored = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
-    w.verifier().verify_bytes(&stored).expect("the earlier prover's transfer verifies");
+    for file in ["transfer_v1.hex", "transfer_v0_rng_nonces.hex"] {
+        let path = format!("{}/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+        let stored = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
+        assert_eq!(
+            w.verifier().verify_bytes(&stored).unwrap_err(),
+            VerifyError::Encoding(ctchain_codec::DecodeError::InvalidTag { field: "transaction version", tag: 1 }),
+            "{file}"
+        );
+    }
 }
 
 const DISCLOSURE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/payment_disclosure_v1.hex");

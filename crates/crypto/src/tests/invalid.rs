@@ -258,3 +258,95 @@ fn builder_errors_are_clear_and_lose_nothing() {
     assert_eq!(TransactionBuilder::new("", vec![]).build(&mut w.rng).unwrap_err(), BuildError::ChainIdLength);
     assert_eq!(w.builder().build(&mut w.rng).unwrap_err(), BuildError::Empty);
 }
+
+/// The attack of issue 17: a watch-listed payer (Eve) pays Bob and names an innocent party (Alice) as the sender.
+#[test]
+fn a_payer_naming_another_party_as_sender_is_refused() {
+    let mut w = World::new(40);
+    let eve = w.eve.address();
+    let funds = w.issue_to(&eve, w.cny, 1_000);
+    let eve_funds = w.owned_by(&w.eve, &funds)[0].clone();
+
+    // Through the public API: the memo's sender must be the owner of the inputs.
+    let mut b = w.builder();
+    b.spend(eve_funds.clone()).pay(w.bob.address(), w.cny, 600, "from Alice").sender(w.alice.address());
+    assert_eq!(b.build(&mut w.rng).unwrap_err(), BuildError::SenderIsNotTheOwner);
+
+    // A forger encrypting Alice's identity as the sender cannot prove it: refused at validation, for that reason.
+    let mut b = w.builder();
+    b.spend(eve_funds.clone()).pay(w.bob.address(), w.cny, 600, "").change_to(eve);
+    let mut plan = b.plan(&mut w.rng).unwrap();
+    plan.sender_identity = Some(w.alice.address().spend);
+    plan.sender = Some(w.alice.address());
+    let tx = plan.build(&mut w.rng).unwrap();
+    assert_eq!(w.verifier().verify(tx).unwrap_err(), VerifyError::SenderIdentity);
+
+    // Honestly built, the regulator decrypts Eve as the sender and Bob as the receiver, both proven.
+    let mut b = w.builder();
+    b.spend(eve_funds).pay(w.bob.address(), w.cny, 600, "").sender(eve);
+    let tx = w.verifier().verify(b.build(&mut w.rng).unwrap()).unwrap();
+    let body = &tx.transaction().body;
+    assert_eq!(w.auditor.audit_sender(0, body).unwrap(), Some(eve.spend));
+    let audited = w.auditor.audit_output(0, &body.outputs[0], &LimbTable::new(w.cny)).unwrap();
+    assert_eq!(audited.receiver, Some(w.bob.address().spend));
+    assert!(audited.memo_disagreements(&body.outputs[0], Some(&eve.spend)).is_empty());
+    // The memo claim checked against the proven sender: naming Alice disagrees.
+    let mut claimed = audited.clone();
+    claimed.memo.as_mut().unwrap().sender = Some(w.alice.address());
+    assert_eq!(claimed.memo_disagreements(&body.outputs[0], Some(&eve.spend)), vec![MemoDisagreement::Sender]);
+}
+
+#[test]
+fn a_receiver_identity_of_another_party_is_refused() {
+    let mut w = World::new(41);
+    let alice = w.alice.address();
+    let funds = w.issue_to(&alice, w.cny, 1_000);
+    let mut b = w.builder();
+    b.spend(w.owned_by(&w.alice, &funds)[0].clone()).pay(w.bob.address(), w.cny, 600, "").sender(alice);
+    let mut plan = b.plan(&mut w.rng).unwrap();
+    // Paying Bob while telling the regulator that Eve received it.
+    plan.outputs[0].receiver_identity = w.eve.address().spend;
+    let tx = plan.build(&mut w.rng).unwrap();
+    assert_eq!(w.verifier().verify(tx).unwrap_err(), VerifyError::ReceiverIdentity { output: 0 });
+}
+
+#[test]
+fn inputs_of_two_owners_cannot_make_one_sender() {
+    let mut w = World::new(42);
+    let (alice, bob) = (w.alice.address(), w.bob.address());
+    let a = w.issue_to(&alice, w.cny, 5);
+    let b_funds = w.issue_to(&bob, w.cny, 6);
+    let mut b = w.builder();
+    b.spend(w.owned_by(&w.alice, &a)[0].clone()).spend(w.owned_by(&w.bob, &b_funds)[0].clone());
+    b.pay(w.eve.address(), w.cny, 11, "");
+    assert_eq!(b.build(&mut w.rng).unwrap_err(), BuildError::InputsOfSeveralOwners { input: 1 });
+}
+
+#[test]
+fn party_identities_must_come_one_per_audit_key() {
+    let mut w = World::new(43);
+    let alice = w.alice.address();
+    let funds = w.issue_to(&alice, w.cny, 10);
+    let mut b = w.builder();
+    b.spend(w.owned_by(&w.alice, &funds)[0].clone()).pay(w.bob.address(), w.cny, 10, "").sender(alice);
+    let tx = b.build(&mut w.rng).unwrap();
+
+    let mut dropped = tx.clone();
+    dropped.body.outputs[0].receiver_identities.clear();
+    assert!(matches!(
+        w.verifier().verify(dropped).unwrap_err(),
+        VerifyError::Structure(StructureError::IdentityCount { found: 0, expected: 1, .. })
+    ));
+    let mut dropped = tx.clone();
+    dropped.body.sender_identities.clear();
+    assert!(matches!(
+        w.verifier().verify(dropped).unwrap_err(),
+        VerifyError::Structure(StructureError::IdentityCount { found: 0, expected: 1, .. })
+    ));
+    let mut dropped = tx.clone();
+    dropped.witness.sender_proof = None;
+    assert_eq!(
+        w.verifier().verify(dropped).unwrap_err(),
+        VerifyError::Structure(StructureError::SenderProofPresence("missing"))
+    );
+}

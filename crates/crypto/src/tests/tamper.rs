@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::*;
 use crate::audit::AuditStatement;
 use crate::batch::BatchChecker;
+use crate::identity::PartyStatement;
 use crate::generators::{blinding_base, key_base};
 use crate::point::Point;
 
@@ -62,6 +63,23 @@ fn proofs_still_accepting(tx: &Transaction) -> Vec<String> {
             }
         }
     }
+    let all_hold = |eqs: Option<Vec<crate::batch::Equation<()>>>| {
+        eqs.is_some_and(|eqs| {
+            let mut b = BatchChecker::new();
+            eqs.into_iter().for_each(|e| b.push(e));
+            b.check(&mut OsRng).is_ok()
+        })
+    };
+    for (i, proof) in tx.witness.receiver_proofs.iter().enumerate() {
+        if all_hold(PartyStatement::receiver(body, &id, i).and_then(|s| proof.equations((), &s))) {
+            accepting.push(format!("receiver proof {i}"));
+        }
+    }
+    if let Some(proof) = &tx.witness.sender_proof {
+        if all_hold(proof.equations((), &PartyStatement::sender(body, &id))) {
+            accepting.push("sender proof".to_string());
+        }
+    }
     for (asset, proof) in body.output_assets().iter().zip(&tx.witness.range_proofs) {
         let limbs: Vec<Point> = body.outputs.iter().filter(|o| o.asset == *asset).flat_map(|o| o.limbs).collect();
         if crate::range::verify(chain, &id, asset, &limbs, proof, &mut OsRng) {
@@ -79,7 +97,7 @@ fn other_point(rng: &mut ChaCha20Rng) -> Point {
 fn every_statement_field_changed_after_proving_invalidates_every_proof() {
     let mut w = World::new(40);
     let (tx, keys) = rich_transfer(&mut w);
-    assert_eq!(proofs_still_accepting(&tx).len(), 2 + 2 + 1, "all proofs accept the honest statement");
+    assert_eq!(proofs_still_accepting(&tx).len(), 2 + 2 + 2 + 1 + 1, "all proofs accept the honest statement");
     let third_key = AuditSecretKey::random(&mut w.rng).public();
     let p = other_point(&mut w.rng);
 
@@ -112,6 +130,15 @@ fn every_statement_field_changed_after_proving_invalidates_every_proof() {
         ("audit memo ciphertext", Box::new(|b| b.outputs[1].audit_memos[1].ciphertext[7] ^= 1)),
         ("public amount", Box::new(|b| b.public[0].amount += 1)),
         ("public kind", Box::new(|b| b.public[0].kind = PublicKind::Burn)),
+        ("receiver identity", Box::new(move |b| b.outputs[0].receiver_identities[1].masked = p)),
+        ("receiver identity handle", Box::new(move |b| b.outputs[1].receiver_identities[0].handle = p)),
+        ("receiver identities swapped", Box::new(|b| b.outputs[0].receiver_identities.swap(0, 1))),
+        (
+            "receiver identity of another output",
+            Box::new(|b| b.outputs[0].receiver_identities[0] = b.outputs[1].receiver_identities[0]),
+        ),
+        ("sender identity", Box::new(move |b| b.sender_identities[0].masked = p)),
+        ("sender identity as a receiver's", Box::new(|b| b.sender_identities[1] = b.outputs[1].receiver_identities[1])),
     ];
     for (field, mutate) in &mutations {
         let mut altered = tx.clone();

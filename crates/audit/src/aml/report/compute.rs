@@ -214,6 +214,10 @@ fn transactions(
                 memo: record.memo.clone(),
                 memo_matches_amount: record.memo_matches_amount,
                 pool: record.pool,
+                sender_proven: record.sender_proven,
+                sender_customer: record.customer_text(true),
+                receiver_customer: record.customer_text(false),
+                memo_disagrees: record.memo_disagrees.clone(),
                 alert_ids: ids.iter().map(|&id| id.to_owned()).collect(),
             })
         })

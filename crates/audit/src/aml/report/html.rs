@@ -262,12 +262,29 @@ fn transactions_table(out: &mut String, report: &Report) {
             },
             escape(&transaction.asset),
             escape(&transaction.amount_display),
-            escape(transaction.sender.as_deref().unwrap_or("—")),
-            escape(&transaction.receiver),
+            transaction.sender.as_deref().map_or("—".to_owned(), |sender| party_cell(
+                sender,
+                transaction.sender_customer.as_deref(),
+                transaction.sender_proven
+            )),
+            party_cell(&transaction.receiver, transaction.receiver_customer.as_deref(), true),
             escape(&transaction.memo),
         );
         if !transaction.memo_matches_amount {
             out.push_str("<br><span class=\"mismatch\">memo disagrees with the proven amount</span>");
+        }
+        let parties: Vec<&str> = transaction
+            .memo_disagrees
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f == "sender" || *f == "receiver")
+            .collect();
+        if !parties.is_empty() {
+            let _ = write!(
+                out,
+                "<br><span class=\"mismatch\">memo names another {} than the proven one</span>",
+                parties.join(" and ")
+            );
         }
         out.push_str("</td><td class=\"mono\">");
         for (position, alert_id) in transaction.alert_ids.iter().enumerate() {
@@ -280,6 +297,13 @@ fn transactions_table(out: &mut String, report: &Report) {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// A party's cell: its name (escaped), the directory's customer, and whether the proofs establish it.
+fn party_cell(name: &str, customer: Option<&str>, proven: bool) -> String {
+    let customer = customer.map(|c| format!("<br><b>{}</b>", escape(c))).unwrap_or_default();
+    let mark = if proven { "proven" } else { "memo's claim" };
+    format!("{}{customer}<br><span class=\"provenance\">{mark}</span>", escape(name))
 }
 
 fn rules_section(out: &mut String, rules: &RulesInForce) {
@@ -333,7 +357,7 @@ fn rules_section(out: &mut String, rules: &RulesInForce) {
     }
     let _ = write!(
         out,
-        "</dd>\n<dt>Memo mismatch</dt><dd>{}</dd>\n<dt>Watch list</dt><dd>",
+        "</dd>\n<dt>Memo mismatch</dt><dd>{}</dd>\n<dt>Sender not owner</dt><dd>always on</dd>\n<dt>Watch list</dt><dd>",
         if rules.memo_mismatch { "on" } else { "off" }
     );
     if rules.watch.is_empty() {

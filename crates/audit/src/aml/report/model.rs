@@ -241,6 +241,18 @@ pub struct ReportTransaction {
     /// The pool of the output.
     #[serde(default)]
     pub pool: Pool,
+    /// Whether the sender is proven (the receiver, amount and asset always are); otherwise it is the memo's claim.
+    #[serde(default)]
+    pub sender_proven: bool,
+    /// The KYC directory's customer for the sender, if the directory knows its identity.
+    #[serde(default)]
+    pub sender_customer: Option<String>,
+    /// The directory's customer for the receiver.
+    #[serde(default)]
+    pub receiver_customer: Option<String>,
+    /// Memo fields that contradict proven ones.
+    #[serde(default)]
+    pub memo_disagrees: Vec<String>,
     /// Ids of the alerts naming this transaction.
     pub alert_ids: Vec<String>,
 }
