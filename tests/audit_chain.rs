@@ -332,7 +332,10 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     );
     let shown = reg.ok(&["show", "--db", &db]).await;
     assert!(shown.contains(&named), "{shown}");
-    assert!(shown.contains("[unknown to the KYC directory] (proven)"), "identities nobody registered are named as such");
+    assert!(
+        shown.contains("[unknown to the KYC directory] (proven)"),
+        "identities nobody registered are named as such"
+    );
     // A directory with one bad line is refused with the line named, and the one in force stays.
     let bad = reg.path("bad-kyc.csv");
     std::fs::write(&bad, format!("address,customer,bank\n{big_addr},Someone Else,bank-c\nnot-an-address,X,bank-c\n"))
@@ -487,7 +490,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     assert!(out.contains("1,500.00 CNY"), "{out}");
     let genesis_hash = chain.client(OBSERVER).chain_get_genesis().await.unwrap().hash;
     let out = reg.ok(&["verify-evidence", bundle.to_str().unwrap(), "--genesis-hash", &genesis_hash]).await;
-    assert!(out.contains("evidence verified") && out.contains("amount 150000 (base units)"), "{out}");
+    assert!(out.contains("evidence verified") && out.contains("amount 150000 (base units, proven)"), "{out}");
     // Against another genesis it fails; and so does every one-byte change of the bundle.
     let err =
         reg.run(&["verify-evidence", bundle.to_str().unwrap(), "--genesis-hash", &"00".repeat(32)]).await.unwrap_err();
@@ -550,7 +553,7 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     ])
     .await;
     let out = reg.ok(&["verify-evidence", &split_out, "--genesis-hash", &genesis_hash]).await;
-    assert!(out.contains("case \"case 2026-117\"") && out.contains("amount 150000 (base units)"), "{out}");
+    assert!(out.contains("case \"case 2026-117\"") && out.contains("amount 150000 (base units, proven)"), "{out}");
     // The bundle shows the record committed: with the record's block swapped for another certified block (the
     // transaction's), or its inclusion proof for another, the bundle is refused offline.
     let split = ctchain_audit::evidence::Evidence::from_bytes(&std::fs::read(&split_bundle).unwrap()).unwrap();

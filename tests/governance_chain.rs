@@ -748,7 +748,7 @@ async fn the_audit_key_is_rotated_and_each_epoch_is_decrypted_with_its_own_key()
         audit.ok(&["evidence", id, "--key", key, "--out", file]);
         let verified = audit.ok(&["verify-evidence", file, "--genesis-hash", &genesis_hash]);
         assert!(verified.contains(&format!("final under the certificate of epoch {epoch}'s validators")), "{verified}");
-        assert!(verified.contains(&format!("amount {amount} (base units)")), "{verified}");
+        assert!(verified.contains(&format!("amount {amount} (base units, proven)")), "{verified}");
     }
     let err = audit.fails(&["evidence", &after_id, "--key", "old.json", "--out", "wrong.ctev"]);
     assert!(err.contains("audit key 0") || err.contains("another epoch"), "{err}");

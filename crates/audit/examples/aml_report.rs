@@ -45,8 +45,8 @@ fn main() -> ExitCode {
     if let Some(record) = records.iter_mut().find(|record| !record.memo_matches_amount) {
         record.memo = "<script>alert(\"x\")</script> pay 1,000.00, \"urgent\"".into();
     }
-    if let Some(watched) = rules.watch.first() {
-        records.push(common::transfer("watched-0001", 1_700_200_000, "s17", &watched.address, 250_000));
+    if let Some(watched) = rules.watch.iter().find_map(|entry| entry.address.as_deref()) {
+        records.push(common::transfer("watched-0001", 1_700_200_000, "s17", watched, 250_000));
     }
     let alerts = run(&records, &rules);
     let options = ReportOptions { title: "Demonstration report (synthetic data)".into(), ..ReportOptions::default() };

@@ -349,8 +349,11 @@ pub fn finish(
         .zip(multiplied.chunks_exact(POINTS_PER_OUTPUT))
         .map(|(o, m)| {
             let error = |error| DecryptError::Audit { tx_id: o.tx_id, index: o.index as usize, error };
-            let shares =
-                AuditDecryptionShares { handles: std::array::from_fn(|i| m[i]), memo: m[LIMBS], receiver: m[LIMBS + 1] };
+            let shares = AuditDecryptionShares {
+                handles: std::array::from_fn(|i| m[i]),
+                memo: m[LIMBS],
+                receiver: m[LIMBS + 1],
+            };
             let audited =
                 audit_output_from_shares(key_index, &o.output, tables.get(o.output.asset), &shares).map_err(error)?;
             let sender = match &o.sender {

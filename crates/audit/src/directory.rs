@@ -195,8 +195,8 @@ mod tests {
     #[test]
     fn a_directory_names_proven_parties_and_marks_unknown_identities() {
         let ((a, a_id), (b, b_id), (_, stranger)) = (address(), address(), address());
-        let dir = Directory::from_csv(CHAIN, &format!("address,customer,bank\n{a}, Acme ,bank-a\n{b},Bo,bank-b\n"))
-            .unwrap();
+        let dir =
+            Directory::from_csv(CHAIN, &format!("address,customer,bank\n{a}, Acme ,bank-a\n{b},Bo,bank-b\n")).unwrap();
         assert_eq!((dir.len(), dir.banks()), (2, vec!["bank-a", "bank-b"]));
         assert_eq!(dir.customer(&a_id).unwrap().name, "Acme", "fields are trimmed");
         let mut record = AuditRecord {

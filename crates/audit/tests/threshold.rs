@@ -97,11 +97,8 @@ fn fewer_than_three_supervisors_cannot_decrypt() {
             * (ctchain_crypto::Scalar::from(j) - ctchain_crypto::Scalar::from(k)).invert();
         lj * two[0].points[i].point() + lk * two[1].points[i].point()
     };
-    let guessed = AuditDecryptionShares {
-        handles: [naive(0), naive(1), naive(2), naive(3)],
-        memo: naive(4),
-        receiver: naive(5),
-    };
+    let guessed =
+        AuditDecryptionShares { handles: [naive(0), naive(1), naive(2), naive(3)], memo: naive(4), receiver: naive(5) };
     assert!(audit_output_from_shares(0, &output, &LimbTable::new(s.asset), &guessed).is_err());
 }
 

@@ -299,8 +299,7 @@ impl Verifier {
             }
         }
         for (i, proof) in witness.receiver_proofs.iter().enumerate() {
-            let statement =
-                PartyStatement::receiver(body, id, i).ok_or(VerifyError::ReceiverIdentity { output: i })?;
+            let statement = PartyStatement::receiver(body, id, i).ok_or(VerifyError::ReceiverIdentity { output: i })?;
             let equations =
                 proof.equations(Check::Receiver(i), &statement).ok_or(VerifyError::ReceiverIdentity { output: i })?;
             for eq in equations {

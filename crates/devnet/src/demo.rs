@@ -43,11 +43,6 @@ fn short(hex: &str) -> String {
     format!("{}…", &hex[..12.min(hex.len())])
 }
 
-/// An address shortened for display: its prefix and first characters, and its last characters.
-fn short_address(address: &ctchain_crypto::Address) -> String {
-    short_address_text(&ctchain_keystore::address::encode_address(CHAIN_ID, address))
-}
-
 fn short_address_text(text: &str) -> String {
     let tail = &text[text.len().saturating_sub(6)..];
     format!("{}…{tail}", &text[..20.min(text.len())])
@@ -266,12 +261,16 @@ async fn story(demo: &mut Demo) -> Result<()> {
     // The regulator's KYC directory: which customer of which bank each identity is (imported from CSV).
     let mut kyc = String::from("address,customer,bank\n");
     for w in &wallets {
-        let address = ctchain_keystore::address::encode_address(&demo.cluster.testnet.genesis.chain_id, &w.keys.address());
+        let address =
+            ctchain_keystore::address::encode_address(&demo.cluster.testnet.genesis.chain_id, &w.keys.address());
         kyc.push_str(&format!("{address},{} treasury,{}\n", w.name, w.name));
     }
     let directory = ctchain_audit::directory::Directory::from_csv(&demo.cluster.testnet.genesis.chain_id, &kyc)?;
     println!("    KYC directory: {} customers of {} banks", directory.len(), directory.banks().len());
-    print!("{}", ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES, Some(&directory)).await?);
+    print!(
+        "{}",
+        ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES, Some(&directory)).await?
+    );
     Ok(())
 }
 
@@ -738,12 +737,10 @@ async fn show_views(demo: &mut Demo, wallets: &mut [ChainWallet; 2], tx: &Transa
     let who = |identity: Option<&ctchain_crypto::Point>| -> String {
         match identity {
             None => "nobody (flagged)".into(),
-            Some(p) => wallets
-                .iter()
-                .find(|w| w.keys.address().spend == *p)
-                .map_or_else(|| format!("unknown identity {} (flagged)", short(&hex::encode(p.as_bytes()))), |w| {
-                    w.name.clone()
-                }),
+            Some(p) => wallets.iter().find(|w| w.keys.address().spend == *p).map_or_else(
+                || format!("unknown identity {} (flagged)", short(&hex::encode(p.as_bytes()))),
+                |w| w.name.clone(),
+            ),
         }
     };
     let sender = auditor.audit_sender(0, body).map_err(|e| anyhow!("audit of the sender: {e}"))?;

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use super::*;
 use crate::audit::AuditStatement;
 use crate::batch::BatchChecker;
-use crate::identity::PartyStatement;
 use crate::generators::{blinding_base, key_base};
+use crate::identity::PartyStatement;
 use crate::point::Point;
 
 /// A 1-input, 2-output transfer with a fee, encrypted to two audit keys: every kind of statement field occurs.

@@ -367,7 +367,12 @@ fn rules_section(out: &mut String, rules: &RulesInForce) {
         if position > 0 {
             out.push_str("<br>");
         }
-        let _ = write!(out, "<span class=\"mono\">{}</span> — {}", escape(&entry.address), escape(&entry.reason));
+        let listed = match (&entry.address, &entry.customer) {
+            (Some(address), _) => format!("<span class=\"mono\">{}</span>", escape(address)),
+            (None, Some(customer)) => format!("customer {}", escape(customer)),
+            (None, None) => String::new(),
+        };
+        let _ = write!(out, "{listed} — {}", escape(&entry.reason));
     }
     out.push_str("</dd>\n</dl>\n</section>\n");
 }
