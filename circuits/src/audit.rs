@@ -115,8 +115,17 @@ impl AuditSecretKey {
         if ct.ephemeral.is_zero() {
             return Err(CircuitError::IdentityPoint("audit ephemeral point"));
         }
-        let shared = (ct.ephemeral * self.0).into_affine();
-        let k = keystream(index, &shared)?;
+        Self::decrypt_with_shared(index, ct, &(ct.ephemeral * self.0).into_affine())
+    }
+
+    /// Decrypts the audit copy of output `index` from the shared point `s·R` of its ephemeral key `R`: what a
+    /// whole key computes itself, and what supervisors of a split key combine from their partials.
+    pub fn decrypt_with_shared(
+        index: usize,
+        ct: &AuditCiphertext,
+        shared: &EdwardsAffine,
+    ) -> Result<AuditPlaintext, CircuitError> {
+        let k = keystream(index, shared)?;
         let value = fr_to_u64(&(ct.masked[1] - k[1]))
             .ok_or(CircuitError::MalformedPlaintext("audit value does not fit in 64 bits"))?;
         Ok(AuditPlaintext {

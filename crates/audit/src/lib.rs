@@ -8,6 +8,9 @@
 //!   The chain sees an ordinary audit public key; validators and senders cannot tell it is split. Each supervisor's
 //!   partial decryption carries a DLEQ proof, so a wrong partial is detected and named before it spoils a result.
 //!
+//! * [`threshold_shielded`]: the same k-of-n split for the shielded pool's Baby Jubjub audit key, with
+//!   Chaum–Pedersen-proven partials of the shared points its audit copies are read from.
+//!
 //! * [`aml`]: anti-money-laundering rules (large-value, structuring, velocity, watch-list, rapid pass-through,
 //!   memo mismatch) over decrypted audit records, and the JSON, CSV and HTML reports a supervisor reads.
 //!
@@ -47,3 +50,4 @@ pub mod directory;
 pub mod evidence;
 pub mod keys;
 pub mod threshold;
+pub mod threshold_shielded;

@@ -36,11 +36,13 @@ pub enum Protocol {
     ThresholdPartial,
     /// The proof that a transaction's party identities (receivers, sender) are encrypted to the audit keys.
     PartyIdentity,
+    /// A supervisor's DLEQ-proven partial decryption under a split shielded (Baby Jubjub) audit key.
+    ShieldedThresholdPartial,
 }
 
 impl Protocol {
     /// Every protocol, for checks over all of them.
-    pub const ALL: [Protocol; 7] = [
+    pub const ALL: [Protocol; 8] = [
         Self::RangeProof,
         Self::Schnorr,
         Self::AuditCopy,
@@ -48,6 +50,7 @@ impl Protocol {
         Self::AccessSignature,
         Self::ThresholdPartial,
         Self::PartyIdentity,
+        Self::ShieldedThresholdPartial,
     ];
 
     /// The domain separator, with its version.
@@ -60,6 +63,7 @@ impl Protocol {
             Self::AccessSignature => b"audit-access-signature/v1",
             Self::ThresholdPartial => b"audit-partial-decryption/v1",
             Self::PartyIdentity => b"party-identity/v1",
+            Self::ShieldedThresholdPartial => b"audit-partial-decryption-shielded/v1",
         }
     }
 }

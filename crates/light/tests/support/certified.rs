@@ -7,7 +7,6 @@ use ctchain_crypto::{AssetId, AuditSecretKey, SigningKey};
 use ctchain_ledger::{AssetInfo, Block, BlockHeader, ConsensusParams, Genesis, LedgerTx, ValidatorInfo, CRYPTO_SUITE};
 use ctchain_pbft::{Commit, CommitCertificate, Ed25519Signer, Signer};
 use ctchain_rpc::{BlockJson, BlockTxJson, HeaderJson};
-use rand_core::OsRng;
 
 /// The asset every test chain lists, with the issuer key [`issuer`] signs with.
 pub fn cny() -> AssetId {
@@ -19,7 +18,12 @@ pub fn issuer() -> SigningKey {
     SigningKey::from_bytes(&[7u8; 32]).unwrap()
 }
 
-/// A genesis naming `validators`, one audit key and CNY (2 decimals, issued by [`issuer`]).
+/// The secret of the one audit key every test chain lists (fixed, so that a regulator's test decrypts).
+pub fn auditor() -> AuditSecretKey {
+    AuditSecretKey::from_bytes(&[9u8; 32]).unwrap()
+}
+
+/// A genesis naming `validators`, the audit key of [`auditor`] and CNY (2 decimals, issued by [`issuer`]).
 pub fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
     let issuer = issuer();
     Genesis {
@@ -35,7 +39,7 @@ pub fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
                 network_key: [i as u8; 32],
             })
             .collect(),
-        audit_keys: vec![AuditSecretKey::random(&mut OsRng).public()],
+        audit_keys: vec![auditor().public()],
         assets: vec![AssetInfo { id: cny(), label: "CNY".into(), decimals: 2, issuer: issuer.public() }],
         consensus: ConsensusParams::default(),
         shielded: None,
