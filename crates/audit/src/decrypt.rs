@@ -627,7 +627,7 @@ pub fn record(genesis: &Genesis, d: &Decrypted) -> Result<AuditRecord, DecryptEr
     let claimed_sender = memo.and_then(|m| m.sender.as_ref());
     let (sender, sender_proven) = match &d.sender {
         ProvenSender::Owner(owner) => (Some(party_text(chain, owner.as_ref(), claimed_sender)), true),
-        ProvenSender::Issuer(issuer) => (Some(format!("issuer {}", hex::encode(issuer.as_bytes()))), true),
+        ProvenSender::Issuer(_) => (Some(format!("issuer of {}", asset.label)), true),
         // The claim, marked as such by `sender_proven`.
         ProvenSender::NotProven => (claimed_sender.map(|a| ctchain_keystore::address::encode_address(chain, a)), false),
     };

@@ -162,7 +162,9 @@ impl Directory {
             let customer = identity.as_deref().filter(|_| proven).and_then(|i| self.customer(i));
             (customer.map(|c| c.name.clone()), customer.map(|c| c.bank.clone()))
         };
-        (record.sender_customer, record.sender_bank) = of(record.sender_proven, &record.sender_identity);
+        // An issuer is named by the genesis (its asset's issuer key), not by the directory.
+        let sender_is_customer = record.sender_proven && record.kind != crate::aml::RecordKind::Issue;
+        (record.sender_customer, record.sender_bank) = of(sender_is_customer, &record.sender_identity);
         (record.receiver_customer, record.receiver_bank) = of(record.receiver_proven, &record.receiver_identity);
         record.directory_applied = true;
     }

@@ -56,6 +56,8 @@ struct Demo {
     base_port: u16,
     /// A validator whose certificate was revoked: no transaction goes through it any more.
     retired: Option<usize>,
+    /// The banks' shielded addresses (name, address), for the regulator's KYC directory.
+    shielded_addresses: Vec<(String, String)>,
 }
 
 impl Demo {
@@ -91,7 +93,7 @@ pub async fn run(keep: bool, base_port: u16) -> Result<()> {
     println!("    genesis {} in {}", cluster.testnet.genesis.hash(), dir.display());
     println!("    assets: CNY issued by bank-a, USD issued by bank-b; one regulator audit key");
     let clients = (0..4).map(|i| cluster.client(i)).collect();
-    let mut demo = Demo { cluster, clients, next_client: 0, bin, base_port, retired: None };
+    let mut demo = Demo { cluster, clients, next_client: 0, bin, base_port, retired: None, shielded_addresses: vec![] };
     let result = story(&mut demo).await;
     for i in 0..demo.cluster.len() {
         let _ = demo.cluster.stop(i);
@@ -264,6 +266,9 @@ async fn story(demo: &mut Demo) -> Result<()> {
         let address =
             ctchain_keystore::address::encode_address(&demo.cluster.testnet.genesis.chain_id, &w.keys.address());
         kyc.push_str(&format!("{address},{} treasury,{}\n", w.name, w.name));
+    }
+    for (name, address) in &demo.shielded_addresses {
+        kyc.push_str(&format!("{address},{name} treasury,{name}\n"));
     }
     let directory = ctchain_audit::directory::Directory::from_csv(&demo.cluster.testnet.genesis.chain_id, &kyc)?;
     println!("    KYC directory: {} customers of {} banks", directory.len(), directory.banks().len());
@@ -530,6 +535,7 @@ async fn shielded_story(demo: &mut Demo, secrets: &[WalletSecret; 2]) -> Result<
         Ok(ctchain_keystore::address::encode_shielded_address(CHAIN_ID, &s.shielded_address()?))
     };
     let (a_address, b_address) = (address(&banks[0])?, address(&banks[1])?);
+    demo.shielded_addresses = vec![("bank-a".into(), a_address.clone()), ("bank-b".into(), b_address.clone())];
     println!("    bank-a shielded address {}…", &a_address[..28.min(a_address.len())]);
     println!("    bank-b shielded address {}…", &b_address[..28.min(b_address.len())]);
 

@@ -128,7 +128,7 @@ pub struct AuditRecord {
     /// What the output did.
     pub kind: RecordKind,
     /// The sender: its address when the memo names the proven identity, `identity <hex>` when it does not,
-    /// `issuer <hex>` for an issuance; the memo's claim when [`AuditRecord::sender_proven`] is false; `None` when
+    /// `issuer of <asset label>` for an issuance (its key in `sender_identity`); the memo's claim when [`AuditRecord::sender_proven`] is false; `None` when
     /// nothing names one.
     pub sender: Option<String>,
     /// The receiver, named like the sender (proven for every output).
@@ -260,7 +260,13 @@ impl AuditRecord {
         match (customer, bank) {
             (Some(c), Some(b)) => Some(format!("{c} @ {b}")),
             (Some(c), None) => Some(c.clone()),
-            _ if self.directory_applied && proven && identity.is_some() => Some("unknown to the KYC directory".into()),
+            _ if self.directory_applied
+                && proven
+                && identity.is_some()
+                && !(sender && self.kind == RecordKind::Issue) =>
+            {
+                Some("unknown to the KYC directory".into())
+            }
             _ => None,
         }
     }

@@ -36,7 +36,13 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
     )?;
     // Parties by customer where the directory knows them, otherwise addresses and owner tags shortened to their
     // first characters (a terminal line per output); a sender the proofs do not cover is marked as the memo's claim.
-    let short = |a: &str| a.chars().take(18).collect::<String>() + "…";
+    let short = |a: &str| {
+        if a.chars().count() > 18 {
+            a.chars().take(18).collect::<String>() + "…"
+        } else {
+            a.to_owned()
+        }
+    };
     let party = |text: &str, customer: Option<String>, proven: bool| {
         let name = customer.unwrap_or_else(|| short(text));
         if proven {
