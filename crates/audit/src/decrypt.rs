@@ -268,6 +268,37 @@ impl ShieldedSource {
     }
 }
 
+/// A confidential transaction that burns (redeems off chain): the public amounts, and who the proofs say burned
+/// them.
+#[derive(Clone, Debug)]
+pub struct ChainBurn {
+    /// The transaction id.
+    pub tx_id: TxId,
+    /// Block height.
+    pub height: u64,
+    /// Block time (ms).
+    pub timestamp_ms: u64,
+    /// What it burns: (asset, amount), in the body's order.
+    pub burned: Vec<(AssetId, u64)>,
+    /// Who it proves as its sender: the burner.
+    pub sender: SenderSource,
+}
+
+impl ChainBurn {
+    /// The burns of `tx` at `height`, if it burns.
+    pub fn of(tx: &Transaction, height: u64, timestamp_ms: u64) -> Option<Self> {
+        let burned: Vec<(AssetId, u64)> =
+            tx.body.public.iter().filter(|p| p.kind == PublicKind::Burn).map(|p| (p.asset, p.amount)).collect();
+        let first = outputs_of(tx, height, timestamp_ms);
+        let sender = match first.first() {
+            Some(o) => o.sender.clone(),
+            None if tx.body.inputs.is_empty() => SenderSource::NotProven,
+            None => SenderSource::Inputs(tx.body.sender_identities.clone()),
+        };
+        (!burned.is_empty()).then(|| Self { tx_id: tx.id(), height, timestamp_ms, burned, sender })
+    }
+}
+
 /// What the regulator decrypts in some committed transactions: confidential outputs and shielded transactions.
 #[derive(Clone, Debug, Default)]
 pub struct BlockContents {
@@ -275,6 +306,8 @@ pub struct BlockContents {
     pub outputs: Vec<ChainOutput>,
     /// Every shielded transaction (transfer, shield, unshield).
     pub shielded: Vec<ShieldedSource>,
+    /// Every confidential transaction that burns.
+    pub burns: Vec<ChainBurn>,
 }
 
 impl BlockContents {
@@ -282,10 +315,15 @@ impl BlockContents {
     /// governance transaction).
     pub fn of_tx(tx: &LedgerTx, height: u64, timestamp_ms: u64) -> Self {
         match tx {
-            LedgerTx::Confidential(tx) => Self { outputs: outputs_of(tx, height, timestamp_ms), shielded: vec![] },
+            LedgerTx::Confidential(tx) => Self {
+                outputs: outputs_of(tx, height, timestamp_ms),
+                shielded: vec![],
+                burns: ChainBurn::of(tx, height, timestamp_ms).into_iter().collect(),
+            },
             LedgerTx::Shielded(tx) => Self {
                 outputs: tx.crossing.as_ref().map(|c| outputs_of(c, height, timestamp_ms)).unwrap_or_default(),
                 shielded: vec![ShieldedSource::of(tx, height, timestamp_ms)],
+                burns: vec![],
             },
             LedgerTx::AuditAccess(_) | LedgerTx::Governance(_) => Self::default(),
         }
@@ -304,6 +342,7 @@ impl BlockContents {
     pub fn extend(&mut self, other: Self) {
         self.outputs.extend(other.outputs);
         self.shielded.extend(other.shielded);
+        self.burns.extend(other.burns);
     }
 }
 
@@ -567,6 +606,11 @@ pub fn decrypt_whole(
             }
         }
     }
+    if genesis.audit_keys.get(key_index) == Some(&keys.confidential.public()) {
+        for burn in &contents.burns {
+            out.records.extend(burn_records(genesis, key_index, &keys.confidential, burn)?);
+        }
+    }
     for source in &contents.shielded {
         let Some(secret) = &keys.shielded else {
             out.not_decrypted.push(source.not_decrypted(NotDecryptedReason::NoShieldedKey));
@@ -592,6 +636,69 @@ fn party_kind(kind: RecordKind, sender: Option<&str>, receiver: &str) -> RecordK
     } else {
         kind
     }
+}
+
+/// Output indexes of burn records start here: a burn has no output, and its record needs a key of its own in the
+/// audit database (`height ‖ tx id ‖ index`) that no output of the transaction can take.
+pub const BURN_RECORD_INDEX: u32 = 1 << 31;
+
+/// The records of a burning transaction, one per burned asset, naming the burner the proofs establish (decrypted
+/// with a whole key).
+pub fn burn_records(
+    genesis: &Genesis,
+    key_index: usize,
+    secret: &ctchain_crypto::AuditSecretKey,
+    burn: &ChainBurn,
+) -> Result<Vec<AuditRecord>, DecryptError> {
+    let sender = match &burn.sender {
+        SenderSource::Inputs(ciphertexts) => {
+            let c = ciphertexts.get(key_index).ok_or(DecryptError::Audit {
+                tx_id: burn.tx_id,
+                index: 0,
+                error: AuditDecryptError::NoCopyForKey(key_index),
+            })?;
+            ProvenSender::Owner(c.decrypt_from_share(&(secret.scalar() * c.handle.point())))
+        }
+        SenderSource::Issuer(issuer) => ProvenSender::Issuer(*issuer),
+        SenderSource::NotProven => ProvenSender::NotProven,
+    };
+    burn.burned
+        .iter()
+        .enumerate()
+        .map(|(i, (asset_id, amount))| {
+            let asset = genesis.asset(asset_id).ok_or(DecryptError::UnknownAsset {
+                tx_id: burn.tx_id,
+                index: i,
+                asset: *asset_id,
+            })?;
+            let (text, proven) = match &sender {
+                ProvenSender::Owner(owner) => (party_text(&genesis.chain_id, owner.as_ref(), None), true),
+                ProvenSender::Issuer(_) => (format!("issuer of {}", asset.label), true),
+                ProvenSender::NotProven => ("not proven".to_owned(), false),
+            };
+            Ok(AuditRecord {
+                tx_id: burn.tx_id.to_string(),
+                output_index: BURN_RECORD_INDEX + i as u32,
+                height: burn.height,
+                timestamp_ms: burn.timestamp_ms,
+                asset_id: hex::encode(asset_id.0),
+                asset_label: asset.label.clone(),
+                decimals: asset.decimals,
+                amount: *amount,
+                kind: RecordKind::Burn,
+                sender: Some(text),
+                // The amount and its destruction are public; nobody receives it on chain.
+                receiver: "burned (redeemed off chain)".into(),
+                memo: String::new(),
+                memo_matches_amount: true,
+                pool: Pool::Confidential,
+                sender_identity: sender.identity().map(|p| hex::encode(p.as_bytes())),
+                sender_proven: proven,
+                receiver_proven: true,
+                ..AuditRecord::default()
+            })
+        })
+        .collect()
 }
 
 /// How a record names a proven identity: the address the memo gives for it when the memo's address has this
@@ -803,6 +910,57 @@ mod tests {
         Block { header, txs }
     }
 
+    /// Burns name the burner: with change (its outputs carry the sender ciphertexts) and without any output.
+    #[test]
+    fn a_burn_names_its_proven_burner_with_or_without_an_output() {
+        use ctchain_crypto::{TransactionBuilder, Verifier, WalletKeys};
+        let mut f = fixture(5);
+        let issuer = SigningKey::random(&mut f.rng);
+        f.genesis.assets[0].issuer = issuer.public();
+        let cny = AssetId::from_label("CNY");
+        let alice = WalletKeys::random(&mut f.rng);
+        let verifier = Verifier::new(f.genesis.chain_id.clone(), f.genesis.audit_keys.clone());
+        let builder = || TransactionBuilder::new(f.genesis.chain_id.clone(), f.genesis.audit_keys.clone());
+        let mut b = builder();
+        b.issue(&issuer, cny, 500).pay(alice.address(), cny, 300, "").pay(alice.address(), cny, 200, "");
+        let funding = verifier.verify(b.build(&mut f.rng).unwrap()).unwrap();
+        let id = funding.id();
+        let owned: Vec<_> = funding
+            .transaction()
+            .body
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                alice.owned(
+                    &alice.viewing_keys().receive(ctchain_crypto::OutputId::new(&id, i as u32), o).unwrap().unwrap(),
+                )
+            })
+            .collect();
+        let mut b = builder();
+        b.spend(owned[0].clone()).burn(cny, 100).sender(alice.address());
+        let with_change = verifier.verify(b.build(&mut f.rng).unwrap()).unwrap().into_inner();
+        let mut b = builder();
+        b.spend(owned[1].clone()).burn(cny, 200);
+        let whole = verifier.verify(b.build(&mut f.rng).unwrap()).unwrap().into_inner();
+        assert!(whole.body.outputs.is_empty());
+        let alice_identity = hex::encode(alice.address().spend.as_bytes());
+        for tx in [&with_change, &whole] {
+            let contents = BlockContents::of_tx(&LedgerTx::Confidential(tx.clone()), 4, 4_000);
+            let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
+            let burns: Vec<&AuditRecord> = d.records.iter().filter(|r| r.kind == RecordKind::Burn).collect();
+            assert_eq!(burns.len(), 1);
+            assert_eq!(burns[0].sender_identity.as_deref(), Some(alice_identity.as_str()));
+            assert!(burns[0].sender_proven);
+            assert_eq!(burns[0].output_index, BURN_RECORD_INDEX);
+        }
+        // The issuance names its issuer.
+        let contents = BlockContents::of_tx(&LedgerTx::Confidential(funding.into_inner()), 3, 3_000);
+        let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
+        assert_eq!(d.records[0].sender.as_deref(), Some("issuer of CNY"));
+        assert_eq!(d.records[0].sender_identity, Some(hex::encode(issuer.public().as_bytes())));
+    }
+
     #[test]
     fn a_shielded_transfer_decrypts_to_its_asset_amount_receiver_and_sender() {
         let mut f = fixture(1);
@@ -931,7 +1089,7 @@ mod tests {
         assert_eq!(plain[1].value, 0);
         assert_eq!(plain[1].receiver, f.bob.owner());
         assert_eq!(shielded_record(&f.genesis, &source, 1, &plain[1]).unwrap(), None);
-        let contents = BlockContents { outputs: vec![], shielded: vec![source] };
+        let contents = BlockContents { outputs: vec![], shielded: vec![source], burns: vec![] };
         let d = decrypt_whole(&f.genesis, 0, &f.keys, &contents, &mut Tables::default()).unwrap();
         assert_eq!(d.dummies, 1);
         assert_eq!(d.records.len(), 1);

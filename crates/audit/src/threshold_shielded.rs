@@ -13,7 +13,7 @@
 //! at zero is the audit public key); every partial is verified before it is combined; a partial is bound to its
 //! request's context (the on-chain access record it answers), so it cannot be replayed for another request.
 
-use ark_ec::{AffineRepr, CurveGroup};
+use ark_ec::CurveGroup;
 use ark_ed_on_bn254::{EdwardsAffine, EdwardsProjective, Fr as JubScalar};
 use ark_ff::{Field, PrimeField, UniformRand, Zero};
 use ctchain_circuits::encoding::{nonidentity_point_from_bytes, point_to_bytes};

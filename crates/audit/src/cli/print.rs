@@ -5,6 +5,10 @@ use super::*;
 pub(super) fn print_record(out: &mut dyn Write, r: &AuditRecord) -> Result<()> {
     let amount = ctchain_display::amount::format_grouped(u128::from(r.amount), r.decimals);
     match r.pool {
+        // A burn has no output: its amount is public, its burner proven (the owner of the inputs).
+        Pool::Confidential if r.kind == aml::RecordKind::Burn => {
+            writeln!(out, "  burn: {amount} {} redeemed  by {}", r.asset_label, r.sender_display())?
+        }
         Pool::Confidential => writeln!(
             out,
             "  output {}: {amount} {} ({})  from {}  to {}  memo {:?} (claim){}",

@@ -48,6 +48,11 @@ pub(super) async fn decrypt_tx(
     for r in records(&genesis, &decrypted)? {
         print_record(out, &r)?;
     }
+    for burn in &contents.burns {
+        for r in decrypt::burn_records(&genesis, key_index as usize, &keys.confidential, burn)? {
+            print_record(out, &r)?;
+        }
+    }
     Ok(())
 }
 

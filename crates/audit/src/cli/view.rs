@@ -53,6 +53,18 @@ pub async fn regulator_view<C: ChainApiClient + Send + Sync>(
     };
     for r in &recs {
         let pool = match r.pool {
+            Pool::Confidential if r.kind == aml::RecordKind::Burn => {
+                writeln!(
+                    out,
+                    "    height {} tx {}… burn: {} {} redeemed by {}",
+                    r.height,
+                    r.tx_id.chars().take(12).collect::<String>(),
+                    ctchain_display::amount::format_grouped(u128::from(r.amount), r.decimals),
+                    r.asset_label,
+                    r.sender.as_deref().map_or("-".into(), |s| party(s, r.customer_text(true), r.sender_proven)),
+                )?;
+                continue;
+            }
             Pool::Confidential => "",
             Pool::Shielded => " shielded",
         };
