@@ -145,6 +145,21 @@ pub enum SenderSource {
     NotProven,
 }
 
+impl SenderSource {
+    /// Where `tx` proves its sender: its inputs' owner, else its issuer, else nowhere.
+    pub fn of(tx: &Transaction) -> Self {
+        let issuer = tx.body.public.iter().find_map(|p| match p.kind {
+            PublicKind::Issue { issuer } => Some(issuer),
+            _ => None,
+        });
+        match (tx.body.inputs.is_empty(), issuer) {
+            (false, _) => Self::Inputs(tx.body.sender_identities.clone()),
+            (true, Some(issuer)) => Self::Issuer(issuer),
+            (true, None) => Self::NotProven,
+        }
+    }
+}
+
 /// The sender a decryption established.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProvenSender {
@@ -190,15 +205,7 @@ pub fn outputs_of(tx: &Transaction, height: u64, timestamp_ms: u64) -> Vec<Chain
         RecordKind::Transfer
     };
     let tx_id = tx.id();
-    let issuer = tx.body.public.iter().find_map(|p| match p.kind {
-        PublicKind::Issue { issuer } => Some(issuer),
-        _ => None,
-    });
-    let sender = match (tx.body.inputs.is_empty(), issuer) {
-        (false, _) => SenderSource::Inputs(tx.body.sender_identities.clone()),
-        (true, Some(issuer)) => SenderSource::Issuer(issuer),
-        (true, None) => SenderSource::NotProven,
-    };
+    let sender = SenderSource::of(tx);
     tx.body
         .outputs
         .iter()
@@ -289,13 +296,13 @@ impl ChainBurn {
     pub fn of(tx: &Transaction, height: u64, timestamp_ms: u64) -> Option<Self> {
         let burned: Vec<(AssetId, u64)> =
             tx.body.public.iter().filter(|p| p.kind == PublicKind::Burn).map(|p| (p.asset, p.amount)).collect();
-        let first = outputs_of(tx, height, timestamp_ms);
-        let sender = match first.first() {
-            Some(o) => o.sender.clone(),
-            None if tx.body.inputs.is_empty() => SenderSource::NotProven,
-            None => SenderSource::Inputs(tx.body.sender_identities.clone()),
-        };
-        (!burned.is_empty()).then(|| Self { tx_id: tx.id(), height, timestamp_ms, burned, sender })
+        (!burned.is_empty()).then(|| Self {
+            tx_id: tx.id(),
+            height,
+            timestamp_ms,
+            burned,
+            sender: SenderSource::of(tx),
+        })
     }
 }
 

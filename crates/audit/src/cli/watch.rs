@@ -39,13 +39,14 @@ pub(super) async fn watch(
         let tip = chain.height().await?;
         let stop = until.map_or(tip, |u| tip.min(u));
         if next <= stop {
+            // Read once per catch-up, not per block: an import made meanwhile applies from the next one.
+            let directory = db.directory()?;
             while next <= stop {
                 let block = chain.block(next).await?.block;
                 let contents = BlockContents::of_block(&block);
                 let view = view_at(&chain, block.header.seq).await;
                 let d = decrypt::decrypt_whole(&view, key_index as usize, keys, &contents, &mut tables)?;
                 db.store(next, next, &d.records, &d.not_decrypted)?;
-                let directory = db.directory()?;
                 for r in &d.records {
                     let mut r = r.clone();
                     if let Some(directory) = &directory {
