@@ -21,8 +21,9 @@ use std::time::Duration;
 use common::{Chain, CHAIN_ID, COMMIT};
 use ctchain_audit::aml::report::Report;
 use ctchain_audit::aml::RuleId;
-use ctchain_audit::threshold::{self, PartialDecryption};
-use ctchain_codec::{Decode, Encode, Reader, Writer};
+use ctchain_audit::partials::PartialFile;
+use ctchain_audit::threshold;
+use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{OwnedOutput, Transaction, TxId, WalletKeys};
 use ctchain_devnet::cluster::{submit_and_wait, wait_committed, ChainWallet};
 use ctchain_keystore::address::encode_address;
@@ -156,11 +157,9 @@ reason = "court order 12/2026"
     path
 }
 
-/// A partial file's access record id, covered height and partial.
-fn partial_of(path: &Path) -> (TxId, u64, PartialDecryption) {
-    let bytes = hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap();
-    let mut r = Reader::new(&bytes);
-    (r.get().unwrap(), r.u64("covered").unwrap(), r.get().unwrap())
+/// A supervisor's partial file.
+fn partial_of(path: &Path) -> PartialFile {
+    PartialFile::from_bytes(&hex::decode(std::fs::read_to_string(path).unwrap().trim()).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,13 +429,9 @@ async fn the_regulator_decrypts_reports_records_access_and_proves_what_it_found(
     assert!(err.contains("1 valid partial decryptions, 2 are needed"), "{err}");
     assert!(!reg.path("threshold-db").exists());
     // A tampered partial is detected and named; with it and one honest partial there is no decryption.
-    let (ctx, covered, mut p2) = partial_of(&reg.path("partial-2.hex"));
-    p2.points.swap(0, 1);
-    let mut w = Writer::new();
-    w.put(&ctx);
-    w.u64(covered);
-    w.put(&p2);
-    std::fs::write(reg.path("tampered-2.hex"), hex::encode(w.into_bytes())).unwrap();
+    let mut p2 = partial_of(&reg.path("partial-2.hex"));
+    p2.confidential.as_mut().expect("the range holds confidential outputs").points.swap(0, 1);
+    std::fs::write(reg.path("tampered-2.hex"), hex::encode(p2.to_bytes())).unwrap();
     let tampered = reg.path("tampered-2.hex").display().to_string();
     let err = reg.run(&["combine", "--access", &access_id, "--db", &db2, &partial(1), &tampered]).await.unwrap_err();
     assert!(err.contains("REJECTED") && err.contains("supervisor 2 is invalid"), "{err}");

@@ -30,6 +30,7 @@ pub mod note_encryption;
 pub mod params;
 pub mod poseidon;
 pub mod snarkjs;
+pub mod threshold;
 pub mod transfer;
 pub mod tree;
 

@@ -10,9 +10,10 @@
 //! ## Shielded outputs
 //! Every shielded transaction's statement carries, for each of its two outputs, an audit ciphertext to the chain's
 //! Baby Jubjub audit key, proven inside the Groth16 circuit to encrypt the output's asset, value, receiver and the
-//! spender ([`ctchain_circuits::audit`]). [`decrypt_shielded`] reads both with the whole shielded key (there is no
-//! split form of that key) and [`shielded_record`] turns each into an [`AuditRecord`] of [`Pool::Shielded`], so the
-//! AML rules judge shielded transfers exactly as confidential ones. Owner tags are shown as hex of their canonical
+//! spender ([`ctchain_circuits::audit`]). [`decrypt_shielded`] reads both with the whole shielded key; with a split
+//! one, supervisors' verified partials of [`shielded_request_points`] combine into the shared points that
+//! [`finish_shielded`] reads ([`crate::threshold_shielded`]). [`shielded_record`] turns each output into an
+//! [`AuditRecord`] of [`Pool::Shielded`], so the AML rules judge shielded transfers exactly as confidential ones. Owner tags are shown as hex of their canonical
 //! 32 bytes (the first 32 bytes of the owner's shielded address).
 //!
 //! **Dummy outputs** — a shielded output of value 0, which a transfer uses to fill its second slot — are never
@@ -521,6 +522,38 @@ pub fn decrypt_shielded(
     secret
         .decrypt_statement(&source.statement)
         .map_err(|error| DecryptError::ShieldedAudit { tx_id: source.tx_id, error })
+}
+
+/// The points a split shielded key is asked to multiply for `sources`: each transaction's two audit copies'
+/// ephemeral keys, in order.
+pub fn shielded_request_points(sources: &[ShieldedSource]) -> Vec<ark_ed_on_bn254::EdwardsAffine> {
+    sources.iter().flat_map(|s| s.statement.audit.iter().map(|ct| ct.ephemeral)).collect()
+}
+
+/// Finishes decrypting `sources` from the shared points `s·R` of [`shielded_request_points`] (same order): their
+/// records, and how many dummy outputs were left out.
+pub fn finish_shielded(
+    genesis: &Genesis,
+    sources: &[ShieldedSource],
+    shared: &[ark_ed_on_bn254::EdwardsAffine],
+) -> Result<(Vec<AuditRecord>, usize), DecryptError> {
+    // One audit copy per output, two outputs per shielded transaction (`TransferStatement::audit`).
+    let per_source = 2;
+    if shared.len() != sources.len() * per_source {
+        return Err(DecryptError::PointCount { found: shared.len(), outputs: sources.len() * per_source });
+    }
+    let (mut records, mut dummies) = (Vec::new(), 0);
+    for (source, shared) in sources.iter().zip(shared.chunks_exact(per_source)) {
+        for (index, (ct, point)) in source.statement.audit.iter().zip(shared).enumerate() {
+            let plaintext = ShieldedAuditSecretKey::decrypt_with_shared(index, ct, point)
+                .map_err(|error| DecryptError::ShieldedAudit { tx_id: source.tx_id, error })?;
+            match shielded_record(genesis, source, index, &plaintext)? {
+                Some(r) => records.push(r),
+                None => dummies += 1,
+            }
+        }
+    }
+    Ok((records, dummies))
 }
 
 /// An owner tag as the regulator shows it: hex of its canonical 32 bytes.

@@ -18,15 +18,31 @@
 //! A version-1 keystore opens with [`RegulatorKeys::shielded`] `None`: its holder decrypts every confidential output
 //! and the tools report each shielded transaction as not decryptable without the shielded audit key.
 //!
-//! Splitting the Baby Jubjub key among supervisors (k-of-n) is not implemented: [`crate::threshold`] splits the
-//! Ristretto key only.
+//! ## Split keys
+//! A k-of-n split gives each supervisor a keystore of kind `audit-share` holding a [`SupervisorKeys`]: its share
+//! of the confidential key with that key's public dealing ([`crate::threshold`]) and, when the regulator has a
+//! shielded key, its share of that key with the shielded dealing ([`crate::threshold_shielded`]), for the same
+//! supervisor index and threshold. The public dealings of a split are [`Dealings`] (`dealing.hex`).
+//!
+//! | part | bytes |
+//! |---|---|
+//! | confidential share | length-prefixed (index, secret), as [`KeyShare::to_bytes`] |
+//! | confidential dealing | [`ThresholdKey`] |
+//! | shielded share and dealing (optional) | [`ShieldedShare`], [`ShieldedDealing`] |
+//!
+//! A keystore written before the shielded key could be split ends after the confidential dealing and opens with
+//! no shielded share: its supervisor takes part in confidential decryptions only.
 
 use ctchain_circuits::{AuditPublicKey as ShieldedAuditPublicKey, AuditSecretKey as ShieldedAuditSecretKey};
+use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use ctchain_crypto::AuditSecretKey;
 use ctchain_keystore::{KdfParams, KeyKind, KeystoreError, KeystoreFile};
 use rand_core::{CryptoRng, RngCore};
 use serde::Deserialize;
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::threshold::{KeyShare, ThresholdKey};
+use crate::threshold_shielded::{ShieldedDealing, ShieldedShare};
 
 /// Bytes of one secret.
 const SECRET_BYTES: usize = 32;
@@ -206,6 +222,117 @@ impl RegulatorKeys {
     }
 }
 
+/// One supervisor's share of a split: of the confidential key always, of the shielded key when it was split too.
+#[derive(Clone)]
+pub struct SupervisorKeys {
+    /// The confidential share.
+    pub share: KeyShare,
+    /// The public dealing of the confidential key.
+    pub dealing: ThresholdKey,
+    /// The shielded share and the shielded key's dealing, for the same supervisor and threshold.
+    pub shielded: Option<(ShieldedShare, ShieldedDealing)>,
+}
+
+/// The public dealings of a split (what `dealing.hex` holds): the confidential key's, and the shielded key's when
+/// it was split too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dealings {
+    /// The confidential key's dealing.
+    pub confidential: ThresholdKey,
+    /// The shielded key's dealing.
+    pub shielded: Option<ShieldedDealing>,
+}
+
+/// Refuses a shielded dealing that is not for the same supervisors and threshold as the confidential one.
+fn same_supervisors(confidential: &ThresholdKey, shielded: &ShieldedDealing) -> Result<(), DecodeError> {
+    if shielded.threshold != confidential.threshold || shielded.share_keys.len() != confidential.share_keys.len() {
+        return Err(DecodeError::Invalid {
+            field: "shielded dealing",
+            reason: "another threshold or number of supervisors than the confidential dealing",
+        });
+    }
+    Ok(())
+}
+
+impl SupervisorKeys {
+    /// The supervisor's index (1-based).
+    pub fn index(&self) -> u32 {
+        self.share.index()
+    }
+
+    /// The public dealings this share belongs to.
+    pub fn dealings(&self) -> Dealings {
+        Dealings { confidential: self.dealing.clone(), shielded: self.shielded.as_ref().map(|(_, d)| d.clone()) }
+    }
+
+    /// The keystore payload (see the module documentation).
+    pub fn to_keystore_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = self.share.to_keystore_bytes(&self.dealing);
+        if let Some((share, dealing)) = &self.shielded {
+            let mut w = Writer::new();
+            w.put(share);
+            w.put(dealing);
+            let tail = Zeroizing::new(w.into_bytes());
+            out.extend_from_slice(&tail);
+        }
+        out
+    }
+
+    /// Parses [`SupervisorKeys::to_keystore_bytes`] (with or without the shielded part), refusing a share that
+    /// does not belong to its dealing or a shielded part of another supervisor or threshold.
+    pub fn from_keystore_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let share = KeyShare::from_bytes(r.bytes("share", 64)?)?;
+        let dealing: ThresholdKey = r.get()?;
+        if !share.belongs_to(&dealing) {
+            return Err(DecodeError::Invalid { field: "share", reason: "does not belong to the dealing" });
+        }
+        let shielded = match r.remaining() {
+            0 => None,
+            _ => {
+                let shielded_share: ShieldedShare = r.get()?;
+                let shielded_dealing: ShieldedDealing = r.get()?;
+                same_supervisors(&dealing, &shielded_dealing)?;
+                if shielded_share.index() != share.index() || !shielded_share.belongs_to(&shielded_dealing) {
+                    return Err(DecodeError::Invalid {
+                        field: "shielded share",
+                        reason: "of another supervisor, or does not belong to the shielded dealing",
+                    });
+                }
+                Some((shielded_share, shielded_dealing))
+            }
+        };
+        r.finish()?;
+        Ok(Self { share, dealing, shielded })
+    }
+}
+
+impl Encode for Dealings {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.confidential);
+        if let Some(shielded) = &self.shielded {
+            w.put(shielded);
+        }
+    }
+}
+
+impl Decode for Dealings {
+    /// A dealing file ends after the confidential dealing when the split has no shielded part, so this reads to
+    /// the end of its input: decode it from its own bytes.
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let confidential: ThresholdKey = r.get()?;
+        let shielded = match r.remaining() {
+            0 => None,
+            _ => {
+                let shielded: ShieldedDealing = r.get()?;
+                same_supervisors(&confidential, &shielded)?;
+                Some(shielded)
+            }
+        };
+        Ok(Self { confidential, shielded })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +414,39 @@ mod tests {
         let short = r#"{"audit_secret":"abcd"}"#;
         assert!(matches!(RegulatorKeys::from_secrets_json(short), Err(KeyError::Hex("audit_secret"))));
         assert!(matches!(RegulatorKeys::from_secrets_json("{}"), Err(KeyError::SecretsFile(_))));
+    }
+
+    #[test]
+    fn a_supervisor_keystore_holds_both_shares_and_an_old_one_opens_with_the_confidential_share_only() {
+        let mut rng = rng();
+        let keys = RegulatorKeys::generate(&mut rng);
+        let (dealing, shares) = crate::threshold::split(&keys.confidential, 2, 3, &mut rng).unwrap();
+        let (shielded_dealing, shielded_shares) =
+            crate::threshold_shielded::split_shielded(keys.shielded.as_ref().unwrap(), 2, 3, &mut rng).unwrap();
+        let both = SupervisorKeys {
+            share: shares[1].clone(),
+            dealing: dealing.clone(),
+            shielded: Some((shielded_shares[1].clone(), shielded_dealing.clone())),
+        };
+        let opened = SupervisorKeys::from_keystore_bytes(&both.to_keystore_bytes()).unwrap();
+        assert_eq!(opened.index(), 2);
+        assert_eq!(opened.dealings(), both.dealings());
+        let dealings = Dealings::from_bytes(&both.dealings().to_bytes()).unwrap();
+        assert_eq!(dealings.shielded.as_ref(), Some(&shielded_dealing));
+
+        // What `keygen --threshold` wrote before the shielded split: the confidential share and dealing only.
+        let old = SupervisorKeys::from_keystore_bytes(&shares[0].to_keystore_bytes(&dealing)).unwrap();
+        assert!(old.shielded.is_none());
+        assert_eq!(Dealings::from_bytes(&dealing.to_bytes()).unwrap().shielded, None);
+
+        // Another supervisor's shielded share beside this one's confidential share is refused.
+        let crossed =
+            SupervisorKeys { shielded: Some((shielded_shares[2].clone(), shielded_dealing.clone())), ..both.clone() };
+        assert!(SupervisorKeys::from_keystore_bytes(&crossed.to_keystore_bytes()).is_err());
+        // So is a shielded dealing of another threshold.
+        let (three, three_shares) =
+            crate::threshold_shielded::split_shielded(keys.shielded.as_ref().unwrap(), 3, 3, &mut rng).unwrap();
+        let other_threshold = SupervisorKeys { shielded: Some((three_shares[1].clone(), three)), ..both };
+        assert!(SupervisorKeys::from_keystore_bytes(&other_threshold.to_keystore_bytes()).is_err());
     }
 }

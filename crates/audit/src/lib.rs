@@ -9,7 +9,9 @@
 //!   partial decryption carries a DLEQ proof, so a wrong partial is detected and named before it spoils a result.
 //!
 //! * [`threshold_shielded`]: the same k-of-n split for the shielded pool's Baby Jubjub audit key, with
-//!   Chaum–Pedersen-proven partials of the shared points its audit copies are read from.
+//!   Chaum–Pedersen-proven partials of the shared points its audit copies are read from. One on-chain access
+//!   record carries both dealings, so the same supervisors authorise and decrypt both pools; a supervisor hands on
+//!   one [`partials::PartialFile`] with its partial of each.
 //!
 //! * [`aml`]: anti-money-laundering rules (large-value, structuring, velocity, watch-list, rapid pass-through,
 //!   memo mismatch) over decrypted audit records, and the JSON, CSV and HTML reports a supervisor reads.
@@ -23,7 +25,7 @@
 //!   names the customers of the proven parties in records, reports and watch lists.
 //!
 //! * [`keys`]: a regulator's whole secrets (the confidential pool's Ristretto key and the shielded pool's Baby
-//!   Jubjub key) and the keystore payload that holds both.
+//!   Jubjub key) and the keystore payload that holds both; a supervisor's shares of both ([`keys::SupervisorKeys`]).
 //!
 //! * [`evidence`]: bundles (transaction, block, commit certificate, inclusion proof, proven decryptions) that
 //!   anyone checks offline against the genesis (the commit-certificate check is `ctchain_ledger::finality`).
@@ -49,5 +51,6 @@ pub mod decrypt;
 pub mod directory;
 pub mod evidence;
 pub mod keys;
+pub mod partials;
 pub mod threshold;
 pub mod threshold_shielded;

@@ -9,24 +9,36 @@
 //! points, `A = Σ w_i·R_i` and `B = Σ w_i·(s_j·R_i)`, it proves `log_G Y_j = log_A B`. Any `k` verified partials
 //! combine by Lagrange interpolation at zero into `s·R_i`; fewer give nothing, and a wrong partial is named.
 //!
+//! The dealing travels in the on-chain audit-access record beside the confidential one
+//! ([`ctchain_ledger::access::AuditAccessRecord::shielded_share_keys`]); validators check it with the same
+//! function as [`ShieldedDealing::check`] ([`ctchain_circuits::threshold::dealing_key`]).
+//!
 //! Invariants: a dealing is checked before use (its share keys lie on one polynomial of degree `k − 1` whose value
 //! at zero is the audit public key); every partial is verified before it is combined; a partial is bound to its
-//! request's context (the on-chain access record it answers), so it cannot be replayed for another request.
+//! request's context (the on-chain access record it answers), so it cannot be replayed for another request; no
+//! share is zero, so no share key is the identity.
 
 use ark_ec::CurveGroup;
 use ark_ed_on_bn254::{EdwardsAffine, EdwardsProjective, Fr as JubScalar};
-use ark_ff::{Field, PrimeField, UniformRand, Zero};
+use ark_ff::{PrimeField, UniformRand, Zero};
 use ctchain_circuits::encoding::{nonidentity_point_from_bytes, point_to_bytes};
 use ctchain_circuits::keys::generator;
+use ctchain_circuits::threshold::{dealing_key, lagrange_at_zero, scalar_from_bytes, scalar_to_bytes, DealingError};
 use ctchain_circuits::{AuditPublicKey as ShieldedAuditPublicKey, AuditSecretKey as ShieldedAuditSecretKey};
+use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
+
+/// Most supervisors one shielded key may be split among: as many as the confidential key's.
+pub const MAX_SHARES: u32 = ctchain_circuits::threshold::MAX_SHARES as u32;
+/// Most points one shielded partial may cover (two audit copies per shielded transaction).
+pub const MAX_POINTS: usize = 2 * 100_000;
 
 /// Why a shielded split, partial or combination failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShieldedThresholdError {
-    /// `k` must satisfy `1 ≤ k ≤ n`, with at most 255 supervisors.
-    #[error("a {threshold}-of-{shares} split is not possible (need 1 ≤ k ≤ n ≤ 255)")]
+    /// `k` must satisfy `1 ≤ k ≤ n ≤ MAX_SHARES`.
+    #[error("a {threshold}-of-{shares} split is not possible (need 1 ≤ k ≤ n ≤ {MAX_SHARES})")]
     BadParameters {
         /// `k`.
         threshold: u32,
@@ -43,10 +55,10 @@ pub enum ShieldedThresholdError {
     #[error("supervisor {0} is not in the dealing")]
     UnknownSupervisor(u32),
     /// A partial's proof does not verify, or it answers another request.
-    #[error("the partial of supervisor {0} does not verify")]
+    #[error("the shielded partial of supervisor {0} is invalid (its proof does not verify)")]
     InvalidPartial(u32),
     /// Fewer than `k` valid partials.
-    #[error("{valid} valid partials, {needed} needed (invalid: {invalid:?})")]
+    #[error("{valid} valid shielded partials, {needed} needed (invalid: {invalid:?})")]
     NotEnoughPartials {
         /// Valid partials given.
         valid: usize,
@@ -68,7 +80,7 @@ pub struct ShieldedDealing {
     /// Partials needed (`k`).
     pub threshold: u32,
     /// `Y_j = f(j)·G` for supervisors `j = 1..=n`.
-    pub share_keys: Vec<EdwardsAffine>,
+    pub share_keys: Vec<ShieldedAuditPublicKey>,
 }
 
 /// One supervisor's share of the shielded audit key.
@@ -106,69 +118,46 @@ pub fn split_shielded<R: RngCore + CryptoRng>(
     shares: u32,
     rng: &mut R,
 ) -> Result<(ShieldedDealing, Vec<ShieldedShare>), ShieldedThresholdError> {
-    if threshold == 0 || threshold > shares || shares > 255 {
+    if threshold == 0 || threshold > shares || shares > MAX_SHARES {
         return Err(ShieldedThresholdError::BadParameters { threshold, shares });
     }
-    let mut coefficients = vec![scalar_of(secret)];
-    coefficients.extend((1..threshold).map(|_| JubScalar::rand(rng)));
-    let at = |x: u32| {
-        let x = JubScalar::from(u64::from(x));
-        coefficients.iter().rev().fold(JubScalar::zero(), |acc, c| acc * x + c)
-    };
-    let shares: Vec<ShieldedShare> = (1..=shares).map(|j| ShieldedShare { index: j, secret: at(j) }).collect();
-    coefficients.iter_mut().for_each(|c| *c = JubScalar::zero());
-    let share_keys = shares.iter().map(|s| (generator() * s.secret).into_affine()).collect();
-    Ok((ShieldedDealing { public: secret.public_key(), threshold, share_keys }, shares))
-}
-
-/// The Lagrange coefficient at zero of `j` among `indices`.
-fn lagrange_at_zero(j: u32, indices: &[u32]) -> JubScalar {
-    let xj = JubScalar::from(u64::from(j));
-    indices.iter().filter(|&&m| m != j).fold(JubScalar::ONE, |acc, &m| {
-        let xm = JubScalar::from(u64::from(m));
-        // xm − xj ≠ 0: indices are distinct.
-        acc * xm * (xm - xj).inverse().unwrap_or(JubScalar::zero())
-    })
+    loop {
+        let mut coefficients = vec![scalar_of(secret)];
+        coefficients.extend((1..threshold).map(|_| JubScalar::rand(rng)));
+        let at = |x: u32| {
+            let x = JubScalar::from(u64::from(x));
+            coefficients.iter().rev().fold(JubScalar::zero(), |acc, c| acc * x + c)
+        };
+        let key_shares: Vec<ShieldedShare> = (1..=shares).map(|j| ShieldedShare { index: j, secret: at(j) }).collect();
+        coefficients.iter_mut().for_each(|c| *c = JubScalar::zero());
+        // A zero share would have the identity as its key, which no record can carry; draw again (probability
+        // about 2^-250).
+        if key_shares.iter().any(|s| s.secret.is_zero()) {
+            continue;
+        }
+        let share_keys = key_shares.iter().map(|s| s.public_key()).collect();
+        return Ok((ShieldedDealing { public: secret.public_key(), threshold, share_keys }, key_shares));
+    }
 }
 
 impl ShieldedDealing {
-    /// Checks that the share keys lie on one polynomial of degree `k − 1` through the audit public key: the first
-    /// `k` interpolate to it at zero, and to every other share key at its index.
+    /// Checks that the share keys lie on one polynomial of degree `k − 1` through the audit public key: the check
+    /// validators run on an access record's shielded dealing, against this dealing's key.
     pub fn check(&self) -> Result<(), ShieldedThresholdError> {
-        let n = self.share_keys.len() as u32;
-        if self.threshold == 0 || self.threshold > n || n > 255 {
-            return Err(ShieldedThresholdError::BadParameters { threshold: self.threshold, shares: n });
-        }
-        let base: Vec<u32> = (1..=self.threshold).collect();
-        let interpolate = |x: u32| -> EdwardsProjective {
-            let xs = JubScalar::from(u64::from(x));
-            base.iter()
-                .map(|&j| {
-                    let xj = JubScalar::from(u64::from(j));
-                    let l = base.iter().filter(|&&m| m != j).fold(JubScalar::ONE, |acc, &m| {
-                        let xm = JubScalar::from(u64::from(m));
-                        acc * (xs - xm) * (xj - xm).inverse().unwrap_or(JubScalar::zero())
-                    });
-                    self.share_keys[(j - 1) as usize] * l
-                })
-                .sum()
-        };
-        if interpolate(0).into_affine() != self.public.point() {
-            return Err(ShieldedThresholdError::InconsistentDealing);
-        }
-        for j in self.threshold + 1..=n {
-            if interpolate(j).into_affine() != self.share_keys[(j - 1) as usize] {
-                return Err(ShieldedThresholdError::InconsistentDealing);
+        match dealing_key(self.threshold, &self.share_keys) {
+            Ok(key) if key == self.public => Ok(()),
+            Ok(_) | Err(DealingError::Inconsistent) => Err(ShieldedThresholdError::InconsistentDealing),
+            Err(DealingError::BadThreshold { threshold, shares }) => {
+                Err(ShieldedThresholdError::BadParameters { threshold, shares: shares as u32 })
             }
         }
-        Ok(())
     }
 
     fn share_key(&self, supervisor: u32) -> Result<EdwardsAffine, ShieldedThresholdError> {
         supervisor
             .checked_sub(1)
             .and_then(|i| self.share_keys.get(i as usize))
-            .copied()
+            .map(ShieldedAuditPublicKey::point)
             .ok_or(ShieldedThresholdError::UnknownSupervisor(supervisor))
     }
 
@@ -242,6 +231,18 @@ impl ShieldedShare {
         self.index
     }
 
+    /// This share's key `s_j·G`.
+    fn public_key(&self) -> ShieldedAuditPublicKey {
+        let bytes = point_to_bytes(&(generator() * self.secret).into_affine());
+        ShieldedAuditPublicKey::from_bytes(&bytes)
+            .expect("a non-zero share's key is a subgroup point, not the identity")
+    }
+
+    /// Whether this share belongs to `dealing` (its share key is `s_j·G`): a share of another split is not.
+    pub fn belongs_to(&self, dealing: &ShieldedDealing) -> bool {
+        dealing.share_key(self.index).is_ok_and(|y| y == self.public_key().point())
+    }
+
     /// Answers the request (`context`, `points`) with `s_j·R_i` for every point and the proof.
     pub fn partial_decrypt<R: RngCore + CryptoRng>(
         &self,
@@ -261,25 +262,14 @@ impl ShieldedShare {
         let mut t = transcript(context, &dealing.public, self.index, &share_key, points, &answers);
         let (a, _) = folded(&mut t, points, &answers);
         // The nonce from the transcript, the share and the RNG together, as every ctchain nonce.
-        let mut nonce_rng = t.build_rng().rekey_with_witness_bytes(b"share", &scalar_bytes(&self.secret)).finalize(rng);
+        let mut nonce_rng =
+            t.build_rng().rekey_with_witness_bytes(b"share", &scalar_to_bytes(&self.secret)).finalize(rng);
         let nonce = JubScalar::rand(&mut nonce_rng);
         append_point(&mut t, b"t1", &(generator() * nonce).into_affine());
         append_point(&mut t, b"t2", &(a * nonce).into_affine());
         let c = challenge(&mut t);
         Ok(ShieldedPartial { supervisor: self.index, points: answers, challenge: c, response: nonce + c * self.secret })
     }
-
-    /// Canonical bytes (index, secret), for a supervisor's keystore.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.index.to_le_bytes().to_vec();
-        out.extend_from_slice(&scalar_bytes(&self.secret));
-        out
-    }
-}
-
-fn scalar_bytes(s: &JubScalar) -> Vec<u8> {
-    use ark_ff::BigInteger;
-    s.into_bigint().to_bytes_le()
 }
 
 fn append_point(t: &mut Transcript, label: &'static [u8], p: &EdwardsAffine) {
@@ -335,6 +325,77 @@ fn folded(
 /// Decodes a request point (on the subgroup, not the identity).
 pub fn point_from_bytes(bytes: &[u8; 32]) -> Result<EdwardsAffine, ShieldedThresholdError> {
     nonidentity_point_from_bytes(bytes, "shielded request point").map_err(|_| ShieldedThresholdError::BadPoint)
+}
+
+fn decode_point(r: &mut Reader<'_>, field: &'static str) -> Result<EdwardsAffine, DecodeError> {
+    nonidentity_point_from_bytes(&r.array(field)?, field)
+        .map_err(|_| DecodeError::Invalid { field, reason: "not a non-identity subgroup point" })
+}
+
+fn decode_scalar(r: &mut Reader<'_>, field: &'static str) -> Result<JubScalar, DecodeError> {
+    scalar_from_bytes(&r.array(field)?).ok_or(DecodeError::Invalid { field, reason: "not below the group order" })
+}
+
+impl Encode for ShieldedDealing {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(&self.public);
+        w.u32(self.threshold);
+        w.seq(&self.share_keys);
+    }
+}
+
+impl Decode for ShieldedDealing {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            public: r.get()?,
+            threshold: r.u32("shielded threshold")?,
+            share_keys: r.seq("shielded share keys", MAX_SHARES as usize)?,
+        })
+    }
+}
+
+impl Encode for ShieldedShare {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u32(self.index);
+        w.fixed(&scalar_to_bytes(&self.secret));
+    }
+}
+
+impl Decode for ShieldedShare {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let index = r.u32("shielded share index")?;
+        let secret = decode_scalar(r, "shielded share secret")?;
+        if index == 0 || index > MAX_SHARES || secret.is_zero() {
+            return Err(DecodeError::Invalid { field: "shielded share", reason: "index out of range or zero secret" });
+        }
+        Ok(Self { index, secret })
+    }
+}
+
+impl Encode for ShieldedPartial {
+    fn encode_to(&self, w: &mut Writer) {
+        w.u32(self.supervisor);
+        w.len(self.points.len());
+        for p in &self.points {
+            w.fixed(&point_to_bytes(p));
+        }
+        w.fixed(&scalar_to_bytes(&self.challenge));
+        w.fixed(&scalar_to_bytes(&self.response));
+    }
+}
+
+impl Decode for ShieldedPartial {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let supervisor = r.u32("shielded partial supervisor")?;
+        let count = r.len("shielded partial points", MAX_POINTS)?;
+        let points = (0..count).map(|_| decode_point(r, "shielded partial point")).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            supervisor,
+            points,
+            challenge: decode_scalar(r, "shielded partial challenge")?,
+            response: decode_scalar(r, "shielded partial response")?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -440,5 +501,29 @@ mod tests {
             s.dealing.verify_partial(CONTEXT, &[generator()], &stranger),
             Err(ShieldedThresholdError::UnknownSupervisor(9))
         );
+    }
+
+    #[test]
+    fn dealings_shares_and_partials_round_trip_and_a_share_knows_its_split() {
+        let mut s = setup();
+        let dealing = ShieldedDealing::from_bytes(&s.dealing.to_bytes()).unwrap();
+        assert_eq!(dealing, s.dealing);
+        let share = ShieldedShare::from_bytes(&s.shares[2].to_bytes()).unwrap();
+        assert_eq!((share.index(), share.belongs_to(&s.dealing)), (3, true));
+        let (other, _) = split_shielded(&s.secret, 3, 5, &mut s.rng).unwrap();
+        assert!(!share.belongs_to(&other), "a share of another split of the same key");
+        let points = [s.ciphertext.ephemeral];
+        let partial = share.partial_decrypt(&s.dealing, CONTEXT, &points, &mut s.rng).unwrap();
+        let decoded = ShieldedPartial::from_bytes(&partial.to_bytes()).unwrap();
+        assert_eq!(decoded, partial);
+        s.dealing.verify_partial(CONTEXT, &points, &decoded).unwrap();
+        // Non-canonical bytes are refused: a response at or above the group order, an identity share key.
+        let mut bytes = partial.to_bytes();
+        let last = bytes.len() - 1;
+        bytes[last] = 0xff;
+        assert!(ShieldedPartial::from_bytes(&bytes).is_err());
+        let mut zero_share = s.shares[0].to_bytes();
+        zero_share[4..].fill(0);
+        assert!(ShieldedShare::from_bytes(&zero_share).is_err());
     }
 }

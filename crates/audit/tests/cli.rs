@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use ctchain_audit::cli;
-use ctchain_audit::keys::RegulatorKeys;
-use ctchain_audit::threshold::{self, KeyShare};
-use ctchain_codec::Encode;
+use ctchain_audit::keys::{Dealings, RegulatorKeys, SupervisorKeys};
+use ctchain_audit::threshold;
+use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::AuditSecretKey;
 use ctchain_keystore::{KdfParams, KeyKind, KeystoreFile};
 use ctchain_ledger::access::AuditAccessRecord;
@@ -90,19 +90,22 @@ fn keygen_splits_a_key_among_supervisors_with_one_public_key() {
         ],
     )
     .unwrap();
-    assert!(out.contains("audit key split 2-of-3"), "{out}");
-    let mut keys = Vec::new();
-    for j in 1..=3 {
-        let file = KeystoreFile::read(&shares.join(format!("supervisor-{j}.json"))).unwrap();
-        assert_eq!(file.kind, KeyKind::AuditShare);
-        let bytes = file.open_audit(b"correct horse", KeyKind::AuditShare).unwrap();
-        let (share, dealing) = KeyShare::from_keystore_bytes(&bytes).unwrap();
-        assert_eq!(share.index(), j);
-        dealing.check().unwrap();
-        assert!(out.contains(&hex::encode(dealing.public.0.as_bytes())), "the printed key is the dealing's");
-        keys.push(dealing);
+    assert!(out.contains("both pools' audit keys split 2-of-3"), "{out}");
+    let keys = supervisors_of(&shares, 3);
+    for (j, keys) in (1..).zip(&keys) {
+        assert_eq!(keys.index(), j);
+        keys.dealing.check().unwrap();
+        let (shielded_share, shielded_dealing) = keys.shielded.as_ref().expect("the shielded key is split too");
+        assert_eq!(shielded_share.index(), j);
+        shielded_dealing.check().unwrap();
+        assert!(out.contains(&hex::encode(keys.dealing.public.0.as_bytes())), "the printed key is the dealing's");
+        assert!(out.contains(&hex::encode(shielded_dealing.public.to_bytes())), "and the shielded one's");
     }
-    assert!(keys.windows(2).all(|w| w[0] == w[1]), "every supervisor holds the same public dealing");
+    let dealings: Vec<Dealings> = keys.iter().map(|k| k.dealings()).collect();
+    assert!(dealings.windows(2).all(|w| w[0] == w[1]), "every supervisor holds the same public dealings");
+    let published =
+        Dealings::from_bytes(&hex::decode(std::fs::read_to_string(shares.join("dealing.hex")).unwrap()).unwrap());
+    assert_eq!(published.unwrap(), dealings[0], "dealing.hex holds both dealings");
     // A share keystore is not a whole key: refused before any password is tried.
     let err =
         KeystoreFile::read(&shares.join("supervisor-1.json")).unwrap().open_audit(b"x", KeyKind::Audit).unwrap_err();
@@ -134,6 +137,70 @@ fn keygen_splits_a_key_among_supervisors_with_one_public_key() {
     .unwrap_err();
     assert!(err.contains("threshold 4 of 3 is not allowed"), "{err}");
     assert!(!bad.exists());
+}
+
+/// Opens the `n` supervisor keystores of a split in `dir`.
+fn supervisors_of(dir: &Path, n: u32) -> Vec<SupervisorKeys> {
+    (1..=n)
+        .map(|j| {
+            let file = KeystoreFile::read(&dir.join(format!("supervisor-{j}.json"))).unwrap();
+            assert_eq!(file.kind, KeyKind::AuditShare);
+            let bytes = file.open_audit(b"correct horse", KeyKind::AuditShare).unwrap();
+            SupervisorKeys::from_keystore_bytes(&bytes).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn keygen_split_divides_an_existing_whole_key_for_both_pools_and_says_to_destroy_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("regulator.json");
+    run(dir.path(), &["keygen", "--chain-id", "ctchain-test", "--out", whole.to_str().unwrap()]).unwrap();
+    let opened = KeystoreFile::read(&whole).unwrap().open_audit(b"correct horse", KeyKind::Audit).unwrap();
+    let regulator = RegulatorKeys::from_keystore_bytes(&opened).unwrap();
+    let shares = dir.path().join("split");
+    let out = run(
+        dir.path(),
+        &[
+            "keygen",
+            "--chain-id",
+            "ctchain-test",
+            "--out",
+            shares.to_str().unwrap(),
+            "--threshold",
+            "2",
+            "--shares",
+            "3",
+            "--split",
+            whole.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert!(out.contains("destroy it once every supervisor holds a share"), "{out}");
+    for keys in supervisors_of(&shares, 3) {
+        assert_eq!(keys.dealing.public, regulator.confidential.public(), "the genesis keeps its confidential key");
+        let (_, shielded) = keys.shielded.as_ref().unwrap();
+        assert_eq!(Some(shielded.public), regulator.shielded_public(), "and its shielded key");
+    }
+    // A share keystore is not a whole key to split again.
+    let err = run(
+        dir.path(),
+        &[
+            "keygen",
+            "--chain-id",
+            "ctchain-test",
+            "--out",
+            dir.path().join("again").to_str().unwrap(),
+            "--threshold",
+            "2",
+            "--shares",
+            "3",
+            "--split",
+            shares.join("supervisor-1.json").to_str().unwrap(),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("not \"audit\""), "{err}");
 }
 
 #[test]
@@ -177,6 +244,7 @@ fn a_share_from_another_split_cannot_sign_and_the_record_file_is_untouched() {
         to_height: 9,
         threshold: dealing_a.threshold,
         share_keys: dealing_a.share_keys.clone(),
+        shielded_share_keys: vec![],
         signatures: vec![],
     };
     let record_path = dir.path().join("record.hex");

@@ -6,11 +6,23 @@
 //! the records are ordinary ledger transactions, every node holds them, and the list of accesses ever authorised
 //! is as tamper-proof as the chain ([`crate::Ledger::audit_access_log`]).
 //!
-//! [`AuditAccessRecord::verify`] runs every stateless check (chain, audit key, range, the dealing carried in the
-//! record with [`check_dealing`], a quorum of [`SupervisorSignature`]s) and alone makes a [`VerifiedAccess`]. Why
-//! only a quorum of the real supervisors can put a record on chain, and why the id leaves the signatures out:
-//! [`ctchain_crypto::notes::access_records`].
+//! A chain with a shielded pool has a second audit key, the genesis `[shielded] audit_key` (Baby Jubjub). A record
+//! may carry a dealing of it too ([`AuditAccessRecord::shielded_share_keys`]): the same supervisors, the same
+//! threshold, one shielded share key each. Its partial decryptions of shielded audit copies then answer the same
+//! record, so one authorisation covers both pools.
+//!
+//! [`AuditAccessRecord::verify`] runs every stateless check (chain, audit key, range, a quorum of
+//! [`SupervisorSignature`]s, the dealing carried in the record with [`check_dealing`], the shielded dealing with
+//! [`ctchain_circuits::threshold::dealing_key`]) and alone makes a [`VerifiedAccess`]; that the shielded dealing
+//! shares the genesis shielded audit key, and not another, is checked when the record is applied
+//! ([`VerifiedAccess::check_shielded_key`]), where the genesis's shielded configuration is known, as a shielded
+//! transaction's audit key is. Why only a quorum of the real supervisors can put a record on chain, and why the id
+//! leaves the signatures out: [`ctchain_crypto::notes::access_records`].
+//!
+//! Invariants: the id covers every field but the signatures, so each signature approves the shielded dealing as
+//! well; a record carries no shielded dealing or one share key per supervisor of the confidential dealing.
 
+use ctchain_circuits::AuditPublicKey as ShieldedAuditKey;
 use ctchain_codec::{Decode, DecodeError, Encode, Reader, Sm3Hasher, Writer};
 use ctchain_crypto::{AuditPublicKey, Point, ProtocolTranscript, Scalar, TxId};
 // Re-exported so that the record's errors and callers keep their paths; the checks live with the group code.
@@ -40,6 +52,10 @@ pub struct AuditAccessRecord {
     pub threshold: u32,
     /// `Y_j = s_j·P` for supervisors `j = 1..=n`.
     pub share_keys: Vec<Point>,
+    /// The shielded pool's dealing, for the same supervisors and threshold: `Y'_j = s'_j·G` on Baby Jubjub, sharing
+    /// the genesis shielded audit key. Empty when the record authorises the confidential pool only (a chain
+    /// without a shielded pool, or a split made before the shielded key could be split).
+    pub shielded_share_keys: Vec<ShieldedAuditKey>,
     /// At least `k` signatures, in strictly increasing supervisor order.
     pub signatures: Vec<SupervisorSignature>,
 }
@@ -86,6 +102,25 @@ pub enum AccessError {
         /// What is wrong.
         reason: DealingError,
     },
+    /// The shielded dealing names another number of supervisors than the confidential one.
+    #[error(
+        "the record has {confidential} confidential share keys and {shielded} shielded ones (need none or as many)"
+    )]
+    ShieldedShareCount {
+        /// Confidential share keys.
+        confidential: usize,
+        /// Shielded share keys.
+        shielded: usize,
+    },
+    /// The shielded share keys are not a dealing.
+    #[error("the shielded share keys are not a valid dealing: {0}")]
+    BadShieldedDealing(ctchain_circuits::threshold::DealingError),
+    /// The shielded dealing shares another key than the genesis shielded audit key.
+    #[error("the shielded share keys are a dealing of another key than this chain's shielded audit key")]
+    ShieldedKeyMismatch,
+    /// A shielded dealing on a chain without a shielded pool.
+    #[error("the record carries shielded share keys and this chain has no shielded pool")]
+    NoShieldedPool,
     /// Signatures not in strictly increasing supervisor order, or naming a supervisor the dealing lacks.
     #[error("signature of supervisor {0} is out of order, repeated or names no supervisor of the dealing")]
     BadSigner(u32),
@@ -107,6 +142,8 @@ pub enum AccessError {
 pub struct VerifiedAccess {
     record: AuditAccessRecord,
     id: TxId,
+    /// The key the shielded dealing shares, if the record carries one.
+    shielded_key: Option<ShieldedAuditKey>,
 }
 
 impl VerifiedAccess {
@@ -118,6 +155,22 @@ impl VerifiedAccess {
     /// Its id.
     pub fn id(&self) -> TxId {
         self.id
+    }
+
+    /// The shielded audit key the record's shielded dealing shares (`None` without one).
+    pub fn shielded_key(&self) -> Option<&ShieldedAuditKey> {
+        self.shielded_key.as_ref()
+    }
+
+    /// Checks that the shielded dealing, if any, shares `genesis_key`, the chain's shielded audit key (`None`: the
+    /// chain has no shielded pool, and a record with a shielded dealing is refused).
+    pub fn check_shielded_key(&self, genesis_key: Option<&ShieldedAuditKey>) -> Result<(), AccessError> {
+        match (&self.shielded_key, genesis_key) {
+            (None, _) => Ok(()),
+            (Some(shared), Some(key)) if shared == key => Ok(()),
+            (Some(_), Some(_)) => Err(AccessError::ShieldedKeyMismatch),
+            (Some(_), None) => Err(AccessError::NoShieldedPool),
+        }
     }
 }
 
@@ -161,7 +214,7 @@ impl SupervisorSignature {
 impl AuditAccessRecord {
     /// The record id: the hash of everything but the signatures.
     pub fn id(&self) -> TxId {
-        let mut h = Sm3Hasher::new("ctchain/audit-access/v1");
+        let mut h = Sm3Hasher::new("ctchain/audit-access/v2");
         let mut w = Writer::new();
         self.encode_body(&mut w);
         h.update(w.as_bytes());
@@ -176,9 +229,10 @@ impl AuditAccessRecord {
         w.u64(self.to_height);
         w.u32(self.threshold);
         w.seq(&self.share_keys);
+        w.seq(&self.shielded_share_keys);
     }
 
-    /// Every check that needs no ledger state: chain, audit key, range, dealing, and a quorum of valid signatures.
+    /// Every check that needs no ledger state: chain, audit key, range, a quorum of valid signatures, both dealings.
     pub fn verify(self, chain_id: &str, audit_keys: &[AuditPublicKey]) -> Result<VerifiedAccess, AccessError> {
         if self.chain_id != chain_id {
             return Err(AccessError::WrongChain { expected: chain_id.into(), found: self.chain_id });
@@ -198,6 +252,12 @@ impl AuditAccessRecord {
             let reason = DealingError::BadThreshold { threshold: self.threshold, shares };
             return Err(AccessError::BadDealing { audit_key: self.audit_key_index, reason });
         }
+        if !self.shielded_share_keys.is_empty() && self.shielded_share_keys.len() != shares {
+            return Err(AccessError::ShieldedShareCount {
+                confidential: shares,
+                shielded: self.shielded_share_keys.len(),
+            });
+        }
         if self.signatures.len() < self.threshold as usize {
             return Err(AccessError::NotEnoughSignatures { found: self.signatures.len(), threshold: self.threshold });
         }
@@ -216,7 +276,14 @@ impl AuditAccessRecord {
         // The signatures are under the record's own share keys: the dealing ties those to the audit key.
         check_dealing(self.threshold, &self.share_keys)
             .map_err(|reason| AccessError::BadDealing { audit_key: self.audit_key_index, reason })?;
-        Ok(VerifiedAccess { record: self, id })
+        let shielded_key = match self.shielded_share_keys.is_empty() {
+            true => None,
+            false => Some(
+                ctchain_circuits::threshold::dealing_key(self.threshold, &self.shielded_share_keys)
+                    .map_err(AccessError::BadShieldedDealing)?,
+            ),
+        };
+        Ok(VerifiedAccess { record: self, id, shielded_key })
     }
 
     /// The supervisors who signed.
@@ -261,6 +328,7 @@ impl Decode for AuditAccessRecord {
             to_height: r.u64("to height")?,
             threshold: r.u32("threshold")?,
             share_keys: r.seq("share keys", MAX_SUPERVISORS)?,
+            shielded_share_keys: r.seq("shielded share keys", MAX_SUPERVISORS)?,
             signatures: r.seq("supervisor signatures", MAX_SUPERVISORS)?,
         })
     }

@@ -216,7 +216,11 @@ impl<S: StateView> BlockExecution<'_, S> {
             }
             VerifiedTxKind::AuditAccess(access) => {
                 // A record changes no balance: it is kept, located and listed, and its leaf in the transaction
-                // root makes it as permanent as the block.
+                // root makes it as permanent as the block. Its shielded dealing must share this chain's shielded
+                // audit key, which only the chain's configuration knows (as for a shielded transaction's).
+                access
+                    .check_shielded_key(self.state.shielded().map(|(config, _)| &config.audit_key))
+                    .map_err(TxRejection::Access)?;
                 self.accesses.push((index as u32, access.record().clone()));
             }
             VerifiedTxKind::Shielded(shielded) => self.shielded(index, shielded)?,

@@ -2,7 +2,9 @@
 
 mod common;
 
+use ark_ed_on_bn254::Fr as JubScalar;
 use common::{TestChain, CHAIN};
+use ctchain_circuits::{AuditPublicKey as ShieldedKey, AuditSecretKey as ShieldedSecret};
 use ctchain_codec::{Decode, Encode};
 use ctchain_crypto::{generators::blinding_base, AuditSecretKey, Point, Scalar};
 use ctchain_ledger::access::{AccessError, AuditAccessRecord, DealingError, SupervisorSignature};
@@ -33,6 +35,7 @@ fn record(threshold: u32, share_keys: Vec<Point>) -> AuditAccessRecord {
         to_height: 40,
         threshold,
         share_keys,
+        shielded_share_keys: vec![],
         signatures: vec![],
     }
 }
@@ -200,6 +203,102 @@ fn a_dealing_of_another_key_or_a_bad_range_or_chain_is_refused() {
     );
 }
 
+/// A k-of-n dealing of a shielded (Baby Jubjub) audit secret `secret`, by hand: share keys `f(j)·G`.
+fn deal_shielded(secret: &ShieldedSecret, coefficients: &[JubScalar], n: u32) -> Vec<ShieldedKey> {
+    use ark_ec::CurveGroup;
+    use ark_ff::PrimeField;
+    let s = JubScalar::from_le_bytes_mod_order(&secret.to_bytes());
+    (1..=n)
+        .map(|j| {
+            let x = JubScalar::from(u64::from(j));
+            let value = coefficients.iter().rev().fold(JubScalar::from(0u64), |acc, c| acc * x + c) * x + s;
+            let bytes = ctchain_circuits::encoding::point_to_bytes(
+                &(ctchain_circuits::keys::generator() * value).into_affine(),
+            );
+            ShieldedKey::from_bytes(&bytes).unwrap()
+        })
+        .collect()
+}
+
+/// A record may carry a dealing of the genesis shielded audit key for the same supervisors: it is recorded like
+/// any other. A shielded dealing of another key, off its polynomial, of another size, or on a chain without a
+/// shielded pool is refused by name.
+#[test]
+fn a_record_with_a_shielded_dealing_covers_both_pools_and_a_wrong_one_is_refused() {
+    let mut rng = ChaCha20Rng::seed_from_u64(91);
+    let shielded = ShieldedSecret::random(&mut rng);
+    let config = ctchain_ledger::ShieldedConfig {
+        verifying_key_hash: Default::default(),
+        audit_key: shielded.public_key(),
+        recent_roots: 4,
+    };
+    let mut chain = TestChain::with_genesis(90, |g| g.shielded = Some(config));
+    let auditor = chain.keys.auditor.clone();
+    let (shares, keys) = deal(&auditor, &[Scalar::random(&mut rng)], 3);
+    let with = |shielded_share_keys: Vec<ShieldedKey>, rng: &mut ChaCha20Rng| {
+        let mut r = record(2, keys.clone());
+        r.shielded_share_keys = shielded_share_keys;
+        sign(&mut r, &auditor, &[(1, shares[0]), (3, shares[2])], rng);
+        r
+    };
+    let a = JubScalar::from(77u64);
+
+    // Another regulator's shielded key: every stateless check passes (the dealing is consistent), the chain's own
+    // shielded audit key refuses it when the record is applied.
+    let stranger = ShieldedSecret::random(&mut rng);
+    let other = with(deal_shielded(&stranger, &[a], 3), &mut rng);
+    assert!(verify(&chain, other.clone()).is_ok());
+    let err = commit_record(&mut chain, other).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::InvalidTransaction { reason: TxRejection::Access(AccessError::ShieldedKeyMismatch), .. }
+        ),
+        "{err}"
+    );
+    // Off the polynomial.
+    let mut off = deal_shielded(&shielded, &[a], 3);
+    off.swap(0, 1);
+    assert!(matches!(
+        verify(&chain, with(off, &mut rng)).unwrap_err(),
+        TxRejection::Access(AccessError::BadShieldedDealing(ctchain_circuits::threshold::DealingError::Inconsistent))
+    ));
+    // Another number of supervisors than the confidential dealing's.
+    assert_eq!(
+        verify(&chain, with(deal_shielded(&shielded, &[a], 4), &mut rng)).unwrap_err(),
+        TxRejection::Access(AccessError::ShieldedShareCount { confidential: 3, shielded: 4 })
+    );
+    // A shielded dealing changes the id: a signature on the record without it does not carry over.
+    let mut plain = record(2, keys.clone());
+    sign(&mut plain, &auditor, &[(1, shares[0]), (3, shares[2])], &mut rng);
+    let mut grafted = plain.clone();
+    grafted.shielded_share_keys = deal_shielded(&shielded, &[a], 3);
+    assert_ne!(grafted.id(), plain.id());
+    assert_eq!(verify(&chain, grafted).unwrap_err(), TxRejection::Access(AccessError::BadSignature(1)));
+
+    // The chain's own shielded key, split among the same three supervisors: recorded and listed.
+    let good = with(deal_shielded(&shielded, &[a], 3), &mut rng);
+    let verified = good.clone().verify(CHAIN, &[auditor.public()]).unwrap();
+    assert_eq!(verified.shielded_key(), Some(&shielded.public_key()));
+    commit_record(&mut chain, good.clone()).unwrap();
+    let log = chain.ledger.audit_access_log().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].2, good);
+
+    // On a chain without a shielded pool, a shielded dealing has nothing to share.
+    let mut plain_chain = TestChain::new(92);
+    let auditor = plain_chain.keys.auditor.clone();
+    let (shares, keys) = deal(&auditor, &[Scalar::random(&mut rng)], 3);
+    let mut r = record(2, keys);
+    r.shielded_share_keys = deal_shielded(&shielded, &[a], 3);
+    sign(&mut r, &auditor, &[(1, shares[0]), (2, shares[1])], &mut rng);
+    let err = commit_record(&mut plain_chain, r).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::InvalidTransaction { reason: TxRejection::Access(AccessError::NoShieldedPool), .. }),
+        "{err}"
+    );
+}
+
 /// The canonical encoding is fixed: a record built from fixed keys and a seeded signer always has these bytes.
 #[test]
 fn encoding_test_vector() {
@@ -214,6 +313,8 @@ fn encoding_test_vector() {
         to_height: 5,
         threshold: 1,
         share_keys: vec![b],
+        // A 1-of-1 shielded dealing: the one share key is the shielded audit key itself.
+        shielded_share_keys: vec![ShieldedSecret::from_bytes(&[1u8; 32]).unwrap().public_key()],
         signatures: vec![],
     };
     let id = r.id();

@@ -187,6 +187,7 @@ fn access_record(chain: &mut TestChain, case: &str) -> ctchain_ledger::access::A
         to_height: 10,
         threshold: 1,
         share_keys: vec![b],
+        shielded_share_keys: vec![],
         signatures: vec![],
     };
     let auditor = chain.keys.auditor.clone();

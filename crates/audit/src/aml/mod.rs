@@ -212,8 +212,10 @@ pub struct NotDecrypted {
 pub enum NotDecryptedReason {
     /// Shielded outputs, and the keystore holds no shielded (Baby Jubjub) audit key.
     NoShieldedKey,
-    /// Shielded outputs, decrypted under a split key: threshold keys cover the confidential pool only.
-    SplitKey,
+    /// Shielded outputs, decrypted under an access record whose split has no share of the shielded audit key (a
+    /// split made of the confidential key alone).
+    #[serde(alias = "split_key")]
+    NoShieldedShares,
     /// Confidential outputs of an epoch whose audit key (at this index) is another one: made before the key was
     /// rotated in, or after it was rotated out. The key of their epoch decrypts them.
     OtherAuditKey,
@@ -224,8 +226,8 @@ impl NotDecryptedReason {
     pub fn as_str(self) -> &'static str {
         match self {
             NotDecryptedReason::NoShieldedKey => "not decryptable without the shielded audit key",
-            NotDecryptedReason::SplitKey => {
-                "not decryptable with a split audit key (threshold keys cover the confidential pool only)"
+            NotDecryptedReason::NoShieldedShares => {
+                "not decryptable under this access record: its split has no share of the shielded audit key"
             }
             NotDecryptedReason::OtherAuditKey => {
                 "encrypted to the audit key of another epoch (before or after a rotation): decrypt with that key"

@@ -47,10 +47,13 @@ pub(super) async fn evidence(
             let dealing = dealing_of(&record, &at_record)?;
             let mut partials = Vec::new();
             for file in &files {
-                let (id, _, p) = read_partial(file)?;
-                if id != record.id() {
-                    bail!("{} answers access record {id}, not {}", file.display(), record.id());
+                let partial = read_partial(file)?;
+                if partial.id != record.id() {
+                    bail!("{} answers access record {}, not {}", file.display(), partial.id, record.id());
                 }
+                let Some(p) = partial.confidential else {
+                    bail!("{} holds no partial of a confidential transaction (made without --tx?)", file.display())
+                };
                 partials.push(p);
             }
             let key_index = record.audit_key_index;

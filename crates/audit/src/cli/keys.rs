@@ -34,11 +34,15 @@ pub(super) fn new_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
     Ok(chosen)
 }
 
+/// Writes new whole keys, or splits keys (`existing`, else new ones) `k`-of-`n`: the confidential key always, the
+/// shielded key when there is one, for the same supervisors.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn keygen(
     chain_id: &str,
     path: &Path,
     threshold: Option<u32>,
     shares: Option<u32>,
+    existing: Option<RegulatorKeys>,
     pw: &str,
     kdf: KdfParams,
     out: &mut dyn Write,
@@ -46,24 +50,41 @@ pub(super) fn keygen(
     let (Some(k), Some(n)) = (threshold, shares) else {
         return write_keys(chain_id, &RegulatorKeys::generate(&mut OsRng), path, pw, kdf, out);
     };
-    let secret = AuditSecretKey::random(&mut OsRng);
-    let public = hex::encode(secret.public().0.as_bytes());
-    let (dealing, key_shares) = threshold::split(&secret, k, n, &mut OsRng)?;
-    // The whole secret is dropped (and zeroised) here: from now on only the shares exist.
-    drop(secret);
+    let from_keystore = existing.is_some();
+    let keys = existing.unwrap_or_else(|| RegulatorKeys::generate(&mut OsRng));
+    let public = keys.confidential_public_hex();
+    let shielded_public = keys.shielded_public_hex();
+    let (dealing, key_shares) = threshold::split(&keys.confidential, k, n, &mut OsRng)?;
+    let shielded = match &keys.shielded {
+        Some(secret) => Some(threshold_shielded::split_shielded(secret, k, n, &mut OsRng)?),
+        None => None,
+    };
+    // The whole secrets are dropped (and zeroised) here: from now on only the shares exist (and, with --split,
+    // the keystore they came from).
+    drop(keys);
+    let supervisors: Vec<SupervisorKeys> = key_shares
+        .into_iter()
+        .enumerate()
+        .map(|(i, share)| SupervisorKeys {
+            share,
+            dealing: dealing.clone(),
+            shielded: shielded.as_ref().map(|(d, s)| (s[i].clone(), d.clone())),
+        })
+        .collect();
+    let dealings = Dealings { confidential: dealing, shielded: shielded.map(|(d, _)| d) };
     let files: Vec<PathBuf> = (1..=n).map(|j| path.join(format!("supervisor-{j}.json"))).collect();
     let dealing_path = path.join("dealing.hex");
     if let Some(existing) = files.iter().chain([&dealing_path]).find(|p| p.exists()) {
         bail!("{} already exists; nothing was written", existing.display());
     }
-    let sealed = key_shares
+    let sealed = supervisors
         .iter()
         .map(|s| {
             KeystoreFile::seal_audit(
                 chain_id,
                 KeyKind::AuditShare,
                 public.clone(),
-                &s.to_keystore_bytes(&dealing),
+                &s.to_keystore_bytes(),
                 pw.as_bytes(),
                 kdf,
                 &mut OsRng,
@@ -78,7 +99,7 @@ pub(super) fn keygen(
             sealed.write(file, false)?;
             written.push(file.clone());
         }
-        write_private(&dealing_path, hex::encode(dealing.to_bytes()).as_bytes())?;
+        write_private(&dealing_path, hex::encode(dealings.to_bytes()).as_bytes())?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -87,18 +108,28 @@ pub(super) fn keygen(
         }
         return Err(e);
     }
+    let pools = if dealings.shielded.is_some() { "both pools' audit keys" } else { "the confidential audit key" };
     writeln!(
         out,
-        "audit key split {k}-of-{n}: {} (one keystore per supervisor), public dealing {}",
+        "{pools} split {k}-of-{n}: {} (one keystore per supervisor), public dealing {}",
         path.display(),
         dealing_path.display()
     )?;
     writeln!(out, "audit public key (for the genesis audit_keys): {public}")?;
-    writeln!(
-        out,
-        "note: the shielded pool's (Baby Jubjub) audit key is not split by this tool: threshold keys cover the \
-         confidential pool only, and shielded outputs are reported as not decryptable with a split key"
-    )?;
+    match shielded_public {
+        Some(key) => writeln!(out, "shielded audit public key (for the genesis [shielded] audit_key): {key}")?,
+        None => writeln!(
+            out,
+            "no shielded audit key: shielded outputs will be reported as not decryptable with this split"
+        )?,
+    }
+    if from_keystore {
+        writeln!(
+            out,
+            "the whole keystore still exists: destroy it once every supervisor holds a share, or the split protects \
+             nothing"
+        )?;
+    }
     Ok(())
 }
 
@@ -145,12 +176,10 @@ pub(super) fn open_whole(path: &Path, pw: &str) -> Result<RegulatorKeys> {
     RegulatorKeys::open(&file, pw.as_bytes()).with_context(|| format!("audit keystore {}", path.display()))
 }
 
-pub(super) fn open_share(path: &Path, pw: &str) -> Result<(KeyShare, ThresholdKey)> {
+pub(super) fn open_share(path: &Path, pw: &str) -> Result<SupervisorKeys> {
     let file = KeystoreFile::read(path)?;
     let bytes = file
         .open_audit(pw.as_bytes(), KeyKind::AuditShare)
         .with_context(|| format!("share keystore {}", path.display()))?;
-    let (share, dealing) =
-        KeyShare::from_keystore_bytes(&bytes).with_context(|| format!("share keystore {}", path.display()))?;
-    Ok((share, dealing))
+    SupervisorKeys::from_keystore_bytes(&bytes).with_context(|| format!("share keystore {}", path.display()))
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use ctchain_codec::{Decode, Encode, Hash32, Reader, Writer};
+use ctchain_codec::{Decode, Encode, Hash32};
 use ctchain_crypto::{AuditSecretKey, TxId};
 use ctchain_keystore::{KdfParams, KeyKind, KeystoreFile};
 use ctchain_ledger::access::AuditAccessRecord;
@@ -46,8 +46,10 @@ use crate::aml::{self, report, AuditRecord, NotDecrypted, NotDecryptedReason, Po
 use crate::db::AuditDb;
 use crate::decrypt::{self, BlockContents, ChainOutput, Decrypted, Decryption, ShieldedSource, Tables};
 use crate::evidence::{self, Evidence};
-use crate::keys::RegulatorKeys;
-use crate::threshold::{self, KeyShare, PartialDecryption, ThresholdKey};
+use crate::keys::{Dealings, RegulatorKeys, SupervisorKeys};
+use crate::partials::PartialFile;
+use crate::threshold::{self, PartialDecryption, ThresholdKey};
+use crate::threshold_shielded::{self, ShieldedDealing, ShieldedPartial};
 
 mod access;
 mod bundles;
@@ -97,8 +99,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create a regulator's audit keys — the confidential pool's and the shielded pool's, in one keystore — or split
-    /// a new confidential-pool key among N supervisors, any K of whom can decrypt; prints the public keys the genesis
-    /// lists.
+    /// both among N supervisors, any K of whom can decrypt (new keys, or those of a whole keystore with --split);
+    /// prints the public keys the genesis lists.
     Keygen {
         /// The chain the key is for.
         #[arg(long)]
@@ -112,6 +114,10 @@ enum Command {
         /// Supervisors to split among.
         #[arg(long, requires = "threshold")]
         shares: Option<u32>,
+        /// Split the keys of this whole keystore (opened with the same password) instead of new ones; the keystore
+        /// itself is left in place, for its holder to destroy once every supervisor holds a share.
+        #[arg(long, requires = "threshold")]
+        split: Option<PathBuf>,
         /// A new confidential-pool key to rotate in by governance (`rotate-audit-key`), keeping the shielded key
         /// of this keystore: the shielded pool's audit key is the genesis's, which governance does not rotate.
         #[arg(long, conflicts_with = "threshold")]
@@ -359,14 +365,15 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
     let kdf = if cli.insecure_fast_kdf { KdfParams::TEST_ONLY } else { KdfParams::INTERACTIVE };
     let pw = || password(cli.password_file.as_deref());
     match &cli.command {
-        Command::Keygen { chain_id, out: path, threshold, shares, rotating: Some(old) } => {
-            let _ = (threshold, shares);
+        Command::Keygen { chain_id, out: path, rotating: Some(old), .. } => {
             let old = open_whole(old, &pw()?)?;
             let keys = RegulatorKeys { confidential: AuditSecretKey::random(&mut OsRng), shielded: old.shielded };
             write_keys(chain_id, &keys, path, &new_password(cli.password_file.as_deref())?, kdf, out)
         }
-        Command::Keygen { chain_id, out: path, threshold, shares, rotating: None } => {
-            keygen(chain_id, path, *threshold, *shares, &new_password(cli.password_file.as_deref())?, kdf, out)
+        Command::Keygen { chain_id, out: path, threshold, shares, split, rotating: None } => {
+            let pw = new_password(cli.password_file.as_deref())?;
+            let existing = split.as_deref().map(|p| open_whole(p, &pw)).transpose()?;
+            keygen(chain_id, path, *threshold, *shares, existing, &pw, kdf, out)
         }
         Command::Import { chain_id, secrets, out: path } => {
             import(chain_id, secrets, path, &new_password(cli.password_file.as_deref())?, kdf, out)
