@@ -2,13 +2,17 @@
 //! type: `shield` moves confidential value into notes, `send --shielded` pays another wallet inside the pool,
 //! `unshield` brings value back; balances of both pools and the per-pool supply counters add up after each step;
 //! a view-only wallet sees the notes; the regulator (`ctchain-audit import/decrypt/scan/show`) reads every shielded
-//! output from the audit copy proven in the circuit; and bad input — no parameters, another setup's parameters, a
+//! output from the audit copy proven in the circuit, with the whole key and with a 2-of-3 split of it (an access
+//! record on chain, proven partials, a tampered shielded partial refused); and bad input — no parameters, another setup's parameters, a
 //! confidential address for a shielded payment, more than the notes hold, a double spend of one note — is refused
 //! with its reason and changes nothing.
 
 mod common;
 
 use common::{Chain, Tool, Wallets};
+use ctchain_audit::db::AuditDb;
+use ctchain_audit::partials::PartialFile;
+use ctchain_codec::{Decode, Encode};
 use ctchain_rpc::ChainApiClient;
 use serde_json::Value;
 
@@ -154,6 +158,64 @@ async fn shield_pay_inside_the_pool_unshield_and_the_regulator_reads_it_all() {
     }
     // The unshield's confidential side is an ordinary confidential output, decrypted with its memo.
     assert!(shown.lines().any(|l| l.contains("20.50") && l.contains("out of the pool")), "{shown}");
+
+    // The same keys split 2-of-3 among supervisors: one access record on chain authorises both pools, and any two
+    // supervisors' proven partials decrypt exactly what the whole key did — the shielded outputs included.
+    let split = audit.ok(&[
+        "keygen",
+        "--chain-id",
+        common::CHAIN_ID,
+        "--threshold",
+        "2",
+        "--shares",
+        "3",
+        "--split",
+        "regulator.json",
+        "--out",
+        "split",
+    ]);
+    assert!(split.contains("both pools' audit keys split 2-of-3"), "{split}");
+    let share = |j: u32| format!("split/supervisor-{j}.json");
+    let requested = audit.ok(&[
+        "access",
+        "request",
+        "--case",
+        "case Z-9",
+        "--from",
+        "1",
+        "--to",
+        &tip,
+        "--share",
+        &share(1),
+        "--out",
+        "access.hex",
+    ]);
+    assert!(requested.contains("authorises decrypting both pools"), "{requested}");
+    audit.ok(&["access", "sign", "access.hex", "--share", &share(1)]);
+    audit.ok(&["access", "sign", "access.hex", "--share", &share(3)]);
+    let submitted = audit.ok(&["access", "submit", "access.hex"]);
+    let access_id = submitted.split_whitespace().nth(2).unwrap().to_string();
+    for j in 1..=3u32 {
+        audit.ok(&["partial", "--access", &access_id, "--share", &share(j), "--out", &format!("partial-{j}.hex")]);
+    }
+    let partial_path = chain.dir.path().join("partial-2.hex");
+    let mut tampered =
+        PartialFile::from_bytes(&hex::decode(std::fs::read_to_string(&partial_path).unwrap().trim()).unwrap()).unwrap();
+    assert!(tampered.confidential.is_some(), "the range holds confidential outputs (the unshield's)");
+    tampered.shielded.as_mut().expect("and shielded audit copies").points.swap(0, 1);
+    std::fs::write(chain.dir.path().join("tampered-2.hex"), hex::encode(tampered.to_bytes())).unwrap();
+    let refused =
+        audit.run(&["combine", "--access", &access_id, "--db", "split-db", "partial-1.hex", "tampered-2.hex"]);
+    let (said, err) = (String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(!refused.status.success(), "{said}");
+    assert!(said.contains("REJECTED") && said.contains("shielded partial of supervisor 2 is invalid"), "{said}");
+    assert!(err.contains("1 valid partial decryptions, 2 are needed"), "{err}");
+    assert!(!chain.dir.path().join("split-db").exists(), "nothing is decrypted with one valid partial");
+    let combined = audit.ok(&["combine", "--access", &access_id, "--db", "split-db", "partial-1.hex", "partial-3.hex"]);
+    assert!(combined.contains("supervisors [1, 3]") && combined.contains("6 shielded"), "{combined}");
+    let whole = AuditDb::open_existing(&chain.dir.path().join("audit-db")).unwrap().all().unwrap();
+    let from_shares = AuditDb::open_existing(&chain.dir.path().join("split-db")).unwrap().all().unwrap();
+    assert_eq!(from_shares, whole, "two supervisors read exactly what the whole key read, in both pools");
 
     let status: Value = serde_json::to_value(chain.client(0).shielded_status().await.unwrap()).unwrap();
     assert!(status["tree_size"].as_u64().unwrap() >= 8, "four transfers, two notes each: {status}");
