@@ -25,6 +25,7 @@ use crate::encoding::{fr_from_bytes, fr_to_bytes, nonidentity_point_from_bytes, 
 use crate::note::{Note, NoteCommitment, Nullifier};
 use crate::note_encryption::NoteCiphertext;
 use crate::poseidon::{hash, Domain};
+use crate::threshold::scalar_to_bytes;
 use crate::CircuitError;
 
 /// The generator of Baby Jubjub's prime-order subgroup used for every key and encryption.
@@ -66,18 +67,11 @@ pub(crate) fn nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> JubScalar {
     }
 }
 
-fn jub_scalar_to_bytes(s: &JubScalar) -> [u8; FIELD_BYTES] {
-    use ark_ff::BigInteger;
-    let mut out = [0u8; FIELD_BYTES];
-    out.copy_from_slice(&s.into_bigint().to_bytes_le());
-    out
-}
-
 /// A secret Baby Jubjub scalar: canonical (below the group order) and non-zero.
 fn jub_scalar_from_bytes(bytes: &[u8; FIELD_BYTES], what: &'static str) -> Result<JubScalar, CircuitError> {
     use ark_serialize::CanonicalDeserialize;
     let s = JubScalar::deserialize_compressed(&bytes[..]).map_err(|_| CircuitError::NonCanonicalField(what))?;
-    if s == JubScalar::from(0u64) || jub_scalar_to_bytes(&s) != *bytes {
+    if s == JubScalar::from(0u64) || scalar_to_bytes(&s) != *bytes {
         return Err(CircuitError::NonCanonicalField(what));
     }
     Ok(s)
@@ -188,7 +182,7 @@ impl std::fmt::Debug for IncomingViewingKey {
 impl IncomingViewingKey {
     /// Its 32 canonical bytes (secret: reveals every incoming note).
     pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
-        jub_scalar_to_bytes(&self.0)
+        scalar_to_bytes(&self.0)
     }
 
     /// The key from its bytes: reduced below the group order and non-zero.
@@ -265,7 +259,7 @@ impl AuditSecretKey {
 
     /// The secret's 32 canonical bytes.
     pub fn to_bytes(&self) -> [u8; FIELD_BYTES] {
-        jub_scalar_to_bytes(&self.0)
+        scalar_to_bytes(&self.0)
     }
 
     /// The secret from its bytes: reduced below the group order and non-zero.

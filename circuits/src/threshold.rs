@@ -40,20 +40,15 @@ pub enum DealingError {
     Inconsistent,
 }
 
-/// The Lagrange coefficient at `x` of index `j` among `indices` (distinct, non-zero, `j` among them):
-/// `Π_{m ≠ j} (x − m) / (j − m)`.
-pub fn lagrange_at(x: u32, j: u32, indices: &[u32]) -> JubScalar {
-    let (x, xj) = (JubScalar::from(u64::from(x)), JubScalar::from(u64::from(j)));
+/// The Lagrange coefficient at zero of index `j` among `indices` (distinct, non-zero, `j` among them):
+/// `Π_{m ≠ j} m / (m − j)` — what combining partials weights `j`'s by.
+pub fn lagrange_at_zero(j: u32, indices: &[u32]) -> JubScalar {
+    let xj = JubScalar::from(u64::from(j));
     indices.iter().filter(|&&m| m != j).fold(JubScalar::ONE, |acc, &m| {
         let xm = JubScalar::from(u64::from(m));
-        // j − m ≠ 0 for distinct indices; were they not, the coefficient would be zero and the check fail.
-        acc * (x - xm) * (xj - xm).inverse().unwrap_or(JubScalar::zero())
+        // m − j ≠ 0 for distinct indices; were they not, the coefficient would be zero and no check could pass.
+        acc * xm * (xm - xj).inverse().unwrap_or(JubScalar::zero())
     })
-}
-
-/// The Lagrange coefficient at zero of index `j` among `indices`: what combining partials weights `j`'s by.
-pub fn lagrange_at_zero(j: u32, indices: &[u32]) -> JubScalar {
-    lagrange_at(0, j, indices)
 }
 
 /// Checks that `share_keys` (`Y_1..Y_n`) are a `threshold`-of-`n` dealing and returns the audit public key they
