@@ -115,6 +115,7 @@ mod tests {
             validators: &c.validators(),
             audit_keys: &[],
             assets: &[],
+            channels: &[],
             consensus: &ConsensusParams::default(),
             time_ms: NOW_MS,
         })

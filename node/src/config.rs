@@ -254,6 +254,10 @@ impl Home {
     pub fn snapshots_dir(&self) -> PathBuf {
         self.0.join("data").join("snapshots")
     }
+    /// `channels/`: one directory per private channel, `channels/<id>/genesis.toml` and its own `data/`.
+    pub fn channels_dir(&self) -> PathBuf {
+        self.0.join("channels")
+    }
 }
 
 impl NodeConfig {

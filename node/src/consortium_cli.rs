@@ -257,6 +257,7 @@ pub fn run_genesis(command: GenesisCommand) -> Result<()> {
                 members,
                 policy: GovernancePolicy::default(),
                 nodes: certificates,
+                channels: vec![],
             };
             genesis.registry().map_err(|e| anyhow!("{e}"))?;
             let text = crate::genesis_file::to_toml(&genesis);

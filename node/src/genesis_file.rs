@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::Hash32;
 use ctchain_crypto::{AssetId, AuditPublicKey, Point};
-use ctchain_governance::{ActionClass, ApprovalRule, GovernancePolicy, Member, MemberRole};
+use ctchain_governance::{ActionClass, ApprovalRule, Channel, GovernancePolicy, Member, MemberRole};
 use ctchain_ledger::{AssetInfo, ConsensusParams, Genesis, ShieldedConfig, ValidatorInfo, CRYPTO_SUITE};
 use ctchain_membership::{certificate_from_pem, certificate_pem};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,19 @@ struct GenesisToml {
     /// The founding nodes' certificates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     nodes: Vec<NodeToml>,
+    /// The private channels founded with the chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    channels: Vec<ChannelToml>,
+}
+
+/// `[[channels]]`: a private channel, the SM3 hash of its genesis (hex) and its members.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelToml {
+    id: String,
+    genesis: String,
+    members: Vec<String>,
+    regulator_required: bool,
 }
 
 /// `[[members]]`: a member organisation, its CA certificate (PEM) and its admin keys (`ed25519:<hex>`).
@@ -187,6 +200,16 @@ pub fn to_toml(g: &Genesis) -> String {
             })
             .collect(),
         nodes: g.nodes.iter().map(|der| NodeToml { certificate: certificate_pem(der) }).collect(),
+        channels: g
+            .channels
+            .iter()
+            .map(|c| ChannelToml {
+                id: c.id.clone(),
+                genesis: c.genesis.to_hex(),
+                members: c.members.clone(),
+                regulator_required: c.regulator_required,
+            })
+            .collect(),
     };
     let body = toml::to_string_pretty(&doc).expect("the genesis always serialises");
     format!(
@@ -272,6 +295,18 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
         .map(|(i, n)| certificate_from_pem(&n.certificate).map_err(|e| anyhow!("node certificate {i}: {e}")))
         .collect::<Result<Vec<_>>>()?;
     let policy = doc.policy.as_ref().map(policy_from).transpose()?.unwrap_or_default();
+    let channels = doc
+        .channels
+        .iter()
+        .map(|c| {
+            Ok(Channel {
+                id: c.id.clone(),
+                genesis: Hash32(hex32(&format!("channel {} genesis hash", c.id), &c.genesis)?),
+                members: c.members.clone(),
+                regulator_required: c.regulator_required,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let c = &doc.consensus;
     let genesis = Genesis {
         chain_id: doc.chain_id,
@@ -292,6 +327,7 @@ pub fn from_toml(text: &str) -> Result<Genesis> {
         members,
         policy,
         nodes,
+        channels,
     };
     genesis.registry().map_err(|e| anyhow!("{e}"))?;
     Ok(genesis)
@@ -332,6 +368,7 @@ mod tests {
             members: vec![],
             policy: GovernancePolicy::default(),
             nodes: vec![],
+            channels: vec![],
         };
         let text = to_toml(&g);
         let back = from_toml(&text).unwrap();
@@ -366,6 +403,7 @@ mod tests {
             members: consortium.public_members(),
             policy,
             nodes: consortium.certificates(),
+            channels: vec![],
         };
         let text = to_toml(&g);
         assert!(text.contains("-----BEGIN CERTIFICATE-----"), "{text}");

@@ -224,6 +224,25 @@ pub enum ActionArgs {
         #[arg(long)]
         max_clock_drift_ms: Option<u64>,
     },
+    /// Register a private channel from its genesis file: its id is the part of the genesis's chain id after
+    /// `<this chain id>/`, its members the genesis's member organisations. Every member of the channel approves.
+    CreateChannel {
+        /// The channel's genesis (TOML).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Let the channel run without a regulator among its members (by default a regulator must stay in it).
+        #[arg(long)]
+        without_regulator: bool,
+    },
+    /// Set who is in a private channel (every member it will have approves; a required regulator stays).
+    SetChannelMembers {
+        /// The channel id.
+        #[arg(long)]
+        channel: String,
+        /// Its members from now on (member organisation names).
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+    },
 }
 
 /// A proposal file.
@@ -295,6 +314,16 @@ pub fn describe(p: &Proposal) -> String {
             format!("replace audit key {index} by {}", hex::encode(key.0.as_bytes()))
         }
         Action::RetireAuditKey { index } => format!("retire audit key {index}"),
+        Action::CreateChannel(c) => format!(
+            "create private channel {} (genesis {}) among {}{}",
+            c.id,
+            c.genesis,
+            c.members.join(", "),
+            if c.regulator_required { ", a regulator required" } else { "" }
+        ),
+        Action::SetChannelMembers { channel, members } => {
+            format!("private channel {channel} is from now on among {}", members.join(", "))
+        }
         Action::SetConsensusParams(c) => format!(
             "consensus parameters: {} txs / {} bytes per block, view timeout {} ms, clock drift {} ms",
             c.max_block_txs, c.max_block_bytes, c.view_timeout_ms, c.max_clock_drift_ms
@@ -330,7 +359,7 @@ fn admin_public_key(text: &str) -> Result<ctchain_sig::PublicKey> {
     bail!("admin key {text:?} is neither <scheme>:<hex> nor a key file")
 }
 
-fn action(args: ActionArgs, registry: &Registry) -> Result<Action> {
+fn action(args: ActionArgs, registry: &Registry, chain_id: &str) -> Result<Action> {
     Ok(match args {
         ActionArgs::AdmitMember { name, role, ca_certificate, admin_keys } => Action::AdmitMember(Member {
             name,
@@ -406,6 +435,30 @@ fn action(args: ActionArgs, registry: &Registry) -> Result<Action> {
             params.max_clock_drift_ms = max_clock_drift_ms.unwrap_or(params.max_clock_drift_ms);
             Action::SetConsensusParams(params)
         }
+        ActionArgs::CreateChannel { genesis, without_regulator } => {
+            let channel_genesis = crate::genesis_file::read(&genesis)?;
+            let prefix = format!("{chain_id}/");
+            let Some(id) = channel_genesis.chain_id.strip_prefix(&prefix) else {
+                bail!(
+                    "the channel genesis's chain id {:?} is not {prefix}<channel id>: a channel of this consortium \
+                     names it",
+                    channel_genesis.chain_id
+                );
+            };
+            let mut members: Vec<String> = channel_genesis.members.iter().map(|m| m.name.clone()).collect();
+            members.sort();
+            Action::CreateChannel(ctchain_governance::Channel {
+                id: id.to_owned(),
+                genesis: channel_genesis.hash(),
+                members,
+                regulator_required: !without_regulator,
+            })
+        }
+        ActionArgs::SetChannelMembers { channel, mut members } => {
+            members.sort();
+            members.dedup();
+            Action::SetChannelMembers { channel, members }
+        }
     })
 }
 
@@ -422,11 +475,8 @@ pub async fn run(command: GovernanceCommand) -> Result<()> {
             let client = jsonrpsee::http_client::HttpClientBuilder::default().build(&rpc)?;
             let status = client.chain_status().await.with_context(|| format!("cannot reach the node at {rpc}"))?;
             let registry = fetch_registry(&client, &rpc).await?;
-            let proposal = Proposal {
-                chain_id: status.chain_id,
-                registry_version: registry.version(),
-                action: action(args, &registry)?,
-            };
+            let action = action(args, &registry, &status.chain_id)?;
+            let proposal = Proposal { chain_id: status.chain_id, registry_version: registry.version(), action };
             let tx = GovernanceTx { proposal, approvals: Vec::new() };
             // The form is checked now (names, a member's CA, ranges), not after every member signed.
             tx.proposal.action.check_form().map_err(|e| anyhow!("the proposal is malformed: {e}"))?;

@@ -132,6 +132,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         members: members.iter().map(TestnetMember::public).collect(),
         policy: GovernancePolicy::default(),
         nodes: certificates,
+        channels: vec![],
         audit_keys: vec![auditor.public()],
         assets: issuers
             .iter()

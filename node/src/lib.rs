@@ -12,6 +12,7 @@
 //! | [`metrics`] | Prometheus endpoint |
 //! | [`config`], [`keys`], [`genesis_file`], [`home`] | homes, key files, genesis TOML, `testnet` / `init` |
 //! | [`admitted`] | who may connect: the peers the registry admits, recomputed as it changes |
+//! | [`channels`] | private channels on one network identity: each message framed with its channel, sent to and taken from its members only |
 //! | [`consortium_cli`] | a deployment's set-up: member CAs, certifying nodes, assembling the genesis |
 //! | [`governance_cli`] | the operator's governance commands: propose, approve, show, submit, registry |
 //!
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admitted;
+pub mod channels;
 pub mod config;
 pub mod consensus_store;
 pub mod consortium_cli;

@@ -23,6 +23,7 @@ use ctchain_rpc::ChainApiClient;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{error, info};
 
+use ctchain_node::channels::{self, ChannelLink, Confinement, LinkEvent, Routes, Scope};
 use ctchain_node::config::{Home, LogFormat, NodeConfig};
 use ctchain_node::keys::NodeKey;
 use ctchain_node::node::{Driver, DriverParts, DriverSettings, Shared};
@@ -315,7 +316,7 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         }
     }
     let known_peers = peers.len();
-    let (net, mut net_events) = ctchain_net::spawn(NetConfig {
+    let (net, net_events) = ctchain_net::spawn(NetConfig {
         keypair: ctchain_net::keypair_from_secret(network_key.secret),
         listen: config.network.listen.parse()?,
         peers,
@@ -327,94 +328,290 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         stalled_peer_after: ctchain_net::STALLED_PEER_AFTER,
     })
     .await?;
+    // One swarm for every chain this node serves: the router hands each its channel's messages, from members only.
+    let confinement = Arc::new(Confinement::new());
+    let routes = Routes::default();
+    let mut system_events = routes.add(Scope::System)?;
+    tokio::spawn(channels::route(net_events, routes.clone(), confinement.clone()));
+    let system_link = ChannelLink::new(Scope::System, net.clone(), confinement.clone());
 
     // A node with no ledger takes the validators' newest snapshot when they vouch for one (see `restore`).
     let mut restored = None;
     // A validator of the genesis starts from it (its votes must follow its own log); an observer, or a validator
     // that joins later, takes a snapshot when one is offered.
     if may_restore {
-        restored =
-            ctchain_node::restore::from_peers(&net, &mut net_events, &genesis, known_peers, &home.ledger_dir(), &store)
-                .await?;
+        restored = ctchain_node::restore::from_peers(
+            &system_link,
+            &mut system_events,
+            &genesis,
+            known_peers,
+            &home.ledger_dir(),
+            &store,
+        )
+        .await?;
     }
     if restore && restored.is_none() {
         bail!("--restore: no state snapshot is offered alike by f + 1 validators");
     }
 
-    let mut ledger = Ledger::open(&home.ledger_dir(), &genesis).context("cannot open the ledger")?;
-    if genesis.shielded.is_some() {
-        // A node that cannot check shielded proofs would refuse every block holding one: refuse to start.
-        let path = home.shielded_verifying_key();
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!("the genesis enables the shielded pool: its verifying key must be at {}", path.display())
-        })?;
-        ledger.load_shielded_verifying_key(&bytes).with_context(|| format!("{}", path.display()))?;
+    let system = ChainDirs {
+        ledger: home.ledger_dir(),
+        consensus: home.consensus_dir(),
+        snapshots: home.snapshots_dir(),
+        verifying_key: home.shielded_verifying_key(),
+    };
+    let ledger = open_ledger(&system, &genesis)?;
+    // The private channels this node serves: those whose genesis its operator placed in its home, that the
+    // system registry lists with that genesis, and that its organisation is in.
+    let hosted = hosted_channels(&home, &ledger, &network_key.public)?;
+    for (id, _, _) in &hosted {
+        confinement.host(id);
     }
+    confinement.update(ledger.registry(), &network_key.public, ctchain_node::node::now_ms() / 1000);
 
-    let metrics = Arc::new(metrics::NodeMetrics::new(&config.name));
-    if let Some(height) = restored {
-        metrics.snapshot_height.set(height as i64);
-    }
-    metrics.height.set(ledger.height() as i64);
-    let (heads, _) = broadcast::channel(256);
-    let (tx_updates, _) = broadcast::channel(4096);
-    let shared = Arc::new(Shared {
-        name: config.name.clone(),
-        genesis_hash: genesis.hash(),
-        admission: Admission::new(ledger.verifier().clone(), ctchain_ledger::types::MAX_TX_BYTES),
+    let mut chains = Vec::new();
+    let system_chain = open_chain(ChainOpening {
+        name: &config.name,
+        config: &config,
+        scope: Scope::System,
         genesis,
-        ledger: RwLock::new(ledger),
-        mempool: Mutex::new(node::mempool(config.mempool.max_txs, config.mempool.max_bytes)),
-        net: net.clone(),
-        metrics: metrics.clone(),
-        consensus: RwLock::new(Default::default()),
-        heads,
-        tx_updates,
-        rejected: Mutex::new(Default::default()),
-        peer_names: RwLock::new(peer_names),
-        config_peers: config.network.peers.clone(),
+        ledger,
+        dirs: &system,
+        store: Some(store),
+        link: system_link,
+        net_events: system_events,
+        peer_names,
+        consensus_secret: consensus_key.as_ref().map(|k| k.secret),
         network_key: network_key.public,
-        admission_capacity: node::AdmissionCapacity::for_this_machine(),
-    });
-
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let driver = Driver::open(DriverParts {
-        shared: shared.clone(),
-        store,
-        consensus_secret: consensus_key.map(|k| k.secret),
         never_voted: restored.is_some() && !restore,
-        events: events_tx.clone(),
-        settings: DriverSettings {
-            idle_block_ms: config.consensus.idle_block_ms,
-            batch_delay_ms: config.consensus.batch_delay_ms,
-            max_message_bytes: config.network.max_message_bytes,
-            snapshot_interval_blocks: config.snapshots.interval_blocks,
-            snapshots_dir: home.snapshots_dir(),
-        },
+        restored_height: restored,
     })?;
+    chains.push(system_chain);
+    for (id, dirs, channel_genesis) in hosted {
+        let ledger = open_ledger(&dirs, &channel_genesis)?;
+        let scope = Scope::Channel(id.clone());
+        let net_events = routes.add(scope.clone())?;
+        let link = ChannelLink::new(scope.clone(), net.clone(), confinement.clone());
+        let chain = open_chain(ChainOpening {
+            name: &config.name,
+            config: &config,
+            scope,
+            genesis: channel_genesis,
+            ledger,
+            dirs: &dirs,
+            store: None,
+            link,
+            net_events,
+            peer_names: HashMap::new(),
+            consensus_secret: consensus_key.as_ref().map(|k| k.secret),
+            network_key: network_key.public,
+            never_voted: false,
+            restored_height: None,
+        })?;
+        info!(channel = %id, "serving private channel");
+        chains.push(chain);
+    }
 
-    let (rpc_addr, rpc_handle) = rpc_server::start(&config.rpc, shared.clone(), events_tx).await?;
-    info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket)");
+    let rpc_chains = chains
+        .iter()
+        .map(|c| rpc_server::RpcChain {
+            scope: c.shared.net.scope().clone(),
+            shared: c.shared.clone(),
+            events: c.events_tx.clone(),
+        })
+        .collect();
+    let (rpc_addr, rpc_handle) = rpc_server::start(&config.rpc, rpc_chains).await?;
+    info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket; private channels at /channels/<id>)");
     if let Some(addr) = config.metrics.listen {
-        let local = metrics::serve(addr, metrics).await.with_context(|| format!("cannot serve metrics on {addr}"))?;
+        let all: Vec<_> = chains.iter().map(|c| c.shared.metrics.clone()).collect();
+        let local = metrics::serve(addr, all).await.with_context(|| format!("cannot serve metrics on {addr}"))?;
         info!(%local, "metrics at /metrics");
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut driver_task = tokio::spawn(driver.run(net_events, events_rx, stop_rx));
+    let mut drivers = tokio::task::JoinSet::new();
+    for chain in chains {
+        let label = chain.shared.net.scope().label().to_owned();
+        let run = chain.driver.run(chain.net_events, chain.events_rx, stop_rx.clone());
+        drivers.spawn(async move { run.await.with_context(|| format!("the driver of channel {label} stopped")) });
+    }
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let (outcome, finished) = tokio::select! {
-        _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); (Ok(()), false) }
-        _ = sigterm.recv() => { info!("SIGTERM: shutting down"); (Ok(()), false) }
-        r = &mut driver_task => (r.map_err(|e| anyhow!("driver task failed: {e}")).and_then(|r| r), true),
+    let outcome = tokio::select! {
+        _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); Ok(()) }
+        _ = sigterm.recv() => { info!("SIGTERM: shutting down"); Ok(()) }
+        // One chain's driver failing stops the node: its operator must see it, not a node half serving.
+        Some(r) = drivers.join_next() => r.map_err(|e| anyhow!("driver task failed: {e}")).and_then(|r| r),
     };
     let _ = stop_tx.send(true);
     let _ = rpc_handle.stop();
     net.shutdown();
-    if !finished {
-        // Let the driver finish its current step so that the ledger closes cleanly (RocksDB flushes on drop).
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), driver_task).await;
-    }
+    // Let the drivers finish their current step so that the ledgers close cleanly (RocksDB flushes on drop).
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(5), async { while drivers.join_next().await.is_some() {} })
+            .await;
     info!("stopped");
     outcome
+}
+
+/// Where one chain keeps its data.
+struct ChainDirs {
+    ledger: PathBuf,
+    consensus: PathBuf,
+    snapshots: PathBuf,
+    verifying_key: PathBuf,
+}
+
+fn open_ledger(dirs: &ChainDirs, genesis: &ctchain_ledger::Genesis) -> Result<Ledger> {
+    let mut ledger = Ledger::open(&dirs.ledger, genesis)
+        .with_context(|| format!("cannot open the ledger of {}", genesis.chain_id))?;
+    if genesis.shielded.is_some() {
+        // A node that cannot check shielded proofs would refuse every block holding one: refuse to start.
+        let path = &dirs.verifying_key;
+        let bytes = std::fs::read(path).with_context(|| {
+            format!("the genesis enables the shielded pool: its verifying key must be at {}", path.display())
+        })?;
+        ledger.load_shielded_verifying_key(&bytes).with_context(|| format!("{}", path.display()))?;
+    }
+    Ok(ledger)
+}
+
+/// The private channels under `<home>/channels/<id>/` this node serves, with their data directories and genesis:
+/// the genesis names the channel's chain id (`<system chain id>/<id>`), the system registry lists the channel
+/// with exactly that genesis, and this node's organisation is a member. Anything else is skipped with the reason
+/// logged (a channel whose registration has not committed yet is served after a restart once it has).
+fn hosted_channels(
+    home: &Home,
+    system: &Ledger,
+    network_key: &[u8; 32],
+) -> Result<Vec<(String, ChainDirs, ctchain_ledger::Genesis)>> {
+    let root = home.channels_dir();
+    if !root.exists() {
+        return Ok(Vec::new());
+    }
+    let registry = system.registry();
+    let own_member = registry.node_by_network_key(network_key).map(|n| n.member.clone());
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&root)
+        .with_context(|| format!("cannot list {}", root.display()))?
+        .collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let dir = entry.path();
+        let genesis_path = dir.join("genesis.toml");
+        if !genesis_path.exists() {
+            continue;
+        }
+        let genesis = genesis_file::read(&genesis_path)?;
+        let expected = ctchain_governance::Channel::chain_id(&system.genesis().chain_id, &id);
+        if genesis.chain_id != expected {
+            bail!("{} names chain {:?}, not {expected:?}", genesis_path.display(), genesis.chain_id);
+        }
+        let Some(channel) = registry.channel(&id) else {
+            tracing::warn!(channel = %id, "not serving: the system registry lists no such channel (yet)");
+            continue;
+        };
+        if channel.genesis != genesis.hash() {
+            bail!(
+                "{} has hash {}, but the registry names genesis {} for channel {id}",
+                genesis_path.display(),
+                genesis.hash(),
+                channel.genesis
+            );
+        }
+        match &own_member {
+            Some(m) if channel.has_member(m) => {}
+            _ => {
+                tracing::warn!(channel = %id, member = ?own_member, "not serving: this node's organisation is not in the channel");
+                continue;
+            }
+        }
+        let dirs = ChainDirs {
+            ledger: dir.join("data").join("ledger"),
+            consensus: dir.join("data").join("consensus"),
+            snapshots: dir.join("data").join("snapshots"),
+            verifying_key: home.shielded_verifying_key(),
+        };
+        out.push((id, dirs, genesis));
+    }
+    Ok(out)
+}
+
+/// What opening one chain takes.
+struct ChainOpening<'a> {
+    name: &'a str,
+    config: &'a NodeConfig,
+    scope: Scope,
+    genesis: ctchain_ledger::Genesis,
+    ledger: Ledger,
+    dirs: &'a ChainDirs,
+    /// The consensus store, when already open (the system chain opens it before a restore).
+    store: Option<consensus_store::ConsensusStore>,
+    link: ChannelLink,
+    net_events: mpsc::Receiver<LinkEvent>,
+    peer_names: HashMap<ctchain_net::PeerId, (String, bool)>,
+    consensus_secret: Option<[u8; 32]>,
+    network_key: [u8; 32],
+    never_voted: bool,
+    restored_height: Option<u64>,
+}
+
+/// One chain ready to run.
+struct Chain {
+    shared: Arc<Shared>,
+    driver: Driver,
+    events_tx: mpsc::UnboundedSender<node::Event>,
+    events_rx: mpsc::UnboundedReceiver<node::Event>,
+    net_events: mpsc::Receiver<LinkEvent>,
+}
+
+fn open_chain(o: ChainOpening<'_>) -> Result<Chain> {
+    let store = match o.store {
+        Some(store) => store,
+        None => consensus_store::ConsensusStore::open(&o.dirs.consensus)?,
+    };
+    let metrics = Arc::new(metrics::NodeMetrics::new(o.name, o.scope.label()));
+    if let Some(height) = o.restored_height {
+        metrics.snapshot_height.set(height as i64);
+    }
+    metrics.height.set(o.ledger.height() as i64);
+    let (heads, _) = broadcast::channel(256);
+    let (tx_updates, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        name: o.name.to_owned(),
+        genesis_hash: o.genesis.hash(),
+        admission: Admission::new(o.ledger.verifier().clone(), ctchain_ledger::types::MAX_TX_BYTES),
+        genesis: o.genesis,
+        ledger: RwLock::new(o.ledger),
+        mempool: Mutex::new(node::mempool(o.config.mempool.max_txs, o.config.mempool.max_bytes)),
+        net: o.link,
+        metrics,
+        consensus: RwLock::new(Default::default()),
+        heads,
+        tx_updates,
+        rejected: Mutex::new(Default::default()),
+        peer_names: RwLock::new(o.peer_names),
+        config_peers: o.config.network.peers.clone(),
+        network_key: o.network_key,
+        admission_capacity: node::AdmissionCapacity::for_this_machine(),
+    });
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    // A private channel keeps its whole consensus log for now: a member that joins later catches up from it
+    // (snapshots of a channel would need their own vouching among the channel's validators).
+    let snapshot_interval_blocks = if o.scope == Scope::System { o.config.snapshots.interval_blocks } else { 0 };
+    let driver = Driver::open(DriverParts {
+        shared: shared.clone(),
+        store,
+        consensus_secret: o.consensus_secret,
+        never_voted: o.never_voted,
+        events: events_tx.clone(),
+        settings: DriverSettings {
+            idle_block_ms: o.config.consensus.idle_block_ms,
+            batch_delay_ms: o.config.consensus.batch_delay_ms,
+            max_message_bytes: o.config.network.max_message_bytes,
+            snapshot_interval_blocks,
+            snapshots_dir: o.dirs.snapshots.clone(),
+        },
+    })?;
+    Ok(Chain { shared, driver, events_tx, events_rx, net_events: o.net_events })
 }

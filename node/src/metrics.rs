@@ -63,6 +63,9 @@ pub struct NodeMetrics {
     pub block_verify_seconds: Histogram,
     /// From proposal (or validation request) to commit of a block, seconds.
     pub round_seconds: Histogram,
+    /// What this channel sent to and received from each peer, and what was refused because the peer is not a
+    /// member (`crate::channels::Confinement`), by peer id.
+    pub channel_traffic: ChannelTrafficMetrics,
     /// Work per ledger transaction in this process (decodes, encodes, leaf hashes, executions): on the path of
     /// a transaction each grows by one ([`ctchain_ledger::work`]).
     pub tx_work: Family<Vec<(String, String)>, Counter>,
@@ -71,10 +74,13 @@ pub struct NodeMetrics {
 }
 
 impl NodeMetrics {
-    /// Registers every metric.
-    pub fn new(node: &str) -> Self {
-        let mut registry =
-            Registry::with_prefix_and_labels("ctchain", [("node".into(), node.to_owned().into())].into_iter());
+    /// Registers every metric of one chain: every sample is labelled with the node and the channel (`system` for
+    /// the consortium chain).
+    pub fn new(node: &str, channel: &str) -> Self {
+        let mut registry = Registry::with_prefix_and_labels(
+            "ctchain",
+            [("node".into(), node.to_owned().into()), ("channel".into(), channel.to_owned().into())].into_iter(),
+        );
         let m = Self {
             height: Gauge::default(),
             consensus_seq: Gauge::default(),
@@ -98,6 +104,7 @@ impl NodeMetrics {
             block_verify_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             round_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             tx_work: Family::default(),
+            channel_traffic: ChannelTrafficMetrics::default(),
             last_pbft: Mutex::new(ctchain_pbft::Metrics::default()),
             last_work: Mutex::new(ctchain_ledger::work::WorkCounts::default()),
             registry: Registry::default(),
@@ -160,7 +167,49 @@ impl NodeMetrics {
             "Ledger transactions decoded, encoded, leaf-hashed, executed in blocks and checked alone in this process",
             m.tx_work.clone(),
         );
+        let t = &m.channel_traffic;
+        for (name, help, family) in [
+            ("channel_sent_messages", "Messages of this channel sent to the peer", &t.sent_messages),
+            ("channel_sent_bytes", "Bytes of this channel sent to the peer", &t.sent_bytes),
+            ("channel_received_messages", "Messages of this channel received from the peer", &t.received_messages),
+            ("channel_received_bytes", "Bytes of this channel received from the peer", &t.received_bytes),
+            ("channel_refused_sends", "Sends of this channel refused: the peer is not a member", &t.refused_sends),
+            (
+                "channel_refused_messages",
+                "Messages of this channel dropped: the peer is not a member",
+                &t.refused_messages,
+            ),
+            (
+                "channel_unhosted_messages",
+                "Messages naming a channel this node does not host, dropped (system channel only)",
+                &t.unhosted_messages,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         Self { registry, ..m }
+    }
+
+    /// Raises this channel's traffic counters to the confinement's totals (`label` is the channel's).
+    pub fn observe_traffic(
+        &self,
+        label: &str,
+        traffic: &std::collections::BTreeMap<(String, ctchain_net::PeerId), crate::channels::PeerTraffic>,
+    ) {
+        let t = &self.channel_traffic;
+        for ((channel, peer), counts) in traffic {
+            let peer = peer.to_string();
+            if channel == label {
+                self.set_counter(&t.sent_messages, &peer, counts.sent.messages);
+                self.set_counter(&t.sent_bytes, &peer, counts.sent.bytes);
+                self.set_counter(&t.received_messages, &peer, counts.received.messages);
+                self.set_counter(&t.received_bytes, &peer, counts.received.bytes);
+                self.set_counter(&t.refused_sends, &peer, counts.refused_out);
+                self.set_counter(&t.refused_messages, &peer, counts.refused_in);
+            } else if channel == crate::channels::UNHOSTED && label == crate::channels::SYSTEM_CHANNEL {
+                self.set_counter(&t.unhosted_messages, &peer, counts.refused_in);
+            }
+        }
     }
 
     /// Folds the consensus core's counters in (they are cumulative; only the increase is added).
@@ -214,6 +263,69 @@ impl NodeMetrics {
     }
 }
 
+/// One chain's traffic with each peer (labelled `peer`).
+#[derive(Default)]
+pub struct ChannelTrafficMetrics {
+    /// Messages sent.
+    pub sent_messages: Family<Vec<(String, String)>, Counter>,
+    /// Bytes sent.
+    pub sent_bytes: Family<Vec<(String, String)>, Counter>,
+    /// Messages received (from members).
+    pub received_messages: Family<Vec<(String, String)>, Counter>,
+    /// Bytes received (from members).
+    pub received_bytes: Family<Vec<(String, String)>, Counter>,
+    /// Sends refused: the peer is not a member.
+    pub refused_sends: Family<Vec<(String, String)>, Counter>,
+    /// Messages dropped: the peer is not a member.
+    pub refused_messages: Family<Vec<(String, String)>, Counter>,
+    /// Messages for channels this node does not host.
+    pub unhosted_messages: Family<Vec<(String, String)>, Counter>,
+}
+
+/// The exposition of several chains' metrics as one valid document: each metric family once (its `HELP` and
+/// `TYPE` from the first chain), with every chain's samples (told apart by their `channel` label), one `# EOF`.
+pub fn render_all(all: &[Arc<NodeMetrics>]) -> String {
+    let mut order: Vec<String> = Vec::new();
+    let mut families: std::collections::HashMap<String, (String, String)> = std::collections::HashMap::new();
+    for metrics in all {
+        let text = metrics.render();
+        let mut current: Option<(String, bool)> = None;
+        for line in text.lines() {
+            if line == "# EOF" {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap_or_default().to_owned();
+                let fresh = !families.contains_key(&name);
+                if fresh {
+                    order.push(name.clone());
+                    families.insert(name.clone(), (String::new(), String::new()));
+                }
+                current = Some((name, fresh));
+            }
+            let Some((name, fresh)) = &current else { continue };
+            let (header, samples) = families.get_mut(name).expect("inserted above");
+            if line.starts_with("# ") {
+                if *fresh {
+                    header.push_str(line);
+                    header.push('\n');
+                }
+            } else {
+                samples.push_str(line);
+                samples.push('\n');
+            }
+        }
+    }
+    let mut out = String::new();
+    for name in order {
+        let (header, samples) = &families[&name];
+        out.push_str(header);
+        out.push_str(samples);
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
 /// What `GET /metrics` answers with: the OpenMetrics text format that `prometheus_client` encodes.
 const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -224,7 +336,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REQUEST_BUFFER: usize = 8192;
 
 /// Serves `GET /metrics` until the task is dropped: 404 for any other path, 405 for any other method on it.
-pub async fn serve(addr: SocketAddr, metrics: Arc<NodeMetrics>) -> std::io::Result<SocketAddr> {
+pub async fn serve(addr: SocketAddr, metrics: Vec<Arc<NodeMetrics>>) -> std::io::Result<SocketAddr> {
+    let metrics = Arc::new(metrics);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
@@ -251,7 +364,7 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<NodeMetrics>) -> std::io::Resu
     Ok(local)
 }
 
-fn respond<B>(request: &Request<B>, metrics: &NodeMetrics) -> Response<String> {
+fn respond<B>(request: &Request<B>, metrics: &[Arc<NodeMetrics>]) -> Response<String> {
     if request.uri().path() != "/metrics" {
         return empty_response(StatusCode::NOT_FOUND);
     }
@@ -260,7 +373,7 @@ fn respond<B>(request: &Request<B>, metrics: &NodeMetrics) -> Response<String> {
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
         return response;
     }
-    let mut response = Response::new(metrics.render());
+    let mut response = Response::new(render_all(metrics));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
     response
 }
@@ -290,9 +403,11 @@ mod tests {
     }
 
     async fn endpoint() -> SocketAddr {
-        let metrics = Arc::new(NodeMetrics::new("test-node"));
+        let metrics = Arc::new(NodeMetrics::new("test-node", "system"));
         metrics.height.set(7);
-        serve(SocketAddr::from(([127, 0, 0, 1], 0)), metrics).await.expect("bind on loopback")
+        let channel = Arc::new(NodeMetrics::new("test-node", "x"));
+        channel.height.set(3);
+        serve(SocketAddr::from(([127, 0, 0, 1], 0)), vec![metrics, channel]).await.expect("bind on loopback")
     }
 
     #[tokio::test]
@@ -303,7 +418,14 @@ mod tests {
         let lowercase = answer.to_ascii_lowercase();
         assert!(lowercase.contains(&format!("\r\ncontent-type: {METRICS_CONTENT_TYPE}\r\n")), "{answer}");
         assert!(lowercase.contains("\r\nconnection: close\r\n"), "{answer}");
-        assert!(answer.contains("ctchain_height{node=\"test-node\"} 7"), "{answer}");
+        assert!(answer.contains("ctchain_height{node=\"test-node\",channel=\"system\"} 7"), "{answer}");
+        assert!(answer.contains("ctchain_height{node=\"test-node\",channel=\"x\"} 3"), "{answer}");
+        // One family, one header, both channels' samples together; one end.
+        assert_eq!(answer.matches("# TYPE ctchain_height gauge").count(), 1, "{answer}");
+        let help = answer.find("# HELP ctchain_height ").unwrap();
+        let next = answer[help..].find("# HELP ctchain_consensus_seq").unwrap() + help;
+        assert!(answer[help..next].contains("channel=\"x\"} 3"), "{answer}");
+        assert_eq!(answer.matches("# EOF").count(), 1, "{answer}");
         assert!(answer.ends_with("# EOF\n"), "{answer}");
     }
 

@@ -25,7 +25,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::{Decode, Encode};
 use ctchain_ledger::snapshot::StateSnapshot;
 use ctchain_ledger::{Genesis, Ledger};
-use ctchain_net::{GossipVerdict, NetEvent, NetHandle, PeerId};
+use ctchain_net::{GossipVerdict, PeerId};
+
+use crate::channels::{ChannelLink, LinkEvent};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -46,8 +48,8 @@ const CHUNK_WAIT: Duration = Duration::from_secs(15);
 /// when no snapshot is vouched for by `f + 1` validators of its epoch (a young chain: the node then starts from
 /// the genesis).
 pub async fn from_peers(
-    net: &NetHandle,
-    events: &mut mpsc::Receiver<NetEvent>,
+    net: &ChannelLink,
+    events: &mut mpsc::Receiver<LinkEvent>,
     genesis: &Genesis,
     known_peers: usize,
     ledger_dir: &Path,
@@ -126,8 +128,8 @@ pub async fn from_peers(
 /// Every answering peer's offers: each peer that connects is asked once; collecting stops `OFFER_WAIT` after the
 /// first answer, once `known_peers` answered, or after `CONNECT_WAIT` with no answer.
 async fn collect_offers(
-    net: &NetHandle,
-    events: &mut mpsc::Receiver<NetEvent>,
+    net: &ChannelLink,
+    events: &mut mpsc::Receiver<LinkEvent>,
     known_peers: usize,
 ) -> Result<BTreeMap<PeerId, Vec<SnapshotOffer>>> {
     let mut asked = BTreeSet::new();
@@ -143,10 +145,10 @@ async fn collect_offers(
             Err(_) => break,
         };
         match event {
-            NetEvent::PeerConnected(peer) if asked.insert(peer) => {
+            LinkEvent::PeerConnected(peer) if asked.insert(peer) => {
                 let _ = net.send(peer, Wire::SnapshotOffersRequest.to_bytes());
             }
-            NetEvent::Direct { from, bytes } if asked.contains(&from) => {
+            LinkEvent::Direct { from, bytes } if asked.contains(&from) => {
                 if let Ok(Wire::SnapshotOffers(list)) = Wire::from_bytes(&bytes) {
                     offers.insert(from, list);
                     offer_deadline.get_or_insert_with(|| Instant::now() + OFFER_WAIT);
@@ -155,7 +157,7 @@ async fn collect_offers(
                     }
                 }
             }
-            NetEvent::Gossip { id, .. } => net.report(id, GossipVerdict::Ignore),
+            LinkEvent::Gossip { id, .. } => net.report(id, GossipVerdict::Ignore),
             _ => {}
         }
     }
@@ -219,8 +221,8 @@ fn vouched<'a>(
 
 /// The snapshot's bytes, piece by piece, asking the next voucher whenever one does not answer.
 async fn download(
-    net: &NetHandle,
-    events: &mut mpsc::Receiver<NetEvent>,
+    net: &ChannelLink,
+    events: &mut mpsc::Receiver<LinkEvent>,
     offer: &SnapshotOffer,
     vouchers: &[(PeerId, SnapshotOffer)],
 ) -> Result<Vec<u8>> {
@@ -234,14 +236,14 @@ async fn download(
         let deadline = Instant::now() + CHUNK_WAIT;
         let piece = loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(NetEvent::Direct { from, bytes: msg })) if from == peer => {
+                Ok(Some(LinkEvent::Direct { from, bytes: msg })) if from == peer => {
                     if let Ok(Wire::SnapshotChunk { height, offset: at, bytes: piece }) = Wire::from_bytes(&msg) {
                         if height == offer.height && at == offset {
                             break Some(piece);
                         }
                     }
                 }
-                Ok(Some(NetEvent::Gossip { id, .. })) => net.report(id, GossipVerdict::Ignore),
+                Ok(Some(LinkEvent::Gossip { id, .. })) => net.report(id, GossipVerdict::Ignore),
                 Ok(Some(_)) => {}
                 Ok(None) => bail!("the network stopped"),
                 Err(_) => break None,

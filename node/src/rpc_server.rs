@@ -1,5 +1,6 @@
 //! The JSON-RPC server: `ctchain_rpc::ChainApiServer` over the shared ledger and mempool.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use ctchain_rpc::{
     ShieldedStatusJson, SubmitResult, SupplyJson, TxStatus, ValidatorJson, MAX_OUTPUTS_RANGE,
 };
 use jsonrpsee::core::{async_trait, SubscriptionResult};
-use jsonrpsee::server::{PendingSubscriptionSink, Server, ServerHandle};
+use jsonrpsee::server::{Methods, PendingSubscriptionSink, Server, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -606,8 +607,7 @@ fn record_json(r: &ctchain_ledger::OutputRecord) -> OutputRecordJson {
 /// Starts the HTTP + WebSocket server.
 pub async fn start(
     section: &crate::config::RpcSection,
-    shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<Event>,
+    chains: Vec<RpcChain>,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
     let addr = section.listen;
     let config = jsonrpsee::server::ServerConfig::builder()
@@ -615,14 +615,82 @@ pub async fn start(
         .max_response_body_size(64 << 20)
         .max_connections(section.max_connections)
         .build();
-    let server = Server::builder()
-        .set_config(config)
-        .build(addr)
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for RPC on {addr}: {e}"))?;
-    let local = server.local_addr()?;
-    let handle = server.start(Rpc { shared, events }.into_rpc());
+    let local = listener.local_addr()?;
+    let routes: Arc<BTreeMap<String, Methods>> = Arc::new(
+        chains
+            .into_iter()
+            .map(|c| (rpc_path(&c.scope), Methods::from(Rpc { shared: c.shared, events: c.events }.into_rpc())))
+            .collect(),
+    );
+    let builder = Server::builder().set_config(config).to_service_builder();
+    let (stop, handle) = jsonrpsee::server::stop_channel();
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::debug!("RPC accept failed: {e}");
+                        continue;
+                    }
+                },
+                _ = stop.clone().shutdown() => break,
+            };
+            let (routes, builder, stop2) = (routes.clone(), builder.clone(), stop.clone());
+            let service = tower::service_fn(move |request: jsonrpsee::server::HttpRequest<hyper::body::Incoming>| {
+                let path = request.uri().path().trim_end_matches('/').to_owned();
+                let methods = routes.get(if path.is_empty() { "/" } else { path.as_str() }).cloned();
+                let mut service = methods.map(|m| builder.clone().build(m, stop2.clone()));
+                async move {
+                    match service.as_mut() {
+                        Some(service) => tower::Service::call(service, request).await,
+                        None => Ok(unknown_channel(&path)),
+                    }
+                }
+            });
+            tokio::spawn(jsonrpsee::server::serve_with_graceful_shutdown(stream, service, stop.clone().shutdown()));
+        }
+    });
     Ok((local, handle))
+}
+
+/// One chain the RPC server serves, at the path of its channel.
+pub struct RpcChain {
+    /// Its channel.
+    pub scope: crate::channels::Scope,
+    /// What its driver shares.
+    pub shared: Arc<Shared>,
+    /// Its driver's events (a submission wakes the primary).
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
+/// The path a chain's RPC is served at: `/` for the system channel, `/channels/<id>` for a private channel.
+pub fn rpc_path(scope: &crate::channels::Scope) -> String {
+    match scope {
+        crate::channels::Scope::System => "/".into(),
+        crate::channels::Scope::Channel(id) => format!("/channels/{id}"),
+    }
+}
+
+/// A path that names no chain this node serves: a JSON-RPC error, HTTP 404.
+fn unknown_channel(path: &str) -> jsonrpsee::server::HttpResponse {
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {
+            "code": codes::UNKNOWN_CHANNEL,
+            "message": format!("this node serves no channel at {path:?} (it serves / and /channels/<id> of its channels)"),
+            "data": { "check": "unknown_channel" },
+        },
+    });
+    jsonrpsee::server::HttpResponse::builder()
+        .status(404)
+        .header("content-type", "application/json")
+        .body(jsonrpsee::server::HttpBody::from(body.to_string()))
+        .expect("a static response")
 }
 
 #[cfg(test)]

@@ -865,6 +865,7 @@ mod tests {
             members: vec![],
             policy: Default::default(),
             nodes: vec![],
+            channels: vec![],
         };
         Fixture {
             genesis,

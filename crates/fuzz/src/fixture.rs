@@ -78,6 +78,7 @@ fn build() -> Fixture {
         members: vec![],
         policy: Default::default(),
         nodes: vec![],
+        channels: vec![],
     };
     let verifier = ChainVerifier { confidential: Verifier::new(CHAIN_ID, genesis.audit_keys.clone()), shielded: None };
     Fixture {

@@ -187,4 +187,29 @@ pub enum GovernanceError {
         /// Its limit.
         limit: usize,
     },
+    /// A channel that is not valid on its own or against the registry.
+    #[error("bad channel {channel:?}: {reason}")]
+    BadChannel {
+        /// The channel id.
+        channel: String,
+        /// Why.
+        reason: String,
+    },
+    /// A channel with this id exists.
+    #[error("channel {0:?} already exists")]
+    ChannelExists(String),
+    /// No channel with this id exists.
+    #[error("no channel {0:?}")]
+    UnknownChannel(String),
+    /// A channel changes only with the approval of every member it will have: nobody is put in a channel, or
+    /// keeps another in it, without consent.
+    #[error("{action} of channel {channel:?} needs the approval of its member {member}")]
+    ChannelApprovalMissing {
+        /// The action.
+        action: &'static str,
+        /// The channel.
+        channel: String,
+        /// The member whose approval is missing.
+        member: String,
+    },
 }

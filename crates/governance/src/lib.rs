@@ -27,6 +27,9 @@
 //!   checkpoint interval and window never change.
 //! * A revoked certificate's node is out of the registry at once (a validator too: it is no longer admitted and
 //!   leaves the validator set at the boundary); a removed validator stays admitted until its epoch ends.
+//! * A private channel ([`Channel`]) changes only with the approval of every member it will have; a member in a
+//!   channel cannot be removed from the consortium before it leaves the channel; a channel whose genesis requires
+//!   a regulator keeps one.
 //! * Its canonical encoding is a function of its content, so its [`Registry::digest`] can sit in the state root.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -45,8 +48,8 @@ pub use registry::{
     MAX_REVOCATIONS, MAX_VALIDATORS, MIN_VALIDATORS,
 };
 pub use types::{
-    AssetInfo, ConsensusParams, Member, MemberRole, ValidatorInfo, MAX_ADMIN_KEYS, MAX_CERTIFICATE_BYTES,
-    MAX_LABEL_LEN, MAX_VALIDATOR_NAME_LEN,
+    AssetInfo, Channel, ConsensusParams, Member, MemberRole, ValidatorInfo, MAX_ADMIN_KEYS, MAX_CERTIFICATE_BYTES,
+    MAX_CHANNELS, MAX_LABEL_LEN, MAX_VALIDATOR_NAME_LEN, SYSTEM_CHANNEL,
 };
 
 #[cfg(feature = "testing")]

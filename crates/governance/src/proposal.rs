@@ -8,7 +8,10 @@ use ctchain_sig::{PublicKey, Signature, SigningKey};
 
 use crate::error::GovernanceError;
 use crate::policy::{ActionClass, GovernancePolicy};
-use crate::types::{check_admin_keys, AssetInfo, ConsensusParams, Member, MAX_ADMIN_KEYS, MAX_CERTIFICATE_BYTES};
+use crate::types::{
+    check_admin_keys, check_channel_members, AssetInfo, Channel, ConsensusParams, Member, MAX_ADMIN_KEYS,
+    MAX_CERTIFICATE_BYTES,
+};
 
 /// Most approvals one transaction carries (one per member at most).
 pub const MAX_APPROVALS: usize = crate::registry::MAX_MEMBERS;
@@ -84,6 +87,17 @@ pub enum Action {
     },
     /// New consensus parameters (from the next epoch).
     SetConsensusParams(ConsensusParams),
+    /// Registers a private channel: its id, the hash of its genesis, its members. Every member of the channel
+    /// must approve (not the policy's share of the consortium: the members concerned decide).
+    CreateChannel(Channel),
+    /// Changes who is in a channel. Every member the channel will have must approve (a joining member consents; a
+    /// leaving one cannot keep itself in); a required regulator cannot be removed.
+    SetChannelMembers {
+        /// The channel.
+        channel: String,
+        /// Its members from now on, sorted and distinct.
+        members: Vec<String>,
+    },
 }
 
 impl Action {
@@ -101,6 +115,8 @@ impl Action {
                 ActionClass::AuditKeys
             }
             Action::SetConsensusParams(_) => ActionClass::Consensus,
+            // Counted by the channel's own members, not by a class rule (`Registry::apply`).
+            Action::CreateChannel(_) | Action::SetChannelMembers { .. } => ActionClass::Membership,
         }
     }
 
@@ -121,6 +137,8 @@ impl Action {
             Action::RotateAuditKey { .. } => "rotate-audit-key",
             Action::RetireAuditKey { .. } => "retire-audit-key",
             Action::SetConsensusParams(_) => "set-consensus-params",
+            Action::CreateChannel(_) => "create-channel",
+            Action::SetChannelMembers { .. } => "set-channel-members",
         }
     }
 
@@ -155,6 +173,8 @@ impl Action {
             }
             Action::ListAsset(asset) => asset.check(),
             Action::SetConsensusParams(params) => params.check(),
+            Action::CreateChannel(channel) => channel.check(),
+            Action::SetChannelMembers { channel, members } => check_channel_members(channel, members),
             Action::RotateIssuer { .. }
             | Action::AddAuditKey(_)
             | Action::RotateAuditKey { .. }
@@ -352,6 +372,18 @@ impl Encode for Action {
                 w.u8(13);
                 w.put(params);
             }
+            Action::CreateChannel(channel) => {
+                w.u8(14);
+                w.put(channel);
+            }
+            Action::SetChannelMembers { channel, members } => {
+                w.u8(15);
+                w.str(channel);
+                w.len(members.len());
+                for m in members {
+                    w.str(m);
+                }
+            }
         }
     }
 }
@@ -380,6 +412,13 @@ impl Decode for Action {
             11 => Action::RotateAuditKey { index: r.u32("audit key index")?, key: r.get()? },
             12 => Action::RetireAuditKey { index: r.u32("audit key index")? },
             13 => Action::SetConsensusParams(r.get()?),
+            14 => Action::CreateChannel(r.get()?),
+            15 => {
+                let channel = r.string("channel", name_len)?;
+                let n = r.len("channel members", crate::registry::MAX_MEMBERS)?;
+                let members = (0..n).map(|_| r.string("channel member", name_len)).collect::<Result<_, _>>()?;
+                Action::SetChannelMembers { channel, members }
+            }
             tag => return Err(DecodeError::InvalidTag { field: "governance action", tag: u32::from(tag) }),
         })
     }

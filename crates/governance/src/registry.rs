@@ -8,7 +8,9 @@ use ctchain_sig::{PublicKey, Scheme};
 use crate::error::GovernanceError;
 use crate::policy::GovernancePolicy;
 use crate::proposal::{Action, VerifiedGovernance};
-use crate::types::{AssetInfo, ConsensusParams, Member, MemberRole, ValidatorInfo, MAX_CERTIFICATE_BYTES};
+use crate::types::{
+    AssetInfo, Channel, ConsensusParams, Member, MemberRole, ValidatorInfo, MAX_CERTIFICATE_BYTES, MAX_CHANNELS,
+};
 
 /// Most members.
 pub const MAX_MEMBERS: usize = 256;
@@ -129,6 +131,7 @@ pub struct Registry {
     nodes: Vec<NodeRecord>,
     revocations: Vec<Revocation>,
     assets: Vec<AssetInfo>,
+    channels: Vec<Channel>,
     epoch: Epoch,
     next: Option<Epoch>,
 }
@@ -150,6 +153,8 @@ pub struct Founding<'a> {
     pub audit_keys: &'a [AuditPublicKey],
     /// The assets.
     pub assets: &'a [AssetInfo],
+    /// The private channels founded with the chain.
+    pub channels: &'a [Channel],
     /// The consensus parameters.
     pub consensus: &'a ConsensusParams,
     /// The genesis time, Unix milliseconds: every founding certificate must be valid then.
@@ -187,6 +192,7 @@ impl Registry {
             nodes: Vec::new(),
             revocations: Vec::new(),
             assets: Vec::new(),
+            channels: Vec::new(),
             epoch: Epoch {
                 number: 0,
                 first_seq: 1,
@@ -232,6 +238,9 @@ impl Registry {
         registry.epoch.audit_keys = f.audit_keys.to_vec();
         for asset in f.assets {
             registry.list(asset.clone())?;
+        }
+        for channel in f.channels {
+            registry.create_channel(channel.clone())?;
         }
         Ok(registry)
     }
@@ -301,6 +310,16 @@ impl Registry {
         self.assets.iter().find(|a| a.id == *id)
     }
 
+    /// The private channels, by id.
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    /// A channel by id.
+    pub fn channel(&self, id: &str) -> Option<&Channel> {
+        self.channels.binary_search_by(|c| c.id.as_str().cmp(id)).ok().map(|i| &self.channels[i])
+    }
+
     /// The current epoch.
     pub fn epoch(&self) -> &Epoch {
         &self.epoch
@@ -363,6 +382,23 @@ impl Registry {
             }
             approvers.push(member);
         }
+        // A channel is decided by the members concerned: every member it will have approves, whatever the
+        // consortium's policy (no member is put in a channel without consent, nor kept in one by another).
+        let channel_members = match action {
+            Action::CreateChannel(channel) => Some((&channel.id, &channel.members)),
+            Action::SetChannelMembers { channel, members } => Some((channel, members)),
+            _ => None,
+        };
+        if let Some((channel, members)) = channel_members {
+            if let Some(missing) = members.iter().find(|m| !approvers.iter().any(|a| &a.name == *m)) {
+                return Err(GovernanceError::ChannelApprovalMissing {
+                    action: action.name(),
+                    channel: channel.clone(),
+                    member: missing.clone(),
+                });
+            }
+            return Ok(());
+        }
         // A member may always revoke its own node's certificate alone: a compromised key must not wait for a
         // quorum of other banks.
         if let Action::RevokeCertificate { member, .. } = action {
@@ -390,6 +426,12 @@ impl Registry {
             Action::AdmitMember(member) => self.admit(member.clone()),
             Action::RemoveMember { member } => {
                 self.member_index(member)?;
+                if let Some(channel) = self.channels.iter().find(|c| c.has_member(member)) {
+                    return Err(GovernanceError::BadMember {
+                        member: member.clone(),
+                        reason: format!("it is in channel {:?}: take it out of the channel first", channel.id),
+                    });
+                }
                 let nodes: Vec<String> =
                     self.nodes.iter().filter(|n| &n.member == member).map(|n| n.name.clone()).collect();
                 for node in nodes {
@@ -479,6 +521,17 @@ impl Registry {
                 next.audit_keys.remove(*index as usize);
                 Ok(())
             }),
+            Action::CreateChannel(channel) => self.create_channel(channel.clone()),
+            Action::SetChannelMembers { channel, members } => {
+                let i = self
+                    .channels
+                    .binary_search_by(|c| c.id.as_str().cmp(channel))
+                    .map_err(|_| GovernanceError::UnknownChannel(channel.clone()))?;
+                let changed = Channel { members: members.clone(), ..self.channels[i].clone() };
+                self.check_channel(&changed)?;
+                self.channels[i] = changed;
+                Ok(())
+            }
             Action::SetConsensusParams(params) => self.change_next_epoch(at, |next| {
                 // Consensus counts epochs in checkpoints and windows: they are the chain's for good.
                 for (name, was, now) in [
@@ -508,6 +561,36 @@ impl Registry {
         }
         let at = self.members.partition_point(|m| m.name < member.name);
         self.members.insert(at, member);
+        Ok(())
+    }
+
+    fn create_channel(&mut self, channel: Channel) -> Result<(), GovernanceError> {
+        channel.check()?;
+        if self.channel(&channel.id).is_some() {
+            return Err(GovernanceError::ChannelExists(channel.id));
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            return Err(GovernanceError::RegistryFull { what: "channels", limit: MAX_CHANNELS });
+        }
+        self.check_channel(&channel)?;
+        let at = self.channels.partition_point(|c| c.id < channel.id);
+        self.channels.insert(at, channel);
+        Ok(())
+    }
+
+    /// A channel against the registry: every member a current member, and a regulator among them when required.
+    fn check_channel(&self, channel: &Channel) -> Result<(), GovernanceError> {
+        channel.check()?;
+        for m in &channel.members {
+            self.member_index(m)?;
+        }
+        let regulated = channel.members.iter().any(|m| self.member(m).is_some_and(|m| m.role == MemberRole::Regulator));
+        if channel.regulator_required && !regulated {
+            return Err(GovernanceError::BadChannel {
+                channel: channel.id.clone(),
+                reason: "its genesis requires a regulator among its members".into(),
+            });
+        }
         Ok(())
     }
 
@@ -815,6 +898,7 @@ impl Encode for Registry {
         w.seq(&self.nodes);
         w.seq(&self.revocations);
         w.seq(&self.assets);
+        w.seq(&self.channels);
         w.put(&self.epoch);
         w.option(&self.next);
     }
@@ -836,12 +920,14 @@ impl Decode for Registry {
             nodes: r.seq("nodes", MAX_NODES)?,
             revocations: r.seq("revocations", MAX_REVOCATIONS)?,
             assets: r.seq("assets", MAX_ASSETS)?,
+            channels: r.seq("channels", MAX_CHANNELS)?,
             epoch: r.get()?,
             next: r.option("next epoch")?,
         };
         let sorted = registry.members.windows(2).all(|p| p[0].name < p[1].name)
             && registry.nodes.windows(2).all(|p| (&p[0].member, &p[0].name) < (&p[1].member, &p[1].name))
-            && registry.revocations.windows(2).all(|p| (&p[0].member, &p[0].serial) < (&p[1].member, &p[1].serial));
+            && registry.revocations.windows(2).all(|p| (&p[0].member, &p[0].serial) < (&p[1].member, &p[1].serial))
+            && registry.channels.windows(2).all(|p| p[0].id < p[1].id);
         if !sorted {
             return Err(DecodeError::Invalid { field: "registry", reason: "not strictly sorted" });
         }

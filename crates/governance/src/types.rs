@@ -1,6 +1,6 @@
 //! What the registry holds: members, validators, assets, consensus parameters, and their canonical encodings.
 
-use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
+use ctchain_codec::{Decode, DecodeError, Encode, Hash32, Reader, Writer};
 use ctchain_crypto::{AssetId, Point};
 use ctchain_membership::MemberCa;
 use ctchain_sig::PublicKey;
@@ -296,5 +296,94 @@ impl Decode for ConsensusParams {
             view_timeout_ms: r.u64("view timeout")?,
             max_clock_drift_ms: r.u64("max clock drift")?,
         })
+    }
+}
+
+/// The name of the consortium chain itself among channels (in metrics, logs and RPC paths); no private channel
+/// may take it.
+pub const SYSTEM_CHANNEL: &str = "system";
+
+/// Most private channels one consortium registers.
+pub const MAX_CHANNELS: usize = 64;
+
+/// A private channel: its own chain (its own genesis, ledger, mempool and consensus) among some of the
+/// consortium's members, whose data only their nodes receive. The system registry records which channels exist
+/// and who is in them; every node computes from it which peers may receive a channel's messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    /// Its id (a name: lowercase letters, digits, `.` and `-`); the channel's chain id is
+    /// `<consortium chain id>/<id>` ([`Channel::chain_id`]).
+    pub id: String,
+    /// The hash of the channel's genesis: a node serves the channel only from a genesis of exactly this hash.
+    pub genesis: Hash32,
+    /// The member organisations in the channel, sorted and distinct (at least two).
+    pub members: Vec<String>,
+    /// Whether a regulator member must stay in the channel (the default for channels that carry value), so that
+    /// supervision does not depend on the banks inviting it.
+    pub regulator_required: bool,
+}
+
+impl Channel {
+    /// The chain id of channel `id` of the consortium chain `consortium`.
+    pub fn chain_id(consortium: &str, id: &str) -> String {
+        format!("{consortium}/{id}")
+    }
+
+    /// Whether `member` is in the channel.
+    pub fn has_member(&self, member: &str) -> bool {
+        self.members.binary_search_by(|m| m.as_str().cmp(member)).is_ok()
+    }
+
+    /// The checks of the channel on its own: its id and members' names, members sorted, distinct, at least two.
+    pub fn check(&self) -> Result<(), GovernanceError> {
+        check_channel_members(&self.id, &self.members)
+    }
+}
+
+/// A channel's id and members on their own: valid names, members sorted, distinct, at least two.
+pub(crate) fn check_channel_members(id: &str, members: &[String]) -> Result<(), GovernanceError> {
+    let bad = |why: String| GovernanceError::BadChannel { channel: id.to_owned(), reason: why };
+    ctchain_membership::check_name(id).map_err(|e| bad(e.to_string()))?;
+    if id == SYSTEM_CHANNEL {
+        return Err(bad(format!("{SYSTEM_CHANNEL:?} names the consortium chain itself")));
+    }
+    for m in members {
+        ctchain_membership::check_name(m).map_err(|e| bad(e.to_string()))?;
+    }
+    if members.len() < 2 {
+        return Err(bad("a channel has at least two members".into()));
+    }
+    if members.len() > crate::registry::MAX_MEMBERS {
+        return Err(bad("more members than a registry holds".into()));
+    }
+    if !members.windows(2).all(|p| p[0] < p[1]) {
+        return Err(bad("members must be sorted and distinct".into()));
+    }
+    Ok(())
+}
+
+impl Encode for Channel {
+    fn encode_to(&self, w: &mut Writer) {
+        w.str(&self.id);
+        w.put(&self.genesis);
+        w.len(self.members.len());
+        for m in &self.members {
+            w.str(m);
+        }
+        w.bool(self.regulator_required);
+    }
+}
+
+impl Decode for Channel {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let name_len = ctchain_membership::MAX_NAME_LEN;
+        let id = r.string("channel id", name_len)?;
+        let genesis = r.get()?;
+        let n = r.len("channel members", crate::registry::MAX_MEMBERS)?;
+        let members = (0..n).map(|_| r.string("channel member", name_len)).collect::<Result<Vec<_>, _>>()?;
+        let regulator_required = r.bool("regulator required")?;
+        let channel = Self { id, genesis, members, regulator_required };
+        channel.check().map_err(|_| DecodeError::Invalid { field: "channel", reason: "not a valid channel" })?;
+        Ok(channel)
     }
 }

@@ -39,6 +39,7 @@ fn world(banks: usize) -> World {
         validators: &consortium.validators(),
         audit_keys: &[audit_key],
         assets: &assets,
+        channels: &[],
         consensus: &ConsensusParams::default(),
         time_ms: NOW_MS,
     })
@@ -108,6 +109,7 @@ fn a_founding_whose_validators_are_not_its_certified_nodes_is_refused() {
         validators: &validators,
         audit_keys: &[],
         assets: &[],
+        channels: &[],
         consensus: &ConsensusParams::default(),
         time_ms: NOW_MS,
     })
@@ -457,6 +459,7 @@ fn a_chain_without_members_has_no_governance() {
         validators: &c.validators(),
         audit_keys: &[],
         assets: &[],
+        channels: &[],
         consensus: &ConsensusParams::default(),
         time_ms: NOW_MS,
     })
@@ -471,4 +474,81 @@ fn a_chain_without_members_has_no_governance() {
         registry.apply(&tx, BlockContext { height: 1, seq: 1, time_ms: NOW_MS }),
         Err(GovernanceError::NoGovernance)
     );
+}
+
+fn channel(id: &str, members: &[&str], regulator_required: bool) -> ctchain_governance::Channel {
+    ctchain_governance::Channel {
+        id: id.into(),
+        genesis: ctchain_codec::Hash32([9; 32]),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        regulator_required,
+    }
+}
+
+#[test]
+fn a_channel_is_decided_by_every_member_it_will_have_and_nobody_else() {
+    let mut w = world(6);
+    let x = channel("x", &["bank-a", "bank-b", "bank-c", "bank-d", "regulator"], true);
+    // Five of seven members is more than any policy share, but bank-d did not consent: refused, by name.
+    let err = w.refused(
+        w.tx(Action::CreateChannel(x.clone()), &["bank-a", "bank-b", "bank-c", "bank-e", "bank-f", "regulator"]),
+    );
+    assert!(matches!(&err, GovernanceError::ChannelApprovalMissing { member, .. } if member == "bank-d"), "{err}");
+    w.apply(w.tx(Action::CreateChannel(x.clone()), &["bank-a", "bank-b", "bank-c", "bank-d", "regulator"])).unwrap();
+    assert_eq!(w.registry.channel("x"), Some(&x));
+    let err = w.refused(w.tx(Action::CreateChannel(x.clone()), &["bank-a", "bank-b", "bank-c", "bank-d", "regulator"]));
+    assert!(matches!(err, GovernanceError::ChannelExists(_)), "{err}");
+
+    // Bank-e joins: it and every current member approve; without bank-e's own consent it cannot be put in.
+    let joined: Vec<String> =
+        ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e", "regulator"].iter().map(|m| m.to_string()).collect();
+    let join = Action::SetChannelMembers { channel: "x".into(), members: joined.clone() };
+    let err = w.refused(w.tx(join.clone(), &["bank-a", "bank-b", "bank-c", "bank-d", "regulator"]));
+    assert!(matches!(&err, GovernanceError::ChannelApprovalMissing { member, .. } if member == "bank-e"), "{err}");
+    w.apply(w.tx(join, &["bank-a", "bank-b", "bank-c", "bank-d", "bank-e", "regulator"])).unwrap();
+    assert!(w.registry.channel("x").unwrap().has_member("bank-e"));
+
+    // The required regulator cannot be taken out, whoever approves.
+    let without_regulator = Action::SetChannelMembers {
+        channel: "x".into(),
+        members: ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e"].iter().map(|m| m.to_string()).collect(),
+    };
+    let err = w.refused(w.tx(without_regulator, &["bank-a", "bank-b", "bank-c", "bank-d", "bank-e", "regulator"]));
+    assert!(matches!(&err, GovernanceError::BadChannel { reason, .. } if reason.contains("regulator")), "{err}");
+
+    // A member in a channel cannot leave the consortium before it leaves the channel.
+    let err = w.refused(w.tx(
+        Action::RemoveMember { member: "bank-e".into() },
+        &["bank-a", "bank-b", "bank-c", "bank-d", "bank-f", "regulator"],
+    ));
+    assert!(matches!(&err, GovernanceError::BadMember { reason, .. } if reason.contains("channel")), "{err}");
+
+    // Unknown members and unknown channels are named.
+    let err = w.refused(w.tx(Action::CreateChannel(channel("y", &["bank-a", "bank-z"], false)), &["bank-a"]));
+    assert!(matches!(&err, GovernanceError::ChannelApprovalMissing { member, .. } if member == "bank-z"), "{err}");
+    let err = w.refused(w.tx(
+        Action::SetChannelMembers { channel: "nope".into(), members: vec!["bank-a".into(), "bank-b".into()] },
+        &["bank-a", "bank-b"],
+    ));
+    assert!(matches!(err, GovernanceError::UnknownChannel(_)), "{err}");
+}
+
+#[test]
+fn channels_are_checked_on_their_own_and_survive_the_registry_encoding() {
+    let mut w = world(4);
+    for (bad, why) in [
+        (channel("x", &["bank-a"], false), "at least two"),
+        (channel("x", &["bank-b", "bank-a"], false), "sorted"),
+        (channel("X", &["bank-a", "bank-b"], false), "name"),
+    ] {
+        let err = Action::CreateChannel(bad).check_form().unwrap_err();
+        assert!(matches!(&err, GovernanceError::BadChannel { .. }) && err.to_string().contains(why), "{err}");
+    }
+    let err = w.refused(w.tx(Action::CreateChannel(channel("x", &["bank-a", "bank-b"], true)), &["bank-a", "bank-b"]));
+    assert!(err.to_string().contains("requires a regulator"), "{err}");
+    w.apply(w.tx(Action::CreateChannel(channel("bilateral", &["bank-a", "bank-b"], false)), &["bank-a", "bank-b"]))
+        .unwrap();
+    let back = Registry::from_bytes(&w.registry.to_bytes()).unwrap();
+    assert_eq!(back, w.registry);
+    assert_eq!(back.channels().len(), 1);
 }

@@ -50,6 +50,9 @@ pub struct Genesis {
     pub policy: GovernancePolicy,
     /// The founding nodes' certificates (DER), issued by the members' CAs.
     pub nodes: Vec<Vec<u8>>,
+    /// The private channels founded with the chain (each its own chain, named by its genesis hash); later ones
+    /// are created by governance.
+    pub channels: Vec<ctchain_governance::Channel>,
 }
 
 impl Genesis {
@@ -75,6 +78,7 @@ impl Genesis {
             validators: &self.validators,
             audit_keys: &self.audit_keys,
             assets: &self.assets,
+            channels: &self.channels,
             consensus: &self.consensus,
             time_ms: self.genesis_time_ms,
         })
@@ -302,6 +306,7 @@ impl Encode for Genesis {
         for der in &self.nodes {
             w.bytes(der);
         }
+        w.seq(&self.channels);
     }
 }
 
@@ -324,6 +329,7 @@ impl Decode for Genesis {
                     .map(|_| Ok(r.bytes("node certificate", ctchain_governance::MAX_CERTIFICATE_BYTES)?.to_vec()))
                     .collect::<Result<_, DecodeError>>()?
             },
+            channels: r.seq("channels", ctchain_governance::MAX_CHANNELS)?,
         })
     }
 }

@@ -23,3 +23,6 @@ pub const RANGE_TOO_LARGE: i32 = 1010;
 pub const NO_SHIELDED_POOL: i32 = 1011;
 /// The node could not read its storage or is shutting down.
 pub const NODE_ERROR: i32 = 1020;
+/// The request's path names no channel this node serves (`/channels/<id>`: the node is not a member, or the
+/// channel does not exist).
+pub const UNKNOWN_CHANNEL: i32 = 1030;

@@ -40,7 +40,9 @@ use ctchain_crypto::TxId;
 use ctchain_ledger::finality::ConsensusSchedule;
 use ctchain_ledger::{CheckedBlock, EncodedBlock, Genesis, Ledger, LedgerError, VerifiedBlock};
 use ctchain_mempool::{Admission, AdmitError, Mempool, MempoolConfig};
-use ctchain_net::{GossipVerdict, NetEvent, NetHandle, PeerId, Topic};
+use ctchain_net::{GossipVerdict, PeerId, Topic};
+
+use crate::channels::{LinkEvent, Scope};
 use ctchain_pbft::{
     Block as PbftBlock, CommittedBlock, Config as PbftConfig, Ed25519Signer, Ed25519Verifier, EpochSchedule, Input,
     LedgerTip, Output, PublicKey, Replica, Signer as _, ValidatorSet,
@@ -483,7 +485,7 @@ impl Driver {
     /// Runs until `shutdown` fires.
     pub async fn run(
         mut self,
-        mut net_events: mpsc::Receiver<NetEvent>,
+        mut net_events: mpsc::Receiver<LinkEvent>,
         mut events: mpsc::UnboundedReceiver<Event>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<()> {
@@ -533,23 +535,28 @@ impl Driver {
         self.status_published_ms = now_ms();
         let net = self.shared.net.status();
         self.shared.metrics.peers.set(net.connected.len() as i64);
-        let refused = net.refused_connections;
-        let counted = self.shared.metrics.refused_connections.get();
-        if refused > counted {
-            self.shared.metrics.refused_connections.inc_by(refused - counted);
+        // Network-wide counters belong to the system channel's metrics; every chain counts its own traffic.
+        if *self.shared.net.scope() == Scope::System {
+            let refused = net.refused_connections;
+            let counted = self.shared.metrics.refused_connections.get();
+            if refused > counted {
+                self.shared.metrics.refused_connections.inc_by(refused - counted);
+            }
+            for (peer, refused) in &net.refused_messages {
+                let name = self.peer_name(peer);
+                self.shared.metrics.set_counter(&self.shared.metrics.refused_messages, &name, *refused);
+            }
+            let dropped = self.shared.metrics.dropped_net_events.get();
+            if net.dropped_events > dropped {
+                self.shared.metrics.dropped_net_events.inc_by(net.dropped_events - dropped);
+            }
+            let stalled = self.shared.metrics.stalled_peer_disconnects.get();
+            if net.stalled_disconnects > stalled {
+                self.shared.metrics.stalled_peer_disconnects.inc_by(net.stalled_disconnects - stalled);
+            }
         }
-        for (peer, refused) in &net.refused_messages {
-            let name = self.peer_name(peer);
-            self.shared.metrics.set_counter(&self.shared.metrics.refused_messages, &name, *refused);
-        }
-        let dropped = self.shared.metrics.dropped_net_events.get();
-        if net.dropped_events > dropped {
-            self.shared.metrics.dropped_net_events.inc_by(net.dropped_events - dropped);
-        }
-        let stalled = self.shared.metrics.stalled_peer_disconnects.get();
-        if net.stalled_disconnects > stalled {
-            self.shared.metrics.stalled_peer_disconnects.inc_by(net.stalled_disconnects - stalled);
-        }
+        let traffic = self.shared.net.confinement().traffic();
+        self.shared.metrics.observe_traffic(self.shared.net.scope().label(), &traffic);
         let epoch = self.current_epoch();
         let mut view =
             ConsensusView { seq: self.applied_seq, epoch, validator_index: self.my_index(epoch), ..Default::default() };
@@ -569,9 +576,9 @@ impl Driver {
         }
     }
 
-    fn on_net(&mut self, ev: NetEvent) -> Result<()> {
+    fn on_net(&mut self, ev: LinkEvent) -> Result<()> {
         match ev {
-            NetEvent::Direct { from, bytes } => match Wire::from_bytes(&bytes) {
+            LinkEvent::Direct { from, bytes } => match Wire::from_bytes(&bytes) {
                 Ok(Wire::Consensus(msg)) => {
                     if self.replica.is_some() {
                         self.step(Input::Message(msg))?;
@@ -586,7 +593,7 @@ impl Driver {
                 Ok(Wire::SnapshotOffers(_) | Wire::SnapshotChunk { .. }) => {}
                 Err(e) => debug!(%from, "undecodable direct message: {e}"),
             },
-            NetEvent::Gossip { id, topic: Topic::Transactions, bytes, .. } => {
+            LinkEvent::Gossip { id, topic: Topic::Transactions, bytes } => {
                 let shared = self.shared.clone();
                 let events = self.events.clone();
                 // Gossip carries the tagged ledger encoding, so every kind travels on one topic. It is relayed
@@ -620,7 +627,7 @@ impl Driver {
                     shared.net.report(id, verdict);
                 });
             }
-            NetEvent::Gossip { id, topic: Topic::Blocks, bytes, .. } => match LogEntry::from_bytes(&bytes) {
+            LinkEvent::Gossip { id, topic: Topic::Blocks, bytes } => match LogEntry::from_bytes(&bytes) {
                 Ok(entry) => {
                     // A block is relayed only with a valid commit certificate (it is checked again on apply). Within
                     // a window of this node's tip, its epoch is known for sure; beyond, an epoch this node has not
@@ -643,15 +650,15 @@ impl Driver {
                     debug!("undecodable gossiped block: {e}");
                 }
             },
-            NetEvent::PeerConnected(p) => {
+            LinkEvent::PeerConnected(p) => {
                 info!(peer = %self.peer_name(&p), "peer connected");
                 self.regossip_after_connect();
             }
-            NetEvent::PeerDisconnected(p) => warn!(peer = %self.peer_name(&p), "peer disconnected"),
-            NetEvent::Refused { peer } => {
+            LinkEvent::PeerDisconnected(p) => warn!(peer = %self.peer_name(&p), "peer disconnected"),
+            LinkEvent::Refused { peer } => {
                 warn!(peer = ?peer.map(|p| p.to_string()), "refused a connection from a peer outside the allow-list")
             }
-            NetEvent::Listening(addr) => info!(%addr, "network listening"),
+            LinkEvent::Listening(addr) => info!(%addr, "network listening"),
         }
         Ok(())
     }
@@ -667,6 +674,14 @@ impl Driver {
                 return Ok(());
             }
             self.admitted_from = Some((version, Instant::now()));
+            if *self.shared.net.scope() == Scope::System {
+                // The system registry says who is in each private channel this node hosts.
+                let changed =
+                    self.shared.net.confinement().update(ledger.registry(), &self.shared.network_key, now_ms() / 1000);
+                if !changed.is_empty() {
+                    info!(?changed, "the registry changed who is in the channels this node hosts");
+                }
+            }
             crate::admitted::admitted_peers(
                 ledger.registry(),
                 &self.shared.config_peers,

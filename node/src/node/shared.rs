@@ -66,8 +66,8 @@ pub struct Shared {
     pub mempool: Mutex<Mempool>,
     /// The one door for transactions, with the chain's verifier and what it verified recently.
     pub admission: Admission,
-    /// The network.
-    pub net: NetHandle,
+    /// The network, as this chain's channel reaches it (its members only).
+    pub net: crate::channels::ChannelLink,
     /// Metrics.
     pub metrics: Arc<NodeMetrics>,
     /// Consensus state for status.

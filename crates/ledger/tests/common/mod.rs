@@ -54,6 +54,7 @@ pub fn genesis(keys: &Keys) -> Genesis {
         members: vec![],
         policy: Default::default(),
         nodes: vec![],
+        channels: vec![],
     }
 }
 

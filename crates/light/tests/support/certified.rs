@@ -46,6 +46,7 @@ pub fn genesis(validators: &[Ed25519Signer], chain_id: &str) -> Genesis {
         members: vec![],
         policy: Default::default(),
         nodes: vec![],
+        channels: vec![],
     }
 }
 
