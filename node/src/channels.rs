@@ -115,6 +115,12 @@ impl Decode for Frame {
     }
 }
 
+/// The bytes of a direct message of `scope` carrying the chain message `wire` (`crate::node::Wire`): what a
+/// [`ChannelLink`] sends. Public for tools and tests that speak to a node as a peer would.
+pub fn direct_frame(scope: Scope, wire: Vec<u8>) -> Vec<u8> {
+    Frame { scope, body: FrameBody::Direct(wire) }.to_bytes()
+}
+
 /// What the network tells one chain.
 #[derive(Clone, Debug)]
 pub enum LinkEvent {

@@ -53,10 +53,49 @@ pub struct Testnet {
     pub params_dir: PathBuf,
     /// Issuer keys: (bank, asset id, label, key).
     pub issuers: Vec<(String, AssetId, String, SigningKey)>,
+    /// The private channels and their genesis.
+    pub channels: Vec<(ctchain_governance::Channel, Genesis)>,
+}
+
+/// A private channel of a testnet: its id and its banks (the regulator is always a member, and its observers
+/// observe it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    /// The channel id.
+    pub id: String,
+    /// Its banks, by name (`bank-a`, …).
+    pub banks: Vec<String>,
+}
+
+impl std::str::FromStr for ChannelSpec {
+    type Err = anyhow::Error;
+
+    /// `<id>=<bank>,<bank>,…`, e.g. `x=bank-a,bank-b`.
+    fn from_str(text: &str) -> Result<Self> {
+        let (id, banks) =
+            text.split_once('=').ok_or_else(|| anyhow!("a channel is <id>=<bank>,<bank>,… ({text:?})"))?;
+        let banks: Vec<String> = banks.split(',').map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
+        Ok(Self { id: id.trim().to_owned(), banks })
+    }
 }
 
 /// Creates a local chain of `validators` validators and `observers` observers under `dir`.
 pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, base_port: u16) -> Result<Testnet> {
+    testnet_with_channels(dir, chain_id, validators, observers, base_port, &[])
+}
+
+/// Creates a local chain as [`testnet`] does, with private channels founded in the genesis: each its own genesis
+/// (`<chain id>/<id>`, the channel's banks and the regulator as members, the banks' validators as its
+/// validators, the chain's audit keys and assets, no shielded pool), placed in the home of every node of its
+/// members (`channels/<id>/genesis.toml`) and nowhere else.
+pub fn testnet_with_channels(
+    dir: &Path,
+    chain_id: &str,
+    validators: usize,
+    observers: usize,
+    base_port: u16,
+    channels: &[ChannelSpec],
+) -> Result<Testnet> {
     if validators == 0 {
         bail!("a chain needs at least one validator");
     }
@@ -131,7 +170,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             .collect(),
         members: members.iter().map(TestnetMember::public).collect(),
         policy: GovernancePolicy::default(),
-        nodes: certificates,
+        nodes: certificates.clone(),
         channels: vec![],
         audit_keys: vec![auditor.public()],
         assets: issuers
@@ -153,6 +192,60 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
             recent_roots: 100,
         }),
     };
+    // The private channels: each its own genesis among its banks and the regulator.
+    let node_member =
+        |i: usize| if i < validators { members[i].name.clone() } else { members[validators].name.clone() };
+    let mut channel_genesis = Vec::new();
+    for spec in channels {
+        for bank in &spec.banks {
+            if !members[..validators].iter().any(|m| &m.name == bank) {
+                bail!(
+                    "channel {}: {bank:?} is not a bank of this testnet (bank-a … {})",
+                    spec.id,
+                    bank_name(validators - 1)
+                );
+            }
+        }
+        let mut in_channel: Vec<String> = spec.banks.clone();
+        in_channel.push(members[validators].name.clone());
+        in_channel.sort();
+        in_channel.dedup();
+        let g = Genesis {
+            chain_id: ctchain_governance::Channel::chain_id(chain_id, &spec.id),
+            validators: genesis
+                .validators
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| in_channel.contains(&node_member(*i)))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            members: members.iter().filter(|m| in_channel.contains(&m.name)).map(TestnetMember::public).collect(),
+            nodes: (0..total)
+                .filter(|i| in_channel.contains(&node_member(*i)))
+                .map(|i| certificates[i].clone())
+                .collect(),
+            shielded: None,
+            channels: vec![],
+            ..genesis.clone()
+        };
+        let channel = ctchain_governance::Channel {
+            id: spec.id.clone(),
+            genesis: g.hash(),
+            members: in_channel,
+            regulator_required: true,
+        };
+        channel_genesis.push((channel, g));
+    }
+    let genesis = Genesis { channels: channel_genesis.iter().map(|(c, _)| c.clone()).collect(), ..genesis };
+    genesis.registry().map_err(|e| anyhow!("the testnet genesis: {e}"))?;
+    for (channel, g) in &channel_genesis {
+        g.registry().map_err(|e| anyhow!("the genesis of channel {}: {e}", channel.id))?;
+        write_new_file(
+            &dir.join("channels").join(format!("{}.genesis.toml", channel.id)),
+            crate::genesis_file::to_toml(g).as_bytes(),
+            false,
+        )?;
+    }
     let genesis_text = crate::genesis_file::to_toml(&genesis);
 
     let mut homes = Vec::new();
@@ -186,6 +279,12 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         };
         config.write_new(&home.config())?;
         write_new_file(&home.genesis(), genesis_text.as_bytes(), false)?;
+        for (channel, g) in &channel_genesis {
+            if channel.has_member(&node_member(i)) {
+                let path = home.channels_dir().join(&channel.id).join("genesis.toml");
+                write_new_file(&path, crate::genesis_file::to_toml(g).as_bytes(), false)?;
+            }
+        }
         if i < validators {
             consensus[i].write(&home.consensus_key(), "consensus")?;
         }
@@ -224,7 +323,7 @@ pub fn testnet(dir: &Path, chain_id: &str, validators: usize, observers: usize, 
         file.write(&dir.join(format!("{bank}-{label}.issuer.json")), false)
             .map_err(|e| anyhow!("issuer keystore: {e}"))?;
     }
-    Ok(Testnet { genesis, homes, rpc, auditor, shielded_auditor, params_dir, issuers })
+    Ok(Testnet { genesis, homes, rpc, auditor, shielded_auditor, params_dir, issuers, channels: channel_genesis })
 }
 
 /// The name of the bank of validator `i`: `bank-a` … `bank-z`, then `bank-26`, …

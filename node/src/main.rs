@@ -54,6 +54,10 @@ enum Command {
         /// First port: p2p uses BASE+i, RPC BASE+100+i, metrics BASE+200+i.
         #[arg(long, default_value_t = 26600)]
         base_port: u16,
+        /// A private channel founded with the chain, `<id>=<bank>,<bank>,…` (e.g. `x=bank-a,bank-b`); the
+        /// regulator is always a member. Repeat for several.
+        #[arg(long = "channel")]
+        channels: Vec<home::ChannelSpec>,
     },
     /// Create one node's home (keys and node.toml) for a real deployment.
     Init {
@@ -151,8 +155,8 @@ fn main() {
 
 async fn run_other(command: Command) -> Result<()> {
     match command {
-        Command::Testnet { validators, observers, dir, chain_id, base_port } => {
-            let t = home::testnet(&dir, &chain_id, validators, observers, base_port)?;
+        Command::Testnet { validators, observers, dir, chain_id, base_port, channels } => {
+            let t = home::testnet_with_channels(&dir, &chain_id, validators, observers, base_port, &channels)?;
             println!(
                 "created a {validators}-validator chain {chain_id:?} (genesis {}) in {}",
                 t.genesis.hash(),
@@ -169,6 +173,15 @@ async fn run_other(command: Command) -> Result<()> {
                 "every demo secret in hex (audit key, issuer keys): {}",
                 dir.join("testnet-secrets.json").display()
             );
+            for (channel, g) in &t.channels {
+                println!(
+                    "  private channel {} among {} (genesis {}): RPC at <node rpc>/channels/{}",
+                    channel.id,
+                    channel.members.join(", "),
+                    g.hash(),
+                    channel.id
+                );
+            }
             println!("start each node with: ctchain-node start --home <dir>");
             Ok(())
         }
@@ -361,15 +374,23 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         verifying_key: home.shielded_verifying_key(),
     };
     let ledger = open_ledger(&system, &genesis)?;
-    // The private channels this node serves: those whose genesis its operator placed in its home, that the
-    // system registry lists with that genesis, and that its organisation is in.
-    let hosted = hosted_channels(&home, &ledger, &network_key.public)?;
-    for (id, _, _) in &hosted {
-        confinement.host(id);
-    }
-    confinement.update(ledger.registry(), &network_key.public, ctchain_node::node::now_ms() / 1000);
-
-    let mut chains = Vec::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Result<()>>();
+    let host = Arc::new(Host {
+        home: home.clone(),
+        config: config.clone(),
+        net: net.clone(),
+        routes: routes.clone(),
+        confinement: confinement.clone(),
+        rpc: rpc_server::RpcRoutes::default(),
+        metrics: metrics::MetricsSet::default(),
+        consensus_secret: consensus_key.as_ref().map(|k| k.secret),
+        network_key: network_key.public,
+        stop: stop_rx,
+        done: done_tx,
+        running: Default::default(),
+        hosted: Default::default(),
+    });
     let system_chain = open_chain(ChainOpening {
         name: &config.name,
         config: &config,
@@ -381,76 +402,173 @@ async fn start(home: Home, config: NodeConfig, restore: bool) -> Result<()> {
         link: system_link,
         net_events: system_events,
         peer_names,
-        consensus_secret: consensus_key.as_ref().map(|k| k.secret),
+        consensus_secret: host.consensus_secret,
         network_key: network_key.public,
         never_voted: restored.is_some() && !restore,
         restored_height: restored,
     })?;
-    chains.push(system_chain);
-    for (id, dirs, channel_genesis) in hosted {
-        let ledger = open_ledger(&dirs, &channel_genesis)?;
-        let scope = Scope::Channel(id.clone());
-        let net_events = routes.add(scope.clone())?;
-        let link = ChannelLink::new(scope.clone(), net.clone(), confinement.clone());
-        let chain = open_chain(ChainOpening {
-            name: &config.name,
-            config: &config,
-            scope,
-            genesis: channel_genesis,
-            ledger,
-            dirs: &dirs,
-            store: None,
-            link,
-            net_events,
-            peer_names: HashMap::new(),
-            consensus_secret: consensus_key.as_ref().map(|k| k.secret),
-            network_key: network_key.public,
-            never_voted: false,
-            restored_height: None,
-        })?;
-        info!(channel = %id, "serving private channel");
-        chains.push(chain);
-    }
+    let system_shared = system_chain.shared.clone();
+    host.serve(system_chain);
+    // The private channels this node serves: those whose genesis its operator placed in its home, that the
+    // system registry lists with that genesis, and that its organisation is in — now, and whenever a block
+    // changes the registry (a channel created, or this node's organisation admitted to one, is served at once).
+    host.open_new_channels(&system_shared, true)?;
+    tokio::spawn(watch_channels(host.clone(), system_shared.clone()));
 
-    let rpc_chains = chains
-        .iter()
-        .map(|c| rpc_server::RpcChain {
-            scope: c.shared.net.scope().clone(),
-            shared: c.shared.clone(),
-            events: c.events_tx.clone(),
-        })
-        .collect();
-    let (rpc_addr, rpc_handle) = rpc_server::start(&config.rpc, rpc_chains).await?;
+    let (rpc_addr, rpc_handle) = rpc_server::start(&config.rpc, host.rpc.clone()).await?;
     info!(%rpc_addr, "JSON-RPC listening (HTTP and WebSocket; private channels at /channels/<id>)");
     if let Some(addr) = config.metrics.listen {
-        let all: Vec<_> = chains.iter().map(|c| c.shared.metrics.clone()).collect();
-        let local = metrics::serve(addr, all).await.with_context(|| format!("cannot serve metrics on {addr}"))?;
+        let local = metrics::serve(addr, host.metrics.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
         info!(%local, "metrics at /metrics");
     }
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut drivers = tokio::task::JoinSet::new();
-    for chain in chains {
-        let label = chain.shared.net.scope().label().to_owned();
-        let run = chain.driver.run(chain.net_events, chain.events_rx, stop_rx.clone());
-        drivers.spawn(async move { run.await.with_context(|| format!("the driver of channel {label} stopped")) });
-    }
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let outcome = tokio::select! {
         _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); Ok(()) }
         _ = sigterm.recv() => { info!("SIGTERM: shutting down"); Ok(()) }
         // One chain's driver failing stops the node: its operator must see it, not a node half serving.
-        Some(r) = drivers.join_next() => r.map_err(|e| anyhow!("driver task failed: {e}")).and_then(|r| r),
+        Some(r) = done_rx.recv() => r,
     };
     let _ = stop_tx.send(true);
     let _ = rpc_handle.stop();
     net.shutdown();
     // Let the drivers finish their current step so that the ledgers close cleanly (RocksDB flushes on drop).
-    let _ =
-        tokio::time::timeout(std::time::Duration::from_secs(5), async { while drivers.join_next().await.is_some() {} })
-            .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while host.running.load(std::sync::atomic::Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     info!("stopped");
     outcome
+}
+
+/// What serving chains takes, shared by the start and the watcher that opens channels as the registry admits
+/// this node to them.
+struct Host {
+    home: Home,
+    config: NodeConfig,
+    net: ctchain_net::NetHandle,
+    routes: Routes,
+    confinement: Arc<Confinement>,
+    rpc: rpc_server::RpcRoutes,
+    metrics: metrics::MetricsSet,
+    consensus_secret: Option<[u8; 32]>,
+    network_key: [u8; 32],
+    stop: watch::Receiver<bool>,
+    /// Each driver's outcome when it ends (the node stops on the first).
+    done: mpsc::UnboundedSender<Result<()>>,
+    /// Drivers still running.
+    running: Arc<std::sync::atomic::AtomicUsize>,
+    /// The private channels served.
+    hosted: Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Host {
+    /// Serves a chain: its RPC at its channel's path, its metrics, its driver.
+    fn serve(&self, chain: Chain) {
+        let scope = chain.shared.net.scope().clone();
+        self.rpc.add(rpc_server::RpcChain {
+            scope: scope.clone(),
+            shared: chain.shared.clone(),
+            events: chain.events_tx.clone(),
+        });
+        if let Ok(mut all) = self.metrics.write() {
+            all.push(chain.shared.metrics.clone());
+        }
+        let run = chain.driver.run(chain.net_events, chain.events_rx, self.stop.clone());
+        let (done, running) = (self.done.clone(), self.running.clone());
+        running.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            let outcome = run.await.with_context(|| format!("the driver of channel {} stopped", scope.label()));
+            running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = done.send(outcome);
+        });
+    }
+
+    /// Opens and serves every channel the system registry now admits this node to and it does not serve yet. At
+    /// start (`at_start`) a bad channel directory stops the node; later it is logged and skipped.
+    fn open_new_channels(&self, system: &Shared, at_start: bool) -> Result<()> {
+        let eligible = {
+            let ledger = system.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            match hosted_channels(&self.home, &ledger, &self.network_key) {
+                Ok(found) => found,
+                Err(e) if !at_start => {
+                    tracing::warn!("channels: {e:#}");
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        for (id, dirs, channel_genesis) in eligible {
+            if self.hosted.lock().map_err(|_| anyhow!("hosted lock poisoned"))?.contains(&id) {
+                continue;
+            }
+            match self.open_channel(system, &id, &dirs, channel_genesis) {
+                Ok(chain) => {
+                    self.hosted.lock().map_err(|_| anyhow!("hosted lock poisoned"))?.insert(id.clone());
+                    info!(channel = %id, "serving private channel");
+                    self.serve(chain);
+                }
+                Err(e) if !at_start => tracing::error!(channel = %id, "cannot serve the channel: {e:#}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn open_channel(
+        &self,
+        system: &Shared,
+        id: &str,
+        dirs: &ChainDirs,
+        genesis: ctchain_ledger::Genesis,
+    ) -> Result<Chain> {
+        let ledger = open_ledger(dirs, &genesis)?;
+        self.confinement.host(id);
+        {
+            let system_ledger = system.ledger.read().map_err(|_| anyhow!("ledger lock poisoned"))?;
+            self.confinement.update(system_ledger.registry(), &self.network_key, ctchain_node::node::now_ms() / 1000);
+        }
+        let scope = Scope::Channel(id.to_owned());
+        let net_events = self.routes.add(scope.clone())?;
+        let link = ChannelLink::new(scope.clone(), self.net.clone(), self.confinement.clone());
+        open_chain(ChainOpening {
+            name: &self.config.name,
+            config: &self.config,
+            scope,
+            genesis,
+            ledger,
+            dirs,
+            store: None,
+            link,
+            net_events,
+            peer_names: HashMap::new(),
+            consensus_secret: self.consensus_secret,
+            network_key: self.network_key,
+            never_voted: false,
+            restored_height: None,
+        })
+    }
+}
+
+/// Opens the channels a registry change admits this node to, after each system block that changes it.
+async fn watch_channels(host: Arc<Host>, system: Arc<Shared>) {
+    let mut seen = system.ledger.read().map(|l| l.registry().version()).unwrap_or(0);
+    let mut stop = host.stop.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            _ = stop.changed() => return,
+        }
+        let version = system.ledger.read().map(|l| l.registry().version()).unwrap_or(seen);
+        if version != seen {
+            seen = version;
+            if let Err(e) = host.open_new_channels(&system, false) {
+                tracing::error!("channels: {e:#}");
+            }
+        }
+    }
 }
 
 /// Where one chain keeps its data.

@@ -335,9 +335,11 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The smallest request buffer hyper accepts; a scrape request is a few hundred bytes.
 const MAX_REQUEST_BUFFER: usize = 8192;
 
+/// The metrics of every chain a node serves (a channel served later joins while the node runs).
+pub type MetricsSet = Arc<std::sync::RwLock<Vec<Arc<NodeMetrics>>>>;
+
 /// Serves `GET /metrics` until the task is dropped: 404 for any other path, 405 for any other method on it.
-pub async fn serve(addr: SocketAddr, metrics: Vec<Arc<NodeMetrics>>) -> std::io::Result<SocketAddr> {
-    let metrics = Arc::new(metrics);
+pub async fn serve(addr: SocketAddr, metrics: MetricsSet) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
@@ -364,7 +366,7 @@ pub async fn serve(addr: SocketAddr, metrics: Vec<Arc<NodeMetrics>>) -> std::io:
     Ok(local)
 }
 
-fn respond<B>(request: &Request<B>, metrics: &[Arc<NodeMetrics>]) -> Response<String> {
+fn respond<B>(request: &Request<B>, metrics: &MetricsSet) -> Response<String> {
     if request.uri().path() != "/metrics" {
         return empty_response(StatusCode::NOT_FOUND);
     }
@@ -373,7 +375,8 @@ fn respond<B>(request: &Request<B>, metrics: &[Arc<NodeMetrics>]) -> Response<St
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
         return response;
     }
-    let mut response = Response::new(render_all(metrics));
+    let all = metrics.read().map(|m| m.clone()).unwrap_or_default();
+    let mut response = Response::new(render_all(&all));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
     response
 }
@@ -407,7 +410,9 @@ mod tests {
         metrics.height.set(7);
         let channel = Arc::new(NodeMetrics::new("test-node", "x"));
         channel.height.set(3);
-        serve(SocketAddr::from(([127, 0, 0, 1], 0)), vec![metrics, channel]).await.expect("bind on loopback")
+        let set = MetricsSet::default();
+        set.write().unwrap().extend([metrics, channel]);
+        serve(SocketAddr::from(([127, 0, 0, 1], 0)), set).await.expect("bind on loopback")
     }
 
     #[tokio::test]

@@ -607,7 +607,7 @@ fn record_json(r: &ctchain_ledger::OutputRecord) -> OutputRecordJson {
 /// Starts the HTTP + WebSocket server.
 pub async fn start(
     section: &crate::config::RpcSection,
-    chains: Vec<RpcChain>,
+    routes: RpcRoutes,
 ) -> anyhow::Result<(SocketAddr, ServerHandle)> {
     let addr = section.listen;
     let config = jsonrpsee::server::ServerConfig::builder()
@@ -619,12 +619,6 @@ pub async fn start(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for RPC on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    let routes: Arc<BTreeMap<String, Methods>> = Arc::new(
-        chains
-            .into_iter()
-            .map(|c| (rpc_path(&c.scope), Methods::from(Rpc { shared: c.shared, events: c.events }.into_rpc())))
-            .collect(),
-    );
     let builder = Server::builder().set_config(config).to_service_builder();
     let (stop, handle) = jsonrpsee::server::stop_channel();
     tokio::spawn(async move {
@@ -642,7 +636,7 @@ pub async fn start(
             let (routes, builder, stop2) = (routes.clone(), builder.clone(), stop.clone());
             let service = tower::service_fn(move |request: jsonrpsee::server::HttpRequest<hyper::body::Incoming>| {
                 let path = request.uri().path().trim_end_matches('/').to_owned();
-                let methods = routes.get(if path.is_empty() { "/" } else { path.as_str() }).cloned();
+                let methods = routes.get(if path.is_empty() { "/" } else { path.as_str() });
                 let mut service = methods.map(|m| builder.clone().build(m, stop2.clone()));
                 async move {
                     match service.as_mut() {
@@ -655,6 +649,24 @@ pub async fn start(
         }
     });
     Ok((local, handle))
+}
+
+/// The chains the RPC server serves, by path; a channel the node starts serving later is added while it runs.
+#[derive(Clone, Default)]
+pub struct RpcRoutes(Arc<std::sync::RwLock<BTreeMap<String, Methods>>>);
+
+impl RpcRoutes {
+    /// Serves `chain` at its channel's path from now on.
+    pub fn add(&self, chain: RpcChain) {
+        let methods = Methods::from(Rpc { shared: chain.shared, events: chain.events }.into_rpc());
+        if let Ok(mut routes) = self.0.write() {
+            routes.insert(rpc_path(&chain.scope), methods);
+        }
+    }
+
+    fn get(&self, path: &str) -> Option<Methods> {
+        self.0.read().ok()?.get(path).cloned()
+    }
 }
 
 /// One chain the RPC server serves, at the path of its channel.

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ctchain_codec::Encode;
 use ctchain_crypto::{AssetId, OwnedOutput, Transaction, TxId, WalletKeys};
 use ctchain_node::config::{Home, NodeConfig};
-use ctchain_node::home::{testnet, Testnet};
+use ctchain_node::home::Testnet;
 use ctchain_rpc::{ChainApiClient, ChainStatus};
 use ctchain_wallet::chain::ChainInfo;
 use ctchain_wallet::client::RpcSource;
@@ -55,6 +55,20 @@ impl Cluster {
         observers: usize,
         base_port: u16,
     ) -> Result<Self> {
+        Self::create_with_channels(bin, dir, chain_id, validators, observers, base_port, &[])
+    }
+
+    /// As [`Cluster::create`], with private channels founded in the genesis (see
+    /// `ctchain_node::home::testnet_with_channels`).
+    pub fn create_with_channels(
+        bin: &Path,
+        dir: &Path,
+        chain_id: &str,
+        validators: usize,
+        observers: usize,
+        base_port: u16,
+        channels: &[ctchain_node::home::ChannelSpec],
+    ) -> Result<Self> {
         // A port still held (say, by a node of an earlier run) would silently join the wrong chain: refuse early.
         for i in 0..validators + observers {
             let (p2p, rpc, metrics) = ctchain_node::home::ports(base_port, i);
@@ -63,7 +77,8 @@ impl Cluster {
                     .with_context(|| format!("port {port} on 127.0.0.1 is in use; choose another --base-port"))?;
             }
         }
-        let testnet = testnet(dir, chain_id, validators, observers, base_port)?;
+        let testnet =
+            ctchain_node::home::testnet_with_channels(dir, chain_id, validators, observers, base_port, channels)?;
         std::fs::create_dir_all(dir.join("logs"))?;
         let procs = (0..testnet.homes.len()).map(|_| None).collect();
         Ok(Self { dir: dir.to_path_buf(), testnet, bin: bin.to_path_buf(), procs, validators })
@@ -251,6 +266,15 @@ impl Cluster {
             // A block of 1 000 transfers is about 10 MiB of hex.
             .max_response_size(64 << 20)
             .build(&self.testnet.rpc[i])
+            .expect("a loopback URL is valid")
+    }
+
+    /// A JSON-RPC client of private channel `channel` on node `i` (`<rpc>/channels/<id>`).
+    pub fn channel_client(&self, i: usize, channel: &str) -> HttpClient {
+        HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(30))
+            .max_response_size(64 << 20)
+            .build(format!("{}/channels/{channel}", self.testnet.rpc[i]))
             .expect("a loopback URL is valid")
     }
 
