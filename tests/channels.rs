@@ -181,6 +181,29 @@ async fn a_channels_data_reaches_only_its_members_and_a_member_joining_later_cat
         assert_eq!(chain.cluster.channel_client(A, "x").tx_get(id.to_string()).await.unwrap(), TxStatus::Unknown);
     }
 
+    // The regulator's observer is in both channels: its audit tool scans each (a keystore and a database per
+    // channel) and one AML run judges both together.
+    let mut audit = Tool::new("ctchain-audit", chain.dir.path());
+    std::fs::write(chain.dir.path().join("regulator-password"), "regulator pw\n").unwrap();
+    let observer = chain.cluster.testnet.rpc[REGULATOR].clone();
+    audit.leading = ["--insecure-fast-kdf", "--password-file", "regulator-password", "--node", &observer]
+        .map(String::from)
+        .to_vec();
+    let secrets = chain.cluster.dir.join("testnet-secrets.json");
+    for (id, transfers) in [("x", &on_x), ("y", &on_y)] {
+        let keystore = format!("regulator-{id}.json");
+        let chain_id = channel_chain_id(id);
+        audit.ok(&["import", "--chain-id", &chain_id, "--secrets", secrets.to_str().unwrap(), "--out", &keystore]);
+        let to = transfers[1].1.to_string();
+        let db = format!("audit-{id}");
+        let scanned = audit.ok(&["--channel", id, "scan", "--from", "1", "--to", &to, "--key", &keystore, "--db", &db]);
+        assert!(scanned.contains("decrypted 3 outputs"), "channel {id}: {scanned}");
+    }
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/audit/examples/aml-rules.toml");
+    let aml =
+        audit.ok(&["aml", "--db", "audit-x", "--db", "audit-y", "--rules", rules.to_str().unwrap(), "--out", "aml"]);
+    assert!(aml.contains("6 records"), "one AML run covers both channels: {aml}");
+
     // On disk: the search finds X's ids in A's home, and none in E's or F's.
     let at_a = found_on_disk(&homes[A], &x_needles);
     assert!(at_a.contains(&0) && at_a.contains(&1), "the search must find X's transactions where they are: {at_a:?}");

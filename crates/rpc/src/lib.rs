@@ -24,6 +24,24 @@ use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::proc_macros::rpc;
 use jsonrpsee::types::ErrorObjectOwned;
 
+/// The path a node serves private channel `id` at: every method of [`ChainApi`] for that channel's chain.
+pub fn channel_path(id: &str) -> String {
+    format!("/channels/{id}")
+}
+
+/// The URL(s) of channel `channel` on the node(s) `rpc` (several separated by commas): each URL with
+/// [`channel_path`] appended; `None` leaves them as they are (the system channel).
+pub fn channel_url(rpc: &str, channel: Option<&str>) -> String {
+    match channel {
+        None => rpc.to_owned(),
+        Some(id) => rpc
+            .split(',')
+            .map(|url| format!("{}{}", url.trim().trim_end_matches('/'), channel_path(id)))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
 /// Result of an RPC method.
 pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
 

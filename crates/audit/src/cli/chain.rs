@@ -23,11 +23,12 @@ pub(super) fn trust(cli: &Cli) -> Result<GenesisTrust> {
 /// The node's chain, read through the light client: every block this tool decrypts is certified by the genesis
 /// validators, so a node cannot make supervisors decrypt handles of other heights than the ones authorised.
 pub(super) async fn node(cli: &Cli) -> Result<LightClient<jsonrpsee::http_client::HttpClient>> {
+    let url = ctchain_rpc::channel_url(&cli.node, cli.channel.as_deref());
     let client = jsonrpsee::http_client::HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(60))
         .max_response_size(64 << 20)
-        .build(&cli.node)
-        .with_context(|| format!("node URL {}", cli.node))?;
+        .build(&url)
+        .with_context(|| format!("node URL {url}"))?;
     Ok(LightClient::connect(client, trust(cli)?).await?)
 }
 

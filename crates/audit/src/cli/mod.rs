@@ -81,6 +81,10 @@ struct Cli {
     /// The node's JSON-RPC URL (an observer node of the regulator's own, ideally).
     #[arg(long, global = true, env = "CTCHAIN_NODE", default_value = "http://127.0.0.1:8545")]
     node: String,
+    /// A private channel to read instead of the consortium chain (`<node>/channels/<id>`; the genesis hash, when
+    /// given, is the channel's). Run once per channel the regulator observes, each with its own audit database.
+    #[arg(long, global = true, env = "CTCHAIN_CHANNEL")]
+    channel: Option<String>,
     /// The chain's genesis hash: every block and record the node serves is checked against this genesis (without
     /// it, against the genesis the node serves, after checking it against the audit database's chain when there
     /// is one).
@@ -203,9 +207,10 @@ enum Command {
     },
     /// Run AML rules over the audit database and write JSON, CSV and HTML reports.
     Aml {
-        /// The audit database directory.
-        #[arg(long)]
-        db: PathBuf,
+        /// The audit database directory; repeat it to judge several chains together (the consortium chain and
+        /// each private channel the regulator observes, each scanned into its own database).
+        #[arg(long, required = true)]
+        db: Vec<PathBuf>,
         /// The rule file (TOML).
         #[arg(long)]
         rules: PathBuf,
@@ -396,7 +401,8 @@ async fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Aml { db, rules, out: dir, overwrite } => run_aml(db, rules, dir, *overwrite, out),
         Command::Watch { ws, key, db, rules, until_height } => {
             let keys = open_whole(&key.key, &pw()?)?;
-            watch(ws, trust(&cli)?, key.key_index, &keys, db, rules, *until_height, out).await
+            let ws = ctchain_rpc::channel_url(ws, cli.channel.as_deref());
+            watch(&ws, trust(&cli)?, key.key_index, &keys, db, rules, *until_height, out).await
         }
         Command::Evidence { txid, key, key_index, access, partials, out: path } => {
             let how = match (key, access) {

@@ -35,11 +35,17 @@ pub(super) fn show(db: &Path, from: u64, to: u64, out: &mut dyn Write) -> Result
     Ok(())
 }
 
-pub(super) fn run_aml(db: &Path, rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
+/// Runs the rules over the records of every database in `dbs` together (one per chain the regulator observes:
+/// the consortium chain and each private channel), so that a rule sees a customer's activity on all of them.
+pub(super) fn run_aml(dbs: &[PathBuf], rules: &Path, dir: &Path, overwrite: bool, out: &mut dyn Write) -> Result<()> {
     let rules = load_rules(rules)?;
-    let db = open_db_for_reading(db)?;
-    let records = db.annotated_records(0, u64::MAX)?;
-    let missing = db.not_decrypted(0, u64::MAX)?;
+    let mut records = Vec::new();
+    let mut missing = Vec::new();
+    for path in dbs {
+        let db = open_db_for_reading(path)?;
+        records.extend(db.annotated_records(0, u64::MAX)?);
+        missing.extend(db.not_decrypted(0, u64::MAX)?);
+    }
     let alerts = aml::run(&records, &rules);
     let report = report::Report::new(&records, &alerts, &rules)?.with_not_decrypted(&missing);
     let files =

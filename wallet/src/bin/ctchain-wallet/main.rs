@@ -40,6 +40,10 @@ struct Cli {
     /// node cannot be reached.
     #[arg(long, global = true, env = "CTCHAIN_RPC", default_value = DEFAULT_RPC_URL)]
     rpc: String,
+    /// A private channel to use instead of the consortium chain (`<rpc>/channels/<id>`); a wallet belongs to one
+    /// chain, so keep one wallet file per channel.
+    #[arg(long, global = true, env = "CTCHAIN_CHANNEL")]
+    channel: Option<String>,
     /// Read the password from this file (first line) instead of prompting; `CTCHAIN_WALLET_PASSWORD` also works.
     #[arg(long, global = true)]
     password_file: Option<PathBuf>,
@@ -287,7 +291,7 @@ async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<S
     match given {
         Some(id) => Ok(id.clone()),
         None => {
-            let source = FailoverSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&ctchain_rpc::channel_url(&cli.rpc, cli.channel.as_deref()))?;
             let info =
                 chain_info(&source, None).await.context("reading the chain id from the node (or give --chain-id)")?;
             Ok(info.chain_id)
@@ -298,7 +302,13 @@ async fn chain_id_for_new(cli: &Cli, given: Option<&String>) -> anyhow::Result<S
 /// The wallet opened on the node's chain, with its store.
 async fn start(cli: &Cli) -> anyhow::Result<Session<FailoverSource>> {
     let (file, secret) = open_wallet(cli)?;
-    Ok(Session::with_secret(FailoverSource::new(&cli.rpc)?, &cli.wallet, file, secret).await?)
+    Ok(Session::with_secret(
+        FailoverSource::new(&ctchain_rpc::channel_url(&cli.rpc, cli.channel.as_deref()))?,
+        &cli.wallet,
+        file,
+        secret,
+    )
+    .await?)
 }
 
 /// A session about to build a transaction: it first takes the audit keys of the next block's epoch and the
@@ -562,7 +572,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Submit { file, no_wait, timeout } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let source = FailoverSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&ctchain_rpc::channel_url(&cli.rpc, cli.channel.as_deref()))?;
             // A shielded transaction goes to its own method; the two encodings cannot be mistaken for each other.
             let bytes = hex::decode(text.trim())
                 .map_err(|_| anyhow!("{} does not hold a transaction's hex", file.display()))?;
@@ -628,7 +638,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyPayment { proof } => {
             let text = std::fs::read_to_string(proof).with_context(|| format!("reading {}", proof.display()))?;
             let proof = PaymentProof::from_json(&text)?;
-            let source = FailoverSource::new(&cli.rpc)?;
+            let source = FailoverSource::new(&ctchain_rpc::channel_url(&cli.rpc, cli.channel.as_deref()))?;
             let chain = chain_info(&source, None).await?;
             let (_, _, evidence) = committed_tx(&source, &proof.tx_id).await?;
             let v = proof.verify(&chain, &evidence)?;
