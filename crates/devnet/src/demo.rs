@@ -29,6 +29,8 @@ use crate::cluster::{submit_and_wait, ChainWallet, Cluster};
 
 const CHAIN_ID: &str = "ctchain-demo-1";
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The demo's bilateral channel.
+const CHANNEL: &str = "ab";
 
 fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
@@ -84,7 +86,10 @@ pub async fn run(keep: bool, base_port: u16) -> Result<()> {
     let dir = tmp.path().join("chain");
 
     step(1, "Creating a 4-validator chain (keys, genesis, configs) on loopback");
-    let mut cluster = Cluster::create(&bin, &dir, CHAIN_ID, 4, 0, base_port)?;
+    // With a private channel between bank-a and bank-b, founded with the chain.
+    let channels =
+        [ctchain_node::home::ChannelSpec { id: CHANNEL.into(), banks: vec!["bank-a".into(), "bank-b".into()] }];
+    let mut cluster = Cluster::create_with_channels(&bin, &dir, CHAIN_ID, 4, 0, base_port, &channels)?;
     // Heartbeats every 200 ms: an epoch begins about 48 consensus sequence numbers after the change that
     // schedules it, some ten seconds here.
     for i in 0..cluster.len() {
@@ -187,8 +192,14 @@ async fn story(demo: &mut Demo) -> Result<()> {
     step(7, "Supply check, pool by pool: public counters against what the regulator decrypts and what the banks hold");
     supply_check(demo, &mut wallets, &shielded_held, &[(cny, "CNY"), (usd, "USD")]).await?;
 
+    step(
+        8,
+        "A private channel between bank-a and bank-b: its own chain, on the same nodes; bank-c's node sees none of it",
+    );
+    channel_story(demo, &wallets, cny, &cny_issuer).await?;
+
     let primary = demo.clients[0].chain_status().await?.primary as usize;
-    step(8, &format!("Killing validator-{primary}, the current primary (SIGKILL); the other three change view and keep committing"));
+    step(9, &format!("Killing validator-{primary}, the current primary (SIGKILL); the other three change view and keep committing"));
     demo.cluster.kill(primary)?;
     let witness = (primary + 1) % 4;
     let before = demo.clients[witness].chain_status().await?;
@@ -205,7 +216,7 @@ async fn story(demo: &mut Demo) -> Result<()> {
         short(&tx.id().to_string())
     );
 
-    step(9, &format!("Restarting validator-{primary}; it catches up from its peers"));
+    step(10, &format!("Restarting validator-{primary}; it catches up from its peers"));
     demo.cluster.start(primary)?;
     let target = demo.clients[witness].chain_status().await?;
     let caught = demo.cluster.wait_height(primary, target.height, Duration::from_secs(90)).await?;
@@ -241,12 +252,12 @@ async fn story(demo: &mut Demo) -> Result<()> {
     }
 
     step(
-        10,
+        11,
         "The consortium on chain: bank-e joins and its validator votes; bank-d's validator certificate is revoked",
     );
     consortium_story(demo, &mut wallets, cny).await?;
 
-    step(11, "Summary");
+    step(12, "Summary");
     for w in wallets.iter_mut() {
         w.sync(&demo.clients[0]).await?;
         let c = w.balance(cny)?;
@@ -256,7 +267,7 @@ async fn story(demo: &mut Demo) -> Result<()> {
     let s = demo.clients[0].chain_status().await?;
     println!("    chain {}: height {}, {} consensus steps, view {}", s.chain_id, s.height, s.consensus_seq, s.view);
 
-    step(12, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
+    step(13, "The regulator's view: every amount decrypted with the audit key, AML rules run (ctchain-audit)");
     let chain =
         LightClient::connect(demo.clients[0].clone(), GenesisTrust::Pinned(demo.cluster.testnet.genesis.hash()))
             .await?;
@@ -277,6 +288,96 @@ async fn story(demo: &mut Demo) -> Result<()> {
         ctchain_audit::cli::regulator_view(&chain, &regulator_keys(demo), DEMO_RULES, Some(&directory)).await?
     );
     Ok(())
+}
+
+/// A payment on the bilateral channel `ab` (bank-a issues on it and pays bank-b), then what each node holds and
+/// exchanged of it: bank-a's and bank-b's nodes the channel's chain; bank-c's node nothing (its RPC serves no such
+/// channel, its consortium chain never saw the payment, and no node sent it a byte of the channel).
+async fn channel_story(demo: &mut Demo, wallets: &[ChainWallet; 2], cny: AssetId, issuer: &SigningKey) -> Result<()> {
+    let chain_id = ctchain_governance::Channel::chain_id(CHAIN_ID, CHANNEL);
+    let audit_keys = demo.cluster.testnet.genesis.audit_keys.clone();
+    let (a, b) = (demo.cluster.channel_client(0, CHANNEL), demo.cluster.channel_client(1, CHANNEL));
+    let mut alice = ChainWallet::new("bank-a (channel ab)", wallets[0].keys.clone());
+    let mut tx = TransactionBuilder::new(&chain_id, audit_keys.clone());
+    tx.issue(issuer, cny, 1_000_000).pay(alice.keys.address(), cny, 1_000_000, "channel ab funding");
+    let (issued, _) = submit_and_wait(&a, &tx.build(&mut OsRng)?, COMMIT_TIMEOUT).await?;
+    alice.sync(&a).await?;
+    let mut tx = TransactionBuilder::new(&chain_id, audit_keys);
+    for o in alice.select(cny, 250_000)? {
+        tx.spend(o);
+    }
+    tx.pay(wallets[1].keys.address(), cny, 250_000, "bilateral repo leg")
+        .sender(alice.keys.address())
+        .change_to(alice.keys.address());
+    let (paid, height) = submit_and_wait(&b, &tx.build(&mut OsRng)?, COMMIT_TIMEOUT).await?;
+    println!(
+        "    {chain_id}: bank-a issued {} CNY on the channel, paid bank-b {} CNY (tx {}, height {height})",
+        money(1_000_000),
+        money(250_000),
+        short(&paid.to_string())
+    );
+    for (i, client) in [(0usize, &a), (1, &b)] {
+        let s = client.chain_status().await?;
+        println!(
+            "    validator-{i} (a member): channel at height {}, {} validators, genesis {}",
+            s.height,
+            2,
+            short(&s.genesis_hash)
+        );
+    }
+    let c = demo.cluster.channel_client(2, CHANNEL);
+    let refused = match c.chain_status().await {
+        Ok(_) => bail!("bank-c's node serves the private channel {CHANNEL}"),
+        Err(e) => e.to_string(),
+    };
+    let unknown = |s: ctchain_rpc::TxStatus| matches!(s, ctchain_rpc::TxStatus::Unknown);
+    let system_c = &demo.clients[2];
+    if !unknown(system_c.tx_get(issued.to_string()).await?) || !unknown(system_c.tx_get(paid.to_string()).await?) {
+        bail!("bank-c's node knows a transaction of the private channel");
+    }
+    println!(
+        "    validator-2 (bank-c): {CHANNEL} refused ({}); neither payment known to its chain",
+        if refused.contains("404") || refused.contains("1030") { "no such channel here" } else { refused.as_str() }
+    );
+    let c_metrics = metrics_text(demo, 2).await?;
+    let from_a = metrics_text(demo, 0).await?;
+    let c_peer = peer_of(demo, 2)?;
+    let sent_to_c: u64 =
+        sample_sum(&from_a, "ctchain_channel_sent_bytes_total", &[("channel", CHANNEL), ("peer", &c_peer)]);
+    let sent_to_b: u64 =
+        sample_sum(&from_a, "ctchain_channel_sent_bytes_total", &[("channel", CHANNEL), ("peer", &peer_of(demo, 1)?)]);
+    if c_metrics.contains(&format!("channel=\"{CHANNEL}\"")) || sent_to_c > 0 || sent_to_b == 0 {
+        bail!("channel {CHANNEL}'s traffic is not confined: {sent_to_b} bytes to bank-b, {sent_to_c} to bank-c");
+    }
+    println!("    on the wire: validator-0 sent {sent_to_b} bytes of {CHANNEL} to bank-b's node, 0 to bank-c's; bank-c's node received none");
+    Ok(())
+}
+
+/// Node `i`'s metrics exposition.
+async fn metrics_text(demo: &Demo, i: usize) -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = ctchain_node::home::ports(demo.base_port, i).2;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await?;
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut text)).await??;
+    Ok(text)
+}
+
+/// The peer id of node `i`, as metrics label peers.
+fn peer_of(demo: &Demo, i: usize) -> Result<String> {
+    let home = ctchain_node::config::Home(demo.cluster.testnet.homes[i].clone());
+    let key = ctchain_node::keys::NodeKey::read(&home.network_key(), "network")?;
+    Ok(ctchain_net::peer_id_from_public(&key.public).ok_or_else(|| anyhow!("bad network key"))?.to_string())
+}
+
+/// The sum of the samples of `family` whose labels include `labels`.
+fn sample_sum(metrics: &str, family: &str, labels: &[(&str, &str)]) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(family) && labels.iter().all(|(k, v)| l.contains(&format!("{k}=\"{v}\""))))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum()
 }
 
 /// Runs an operator command (`ctchain-node …`) in the chain's directory; returns what it printed.
