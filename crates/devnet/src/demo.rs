@@ -316,12 +316,14 @@ async fn channel_story(demo: &mut Demo, wallets: &[ChainWallet; 2], cny: AssetId
         money(250_000),
         short(&paid.to_string())
     );
+    let validators =
+        demo.cluster.testnet.channels.iter().find(|(c, _)| c.id == CHANNEL).map_or(0, |(_, g)| g.validators.len());
     for (i, client) in [(0usize, &a), (1, &b)] {
         let s = client.chain_status().await?;
         println!(
             "    validator-{i} (a member): channel at height {}, {} validators, genesis {}",
             s.height,
-            2,
+            validators,
             short(&s.genesis_hash)
         );
     }
