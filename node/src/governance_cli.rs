@@ -575,6 +575,15 @@ pub async fn run(command: GovernanceCommand) -> Result<()> {
             for a in &r.assets {
                 println!("asset {} ({} decimals)", a.label, a.decimals);
             }
+            for c in &r.channels {
+                println!(
+                    "private channel {} among {}{} (genesis {})",
+                    c.id,
+                    c.members.join(", "),
+                    if c.regulator_required { ", a regulator required" } else { "" },
+                    c.genesis_hash
+                );
+            }
             let epoch = |label: &str, e: &ctchain_rpc::EpochJson| {
                 println!(
                     "{label} epoch {} from sequence number {}: {} validators ({}), {} audit keys, {} txs per block",

@@ -201,6 +201,16 @@ pub fn registry_json(r: &Registry, height: u64) -> RegistryJson {
         assets: r.assets().iter().map(asset_json).collect(),
         epoch: epoch_json(r.epoch()),
         next_epoch: r.next_epoch().map(epoch_json),
+        channels: r
+            .channels()
+            .iter()
+            .map(|c| ctchain_rpc::ChannelJson {
+                id: c.id.clone(),
+                genesis_hash: c.genesis.to_hex(),
+                members: c.members.clone(),
+                regulator_required: c.regulator_required,
+            })
+            .collect(),
     }
 }
 

@@ -389,6 +389,22 @@ pub struct RegistryJson {
     pub epoch: EpochJson,
     /// The next epoch, once a change of validators, audit keys or parameters is committed.
     pub next_epoch: Option<EpochJson>,
+    /// The private channels (each its own chain, served at `/channels/<id>` by its members' nodes).
+    #[serde(default)]
+    pub channels: Vec<ChannelJson>,
+}
+
+/// A private channel as the system registry lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelJson {
+    /// Its id.
+    pub id: String,
+    /// The SM3 hash of its genesis (hex).
+    pub genesis_hash: String,
+    /// Its member organisations.
+    pub members: Vec<String>,
+    /// Whether a regulator must stay among them.
+    pub regulator_required: bool,
 }
 
 /// A member organisation.
