@@ -313,4 +313,54 @@ async fn a_channels_data_reaches_only_its_members_and_a_member_joining_later_cat
     assert_eq!(block.unwrap().header.hash, at_b.unwrap().header.hash, "E follows X's chain: {at_e:?}");
     let status = chain.cluster.channel_client(E, "x").tx_get(on_x[1].0.to_string()).await.unwrap();
     assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+
+    // A channel created by governance while the chain runs: E and F (and the regulator) agree on a genesis for
+    // channel z, register it with `create-channel`, and their running nodes serve it without a restart.
+    let system = chain.cluster.testnet.genesis.clone();
+    let registry = system.registry().unwrap();
+    let in_z = ["bank-e", "bank-f", "regulator"];
+    let z = ctchain_ledger::Genesis {
+        chain_id: channel_chain_id("z"),
+        validators: system
+            .validators
+            .iter()
+            .filter(|v| v.name.starts_with("bank-e/") || v.name.starts_with("bank-f/"))
+            .cloned()
+            .collect(),
+        members: system.members.iter().filter(|m| in_z.contains(&m.name.as_str())).cloned().collect(),
+        nodes: registry
+            .nodes()
+            .iter()
+            .filter(|n| in_z.contains(&n.member.as_str()))
+            .map(|n| n.certificate.clone())
+            .collect(),
+        shielded: None,
+        channels: vec![],
+        ..system.clone()
+    };
+    let z_text = ctchain_node::genesis_file::to_toml(&z);
+    std::fs::write(chain.dir.path().join("z.genesis.toml"), &z_text).unwrap();
+    for i in [E, F, REGULATOR] {
+        let home = homes[i].join("channels").join("z");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("genesis.toml"), &z_text).unwrap();
+    }
+    let approvers: Vec<(&str, String)> = in_z.iter().map(|m| (*m, admin_key(m))).collect();
+    let version = chain.cluster.client(B).governance_registry().await.unwrap().version + 1;
+    govern(&chain, &node, B, &["create-channel", "--genesis", "z.genesis.toml"], &approvers, version).await;
+    let listed = chain.cluster.client(B).governance_registry().await.unwrap();
+    assert!(
+        listed.channels.iter().any(|c| c.id == "z" && c.genesis_hash == z.hash().to_hex()),
+        "{:?}",
+        listed.channels
+    );
+    // Each member's node opens the channel once its own copy of the registry lists it.
+    for i in [E, F, REGULATOR] {
+        wait_channel_height(&chain.cluster.channel_client(i, "z"), 0).await;
+    }
+    let on_z = transfers_on(&chain.cluster, "z", F, E).await;
+    wait_channel_height(&chain.cluster.channel_client(REGULATOR, "z"), on_z[1].1).await;
+    for i in [A, B, C, D] {
+        assert!(chain.cluster.channel_client(i, "z").chain_status().await.is_err(), "node {i} serves channel z");
+    }
 }

@@ -51,13 +51,17 @@ impl Scope {
 }
 
 /// A direct message on the wire: its channel, then the chain's own message.
-struct Frame {
-    scope: Scope,
-    body: FrameBody,
+#[derive(Debug)]
+pub struct Frame {
+    /// Its channel.
+    pub scope: Scope,
+    /// What it carries.
+    pub body: FrameBody,
 }
 
 /// What a frame carries.
-enum FrameBody {
+#[derive(Debug)]
+pub enum FrameBody {
     /// A node-level message of the chain (`crate::node::Wire`'s bytes).
     Direct(Vec<u8>),
     /// A private channel's gossip (a transaction or a committed block), sent to each member directly.

@@ -121,10 +121,13 @@ pub fn keystore(data: &[u8]) {
     }
 }
 
-/// A direct message between nodes (consensus, sync request, sync response), as the node decodes it; the entries
-/// of a sync response are checked as catch-up checks them.
+/// A direct message between nodes: its channel frame, then the chain's message (consensus, sync request, sync
+/// response), as the node decodes them; the entries of a sync response are checked as catch-up checks them.
 pub fn direct(data: &[u8]) {
-    if let Some(ctchain_node::node::Wire::SyncResponse(entries)) = canonical("direct message", data) {
+    use ctchain_node::channels::{Frame, FrameBody};
+    let Some(frame) = canonical::<Frame>("channel frame", data) else { return };
+    let FrameBody::Direct(wire) = frame.body else { return };
+    if let Some(ctchain_node::node::Wire::SyncResponse(entries)) = canonical("direct message", &wire) {
         let f = fixture::get();
         for entry in entries {
             let _ = ctchain_pbft::verify_committed(&f.validators, &ctchain_pbft::Ed25519Verifier, &entry.committed);

@@ -153,10 +153,11 @@ fn direct(messages: &[Vec<u8>], committed: &[Vec<u8>]) -> Vec<Vec<u8>> {
             LogEntry { committed, timestamp, chain_digest: ctchain_codec::Hash32([7; 32]) }
         })
         .collect();
+    use ctchain_node::channels::{direct_frame, Scope};
     vec![
-        Wire::Consensus(messages[0].clone()).to_bytes(),
-        Wire::SyncRequest { from: 1, to: 64 }.to_bytes(),
-        Wire::SyncResponse(entries).to_bytes(),
+        direct_frame(Scope::System, Wire::Consensus(messages[0].clone()).to_bytes()),
+        direct_frame(Scope::Channel("x".into()), Wire::SyncRequest { from: 1, to: 64 }.to_bytes()),
+        direct_frame(Scope::System, Wire::SyncResponse(entries).to_bytes()),
     ]
 }
 
