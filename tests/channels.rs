@@ -118,13 +118,17 @@ fn found_on_disk(dir: &Path, needles: &[[u8; 32]]) -> BTreeSet<usize> {
 }
 
 async fn metrics(cluster: &Cluster, i: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let home = ctchain_node::config::Home(cluster.testnet.homes[i].clone());
     let config = ctchain_node::config::NodeConfig::read(&home.config()).unwrap();
     let addr = config.metrics.listen.expect("testnet nodes export metrics");
-    let url = format!("http://{addr}/metrics");
-    let out = std::process::Command::new("curl").args(["-sf", &url]).output().expect("curl runs");
-    assert!(out.status.success(), "cannot read {url}");
-    String::from_utf8(out.stdout).unwrap()
+    // The endpoint answers one request per connection and closes it: read to the end.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the metrics endpoint accepts");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "node {i}'s metrics: {answer}");
+    answer
 }
 
 /// The value of the sample of `family` whose labels contain every one of `labels`, if any.

@@ -26,7 +26,7 @@ use ctchain_codec::{Decode, DecodeError, Encode, Reader, Writer};
 use ctchain_governance::Registry;
 use ctchain_net::{GossipId, GossipVerdict, Multiaddr, NetError, NetEvent, NetHandle, NetStatus, PeerId, Topic};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// The label of the system channel in metrics, logs and RPC paths (no private channel may take it).
 pub const SYSTEM_CHANNEL: &str = ctchain_governance::SYSTEM_CHANNEL;
@@ -425,7 +425,8 @@ pub async fn route(mut events: mpsc::Receiver<NetEvent>, routes: Routes, confine
                         member => {
                             let label = if member.is_some() { id.as_str() } else { UNHOSTED };
                             confinement.count(label, from, |t| t.refused_in += 1);
-                            warn!(%from, channel = %id, "dropped a channel message from a peer outside the channel");
+                            // Counted, not logged at warn: a flooding non-member must not flood the log too.
+                            debug!(%from, channel = %id, "dropped a channel message from a peer outside the channel");
                             continue;
                         }
                     },

@@ -261,21 +261,12 @@ impl Cluster {
 
     /// A JSON-RPC client of node `i`.
     pub fn client(&self, i: usize) -> HttpClient {
-        HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            // A block of 1 000 transfers is about 10 MiB of hex.
-            .max_response_size(64 << 20)
-            .build(&self.testnet.rpc[i])
-            .expect("a loopback URL is valid")
+        rpc_client(&self.testnet.rpc[i])
     }
 
     /// A JSON-RPC client of private channel `channel` on node `i` (`<rpc>/channels/<id>`).
     pub fn channel_client(&self, i: usize, channel: &str) -> HttpClient {
-        HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(30))
-            .max_response_size(64 << 20)
-            .build(format!("{}/channels/{channel}", self.testnet.rpc[i]))
-            .expect("a loopback URL is valid")
+        rpc_client(&ctchain_rpc::channel_url(&self.testnet.rpc[i], Some(channel)))
     }
 
     /// Waits until node `i` answers and has at least `seq` consensus sequence numbers executed.
@@ -330,6 +321,16 @@ impl Drop for Cluster {
             let _ = child.wait();
         }
     }
+}
+
+/// A JSON-RPC client of a node's URL.
+fn rpc_client(url: &str) -> HttpClient {
+    HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        // A block of 1 000 transfers is about 10 MiB of hex.
+        .max_response_size(64 << 20)
+        .build(url)
+        .expect("a loopback URL is valid")
 }
 
 /// Submits a transaction and waits until it is committed; returns its id and height. A rejection is an error
